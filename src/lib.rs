@@ -1,0 +1,3 @@
+//! cer: a command-line client for GoTo Connect Call Events Reports, and its GoTo simulator.
+
+pub mod sandbox;

@@ -1,0 +1,1 @@
+//! A local, deterministic stand-in for GoTo (placeholder until the simulator lands).

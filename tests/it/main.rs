@@ -1,0 +1,1 @@
+//! One integration-test binary: every module here runs the built `cer` or the simulator.
