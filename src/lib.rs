@@ -1,3 +1,68 @@
 //! cer: a command-line client for GoTo Connect Call Events Reports, and its GoTo simulator.
+//!
+//! Layers, from the outside in: [`cli`] (flags), [`settings`] (resolved values), [`commands`]
+//! (one file per command), then [`api`] (GoTo HTTP and WebSocket), [`auth`] (tokens),
+//! [`output`] (what reaches the terminal) and [`sandbox`] (the simulator, independent of the rest).
 
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod commands;
+pub mod errors;
+pub mod logging;
+pub mod output;
 pub mod sandbox;
+pub mod secret;
+pub mod settings;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::output::{Output, Terminals};
+use crate::settings::{Settings, Sources};
+
+/// Runs cer with the process's arguments and environment; returns the exit code.
+pub fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            // clap uses 2 for usage errors, which is the contract's code too; help is 0.
+            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(errors::code::USAGE));
+        }
+    };
+    let sources = Sources::load(cli.global.env_file.as_deref());
+    let settings = sources.and_then(|sources| Settings::resolve(&cli.global, &sources));
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(err) => {
+            let output = Output::new(
+                Terminals::detect(None),
+                output::ColorPolicy::Auto,
+                output::Verbosity::Normal,
+            );
+            return errors::report(&err.into(), output.stderr_palette());
+        }
+    };
+    let output = Output::new(
+        Terminals::detect(settings.force_tty.as_deref()),
+        settings.color,
+        settings.verbosity(),
+    );
+    logging::init(settings.log_level, output.stderr_palette().enabled());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return errors::report(&err.into(), output.stderr_palette()),
+    };
+    let result = runtime.block_on(commands::run(cli.command, settings, output.clone()));
+    // Detached tasks (a hung keyring call, a socket) must not hold the exit back.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => errors::report(&err, output.stderr_palette()),
+    }
+}

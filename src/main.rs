@@ -1,1 +1,5 @@
-fn main() {}
+//! The `cer` binary: everything lives in the library, so tests can reach the same code.
+
+fn main() -> std::process::ExitCode {
+    cer::main()
+}

@@ -1,0 +1,173 @@
+//! The errors a GoTo API call can end with, typed so callers can decide: retry, refresh, report.
+
+use std::time::Duration;
+
+use crate::auth::AuthError;
+
+/// What went wrong talking to a GoTo API.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 401: the access token was refused, even after one refresh.
+    #[error("GoTo refused the access token (401 Unauthorized){}", detail(.message))]
+    Unauthorized { message: String },
+
+    /// 403: the token lacks a scope, or the user is not an admin of the account.
+    #[error("GoTo denied access (403 Forbidden){}", detail(.message))]
+    Forbidden { message: String },
+
+    /// 404: no such resource, or a report that is not ready yet.
+    #[error("not found (404){}", detail(.message))]
+    NotFound { message: String },
+
+    /// Another 4xx: GoTo rejected what cer sent.
+    #[error("GoTo rejected the request ({status}){}", detail(.message))]
+    Rejected { status: u16, message: String },
+
+    /// 429 that outlasted the retries.
+    #[error("GoTo kept answering 429 Too Many Requests")]
+    RateLimited { retry_after: Option<Duration> },
+
+    /// 5xx that outlasted the retries.
+    #[error("GoTo answered {status}{}", detail(.message))]
+    Server { status: u16, message: String },
+
+    /// The request never got an HTTP answer: DNS, connect, TLS, timeout, reset.
+    #[error("could not reach GoTo: {0}")]
+    Transport(String),
+
+    /// No usable token: a login is needed.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+
+    /// The credential store could not be read or written.
+    #[error("cannot use the stored credentials: {0}")]
+    Credentials(String),
+
+    /// An answer cer cannot read: not JSON, truncated, or missing a field cer needs.
+    #[error("GoTo sent an answer cer cannot read: {0}")]
+    InvalidBody(String),
+}
+
+impl ApiError {
+    /// Builds the error for a non-success status, with GoTo's message when the body has one.
+    pub fn from_status(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Self {
+        Self::from_status_message(status, retry_after, error_message(body))
+    }
+
+    /// Builds the error for a non-success status whose message is already known.
+    pub fn from_status_message(
+        status: u16,
+        retry_after: Option<Duration>,
+        message: String,
+    ) -> Self {
+        match status {
+            401 => Self::Unauthorized { message },
+            403 => Self::Forbidden { message },
+            404 => Self::NotFound { message },
+            429 => Self::RateLimited { retry_after },
+            500..=599 => Self::Server { status, message },
+            _ => Self::Rejected { status, message },
+        }
+    }
+
+    /// Whether trying the same request again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Self::RateLimited { .. } | Self::Server { .. } | Self::Transport(_)
+        )
+    }
+}
+
+fn detail(message: &str) -> String {
+    if message.is_empty() {
+        String::new()
+    } else {
+        format!(": {message}")
+    }
+}
+
+/// GoTo's error text from a body: `message` and `errorCode` of REST errors, `error` and
+/// `error_description` of OAuth errors, else a short prefix of the text itself.
+pub fn error_message(body: &[u8]) -> String {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        let text = String::from_utf8_lossy(body);
+        return text.trim().chars().take(200).collect();
+    };
+    let field = |name: &str| value.get(name).and_then(|v| v.as_str()).unwrap_or("");
+    let (code, text) = if value.get("error").is_some() {
+        (field("error"), field("error_description"))
+    } else {
+        (field("errorCode"), field("message"))
+    };
+    let violations = constraint_violations(&value);
+    match (code.is_empty(), text.is_empty()) {
+        (false, false) => format!("{code}: {text}{violations}"),
+        (false, true) => format!("{code}{violations}"),
+        (true, false) => format!("{text}{violations}"),
+        (true, true) => violations.trim_start_matches("; ").to_string(),
+    }
+}
+
+fn constraint_violations(value: &serde_json::Value) -> String {
+    let Some(list) = value.get("constraintViolations").and_then(|v| v.as_array()) else {
+        return String::new();
+    };
+    list.iter()
+        .filter_map(|v| {
+            let field = v.get("field").and_then(|f| f.as_str());
+            let message = v.get("message").and_then(|m| m.as_str());
+            match (field, message) {
+                (Some(f), Some(m)) => Some(format!("; {f}: {m}")),
+                (None, Some(m)) => Some(format!("; {m}")),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_goto_rest_error_bodies() {
+        let body = br#"{"reference":"r","constraintViolations":[],"errorCode":"RTC-NOTIFICATION-CHANNEL-NOT-FOUND","message":"Notification channel does not exist"}"#;
+        assert_eq!(
+            error_message(body),
+            "RTC-NOTIFICATION-CHANNEL-NOT-FOUND: Notification channel does not exist"
+        );
+    }
+
+    #[test]
+    fn reads_oauth_error_bodies() {
+        let body = br#"{"error":"invalid_client","error_description":"client not found"}"#;
+        assert_eq!(error_message(body), "invalid_client: client not found");
+    }
+
+    #[test]
+    fn names_violated_fields() {
+        let body = br#"{"errorCode":"INVALID","message":"bad","constraintViolations":[{"field":"startTime","message":"must be a date"}]}"#;
+        assert_eq!(
+            error_message(body),
+            "INVALID: bad; startTime: must be a date"
+        );
+    }
+
+    #[test]
+    fn keeps_a_short_prefix_of_non_json_bodies() {
+        let body = "x".repeat(500);
+        assert_eq!(error_message(body.as_bytes()).len(), 200);
+    }
+
+    #[test]
+    fn maps_statuses_to_kinds() {
+        assert!(matches!(
+            ApiError::from_status(404, None, b""),
+            ApiError::NotFound { .. }
+        ));
+        assert!(ApiError::from_status(503, None, b"").is_transient());
+        assert!(ApiError::from_status(429, None, b"").is_transient());
+        assert!(!ApiError::from_status(400, None, b"").is_transient());
+    }
+}

@@ -1,0 +1,36 @@
+//! The one HTTP client cer shares between the OAuth and REST calls: rustls, connection reuse,
+//! the contract's timeouts, no redirects (OAuth's advice against SSRF) and the proxy settings.
+
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::settings::Settings;
+
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Builds the shared client from the resolved settings.
+pub fn shared_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
+    // Both rustls providers can end up in the graph through dependencies; pick one explicitly so
+    // neither reqwest nor tungstenite has to guess. An error means one is installed already.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let mut builder = reqwest::Client::builder()
+        .user_agent(concat!("cer/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy();
+    if let Some(proxy_url) = &settings.proxy {
+        let proxy = reqwest::Proxy::all(proxy_url)
+            .with_context(|| format!("HTTPS_PROXY {proxy_url:?} is not a usable proxy URL"))?
+            .no_proxy(
+                settings
+                    .no_proxy
+                    .as_deref()
+                    .and_then(reqwest::NoProxy::from_string),
+            );
+        builder = builder.proxy(proxy);
+    }
+    builder.build().context("cannot set up the HTTP client")
+}

@@ -1,0 +1,271 @@
+//! The Call Events Report API: one report by `conversationSpaceId`, and pages of report
+//! summaries over a time window.
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::client::{ApiClient, ApiRequest};
+use super::error::ApiError;
+
+const REPORTS: &str = "/call-events-report/v1/reports";
+const SUMMARIES: &str = "/call-events-report/v1/report-summaries";
+
+/// GoTo answers 400 to a summaries window longer than 31 days; cer stays a day under.
+pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Fetches the full report of a call, exactly as GoTo sent it.
+pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiError> {
+    let value = client
+        .send_json(&ApiRequest::get(format!("{REPORTS}/{id}")))
+        .await?;
+    if !value.is_object() {
+        return Err(ApiError::InvalidBody(format!(
+            "the report of {id} is not a JSON object"
+        )));
+    }
+    Ok(value)
+}
+
+/// Which calls a summaries query selects: GoTo takes exactly one of these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selector {
+    AccountKey(String),
+    UserKey(String),
+    LineId(String),
+    PhoneNumberId(String),
+}
+
+impl Selector {
+    fn query_pair(&self) -> (&'static str, &str) {
+        match self {
+            Self::AccountKey(v) => ("accountKey", v),
+            Self::UserKey(v) => ("userKey", v),
+            Self::LineId(v) => ("lineId", v),
+            Self::PhoneNumberId(v) => ("phoneNumberId", v),
+        }
+    }
+}
+
+/// A report-summaries query over one window (at most [`MAX_WINDOW`] long).
+#[derive(Debug, Clone)]
+pub struct SummaryQuery {
+    pub selector: Selector,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub virtual_participant_id: Option<String>,
+    pub scope: Option<String>,
+    pub outcome: Option<String>,
+    pub page_size: Option<u32>,
+}
+
+/// One page of summaries, items untouched.
+#[derive(Debug)]
+pub struct SummaryPage {
+    pub items: Vec<Value>,
+    pub next_page_marker: Option<String>,
+}
+
+/// Fetches one page: the first when `marker` is `None`, else the page `marker` points at.
+pub async fn summaries_page(
+    client: &ApiClient,
+    query: &SummaryQuery,
+    marker: Option<&str>,
+) -> Result<SummaryPage, ApiError> {
+    let (name, value) = query.selector.query_pair();
+    let mut request = ApiRequest::get(SUMMARIES)
+        .query(name, value)
+        .query("startTime", goto_time(query.start))
+        .query("endTime", goto_time(query.end));
+    let optional = [
+        ("virtualParticipantId", query.virtual_participant_id.clone()),
+        ("conversationScope", query.scope.clone()),
+        ("conversationCallerOutcome", query.outcome.clone()),
+        ("pageSize", query.page_size.map(|n| n.to_string())),
+        ("pageMarker", marker.map(str::to_string)),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            request = request.query(name, value);
+        }
+    }
+    parse_page(client.send_json(&request).await?)
+}
+
+fn parse_page(body: Value) -> Result<SummaryPage, ApiError> {
+    let Value::Object(mut page) = body else {
+        return Err(ApiError::InvalidBody(
+            "a summaries page is not a JSON object".into(),
+        ));
+    };
+    let items = match page.remove("items") {
+        Some(Value::Array(items)) => items,
+        None | Some(Value::Null) => Vec::new(),
+        Some(_) => {
+            return Err(ApiError::InvalidBody(
+                "`items` of a summaries page is not a list".into(),
+            ));
+        }
+    };
+    let next_page_marker = match page.remove("nextPageMarker") {
+        Some(Value::String(marker)) if !marker.is_empty() => Some(marker),
+        _ => None,
+    };
+    Ok(SummaryPage {
+        items,
+        next_page_marker,
+    })
+}
+
+/// A time as GoTo's examples write it: UTC, `Z`, milliseconds only when there are some.
+pub fn goto_time(at: Timestamp) -> String {
+    let rounded = at.round(jiff::Unit::Millisecond).unwrap_or(at);
+    if rounded.subsec_millisecond() == 0 {
+        rounded.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        rounded.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    }
+}
+
+/// Splits `[start, end)` into consecutive windows GoTo accepts, oldest first.
+pub fn split_range(start: Timestamp, end: Timestamp) -> Vec<(Timestamp, Timestamp)> {
+    let mut windows = Vec::new();
+    let mut from = start;
+    while from < end {
+        let to = from.saturating_add(MAX_WINDOW).unwrap_or(end).min(end);
+        windows.push((from, to));
+        from = to;
+    }
+    windows
+}
+
+/// The few summary fields cer reads itself (to render a row, or to backfill); the item stays
+/// a `Value` for output.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SummaryView {
+    pub conversation_space_id: Option<String>,
+    pub call_created: Option<Timestamp>,
+    pub call_answered: Option<Timestamp>,
+    pub call_ended: Option<Timestamp>,
+    pub direction: Option<String>,
+    pub caller_outcome: Option<String>,
+    pub caller: Option<PartyView>,
+    pub participants: Vec<PartyView>,
+}
+
+/// A caller or participant as a summary shows it.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PartyView {
+    pub name: Option<String>,
+    pub number: Option<String>,
+}
+
+impl SummaryView {
+    /// Reads what it can; a field of an unexpected type is left out instead of failing.
+    pub fn of(item: &Value) -> Self {
+        serde_json::from_value(item.clone()).unwrap_or_else(|_| Self::lenient(item))
+    }
+
+    fn lenient(item: &Value) -> Self {
+        let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
+        let time = |name: &str| {
+            item.get(name)
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse().ok())
+        };
+        Self {
+            conversation_space_id: text("conversationSpaceId"),
+            call_created: time("callCreated"),
+            call_answered: time("callAnswered"),
+            call_ended: time("callEnded"),
+            direction: text("direction"),
+            caller_outcome: text("callerOutcome"),
+            caller: None,
+            participants: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn writes_times_like_goto() {
+        assert_eq!(
+            goto_time(ts("2024-07-01T00:00:00Z")),
+            "2024-07-01T00:00:00Z"
+        );
+        assert_eq!(
+            goto_time(ts("2024-07-01T00:00:00.25Z")),
+            "2024-07-01T00:00:00.250Z"
+        );
+    }
+
+    #[test]
+    fn splits_long_ranges_oldest_first_without_gaps() {
+        let windows = split_range(ts("2026-01-01T00:00:00Z"), ts("2026-03-15T00:00:00Z"));
+        assert_eq!(windows.len(), 3);
+        assert_eq!(windows[0].0, ts("2026-01-01T00:00:00Z"));
+        assert_eq!(windows[2].1, ts("2026-03-15T00:00:00Z"));
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0);
+        }
+        assert!(
+            windows
+                .iter()
+                .all(|(a, b)| b.duration_since(*a) <= MAX_WINDOW)
+        );
+        assert!(split_range(ts("2026-01-02T00:00:00Z"), ts("2026-01-01T00:00:00Z")).is_empty());
+    }
+
+    #[test]
+    fn parses_pages_and_treats_an_empty_marker_as_the_end() {
+        let page = parse_page(
+            serde_json::json!({"pageSize": 2, "nextPageMarker": "", "items": [{"a": 1}]}),
+        )
+        .unwrap();
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.next_page_marker, None);
+        let page = parse_page(serde_json::json!({"nextPageMarker": "p2", "items": []})).unwrap();
+        assert_eq!(page.next_page_marker.as_deref(), Some("p2"));
+        assert!(parse_page(serde_json::json!([1])).is_err());
+        assert!(parse_page(serde_json::json!({"items": 3})).is_err());
+    }
+
+    #[test]
+    fn reads_summary_fields_from_the_fixture_shape() {
+        let item = serde_json::json!({
+            "conversationSpaceId": "702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f",
+            "callCreated": "2026-09-30T15:04:30.185Z",
+            "callEnded": "2026-09-30T15:09:10.933Z",
+            "direction": "INBOUND",
+            "caller": {"name": "PROBE CALLER", "number": "+12015550100", "type": {"value": "PHONE_NUMBER"}},
+            "callerOutcome": "LEFT_DIAL_PLAN",
+            "participants": [{"name": "Test Person 8625", "number": "8625"}]
+        });
+        let view = SummaryView::of(&item);
+        assert_eq!(view.direction.as_deref(), Some("INBOUND"));
+        assert_eq!(view.caller.unwrap().number.as_deref(), Some("+12015550100"));
+        assert_eq!(
+            view.participants[0].name.as_deref(),
+            Some("Test Person 8625")
+        );
+        assert!(view.call_answered.is_none());
+    }
+
+    #[test]
+    fn a_field_of_an_odd_type_does_not_lose_the_rest() {
+        let item = serde_json::json!({"conversationSpaceId": "x", "participants": "odd"});
+        assert_eq!(
+            SummaryView::of(&item).conversation_space_id.as_deref(),
+            Some("x")
+        );
+    }
+}

@@ -1,0 +1,281 @@
+//! GoTo's OAuth endpoints through the `oauth2` crate: the authorize URL with PKCE, the code
+//! exchange and the refresh grant, all with HTTP Basic client authentication on cer's one shared
+//! reqwest client (oauth2 5 is built for reqwest 0.12, so a small adapter bridges the two).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse,
+    BasicTokenIntrospectionResponse, BasicTokenType,
+};
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
+    RequestTokenError, Scope, StandardRevocableToken, StandardTokenResponse, TokenResponse,
+    TokenUrl,
+};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::credentials::Credentials;
+use super::error::AuthError;
+use crate::api::ApiError;
+use crate::api::client::describe_transport;
+use crate::api::retry::RetryPolicy;
+use crate::secret::Secret;
+
+/// The scopes cer needs: reading reports, and managing notification subscriptions.
+pub const SCOPES: [&str; 2] = ["cr.v1.read", "call-events.v1.notifications.manage"];
+
+/// Fields GoTo adds to the standard token answer. `account_key` appears only on legacy hosts.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+pub struct GotoTokenFields {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_key: Option<String>,
+}
+
+impl ExtraTokenFields for GotoTokenFields {}
+
+type GotoTokenResponse = StandardTokenResponse<GotoTokenFields, BasicTokenType>;
+type GotoOAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    GotoTokenResponse,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
+type TokenFailure = RequestTokenError<AdapterError, BasicErrorResponse>;
+
+/// The client id and secret, with GoTo's two OAuth endpoints.
+#[derive(Clone)]
+pub struct OAuthClient {
+    client: GotoOAuthClient,
+    http: reqwest::Client,
+    retry: RetryPolicy,
+}
+
+/// What `login` needs to remember between opening the browser and the redirect.
+pub struct AuthorizeRequest {
+    pub url: Url,
+    pub state: Secret,
+    pub verifier: Secret,
+}
+
+impl OAuthClient {
+    pub fn new(
+        http: reqwest::Client,
+        auth_base: &Url,
+        client_id: &str,
+        client_secret: &Secret,
+        retry: RetryPolicy,
+    ) -> Result<Self, url::ParseError> {
+        let base = auth_base.as_str().trim_end_matches('/');
+        let client = oauth2::Client::new(ClientId::new(client_id.to_string()))
+            .set_client_secret(ClientSecret::new(client_secret.expose().to_string()))
+            .set_auth_uri(AuthUrl::new(format!("{base}/oauth/authorize"))?)
+            .set_token_uri(TokenUrl::new(format!("{base}/oauth/token"))?);
+        Ok(Self {
+            client,
+            http,
+            retry,
+        })
+    }
+
+    /// The authorize URL with a fresh 128-bit-plus `state` and a PKCE S256 challenge.
+    pub fn authorize(&self, redirect_uri: &str) -> Result<AuthorizeRequest, url::ParseError> {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let (url, state) = self
+            .client
+            .authorize_url(CsrfToken::new_random)
+            .set_redirect_uri(std::borrow::Cow::Owned(RedirectUrl::new(
+                redirect_uri.to_string(),
+            )?))
+            .add_scopes(SCOPES.iter().map(|s| Scope::new(s.to_string())))
+            .set_pkce_challenge(challenge)
+            .url();
+        Ok(AuthorizeRequest {
+            url,
+            state: Secret::new(state.secret().clone()),
+            verifier: Secret::new(verifier.secret().clone()),
+        })
+    }
+
+    /// Trades an authorization code for tokens. Never retried: a code works only once.
+    pub async fn exchange_code(
+        &self,
+        code: &Secret,
+        verifier: &Secret,
+        redirect_uri: &str,
+    ) -> Result<Credentials, ApiError> {
+        let redirect =
+            RedirectUrl::new(redirect_uri.to_string()).map_err(|e| ApiError::Rejected {
+                status: 0,
+                message: e.to_string(),
+            })?;
+        let status = StatusProbe::default();
+        let http = adapter(&self.http, &status);
+        let answer = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.expose().to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_string()))
+            .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+            .request_async(&http)
+            .await;
+        answer
+            .map(|token| credentials_from(&token, None))
+            .map_err(|err| token_error(err, status.get(), false))
+    }
+
+    /// Uses a refresh token, retrying 5xx and transport failures with backoff. GoTo may leave
+    /// `refresh_token` out of the answer; the old one stays valid then.
+    pub async fn refresh(&self, refresh_token: &Secret) -> Result<Credentials, ApiError> {
+        let mut retry = 0;
+        loop {
+            match self.refresh_once(refresh_token).await {
+                Err(err) if err.is_transient() && retry < self.retry.max_retries => {
+                    let wait = match &err {
+                        ApiError::RateLimited { retry_after } => {
+                            self.retry.rate_limited_wait(*retry_after, retry)
+                        }
+                        _ => self.retry.backoff(retry),
+                    };
+                    tracing::info!("token refresh failed ({err}); retrying in {wait:.1?}");
+                    tokio::time::sleep(wait).await;
+                    retry += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn refresh_once(&self, refresh_token: &Secret) -> Result<Credentials, ApiError> {
+        let status = StatusProbe::default();
+        let http = adapter(&self.http, &status);
+        let old = RefreshToken::new(refresh_token.expose().to_string());
+        let answer = self
+            .client
+            .exchange_refresh_token(&old)
+            .request_async(&http)
+            .await;
+        answer
+            .map(|token| credentials_from(&token, Some(refresh_token)))
+            .map_err(|err| token_error(err, status.get(), true))
+    }
+}
+
+fn credentials_from(token: &GotoTokenResponse, old_refresh: Option<&Secret>) -> Credentials {
+    let lifetime = token.expires_in().unwrap_or(Duration::from_secs(3600));
+    let refresh_token = token
+        .refresh_token()
+        .map(|t| Secret::new(t.secret().clone()))
+        .or_else(|| old_refresh.cloned());
+    let scope = token.scopes().map(|scopes| {
+        scopes
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    Credentials::issued_now(
+        Secret::new(token.access_token().secret().clone()),
+        refresh_token,
+        lifetime,
+        scope,
+        token.extra_fields().principal.clone(),
+        token.extra_fields().account_key.clone(),
+    )
+}
+
+/// Turns oauth2's error into cer's, using the HTTP status the adapter saw.
+fn token_error(err: TokenFailure, status: Option<u16>, refreshing: bool) -> ApiError {
+    let status = status.unwrap_or(0);
+    match err {
+        RequestTokenError::Request(adapter) => ApiError::Transport(adapter.0),
+        RequestTokenError::ServerResponse(answer) => {
+            let description = answer.error_description().cloned().unwrap_or_default();
+            let code = answer.error().to_string();
+            if refreshing && *answer.error() == BasicErrorResponseType::InvalidGrant {
+                return AuthError::RefreshRejected(description).into();
+            }
+            let message = if description.is_empty() {
+                code
+            } else {
+                format!("{code}: {description}")
+            };
+            ApiError::from_status_message(status, None, message)
+        }
+        RequestTokenError::Parse(_, body) if status == 200 => ApiError::InvalidBody(format!(
+            "the token endpoint's answer is not a token ({:?})",
+            String::from_utf8_lossy(&body[..body.len().min(60)])
+        )),
+        RequestTokenError::Parse(_, body) => ApiError::from_status(status, None, &body),
+        RequestTokenError::Other(message) => ApiError::from_status_message(status, None, message),
+    }
+}
+
+/// The status of the last answer, which oauth2's error type does not keep.
+#[derive(Default, Clone)]
+struct StatusProbe(Arc<Mutex<Option<u16>>>);
+
+impl StatusProbe {
+    fn set(&self, status: u16) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(status);
+        }
+    }
+
+    fn get(&self) -> Option<u16> {
+        self.0.lock().ok().and_then(|slot| *slot)
+    }
+}
+
+/// A transport failure on the way to the token endpoint, already described for a person.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AdapterError(String);
+
+type AdapterFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, AdapterError>> + Send + 'a>>;
+
+/// oauth2's HTTP hook, served by cer's reqwest 0.13 client.
+fn adapter<'a>(
+    http: &'a reqwest::Client,
+    status: &'a StatusProbe,
+) -> impl Fn(oauth2::HttpRequest) -> AdapterFuture<'a> + 'a {
+    move |request| Box::pin(send(http, status, request))
+}
+
+async fn send(
+    http: &reqwest::Client,
+    status: &StatusProbe,
+    request: oauth2::HttpRequest,
+) -> Result<oauth2::HttpResponse, AdapterError> {
+    let request = reqwest::Request::try_from(request)
+        .map_err(|e| AdapterError(format!("cannot build the token request: {e}")))?;
+    let response = http
+        .execute(request)
+        .await
+        .map_err(|e| AdapterError(describe_transport(&e)))?;
+    status.set(response.status().as_u16());
+    let mut builder = http::Response::builder().status(response.status());
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| AdapterError(describe_transport(&e)))?;
+    builder
+        .body(body.to_vec())
+        .map_err(|e| AdapterError(format!("cannot read the token answer: {e}")))
+}

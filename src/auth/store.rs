@@ -1,0 +1,298 @@
+//! Where tokens live between runs: the OS keyring when it answers, else a 0600 JSON file that is
+//! replaced atomically; in sandbox mode, memory only.
+//!
+//! Keyring calls run on their own thread with a time limit, because a locked or wedged Secret
+//! Service can block forever and cer must never hang on it.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::credentials::Credentials;
+
+const KEYRING_SERVICE: &str = "cer";
+const KEYRING_USER: &str = "default";
+const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
+pub const CREDENTIALS_FILE: &str = "credentials.json";
+
+/// A problem reading or writing stored credentials, described for a person.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StoreError(pub String);
+
+/// One place credentials can be kept.
+#[derive(Debug, Clone)]
+pub enum Store {
+    Keyring,
+    File(PathBuf),
+    Memory(Arc<Mutex<Option<Credentials>>>),
+}
+
+impl Store {
+    /// The name `status` and `login` show.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Keyring => format!("OS keyring (service \"{KEYRING_SERVICE}\")"),
+            Self::File(path) => format!("file {}", path.display()),
+            Self::Memory(_) => "memory (sandbox session)".to_string(),
+        }
+    }
+
+    pub async fn load(&self) -> Result<Option<Credentials>, StoreError> {
+        match self {
+            Self::Keyring => match keyring_call(|entry| entry.get_password()).await {
+                Ok(text) => parse(&text, "the keyring entry").map(Some),
+                Err(KeyringTrouble::NoEntry) => Ok(None),
+                Err(trouble) => Err(StoreError(format!("OS keyring: {trouble}"))),
+            },
+            Self::File(path) => load_file(path),
+            Self::Memory(slot) => Ok(slot.lock().ok().and_then(|s| s.clone())),
+        }
+    }
+
+    pub async fn save(&self, credentials: &Credentials) -> Result<(), StoreError> {
+        let text = serde_json::to_string_pretty(credentials)
+            .map_err(|e| StoreError(format!("cannot encode credentials: {e}")))?;
+        match self {
+            Self::Keyring => keyring_call(move |entry| entry.set_password(&text))
+                .await
+                .map_err(|trouble| StoreError(format!("OS keyring: {trouble}"))),
+            Self::File(path) => write_file_atomically(path, text.as_bytes()),
+            Self::Memory(slot) => {
+                if let Ok(mut slot) = slot.lock() {
+                    *slot = Some(credentials.clone());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Deletes the stored credentials; `Ok(false)` when there were none.
+    pub async fn delete(&self) -> Result<bool, StoreError> {
+        match self {
+            Self::Keyring => match keyring_call(|entry| entry.delete_credential()).await {
+                Ok(()) => Ok(true),
+                Err(KeyringTrouble::NoEntry) => Ok(false),
+                Err(trouble) => Err(StoreError(format!("OS keyring: {trouble}"))),
+            },
+            Self::File(path) => match fs::remove_file(path) {
+                Ok(()) => Ok(true),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+                Err(e) => Err(StoreError(format!("cannot delete {}: {e}", path.display()))),
+            },
+            Self::Memory(slot) => Ok(slot.lock().ok().and_then(|mut s| s.take()).is_some()),
+        }
+    }
+}
+
+/// The stores a normal (non-sandbox) run may use, in the order they are searched.
+#[derive(Debug, Clone)]
+pub struct Stores {
+    pub use_keyring: bool,
+    pub file: PathBuf,
+}
+
+impl Stores {
+    pub fn new(config_dir: &Path, use_keyring: bool) -> Self {
+        Self {
+            use_keyring,
+            file: config_dir.join(CREDENTIALS_FILE),
+        }
+    }
+
+    /// Finds stored credentials: the keyring first (when enabled), then the file.
+    pub async fn find(&self) -> Result<Option<(Store, Credentials)>, StoreError> {
+        if self.use_keyring {
+            match Store::Keyring.load().await {
+                Ok(Some(found)) => return Ok(Some((Store::Keyring, found))),
+                Ok(None) => {}
+                Err(err) => tracing::debug!("keyring not usable, trying the file: {err}"),
+            }
+        }
+        let file = Store::File(self.file.clone());
+        Ok(file.load().await?.map(|found| (file, found)))
+    }
+
+    /// Where a new login is saved: the keyring if it answers, else the file, with the reason.
+    pub async fn for_new_login(&self) -> (Store, Option<String>) {
+        if !self.use_keyring {
+            return (
+                Store::File(self.file.clone()),
+                Some("CER_KEYRING=0".to_string()),
+            );
+        }
+        match keyring_call(|entry| entry.get_password()).await {
+            Ok(_) | Err(KeyringTrouble::NoEntry) => (Store::Keyring, None),
+            Err(trouble) => (
+                Store::File(self.file.clone()),
+                Some(format!("the OS keyring is not available: {trouble}")),
+            ),
+        }
+    }
+
+    /// Every store this run may have written to.
+    pub fn all(&self) -> Vec<Store> {
+        let mut stores = vec![Store::File(self.file.clone())];
+        if self.use_keyring {
+            stores.insert(0, Store::Keyring);
+        }
+        stores
+    }
+}
+
+fn parse(text: &str, what: &str) -> Result<Credentials, StoreError> {
+    serde_json::from_str(text).map_err(|e| {
+        StoreError(format!(
+            "{what} does not hold valid credentials ({e}); run `cer logout`, then `cer login`"
+        ))
+    })
+}
+
+fn load_file(path: &Path) -> Result<Option<Credentials>, StoreError> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(StoreError(format!("cannot read {}: {e}", path.display()))),
+    };
+    tighten_mode(path);
+    parse(&text, &path.display().to_string()).map(Some)
+}
+
+/// A credentials file others can read is a leak waiting to happen: say so and fix it.
+fn tighten_mode(path: &Path) {
+    let Ok(meta) = fs::metadata(path) else { return };
+    let mode = meta.permissions().mode() & 0o777;
+    if mode & 0o077 == 0 {
+        return;
+    }
+    match fs::set_permissions(path, fs::Permissions::from_mode(0o600)) {
+        Ok(()) => tracing::warn!(
+            "{} had mode {mode:04o}, readable by others; changed it to 0600",
+            path.display()
+        ),
+        Err(e) => tracing::warn!(
+            "{} has mode {mode:04o}, readable by others, and cannot be changed: {e}",
+            path.display()
+        ),
+    }
+}
+
+/// Writes `bytes` to a temporary file created with mode 0600, then renames it over `path`, so
+/// the file is never readable by others, not even for an instant, and never half-written.
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let fail = |what: &str, e: std::io::Error| {
+        StoreError(format!("cannot {what} {}: {e}", path.display()))
+    };
+    if let Some(dir) = path.parent() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| fail("create the folder of", e))?;
+    }
+    let temp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&temp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&temp);
+        return Err(fail("write", e));
+    }
+    Ok(())
+}
+
+/// Why a keyring call gave nothing.
+#[derive(Debug, thiserror::Error)]
+enum KeyringTrouble {
+    #[error("no entry")]
+    NoEntry,
+    #[error("no answer within {}s", KEYRING_TIMEOUT.as_secs())]
+    Timeout,
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Runs one keyring operation on a thread of its own and waits at most [`KEYRING_TIMEOUT`].
+/// A thread stuck in the keyring is abandoned; it does not keep cer from exiting.
+async fn keyring_call<T, F>(operation: F) -> Result<T, KeyringTrouble>
+where
+    T: Send + 'static,
+    F: FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
+{
+    let (send, receive) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let result =
+            keyring::Entry::new(KEYRING_SERVICE, KEYRING_USER).and_then(|entry| operation(&entry));
+        let _ = send.send(result);
+    });
+    match tokio::time::timeout(KEYRING_TIMEOUT, receive).await {
+        Err(_) => Err(KeyringTrouble::Timeout),
+        Ok(Err(_)) => Err(KeyringTrouble::Failed("the keyring thread stopped".into())),
+        Ok(Ok(Ok(value))) => Ok(value),
+        Ok(Ok(Err(keyring::Error::NoEntry))) => Err(KeyringTrouble::NoEntry),
+        Ok(Ok(Err(err))) => Err(KeyringTrouble::Failed(err.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn sample() -> Credentials {
+        Credentials::issued_now(
+            Secret::new("access"),
+            Some(Secret::new("refresh")),
+            Duration::from_secs(3600),
+            Some("cr.v1.read".into()),
+            Some("me@example.test".into()),
+            None,
+        )
+    }
+
+    #[tokio::test]
+    async fn file_store_round_trips_with_mode_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(CREDENTIALS_FILE);
+        let store = Store::File(path.clone());
+        assert_eq!(store.load().await.unwrap(), None);
+        let saved = sample();
+        store.save(&saved).await.unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(store.load().await.unwrap(), Some(saved));
+        assert!(store.delete().await.unwrap());
+        assert!(!store.delete().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_loose_mode_is_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CREDENTIALS_FILE);
+        let store = Store::File(path.clone());
+        store.save(&sample()).await.unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(store.load().await.unwrap().is_some());
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[tokio::test]
+    async fn corrupt_json_is_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(CREDENTIALS_FILE);
+        fs::write(&path, "{not json").unwrap();
+        let err = Store::File(path).load().await.unwrap_err();
+        assert!(err.to_string().contains("cer logout"), "{err}");
+    }
+}

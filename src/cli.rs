@@ -1,0 +1,314 @@
+//! The command line as clap sees it: flags, arguments and help text, nothing else.
+//!
+//! Doc comments here are the `--help` text. Values are checked and combined with the environment
+//! in `settings`, so this file never decides anything.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ROOT_EXAMPLES: &str = "\
+Examples:
+  cer --sandbox listen                 Try the whole pipeline against the built-in simulator
+  cer login                            Log in to GoTo (opens a browser)
+  cer listen --json | jq .             Stream every call's report as it ends
+  cer summaries --day yesterday        Browse yesterday's calls
+  cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8";
+
+/// Command-line client for GoTo Connect Call Events Reports.
+///
+/// cer logs in with OAuth, streams each call's full report the moment the call ends (reconnecting,
+/// backfilling and deduplicating so none is lost or printed twice), fetches single reports and
+/// browses report summaries. `--sandbox` runs any command against a built-in GoTo simulator.
+#[derive(Debug, Parser)]
+#[command(name = "cer", version, about, long_about, after_help = ROOT_EXAMPLES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted before or after any command.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Run against a built-in, deterministic GoTo simulator instead of GoTo
+    #[arg(long, global = true)]
+    pub sandbox: bool,
+
+    /// Read variables from this file instead of ./.env
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// When to use colour [default: auto; honours NO_COLOR and CLICOLOR_FORCE]
+    #[arg(long, global = true, value_enum, value_name = "WHEN")]
+    pub color: Option<ColorWhen>,
+
+    /// Log more (-v: debug, -vv: trace); overrides LOG_LEVEL
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Log less (-q: warnings and errors only, -qq: errors only); overrides LOG_LEVEL
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub quiet: u8,
+
+    /// Client-side limit of requests per second to each GoTo API [default: 10]
+    #[arg(long, global = true, value_name = "N")]
+    pub rate: Option<u32>,
+
+    /// Base URL of the REST APIs (CER_API_BASE)
+    #[arg(long, global = true, hide = true, value_name = "URL")]
+    pub api_base: Option<String>,
+
+    /// Base URL of the OAuth endpoints (CER_AUTH_BASE)
+    #[arg(long, global = true, hide = true, value_name = "URL")]
+    pub auth_base: Option<String>,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Log in to GoTo with OAuth and store the tokens
+    #[command(
+        after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to"
+    )]
+    Login(LoginArgs),
+
+    /// Delete the stored tokens (keyring and file)
+    #[command(after_help = "Example:\n  cer logout")]
+    Logout,
+
+    /// Show who is logged in, where the tokens are stored and when the access token expires
+    #[command(after_help = "Example:\n  cer status")]
+    Status,
+
+    /// Print a valid access token (refreshed if needed) alone on stdout
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(cer token)\" https://api.goto.com/call-events-report/v1/reports/ID"
+    )]
+    Token,
+
+    /// Stream each call's full report as soon as the call ends, until Ctrl-C
+    #[command(
+        after_help = "Examples:\n  cer listen\n  cer listen --json | jq .conversationSpaceId\n  cer listen --since 2h --forward-to http://127.0.0.1:8080/calls"
+    )]
+    Listen(ListenArgs),
+
+    /// Print the report of each conversationSpaceId
+    #[command(
+        after_help = "Examples:\n  cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8\n  cer fetch --wait 60 ID1 ID2 | jq .callEnded"
+    )]
+    Fetch(FetchArgs),
+
+    /// Browse the report summaries of a day or a time range
+    #[command(
+        after_help = "Examples:\n  cer summaries                          # today\n  cer summaries --day yesterday --outcome MISSED\n  cer summaries --from 2026-11-01 --to 2026-11-07 --json | jq .conversationSpaceId"
+    )]
+    Summaries(SummariesArgs),
+
+    /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
+    #[command(
+        after_help = "Examples:\n  eval \"$(cer sandbox --port 8700 &)\"   # or copy the printed export lines\n  cer sandbox --seed 7 --call-every 5 --report-delay 3"
+    )]
+    Sandbox(SandboxArgs),
+
+    /// Print a shell completion script
+    #[command(
+        after_help = "Example:\n  cer completions bash > ~/.local/share/bash-completion/completions/cer"
+    )]
+    Completions(CompletionsArgs),
+}
+
+/// `cer login`.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Do not open a browser: print the URL and read the address you were redirected to from stdin
+    #[arg(long)]
+    pub no_browser: bool,
+
+    /// Give up waiting for the browser after this many seconds
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
+
+    /// Redirect URI registered on the OAuth client (OAUTH_REDIRECT_URI)
+    #[arg(long, value_name = "URI")]
+    pub redirect_uri: Option<String>,
+}
+
+/// `cer listen`.
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// GoTo account key to listen to; repeat for several accounts (ACCOUNT_KEY)
+    #[arg(long, value_name = "KEY")]
+    pub account_key: Vec<String>,
+
+    /// Print one full report per line as JSON, also on a terminal
+    #[arg(long)]
+    pub json: bool,
+
+    /// Subscription event types, comma-separated [default: REPORT_SUMMARY]
+    #[arg(long, value_name = "TYPES", value_delimiter = ',')]
+    pub event_types: Vec<String>,
+
+    /// At start, backfill the calls that ended in this past duration (e.g. 30m, 2h, 1d)
+    #[arg(long, value_name = "DURATION", conflicts_with = "no_backfill")]
+    pub since: Option<String>,
+
+    /// Do not backfill missed calls from report summaries, at start or after reconnects
+    #[arg(long)]
+    pub no_backfill: bool,
+
+    /// Longest call to expect; backfill queries reach back this far [default: 4h]
+    #[arg(long, value_name = "DURATION")]
+    pub max_call_duration: Option<String>,
+
+    /// Also POST each report as JSON to this URL (a local webhook)
+    #[arg(long, value_name = "URL")]
+    pub forward_to: Vec<String>,
+
+    /// Header to send with each forwarded report, as 'Name: value'; repeatable
+    #[arg(long, value_name = "HEADER", requires = "forward_to")]
+    pub forward_header: Vec<String>,
+}
+
+/// `cer fetch`.
+#[derive(Debug, Args)]
+pub struct FetchArgs {
+    /// conversationSpaceId of each report to print
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Keep retrying a report that is not ready yet for up to this many seconds
+    #[arg(long, value_name = "SECS")]
+    pub wait: Option<u64>,
+
+    /// Pretty-print JSON even when stdout is not a terminal
+    #[arg(long, conflicts_with = "compact")]
+    pub pretty: bool,
+
+    /// Print one compact JSON document per line even on a terminal
+    #[arg(long)]
+    pub compact: bool,
+}
+
+/// `cer summaries`.
+#[derive(Debug, Args)]
+pub struct SummariesArgs {
+    /// A day: YYYY-MM-DD, today or yesterday [default: today]
+    #[arg(long, value_name = "DATE", num_args = 0..=1, default_missing_value = "today",
+          conflicts_with_all = ["from", "to", "since"])]
+    pub day: Option<String>,
+
+    /// Start of the range: RFC 3339, or YYYY-MM-DD for the start of that day
+    #[arg(long, value_name = "TIME", conflicts_with = "since")]
+    pub from: Option<String>,
+
+    /// End of the range: RFC 3339, or YYYY-MM-DD for the end of that whole day [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// The range from this long ago until now (e.g. 30m, 2h, 3d)
+    #[arg(long, value_name = "DURATION")]
+    pub since: Option<String>,
+
+    /// Read and show days and times in UTC instead of the local time zone
+    #[arg(long)]
+    pub utc: bool,
+
+    /// GoTo account key (ACCOUNT_KEY)
+    #[arg(long, value_name = "KEY")]
+    pub account_key: Option<String>,
+
+    /// Only calls of this user (GoTo's userKey selector, instead of the account)
+    #[arg(long, value_name = "KEY")]
+    pub user_key: Option<String>,
+
+    /// Only calls of this line (GoTo's lineId selector)
+    #[arg(long, value_name = "ID")]
+    pub line_id: Option<String>,
+
+    /// Only calls of this phone number (GoTo's phoneNumberId selector)
+    #[arg(long, value_name = "ID")]
+    pub phone_number_id: Option<String>,
+
+    /// Only calls with this virtual participant
+    #[arg(long, value_name = "ID")]
+    pub virtual_participant_id: Option<String>,
+
+    /// Conversation scope: INTERNAL or EXTERNAL
+    #[arg(long, value_name = "SCOPE")]
+    pub scope: Option<String>,
+
+    /// Caller outcome, e.g. NORMAL, MISSED, VOICEMAIL, LEFT_DIAL_PLAN
+    #[arg(long, value_name = "OUTCOME")]
+    pub outcome: Option<String>,
+
+    /// Summaries per page requested from GoTo (1 to 1000)
+    #[arg(long, value_name = "N")]
+    pub page_size: Option<u32>,
+
+    /// Stop after this many summaries
+    #[arg(long, value_name = "N")]
+    pub limit: Option<u64>,
+
+    /// Print the raw summaries as JSON, one per line
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cer sandbox`.
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Port to listen on, on 127.0.0.1 [default: any free port]
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub port: u16,
+
+    /// Seed of the simulated call history; equal seeds give equal calls
+    #[arg(long, value_name = "S")]
+    pub seed: Option<u64>,
+
+    /// One simulated call starts every SECS seconds; 0 turns scheduled calls off
+    #[arg(long, value_name = "SECS")]
+    pub call_every: Option<f64>,
+
+    /// Lifetime of issued access tokens, in seconds
+    #[arg(long, value_name = "SECS")]
+    pub token_lifetime: Option<u64>,
+
+    /// Lifetime of notification channels, in seconds
+    #[arg(long, value_name = "SECS")]
+    pub channel_lifetime: Option<u64>,
+
+    /// Reports answer 404 (not ready) for this many seconds after each call ends
+    #[arg(long, value_name = "SECS")]
+    pub report_delay: Option<u64>,
+
+    /// Trigger a fault every SECS seconds, as NAME:SECS[:PARAMS]; repeatable.
+    /// Names: see `cer sandbox --list-faults`
+    #[arg(long, value_name = "NAME:SECS")]
+    pub fault_every: Vec<String>,
+
+    /// Trigger a fault once at start, as NAME[:PARAMS] (e.g. fail-next:count=3,status=503)
+    #[arg(long, value_name = "NAME")]
+    pub fault: Vec<String>,
+
+    /// List the fault names and exit
+    #[arg(long)]
+    pub list_faults: bool,
+}
+
+/// `cer completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// Shell to generate the script for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}

@@ -1,0 +1,166 @@
+//! What commands that talk to GoTo share: the settings, the output, one HTTP client, the token
+//! source and, with `--sandbox`, the in-process simulator they talk to instead.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::api::ApiClient;
+use crate::api::http::shared_client;
+use crate::api::retry::RetryPolicy;
+use crate::auth::store::{Store, Stores};
+use crate::auth::{Credentials, OAuthClient, Tokens};
+use crate::errors::UsageError;
+use crate::output::Output;
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::secret::Secret;
+use crate::settings::Settings;
+
+/// The environment of one command run.
+pub struct Context {
+    pub settings: Settings,
+    pub output: Output,
+    pub http: reqwest::Client,
+    pub retry: RetryPolicy,
+    tokens: Option<Tokens>,
+    /// Kept alive for as long as the command runs.
+    _sandbox: Option<Sandbox>,
+}
+
+impl Context {
+    /// Sets up the HTTP client and, with `--sandbox`, starts the simulator and logs in to it.
+    pub async fn new(mut settings: Settings, output: Output) -> anyhow::Result<Self> {
+        let http = shared_client(&settings)?;
+        let retry = retry_policy(&settings);
+        let mut context = Self {
+            settings: settings.clone(),
+            output,
+            http,
+            retry,
+            tokens: None,
+            _sandbox: None,
+        };
+        if settings.sandbox {
+            let sandbox = Sandbox::start(SandboxConfig::default())
+                .await
+                .context("cannot start the sandbox")?;
+            point_at_sandbox(&mut settings, &sandbox);
+            context.settings = settings;
+            let credentials = log_in_to_sandbox(&context).await?;
+            let store = Store::Memory(Default::default());
+            store.save(&credentials).await?;
+            context.tokens = Some(Tokens::in_store(context.oauth()?, store, credentials));
+            context._sandbox = Some(sandbox);
+        }
+        Ok(context)
+    }
+
+    /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.
+    pub fn oauth(&self) -> Result<OAuthClient, UsageError> {
+        let missing: Vec<&str> = [
+            ("OAUTH_CLIENT_ID", self.settings.client_id.is_none()),
+            ("OAUTH_CLIENT_SECRET", self.settings.client_secret.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, missing)| missing.then_some(name))
+        .collect();
+        let (Some(id), Some(secret)) = (&self.settings.client_id, &self.settings.client_secret)
+        else {
+            return Err(
+                UsageError::new(format!("{} not set", missing.join(" and ")))
+                    .with_hint("set them in the environment or in .env (see .env.example)"),
+            );
+        };
+        OAuthClient::new(
+            self.http.clone(),
+            &self.settings.auth_base,
+            id,
+            secret,
+            self.retry,
+        )
+        .map_err(|e| UsageError::new(format!("cannot build the OAuth endpoints: {e}")))
+    }
+
+    /// Where stored credentials are looked for.
+    pub fn stores(&self) -> Stores {
+        Stores::new(&self.settings.config_dir, self.settings.use_keyring)
+    }
+
+    /// The token source: `CER_TOKEN`, the sandbox login, or the stored credentials.
+    pub fn tokens(&self) -> Result<Tokens, UsageError> {
+        if let Some(tokens) = &self.tokens {
+            return Ok(tokens.clone());
+        }
+        if let Some(token) = &self.settings.token_override {
+            return Ok(Tokens::fixed(token.clone()));
+        }
+        let lock = self.settings.config_dir.join("credentials.lock");
+        Ok(Tokens::stored(self.oauth()?, self.stores(), lock))
+    }
+
+    /// The GoTo REST client.
+    pub fn api(&self) -> Result<ApiClient, UsageError> {
+        Ok(ApiClient::new(
+            self.http.clone(),
+            self.settings.api_base.clone(),
+            self.tokens()?,
+            self.settings.rate,
+            self.retry,
+        ))
+    }
+
+    /// The account keys `listen` and `summaries` work on.
+    pub fn account_key(&self) -> Option<&str> {
+        self.settings.account_key.as_deref()
+    }
+}
+
+/// `CER_RETRY_BASE_MS` shrinks backoff waits; the test suite uses it to stay fast.
+fn retry_policy(settings: &Settings) -> RetryPolicy {
+    match settings.retry_base_ms {
+        Some(ms) => RetryPolicy::default().with_base(Duration::from_millis(ms)),
+        None => RetryPolicy::default(),
+    }
+}
+
+fn point_at_sandbox(settings: &mut Settings, sandbox: &Sandbox) {
+    let base = url::Url::parse(&sandbox.base_url()).ok();
+    if let Some(base) = base {
+        settings.api_base = base.clone();
+        settings.auth_base = base;
+    }
+    settings.client_id = Some(sandbox.client_id().to_string());
+    settings.client_secret = Some(Secret::new(sandbox.client_secret()));
+    settings.account_key = Some(sandbox.account_key().to_string());
+    settings.token_override = None;
+}
+
+/// The simulator approves every authorize request at once, so the login needs no browser:
+/// follow the authorize URL by hand, take the code from the redirect, exchange it.
+async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
+    let oauth = context.oauth()?;
+    let redirect_uri = &context.settings.redirect_uri;
+    let request = oauth.authorize(redirect_uri)?;
+    let answer = context
+        .http
+        .get(request.url.as_str())
+        .send()
+        .await
+        .context("the sandbox did not answer the authorize request")?;
+    let location = answer
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| url::Url::parse(v).ok())
+        .context("the sandbox's authorize answer has no redirect")?;
+    let code = location
+        .query_pairs()
+        .find(|(name, _)| name == "code")
+        .map(|(_, code)| Secret::new(code.into_owned()))
+        .context("the sandbox's redirect carries no code")?;
+    let credentials = oauth
+        .exchange_code(&code, &request.verifier, redirect_uri)
+        .await
+        .context("the sandbox refused the login")?;
+    Ok(credentials)
+}

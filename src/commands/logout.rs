@@ -1,0 +1,34 @@
+//! `cer logout`: deletes the stored tokens from every store cer may have used.
+
+use super::Context;
+
+pub async fn run(context: &Context) -> anyhow::Result<()> {
+    if context.settings.token_override.is_some() {
+        context
+            .output
+            .warn("CER_TOKEN is set; it is not stored by cer, so unset it yourself");
+    }
+    let mut deleted = Vec::new();
+    let mut failures = Vec::new();
+    for store in context.stores().all() {
+        match store.delete().await {
+            Ok(true) => deleted.push(store.describe()),
+            Ok(false) => {}
+            Err(err) => failures.push(format!("{}: {err}", store.describe())),
+        }
+    }
+    for failure in &failures {
+        tracing::debug!("not deleted from {failure}");
+    }
+    if deleted.is_empty() {
+        context
+            .output
+            .status("Not logged in: no stored tokens to delete.");
+    } else {
+        context.output.status(format!(
+            "Logged out: deleted the tokens from {}.",
+            deleted.join(" and ")
+        ));
+    }
+    Ok(())
+}

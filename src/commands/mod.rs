@@ -1,0 +1,44 @@
+//! One file per command. Each takes typed settings and the shared context and returns a
+//! result; `errors` turns a failure into the exit code.
+
+pub mod completions;
+mod context;
+pub mod fetch;
+pub mod logout;
+pub mod status;
+pub mod summaries;
+pub mod token;
+
+pub use context::Context;
+
+use crate::cli::Command;
+use crate::output::Output;
+use crate::settings::Settings;
+use crate::settings::commands::{FetchSettings, SummariesSettings};
+
+/// Runs one command to completion.
+pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow::Result<()> {
+    match command {
+        Command::Completions(args) => completions::run(args.shell, &output),
+        Command::Fetch(args) => {
+            let fetch = FetchSettings::resolve(&args)?;
+            fetch::run(fetch, &Context::new(settings, output).await?).await
+        }
+        Command::Summaries(args) => {
+            let context = Context::new(settings, output).await?;
+            let summaries = SummariesSettings::resolve(
+                &args,
+                &context.settings,
+                jiff::Timestamp::now(),
+                jiff::tz::TimeZone::system(),
+            )?;
+            summaries::run(summaries, &context).await
+        }
+        Command::Status => status::run(&Context::new(settings, output).await?).await,
+        Command::Token => token::run(&Context::new(settings, output).await?).await,
+        Command::Logout => logout::run(&Context::new(settings, output).await?).await,
+        Command::Login(_) | Command::Listen(_) | Command::Sandbox(_) => {
+            anyhow::bail!("this command is not built yet")
+        }
+    }
+}

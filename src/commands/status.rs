@@ -1,0 +1,102 @@
+//! `cer status`: who is logged in, where the tokens are, and how long the access token lasts.
+//! It reads the store only; it never refreshes or calls GoTo.
+
+use jiff::Timestamp;
+
+use super::Context;
+use crate::auth::{AuthError, Credentials};
+
+pub async fn run(context: &Context) -> anyhow::Result<()> {
+    if context.settings.token_override.is_some() {
+        context
+            .output
+            .data(b"Using the access token in CER_TOKEN as is (no store, no refresh).\n")?;
+        return Ok(());
+    }
+    let found = context.tokens()?.stored_credentials().await?;
+    let Some((store, credentials)) = found else {
+        return Err(AuthError::NotLoggedIn.into());
+    };
+    let report = describe(
+        &credentials,
+        &store.describe(),
+        context.account_key(),
+        Timestamp::now(),
+    );
+    context.output.data(report.as_bytes())?;
+    Ok(())
+}
+
+fn describe(
+    credentials: &Credentials,
+    store: &str,
+    configured_account: Option<&str>,
+    now: Timestamp,
+) -> String {
+    let who = credentials
+        .principal
+        .as_deref()
+        .unwrap_or("(GoTo did not name the user)");
+    let account = match (&credentials.account_key, configured_account) {
+        (Some(key), _) => format!("{key} (from GoTo)"),
+        (None, Some(key)) => format!("{key} (ACCOUNT_KEY)"),
+        (None, None) => "not set (set ACCOUNT_KEY for listen and summaries)".to_string(),
+    };
+    let scopes = credentials.scope.as_deref().unwrap_or("(not reported)");
+    let refresh = if credentials.refresh_token.is_some() {
+        "stored"
+    } else {
+        "none"
+    };
+    format!(
+        "Logged in to GoTo as {who}\n\
+         Store:         {store}\n\
+         Account key:   {account}\n\
+         Scopes:        {scopes}\n\
+         Access token:  {}\n\
+         Refresh token: {refresh}\n",
+        expiry(credentials.expires_at, now),
+    )
+}
+
+fn expiry(expires_at: Timestamp, now: Timestamp) -> String {
+    let left = expires_at.duration_since(now).as_secs();
+    let when = expires_at.strftime("%Y-%m-%dT%H:%M:%SZ");
+    if left > 0 {
+        format!(
+            "expires {when} (in {})",
+            crate::output::summaries::human_duration(left)
+        )
+    } else {
+        format!(
+            "expired {when} ({} ago; refreshed on next use)",
+            crate::output::summaries::human_duration(-left)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn names_the_user_store_scopes_and_expiry_without_secrets() {
+        let now: Timestamp = "2026-11-24T10:00:00Z".parse().unwrap();
+        let credentials = Credentials {
+            access_token: Secret::new("AT-secret"),
+            refresh_token: Some(Secret::new("RT-secret")),
+            issued_at: now,
+            expires_at: "2026-11-24T11:00:00Z".parse().unwrap(),
+            scope: Some("cr.v1.read call-events.v1.notifications.manage".into()),
+            principal: Some("owner@example.test".into()),
+            account_key: None,
+        };
+        let text = describe(&credentials, "file /x/credentials.json", Some("123"), now);
+        assert!(text.contains("owner@example.test"));
+        assert!(text.contains("file /x/credentials.json"));
+        assert!(text.contains("123 (ACCOUNT_KEY)"));
+        assert!(text.contains("expires 2026-11-24T11:00:00Z (in 1h 00m)"));
+        assert!(!text.contains("secret"));
+    }
+}

@@ -1,0 +1,183 @@
+//! The one place that turns an error into the contract's exit code and a short message with a
+//! hint, so every command fails the same way.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::api::ApiError;
+use crate::auth::AuthError;
+use crate::output::Palette;
+
+/// A usage or configuration error, found before any network call: exit 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct UsageError {
+    message: String,
+    hint: Option<String>,
+}
+
+impl UsageError {
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// Adds the line that tells the user what to do about it.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+/// The user pressed Ctrl-C a second time while cer was shutting down: exit 130.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted")]
+pub struct Interrupted;
+
+/// Exit codes of the contract (SPEC section 3).
+pub mod code {
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const AUTH: u8 = 4;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// How an error ends the process.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Verdict {
+    pub code: u8,
+    /// False for a closed pipe and an interrupt: cer then leaves quietly.
+    pub print: bool,
+    pub hint: Option<String>,
+}
+
+/// Decides the exit code and hint of an error by looking through its whole chain.
+pub fn verdict(err: &anyhow::Error) -> Verdict {
+    let quiet = |code| Verdict {
+        code,
+        print: false,
+        hint: None,
+    };
+    let loud = |code, hint: Option<&str>| Verdict {
+        code,
+        print: true,
+        hint: hint.map(str::to_string),
+    };
+    for cause in err.chain() {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::BrokenPipe
+        {
+            return quiet(0);
+        }
+        if cause.is::<Interrupted>() {
+            return quiet(code::INTERRUPTED);
+        }
+        if let Some(usage) = cause.downcast_ref::<UsageError>() {
+            return loud(code::USAGE, usage.hint.as_deref());
+        }
+        if cause.is::<AuthError>() {
+            return loud(code::AUTH, Some("run `cer login` to log in again"));
+        }
+        if let Some(api) = cause.downcast_ref::<ApiError>() {
+            return api_verdict(api);
+        }
+    }
+    loud(code::FAILURE, None)
+}
+
+fn api_verdict(err: &ApiError) -> Verdict {
+    let (code, hint) = match err {
+        ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
+            (code::AUTH, Some("run `cer login` to log in again"))
+        }
+        ApiError::NotFound { .. } => (code::NOT_FOUND, None),
+        ApiError::Forbidden { .. } => (
+            code::FAILURE,
+            Some(
+                "the OAuth client needs the scopes cr.v1.read and call-events.v1.notifications.manage, and the user must be an admin of the account",
+            ),
+        ),
+        ApiError::Transport(_) => (
+            code::FAILURE,
+            Some("check the network, HTTPS_PROXY and CER_API_BASE"),
+        ),
+        ApiError::RateLimited { .. } => (code::FAILURE, Some("try a lower --rate")),
+        _ => (code::FAILURE, None),
+    };
+    Verdict {
+        code,
+        print: true,
+        hint: hint.map(str::to_string),
+    }
+}
+
+/// Prints the error (unless the verdict says to stay quiet) and returns the exit code.
+pub fn report(err: &anyhow::Error, palette: Palette) -> ExitCode {
+    let verdict = verdict(err);
+    if verdict.print {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{} {err:#}", palette.error("error:"));
+        if let Some(hint) = &verdict.hint {
+            let _ = writeln!(stderr, "{} {hint}", palette.hint("hint:"));
+        }
+    }
+    ExitCode::from(verdict.code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anyhow::Context;
+
+    fn code_of(err: anyhow::Error) -> u8 {
+        verdict(&err).code
+    }
+
+    #[test]
+    fn finds_the_cause_under_context() {
+        let err = Err::<(), _>(ApiError::NotFound {
+            message: String::new(),
+        })
+        .context("fetching report x")
+        .unwrap_err();
+        assert_eq!(code_of(err), code::NOT_FOUND);
+    }
+
+    #[test]
+    fn a_broken_pipe_is_a_quiet_success() {
+        let err = anyhow::Error::new(std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+            .context("writing output");
+        assert_eq!(
+            verdict(&err),
+            Verdict {
+                code: 0,
+                print: false,
+                hint: None
+            }
+        );
+    }
+
+    #[test]
+    fn auth_problems_exit_4_with_the_login_hint() {
+        let verdict = verdict(&anyhow::Error::new(AuthError::NotLoggedIn));
+        assert_eq!(verdict.code, code::AUTH);
+        assert!(verdict.hint.unwrap().contains("cer login"));
+    }
+
+    #[test]
+    fn usage_errors_exit_2_and_keep_their_hint() {
+        let err = UsageError::new("bad date").with_hint("use YYYY-MM-DD");
+        let verdict = verdict(&anyhow::Error::new(err));
+        assert_eq!(verdict.code, code::USAGE);
+        assert_eq!(verdict.hint.as_deref(), Some("use YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn anything_else_is_a_failure() {
+        assert_eq!(code_of(anyhow::anyhow!("disk full")), code::FAILURE);
+        assert_eq!(code_of(anyhow::Error::new(Interrupted)), code::INTERRUPTED);
+    }
+}

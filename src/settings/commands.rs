@@ -1,0 +1,279 @@
+//! Each command's flags checked and turned into typed values before any network call, so a bad
+//! date or ID is a usage error (exit 2) that never costs a request.
+
+use std::time::Duration;
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, ToSpan};
+
+use super::Settings;
+use crate::api::reports::Selector;
+use crate::cli::{FetchArgs, SummariesArgs};
+use crate::errors::UsageError;
+
+/// `fetch`'s JSON layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonLayout {
+    /// Pretty on a terminal, compact otherwise.
+    Auto,
+    Pretty,
+    Compact,
+}
+
+#[derive(Debug, Clone)]
+pub struct FetchSettings {
+    pub ids: Vec<String>,
+    pub wait: Option<Duration>,
+    pub layout: JsonLayout,
+}
+
+impl FetchSettings {
+    pub fn resolve(args: &FetchArgs) -> Result<Self, UsageError> {
+        for id in &args.ids {
+            if !is_uuid(id) {
+                return Err(UsageError::new(format!(
+                    "{id:?} is not a conversationSpaceId (a UUID like 29a1c77a-e52a-3764-8606-8b02b1277be8)"
+                ))
+                .with_hint("`cer summaries` lists the IDs of past calls"));
+            }
+        }
+        let layout = match (args.pretty, args.compact) {
+            (true, _) => JsonLayout::Pretty,
+            (_, true) => JsonLayout::Compact,
+            _ => JsonLayout::Auto,
+        };
+        Ok(Self {
+            ids: args.ids.clone(),
+            wait: args.wait.map(Duration::from_secs),
+            layout,
+        })
+    }
+}
+
+/// Whether `text` has the 8-4-4-4-12 hexadecimal shape of a UUID.
+pub fn is_uuid(text: &str) -> bool {
+    let groups: Vec<&str> = text.split('-').collect();
+    let lengths = [8, 4, 4, 4, 12];
+    groups.len() == lengths.len()
+        && groups
+            .iter()
+            .zip(lengths)
+            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// The caller outcomes GoTo documents or has been seen sending.
+pub const OUTCOMES: [&str; 9] = [
+    "NORMAL",
+    "MISSED",
+    "VOICEMAIL",
+    "LEFT_QUEUE",
+    "LEFT_PARKING_SPOT",
+    "LEFT_ON_HOLD",
+    "LEFT_DIAL_PLAN",
+    "TRUNCATED",
+    "UNKNOWN",
+];
+pub const SCOPES: [&str; 2] = ["INTERNAL", "EXTERNAL"];
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+#[derive(Debug, Clone)]
+pub struct SummariesSettings {
+    pub selector: Selector,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub zone: TimeZone,
+    pub virtual_participant_id: Option<String>,
+    pub scope: Option<String>,
+    pub outcome: Option<String>,
+    pub page_size: u32,
+    pub limit: Option<u64>,
+    pub json: bool,
+}
+
+impl SummariesSettings {
+    pub fn resolve(
+        args: &SummariesArgs,
+        settings: &Settings,
+        now: Timestamp,
+        local: TimeZone,
+    ) -> Result<Self, UsageError> {
+        let zone = if args.utc { TimeZone::UTC } else { local };
+        let (start, end) = resolve_range(args, now, &zone)?;
+        Ok(Self {
+            selector: selector(args, settings)?,
+            start,
+            end,
+            zone,
+            virtual_participant_id: args.virtual_participant_id.clone(),
+            scope: one_of("--scope", args.scope.as_deref(), &SCOPES)?,
+            outcome: one_of("--outcome", args.outcome.as_deref(), &OUTCOMES)?,
+            page_size: page_size(args.page_size)?,
+            limit: args.limit,
+            json: args.json,
+        })
+    }
+}
+
+fn selector(args: &SummariesArgs, settings: &Settings) -> Result<Selector, UsageError> {
+    let chosen: Vec<Selector> = [
+        args.user_key.clone().map(Selector::UserKey),
+        args.line_id.clone().map(Selector::LineId),
+        args.phone_number_id.clone().map(Selector::PhoneNumberId),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    match chosen.len() {
+        0 => args
+            .account_key
+            .clone()
+            .or_else(|| settings.account_key.clone())
+            .map(Selector::AccountKey)
+            .ok_or_else(missing_account_key),
+        1 => Ok(chosen.into_iter().next().unwrap_or_else(|| unreachable!())),
+        _ => Err(UsageError::new(
+            "--user-key, --line-id and --phone-number-id cannot be combined: GoTo takes one selector",
+        )),
+    }
+}
+
+pub fn missing_account_key() -> UsageError {
+    UsageError::new("no account key: set ACCOUNT_KEY or pass --account-key")
+        .with_hint("see .env.example; the account key is in GoTo Connect's admin portal")
+}
+
+fn one_of(flag: &str, value: Option<&str>, allowed: &[&str]) -> Result<Option<String>, UsageError> {
+    let Some(value) = value else { return Ok(None) };
+    let upper = value.to_ascii_uppercase();
+    if allowed.contains(&upper.as_str()) {
+        Ok(Some(upper))
+    } else {
+        Err(
+            UsageError::new(format!("{flag} {value:?} is not a value GoTo knows"))
+                .with_hint(format!("use one of {}", allowed.join(", "))),
+        )
+    }
+}
+
+fn page_size(value: Option<u32>) -> Result<u32, UsageError> {
+    match value {
+        None => Ok(MAX_PAGE_SIZE),
+        Some(n @ 1..=MAX_PAGE_SIZE) => Ok(n),
+        Some(n) => Err(UsageError::new(format!(
+            "--page-size {n} is out of GoTo's bounds (1 to {MAX_PAGE_SIZE})"
+        ))),
+    }
+}
+
+/// The `[start, end)` range the flags ask for, with `end` clipped to now.
+pub fn resolve_range(
+    args: &SummariesArgs,
+    now: Timestamp,
+    zone: &TimeZone,
+) -> Result<(Timestamp, Timestamp), UsageError> {
+    let (start, end) = if let Some(since) = &args.since {
+        let back = super::parse_duration("--since", since)?;
+        let back =
+            jiff::SignedDuration::try_from(back).map_err(|_| range_error("--since is too long"))?;
+        (
+            now.saturating_sub(back)
+                .map_err(|_| range_error("--since is too long"))?,
+            now,
+        )
+    } else if let Some(from) = &args.from {
+        let start = parse_time("--from", from, zone, DayEdge::Start)?;
+        let end = match &args.to {
+            Some(to) => parse_time("--to", to, zone, DayEdge::End)?,
+            None => now,
+        };
+        (start, end)
+    } else if args.to.is_some() {
+        return Err(
+            UsageError::new("--to needs --from").with_hint("or use --day DATE or --since DURATION")
+        );
+    } else {
+        day_range(args.day.as_deref().unwrap_or("today"), now, zone)?
+    };
+    if start >= now {
+        return Err(range_error(
+            "the range starts in the future: there are no reports yet",
+        ));
+    }
+    if start >= end {
+        return Err(range_error("--from must be before --to"));
+    }
+    Ok((start, end.min(now)))
+}
+
+fn range_error(message: &str) -> UsageError {
+    UsageError::new(message.to_string())
+}
+
+#[derive(Clone, Copy)]
+enum DayEdge {
+    Start,
+    End,
+}
+
+fn day_range(
+    text: &str,
+    now: Timestamp,
+    zone: &TimeZone,
+) -> Result<(Timestamp, Timestamp), UsageError> {
+    let today = now.to_zoned_datetime(zone.clone()).date();
+    let day = match text {
+        "today" => today,
+        "yesterday" => today
+            .checked_sub(1.day())
+            .map_err(|_| range_error("no such day"))?,
+        other => parse_date("--day", other)?,
+    };
+    Ok((day_start(day, zone)?, day_start(next_day(day)?, zone)?))
+}
+
+fn parse_time(
+    flag: &str,
+    text: &str,
+    zone: &TimeZone,
+    edge: DayEdge,
+) -> Result<Timestamp, UsageError> {
+    if let Ok(at) = text.parse::<Timestamp>() {
+        return Ok(at);
+    }
+    let day = parse_date(flag, text).map_err(|_| {
+        UsageError::new(format!(
+            "{flag} {text:?} is neither an RFC 3339 time nor a date"
+        ))
+        .with_hint("write 2026-11-24T09:00:00Z, 2026-11-24T10:00:00+01:00 or 2026-11-24")
+    })?;
+    match edge {
+        DayEdge::Start => day_start(day, zone),
+        DayEdge::End => day_start(next_day(day)?, zone),
+    }
+}
+
+fn parse_date(flag: &str, text: &str) -> Result<Date, UsageError> {
+    let valid_shape = text.len() == 10 && text.as_bytes()[4] == b'-' && text.as_bytes()[7] == b'-';
+    text.parse::<Date>()
+        .ok()
+        .filter(|_| valid_shape)
+        .ok_or_else(|| {
+            UsageError::new(format!("{flag} {text:?} is not a date"))
+                .with_hint("write YYYY-MM-DD, today or yesterday")
+        })
+}
+
+fn next_day(day: Date) -> Result<Date, UsageError> {
+    day.tomorrow().map_err(|_| range_error("no such day"))
+}
+
+fn day_start(day: Date, zone: &TimeZone) -> Result<Timestamp, UsageError> {
+    day.to_zoned_datetime(zone.clone())
+        .map(|zdt| zdt.timestamp())
+        .map_err(|e| range_error(&format!("no such day: {e}")))
+}
+
+#[cfg(test)]
+#[path = "commands_tests.rs"]
+mod tests;

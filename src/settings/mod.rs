@@ -1,0 +1,208 @@
+//! Flags, environment, `.env` and defaults resolved once into typed values
+//! (precedence: flag > environment > `.env` > default), so no other module reads the environment.
+
+pub mod commands;
+mod duration;
+mod sources;
+
+use std::path::{Path, PathBuf};
+
+use tracing::level_filters::LevelFilter;
+use url::Url;
+
+pub use duration::parse_duration;
+pub use sources::Sources;
+
+use crate::cli::{ColorWhen, GlobalArgs};
+use crate::errors::UsageError;
+use crate::output::{ColorPolicy, Verbosity};
+use crate::secret::Secret;
+
+pub const DEFAULT_API_BASE: &str = "https://api.goto.com";
+pub const DEFAULT_AUTH_BASE: &str = "https://authentication.logmeininc.com";
+pub const DEFAULT_REDIRECT_URI: &str = "http://127.0.0.1:12021/app/redirect";
+pub const DEFAULT_RATE: u32 = 10;
+
+/// Settings every command shares.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub log_level: LevelFilter,
+    pub color: ColorPolicy,
+    pub force_tty: Option<String>,
+    pub api_base: Url,
+    pub auth_base: Url,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub account_key: Option<String>,
+    pub redirect_uri: String,
+    /// `CER_TOKEN`: used as is, with no store and no refresh.
+    pub token_override: Option<Secret>,
+    pub config_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub use_keyring: bool,
+    pub rate: u32,
+    pub sandbox: bool,
+    pub proxy: Option<String>,
+    pub no_proxy: Option<String>,
+    /// `CER_RETRY_BASE_MS`: the first backoff wait; tests shrink it to stay fast.
+    pub retry_base_ms: Option<u64>,
+}
+
+impl Settings {
+    /// Resolves the global flags against the variables in `sources`.
+    pub fn resolve(args: &GlobalArgs, sources: &Sources) -> Result<Self, UsageError> {
+        let get = |name: &str| sources.get(name).map(str::to_string);
+        Ok(Self {
+            log_level: log_level(args, sources.get("LOG_LEVEL"))?,
+            color: color_policy(args.color, sources),
+            force_tty: get("CER_FORCE_TTY"),
+            api_base: base_url(
+                "--api-base / CER_API_BASE",
+                args.api_base.clone().or_else(|| get("CER_API_BASE")),
+                DEFAULT_API_BASE,
+            )?,
+            auth_base: base_url(
+                "--auth-base / CER_AUTH_BASE",
+                args.auth_base.clone().or_else(|| get("CER_AUTH_BASE")),
+                DEFAULT_AUTH_BASE,
+            )?,
+            client_id: get("OAUTH_CLIENT_ID"),
+            client_secret: get("OAUTH_CLIENT_SECRET").map(Secret::new),
+            account_key: get("ACCOUNT_KEY"),
+            redirect_uri: get("OAUTH_REDIRECT_URI")
+                .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_string()),
+            token_override: get("CER_TOKEN").map(Secret::new),
+            config_dir: dir_setting(sources, "CER_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")?,
+            state_dir: dir_setting(sources, "CER_STATE_DIR", "XDG_STATE_HOME", ".local/state")?,
+            use_keyring: sources.get("CER_KEYRING") != Some("0"),
+            rate: rate(args.rate, sources.get("CER_RATE"))?,
+            sandbox: args.sandbox,
+            proxy: get("HTTPS_PROXY").or_else(|| get("https_proxy")),
+            no_proxy: get("NO_PROXY").or_else(|| get("no_proxy")),
+            retry_base_ms: sources
+                .get("CER_RETRY_BASE_MS")
+                .and_then(|v| v.parse().ok()),
+        })
+    }
+
+    /// How much a command may say on stderr at this log level.
+    pub fn verbosity(&self) -> Verbosity {
+        if self.log_level >= LevelFilter::INFO {
+            Verbosity::Normal
+        } else if self.log_level >= LevelFilter::WARN {
+            Verbosity::Warnings
+        } else {
+            Verbosity::Errors
+        }
+    }
+}
+
+fn log_level(args: &GlobalArgs, variable: Option<&str>) -> Result<LevelFilter, UsageError> {
+    const LEVELS: [LevelFilter; 5] = [
+        LevelFilter::ERROR,
+        LevelFilter::WARN,
+        LevelFilter::INFO,
+        LevelFilter::DEBUG,
+        LevelFilter::TRACE,
+    ];
+    if args.verbose > 0 {
+        return Ok(LEVELS[(2 + usize::from(args.verbose)).min(4)]);
+    }
+    if args.quiet > 0 {
+        return Ok(LEVELS[2usize.saturating_sub(usize::from(args.quiet))]);
+    }
+    let Some(text) = variable else {
+        return Ok(LevelFilter::INFO);
+    };
+    match text.to_ascii_lowercase().as_str() {
+        "error" => Ok(LevelFilter::ERROR),
+        "warn" | "warning" => Ok(LevelFilter::WARN),
+        "info" => Ok(LevelFilter::INFO),
+        "debug" => Ok(LevelFilter::DEBUG),
+        "trace" => Ok(LevelFilter::TRACE),
+        _ => Err(
+            UsageError::new(format!("LOG_LEVEL={text:?} is not a log level"))
+                .with_hint("use one of error, warn, info, debug, trace"),
+        ),
+    }
+}
+
+fn color_policy(flag: Option<ColorWhen>, sources: &Sources) -> ColorPolicy {
+    match flag {
+        Some(ColorWhen::Always) => return ColorPolicy::Always,
+        Some(ColorWhen::Never) => return ColorPolicy::Never,
+        Some(ColorWhen::Auto) | None => {}
+    }
+    if flag.is_none() {
+        if sources.get("NO_COLOR").is_some() {
+            return ColorPolicy::Never;
+        }
+        if sources.get("CLICOLOR_FORCE").is_some_and(|v| v != "0") {
+            return ColorPolicy::Always;
+        }
+    }
+    if sources.get("TERM") == Some("dumb") {
+        return ColorPolicy::Never;
+    }
+    ColorPolicy::Auto
+}
+
+/// A base URL: absolute http(s), no query, and no trailing slash so paths can be appended.
+fn base_url(what: &str, value: Option<String>, default: &str) -> Result<Url, UsageError> {
+    let text = value.unwrap_or_else(|| default.to_string());
+    let bad = |why: &str| {
+        UsageError::new(format!("{what} is not a usable base URL ({text:?}): {why}"))
+            .with_hint("give an absolute http:// or https:// URL, e.g. https://api.goto.com")
+    };
+    let url = Url::parse(text.trim_end_matches('/')).map_err(|e| bad(&e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("the scheme must be http or https"));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(bad("it has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("it must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+fn dir_setting(
+    sources: &Sources,
+    own: &str,
+    xdg: &str,
+    home_relative: &str,
+) -> Result<PathBuf, UsageError> {
+    if let Some(dir) = sources.get(own) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(base) = sources.get(xdg).filter(|p| Path::new(p).is_absolute()) {
+        return Ok(Path::new(base).join("cer"));
+    }
+    match sources.get("HOME") {
+        Some(home) => Ok(Path::new(home).join(home_relative).join("cer")),
+        None => Err(UsageError::new(format!(
+            "cannot tell where to keep cer's files: neither {own}, {xdg} nor HOME is set"
+        ))
+        .with_hint(format!("set {own} to a folder"))),
+    }
+}
+
+fn rate(flag: Option<u32>, variable: Option<&str>) -> Result<u32, UsageError> {
+    let value = match (flag, variable) {
+        (Some(n), _) => n,
+        (None, Some(text)) => text
+            .parse()
+            .map_err(|_| UsageError::new(format!("CER_RATE={text:?} is not a whole number")))?,
+        (None, None) => DEFAULT_RATE,
+    };
+    if value == 0 {
+        return Err(UsageError::new(
+            "--rate must be at least 1 request per second",
+        ));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests;
