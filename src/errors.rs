@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::api::ApiError;
 use crate::auth::AuthError;
+use crate::auth::redirect::LoginError;
 use crate::output::Palette;
 
 /// A usage or configuration error, found before any network call: exit 2.
@@ -84,6 +85,9 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api_verdict(api);
         }
+        if let Some(login) = cause.downcast_ref::<LoginError>() {
+            return loud(code::FAILURE, login_hint(login));
+        }
     }
     loud(code::FAILURE, None)
 }
@@ -105,12 +109,31 @@ fn api_verdict(err: &ApiError) -> Verdict {
             Some("check the network, HTTPS_PROXY and CER_API_BASE"),
         ),
         ApiError::RateLimited { .. } => (code::FAILURE, Some("try a lower --rate")),
+        ApiError::Rejected { message, .. } if message.contains("invalid_client") => (
+            code::FAILURE,
+            Some("check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET"),
+        ),
         _ => (code::FAILURE, None),
     };
     Verdict {
         code,
         print: true,
         hint: hint.map(str::to_string),
+    }
+}
+
+fn login_hint(err: &LoginError) -> Option<&'static str> {
+    match err {
+        LoginError::PortBusy(_) | LoginError::Bind(..) => Some(
+            "stop what uses the port, or run `cer login --no-browser` and paste the redirect address",
+        ),
+        LoginError::Timeout(_) => Some("run `cer login` again (--timeout SECS waits longer)"),
+        LoginError::StateMismatch | LoginError::MissingCode | LoginError::NotARedirect(_) => {
+            Some("run `cer login` again and use the newest URL it prints")
+        }
+        LoginError::Denied(_) => {
+            Some("log in with a GoTo admin of the account and approve the access")
+        }
     }
 }
 

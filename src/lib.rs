@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod errors;
+pub mod listen;
 pub mod logging;
 pub mod output;
 pub mod sandbox;

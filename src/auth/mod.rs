@@ -3,6 +3,7 @@
 pub mod credentials;
 mod error;
 pub mod oauth;
+pub mod redirect;
 pub mod store;
 mod tokens;
 

@@ -247,12 +247,27 @@ pub struct AdapterError(String);
 type AdapterFuture<'a> =
     Pin<Box<dyn Future<Output = Result<oauth2::HttpResponse, AdapterError>> + Send + 'a>>;
 
-/// oauth2's HTTP hook, served by cer's reqwest 0.13 client.
-fn adapter<'a>(
-    http: &'a reqwest::Client,
-    status: &'a StatusProbe,
-) -> impl Fn(oauth2::HttpRequest) -> AdapterFuture<'a> + 'a {
-    move |request| Box::pin(send(http, status, request))
+/// oauth2's HTTP hook, served by cer's reqwest 0.13 client. A named type rather than a
+/// closure: with a closure the token futures stop being `Send` (a higher-ranked lifetime).
+struct Adapter {
+    http: reqwest::Client,
+    status: StatusProbe,
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for Adapter {
+    type Error = AdapterError;
+    type Future = AdapterFuture<'c>;
+
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        Box::pin(send(&self.http, &self.status, request))
+    }
+}
+
+fn adapter(http: &reqwest::Client, status: &StatusProbe) -> Adapter {
+    Adapter {
+        http: http.clone(),
+        status: status.clone(),
+    }
 }
 
 async fn send(

@@ -224,7 +224,13 @@ enum KeyringTrouble {
 
 /// Runs one keyring operation on a thread of its own and waits at most [`KEYRING_TIMEOUT`].
 /// A thread stuck in the keyring is abandoned; it does not keep cer from exiting.
-async fn keyring_call<T, F>(operation: F) -> Result<T, KeyringTrouble>
+///
+/// The operation moves to its thread before the returned future exists, so the future holds
+/// only the answer channel (`use<T>`): a higher-ranked closure inside an async state machine
+/// would make every caller's future lose `Send`.
+fn keyring_call<T, F>(
+    operation: F,
+) -> impl Future<Output = Result<T, KeyringTrouble>> + Send + use<T, F>
 where
     T: Send + 'static,
     F: FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
@@ -235,12 +241,14 @@ where
             keyring::Entry::new(KEYRING_SERVICE, KEYRING_USER).and_then(|entry| operation(&entry));
         let _ = send.send(result);
     });
-    match tokio::time::timeout(KEYRING_TIMEOUT, receive).await {
-        Err(_) => Err(KeyringTrouble::Timeout),
-        Ok(Err(_)) => Err(KeyringTrouble::Failed("the keyring thread stopped".into())),
-        Ok(Ok(Ok(value))) => Ok(value),
-        Ok(Ok(Err(keyring::Error::NoEntry))) => Err(KeyringTrouble::NoEntry),
-        Ok(Ok(Err(err))) => Err(KeyringTrouble::Failed(err.to_string())),
+    async move {
+        match tokio::time::timeout(KEYRING_TIMEOUT, receive).await {
+            Err(_) => Err(KeyringTrouble::Timeout),
+            Ok(Err(_)) => Err(KeyringTrouble::Failed("the keyring thread stopped".into())),
+            Ok(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(Err(keyring::Error::NoEntry))) => Err(KeyringTrouble::NoEntry),
+            Ok(Ok(Err(err))) => Err(KeyringTrouble::Failed(err.to_string())),
+        }
     }
 }
 

@@ -4,6 +4,8 @@
 pub mod completions;
 mod context;
 pub mod fetch;
+pub mod listen;
+pub mod login;
 pub mod logout;
 pub mod status;
 pub mod summaries;
@@ -14,7 +16,7 @@ pub use context::Context;
 use crate::cli::Command;
 use crate::output::Output;
 use crate::settings::Settings;
-use crate::settings::commands::{FetchSettings, SummariesSettings};
+use crate::settings::commands::{FetchSettings, ListenSettings, LoginSettings, SummariesSettings};
 
 /// Runs one command to completion.
 pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow::Result<()> {
@@ -37,7 +39,18 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
         Command::Status => status::run(&Context::new(settings, output).await?).await,
         Command::Token => token::run(&Context::new(settings, output).await?).await,
         Command::Logout => logout::run(&Context::new(settings, output).await?).await,
-        Command::Login(_) | Command::Listen(_) | Command::Sandbox(_) => {
+        Command::Login(args) => {
+            let browser_variable = std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty());
+            let login = LoginSettings::resolve(&args, &settings, browser_variable)?;
+            login::run(login, &Context::new(settings, output).await?).await
+        }
+        Command::Listen(args) => {
+            let context = Context::new(settings, output).await?;
+            let terminal = context.output.stdout_is_terminal();
+            let listen = ListenSettings::resolve(&args, &context.settings, terminal)?;
+            listen::run(listen, &context).await
+        }
+        Command::Sandbox(_) => {
             anyhow::bail!("this command is not built yet")
         }
     }

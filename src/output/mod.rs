@@ -3,6 +3,7 @@
 
 mod palette;
 pub mod progress;
+pub mod report_line;
 pub mod summaries;
 
 use std::io::{IsTerminal, Write};

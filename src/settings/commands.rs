@@ -9,8 +9,151 @@ use jiff::{Timestamp, ToSpan};
 
 use super::Settings;
 use crate::api::reports::Selector;
-use crate::cli::{FetchArgs, SummariesArgs};
+use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SummariesArgs};
 use crate::errors::UsageError;
+use crate::listen::{ListenConfig, StartFrom, Timing};
+
+/// `login`'s choices.
+#[derive(Debug, Clone)]
+pub struct LoginSettings {
+    pub no_browser: bool,
+    pub timeout: Duration,
+    pub redirect_uri: url::Url,
+    /// Whether `$BROWSER` is set: then a browser is opened even when stderr is not a terminal.
+    pub browser_variable: bool,
+}
+
+impl LoginSettings {
+    pub fn resolve(
+        args: &LoginArgs,
+        settings: &Settings,
+        browser_variable: bool,
+    ) -> Result<Self, UsageError> {
+        let text = args
+            .redirect_uri
+            .as_deref()
+            .unwrap_or(&settings.redirect_uri);
+        if args.timeout == 0 {
+            return Err(UsageError::new("--timeout must be at least 1 second"));
+        }
+        Ok(Self {
+            no_browser: args.no_browser,
+            timeout: Duration::from_secs(args.timeout),
+            redirect_uri: loopback_redirect(text)?,
+            browser_variable,
+        })
+    }
+}
+
+/// The redirect URI must be `http://127.0.0.1:PORT/path`: cer listens there, on loopback only.
+fn loopback_redirect(text: &str) -> Result<url::Url, UsageError> {
+    let bad = |why: &str| {
+        UsageError::new(format!("the redirect URI {text:?} {why}"))
+            .with_hint("use http://127.0.0.1:PORT/path, registered on the OAuth client (default http://127.0.0.1:12021/app/redirect)")
+    };
+    let url = url::Url::parse(text).map_err(|e| bad(&format!("is not a URL ({e})")))?;
+    if url.scheme() != "http" || url.host_str() != Some("127.0.0.1") {
+        return Err(bad("must start with http://127.0.0.1:"));
+    }
+    if url.port().is_none() {
+        return Err(bad("must name its port"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad("must not have a query or fragment"));
+    }
+    Ok(url)
+}
+
+/// `listen`'s engine configuration plus what the renderer needs.
+#[derive(Debug, Clone)]
+pub struct ListenSettings {
+    pub engine: ListenConfig,
+    /// One full report per line; otherwise a human line per call.
+    pub json: bool,
+    pub forward_to: Vec<url::Url>,
+    pub forward_headers: Vec<(String, String)>,
+}
+
+impl ListenSettings {
+    pub fn resolve(
+        args: &ListenArgs,
+        settings: &Settings,
+        stdout_is_terminal: bool,
+    ) -> Result<Self, UsageError> {
+        let mut account_keys = args.account_key.clone();
+        if account_keys.is_empty() {
+            account_keys.extend(settings.account_key.clone());
+        }
+        if account_keys.is_empty() {
+            return Err(missing_account_key());
+        }
+        account_keys.dedup();
+        let event_types = match args.event_types.as_slice() {
+            [] => vec!["REPORT_SUMMARY".to_string()],
+            given => given
+                .iter()
+                .map(|t| t.trim().to_ascii_uppercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+        };
+        let start = match &args.since {
+            Some(text) => StartFrom::Since(super::parse_duration("--since", text)?),
+            None => StartFrom::Cursor,
+        };
+        let max_call_duration = match &args.max_call_duration {
+            Some(text) => super::parse_duration("--max-call-duration", text)?,
+            None => Duration::from_secs(4 * 3600),
+        };
+        let timing = settings
+            .time_scale
+            .map_or_else(Timing::default, Timing::scaled);
+        Ok(Self {
+            engine: ListenConfig {
+                account_keys,
+                event_types,
+                start,
+                backfill: !args.no_backfill,
+                max_call_duration,
+                state_dir: settings.state_dir.clone(),
+                channel_nickname: "cer".to_string(),
+                timing,
+            },
+            json: args.json || !stdout_is_terminal,
+            forward_to: args
+                .forward_to
+                .iter()
+                .map(|u| webhook_url(u))
+                .collect::<Result<_, _>>()?,
+            forward_headers: args
+                .forward_header
+                .iter()
+                .map(|h| header(h))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
+    url::Url::parse(text)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        .ok_or_else(|| UsageError::new(format!("--forward-to {text:?} is not an http(s) URL")))
+}
+
+fn header(text: &str) -> Result<(String, String), UsageError> {
+    let bad = || {
+        UsageError::new(format!("--forward-header {text:?} is not a header"))
+            .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'")
+    };
+    let (name, value) = text.split_once(':').ok_or_else(bad)?;
+    let (name, value) = (name.trim(), value.trim());
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
+        || reqwest::header::HeaderValue::from_str(value).is_err()
+    {
+        return Err(bad());
+    }
+    Ok((name.to_string(), value.to_string()))
+}
 
 /// `fetch`'s JSON layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -154,3 +154,18 @@ fn uuids_are_recognised() {
         assert!(!is_uuid(bad), "{bad}");
     }
 }
+
+#[test]
+fn redirect_uris_must_be_loopback_with_a_port() {
+    assert!(loopback_redirect("http://127.0.0.1:12021/app/redirect").is_ok());
+    for bad in [
+        "https://127.0.0.1:1/x",
+        "http://localhost:1/x",
+        "http://127.0.0.1/x",
+        "http://10.0.0.1:1/x",
+        "nope",
+        "http://127.0.0.1:1/x?a=b",
+    ] {
+        assert!(loopback_redirect(bad).is_err(), "{bad}");
+    }
+}

@@ -46,6 +46,8 @@ pub struct Settings {
     pub no_proxy: Option<String>,
     /// `CER_RETRY_BASE_MS`: the first backoff wait; tests shrink it to stay fast.
     pub retry_base_ms: Option<u64>,
+    /// `CER_TIME_SCALE`: multiplies `listen`'s timers; tests run them 20 times faster.
+    pub time_scale: Option<f64>,
 }
 
 impl Settings {
@@ -82,6 +84,10 @@ impl Settings {
             retry_base_ms: sources
                 .get("CER_RETRY_BASE_MS")
                 .and_then(|v| v.parse().ok()),
+            time_scale: sources
+                .get("CER_TIME_SCALE")
+                .and_then(|v| v.parse().ok())
+                .filter(|f: &f64| f.is_finite() && *f > 0.0),
         })
     }
 

@@ -1,0 +1,118 @@
+//! The channel's WebSocket: connecting to it, and reading GoTo's notification envelope
+//! (`data.source`, `data.type`, `data.content`) into the few kinds of frame cer acts on.
+
+use serde_json::Value;
+use tokio::net::TcpStream;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::error::ApiError;
+use super::http::CONNECT_TIMEOUT;
+
+pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// What a text frame from the channel asks of cer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    /// A call ended and its report can be fetched.
+    CallReport { conversation_space_id: String },
+    /// The channel's lifetime must be renewed (PUT on the channel).
+    RefreshRequired,
+    /// GoTo is about to close this socket; connect a new one first.
+    ToBeClosed,
+    /// A well-formed notification cer has no use for.
+    Ignored { source: String, kind: String },
+    /// Not JSON, or not GoTo's envelope.
+    Malformed(String),
+}
+
+/// Reads one text frame.
+pub fn parse_frame(text: &str) -> Frame {
+    let Ok(value) = serde_json::from_str::<Value>(text) else {
+        return Frame::Malformed(format!("not JSON: {:?}", preview(text)));
+    };
+    let Some(data) = value.get("data").filter(|d| d.is_object()) else {
+        return Frame::Malformed(format!("no `data` object: {:?}", preview(text)));
+    };
+    let field = |name: &str| data.get(name).and_then(Value::as_str).unwrap_or("");
+    let (source, kind) = (field("source"), field("type"));
+    match kind {
+        "WEBSOCKET_REFRESH_REQUIRED" => return Frame::RefreshRequired,
+        "WEBSOCKET_TO_BE_CLOSED" => return Frame::ToBeClosed,
+        _ => {}
+    }
+    if source == "call-events-report" {
+        let id = data
+            .pointer("/content/conversationSpaceId")
+            .and_then(Value::as_str);
+        return match id {
+            Some(id) if !id.is_empty() => Frame::CallReport {
+                conversation_space_id: id.to_string(),
+            },
+            _ => Frame::Malformed(format!(
+                "a call-events-report notification without conversationSpaceId: {:?}",
+                preview(text)
+            )),
+        };
+    }
+    Frame::Ignored {
+        source: source.to_string(),
+        kind: kind.to_string(),
+    }
+}
+
+fn preview(text: &str) -> String {
+    text.chars().take(120).collect()
+}
+
+/// Opens the channel's WebSocket.
+pub async fn connect(url: &str) -> Result<Socket, ApiError> {
+    let connecting = tokio_tungstenite::connect_async(url);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Err(_) => Err(ApiError::Transport(format!(
+            "the WebSocket did not open within {}s",
+            CONNECT_TIMEOUT.as_secs()
+        ))),
+        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+            let status = response.status().as_u16();
+            let body = response.body().clone().unwrap_or_default();
+            Err(ApiError::from_status(status, None, &body))
+        }
+        Ok(Err(err)) => Err(ApiError::Transport(format!("WebSocket: {err}"))),
+        Ok(Ok((socket, _))) => Ok(socket),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_guides_report_notification() {
+        let frame = r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","timestamp":"2023-04-24T18:55:35.993967226Z","content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8"},"bypassDoNotDisturb":null}}"#;
+        assert_eq!(
+            parse_frame(frame),
+            Frame::CallReport {
+                conversation_space_id: "29a1c77a-e52a-3764-8606-8b02b1277be8".into()
+            }
+        );
+    }
+
+    #[test]
+    fn reads_control_messages_by_type_whatever_the_source() {
+        let refresh = r#"{"event":"Notification","eventId":3,"data":{"source":"notification-websocket","type":"WEBSOCKET_REFRESH_REQUIRED","content":{}}}"#;
+        assert_eq!(parse_frame(refresh), Frame::RefreshRequired);
+        let closing = r#"{"data":{"type":"WEBSOCKET_TO_BE_CLOSED"}}"#;
+        assert_eq!(parse_frame(closing), Frame::ToBeClosed);
+    }
+
+    #[test]
+    fn other_sources_are_ignored_and_junk_is_malformed() {
+        let other = r#"{"data":{"source":"call-events","type":"call-state","content":{}}}"#;
+        assert!(matches!(parse_frame(other), Frame::Ignored { .. }));
+        assert!(matches!(parse_frame("not json"), Frame::Malformed(_)));
+        assert!(matches!(parse_frame("[1,2]"), Frame::Malformed(_)));
+        let no_id =
+            r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","content":{}}}"#;
+        assert!(matches!(parse_frame(no_id), Frame::Malformed(_)));
+    }
+}

@@ -1,0 +1,99 @@
+//! `cer login`: the OAuth authorization-code flow with PKCE, through a browser and a loopback
+//! listener, or `--no-browser` with the redirect address pasted back; then the tokens are stored.
+
+use anyhow::Context as _;
+use tokio::io::AsyncBufReadExt;
+use url::Url;
+
+use super::Context;
+use crate::auth::redirect::{LoginError, RedirectListener, check_pasted};
+use crate::auth::store::Store;
+use crate::secret::Secret;
+use crate::settings::commands::LoginSettings;
+
+pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<()> {
+    let output = &context.output;
+    if context.settings.sandbox {
+        output.status("The sandbox logs cer in by itself; there is nothing to do.");
+        return Ok(());
+    }
+    let oauth = context.oauth()?;
+    // Bound before anything is printed, so a busy port fails before the user opens the URL.
+    let listener = match settings.no_browser {
+        true => None,
+        false => Some(RedirectListener::bind(&settings.redirect_uri).await?),
+    };
+    let redirect = settings.redirect_uri.as_str();
+    let request = oauth.authorize(redirect)?;
+    // Always printed, whatever the verbosity: without it there is no way to log in.
+    eprintln!(
+        "Open this URL in a browser to log in to GoTo:\n\n  {}\n",
+        request.url
+    );
+    let code = match listener {
+        Some(listener) => {
+            open_browser(&settings, context, &request.url);
+            eprintln!("Waiting for the browser to come back to {redirect} …");
+            listener
+                .wait(request.state.clone(), settings.timeout)
+                .await?
+        }
+        None => read_pasted(&settings, &request.state).await?,
+    };
+    let credentials = oauth
+        .exchange_code(&code, &request.verifier, redirect)
+        .await
+        .context("GoTo did not exchange the authorization code for tokens")?;
+    let (store, fallback_reason) = context.stores().for_new_login().await;
+    if let (Store::File(path), Some(reason)) = (&store, &fallback_reason) {
+        output.status(format!(
+            "Storing the tokens in {} (mode 0600), because {reason}.",
+            path.display()
+        ));
+    }
+    store
+        .save(&credentials)
+        .await
+        .context("cannot store the tokens")?;
+    let who = credentials.principal.as_deref().unwrap_or("your GoTo user");
+    output.status(format!(
+        "Logged in as {who}. Tokens stored in the {}.",
+        store.describe()
+    ));
+    Ok(())
+}
+
+/// `$BROWSER` whenever it is set; otherwise the platform opener, but only for a person at a
+/// terminal (a script or CI job has no one to look at a browser).
+fn open_browser(settings: &LoginSettings, context: &Context, url: &Url) {
+    if !settings.browser_variable && !context.output.stderr_is_terminal() {
+        return;
+    }
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        if let Err(err) = webbrowser::open(&url) {
+            tracing::warn!("could not open a browser ({err}); open the URL above yourself");
+        }
+    });
+}
+
+/// `--no-browser`: the user opens the URL anywhere and pastes the address it ended on.
+async fn read_pasted(settings: &LoginSettings, state: &Secret) -> Result<Secret, LoginError> {
+    eprintln!(
+        "After logging in, the browser goes to {} (it may fail to load there).\n\
+         Paste that whole address here and press Enter:",
+        settings.redirect_uri
+    );
+    let mut line = String::new();
+    let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    match tokio::time::timeout(settings.timeout, stdin.read_line(&mut line)).await {
+        Err(_) => Err(LoginError::Timeout(settings.timeout.as_secs())),
+        Ok(Err(err)) => Err(LoginError::NotARedirect(format!(
+            "cannot read stdin: {err}"
+        ))),
+        Ok(Ok(0)) => Err(LoginError::NotARedirect(
+            "nothing was pasted (stdin is empty)".into(),
+        )),
+        Ok(Ok(_)) => check_pasted(&line, state),
+    }
+}

@@ -1,0 +1,74 @@
+//! Finding calls the WebSocket did not announce: report summaries of a window wide enough for
+//! the longest call (GoTo may select summaries by `callCreated`), kept if they ended after
+//! the cursor, oldest first.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::api::reports::{Selector, SummaryQuery, SummaryView, split_range, summaries_page};
+use crate::api::{ApiClient, ApiError};
+
+/// A call to fetch and emit.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Missed {
+    pub call_ended: Timestamp,
+    pub id: String,
+}
+
+/// Every call of `account_keys` that ended in `[since, until)`, sorted by `callEnded`.
+pub async fn find_missed(
+    api: &ApiClient,
+    account_keys: &[String],
+    since: Timestamp,
+    until: Timestamp,
+    max_call_duration: Duration,
+) -> Result<Vec<Missed>, ApiError> {
+    let reach_back = SignedDuration::try_from(max_call_duration).unwrap_or(SignedDuration::ZERO);
+    let created_from = since.saturating_sub(reach_back).unwrap_or(since);
+    let mut found = Vec::new();
+    let mut ids = HashSet::new();
+    for key in account_keys {
+        for (start, end) in split_range(created_from, until) {
+            let query = SummaryQuery {
+                selector: Selector::AccountKey(key.clone()),
+                start,
+                end,
+                virtual_participant_id: None,
+                scope: None,
+                outcome: None,
+                page_size: Some(1000),
+            };
+            collect_window(api, &query, since, &mut ids, &mut found).await?;
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+async fn collect_window(
+    api: &ApiClient,
+    query: &SummaryQuery,
+    since: Timestamp,
+    ids: &mut HashSet<String>,
+    found: &mut Vec<Missed>,
+) -> Result<(), ApiError> {
+    let mut marker: Option<String> = None;
+    loop {
+        let page = summaries_page(api, query, marker.as_deref()).await?;
+        for item in &page.items {
+            let view = SummaryView::of(item);
+            let (Some(id), Some(call_ended)) = (view.conversation_space_id, view.call_ended) else {
+                continue;
+            };
+            if call_ended >= since && ids.insert(id.clone()) {
+                found.push(Missed { call_ended, id });
+            }
+        }
+        match page.next_page_marker {
+            Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
+            _ => return Ok(()),
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! One listening session: a channel, its subscriptions and its WebSocket, set up in that order
+//! and torn down in reverse, so that nothing is left behind on GoTo's side.
+
+use std::time::Duration;
+
+use super::ListenConfig;
+use crate::api::channels::{self, Channel};
+use crate::api::notifications::{self, Socket};
+use crate::api::{ApiClient, ApiError, subscriptions};
+
+/// A channel with live subscriptions and a connected socket.
+pub struct Session {
+    pub channel: Channel,
+    pub socket: Socket,
+}
+
+impl Session {
+    /// Creates the channel, subscribes it, connects its socket. On failure, whatever was
+    /// created is deleted again in the background.
+    pub async fn open(api: &ApiClient, config: &ListenConfig) -> Result<Self, ApiError> {
+        let channel = channels::create(api, &config.channel_nickname).await?;
+        tracing::debug!(channel = %channel.id, "notification channel created");
+        let subscribed = subscribe(api, &channel, config).await;
+        let socket = match subscribed {
+            Ok(()) => notifications::connect(&channel.url).await,
+            Err(err) => Err(err),
+        };
+        match socket {
+            Ok(socket) => Ok(Self { channel, socket }),
+            Err(err) => {
+                discard(api, channel, config, Duration::from_secs(5));
+                Err(err)
+            }
+        }
+    }
+}
+
+/// Subscribes the channel to every account key.
+pub async fn subscribe(
+    api: &ApiClient,
+    channel: &Channel,
+    config: &ListenConfig,
+) -> Result<(), ApiError> {
+    subscriptions::create(api, &channel.id, &config.account_keys, &config.event_types).await
+}
+
+/// Whether GoTo still has a subscription for every account key on the channel.
+pub async fn subscriptions_intact(
+    api: &ApiClient,
+    channel: &Channel,
+    config: &ListenConfig,
+) -> Result<bool, ApiError> {
+    let live = subscriptions::account_keys(api, &channel.id).await?;
+    Ok(config.account_keys.iter().all(|key| live.contains(key)))
+}
+
+/// Deletes the subscriptions, then the channel, giving up after `limit`.
+pub async fn tear_down(api: &ApiClient, channel: &Channel, config: &ListenConfig, limit: Duration) {
+    let work = async {
+        for key in &config.account_keys {
+            if let Err(err) = subscriptions::delete(api, &channel.id, key).await {
+                tracing::debug!("could not delete the subscription of {key}: {err}");
+            }
+        }
+        if let Err(err) = channels::delete(api, channel).await {
+            tracing::debug!("could not delete channel {}: {err}", channel.id);
+        }
+    };
+    if tokio::time::timeout(limit, work).await.is_err() {
+        tracing::warn!(
+            "cleanup did not finish within {limit:?}; GoTo expires the channel by itself"
+        );
+    }
+}
+
+/// Tears a session down in the background, for reconnects that must not wait for it.
+pub fn discard(api: &ApiClient, channel: Channel, config: &ListenConfig, limit: Duration) {
+    let (api, config) = (api.clone(), config.clone());
+    tokio::spawn(async move { tear_down(&api, &channel, &config, limit).await });
+}

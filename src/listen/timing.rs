@@ -1,0 +1,102 @@
+//! The engine's timers in one place, scaled together so tests can run hours of protocol in
+//! seconds (`CER_TIME_SCALE`), while defaults follow GoTo's guidance.
+
+use std::time::Duration;
+
+/// Timer settings of the listen engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// A WebSocket ping every so often (GoTo's demo: 8 s).
+    pub ping_every: Duration,
+    /// The link is dead after this many pings without a pong: 5 s × 4 stays under 30 s.
+    pub max_missed_pongs: u64,
+    /// How long a report that answers 404 (not ready) is retried.
+    pub report_patience: Duration,
+    /// First reconnect wait; doubles per failed attempt, with jitter.
+    pub reconnect_base: Duration,
+    pub reconnect_cap: Duration,
+    /// How often the subscriptions are checked, since GoTo never says it dropped one.
+    pub subscription_check_every: Duration,
+    /// Shutdown cleanup (delete subscriptions and channel) gives up after this.
+    pub shutdown_limit: Duration,
+    /// Channel lifetime assumed when GoTo does not state one.
+    pub default_channel_lifetime: Duration,
+}
+
+impl Default for Timing {
+    fn default() -> Self {
+        Self {
+            ping_every: Duration::from_secs(5),
+            max_missed_pongs: 4,
+            report_patience: Duration::from_secs(60),
+            reconnect_base: Duration::from_secs(1),
+            reconnect_cap: Duration::from_secs(30),
+            subscription_check_every: Duration::from_secs(60),
+            shutdown_limit: Duration::from_secs(5),
+            default_channel_lifetime: Duration::from_secs(1200),
+        }
+    }
+}
+
+impl Timing {
+    /// Every timer multiplied by `factor` (e.g. 0.05 for tests); the shutdown limit stays.
+    pub fn scaled(factor: f64) -> Self {
+        let base = Self::default();
+        let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
+        Self {
+            ping_every: scale(base.ping_every),
+            report_patience: scale(base.report_patience),
+            reconnect_base: scale(base.reconnect_base),
+            reconnect_cap: scale(base.reconnect_cap),
+            subscription_check_every: scale(base.subscription_check_every),
+            ..base
+        }
+    }
+
+    /// The wait before reconnect attempt `attempt` (1-based): exponential, jittered, capped.
+    pub fn reconnect_delay(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(16);
+        let ceiling = self
+            .reconnect_base
+            .saturating_mul(1 << exponent)
+            .min(self.reconnect_cap);
+        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+
+    /// When to renew a channel: halfway through its life, as GoTo asks at 600 s of 1200.
+    pub fn refresh_after(&self, lifetime_secs: Option<u64>) -> Duration {
+        lifetime_secs
+            .map(Duration::from_secs)
+            .unwrap_or(self.default_channel_lifetime)
+            / 2
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnect_delays_grow_and_stop_at_the_cap() {
+        let timing = Timing::default();
+        assert!(timing.reconnect_delay(1) <= Duration::from_secs(1));
+        for attempt in 1..40 {
+            assert!(timing.reconnect_delay(attempt) <= Duration::from_secs(30));
+        }
+        assert!(timing.reconnect_delay(20) >= Duration::from_secs(15));
+    }
+
+    #[test]
+    fn a_dead_link_is_noticed_within_30_seconds() {
+        let timing = Timing::default();
+        let worst = timing.ping_every * u32::try_from(timing.max_missed_pongs + 1).unwrap();
+        assert!(worst <= Duration::from_secs(30), "{worst:?}");
+    }
+
+    #[test]
+    fn channels_are_renewed_halfway() {
+        let timing = Timing::default();
+        assert_eq!(timing.refresh_after(Some(1200)), Duration::from_secs(600));
+        assert_eq!(timing.refresh_after(None), Duration::from_secs(600));
+    }
+}

@@ -1,0 +1,139 @@
+//! The one-line human view of a full report that `listen` prints on a terminal: when the call
+//! ended, its direction, who called whom, how long, how it went, and its ID.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use super::Palette;
+use super::summaries::human_duration;
+
+/// `14:03:12  INBOUND   PROBE CALLER (+12015550100) → Test Person 8625 (8625)  4m 40s  answered  <id>`
+pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette) -> String {
+    let time = |name: &str| {
+        report
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(|t| t.parse::<Timestamp>().ok())
+    };
+    let ended = time("callEnded")
+        .map(|t| {
+            t.to_zoned_datetime(zone.clone())
+                .strftime("%H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "--:--:--".into());
+    let duration = match (time("callCreated"), time("callEnded")) {
+        (Some(start), Some(end)) => human_duration(end.duration_since(start).as_secs().max(0)),
+        _ => "?".into(),
+    };
+    let text = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("?");
+    let (caller, callees) = parties(report);
+    let outcome = outcome(report);
+    let outcome = match outcome {
+        "missed" => palette.red(outcome).to_string(),
+        "voicemail" => palette.yellow(outcome).to_string(),
+        _ => palette.green(outcome).to_string(),
+    };
+    format!(
+        "{}  {:<8}  {caller} → {callees}  {duration}  {outcome}  {}",
+        palette.bold(&ended),
+        text("direction"),
+        palette.dim(text("conversationSpaceId")),
+    )
+}
+
+/// The originating participant, and the others ("A +2" when several).
+fn parties(report: &Value) -> (String, String) {
+    let participants: &[Value] = report
+        .get("participants")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let is_origin = |p: &&Value| p.get("id").is_some() && p.get("id") == p.get("originator");
+    let caller = participants.iter().find(is_origin).or(participants.first());
+    let others: Vec<&Value> = participants.iter().filter(|p| Some(*p) != caller).collect();
+    let caller = caller.map(describe).unwrap_or_else(|| "?".into());
+    let callees = match others.as_slice() {
+        [] => "?".to_string(),
+        [only] => describe(only),
+        [first, rest @ ..] => format!("{} +{}", describe(first), rest.len()),
+    };
+    (caller, callees)
+}
+
+/// A participant by name and number: the outside party of a phone-number leg, else the line.
+fn describe(participant: &Value) -> String {
+    let kind = participant.get("type").unwrap_or(&Value::Null);
+    let field = |v: &Value, name: &str| {
+        v.get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let outside = kind.get("caller").or_else(|| kind.get("callee"));
+    let (name, number) = match outside {
+        Some(party) => (field(party, "name"), field(party, "number")),
+        None => (
+            field(kind, "name"),
+            field(kind, "extensionNumber").or_else(|| field(kind, "number")),
+        ),
+    };
+    match (name, number) {
+        (Some(name), Some(number)) if name != number => format!("{name} ({number})"),
+        (Some(name), _) => name,
+        (None, Some(number)) => number,
+        (None, None) => "?".into(),
+    }
+}
+
+/// Reports have no outcome field; this reads one from what happened: a voicemail box took
+/// the call, someone besides the caller was connected, or neither.
+fn outcome(report: &Value) -> &'static str {
+    let ivrs = report
+        .get("interactiveVoiceResponseSystems")
+        .and_then(Value::as_array);
+    let voicemail = ivrs.is_some_and(|list| {
+        list.iter()
+            .any(|ivr| ivr.pointer("/type/value").and_then(Value::as_str) == Some("VOICEMAIL"))
+    });
+    if voicemail {
+        return "voicemail";
+    }
+    let states = report.get("callStates").and_then(Value::as_array);
+    let connected = states.is_some_and(|states| {
+        states.iter().any(|state| {
+            let participants = state.get("participants").and_then(Value::as_array);
+            participants.is_some_and(|list| {
+                list.iter().any(|p| {
+                    p.get("id") != p.get("originator")
+                        && p.pointer("/status/value").and_then(Value::as_str) == Some("CONNECTED")
+                })
+            })
+        })
+    });
+    if connected { "answered" } else { "missed" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_fixture_report() {
+        let text = include_str!("../../tests/fixtures/report_answered_then_voicemail.json");
+        let report: Value = serde_json::from_str(text).unwrap();
+        let line = report_line(&report, &TimeZone::UTC, Palette::new(false));
+        assert_eq!(
+            line,
+            "15:54:43  INBOUND   PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1  2m 11s  voicemail  b6ad7073-be3a-31d5-a956-777109126542"
+        );
+    }
+
+    #[test]
+    fn survives_a_report_with_almost_nothing() {
+        let line = report_line(&serde_json::json!({}), &TimeZone::UTC, Palette::new(false));
+        assert_eq!(line, "--:--:--  ?         ? → ?  ?  missed  ?");
+    }
+}
