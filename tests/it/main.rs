@@ -1,1 +1,9 @@
 //! One integration-test binary: every module here runs the built `cer` or the simulator.
+
+mod browser;
+mod cli;
+mod fetch;
+mod harness;
+mod listen;
+mod login;
+mod summaries;

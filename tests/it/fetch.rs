@@ -1,0 +1,205 @@
+//! `cer fetch`: IDs checked before any request, reports passed through untouched, 404s,
+//! retries and the refresh on 401.
+
+use std::time::Duration;
+
+use predicates::prelude::*;
+
+use crate::harness::{TestEnv, json_lines, stdout_of};
+
+const UNKNOWN: &str = "00000000-0000-3000-8000-000000000000";
+
+fn report_requests(env: &TestEnv) -> usize {
+    env.sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/call-events-report/v1/reports/"))
+        .count()
+}
+
+#[test]
+fn a_non_uuid_is_a_usage_error_without_any_request() {
+    let env = TestEnv::new();
+    env.cer_with_token()
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8", "not-a-uuid"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not-a-uuid"));
+    assert!(env.sandbox.requests().is_empty());
+}
+
+#[test]
+fn prints_the_report_as_goto_sent_it() {
+    let env = TestEnv::new();
+    let call = env.sandbox.place_call();
+    let output = env.cer_with_token().args(["fetch", &call.conversation_space_id]).output().unwrap();
+    assert!(output.status.success());
+    let text = stdout_of(&output);
+    assert_eq!(text.lines().count(), 1, "one compact line in a pipe");
+    let direct: serde_json::Value = env.block_on(async {
+        reqwest::Client::new()
+            .get(format!("{}/call-events-report/v1/reports/{}", env.sandbox.base_url(), call.conversation_space_id))
+            .bearer_auth(env.sandbox.issue_token(None))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(text.trim_end(), direct.to_string(), "same fields, same order, same values");
+    assert!(text.starts_with("{\"conversationSpaceId\""));
+}
+
+#[test]
+fn pretty_on_a_terminal_and_forced_either_way() {
+    let env = TestEnv::new();
+    let id = env.sandbox.place_call().conversation_space_id;
+    let lines = |args: &[&str], tty: bool| {
+        let mut command = env.cer_with_token();
+        if tty {
+            command.env("CER_FORCE_TTY", "stdout");
+        }
+        stdout_of(&command.arg("fetch").args(args).arg(&id).output().unwrap()).lines().count()
+    };
+    assert!(lines(&[], true) > 10);
+    assert_eq!(lines(&["--compact"], true), 1);
+    assert!(lines(&["--pretty"], false) > 10);
+}
+
+#[test]
+fn an_unknown_id_exits_3_and_names_it() {
+    let env = TestEnv::new();
+    env.cer_with_token()
+        .args(["fetch", UNKNOWN])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(UNKNOWN));
+}
+
+#[test]
+fn several_ids_print_in_argument_order_and_still_exit_3_for_the_missing() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..4).map(|_| env.sandbox.place_call().conversation_space_id).collect();
+    let output = env
+        .cer_with_token()
+        .args(["fetch", &ids[2], UNKNOWN, &ids[0], &ids[3], &ids[1]])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let printed: Vec<String> = json_lines(&stdout_of(&output).lines().map(str::to_string).collect::<Vec<_>>())
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(printed, vec![ids[2].clone(), ids[0].clone(), ids[3].clone(), ids[1].clone()]);
+}
+
+#[test]
+fn wait_retries_a_report_that_is_not_ready() {
+    let env = TestEnv::new();
+    env.sandbox.faults().report_not_ready_for(Duration::from_millis(1500));
+    let id = env.sandbox.place_call().conversation_space_id;
+    env.cer_with_token().args(["fetch", &id]).assert().code(3);
+    env.cer_with_token().args(["fetch", "--wait", "10", &id]).assert().success();
+}
+
+#[test]
+fn rate_limit_bursts_never_reach_the_user() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..3).map(|_| env.sandbox.place_call().conversation_space_id).collect();
+    env.sandbox.faults().rate_limit_next(5, Duration::from_millis(100));
+    let output = env.cer_with_token().arg("fetch").args(&ids).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(stdout_of(&output).lines().count(), 3);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("429"));
+}
+
+#[test]
+fn server_errors_are_retried_then_reported() {
+    let env = TestEnv::new();
+    let id = env.sandbox.place_call().conversation_space_id;
+    env.sandbox.faults().fail_next(2, 503);
+    env.cer_with_token().args(["fetch", &id]).assert().success();
+    env.sandbox.faults().fail_next(100, 500);
+    env.cer_with_token()
+        .args(["fetch", &id])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("500").and(predicate::str::contains(id.as_str())));
+    assert!(report_requests(&env) >= 6, "retried before giving up");
+}
+
+#[test]
+fn a_body_that_is_not_json_is_a_clear_failure() {
+    let env = TestEnv::new();
+    let id = env.sandbox.place_call().conversation_space_id;
+    env.sandbox.faults().garbage_next(1);
+    env.cer_with_token()
+        .args(["fetch", &id])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read").and(predicate::str::contains("panicked").not()));
+    env.sandbox.faults().truncated_next(1);
+    env.cer_with_token()
+        .args(["fetch", &id])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read"));
+}
+
+#[test]
+fn a_401_is_cured_by_one_refresh() {
+    let env = TestEnv::new();
+    env.login();
+    let id = env.sandbox.place_call().conversation_space_id;
+    env.sandbox.faults().expire_tokens();
+    env.cer().args(["fetch", &id]).assert().success();
+    let refreshes = env
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count();
+    assert_eq!(refreshes, 2, "the login exchange and one refresh");
+}
+
+#[test]
+fn revoked_tokens_ask_for_a_new_login() {
+    let env = TestEnv::new();
+    env.login();
+    let id = env.sandbox.place_call().conversation_space_id;
+    env.sandbox.faults().revoke_tokens();
+    env.cer()
+        .args(["fetch", &id])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("cer login"));
+}
+
+#[test]
+fn not_logged_in_exits_4() {
+    let env = TestEnv::new();
+    env.cer()
+        .args(["fetch", UNKNOWN])
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("cer login"));
+}
+
+#[test]
+fn works_against_the_built_in_sandbox() {
+    let env = TestEnv::new();
+    let output = env
+        .cer()
+        .args(["--sandbox", "summaries", "--since", "1h", "--json", "--limit", "1"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let summary: serde_json::Value = serde_json::from_str(stdout_of(&output).trim()).unwrap();
+    let id = summary["conversationSpaceId"].as_str().unwrap();
+    let output = env.cer().args(["--sandbox", "fetch", id]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_str(stdout_of(&output).trim()).unwrap();
+    assert_eq!(report["conversationSpaceId"], summary["conversationSpaceId"]);
+    assert_eq!(report["callEnded"], summary["callEnded"]);
+}

@@ -1,0 +1,294 @@
+//! The test bench: a simulator started in-process for each test, a private HOME, config and
+//! state folder, and a `cer` command pointed at both.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command as StdCommand, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use cer::sandbox::{Sandbox, SandboxConfig};
+use tempfile::TempDir;
+
+/// One test's world.
+pub struct TestEnv {
+    pub sandbox: Sandbox,
+    pub dir: TempDir,
+    runtime: tokio::runtime::Runtime,
+}
+
+/// Variables the test process may have that must not leak into `cer`.
+const SCRUBBED: [&str; 16] = [
+    "OAUTH_CLIENT_ID",
+    "OAUTH_CLIENT_SECRET",
+    "ACCOUNT_KEY",
+    "LOG_LEVEL",
+    "OAUTH_REDIRECT_URI",
+    "CER_API_BASE",
+    "CER_AUTH_BASE",
+    "CER_TOKEN",
+    "CER_CONFIG_DIR",
+    "CER_STATE_DIR",
+    "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "BROWSER",
+    "HTTPS_PROXY",
+    "XDG_CONFIG_HOME",
+    "XDG_STATE_HOME",
+];
+
+impl TestEnv {
+    /// A simulator with no scheduled calls: tests place the calls they count.
+    pub fn new() -> Self {
+        Self::with(SandboxConfig {
+            call_every: None,
+            ..SandboxConfig::default()
+        })
+    }
+
+    pub fn with(config: SandboxConfig) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime for the simulator");
+        let sandbox = runtime
+            .block_on(Sandbox::start(config))
+            .expect("the simulator starts");
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        std::fs::create_dir_all(dir.path().join("work")).expect("a working folder");
+        Self {
+            sandbox,
+            dir,
+            runtime,
+        }
+    }
+
+    /// Runs async code (simulator handles, plain HTTP) on the simulator's runtime.
+    pub fn block_on<F: std::future::Future>(&self, future: F) -> F::Output {
+        self.runtime.block_on(future)
+    }
+
+    pub fn config_dir(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    pub fn work_dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// `cer` configured for the simulator, not logged in.
+    pub fn cer(&self) -> Command {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("cer"));
+        self.configure(command.as_mut());
+        command
+    }
+
+    /// The same as a plain `std::process::Command`, for long-running processes.
+    pub fn cer_process(&self) -> StdCommand {
+        let mut command = StdCommand::new(assert_cmd::cargo::cargo_bin!("cer"));
+        self.configure(&mut command);
+        command
+    }
+
+    fn configure(&self, command: &mut StdCommand) {
+        for name in SCRUBBED {
+            command.env_remove(name);
+        }
+        let base = self.sandbox.base_url();
+        command
+            .current_dir(self.work_dir())
+            .env("HOME", self.dir.path())
+            .env("CER_CONFIG_DIR", self.config_dir())
+            .env("CER_STATE_DIR", self.state_dir())
+            .env("CER_KEYRING", "0")
+            .env("CER_API_BASE", &base)
+            .env("CER_AUTH_BASE", &base)
+            .env("OAUTH_CLIENT_ID", self.sandbox.client_id())
+            .env("OAUTH_CLIENT_SECRET", self.sandbox.client_secret())
+            .env("ACCOUNT_KEY", self.sandbox.account_key())
+            .env("CER_RETRY_BASE_MS", "5")
+            .env("CER_TIME_SCALE", "0.05")
+            .env("TZ", "UTC");
+    }
+
+    /// `cer` with `CER_TOKEN` set to a fresh simulator token.
+    pub fn cer_with_token(&self) -> Command {
+        let mut command = self.cer();
+        command.env("CER_TOKEN", self.sandbox.issue_token(None));
+        command
+    }
+
+    /// Logs in through the real flow: `cer login` with a `$BROWSER` script that follows the
+    /// authorize URL to the redirect listener.
+    pub fn login(&self) {
+        let port = free_port();
+        self.cer()
+            .args(["login", "--timeout", "20", "--redirect-uri"])
+            .arg(format!("http://127.0.0.1:{port}/app/redirect"))
+            .env("BROWSER", browser_script(self.dir.path()))
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .success();
+    }
+}
+
+/// A port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A `$BROWSER` that fetches the URL and follows redirects, like a browser would.
+pub fn browser_script(dir: &Path) -> PathBuf {
+    write_script(dir, "browser.sh", "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n")
+}
+
+pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, body).expect("write the script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    path
+}
+
+/// A running `cer` whose stdout and stderr lines arrive on channels as they are written.
+pub struct Running {
+    pub child: Child,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+    pub stderr_seen: Vec<String>,
+}
+
+impl Running {
+    pub fn start(mut command: StdCommand) -> Self {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cer starts");
+        let stdout = lines_of(child.stdout.take().expect("stdout"));
+        let stderr = lines_of(child.stderr.take().expect("stderr"));
+        Self {
+            child,
+            stdout,
+            stderr,
+            stderr_seen: Vec::new(),
+        }
+    }
+
+    /// Waits for a stderr line containing `needle`; panics with everything seen after `limit`.
+    pub fn wait_for_stderr(&mut self, needle: &str, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(50)) {
+                let found = line.contains(needle);
+                self.stderr_seen.push(line);
+                if found {
+                    return;
+                }
+            }
+        }
+        panic!("no {needle:?} on stderr within {limit:?}; saw:\n{}", self.stderr_seen.join("\n"));
+    }
+
+    /// Collects stdout lines until `count` arrived or `limit` passed.
+    pub fn stdout_lines(&mut self, count: usize, limit: Duration) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut lines = Vec::new();
+        while lines.len() < count && Instant::now() < deadline {
+            if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(20)) {
+                lines.push(line);
+            }
+            self.drain_stderr();
+        }
+        lines
+    }
+
+    /// Stdout lines that arrive within `quiet` (to check nothing more comes).
+    pub fn more_stdout(&mut self, quiet: Duration) -> Vec<String> {
+        let deadline = Instant::now() + quiet;
+        let mut lines = Vec::new();
+        while Instant::now() < deadline {
+            if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(20)) {
+                lines.push(line);
+            }
+        }
+        lines
+    }
+
+    fn drain_stderr(&mut self) {
+        while let Ok(line) = self.stderr.try_recv() {
+            self.stderr_seen.push(line);
+        }
+    }
+
+    pub fn signal(&self, name: &str) {
+        let status = StdCommand::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// Waits for the process to exit; returns its exit code and the rest of stdout.
+    pub fn wait(mut self, limit: Duration) -> (Option<i32>, Vec<String>, Vec<String>) {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                let rest: Vec<String> = self.stdout.iter().collect();
+                self.stderr_seen.extend(self.stderr.iter());
+                return (status.code(), rest, self.stderr_seen);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("cer did not exit within {limit:?}; stderr:\n{}", self.stderr_seen.join("\n"));
+            }
+            self.drain_stderr();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn lines_of(stream: impl std::io::Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (send, receive) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if send.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receive
+}
+
+/// Parses NDJSON lines into values, failing on any line that is not JSON.
+pub fn json_lines(lines: &[String]) -> Vec<serde_json::Value> {
+    lines
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .collect()
+}
+
+pub fn stdout_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

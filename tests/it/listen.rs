@@ -1,0 +1,342 @@
+//! `cer listen` against the simulator: each fault scenario places N calls and checks that
+//! exactly N distinct reports come out, each once.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use cer::sandbox::SandboxConfig;
+
+use crate::harness::{Running, TestEnv, json_lines};
+
+const READY: Duration = Duration::from_secs(15);
+const ARRIVE: Duration = Duration::from_secs(20);
+
+fn listen(env: &TestEnv, args: &[&str]) -> Running {
+    let mut command = env.cer_process();
+    command.env("CER_TOKEN", env.sandbox.issue_token(None)).arg("listen").args(args);
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", READY);
+    running
+}
+
+fn place(env: &TestEnv, n: usize) -> Vec<String> {
+    (0..n).map(|_| env.sandbox.place_call().conversation_space_id).collect()
+}
+
+/// Reads `expected.len()` reports and checks they are exactly those calls, each once, and that
+/// nothing else follows shortly after.
+fn expect_reports(running: &mut Running, expected: &[String]) -> Vec<serde_json::Value> {
+    let lines = running.stdout_lines(expected.len(), ARRIVE);
+    let mut reports = json_lines(&lines);
+    reports.extend(json_lines(&running.more_stdout(Duration::from_millis(600))));
+    let ids: Vec<&str> = reports.iter().map(|r| r["conversationSpaceId"].as_str().unwrap()).collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "a report came twice: {ids:?}");
+    let wanted: HashSet<&str> = expected.iter().map(String::as_str).collect();
+    assert_eq!(unique, wanted, "stderr:\n{}", running.stderr_seen.join("\n"));
+    reports
+}
+
+fn stop(running: Running) -> Vec<String> {
+    running.signal("TERM");
+    let (code, rest, stderr) = running.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
+    assert!(rest.is_empty(), "unexpected output: {rest:?}");
+    stderr
+}
+
+#[test]
+fn streams_each_report_once_and_cleans_up_on_sigterm() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    assert_eq!(env.sandbox.channels().len(), 1);
+    assert_eq!(env.sandbox.subscriptions().len(), 1);
+    let calls = place(&env, 3);
+    let reports = expect_reports(&mut running, &calls);
+    assert!(reports.iter().all(|r| r.get("callStates").is_some()), "full reports");
+    stop(running);
+    assert!(env.sandbox.channels().is_empty(), "channel left behind");
+    assert!(env.sandbox.subscriptions().is_empty(), "subscription left behind");
+}
+
+#[test]
+fn a_dropped_websocket_loses_nothing() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    let mut calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    env.sandbox.faults().drop_websockets();
+    calls.extend(place(&env, 2));
+    std::thread::sleep(Duration::from_millis(300));
+    calls.extend(place(&env, 1));
+    let more = expect_reports(&mut running, &calls[2..]);
+    assert_eq!(more.len(), 3);
+    stop(running);
+}
+
+#[test]
+fn to_be_closed_switches_sockets_without_a_gap() {
+    let env = TestEnv::with(SandboxConfig {
+        call_every: None,
+        to_be_closed_grace: Duration::from_millis(300),
+        ..SandboxConfig::default()
+    });
+    let mut running = listen(&env, &[]);
+    let mut calls = place(&env, 1);
+    env.sandbox.faults().send_to_be_closed();
+    calls.extend(place(&env, 2));
+    std::thread::sleep(Duration::from_millis(500));
+    calls.extend(place(&env, 2));
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
+
+#[test]
+fn refresh_required_renews_the_channel() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox.faults().send_refresh_required();
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    let refreshes = env.sandbox.requests().iter().filter(|r| r.method == "PUT").count();
+    assert_eq!(refreshes, 1);
+    stop(running);
+}
+
+#[test]
+fn an_expired_channel_is_recreated() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    let mut calls = place(&env, 1);
+    expect_reports(&mut running, &calls);
+    env.sandbox.faults().expire_channels();
+    calls.extend(place(&env, 2));
+    running.wait_for_stderr("econnect", Duration::from_secs(10));
+    calls.extend(place(&env, 1));
+    expect_reports(&mut running, &calls[1..]);
+    stop(running);
+    assert!(env.sandbox.channels().is_empty());
+}
+
+#[test]
+fn a_channel_that_lives_briefly_is_kept_alive_by_refreshes() {
+    let env = TestEnv::with(SandboxConfig {
+        call_every: None,
+        channel_lifetime: Duration::from_secs(2),
+        ..SandboxConfig::default()
+    });
+    let mut running = listen(&env, &[]);
+    std::thread::sleep(Duration::from_secs(3));
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    assert!(env.sandbox.requests().iter().any(|r| r.method == "PUT"));
+    stop(running);
+}
+
+#[test]
+fn a_subscription_deleted_by_goto_is_restored_and_the_gap_backfilled() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox.faults().delete_subscriptions();
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    assert_eq!(env.sandbox.subscriptions().len(), 1);
+    stop(running);
+}
+
+#[test]
+fn reports_that_are_not_ready_yet_are_retried() {
+    let env = TestEnv::new();
+    env.sandbox.faults().report_not_ready_for(Duration::from_millis(2000));
+    let mut running = listen(&env, &[]);
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
+
+#[test]
+fn rate_limit_and_server_error_bursts_lose_nothing() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox.faults().rate_limit_next(6, Duration::from_millis(100));
+    let mut calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    env.sandbox.faults().fail_next(4, 503);
+    calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
+
+#[test]
+fn a_token_expiring_mid_stream_is_refreshed() {
+    let env = TestEnv::new();
+    env.login();
+    let mut command = env.cer_process();
+    command.arg("listen");
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", READY);
+    env.sandbox.faults().expire_tokens();
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
+
+#[test]
+fn a_malformed_frame_is_skipped() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox.faults().send_malformed_frame();
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    let stderr = stop(running);
+    assert!(stderr.iter().any(|l| l.contains("cannot read")), "{stderr:?}");
+}
+
+#[test]
+fn a_dead_link_is_noticed_and_the_gap_backfilled() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox.faults().stall_websockets(Duration::from_secs(4));
+    let calls = place(&env, 2);
+    running.wait_for_stderr("reconnecting", Duration::from_secs(10));
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
+
+#[test]
+fn sigkill_then_restart_backfills_from_the_cursor() {
+    let env = TestEnv::new();
+    let mut first = listen(&env, &[]);
+    let before = place(&env, 2);
+    expect_reports(&mut first, &before);
+    first.signal("KILL");
+    let _ = first.wait(Duration::from_secs(5));
+    let during = place(&env, 3);
+    let mut second = listen(&env, &[]);
+    let after = place(&env, 1);
+    let mut expected = during.clone();
+    expected.extend(after);
+    expect_reports(&mut second, &expected);
+    stop(second);
+}
+
+#[test]
+fn since_backfills_at_start_and_no_backfill_does_not() {
+    let env = TestEnv::new();
+    let past = place(&env, 2);
+    let mut running = listen(&env, &["--since", "1h"]);
+    expect_reports(&mut running, &past);
+    stop(running);
+    let env = TestEnv::new();
+    place(&env, 2);
+    let mut running = listen(&env, &["--since", "1h", "--no-backfill"]);
+    assert!(running.more_stdout(Duration::from_millis(800)).is_empty());
+    stop(running);
+}
+
+#[test]
+fn a_terminal_gets_one_human_line_per_call() {
+    let env = TestEnv::new();
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .env("CER_FORCE_TTY", "stdout")
+        .env("NO_COLOR", "1")
+        .arg("listen");
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", READY);
+    let call = env.sandbox.place_call().conversation_space_id;
+    let lines = running.stdout_lines(1, ARRIVE);
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].ends_with(&call), "{}", lines[0]);
+    assert!(lines[0].contains('→'));
+    stop(running);
+}
+
+#[test]
+fn a_second_ctrl_c_exits_130_at_once() {
+    let env = TestEnv::new();
+    let running = listen(&env, &[]);
+    // Cleanup is made slow, so the second Ctrl-C lands while it runs.
+    env.sandbox.faults().rate_limit_next(50, Duration::from_secs(3));
+    running.signal("INT");
+    std::thread::sleep(Duration::from_millis(300));
+    running.signal("INT");
+    let (code, _, _) = running.wait(Duration::from_secs(3));
+    assert_eq!(code, Some(130));
+}
+
+#[test]
+fn an_authentication_failure_ends_with_exit_4() {
+    let env = TestEnv::new();
+    env.login();
+    let mut command = env.cer_process();
+    command.arg("listen");
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", READY);
+    env.sandbox.faults().revoke_tokens();
+    env.sandbox.place_call();
+    let (code, _, stderr) = running.wait(Duration::from_secs(15));
+    assert_eq!(code, Some(4), "{}", stderr.join("\n"));
+    assert!(stderr.iter().any(|l| l.contains("cer login")));
+}
+
+/// A webhook that fails its first `failures` requests, then records each body it accepts.
+fn flaky_webhook(env: &TestEnv, failures: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>) {
+    use axum::http::StatusCode;
+    use std::sync::{Arc, Mutex};
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let attempts = Arc::new(Mutex::new(0usize));
+    let store = received.clone();
+    let app = axum::Router::new().route(
+        "/calls",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::Json<serde_json::Value>| {
+            let (store, attempts) = (store.clone(), attempts.clone());
+            async move {
+                let mut count = attempts.lock().unwrap();
+                *count += 1;
+                if *count <= failures || headers.get("x-token").is_none_or(|v| v != "abc") {
+                    return StatusCode::SERVICE_UNAVAILABLE;
+                }
+                store.lock().unwrap().push(body.0);
+                StatusCode::NO_CONTENT
+            }
+        }),
+    );
+    let listener = env.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let url = format!("http://{}/calls", listener.local_addr().unwrap());
+    env.block_on(async {
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    });
+    (url, received)
+}
+
+#[test]
+fn forwards_each_report_to_a_webhook_that_fails_at_first() {
+    let env = TestEnv::new();
+    let (url, received) = flaky_webhook(&env, 2);
+    let mut running = listen(&env, &["--forward-to", &url, "--forward-header", "X-Token: abc"]);
+    let calls = place(&env, 3);
+    expect_reports(&mut running, &calls);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while received.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let forwarded: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(forwarded, calls, "each report once, in order");
+    stop(running);
+}
+
+#[test]
+fn a_webhook_that_never_answers_does_not_stop_listening() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &["--forward-to", "http://127.0.0.1:9/nowhere"]);
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
