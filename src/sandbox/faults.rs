@@ -200,34 +200,42 @@ impl Faults {
         self.shared.lock().report_delay_ms = to_ms(d);
     }
 
+    /// The next `n` requests answer 429 with `Retry-After: <secs>`.
     pub fn rate_limit_next(&self, n: u32, retry_after: Duration) {
         self.rule(None, n, FaultKind::RateLimit { retry_after });
     }
 
+    /// The next `n` requests under `prefix` answer 429 with `Retry-After: <secs>`.
     pub fn rate_limit_next_on(&self, prefix: &str, n: u32, retry_after: Duration) {
         self.rule(Some(prefix), n, FaultKind::RateLimit { retry_after });
     }
 
+    /// The next `n` requests answer `status` (a 5xx, or any) with an error body.
     pub fn fail_next(&self, n: u32, status: u16) {
         self.rule(None, n, FaultKind::Fail { status });
     }
 
+    /// The next `n` requests under `prefix` answer `status` with an error body.
     pub fn fail_next_on(&self, prefix: &str, n: u32, status: u16) {
         self.rule(Some(prefix), n, FaultKind::Fail { status });
     }
 
+    /// The next `n` requests answer 200 with a body that is not JSON.
     pub fn garbage_next(&self, n: u32) {
         self.rule(None, n, FaultKind::Garbage);
     }
 
+    /// The next `n` requests under `prefix` answer 200 with a body that is not JSON.
     pub fn garbage_next_on(&self, prefix: &str, n: u32) {
         self.rule(Some(prefix), n, FaultKind::Garbage);
     }
 
+    /// The next `n` requests answer 200 with the real JSON answer cut in half.
     pub fn truncated_next(&self, n: u32) {
         self.rule(None, n, FaultKind::Truncated);
     }
 
+    /// The next `n` requests under `prefix` answer 200 with truncated JSON.
     pub fn truncated_next_on(&self, prefix: &str, n: u32) {
         self.rule(Some(prefix), n, FaultKind::Truncated);
     }
@@ -250,6 +258,7 @@ impl Faults {
         to_every_socket(&self.shared.lock(), || SocketCmd::Stall(d));
     }
 
+    /// Sends `WEBSOCKET_REFRESH_REQUIRED` on every socket.
     pub fn send_refresh_required(&self) {
         control_everywhere(&self.shared, "WEBSOCKET_REFRESH_REQUIRED");
     }

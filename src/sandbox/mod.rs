@@ -3,8 +3,23 @@
 //! It is written from GoTo's documentation alone, independently of cer's client code, so that a
 //! misreading of the API on one side shows up as a disagreement with the other.
 //!
-//! Everything is served on one loopback port: `/oauth/*`, `/notification-channel/v1/*`, the
-//! channel WebSocket, `/call-events-report/v1/*`, and `/_sandbox/*` for runtime control.
+//! Everything is served on one loopback port: `/oauth/authorize` and `/oauth/token` (client
+//! [`CLIENT_ID`] / [`CLIENT_SECRET`], HTTP Basic), `/notification-channel/v1/…`, the channel
+//! WebSocket at the `channelURL` it hands out, `/call-events-report/v1/…`, and, for people
+//! running `cer sandbox`, unauthenticated control routes:
+//!
+//! ```text
+//! POST /_sandbox/calls[?seconds=N]            place a call that ends now (answers its summary)
+//! POST /_sandbox/faults/{name}[?key=value…]    trigger a fault (see FAULTS), e.g.
+//!      /_sandbox/faults/fail-next?count=3&status=503&path=/call-events-report
+//! GET  /_sandbox/faults                        the fault catalogue
+//! POST /_sandbox/token[?seconds=N]             an access token with both scopes
+//! GET  /_sandbox/state                         channels, subscriptions, request count
+//! ```
+//!
+//! The call history is a pure function of the seed, the slot length and the clock: slot `i`
+//! creates one call in `[i*every, (i+1)*every)`, and its conversationSpaceId encodes `i`, so two
+//! sandboxes with one seed agree on every past summary and report.
 
 mod calls;
 mod channels;
@@ -80,6 +95,7 @@ impl Sandbox {
         self.shared.base_url.clone()
     }
 
+    /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -116,7 +132,8 @@ impl Sandbox {
         placed(control::place(&self.shared, None))
     }
 
-    /// Places a call created `duration` ago that ends now, and notifies subscribed channels.
+    /// Places a call created `duration` ago (at most 2 h, like every call) that ends now, and
+    /// notifies subscribed channels.
     pub fn place_call_lasting(&self, duration: Duration) -> PlacedCall {
         let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         placed(control::place(&self.shared, Some(ms)))

@@ -17,7 +17,7 @@ const LONG: Duration = Duration::from_secs(3);
 async fn report_not_ready_then_ready() {
     let sb = start(quiet()).await;
     let token = sb.issue_token(None);
-    sb.faults().report_not_ready_for(Duration::from_millis(400));
+    sb.faults().report_not_ready_for(Duration::from_millis(500));
     let call = sb.place_call();
     let path = format!(
         "/call-events-report/v1/reports/{}",
@@ -26,7 +26,7 @@ async fn report_not_ready_then_ready() {
     let (status, body) = get(&sb, &token, &path).await;
     assert_eq!(status, 404);
     assert_goto_error(&body, "NOT_FOUND");
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(550)).await;
     assert_eq!(get(&sb, &token, &path).await.0, 200);
 }
 
@@ -147,8 +147,8 @@ async fn drop_websockets_ends_sockets_without_close_frame() {
 async fn stalled_sockets_answer_no_pong_and_lose_notifications() {
     let sb = start(quiet()).await;
     let (_, mut ws) = listening(&sb, &sb.issue_token(None)).await;
-    sb.faults().stall_websockets(Duration::from_millis(400));
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    sb.faults().stall_websockets(Duration::from_millis(500));
+    tokio::time::sleep(Duration::from_millis(100)).await;
     ws.send(Message::Ping("p1".into()))
         .await
         .expect("ping sent");

@@ -179,3 +179,38 @@ async fn same_seed_same_history_whatever_the_start_time() {
     .await;
     assert_eq!(status, 404, "another seed does not know this call");
 }
+
+#[tokio::test]
+async fn placed_calls_merge_into_the_scheduled_history() {
+    let sb = start(every_second()).await;
+    let token = sb.issue_token(None);
+    let placed: Vec<String> = (0..5)
+        .map(|k| {
+            sb.place_call_lasting(Duration::from_secs(20 * k + 5))
+                .conversation_space_id
+        })
+        .collect();
+    let first = format!("{}&pageSize=7", super::support::recent_window(&sb, 3));
+    let (items, pages) = all_pages(&sb, &token, &first).await;
+    assert!(pages > 3, "{pages} pages");
+    let created: Vec<&str> = items
+        .iter()
+        .filter_map(|i| i["callCreated"].as_str())
+        .collect();
+    assert!(
+        created.windows(2).all(|w| w[0] >= w[1]),
+        "callCreated descending"
+    );
+    for id in &placed {
+        let n = items
+            .iter()
+            .filter(|i| i["conversationSpaceId"] == id.as_str())
+            .count();
+        assert_eq!(n, 1, "placed call {id} listed once");
+    }
+    let ids: HashSet<&str> = items
+        .iter()
+        .filter_map(|i| i["conversationSpaceId"].as_str())
+        .collect();
+    assert_eq!(ids.len(), items.len());
+}

@@ -196,7 +196,7 @@ async fn short_lived_channel_asks_for_refresh_then_expires() {
 #[tokio::test]
 async fn refreshing_keeps_a_channel_alive() {
     let config = SandboxConfig {
-        channel_lifetime: Duration::from_millis(500),
+        channel_lifetime: Duration::from_millis(700),
         ..quiet()
     };
     let sb = start(config).await;
@@ -208,7 +208,7 @@ async fn refreshing_keeps_a_channel_alive() {
     );
     // Four refreshes outlive one lifetime.
     for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let resp = super::support::http()
             .put(&url)
             .bearer_auth(&token)
