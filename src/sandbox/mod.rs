@@ -1,49 +1,206 @@
-//! Placeholder for the simulator while it is written on its own branch.
-#![allow(missing_docs, dead_code, unused_variables)]
+//! A local, deterministic stand-in for GoTo (OAuth, Notification Channel, WebSocket and Call
+//! Events Report APIs) so cer can be tried without a GoTo account and tested without phone calls.
+//! It is written from GoTo's documentation alone, independently of cer's client code, so that a
+//! misreading of the API on one side shows up as a disagreement with the other.
+//!
+//! Everything is served on one loopback port: `/oauth/authorize` and `/oauth/token` (client
+//! [`CLIENT_ID`] / [`CLIENT_SECRET`], HTTP Basic), `/notification-channel/v1/…`, the channel
+//! WebSocket at the `channelURL` it hands out, `/call-events-report/v1/…`, and, for people
+//! running `cer sandbox`, unauthenticated control routes:
+//!
+//! ```text
+//! POST /_sandbox/calls[?seconds=N]            place a call that ends now (answers its summary)
+//! POST /_sandbox/faults/{name}[?key=value…]    trigger a fault (see FAULTS), e.g.
+//!      /_sandbox/faults/fail-next?count=3&status=503&path=/call-events-report
+//! GET  /_sandbox/faults                        the fault catalogue
+//! POST /_sandbox/token[?seconds=N]             an access token with both scopes
+//! GET  /_sandbox/state                         channels, subscriptions, request count
+//! ```
+//!
+//! The call history is a pure function of the seed, the slot length and the clock: slot `i`
+//! creates one call in `[i*every, (i+1)*every)`, and its conversationSpaceId encodes `i`, so two
+//! sandboxes with one seed agree on every past summary and report.
 
+mod calls;
+mod channels;
+mod clock;
+mod config;
+mod control;
+mod directory;
+mod errors;
+mod fault_params;
+mod faults;
+mod history;
+mod middleware;
+mod notify;
+mod oauth;
+mod payloads;
+mod report;
+mod report_states;
+mod reports;
+mod request;
+mod rng;
+mod server;
+mod state;
+mod subscriptions;
+mod summaries;
+mod time;
+mod tokens;
+mod views;
+mod websocket;
+
+use std::sync::Arc;
 use std::time::Duration;
 
-#[derive(Debug, Clone)]
-pub struct SandboxConfig {
-    pub port: u16,
-    pub seed: u64,
-    pub call_every: Option<Duration>,
-    pub token_lifetime: Duration,
-    pub channel_lifetime: Duration,
-    pub report_delay: Duration,
-    pub to_be_closed_grace: Duration,
+use tokio::net::TcpListener;
+
+pub use config::{ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, PRINCIPAL, SandboxConfig};
+pub use faults::{FAULTS, FaultError, FaultInfo, FaultKind, FaultRule, Faults, fault_names};
+pub use views::{ChannelView, PlacedCall, RequestRecord, SubscriptionView};
+
+use state::{Scopes, Shared};
+use time::{now_ms, timestamp};
+
+/// A running simulator. Dropping it (or [`Sandbox::shutdown`]) stops the server, closes every
+/// connection and socket, and ends its background tasks.
+pub struct Sandbox {
+    shared: Arc<Shared>,
+    port: u16,
 }
 
-impl Default for SandboxConfig {
-    fn default() -> Self {
-        Self {
-            port: 0,
-            seed: 1,
-            call_every: Some(Duration::from_secs(10)),
-            token_lifetime: Duration::from_secs(3600),
-            channel_lifetime: Duration::from_secs(1200),
-            report_delay: Duration::ZERO,
-            to_be_closed_grace: Duration::from_secs(2),
-        }
+impl std::fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("base_url", &self.base_url())
+            .finish_non_exhaustive()
     }
 }
-
-pub struct Sandbox;
 
 impl Sandbox {
+    /// Binds 127.0.0.1 (on `config.port`, 0 for a free port) and starts serving.
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
-        Err(std::io::Error::other("not built yet"))
+        let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
+        let port = listener.local_addr()?.port();
+        let shared = Arc::new(Shared::new(config, port));
+        let router = server::router(Arc::clone(&shared));
+        shared.spawn(server::serve(listener, router, Arc::clone(&shared)));
+        shared.spawn(clock::run_notifier(Arc::clone(&shared)));
+        shared.spawn(clock::run_keeper(Arc::clone(&shared)));
+        tracing::debug!(port, seed = shared.config.seed, "sandbox started");
+        Ok(Sandbox { shared, port })
     }
+
+    /// `http://127.0.0.1:PORT`: the base of the REST APIs, OAuth and the WebSocket alike.
     pub fn base_url(&self) -> String {
-        String::new()
+        self.shared.base_url.clone()
     }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The configuration it was started with.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.shared.config
+    }
+
+    /// The OAuth client id it accepts ([`CLIENT_ID`]).
     pub fn client_id(&self) -> &str {
-        ""
+        CLIENT_ID
     }
+
+    /// The OAuth client secret it accepts ([`CLIENT_SECRET`]).
     pub fn client_secret(&self) -> &str {
-        ""
+        CLIENT_SECRET
     }
+
+    /// The simulated account's 19-digit key, a pure function of the seed.
     pub fn account_key(&self) -> &str {
-        ""
+        &self.shared.dir.account_key
+    }
+
+    /// An access token with both scopes, lasting `lifetime` (default: the configured token lifetime).
+    pub fn issue_token(&self, lifetime: Option<Duration>) -> String {
+        let lifetime = lifetime.unwrap_or(self.shared.config.token_lifetime);
+        let ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX);
+        tokens::issue(&mut self.shared.lock(), Scopes::ALL, ms, false).access_token
+    }
+
+    /// Places a call (of a random 5 s to 3 min) that ends now, and notifies subscribed channels.
+    pub fn place_call(&self) -> PlacedCall {
+        placed(control::place(&self.shared, None))
+    }
+
+    /// Places a call created `duration` ago (at most 2 h, like every call) that ends now, and
+    /// notifies subscribed channels.
+    pub fn place_call_lasting(&self, duration: Duration) -> PlacedCall {
+        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        placed(control::place(&self.shared, Some(ms)))
+    }
+
+    /// The fault switches.
+    pub fn faults(&self) -> Faults {
+        Faults {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Every request seen so far (the most recent 100,000), oldest first.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.lock().requests.iter().cloned().collect()
+    }
+
+    /// The channels alive now.
+    pub fn channels(&self) -> Vec<ChannelView> {
+        let mut inner = self.shared.lock();
+        channels::purge_expired(&mut inner, now_ms());
+        inner
+            .channels
+            .iter()
+            .map(|c| ChannelView {
+                nickname: c.nickname.clone(),
+                channel_id: c.id.clone(),
+                connected_sockets: c.sockets.len(),
+                expires_at: timestamp(c.expires_ms),
+            })
+            .collect()
+    }
+
+    /// The subscriptions alive now.
+    pub fn subscriptions(&self) -> Vec<SubscriptionView> {
+        let mut inner = self.shared.lock();
+        channels::purge_expired(&mut inner, now_ms());
+        inner
+            .subscriptions
+            .iter()
+            .map(|s| SubscriptionView {
+                id: s.id.clone(),
+                channel_id: s.channel_id.clone(),
+                account_key: s.account_key.clone(),
+                event_types: s.event_types.clone(),
+            })
+            .collect()
+    }
+
+    /// Stops everything and waits for the tasks to end.
+    pub async fn shutdown(self) {
+        let mut tasks = self.shared.take_tasks();
+        tasks.shutdown().await;
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // Dropping the JoinSet aborts every task: accept loop, connections, sockets, clocks.
+        drop(self.shared.take_tasks());
+    }
+}
+
+fn placed(call: calls::CallFacts) -> PlacedCall {
+    PlacedCall {
+        conversation_space_id: rng::format_uuid(call.id),
+        call_created: timestamp(call.created_ms),
+        call_ended: timestamp(call.ended_ms),
     }
 }

@@ -6,4 +6,5 @@ mod fetch;
 mod harness;
 mod listen;
 mod login;
+mod sandbox_api;
 mod summaries;

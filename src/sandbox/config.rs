@@ -1,0 +1,60 @@
+//! The simulator's knobs, kept apart so the CLI can build them from flags without the server code.
+
+use std::time::Duration;
+
+/// The OAuth client id the simulator accepts; a documented constant so scripts can hard-code it.
+pub const CLIENT_ID: &str = "cer-sandbox-client";
+/// The OAuth client secret paired with [`CLIENT_ID`].
+pub const CLIENT_SECRET: &str = "cer-sandbox-secret";
+/// The `principal` the token endpoint reports: the sandbox's only (admin) user.
+pub const PRINCIPAL: &str = "sandbox-admin@cer.invalid";
+/// Both scopes cer needs, as GoTo spells them.
+pub const ALL_SCOPES: &str = "cr.v1.read call-events.v1.notifications.manage";
+
+/// How the simulator behaves; every field has GoTo's documented default.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// TCP port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Seed of the deterministic call history, directory and account key.
+    pub seed: u64,
+    /// One scheduled call is created per slot of this length (at least 100 ms);
+    /// `None` means no scheduled calls at all (tests place calls by hand).
+    pub call_every: Option<Duration>,
+    /// Lifetime of the access tokens the token endpoint issues.
+    pub token_lifetime: Duration,
+    /// Lifetime of a WebSocket notification channel (GoTo: 1200 s).
+    pub channel_lifetime: Duration,
+    /// A call's report answers 404 until `callEnded + report_delay`.
+    pub report_delay: Duration,
+    /// After `WEBSOCKET_TO_BE_CLOSED`, sockets are closed after this grace period.
+    pub to_be_closed_grace: Duration,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig {
+            port: 0,
+            seed: 1,
+            call_every: Some(Duration::from_secs(10)),
+            token_lifetime: Duration::from_secs(3600),
+            channel_lifetime: Duration::from_secs(1200),
+            report_delay: Duration::ZERO,
+            to_be_closed_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Slots shorter than this would make the notifier enumerate millions of calls at start.
+pub(crate) const MIN_CALL_EVERY_MS: i64 = 100;
+
+impl SandboxConfig {
+    /// The slot length in milliseconds, clamped to the supported minimum.
+    pub(crate) fn every_ms(&self) -> Option<i64> {
+        self.call_every.map(|d| {
+            i64::try_from(d.as_millis())
+                .unwrap_or(i64::MAX)
+                .max(MIN_CALL_EVERY_MS)
+        })
+    }
+}

@@ -1,0 +1,148 @@
+//! `/_sandbox/*`: runtime control for people running `cer sandbox` (place a call, trigger a
+//! fault, look at the state) with plain curl. Loopback only, so no auth; never spoiled by faults.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::calls::{CallFacts, placed_call};
+use super::channels::purge_expired;
+use super::faults::{FAULTS, FaultError, Faults};
+use super::notify::notify_call;
+use super::payloads::summary;
+use super::request::query_pairs;
+use super::rng::{hash, mix};
+use super::state::{Scopes, Shared};
+use super::time::{fmt_ms, now_ms};
+use super::tokens::issue;
+
+/// Places a call that ends now and notifies subscribed channels; `None` draws a 5 s–3 min length.
+pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>) -> CallFacts {
+    let now = now_ms();
+    let mut inner = shared.lock();
+    let nonce = hash(&[inner.rng.next_u64(), inner.placed.len() as u64, now as u64]);
+    let duration = duration_ms.unwrap_or(5_000 + (mix(nonce) % 175_000) as i64);
+    let call = placed_call(&shared.dir, shared.config.seed, nonce, now, duration);
+    let key = (call.created_ms, call.id);
+    inner.placed_index.insert(call.id, key);
+    inner.placed.insert(key, call.clone());
+    drop(inner);
+    notify_call(shared, call.id);
+    call
+}
+
+fn bad(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({ "error": message.into() }))).into_response()
+}
+
+/// The optional `seconds` parameter; `Err` when it is not a number from 0 to 7200.
+fn seconds_param(pairs: &[(String, String)]) -> Result<Option<f64>, ()> {
+    match pairs.iter().find(|(k, _)| k == "seconds") {
+        None => Ok(None),
+        Some((_, v)) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|s| s.is_finite() && (0.0..=7200.0).contains(s))
+            .map(Some)
+            .ok_or(()),
+    }
+}
+
+fn bad_seconds() -> Response {
+    bad(
+        StatusCode::BAD_REQUEST,
+        "seconds must be a number from 0 to 7200",
+    )
+}
+
+/// `POST /_sandbox/calls[?seconds=N]`: answers the new call's summary.
+pub(crate) async fn place_call(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let pairs = query_pairs(raw.as_deref());
+    let seconds = match seconds_param(&pairs) {
+        Ok(s) => s,
+        Err(()) => return bad_seconds(),
+    };
+    let call = place(&shared, seconds.map(|s| (s * 1000.0) as i64));
+    (StatusCode::CREATED, axum::Json(summary(&shared.dir, &call))).into_response()
+}
+
+/// `POST /_sandbox/token[?seconds=N]`: an access token with both scopes, for curl.
+pub(crate) async fn token(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
+    let pairs = query_pairs(raw.as_deref());
+    let default = shared.config.token_lifetime.as_secs_f64();
+    let seconds = match seconds_param(&pairs) {
+        Ok(s) => s.unwrap_or(default),
+        Err(()) => return bad_seconds(),
+    };
+    let issued = issue(
+        &mut shared.lock(),
+        Scopes::ALL,
+        (seconds * 1000.0) as i64,
+        false,
+    );
+    let body = json!({ "access_token": issued.access_token, "expires_in": issued.expires_in });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// `GET /_sandbox/faults`: the catalogue.
+pub(crate) async fn list_faults() -> Response {
+    let items: Vec<Value> = FAULTS
+        .iter()
+        .map(|f| json!({ "name": f.name, "params": f.params, "summary": f.summary }))
+        .collect();
+    axum::Json(json!({ "faults": items })).into_response()
+}
+
+/// `POST /_sandbox/faults/{name}?key=value…`
+pub(crate) async fn apply_fault(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let faults = Faults { shared };
+    match faults.apply(&name, &query_pairs(raw.as_deref())) {
+        Ok(result) => axum::Json(json!({ "fault": name, "result": result })).into_response(),
+        Err(e @ FaultError::UnknownFault(_)) => bad(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e) => bad(StatusCode::BAD_REQUEST, e.to_string()),
+    }
+}
+
+/// `GET /_sandbox/state`
+pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
+    let mut inner = shared.lock();
+    purge_expired(&mut inner, now_ms());
+    let channels: Vec<Value> = inner
+        .channels
+        .iter()
+        .map(|c| {
+            json!({
+                "nickname": c.nickname,
+                "channelId": c.id,
+                "connectedSockets": c.sockets.len(),
+                "expiresAt": fmt_ms(c.expires_ms),
+            })
+        })
+        .collect();
+    let subscriptions: Vec<Value> = inner
+        .subscriptions
+        .iter()
+        .map(|s| json!({ "id": s.id, "channelId": s.channel_id, "accountKey": s.account_key, "eventTypes": s.event_types }))
+        .collect();
+    let body = json!({
+        "baseUrl": shared.base_url,
+        "accountKey": shared.dir.account_key,
+        "seed": shared.config.seed,
+        "channels": channels,
+        "subscriptions": subscriptions,
+        "placedCalls": inner.placed.len(),
+        "requestCount": inner.request_count,
+        "pendingFaultRules": inner.rules.len(),
+    });
+    axum::Json(body).into_response()
+}

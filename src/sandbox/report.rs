@@ -1,0 +1,163 @@
+//! Full Call Events Report JSON, shaped like GoTo's `reports/{id}` answer
+//! (`goto-api/spiritai-report_answered_then_voicemail.TRIMMED.json`): same top-level fields in
+//! the same order, and consistent with the call's summary (same ids, legs and timestamps).
+
+use serde_json::{Value, json};
+
+use super::calls::{CallFacts, Flow, Leg, Outcome, Party};
+use super::directory::Directory;
+use super::report_states::call_states;
+use super::rng::{format_uuid, uuid_from};
+use super::time::fmt_ms;
+
+const D_IVR: u64 = 0x1F2;
+
+/// Ids of the call's interactive voice response systems (dial plan, queue, voicemail).
+pub(crate) fn ivr_id(call: &CallFacts, which: u64) -> String {
+    uuid_from(&[call.salt, D_IVR, which], 5)
+}
+pub(crate) const IVR_DIAL_PLAN: u64 = 0;
+pub(crate) const IVR_QUEUE: u64 = 1;
+pub(crate) const IVR_VOICEMAIL: u64 = 2;
+
+/// The whole report of a call.
+pub(crate) fn report(dir: &Directory, call: &CallFacts) -> Value {
+    let legs = call.legs(dir);
+    let originator = call.participant_id(0);
+    let participants: Vec<Value> = legs
+        .iter()
+        .map(|leg| report_participant(call, leg, &originator))
+        .collect();
+    // Nobody but the caller can hang up a call nobody answered.
+    let hangup_index = if call.hangup_by_caller || !call.connected {
+        0
+    } else {
+        legs.len() as u64 - 1
+    };
+    json!({
+        "conversationSpaceId": format_uuid(call.id),
+        "callCreated": fmt_ms(call.created_ms),
+        "callEnded": fmt_ms(call.ended_ms),
+        "callInitiator": "DIRECT",
+        "direction": call.direction(),
+        "accountKey": dir.account_key,
+        "participants": participants,
+        "interactiveVoiceResponseSystems": ivrs(dir, call, &originator),
+        "associatedConversations": [],
+        "hangupOriginatorId": call.participant_id(hangup_index),
+        "callStates": call_states(dir, call, &legs),
+    })
+}
+
+fn report_participant(call: &CallFacts, leg: &Leg<'_>, originator: &str) -> Value {
+    json!({
+        "id": call.participant_id(leg.index),
+        "originator": originator,
+        "legId": call.leg_id(leg.index),
+        "recordings": [],
+        "liveTranscripts": [],
+        "transcripts": [],
+        "type": participant_type(call, leg),
+    })
+}
+
+/// A participant's `type` as the report's top level shows it (`value` first).
+fn participant_type(call: &CallFacts, leg: &Leg<'_>) -> Value {
+    match leg.party {
+        Party::Line(p) => json!({
+            "value": "LINE",
+            "lineId": p.line_id,
+            "deviceId": p.device_id,
+            "extensionNumber": p.extension,
+            "name": p.name,
+            "userId": p.user_id,
+            "userKey": p.user_key,
+        }),
+        Party::Agent(p) => json!({
+            "value": "AGENT",
+            "lineId": p.line_id,
+            "deviceId": p.device_id,
+            "extensionNumber": p.extension,
+            "name": p.name,
+            "userId": p.user_id,
+            "userKey": p.user_key,
+            "wrapUpDuration": 5_000 + (call.salt % 30_000),
+            "interactiveVoiceResponseSystemId": ivr_id(call, IVR_QUEUE),
+            "skills": [],
+            "matchedSkills": [],
+        }),
+        Party::Pstn {
+            did,
+            outsider,
+            inbound,
+        } => {
+            let (role, name) = if inbound {
+                ("caller", outsider.name)
+            } else {
+                ("callee", "")
+            };
+            json!({
+                "value": "PHONE_NUMBER",
+                "phoneNumberId": did.phone_number_id,
+                "number": did.number,
+                "name": did.number,
+                role: { "name": name, "number": outsider.number },
+                "callProvider": "PSTN",
+            })
+        }
+    }
+}
+
+/// The queue and voicemail the call went through, if any.
+fn ivrs(dir: &Directory, call: &CallFacts, originator: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let Some(q) = call.queue {
+        let queue = &dir.queues[q];
+        let times = super::report_states::Times::of(call);
+        let waited_until = if call.connected {
+            times.connect
+        } else {
+            call.ended_ms
+        };
+        out.push(json!({
+            "id": ivr_id(call, IVR_QUEUE),
+            "originator": originator,
+            "type": {
+                "value": "CALL_QUEUE",
+                "queueId": queue.queue_id,
+                "queueName": queue.name,
+                "queueType": "BASIC",
+                "extensionNumber": queue.extension,
+                "leftQueueReason": if call.connected { "ANSWERED" } else { "ABANDON" },
+                "callbackOffered": false,
+                "intents": [],
+                "configuredWrapUpDuration": 30,
+                "callerWaitDuration": (waited_until - times.queue).max(0),
+            },
+        }));
+    }
+    if call.outcome == Outcome::Voicemail {
+        let times = super::report_states::Times::of(call);
+        out.push(json!({
+            "id": ivr_id(call, IVR_VOICEMAIL),
+            "originator": originator,
+            "type": {
+                "value": "VOICEMAIL",
+                "voicemailBoxId": dir.dids[call.did].voicemail_box_id,
+                "number": voicemail_number(dir, call),
+                "folder": "INBOX",
+                "duration": (times.disconnect - times.voicemail).max(0),
+                "voicemailStatus": "SUCCESS",
+            },
+        }));
+    }
+    out
+}
+
+/// The number the voicemail box answered on: the company number, or the extension called.
+pub(crate) fn voicemail_number(dir: &Directory, call: &CallFacts) -> String {
+    match (call.flow, call.targets.first()) {
+        (Flow::Internal, Some(t)) => dir.people[*t].extension.clone(),
+        _ => dir.dids[call.did].number.clone(),
+    }
+}

@@ -1,0 +1,268 @@
+//! The simulator's shared, mutable world (tokens, channels, subscriptions, placed calls, fault
+//! rules, the request log) behind one short-held lock, plus the task set that dies with it.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use tokio::sync::{Notify, mpsc};
+use tokio::task::JoinSet;
+
+use super::calls::{CallFacts, Schedule};
+use super::config::SandboxConfig;
+use super::directory::Directory;
+use super::faults::FaultRule;
+use super::rng::{SplitMix64, hash};
+use super::views::RequestRecord;
+use super::websocket::SocketCmd;
+
+/// The request log keeps this many records; older ones are dropped in a long-running sandbox.
+const REQUEST_LOG_CAP: usize = 100_000;
+
+/// Which of cer's two scopes a token carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Scopes {
+    /// `cr.v1.read`: summaries and reports.
+    pub read: bool,
+    /// `call-events.v1.notifications.manage`: channels and subscriptions.
+    pub manage: bool,
+}
+
+impl Scopes {
+    pub(crate) const ALL: Scopes = Scopes {
+        read: true,
+        manage: true,
+    };
+
+    /// Parses a space-separated scope list; `None` when it names a scope the client lacks.
+    pub(crate) fn parse(s: &str) -> Option<Scopes> {
+        let mut out = Scopes::default();
+        for word in s.split(' ').filter(|w| !w.is_empty()) {
+            match word {
+                "cr.v1.read" => out.read = true,
+                "call-events.v1.notifications.manage" => out.manage = true,
+                _ => return None,
+            }
+        }
+        Some(if out == Scopes::default() {
+            Scopes::ALL
+        } else {
+            out
+        })
+    }
+
+    pub(crate) fn as_string(self) -> String {
+        let mut v = Vec::new();
+        if self.read {
+            v.push("cr.v1.read");
+        }
+        if self.manage {
+            v.push("call-events.v1.notifications.manage");
+        }
+        v.join(" ")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AccessToken {
+    pub scopes: Scopes,
+    pub expires_ms: i64,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct AuthCode {
+    pub redirect_uri: String,
+    pub scopes: Scopes,
+    pub challenge: Option<String>,
+    pub expires_ms: i64,
+}
+
+#[derive(Debug)]
+pub(crate) struct Channel {
+    pub id: String,
+    pub nickname: String,
+    pub expires_ms: i64,
+    pub refresh_sent: bool,
+    pub sockets: HashMap<u64, mpsc::UnboundedSender<SocketCmd>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Subscription {
+    pub id: String,
+    pub channel_id: String,
+    pub account_key: String,
+    pub event_types: Vec<String>,
+}
+
+/// Everything that changes; held only briefly and never across an await.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub rng: SplitMix64,
+    pub access_tokens: HashMap<String, AccessToken>,
+    /// Refresh token to the scopes it grants; revoked and rotated tokens are removed.
+    pub refresh_tokens: HashMap<String, Scopes>,
+    pub codes: HashMap<String, AuthCode>,
+    /// Alive channels in creation order.
+    pub channels: Vec<Channel>,
+    pub subscriptions: Vec<Subscription>,
+    /// Placed calls keyed like summaries sort: (callCreated, id).
+    pub placed: BTreeMap<(i64, u128), CallFacts>,
+    pub placed_index: HashMap<u128, (i64, u128)>,
+    pub requests: VecDeque<RequestRecord>,
+    pub request_count: u64,
+    pub rules: Vec<FaultRule>,
+    pub report_delay_ms: i64,
+    pub deny_next_authorize: bool,
+    pub next_socket_id: u64,
+}
+
+impl Inner {
+    /// An unguessable-enough random string for tokens, codes and channel ids (base64url).
+    pub(crate) fn random_string(&mut self, bytes: usize) -> String {
+        use base64::Engine as _;
+        let raw: Vec<u8> = (0..bytes.div_ceil(8))
+            .flat_map(|_| self.rng.next_u64().to_le_bytes())
+            .take(bytes)
+            .collect();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    pub(crate) fn random_uuid(&mut self) -> String {
+        let v = super::rng::uuid_bits(self.rng.next_u64(), self.rng.next_u64(), 4);
+        super::rng::format_uuid(v)
+    }
+
+    pub(crate) fn record(&mut self, record: RequestRecord) {
+        self.request_count += 1;
+        if self.requests.len() == REQUEST_LOG_CAP {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(record);
+    }
+
+    pub(crate) fn channel_mut(&mut self, id: &str) -> Option<&mut Channel> {
+        self.channels.iter_mut().find(|c| c.id == id)
+    }
+
+    /// Removes a channel with its subscriptions and closes its sockets with `reason`.
+    pub(crate) fn remove_channel(&mut self, id: &str, reason: &'static str) -> bool {
+        let Some(pos) = self.channels.iter().position(|c| c.id == id) else {
+            return false;
+        };
+        let channel = self.channels.remove(pos);
+        for tx in channel.sockets.values() {
+            let _ = tx.send(SocketCmd::Close(reason));
+        }
+        self.subscriptions.retain(|s| s.channel_id != id);
+        true
+    }
+}
+
+/// The state every handler and background task shares.
+pub(crate) struct Shared {
+    pub config: SandboxConfig,
+    pub base_url: String,
+    pub ws_base: String,
+    pub dir: Directory,
+    pub schedule: Option<Schedule>,
+    inner: Mutex<Inner>,
+    /// Wakes the channel keeper when a channel's deadlines change.
+    pub keeper_wake: Notify,
+    tasks: Mutex<JoinSet<()>>,
+    stopped: AtomicBool,
+    event_ids: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(config: SandboxConfig, port: u16) -> Self {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let inner = Inner {
+            rng: SplitMix64::new(hash(&[config.seed, nanos, u64::from(port)])),
+            access_tokens: HashMap::new(),
+            refresh_tokens: HashMap::new(),
+            codes: HashMap::new(),
+            channels: Vec::new(),
+            subscriptions: Vec::new(),
+            placed: BTreeMap::new(),
+            placed_index: HashMap::new(),
+            requests: VecDeque::new(),
+            request_count: 0,
+            rules: Vec::new(),
+            report_delay_ms: i64::try_from(config.report_delay.as_millis()).unwrap_or(i64::MAX),
+            deny_next_authorize: false,
+            next_socket_id: 0,
+        };
+        Shared {
+            base_url: format!("http://127.0.0.1:{port}"),
+            ws_base: format!("ws://127.0.0.1:{port}"),
+            dir: Directory::new(config.seed),
+            schedule: config
+                .every_ms()
+                .map(|every| Schedule::new(config.seed, every)),
+            config,
+            inner: Mutex::new(inner),
+            keeper_wake: Notify::new(),
+            tasks: Mutex::new(JoinSet::new()),
+            stopped: AtomicBool::new(false),
+            event_ids: AtomicU64::new(0),
+        }
+    }
+
+    /// The world, locked. A panic elsewhere must not wedge the simulator, so poison is ignored.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs a task that is aborted when the sandbox stops (and none once it has stopped).
+    pub(crate) fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) {
+        if self.stopped.load(Ordering::SeqCst) {
+            return;
+        }
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        while tasks.try_join_next().is_some() {}
+        tasks.spawn(fut);
+    }
+
+    /// Stops new tasks and takes every task out so the caller can abort or await them.
+    pub(crate) fn take_tasks(&self) -> JoinSet<()> {
+        self.stopped.store(true, Ordering::SeqCst);
+        std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub(crate) fn next_event_id(&self) -> u64 {
+        self.event_ids.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    pub(crate) fn channel_url(&self, nickname: &str, channel_id: &str) -> String {
+        format!(
+            "{}/notification-channel-ws/v1/channels/{}/{channel_id}/ws",
+            self.ws_base,
+            encode_segment(nickname)
+        )
+    }
+
+    pub(crate) fn resource_url(&self, nickname: &str, channel_id: &str) -> String {
+        format!(
+            "{}/notification-channel/v1/channels/{}/{channel_id}",
+            self.base_url,
+            encode_segment(nickname)
+        )
+    }
+}
+
+/// Percent-encodes a path segment (nicknames are free text).
+fn encode_segment(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

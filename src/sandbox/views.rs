@@ -1,0 +1,51 @@
+//! Read-only snapshots the [`super::Sandbox`] handle hands to tests and the CLI.
+
+use jiff::Timestamp;
+
+/// A call placed by hand with [`super::Sandbox::place_call`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlacedCall {
+    /// The id that summaries, reports and REPORT_SUMMARY notifications carry.
+    pub conversation_space_id: String,
+    /// `callCreated`, to the millisecond.
+    pub call_created: Timestamp,
+    /// `callEnded`: the moment the call was placed.
+    pub call_ended: Timestamp,
+}
+
+/// One request the simulator saw (never its headers or body, which may hold secrets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// `GET`, `POST`, …
+    pub method: String,
+    /// The path, without the query.
+    pub path: String,
+    /// The raw query string, if any.
+    pub query: Option<String>,
+    /// The status the simulator answered (101 for a WebSocket upgrade).
+    pub status: u16,
+    /// Whether an `Authorization: Bearer …` header came with it.
+    pub bearer: bool,
+}
+
+/// A notification channel that is alive now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelView {
+    /// The `{channelNickname}` it was created with.
+    pub nickname: String,
+    pub channel_id: String,
+    /// Open WebSocket connections on its channelURL.
+    pub connected_sockets: usize,
+    /// When it expires unless refreshed.
+    pub expires_at: Timestamp,
+}
+
+/// A Call Events Report subscription that is alive now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionView {
+    pub id: String,
+    pub channel_id: String,
+    pub account_key: String,
+    /// `REPORT_SUMMARY` and/or `LEGACY` (what a subscription without `eventTypes` gets).
+    pub event_types: Vec<String>,
+}
