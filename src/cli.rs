@@ -116,7 +116,7 @@ pub enum Command {
 
     /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
     #[command(
-        after_help = "Examples:\n  eval \"$(cer sandbox --port 8700 &)\"   # or copy the printed export lines\n  cer sandbox --seed 7 --call-every 5 --report-delay 3"
+        after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs"
     )]
     Sandbox(SandboxArgs),
 
@@ -291,14 +291,15 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SECS")]
     pub report_delay: Option<u64>,
 
-    /// Trigger a fault every SECS seconds, as NAME:SECS[:PARAMS]; repeatable.
-    /// Names: see `cer sandbox --list-faults`
-    #[arg(long, value_name = "NAME:SECS")]
-    pub fault_every: Vec<String>,
-
-    /// Trigger a fault once at start, as NAME[:PARAMS] (e.g. fail-next:count=3,status=503)
-    #[arg(long, value_name = "NAME")]
+    /// Trigger a fault once at start, as NAME or NAME?key=value&... (e.g.
+    /// 'fail-next?count=3&status=503'); repeatable; see --list-faults
+    #[arg(long, value_name = "FAULT")]
     pub fault: Vec<String>,
+
+    /// Trigger a fault every SECS seconds, as SECS:NAME[?key=value&...] (e.g.
+    /// 30:drop-websockets); repeatable
+    #[arg(long, value_name = "SECS:FAULT")]
+    pub fault_every: Vec<String>,
 
     /// List the fault names and exit
     #[arg(long)]

@@ -109,7 +109,7 @@ fn api_verdict(err: &ApiError) -> Verdict {
             Some("check the network, HTTPS_PROXY and CER_API_BASE"),
         ),
         ApiError::RateLimited { .. } => (code::FAILURE, Some("try a lower --rate")),
-        ApiError::Rejected { message, .. } if message.contains("invalid_client") => (
+        ApiError::Rejected { status: 401, .. } => (
             code::FAILURE,
             Some("check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET"),
         ),

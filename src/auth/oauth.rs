@@ -212,14 +212,28 @@ fn token_error(err: TokenFailure, status: Option<u16>, refreshing: bool) -> ApiE
             } else {
                 format!("{code}: {description}")
             };
-            ApiError::from_status_message(status, None, message)
+            token_endpoint_error(status, message)
         }
         RequestTokenError::Parse(_, body) if status == 200 => ApiError::InvalidBody(format!(
             "the token endpoint's answer is not a token ({:?})",
             String::from_utf8_lossy(&body[..body.len().min(60)])
         )),
-        RequestTokenError::Parse(_, body) => ApiError::from_status(status, None, &body),
-        RequestTokenError::Other(message) => ApiError::from_status_message(status, None, message),
+        RequestTokenError::Parse(_, body) => {
+            token_endpoint_error(status, crate::api::error_message(&body))
+        }
+        RequestTokenError::Other(message) => token_endpoint_error(status, message),
+    }
+}
+
+/// At the token endpoint a 401 means the client id or secret was refused, which a new login
+/// cannot fix, so it is not reported as an expired token.
+fn token_endpoint_error(status: u16, message: String) -> ApiError {
+    match status {
+        401 => ApiError::Rejected {
+            status,
+            message: format!("the OAuth client was refused: {message}"),
+        },
+        _ => ApiError::from_status_message(status, None, message),
     }
 }
 

@@ -25,6 +25,16 @@ pub struct Context {
     tokens: Option<Tokens>,
     /// Kept alive for as long as the command runs.
     _sandbox: Option<Sandbox>,
+    _scratch: Option<Scratch>,
+}
+
+/// A folder deleted when the command ends.
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 impl Context {
@@ -39,12 +49,18 @@ impl Context {
             retry,
             tokens: None,
             _sandbox: None,
+            _scratch: None,
         };
         if settings.sandbox {
             let sandbox = Sandbox::start(SandboxConfig::default())
                 .await
                 .context("cannot start the sandbox")?;
             point_at_sandbox(&mut settings, &sandbox);
+            // A sandbox session keeps nothing: a cursor saved by yesterday's demo would make
+            // today's backfill replay a whole day of simulated calls.
+            settings.state_dir =
+                std::env::temp_dir().join(format!("cer-sandbox-{}", std::process::id()));
+            context._scratch = Some(Scratch(settings.state_dir.clone()));
             context.settings = settings;
             let credentials = log_in_to_sandbox(&context).await?;
             let store = Store::Memory(Default::default());

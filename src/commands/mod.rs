@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod listen;
 pub mod login;
 pub mod logout;
+pub mod sandbox;
 pub mod status;
 pub mod summaries;
 pub mod token;
@@ -16,7 +17,9 @@ pub use context::Context;
 use crate::cli::Command;
 use crate::output::Output;
 use crate::settings::Settings;
-use crate::settings::commands::{FetchSettings, ListenSettings, LoginSettings, SummariesSettings};
+use crate::settings::commands::{
+    FetchSettings, ListenSettings, LoginSettings, SandboxSettings, SummariesSettings,
+};
 
 /// Runs one command to completion.
 pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow::Result<()> {
@@ -50,8 +53,6 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
             let listen = ListenSettings::resolve(&args, &context.settings, terminal)?;
             listen::run(listen, &context).await
         }
-        Command::Sandbox(_) => {
-            anyhow::bail!("this command is not built yet")
-        }
+        Command::Sandbox(args) => sandbox::run(SandboxSettings::resolve(&args)?, &output).await,
     }
 }

@@ -9,9 +9,10 @@ use jiff::{Timestamp, ToSpan};
 
 use super::Settings;
 use crate::api::reports::Selector;
-use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SummariesArgs};
+use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
+use crate::sandbox::{SandboxConfig, fault_names};
 
 /// `login`'s choices.
 #[derive(Debug, Clone)]
@@ -153,6 +154,94 @@ fn header(text: &str) -> Result<(String, String), UsageError> {
         return Err(bad());
     }
     Ok((name.to_string(), value.to_string()))
+}
+
+/// A fault named on the command line, with its `key=value` parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultSpec {
+    pub name: String,
+    pub params: Vec<(String, String)>,
+}
+
+/// `cer sandbox`'s configuration and fault plan.
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    pub config: SandboxConfig,
+    pub list_faults: bool,
+    pub faults_at_start: Vec<FaultSpec>,
+    pub faults_every: Vec<(Duration, FaultSpec)>,
+}
+
+impl SandboxSettings {
+    pub fn resolve(args: &SandboxArgs) -> Result<Self, UsageError> {
+        let defaults = SandboxConfig::default();
+        let call_every = match args.call_every {
+            None => defaults.call_every,
+            Some(0.0) => None,
+            Some(secs) if secs.is_finite() && secs >= 0.1 => Some(Duration::from_secs_f64(secs)),
+            Some(secs) => {
+                return Err(UsageError::new(format!(
+                    "--call-every {secs} must be 0 (no scheduled calls) or at least 0.1 seconds"
+                )));
+            }
+        };
+        let seconds =
+            |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_secs);
+        let config = SandboxConfig {
+            port: args.port,
+            seed: args.seed.unwrap_or(defaults.seed),
+            call_every,
+            token_lifetime: seconds(args.token_lifetime, defaults.token_lifetime),
+            channel_lifetime: seconds(args.channel_lifetime, defaults.channel_lifetime),
+            report_delay: seconds(args.report_delay, defaults.report_delay),
+            ..defaults
+        };
+        Ok(Self {
+            config,
+            list_faults: args.list_faults,
+            faults_at_start: args
+                .fault
+                .iter()
+                .map(|f| fault_spec(f))
+                .collect::<Result<_, _>>()?,
+            faults_every: args
+                .fault_every
+                .iter()
+                .map(|f| periodic_fault(f))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// `NAME` or `NAME?key=value&key=value`, the syntax of the control route.
+fn fault_spec(text: &str) -> Result<FaultSpec, UsageError> {
+    let (name, query) = text.split_once('?').unwrap_or((text, ""));
+    if !fault_names().contains(&name) {
+        return Err(
+            UsageError::new(format!("{name:?} is not a fault the sandbox knows"))
+                .with_hint("`cer sandbox --list-faults` lists them"),
+        );
+    }
+    Ok(FaultSpec {
+        name: name.to_string(),
+        params: url::form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect(),
+    })
+}
+
+/// `SECS:NAME[?params]`.
+fn periodic_fault(text: &str) -> Result<(Duration, FaultSpec), UsageError> {
+    let bad = || {
+        UsageError::new(format!("--fault-every {text:?} is not SECS:FAULT"))
+            .with_hint("for example 30:drop-websockets")
+    };
+    let (secs, fault) = text.split_once(':').ok_or_else(bad)?;
+    let secs: f64 = secs.parse().map_err(|_| bad())?;
+    if !(secs.is_finite() && secs >= 0.1) {
+        return Err(bad());
+    }
+    Ok((Duration::from_secs_f64(secs), fault_spec(fault)?))
 }
 
 /// `fetch`'s JSON layout.

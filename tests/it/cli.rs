@@ -17,7 +17,17 @@ fn version_and_help_with_examples() {
         .assert()
         .success()
         .stdout(predicate::str::contains("listen").and(predicate::str::contains("Examples:")));
-    for command in ["login", "logout", "status", "token", "listen", "fetch", "summaries", "sandbox", "completions"] {
+    for command in [
+        "login",
+        "logout",
+        "status",
+        "token",
+        "listen",
+        "fetch",
+        "summaries",
+        "sandbox",
+        "completions",
+    ] {
         env.cer()
             .args([command, "--help"])
             .assert()
@@ -51,7 +61,7 @@ fn a_missing_env_file_is_a_usage_error() {
 #[test]
 fn environment_beats_dotenv_and_flags_beat_both() {
     let env = TestEnv::new();
-    std::fs::write(env.work_dir().join(".env"), "CER_API_BASE=not a url\n").unwrap();
+    std::fs::write(env.work_dir().join(".env"), "CER_API_BASE=notaurl\n").unwrap();
     // .env alone: its bad value is used and rejected before any request.
     env.cer()
         .env_remove("CER_API_BASE")
@@ -61,9 +71,17 @@ fn environment_beats_dotenv_and_flags_beat_both() {
         .code(2)
         .stderr(predicate::str::contains("CER_API_BASE"));
     // The environment wins over .env.
-    env.cer().env("CER_TOKEN", "t").arg("status").assert().success();
+    env.cer()
+        .env("CER_TOKEN", "t")
+        .arg("status")
+        .assert()
+        .success();
     // --env-file reads another file; a flag wins over everything.
-    std::fs::write(env.work_dir().join("other.env"), "CER_API_BASE=http://127.0.0.1:9\n").unwrap();
+    std::fs::write(
+        env.work_dir().join("other.env"),
+        "CER_API_BASE=http://127.0.0.1:9\n",
+    )
+    .unwrap();
     env.cer()
         .env_remove("CER_API_BASE")
         .env("CER_TOKEN", "t")
@@ -110,9 +128,18 @@ fn colour_follows_no_color_and_the_flag() {
         stderr_of(&output)
     };
     let bad_fetch = ["fetch", "not-an-id"];
-    assert!(!stderr(&bad_fetch, &[]).contains('\x1b'), "no colour in a pipe");
+    assert!(
+        !stderr(&bad_fetch, &[]).contains('\x1b'),
+        "no colour in a pipe"
+    );
     assert!(stderr(&bad_fetch, &[("CER_FORCE_TTY", "stderr")]).contains('\x1b'));
-    assert!(!stderr(&bad_fetch, &[("CER_FORCE_TTY", "stderr"), ("NO_COLOR", "1")]).contains('\x1b'));
+    assert!(
+        !stderr(
+            &bad_fetch,
+            &[("CER_FORCE_TTY", "stderr"), ("NO_COLOR", "1")]
+        )
+        .contains('\x1b')
+    );
     assert!(stderr(&bad_fetch, &[("CLICOLOR_FORCE", "1")]).contains('\x1b'));
     let forced = ["--color", "always", "fetch", "not-an-id"];
     assert!(stderr(&forced, &[("NO_COLOR", "1")]).contains('\x1b'));
@@ -125,7 +152,10 @@ fn bad_flags_exit_2_with_clap_usage() {
     let env = TestEnv::new();
     env.cer().arg("--no-such-flag").assert().code(2);
     env.cer().arg("frobnicate").assert().code(2);
-    env.cer().args(["summaries", "--rate", "0"]).assert().code(2);
+    env.cer()
+        .args(["summaries", "--rate", "0"])
+        .assert()
+        .code(2);
 }
 
 #[test]

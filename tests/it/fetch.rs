@@ -21,7 +21,11 @@ fn report_requests(env: &TestEnv) -> usize {
 fn a_non_uuid_is_a_usage_error_without_any_request() {
     let env = TestEnv::new();
     env.cer_with_token()
-        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8", "not-a-uuid"])
+        .args([
+            "fetch",
+            "29a1c77a-e52a-3764-8606-8b02b1277be8",
+            "not-a-uuid",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not-a-uuid"));
@@ -32,13 +36,21 @@ fn a_non_uuid_is_a_usage_error_without_any_request() {
 fn prints_the_report_as_goto_sent_it() {
     let env = TestEnv::new();
     let call = env.sandbox.place_call();
-    let output = env.cer_with_token().args(["fetch", &call.conversation_space_id]).output().unwrap();
+    let output = env
+        .cer_with_token()
+        .args(["fetch", &call.conversation_space_id])
+        .output()
+        .unwrap();
     assert!(output.status.success());
     let text = stdout_of(&output);
     assert_eq!(text.lines().count(), 1, "one compact line in a pipe");
     let direct: serde_json::Value = env.block_on(async {
         reqwest::Client::new()
-            .get(format!("{}/call-events-report/v1/reports/{}", env.sandbox.base_url(), call.conversation_space_id))
+            .get(format!(
+                "{}/call-events-report/v1/reports/{}",
+                env.sandbox.base_url(),
+                call.conversation_space_id
+            ))
             .bearer_auth(env.sandbox.issue_token(None))
             .send()
             .await
@@ -47,7 +59,11 @@ fn prints_the_report_as_goto_sent_it() {
             .await
             .unwrap()
     });
-    assert_eq!(text.trim_end(), direct.to_string(), "same fields, same order, same values");
+    assert_eq!(
+        text.trim_end(),
+        direct.to_string(),
+        "same fields, same order, same values"
+    );
     assert!(text.starts_with("{\"conversationSpaceId\""));
 }
 
@@ -60,7 +76,9 @@ fn pretty_on_a_terminal_and_forced_either_way() {
         if tty {
             command.env("CER_FORCE_TTY", "stdout");
         }
-        stdout_of(&command.arg("fetch").args(args).arg(&id).output().unwrap()).lines().count()
+        stdout_of(&command.arg("fetch").args(args).arg(&id).output().unwrap())
+            .lines()
+            .count()
     };
     assert!(lines(&[], true) > 10);
     assert_eq!(lines(&["--compact"], true), 1);
@@ -80,35 +98,64 @@ fn an_unknown_id_exits_3_and_names_it() {
 #[test]
 fn several_ids_print_in_argument_order_and_still_exit_3_for_the_missing() {
     let env = TestEnv::new();
-    let ids: Vec<String> = (0..4).map(|_| env.sandbox.place_call().conversation_space_id).collect();
+    let ids: Vec<String> = (0..4)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
     let output = env
         .cer_with_token()
         .args(["fetch", &ids[2], UNKNOWN, &ids[0], &ids[3], &ids[1]])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(3));
-    let printed: Vec<String> = json_lines(&stdout_of(&output).lines().map(str::to_string).collect::<Vec<_>>())
-        .iter()
-        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(printed, vec![ids[2].clone(), ids[0].clone(), ids[3].clone(), ids[1].clone()]);
+    let printed: Vec<String> = json_lines(
+        &stdout_of(&output)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>(),
+    )
+    .iter()
+    .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+    .collect();
+    assert_eq!(
+        printed,
+        vec![
+            ids[2].clone(),
+            ids[0].clone(),
+            ids[3].clone(),
+            ids[1].clone()
+        ]
+    );
 }
 
 #[test]
 fn wait_retries_a_report_that_is_not_ready() {
     let env = TestEnv::new();
-    env.sandbox.faults().report_not_ready_for(Duration::from_millis(1500));
+    env.sandbox
+        .faults()
+        .report_not_ready_for(Duration::from_millis(1500));
     let id = env.sandbox.place_call().conversation_space_id;
     env.cer_with_token().args(["fetch", &id]).assert().code(3);
-    env.cer_with_token().args(["fetch", "--wait", "10", &id]).assert().success();
+    env.cer_with_token()
+        .args(["fetch", "--wait", "10", &id])
+        .assert()
+        .success();
 }
 
 #[test]
 fn rate_limit_bursts_never_reach_the_user() {
     let env = TestEnv::new();
-    let ids: Vec<String> = (0..3).map(|_| env.sandbox.place_call().conversation_space_id).collect();
-    env.sandbox.faults().rate_limit_next(5, Duration::from_millis(100));
-    let output = env.cer_with_token().arg("fetch").args(&ids).output().unwrap();
+    let ids: Vec<String> = (0..3)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    env.sandbox
+        .faults()
+        .rate_limit_next(5, Duration::from_millis(100));
+    let output = env
+        .cer_with_token()
+        .arg("fetch")
+        .args(&ids)
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
     assert_eq!(stdout_of(&output).lines().count(), 3);
     assert!(!String::from_utf8_lossy(&output.stderr).contains("429"));
@@ -138,7 +185,9 @@ fn a_body_that_is_not_json_is_a_clear_failure() {
         .args(["fetch", &id])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("cannot read").and(predicate::str::contains("panicked").not()));
+        .stderr(
+            predicate::str::contains("cannot read").and(predicate::str::contains("panicked").not()),
+        );
     env.sandbox.faults().truncated_next(1);
     env.cer_with_token()
         .args(["fetch", &id])
@@ -191,7 +240,15 @@ fn works_against_the_built_in_sandbox() {
     let env = TestEnv::new();
     let output = env
         .cer()
-        .args(["--sandbox", "summaries", "--since", "1h", "--json", "--limit", "1"])
+        .args([
+            "--sandbox",
+            "summaries",
+            "--since",
+            "1h",
+            "--json",
+            "--limit",
+            "1",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{output:?}");
@@ -200,6 +257,9 @@ fn works_against_the_built_in_sandbox() {
     let output = env.cer().args(["--sandbox", "fetch", id]).output().unwrap();
     assert!(output.status.success(), "{output:?}");
     let report: serde_json::Value = serde_json::from_str(stdout_of(&output).trim()).unwrap();
-    assert_eq!(report["conversationSpaceId"], summary["conversationSpaceId"]);
+    assert_eq!(
+        report["conversationSpaceId"],
+        summary["conversationSpaceId"]
+    );
     assert_eq!(report["callEnded"], summary["callEnded"]);
 }

@@ -84,9 +84,7 @@ impl TestEnv {
 
     /// `cer` configured for the simulator, not logged in.
     pub fn cer(&self) -> Command {
-        let mut command = Command::new(assert_cmd::cargo::cargo_bin!("cer"));
-        self.configure(command.as_mut());
-        command
+        Command::from_std(self.cer_process())
     }
 
     /// The same as a plain `std::process::Command`, for long-running processes.
@@ -148,7 +146,11 @@ pub fn free_port() -> u16 {
 
 /// A `$BROWSER` that fetches the URL and follows redirects, like a browser would.
 pub fn browser_script(dir: &Path) -> PathBuf {
-    write_script(dir, "browser.sh", "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n")
+    write_script(
+        dir,
+        "browser.sh",
+        "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n",
+    )
 }
 
 pub fn write_script(dir: &Path, name: &str, body: &str) -> PathBuf {
@@ -197,7 +199,10 @@ impl Running {
                 }
             }
         }
-        panic!("no {needle:?} on stderr within {limit:?}; saw:\n{}", self.stderr_seen.join("\n"));
+        panic!(
+            "no {needle:?} on stderr within {limit:?}; saw:\n{}",
+            self.stderr_seen.join("\n")
+        );
     }
 
     /// Collects stdout lines until `count` arrived or `limit` passed.
@@ -246,11 +251,14 @@ impl Running {
             if let Some(status) = self.child.try_wait().expect("try_wait") {
                 let rest: Vec<String> = self.stdout.iter().collect();
                 self.stderr_seen.extend(self.stderr.iter());
-                return (status.code(), rest, self.stderr_seen);
+                return (status.code(), rest, std::mem::take(&mut self.stderr_seen));
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
-                panic!("cer did not exit within {limit:?}; stderr:\n{}", self.stderr_seen.join("\n"));
+                panic!(
+                    "cer did not exit within {limit:?}; stderr:\n{}",
+                    self.stderr_seen.join("\n")
+                );
             }
             self.drain_stderr();
             std::thread::sleep(Duration::from_millis(20));

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use crate::harness::{Running, TestEnv, browser_script, free_port, stderr_of, stdout_of, write_script};
+use crate::harness::{
+    Running, TestEnv, browser_script, free_port, stderr_of, stdout_of, write_script,
+};
 
 fn redirect(port: u16) -> String {
     format!("http://127.0.0.1:{port}/app/redirect")
@@ -17,7 +19,13 @@ fn login_with(env: &TestEnv, script: &str, extra: &[&str]) -> std::process::Outp
     let port = free_port();
     let browser = write_script(env.dir.path(), "custom-browser.sh", script);
     env.cer()
-        .args(["login", "--timeout", "10", "--redirect-uri", &redirect(port)])
+        .args([
+            "login",
+            "--timeout",
+            "10",
+            "--redirect-uri",
+            &redirect(port),
+        ])
         .args(extra)
         .env("BROWSER", browser)
         .timeout(Duration::from_secs(30))
@@ -26,7 +34,11 @@ fn login_with(env: &TestEnv, script: &str, extra: &[&str]) -> std::process::Outp
 }
 
 fn token_requests(env: &TestEnv) -> usize {
-    env.sandbox.requests().iter().filter(|r| r.path == "/oauth/token").count()
+    env.sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/oauth/token")
+        .count()
 }
 
 #[test]
@@ -36,22 +48,22 @@ fn logs_in_stores_0600_and_reports_status() {
     let file = env.config_dir().join("credentials.json");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    env.cer()
-        .arg("status")
-        .assert()
-        .success()
-        .stdout(
-            predicate::str::contains(file.display().to_string())
-                .and(predicate::str::contains("cr.v1.read"))
-                .and(predicate::str::contains("expires")),
-        );
+    env.cer().arg("status").assert().success().stdout(
+        predicate::str::contains(file.display().to_string())
+            .and(predicate::str::contains("cr.v1.read"))
+            .and(predicate::str::contains("expires")),
+    );
     let token = stdout_of(&env.cer().arg("token").output().unwrap());
     assert_eq!(token.lines().count(), 1);
     let stored = std::fs::read_to_string(&file).unwrap();
     assert!(stored.contains(token.trim()));
     env.cer().arg("logout").assert().success();
     assert!(!file.exists());
-    env.cer().arg("status").assert().code(4).stderr(predicate::str::contains("cer login"));
+    env.cer()
+        .arg("status")
+        .assert()
+        .code(4)
+        .stderr(predicate::str::contains("cer login"));
 }
 
 #[test]
@@ -62,16 +74,44 @@ fn the_url_is_printed_and_the_port_bound_first() {
     command.args(["login", "--timeout", "5", "--redirect-uri", &redirect(port)]);
     let mut running = Running::start(command);
     running.wait_for_stderr("/oauth/authorize?", Duration::from_secs(5));
-    let url = running.stderr_seen.iter().find(|l| l.contains("/oauth/authorize?")).unwrap().trim().to_string();
-    assert!(std::net::TcpListener::bind(("127.0.0.1", port)).is_err(), "the port is bound");
-    for part in ["response_type=code", "client_id=", "redirect_uri=", "code_challenge_method=S256", "code_challenge=", "cr.v1.read"] {
+    let url = running
+        .stderr_seen
+        .iter()
+        .find(|l| l.contains("/oauth/authorize?"))
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", port)).is_err(),
+        "the port is bound"
+    );
+    for part in [
+        "response_type=code",
+        "client_id=",
+        "redirect_uri=",
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "cr.v1.read",
+    ] {
         assert!(url.contains(part), "{part} missing from {url}");
     }
-    let state = url.split("state=").nth(1).unwrap().split('&').next().unwrap();
-    assert!(state.len() >= 22, "state {state:?} is shorter than 128 bits");
+    let state = url
+        .split("state=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    assert!(
+        state.len() >= 22,
+        "state {state:?} is shorter than 128 bits"
+    );
     let (code, _, stderr) = running.wait(Duration::from_secs(10));
     assert_eq!(code, Some(1));
-    assert!(stderr.iter().any(|l| l.contains("within 5 s")), "{stderr:?}");
+    assert!(
+        stderr.iter().any(|l| l.contains("within 5 s")),
+        "{stderr:?}"
+    );
 }
 
 #[test]
@@ -80,7 +120,11 @@ fn a_wrong_state_is_rejected_without_a_token_request() {
     let script = "#!/bin/sh\nloc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\ncurl -s -o /dev/null \"$(echo \"$loc\" | sed 's/state=[^&]*/state=forged/')\"\n";
     let output = login_with(&env, script, &[]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("state"), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("state"),
+        "{}",
+        stderr_of(&output)
+    );
     assert_eq!(token_requests(&env), 0);
 }
 
@@ -98,7 +142,11 @@ fn a_redirect_without_code_is_rejected() {
 fn access_denied_is_reported() {
     let env = TestEnv::new();
     env.sandbox.faults().deny_next_authorize();
-    let output = login_with(&env, "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n", &[]);
+    let output = login_with(
+        &env,
+        "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n",
+        &[],
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(stderr_of(&output).contains("access_denied"));
 }
@@ -121,7 +169,10 @@ fn a_busy_port_names_the_port_and_no_browser() {
         .args(["login", "--redirect-uri", &redirect(port)])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains(port.to_string()).and(predicate::str::contains("--no-browser")))
+        .stderr(
+            predicate::str::contains(port.to_string())
+                .and(predicate::str::contains("--no-browser")),
+        )
         .stderr(predicate::str::contains("/oauth/authorize").not());
 }
 
@@ -144,7 +195,10 @@ fn no_browser_reads_the_pasted_address() {
         .find(|l| l.contains("/oauth/authorize?"))
         .unwrap();
     let location = env.block_on(async {
-        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
         let answer = client.get(url.trim()).send().await.unwrap();
         answer.headers()["location"].to_str().unwrap().to_string()
     });
@@ -173,15 +227,29 @@ fn garbage_pasted_with_no_browser_is_a_clear_error() {
 
 #[test]
 fn token_endpoint_failures_are_clear() {
-    for (fault, expect) in [("400", "400"), ("401", "401"), ("500", "500"), ("garbage", "not a token")] {
+    for (fault, expect) in [
+        ("400", "400"),
+        ("401", "401"),
+        ("500", "500"),
+        ("garbage", "not a token"),
+    ] {
         let env = TestEnv::new();
         let faults = env.sandbox.faults();
         match fault {
             "garbage" => faults.garbage_next_on("/oauth/token", 1),
             status => faults.fail_next_on("/oauth/token", 10, status.parse().unwrap()),
         }
-        let output = login_with(&env, "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n", &[]);
-        assert_eq!(output.status.code(), Some(1), "{fault}: {}", stderr_of(&output));
+        let output = login_with(
+            &env,
+            "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n",
+            &[],
+        );
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{fault}: {}",
+            stderr_of(&output)
+        );
         let stderr = stderr_of(&output);
         assert!(stderr.contains(expect), "{fault}: {stderr}");
         assert!(!stderr.contains("panicked"));
@@ -196,14 +264,23 @@ fn an_unwritable_config_folder_is_a_clear_error() {
     let output = env
         .cer()
         .env("CER_CONFIG_DIR", blocker.join("cer"))
-        .args(["login", "--timeout", "10", "--redirect-uri", &redirect(free_port())])
+        .args([
+            "login",
+            "--timeout",
+            "10",
+            "--redirect-uri",
+            &redirect(free_port()),
+        ])
         .env("BROWSER", browser_script(env.dir.path()))
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = stderr_of(&output);
     assert!(stderr.contains("a-file/cer"), "{stderr}");
-    assert!(stderr.find("Storing").unwrap() < stderr.find("error").unwrap(), "path named before the write: {stderr}");
+    assert!(
+        stderr.find("Storing").unwrap() < stderr.find("error").unwrap(),
+        "path named before the write: {stderr}"
+    );
 }
 
 #[test]
@@ -212,8 +289,15 @@ fn a_loose_credentials_file_is_tightened_with_a_warning() {
     env.login();
     let file = env.config_dir().join("credentials.json");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    env.cer().arg("status").assert().success().stderr(predicate::str::contains("0644"));
-    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+    env.cer()
+        .arg("status")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("0644"));
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
 }
 
 #[test]
@@ -221,11 +305,9 @@ fn a_corrupt_credentials_file_is_a_clear_error() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.config_dir()).unwrap();
     std::fs::write(env.config_dir().join("credentials.json"), "{ not json").unwrap();
-    env.cer()
-        .arg("status")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("credentials.json").and(predicate::str::contains("cer logout")));
+    env.cer().arg("status").assert().code(1).stderr(
+        predicate::str::contains("credentials.json").and(predicate::str::contains("cer logout")),
+    );
 }
 
 #[test]
@@ -236,13 +318,20 @@ fn missing_client_variables_are_named() {
         .arg("login")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("OAUTH_CLIENT_SECRET").and(predicate::str::contains(".env.example")));
+        .stderr(
+            predicate::str::contains("OAUTH_CLIENT_SECRET")
+                .and(predicate::str::contains(".env.example")),
+        );
 }
 
 #[test]
 fn sandbox_status_and_token_need_no_login() {
     let env = TestEnv::new();
-    env.cer().args(["--sandbox", "status"]).assert().success().stdout(predicate::str::contains("memory"));
+    env.cer()
+        .args(["--sandbox", "status"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("memory"));
     let token = stdout_of(&env.cer().args(["--sandbox", "token"]).output().unwrap());
     assert_eq!(token.lines().count(), 1);
     assert!(!token.trim().is_empty());
@@ -251,8 +340,18 @@ fn sandbox_status_and_token_need_no_login() {
 #[test]
 fn cer_token_bypasses_the_store() {
     let env = TestEnv::new();
-    env.cer().env("CER_TOKEN", "given").arg("token").assert().success().stdout("given\n");
-    env.cer().env("CER_TOKEN", "given").arg("status").assert().success().stdout(predicate::str::contains("CER_TOKEN"));
+    env.cer()
+        .env("CER_TOKEN", "given")
+        .arg("token")
+        .assert()
+        .success()
+        .stdout("given\n");
+    env.cer()
+        .env("CER_TOKEN", "given")
+        .arg("status")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CER_TOKEN"));
 }
 
 #[test]
@@ -263,7 +362,10 @@ fn two_processes_refreshing_at_once_keep_a_working_refresh_token() {
     let children: Vec<_> = (0..4)
         .map(|_| {
             let mut command = env.cer_process();
-            command.arg("token").stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+            command
+                .arg("token")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
             command.spawn().unwrap()
         })
         .collect();
@@ -279,13 +381,25 @@ fn two_processes_refreshing_at_once_keep_a_working_refresh_token() {
 fn no_secret_reaches_any_output_at_trace_level() {
     let env = TestEnv::new();
     let log = env.dir.path().join("visited.txt");
-    let script = format!("#!/bin/sh\ncurl -s -L -o /dev/null -w '%{{url_effective}}' \"$1\" > '{}'\n", log.display());
+    let script = format!(
+        "#!/bin/sh\ncurl -s -L -o /dev/null -w '%{{url_effective}}' \"$1\" > '{}'\n",
+        log.display()
+    );
     let login = login_with(&env, &script, &["-vv"]);
     assert!(login.status.success(), "{}", stderr_of(&login));
     let visited = std::fs::read_to_string(&log).unwrap();
-    let code = visited.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string();
-    let stored: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(env.config_dir().join("credentials.json")).unwrap()).unwrap();
+    let code = visited
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string();
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.config_dir().join("credentials.json")).unwrap(),
+    )
+    .unwrap();
     let mut secrets = vec![code, env.sandbox.client_secret().to_string()];
     secrets.push(stored["refresh_token"].as_str().unwrap().to_string());
     let access = stored["access_token"].as_str().unwrap().to_string();
@@ -298,16 +412,28 @@ fn no_secret_reaches_any_output_at_trace_level() {
         &["token"],
         &["logout"],
     ] {
-        outputs.push(env.cer().env("LOG_LEVEL", "trace").args(args).output().unwrap());
+        outputs.push(
+            env.cer()
+                .env("LOG_LEVEL", "trace")
+                .args(args)
+                .output()
+                .unwrap(),
+        );
     }
     for (i, output) in outputs.iter().enumerate() {
         let text = format!("{}{}", stdout_of(output), stderr_of(output));
         for secret in &secrets {
-            assert!(!text.contains(secret.as_str()), "output {i} leaks a secret:\n{text}");
+            assert!(
+                !text.contains(secret.as_str()),
+                "output {i} leaks a secret:\n{text}"
+            );
         }
         let is_token_command = i == 4;
         if !is_token_command {
-            assert!(!text.contains(&access), "output {i} leaks the access token:\n{text}");
+            assert!(
+                !text.contains(&access),
+                "output {i} leaks the access token:\n{text}"
+            );
         } else {
             assert!(!stderr_of(output).contains(&access));
         }

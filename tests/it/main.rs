@@ -7,4 +7,5 @@ mod harness;
 mod listen;
 mod login;
 mod sandbox_api;
+mod sandbox_cmd;
 mod summaries;

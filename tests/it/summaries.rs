@@ -33,14 +33,24 @@ fn bad_input_is_a_usage_error_without_requests() {
             .assert()
             .code(2);
     }
-    assert!(env.sandbox.requests().is_empty(), "{:?}", env.sandbox.requests());
+    assert!(
+        env.sandbox.requests().is_empty(),
+        "{:?}",
+        env.sandbox.requests()
+    );
 }
 
 #[test]
 fn pipes_get_tsv_and_json_gets_the_raw_items() {
     let env = TestEnv::new();
-    let placed: Vec<String> = (0..3).map(|_| env.sandbox.place_call().conversation_space_id).collect();
-    let output = env.cer_with_token().args(["summaries", "--since", "1h"]).output().unwrap();
+    let placed: Vec<String> = (0..3)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    let output = env
+        .cer_with_token()
+        .args(["summaries", "--since", "1h"])
+        .output()
+        .unwrap();
     assert!(output.status.success(), "{output:?}");
     let rows = lines(&output);
     assert_eq!(rows.len(), 3);
@@ -51,11 +61,22 @@ fn pipes_get_tsv_and_json_gets_the_raw_items() {
         assert!(placed.contains(&cells[6].to_string()));
         assert!(!row.contains('\x1b'));
     }
-    let output = env.cer_with_token().args(["summaries", "--since", "1h", "--json"]).output().unwrap();
+    let output = env
+        .cer_with_token()
+        .args(["summaries", "--since", "1h", "--json"])
+        .output()
+        .unwrap();
     let items = json_lines(&lines(&output));
-    let ids: HashSet<&str> = items.iter().map(|i| i["conversationSpaceId"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = items
+        .iter()
+        .map(|i| i["conversationSpaceId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, placed.iter().map(String::as_str).collect());
-    assert!(items.iter().all(|i| i.get("callerOutcome").is_some() && i.get("participants").is_some()));
+    assert!(
+        items
+            .iter()
+            .all(|i| i.get("callerOutcome").is_some() && i.get("participants").is_some())
+    );
 }
 
 #[test]
@@ -69,7 +90,10 @@ fn a_terminal_gets_a_table_with_a_header() {
         .output()
         .unwrap();
     let rows = lines(&output);
-    assert!(rows[0].contains("START") && rows[0].contains("OUTCOME"), "{rows:?}");
+    assert!(
+        rows[0].contains("START") && rows[0].contains("OUTCOME"),
+        "{rows:?}"
+    );
     assert_eq!(rows.len(), 2);
 }
 
@@ -92,19 +116,32 @@ fn pages_through_thousands_of_summaries_each_once_in_order() {
     });
     let output = env
         .cer_with_token()
-        .args(["summaries", "--since", "2h", "--json", "--page-size", "1000"])
+        .args([
+            "summaries",
+            "--since",
+            "2h",
+            "--json",
+            "--page-size",
+            "1000",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
     let items = json_lines(&lines(&output));
     assert!(items.len() >= 5000, "only {} summaries", items.len());
-    let ids: HashSet<&str> = items.iter().map(|i| i["conversationSpaceId"].as_str().unwrap()).collect();
+    let ids: HashSet<&str> = items
+        .iter()
+        .map(|i| i["conversationSpaceId"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.len(), items.len(), "a summary was printed twice");
     let created: Vec<jiff::Timestamp> = items
         .iter()
         .map(|i| i["callCreated"].as_str().unwrap().parse().unwrap())
         .collect();
-    assert!(created.windows(2).all(|w| w[0] >= w[1]), "not in GoTo's order");
+    assert!(
+        created.windows(2).all(|w| w[0] >= w[1]),
+        "not in GoTo's order"
+    );
     let pages = env
         .sandbox
         .requests()
@@ -120,7 +157,11 @@ fn limit_stops_early() {
     for _ in 0..5 {
         env.sandbox.place_call();
     }
-    let output = env.cer_with_token().args(["summaries", "--since", "1h", "--limit", "2"]).output().unwrap();
+    let output = env
+        .cer_with_token()
+        .args(["summaries", "--since", "1h", "--limit", "2"])
+        .output()
+        .unwrap();
     assert_eq!(lines(&output).len(), 2);
 }
 
@@ -130,13 +171,36 @@ fn rate_limits_and_server_errors_do_not_lose_data() {
         call_every: Some(Duration::from_secs(2)),
         ..SandboxConfig::default()
     });
-    let expected = lines(&env.cer_with_token().args(["summaries", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-01T02:00:00Z", "--page-size", "100"]).output().unwrap());
+    let expected = lines(
+        &env.cer_with_token()
+            .args([
+                "summaries",
+                "--from",
+                "2026-01-01T00:00:00Z",
+                "--to",
+                "2026-01-01T02:00:00Z",
+                "--page-size",
+                "100",
+            ])
+            .output()
+            .unwrap(),
+    );
     assert!(expected.len() > 1000);
-    env.sandbox.faults().rate_limit_next(4, Duration::from_millis(50));
+    env.sandbox
+        .faults()
+        .rate_limit_next(4, Duration::from_millis(50));
     env.sandbox.faults().fail_next(2, 502);
     let output = env
         .cer_with_token()
-        .args(["summaries", "--from", "2026-01-01T00:00:00Z", "--to", "2026-01-01T02:00:00Z", "--page-size", "100"])
+        .args([
+            "summaries",
+            "--from",
+            "2026-01-01T00:00:00Z",
+            "--to",
+            "2026-01-01T02:00:00Z",
+            "--page-size",
+            "100",
+        ])
         .output()
         .unwrap();
     assert!(output.status.success());
@@ -148,7 +212,14 @@ fn rate_limits_and_server_errors_do_not_lose_data() {
 fn long_ranges_are_split_into_windows_goto_accepts() {
     let env = TestEnv::new();
     env.cer_with_token()
-        .args(["summaries", "--from", "2026-01-01", "--to", "2026-03-31", "--utc"])
+        .args([
+            "summaries",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-03-31",
+            "--utc",
+        ])
         .assert()
         .success();
     let windows = env
@@ -167,13 +238,27 @@ fn a_closed_pipe_ends_quietly() {
         ..SandboxConfig::default()
     });
     let cer = assert_cmd::cargo::cargo_bin!("cer");
-    let mut command = env.cer_with_token();
-    let script = format!("set -o pipefail; '{}' summaries --since 2h | head -1", cer.display());
-    let output = command.as_mut();
-    let output = std::process::Command::new("bash")
+    let script = format!(
+        "set -o pipefail; '{}' summaries --since 2h | head -1",
+        cer.display()
+    );
+    let mut command = env.cer_process();
+    let vars: Vec<_> = command
+        .get_envs()
+        .map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned())))
+        .collect();
+    let mut bash = std::process::Command::new("bash");
+    for (name, value) in vars {
+        match value {
+            Some(value) => bash.env(name, value),
+            None => bash.env_remove(name),
+        };
+    }
+    command.env("CER_TOKEN", "unused");
+    let output = bash
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
         .arg("-c")
         .arg(script)
-        .envs(output.get_envs().filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))))
         .current_dir(env.work_dir())
         .output()
         .unwrap();
