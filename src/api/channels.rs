@@ -18,10 +18,14 @@ pub struct Channel {
     pub lifetime_secs: Option<u64>,
 }
 
+/// The channel type as GoTo's guide and its Call Events Report demo send it (GoTo answers
+/// with `"WebSockets"`, and is documented to accept both).
+const CHANNEL_TYPE: &str = "WebSocket";
+
 /// Creates a WebSocket channel. Not retried on 5xx: a repeat could leave a second channel.
 pub async fn create(client: &ApiClient, nickname: &str) -> Result<Channel, ApiError> {
     let request = ApiRequest::new(Method::POST, format!("{CHANNELS}/{nickname}"))
-        .json(json!({ "channelType": "WebSockets" }));
+        .json(json!({ "channelType": CHANNEL_TYPE }));
     let body = client.send_json(&request).await?;
     channel_of(nickname, &body)
 }
@@ -30,7 +34,7 @@ pub async fn create(client: &ApiClient, nickname: &str) -> Result<Channel, ApiEr
 /// Returns the new lifetime when GoTo states one.
 pub async fn refresh(client: &ApiClient, channel: &Channel) -> Result<Option<u64>, ApiError> {
     let request =
-        ApiRequest::new(Method::PUT, path(channel)).json(json!({ "channelType": "WebSockets" }));
+        ApiRequest::new(Method::PUT, path(channel)).json(json!({ "channelType": CHANNEL_TYPE }));
     let response = client.send(&request).await?;
     Ok(response.json().ok().and_then(|body| lifetime(&body)))
 }

@@ -111,6 +111,7 @@ impl OAuthClient {
     }
 
     /// Trades an authorization code for tokens. Never retried: a code works only once.
+    /// Like GoTo's demo, cer sends `client_id` in the body as well as in the Basic header.
     pub async fn exchange_code(
         &self,
         code: &Secret,
@@ -129,6 +130,7 @@ impl OAuthClient {
             .exchange_code(AuthorizationCode::new(code.expose().to_string()))
             .set_pkce_verifier(PkceCodeVerifier::new(verifier.expose().to_string()))
             .set_redirect_uri(std::borrow::Cow::Owned(redirect))
+            .add_extra_param("client_id", self.client.client_id().as_str())
             .request_async(&http)
             .await;
         answer
@@ -165,6 +167,7 @@ impl OAuthClient {
         let answer = self
             .client
             .exchange_refresh_token(&old)
+            .add_extra_param("client_id", self.client.client_id().as_str())
             .request_async(&http)
             .await;
         answer

@@ -39,7 +39,13 @@ fn headless_chromium_logs_in() {
         .output()
         .unwrap();
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let dom = std::fs::read_to_string(&page).unwrap_or_default();
+    // Chromium writes the page after cer is done with it; give it a moment.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut dom = String::new();
+    while !dom.contains("</html>") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        dom = std::fs::read_to_string(&page).unwrap_or_default();
+    }
     assert!(dom.contains("Logged in"), "the browser saw: {dom}");
     env.cer().arg("status").assert().success();
 }

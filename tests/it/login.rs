@@ -439,3 +439,101 @@ fn no_secret_reaches_any_output_at_trace_level() {
         }
     }
 }
+
+/// A session bus that accepts connections and never answers: a wedged keyring.
+fn wedged_bus(env: &TestEnv) -> String {
+    let path = env.dir.path().join("bus.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("unix:path={}", path.display())
+}
+
+#[test]
+fn a_keyring_that_never_answers_costs_seconds_not_forever() {
+    let env = TestEnv::new();
+    let bus = wedged_bus(&env);
+    let started = std::time::Instant::now();
+    env.cer()
+        .env("CER_KEYRING", "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .arg("status")
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(4);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    let output = env
+        .cer()
+        .env("CER_KEYRING", "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus)
+        .args([
+            "login",
+            "--timeout",
+            "10",
+            "--redirect-uri",
+            &redirect(free_port()),
+        ])
+        .env("BROWSER", browser_script(env.dir.path()))
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("keyring"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert!(env.config_dir().join("credentials.json").exists());
+}
+
+#[test]
+fn listen_at_trace_level_leaks_no_token() {
+    let env = TestEnv::new();
+    env.login();
+    let stored: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.config_dir().join("credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let mut command = env.cer_process();
+    command.env("LOG_LEVEL", "trace").arg("listen");
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", Duration::from_secs(15));
+    env.sandbox.faults().expire_tokens();
+    env.sandbox.place_call();
+    let lines = running.stdout_lines(1, Duration::from_secs(15));
+    assert_eq!(lines.len(), 1);
+    running.signal("TERM");
+    let (code, rest, stderr) = running.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    let text = format!(
+        "{}\n{}\n{}",
+        lines.join("\n"),
+        rest.join("\n"),
+        stderr.join("\n")
+    );
+    for secret in [&stored["access_token"], &stored["refresh_token"]] {
+        assert!(
+            !text.contains(secret.as_str().unwrap()),
+            "a token leaked:\n{text}"
+        );
+    }
+    assert!(!text.contains(env.sandbox.client_secret()));
+    let fresh: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(env.config_dir().join("credentials.json")).unwrap(),
+    )
+    .unwrap();
+    assert_ne!(
+        fresh["access_token"], stored["access_token"],
+        "the token was refreshed mid-stream"
+    );
+    assert!(!text.contains(fresh["access_token"].as_str().unwrap()));
+    assert!(!text.contains(fresh["refresh_token"].as_str().unwrap()));
+}

@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod engine;
 mod fetch;
 mod harness;
 mod listen;
