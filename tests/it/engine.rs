@@ -41,8 +41,7 @@ fn start(env: &TestEnv, config: ListenConfig, clock: Arc<dyn Clock>) -> Harness 
     let api = ApiClient::new(reqwest::Client::new(), base, tokens, 50, retry);
     let (send, events) = mpsc::channel(16);
     let (stop, stopped) = watch::channel(false);
-    let engine = env
-        .block_on(async move { tokio::spawn(Engine::new(api, config, send, clock).run(stopped)) });
+    let engine = env.spawn(Engine::new(api, config, send, clock).run(stopped));
     Harness {
         events,
         stop,
