@@ -22,7 +22,7 @@ pub fn shared_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
     if let Some(proxy_url) = &settings.proxy {
-        let proxy = reqwest::Proxy::all(proxy_url)
+        let proxy = reqwest::Proxy::https(proxy_url)
             .with_context(|| format!("HTTPS_PROXY {proxy_url:?} is not a usable proxy URL"))?
             .no_proxy(
                 settings

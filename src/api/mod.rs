@@ -7,6 +7,7 @@ pub mod client;
 mod error;
 pub mod http;
 pub mod notifications;
+pub mod proxy;
 pub mod reports;
 pub mod retry;
 pub mod subscriptions;

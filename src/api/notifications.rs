@@ -7,6 +7,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::error::ApiError;
 use super::http::CONNECT_TIMEOUT;
+use super::proxy::ProxyConfig;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -64,21 +65,35 @@ fn preview(text: &str) -> String {
     text.chars().take(120).collect()
 }
 
-/// Opens the channel's WebSocket.
-pub async fn connect(url: &str) -> Result<Socket, ApiError> {
-    let connecting = tokio_tungstenite::connect_async(url);
+/// Opens the channel's WebSocket, through the proxy when one applies to its host.
+pub async fn connect(url: &str, proxy: Option<&ProxyConfig>) -> Result<Socket, ApiError> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| ApiError::InvalidBody(format!("the channelURL {url:?} is not a URL: {e}")))?;
+    let host = parsed.host_str().unwrap_or_default().to_string();
+    let port = parsed.port_or_known_default().unwrap_or(443);
+    let proxy = proxy.filter(|p| p.applies_to(&host));
+    let connecting = async {
+        match proxy {
+            Some(proxy) => {
+                let stream = proxy.tunnel(&host, port).await?;
+                Ok(tokio_tungstenite::client_async_tls(url, stream).await)
+            }
+            None => Ok(tokio_tungstenite::connect_async(url).await),
+        }
+    };
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
         Err(_) => Err(ApiError::Transport(format!(
             "the WebSocket did not open within {}s",
             CONNECT_TIMEOUT.as_secs()
         ))),
-        Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response))) => {
+        Ok(Err(err)) => Err(err),
+        Ok(Ok(Err(tokio_tungstenite::tungstenite::Error::Http(response)))) => {
             let status = response.status().as_u16();
             let body = response.body().clone().unwrap_or_default();
             Err(ApiError::from_status(status, None, &body))
         }
-        Ok(Err(err)) => Err(ApiError::Transport(format!("WebSocket: {err}"))),
-        Ok(Ok((socket, _))) => Ok(socket),
+        Ok(Ok(Err(err))) => Err(ApiError::Transport(format!("WebSocket: {err}"))),
+        Ok(Ok(Ok((socket, _)))) => Ok(socket),
     }
 }
 

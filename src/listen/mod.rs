@@ -33,6 +33,8 @@ pub struct ListenConfig {
     pub state_dir: PathBuf,
     pub channel_nickname: String,
     pub timing: Timing,
+    /// `HTTPS_PROXY` / `NO_PROXY` for the WebSocket.
+    pub proxy: Option<crate::api::proxy::ProxyConfig>,
 }
 
 /// Where the first backfill starts.

@@ -248,7 +248,7 @@ impl<'e> Pump<'e> {
     /// `WEBSOCKET_TO_BE_CLOSED`: connect the new socket first, then let the old one go.
     async fn replace_socket(&mut self) -> Result<(), End> {
         tracing::info!("GoTo is closing the WebSocket; connecting a new one first");
-        match notifications::connect(&self.channel.url).await {
+        match notifications::connect(&self.channel.url, self.engine.config.proxy.as_ref()).await {
             Ok(socket) => {
                 let mut old = std::mem::replace(&mut self.socket, socket);
                 tokio::spawn(async move { old.close(None).await });

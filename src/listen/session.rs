@@ -22,7 +22,7 @@ impl Session {
         tracing::debug!(channel = %channel.id, "notification channel created");
         let subscribed = subscribe(api, &channel, config).await;
         let socket = match subscribed {
-            Ok(()) => notifications::connect(&channel.url).await,
+            Ok(()) => notifications::connect(&channel.url, config.proxy.as_ref()).await,
             Err(err) => Err(err),
         };
         match socket {

@@ -118,6 +118,10 @@ impl ListenSettings {
                 state_dir: settings.state_dir.clone(),
                 channel_nickname: "cer".to_string(),
                 timing,
+                proxy: crate::api::proxy::ProxyConfig::new(
+                    settings.proxy.as_deref(),
+                    settings.no_proxy.as_deref(),
+                ),
             },
             json: args.json || !stdout_is_terminal,
             forward_to: args

@@ -31,6 +31,7 @@ fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {
         state_dir: env.state_dir(),
         channel_nickname: "test".into(),
         timing: Timing::scaled(0.05),
+        proxy: None,
     }
 }
 

@@ -7,6 +7,7 @@ mod fetch;
 mod harness;
 mod listen;
 mod login;
+mod proxy;
 mod sandbox_api;
 mod sandbox_cmd;
 mod summaries;

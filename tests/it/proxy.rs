@@ -1,0 +1,103 @@
+//! `HTTPS_PROXY` for the WebSocket: an HTTP CONNECT tunnel, skipped for `NO_PROXY` hosts.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use cer::api::notifications::connect;
+use cer::api::proxy::ProxyConfig;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use crate::harness::TestEnv;
+
+/// A CONNECT proxy that tunnels (or, with `refuse`, answers 403) and counts the requests.
+fn connect_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let listener = env
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let counter = seen.clone();
+    env.spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            counter.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut client = BufReader::new(client);
+                let mut first = String::new();
+                client.read_line(&mut first).await.unwrap();
+                let mut line = String::new();
+                while client.read_line(&mut line).await.unwrap() > 2 {
+                    line.clear();
+                }
+                let target = first.split_whitespace().nth(1).unwrap().to_string();
+                let mut client = client.into_inner();
+                if refuse {
+                    client
+                        .write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n")
+                        .await
+                        .unwrap();
+                    return;
+                }
+                let mut upstream = tokio::net::TcpStream::connect(target).await.unwrap();
+                client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await
+                    .unwrap();
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn channel_url(env: &TestEnv) -> String {
+    env.block_on(async {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!(
+                "{}/notification-channel/v1/channels/proxy-test",
+                env.sandbox.base_url()
+            ))
+            .bearer_auth(env.sandbox.issue_token(None))
+            .json(&serde_json::json!({"channelType": "WebSocket"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["channelData"]["channelURL"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+}
+
+#[test]
+fn the_websocket_goes_through_the_proxy_unless_no_proxy_says_otherwise() {
+    let env = TestEnv::new();
+    let (proxy, seen) = connect_proxy(&env, false);
+    let url = channel_url(&env);
+    let through = ProxyConfig::new(Some(&proxy), None).unwrap();
+    let _tunnelled = env
+        .block_on(connect(&url, Some(&through)))
+        .expect("connects through the tunnel");
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+    let bypass = ProxyConfig::new(Some(&proxy), Some("127.0.0.1")).unwrap();
+    let _direct = env
+        .block_on(connect(&url, Some(&bypass)))
+        .expect("connects directly");
+    assert_eq!(seen.load(Ordering::SeqCst), 1);
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(env.sandbox.channels()[0].connected_sockets, 2);
+}
+
+#[test]
+fn a_refused_tunnel_is_a_clear_error() {
+    let env = TestEnv::new();
+    let (proxy, _) = connect_proxy(&env, true);
+    let url = channel_url(&env);
+    let config = ProxyConfig::new(Some(&proxy), None).unwrap();
+    let Err(err) = env.block_on(connect(&url, Some(&config))) else {
+        panic!("the refused tunnel connected");
+    };
+    assert!(err.to_string().contains("refused the tunnel"), "{err}");
+}
