@@ -216,7 +216,7 @@ pub struct SummariesArgs {
     pub to: Option<String>,
 
     /// The range from this long ago until now (e.g. 30m, 2h, 3d)
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", conflicts_with = "to")]
     pub since: Option<String>,
 
     /// Read and show days and times in UTC instead of the local time zone

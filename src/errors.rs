@@ -98,6 +98,10 @@ fn api_verdict(err: &ApiError) -> Verdict {
             (code::AUTH, Some("run `cer login` to log in again"))
         }
         ApiError::NotFound { .. } => (code::NOT_FOUND, None),
+        ApiError::Configuration(_) => (
+            code::USAGE,
+            Some("set them in the environment or in .env (see .env.example)"),
+        ),
         ApiError::Forbidden { .. } => (
             code::FAILURE,
             Some(
@@ -128,6 +132,9 @@ fn login_hint(err: &LoginError) -> Option<&'static str> {
             "stop what uses the port, or run `cer login --no-browser` and paste the redirect address",
         ),
         LoginError::Timeout(_) => Some("run `cer login` again (--timeout SECS waits longer)"),
+        LoginError::OnlyInvalid(..) => {
+            Some("run `cer login` again and open the newest URL it prints")
+        }
         LoginError::StateMismatch | LoginError::MissingCode | LoginError::NotARedirect(_) => {
             Some("run `cer login` again and use the newest URL it prints")
         }

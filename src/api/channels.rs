@@ -16,25 +16,41 @@ pub struct Channel {
     pub url: String,
     /// Seconds until GoTo forgets the channel unless it is refreshed.
     pub lifetime_secs: Option<u64>,
+    /// The `channelType` spelling GoTo accepted, sent again on refresh.
+    pub channel_type: &'static str,
 }
 
-/// The channel type as GoTo's guide and its Call Events Report demo send it (GoTo answers
-/// with `"WebSockets"`, and is documented to accept both).
-const CHANNEL_TYPE: &str = "WebSocket";
+/// The channel type as GoTo's guide and its Call Events Report demo send it, then the spelling
+/// GoTo answers with and its screen-pop demo sends; public material shows both accepted.
+const CHANNEL_TYPES: [&str; 2] = ["WebSocket", "WebSockets"];
 
 /// Creates a WebSocket channel. Not retried on 5xx: a repeat could leave a second channel.
+/// A 400 is tried once more with the other spelling of the channel type.
 pub async fn create(client: &ApiClient, nickname: &str) -> Result<Channel, ApiError> {
-    let request = ApiRequest::new(Method::POST, format!("{CHANNELS}/{nickname}"))
-        .json(json!({ "channelType": CHANNEL_TYPE }));
-    let body = client.send_json(&request).await?;
-    channel_of(nickname, &body)
+    let path = format!("{CHANNELS}/{nickname}");
+    let mut refused = None;
+    for channel_type in CHANNEL_TYPES {
+        let request = ApiRequest::new(Method::POST, path.clone())
+            .json(json!({ "channelType": channel_type }));
+        match client.send_json(&request).await {
+            Ok(body) => return channel_of(nickname, channel_type, &body),
+            Err(err @ ApiError::Rejected { status: 400, .. }) => {
+                tracing::debug!(
+                    "GoTo refused channelType {channel_type:?}; trying the other spelling"
+                );
+                refused = Some(err);
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Err(refused.unwrap_or_else(|| ApiError::Configuration("no channel type to try".into())))
 }
 
 /// Renews the channel's lifetime; GoTo asks for it with `WEBSOCKET_REFRESH_REQUIRED`.
 /// Returns the new lifetime when GoTo states one.
 pub async fn refresh(client: &ApiClient, channel: &Channel) -> Result<Option<u64>, ApiError> {
-    let request =
-        ApiRequest::new(Method::PUT, path(channel)).json(json!({ "channelType": CHANNEL_TYPE }));
+    let request = ApiRequest::new(Method::PUT, path(channel))
+        .json(json!({ "channelType": channel.channel_type }));
     let response = client.send(&request).await?;
     Ok(response.json().ok().and_then(|body| lifetime(&body)))
 }
@@ -54,7 +70,11 @@ fn path(channel: &Channel) -> String {
     format!("{CHANNELS}/{}/{}", channel.nickname, channel.id)
 }
 
-fn channel_of(nickname: &str, body: &Value) -> Result<Channel, ApiError> {
+fn channel_of(
+    nickname: &str,
+    channel_type: &'static str,
+    body: &Value,
+) -> Result<Channel, ApiError> {
     let text = |pointer: &str| body.pointer(pointer).and_then(Value::as_str);
     let (Some(id), Some(url)) = (text("/channelId"), text("/channelData/channelURL")) else {
         return Err(ApiError::InvalidBody(
@@ -66,6 +86,7 @@ fn channel_of(nickname: &str, body: &Value) -> Result<Channel, ApiError> {
         id: id.to_string(),
         url: url.to_string(),
         lifetime_secs: lifetime(body),
+        channel_type,
     })
 }
 
@@ -83,10 +104,10 @@ mod tests {
             "channelId": "0XbOBiat",
             "channelData": {"channelType": "WebSockets", "channelURL": "wss://webrtc.jive.com/x/ws"}
         });
-        let channel = channel_of("demo", &body).unwrap();
+        let channel = channel_of("demo", "WebSocket", &body).unwrap();
         assert_eq!(channel.id, "0XbOBiat");
         assert_eq!(channel.url, "wss://webrtc.jive.com/x/ws");
         assert_eq!(channel.lifetime_secs, None);
-        assert!(channel_of("demo", &json!({"channelId": "x"})).is_err());
+        assert!(channel_of("demo", "WebSocket", &json!({"channelId": "x"})).is_err());
     }
 }

@@ -183,7 +183,7 @@ impl ApiClient {
                     }
                     let wait = policy.backoff(retries);
                     retries += 1;
-                    tracing::info!(path = %request.path, "{err}; retry {retries} in {wait:.1?}");
+                    tracing::debug!(path = %request.path, "{err}; retry {retries} in {wait:.1?}");
                     tokio::time::sleep(wait).await;
                 }
                 Attempt::Fail(err) => return Err(err),

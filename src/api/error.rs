@@ -39,6 +39,10 @@ pub enum ApiError {
     #[error(transparent)]
     Auth(#[from] AuthError),
 
+    /// Settings needed for this call are missing or unusable (exit 2).
+    #[error("{0}")]
+    Configuration(String),
+
     /// The credential store could not be read or written.
     #[error("cannot use the stored credentials: {0}")]
     Credentials(String),

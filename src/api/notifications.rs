@@ -31,7 +31,14 @@ pub fn parse_frame(text: &str) -> Frame {
     let Ok(value) = serde_json::from_str::<Value>(text) else {
         return Frame::Malformed(format!("not JSON: {:?}", preview(text)));
     };
-    let Some(data) = value.get("data").filter(|d| d.is_object()) else {
+    // GoTo wraps the notification in `data`; a bare notification (as a webhook body) is read
+    // the same way.
+    let bare = value.get("source").is_some() || value.get("type").is_some();
+    let data = value
+        .get("data")
+        .filter(|d| d.is_object())
+        .or(bare.then_some(&value));
+    let Some(data) = data else {
         return Frame::Malformed(format!("no `data` object: {:?}", preview(text)));
     };
     let field = |name: &str| data.get(name).and_then(Value::as_str).unwrap_or("");
@@ -118,6 +125,17 @@ mod tests {
         assert_eq!(parse_frame(refresh), Frame::RefreshRequired);
         let closing = r#"{"data":{"type":"WEBSOCKET_TO_BE_CLOSED"}}"#;
         assert_eq!(parse_frame(closing), Frame::ToBeClosed);
+    }
+
+    #[test]
+    fn reads_a_bare_notification_without_the_envelope() {
+        let bare = include_str!("../../tests/fixtures/report_summary_event.json");
+        assert_eq!(
+            parse_frame(bare),
+            Frame::CallReport {
+                conversation_space_id: "84dcee04-ba4d-33c5-b00b-c0e57599fa69".into()
+            }
+        );
     }
 
     #[test]

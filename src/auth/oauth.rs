@@ -60,6 +60,7 @@ type TokenFailure = RequestTokenError<AdapterError, BasicErrorResponse>;
 #[derive(Clone)]
 pub struct OAuthClient {
     client: GotoOAuthClient,
+    secret: Secret,
     http: reqwest::Client,
     retry: RetryPolicy,
 }
@@ -86,8 +87,24 @@ impl OAuthClient {
             .set_token_uri(TokenUrl::new(format!("{base}/oauth/token"))?);
         Ok(Self {
             client,
+            secret: client_secret.clone(),
             http,
             retry,
+        })
+    }
+
+    fn adapter(&self, status: &StatusProbe) -> Result<Adapter, ApiError> {
+        let basic =
+            basic_header(self.client.client_id().as_str(), &self.secret).ok_or_else(|| {
+                ApiError::Configuration(
+                    "OAUTH_CLIENT_ID or OAUTH_CLIENT_SECRET has characters a header cannot carry"
+                        .into(),
+                )
+            })?;
+        Ok(Adapter {
+            http: self.http.clone(),
+            status: status.clone(),
+            basic,
         })
     }
 
@@ -124,7 +141,7 @@ impl OAuthClient {
                 message: e.to_string(),
             })?;
         let status = StatusProbe::default();
-        let http = adapter(&self.http, &status);
+        let http = self.adapter(&status)?;
         let answer = self
             .client
             .exchange_code(AuthorizationCode::new(code.expose().to_string()))
@@ -151,7 +168,7 @@ impl OAuthClient {
                         }
                         _ => self.retry.backoff(retry),
                     };
-                    tracing::info!("token refresh failed ({err}); retrying in {wait:.1?}");
+                    tracing::debug!("token refresh failed ({err}); retrying in {wait:.1?}");
                     tokio::time::sleep(wait).await;
                     retry += 1;
                 }
@@ -162,7 +179,7 @@ impl OAuthClient {
 
     async fn refresh_once(&self, refresh_token: &Secret) -> Result<Credentials, ApiError> {
         let status = StatusProbe::default();
-        let http = adapter(&self.http, &status);
+        let http = self.adapter(&status)?;
         let old = RefreshToken::new(refresh_token.expose().to_string());
         let answer = self
             .client
@@ -217,9 +234,10 @@ fn token_error(err: TokenFailure, status: Option<u16>, refreshing: bool) -> ApiE
             };
             token_endpoint_error(status, message)
         }
-        RequestTokenError::Parse(_, body) if status == 200 => ApiError::InvalidBody(format!(
-            "the token endpoint's answer is not a token ({:?})",
-            String::from_utf8_lossy(&body[..body.len().min(60)])
+        // Never quote the body of a 200: it may hold a token.
+        RequestTokenError::Parse(err, _) if status == 200 => ApiError::InvalidBody(format!(
+            "the token endpoint's answer is not a token (at `{}`)",
+            err.path()
         )),
         RequestTokenError::Parse(_, body) => {
             token_endpoint_error(status, crate::api::error_message(&body))
@@ -269,6 +287,7 @@ type AdapterFuture<'a> =
 struct Adapter {
     http: reqwest::Client,
     status: StatusProbe,
+    basic: http::HeaderValue,
 }
 
 impl<'c> oauth2::AsyncHttpClient<'c> for Adapter {
@@ -276,30 +295,38 @@ impl<'c> oauth2::AsyncHttpClient<'c> for Adapter {
     type Future = AdapterFuture<'c>;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(send(&self.http, &self.status, request))
+        Box::pin(send(self, request))
     }
 }
 
-fn adapter(http: &reqwest::Client, status: &StatusProbe) -> Adapter {
-    Adapter {
-        http: http.clone(),
-        status: status.clone(),
-    }
+/// `Basic base64(id:secret)` of the raw id and secret, as GoTo's demo sends it. oauth2
+/// URL-encodes both first (RFC 6749 2.3.1), which GoTo would refuse for a secret with `+` or `/`.
+fn basic_header(client_id: &str, secret: &Secret) -> Option<http::HeaderValue> {
+    use base64::Engine as _;
+    let raw = format!("{client_id}:{}", secret.expose());
+    let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
+    let mut value = http::HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
 }
 
 async fn send(
-    http: &reqwest::Client,
-    status: &StatusProbe,
+    adapter: &Adapter,
     request: oauth2::HttpRequest,
 ) -> Result<oauth2::HttpResponse, AdapterError> {
-    let request = reqwest::Request::try_from(request)
+    let mut request = reqwest::Request::try_from(request)
         .map_err(|e| AdapterError(format!("cannot build the token request: {e}")))?;
-    let response = http
+    request
+        .headers_mut()
+        .insert(http::header::AUTHORIZATION, adapter.basic.clone());
+    let response = adapter
+        .http
         .execute(request)
         .await
         .map_err(|e| AdapterError(describe_transport(&e)))?;
-    status.set(response.status().as_u16());
-    let mut builder = http::Response::builder().status(response.status());
+    let status = response.status();
+    adapter.status.set(status.as_u16());
+    let mut builder = http::Response::builder().status(status);
     for (name, value) in response.headers() {
         builder = builder.header(name, value);
     }
@@ -307,7 +334,63 @@ async fn send(
         .bytes()
         .await
         .map_err(|e| AdapterError(describe_transport(&e)))?;
+    let body = if status.is_success() {
+        with_token_type(&body)
+    } else {
+        body.to_vec()
+    };
     builder
-        .body(body.to_vec())
+        .body(body)
         .map_err(|e| AdapterError(format!("cannot read the token answer: {e}")))
+}
+
+/// GoTo's token answers are documented with `token_type` only sometimes; oauth2 requires it.
+/// Only bearer tokens exist here, so a missing one is filled in.
+fn with_token_type(body: &[u8]) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(serde_json::Value::Object(mut answer)) if !answer.contains_key("token_type") => {
+            answer.insert("token_type".into(), "Bearer".into());
+            serde_json::to_vec(&answer).unwrap_or_else(|_| body.to_vec())
+        }
+        _ => body.to_vec(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_not_url_encoded() {
+        use base64::Engine as _;
+        let header = basic_header("client", &Secret::new("a+b/c=d!")).unwrap();
+        let expected = base64::engine::general_purpose::STANDARD.encode("client:a+b/c=d!");
+        assert_eq!(header.to_str().unwrap(), format!("Basic {expected}"));
+        assert!(header.is_sensitive());
+    }
+
+    #[test]
+    fn a_token_answer_without_token_type_is_read_as_bearer() {
+        let body = br#"{"access_token":"at","expires_in":3600,"scope":"cr.v1.read"}"#;
+        let fixed: serde_json::Value = serde_json::from_slice(&with_token_type(body)).unwrap();
+        assert_eq!(fixed["token_type"], "Bearer");
+        assert_eq!(fixed["access_token"], "at");
+        let given = br#"{"access_token":"at","token_type":"bearer"}"#;
+        assert_eq!(with_token_type(given), given.to_vec());
+        assert_eq!(with_token_type(b"not json"), b"not json".to_vec());
+    }
+
+    // Regression: an unreadable 200 answer was quoted in the error, token included.
+    #[test]
+    fn an_unreadable_token_answer_is_not_quoted() {
+        let body = br#"{"access_token":"SECRET-TOKEN","token_type":"Bearer","expires_in":"soon"}"#;
+        let parsed = serde_path_to_error::deserialize::<_, GotoTokenResponse>(
+            &mut serde_json::Deserializer::from_slice(body),
+        );
+        let Err(err) = parsed else { panic!("parsed") };
+        let failure: TokenFailure = RequestTokenError::Parse(err, body.to_vec());
+        let message = token_error(failure, Some(200), false).to_string();
+        assert!(!message.contains("SECRET-TOKEN"), "{message}");
+        assert!(message.contains("expires_in"), "{message}");
+    }
 }

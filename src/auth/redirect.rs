@@ -32,6 +32,8 @@ pub enum LoginError {
     Denied(String),
     #[error("no login redirect arrived within {0} s")]
     Timeout(u64),
+    #[error("no valid login redirect arrived within {0} s; cer rejected one because {1}")]
+    OnlyInvalid(u64, String),
     #[error("{0}")]
     NotARedirect(String),
 }
@@ -51,7 +53,14 @@ pub fn check_redirect<'a>(
             _ => {}
         }
     }
+    // An error redirect is believed unless it names another login's state.
     if let Some(error) = error {
+        if state
+            .as_deref()
+            .is_some_and(|s| s != expected_state.expose())
+        {
+            return Err(LoginError::StateMismatch);
+        }
         let text = match description {
             Some(description) if !description.is_empty() => format!("{error} ({description})"),
             _ => error,
@@ -110,14 +119,18 @@ impl RedirectListener {
         })
     }
 
-    /// Serves until one redirect arrives (valid or not) or `timeout` passes.
+    /// Serves until a valid redirect (or GoTo's refusal) arrives, or `timeout` passes. A
+    /// redirect with a wrong state or no code gets an error page, and cer keeps waiting: it may
+    /// come from a stale tab, and the right one may still follow.
     pub async fn wait(self, state: Secret, timeout: Duration) -> Result<Secret, LoginError> {
         let (done, outcome) = oneshot::channel();
         let shared = Arc::new(Waiter {
             path: self.path,
             state,
             done: Mutex::new(Some(done)),
+            rejected: Mutex::new(None),
         });
+        let waiter = Arc::clone(&shared);
         let app = Router::new().fallback(handle).with_state(shared);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = axum::serve(self.listener, app).with_graceful_shutdown(async {
@@ -127,7 +140,10 @@ impl RedirectListener {
         let result = match tokio::time::timeout(timeout, outcome).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(LoginError::MissingCode),
-            Err(_) => Err(LoginError::Timeout(timeout.as_secs())),
+            Err(_) => Err(match waiter.rejected.lock().ok().and_then(|r| r.clone()) {
+                Some(why) => LoginError::OnlyInvalid(timeout.as_secs(), why),
+                None => LoginError::Timeout(timeout.as_secs()),
+            }),
         };
         let _ = stop.send(());
         // Give the browser its page before the listener goes away.
@@ -140,6 +156,8 @@ struct Waiter {
     path: String,
     state: Secret,
     done: Mutex<Option<oneshot::Sender<Result<Secret, LoginError>>>>,
+    /// Why the last rejected redirect was rejected, for the timeout message.
+    rejected: Mutex<Option<String>>,
 }
 
 async fn handle(State(waiter): State<Arc<Waiter>>, request: Request) -> (StatusCode, Html<String>) {
@@ -216,6 +234,17 @@ mod tests {
                 Err(LoginError::StateMismatch)
             ));
         }
+    }
+
+    #[test]
+    fn an_error_for_another_login_is_not_believed() {
+        let err = check_redirect(
+            params(&[("error", "access_denied"), ("state", "x")]),
+            &Secret::new("s"),
+        );
+        assert!(matches!(err, Err(LoginError::StateMismatch)));
+        let err = check_redirect(params(&[("error", "access_denied")]), &Secret::new("s"));
+        assert!(matches!(err, Err(LoginError::Denied(_))));
     }
 
     #[test]

@@ -29,7 +29,8 @@ enum Source {
 }
 
 struct Managed {
-    oauth: OAuthClient,
+    /// The OAuth client, or why there is none (missing variables): needed only to refresh.
+    oauth: Result<OAuthClient, String>,
     stores: Option<Stores>,
     lock_path: Option<PathBuf>,
     /// The store the credentials came from (and go back to), and the credentials; loaded on
@@ -45,18 +46,19 @@ impl Tokens {
         }
     }
 
-    /// Tokens found in `stores` on first use, refreshed through `oauth`.
-    pub fn stored(oauth: OAuthClient, stores: Stores, lock_path: PathBuf) -> Self {
+    /// Tokens found in `stores` on first use, refreshed through `oauth` (or, when `oauth` is
+    /// an error, usable until they need a refresh).
+    pub fn stored(oauth: Result<OAuthClient, String>, stores: Stores, lock_path: PathBuf) -> Self {
         Self::managed(oauth, Some(stores), Some(lock_path), None)
     }
 
     /// Tokens already in hand (a fresh login) kept in `store`.
     pub fn in_store(oauth: OAuthClient, store: Store, credentials: Credentials) -> Self {
-        Self::managed(oauth, None, None, Some((store, credentials)))
+        Self::managed(Ok(oauth), None, None, Some((store, credentials)))
     }
 
     fn managed(
-        oauth: OAuthClient,
+        oauth: Result<OAuthClient, String>,
         stores: Option<Stores>,
         lock_path: Option<PathBuf>,
         current: Option<(Store, Credentials)>,
@@ -158,8 +160,12 @@ impl Managed {
         let Some(refresh_token) = &old.refresh_token else {
             return Err(AuthError::RefreshRejected("no refresh token is stored".into()).into());
         };
+        let oauth = self
+            .oauth
+            .as_ref()
+            .map_err(|why| ApiError::Configuration(why.clone()))?;
         tracing::debug!("refreshing the access token");
-        let mut fresh = self.oauth.refresh(refresh_token).await?;
+        let mut fresh = oauth.refresh(refresh_token).await?;
         fresh.principal = fresh.principal.or_else(|| old.principal.clone());
         fresh.account_key = fresh.account_key.or_else(|| old.account_key.clone());
         fresh.scope = fresh.scope.or_else(|| old.scope.clone());

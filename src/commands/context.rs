@@ -103,26 +103,29 @@ impl Context {
     }
 
     /// The token source: `CER_TOKEN`, the sandbox login, or the stored credentials.
-    pub fn tokens(&self) -> Result<Tokens, UsageError> {
+    pub fn tokens(&self) -> Tokens {
         if let Some(tokens) = &self.tokens {
-            return Ok(tokens.clone());
+            return tokens.clone();
         }
         if let Some(token) = &self.settings.token_override {
-            return Ok(Tokens::fixed(token.clone()));
+            return Tokens::fixed(token.clone());
         }
         let lock = self.settings.config_dir.join("credentials.lock");
-        Ok(Tokens::stored(self.oauth()?, self.stores(), lock))
+        let oauth = self
+            .oauth()
+            .map_err(|missing| format!("{missing}, and the stored access token needs a refresh"));
+        Tokens::stored(oauth, self.stores(), lock)
     }
 
     /// The GoTo REST client.
-    pub fn api(&self) -> Result<ApiClient, UsageError> {
-        Ok(ApiClient::new(
+    pub fn api(&self) -> ApiClient {
+        ApiClient::new(
             self.http.clone(),
             self.settings.api_base.clone(),
-            self.tokens()?,
+            self.tokens(),
             self.settings.rate,
             self.retry,
-        ))
+        )
     }
 
     /// The account keys `listen` and `summaries` work on.

@@ -17,7 +17,7 @@ use crate::settings::commands::{FetchSettings, JsonLayout};
 const CONCURRENCY: usize = 8;
 
 pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<()> {
-    let api = context.api()?;
+    let api = context.api();
     let pretty = match settings.layout {
         JsonLayout::Pretty => true,
         JsonLayout::Compact => false,
@@ -79,16 +79,20 @@ async fn fetch_with_wait(
     id: &str,
     wait: Option<Duration>,
 ) -> Result<Value, ApiError> {
-    let deadline = wait.map(|wait| Instant::now() + wait);
+    // A wait too long to add to the clock means "as long as it takes".
+    let deadline = wait.map(|wait| Instant::now().checked_add(wait));
     let mut pause = Duration::from_millis(250);
     loop {
         match fetch_report(api, id).await {
             Err(ApiError::NotFound { message }) => {
-                let Some(deadline) = deadline.filter(|d| Instant::now() + pause < *d) else {
-                    return Err(ApiError::NotFound { message });
-                };
+                let wake = Instant::now() + pause;
+                match deadline {
+                    Some(Some(deadline)) if wake < deadline => {}
+                    Some(None) => {}
+                    _ => return Err(ApiError::NotFound { message }),
+                }
                 tracing::debug!("report {id} not ready; trying again in {pause:?}");
-                tokio::time::sleep_until((Instant::now() + pause).min(deadline)).await;
+                tokio::time::sleep_until(wake).await;
                 pause = (pause * 2).min(Duration::from_secs(5));
             }
             other => return other,

@@ -16,7 +16,7 @@ use crate::output::report_line::report_line;
 use crate::settings::commands::ListenSettings;
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
-    let api = context.api()?;
+    let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
     let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock));

@@ -13,7 +13,7 @@ pub async fn run(context: &Context) -> anyhow::Result<()> {
             .data(b"Using the access token in CER_TOKEN as is (no store, no refresh).\n")?;
         return Ok(());
     }
-    let found = context.tokens()?.stored_credentials().await?;
+    let found = context.tokens().stored_credentials().await?;
     let Some((store, credentials)) = found else {
         return Err(AuthError::NotLoggedIn.into());
     };

@@ -12,7 +12,7 @@ use crate::output::summaries::{SummaryFormat, SummaryRenderer};
 use crate::settings::commands::SummariesSettings;
 
 pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Result<()> {
-    let api = context.api()?;
+    let api = context.api();
     let output = &context.output;
     let format = match (settings.json, output.stdout_is_terminal()) {
         (true, _) => SummaryFormat::Json,

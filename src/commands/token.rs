@@ -6,7 +6,7 @@ use super::Context;
 
 pub async fn run(context: &Context) -> anyhow::Result<()> {
     let token = context
-        .tokens()?
+        .tokens()
         .access_token()
         .await
         .context("cannot get an access token")?;

@@ -47,10 +47,15 @@ impl Engine {
         let mut backfill_from = self.first_backfill_start();
         let (mut attempt, mut ready) = (0u32, false);
         loop {
+            let mut created = None;
             let opened = tokio::select! {
                 biased;
-                _ = stopped(&mut shutdown) => return self.finish(None).await,
-                opened = Session::open(&self.api, &self.config) => opened,
+                _ = stopped(&mut shutdown) => None,
+                opened = Session::open(&self.api, &self.config, &mut created) => Some(opened),
+            };
+            let Some(opened) = opened else {
+                // Stopped halfway through opening: delete whatever was already created.
+                return self.finish(created).await;
             };
             let reason = match opened {
                 Ok(session) => {
@@ -84,7 +89,7 @@ impl Engine {
             };
             attempt += 1;
             let delay = self.config.timing.reconnect_delay(attempt);
-            tracing::info!("reconnecting in {delay:.1?} (attempt {attempt}): {reason}");
+            tracing::debug!("reconnecting in {delay:.1?} (attempt {attempt}): {reason}");
             let _ = self
                 .events
                 .send(ListenEvent::Reconnecting {

@@ -71,7 +71,7 @@ async fn deliver(
             );
             return;
         }
-        tracing::info!(
+        tracing::debug!(
             "forwarding report {id} to {target} failed ({failure}); retrying in {wait:.1?}"
         );
         tokio::time::sleep(wait).await;

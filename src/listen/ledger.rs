@@ -1,8 +1,10 @@
 //! What `listen` has already emitted, per account: a cursor and the recent IDs, saved atomically
 //! after every report so that a restart backfills from where it stopped and prints nothing twice.
 //!
-//! Invariant: every call that ended before `cursor - OVERLAP` has been emitted. IDs are kept
-//! only while a backfill could still return them, so memory stays flat however long cer runs.
+//! Invariant: every call that ended before `cursor - OVERLAP` has been emitted. Only the engine
+//! moves the cursor, and only when that stays true (see `pump`). An ID is remembered while a
+//! backfill could still return it (it ended near the cursor) or while a repeated notification is
+//! plausible (it was emitted recently), so memory stays flat however long cer runs.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,8 +16,15 @@ use crate::auth::store::write_file_atomically;
 
 /// How far before the cursor a backfill looks again, for calls whose notification came late.
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
-/// Recent IDs are kept this long after the cursor has passed them (overlap plus margin).
+/// How long an ID is remembered, past the cursor or past its emission (overlap plus margin).
 const REMEMBER: SignedDuration = SignedDuration::from_mins(15);
+
+/// When a call ended (GoTo's clock) and when cer emitted it (the local clock).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+struct Seen {
+    ended: Timestamp,
+    emitted: Timestamp,
+}
 
 /// One account's record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -23,8 +32,8 @@ const REMEMBER: SignedDuration = SignedDuration::from_mins(15);
 struct Record {
     account_key: String,
     cursor: Option<Timestamp>,
-    /// conversationSpaceId → callEnded.
-    recent: HashMap<String, Timestamp>,
+    /// conversationSpaceId → when it ended and when it was emitted.
+    recent: HashMap<String, Seen>,
 }
 
 /// The record of one account key, and the file it lives in.
@@ -70,17 +79,20 @@ impl Ledger {
         write_file_atomically(&self.path, &text).map_err(|e| e.0)
     }
 
-    fn record(&mut self, id: &str, call_ended: Timestamp) {
-        self.record.recent.insert(id.to_string(), call_ended);
-        self.advance(call_ended);
+    /// Moves the cursor forward (never back, never past `now`) and forgets what is too old.
+    fn advance(&mut self, to: Timestamp, now: Timestamp) {
+        let to = to.min(now);
+        self.record.cursor = Some(self.record.cursor.map_or(to, |c| c.max(to)));
+        self.forget_old(now);
     }
 
-    /// Moves the cursor forward (never back) and forgets IDs no backfill can return any more.
-    fn advance(&mut self, to: Timestamp) {
-        let cursor = self.record.cursor.map_or(to, |c| c.max(to));
-        self.record.cursor = Some(cursor);
-        let keep_after = cursor.saturating_sub(REMEMBER).unwrap_or(Timestamp::MIN);
-        self.record.recent.retain(|_, ended| *ended >= keep_after);
+    fn forget_old(&mut self, now: Timestamp) {
+        let cursor = self.record.cursor.unwrap_or(now);
+        let ended_after = cursor.saturating_sub(REMEMBER).unwrap_or(Timestamp::MIN);
+        let emitted_after = now.saturating_sub(REMEMBER).unwrap_or(Timestamp::MIN);
+        self.record
+            .recent
+            .retain(|_, seen| seen.ended >= ended_after || seen.emitted >= emitted_after);
     }
 }
 
@@ -112,29 +124,40 @@ impl Ledgers {
         self.ledgers.iter().map(Ledger::cursor).min().flatten()
     }
 
-    /// Records an emitted report in its account's ledger and saves that ledger.
+    /// Records an emitted report; with `advance`, its account's cursor moves to its end.
+    /// A report of no account `listen` follows is remembered (for dedupe) but moves nothing.
     pub fn record(
         &mut self,
         id: &str,
         account_key: Option<&str>,
-        call_ended: Timestamp,
+        ended: Timestamp,
+        now: Timestamp,
+        advance: bool,
     ) -> Result<(), String> {
-        let index = self
+        let owner = self
             .ledgers
             .iter()
-            .position(|l| Some(l.record.account_key.as_str()) == account_key)
-            .unwrap_or(0);
-        let Some(ledger) = self.ledgers.get_mut(index) else {
+            .position(|l| Some(l.record.account_key.as_str()) == account_key);
+        let Some(ledger) = self.ledgers.get_mut(owner.unwrap_or(0)) else {
             return Ok(());
         };
-        ledger.record(id, call_ended);
+        let seen = Seen {
+            ended,
+            emitted: now,
+        };
+        ledger.record.recent.insert(id.to_string(), seen);
+        if advance && owner.is_some() {
+            ledger.advance(ended, now);
+        } else {
+            ledger.forget_old(now);
+        }
         ledger.save()
     }
 
     /// After a complete backfill up to `until`: every account has emitted everything before it.
-    pub fn advance_all(&mut self, until: Timestamp) -> Result<(), String> {
+    pub fn advance_all(&mut self, until: Timestamp, now: Timestamp) -> Result<(), String> {
         for ledger in &mut self.ledgers {
-            ledger.advance(until);
+            ledger.advance(until, now);
             ledger.save()?;
         }
         Ok(())
@@ -186,6 +209,8 @@ mod tests {
         text.parse().unwrap()
     }
 
+    const NOW: &str = "2026-11-24T12:00:00Z";
+
     #[test]
     fn survives_a_restart() {
         let dir = tempfile::tempdir().unwrap();
@@ -193,7 +218,7 @@ mod tests {
         let mut ledgers = Ledgers::load(dir.path(), &keys);
         assert_eq!(ledgers.cursor(), None);
         ledgers
-            .record("a", Some("111"), at("2026-11-24T10:00:00Z"))
+            .record("a", Some("111"), at("2026-11-24T10:00:00Z"), at(NOW), true)
             .unwrap();
         let again = Ledgers::load(dir.path(), &keys);
         assert!(again.seen("a"));
@@ -201,22 +226,79 @@ mod tests {
     }
 
     #[test]
-    fn the_cursor_never_goes_back_and_old_ids_are_forgotten() {
+    fn the_cursor_never_goes_back_nor_past_now() {
         let dir = tempfile::tempdir().unwrap();
         let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
         ledgers
-            .record("old", Some("1"), at("2026-11-24T10:00:00Z"))
+            .record("a", Some("1"), at("2026-11-24T10:00:00Z"), at(NOW), true)
             .unwrap();
         ledgers
-            .record("late", Some("1"), at("2026-11-24T09:59:00Z"))
+            .record("b", Some("1"), at("2026-11-24T09:00:00Z"), at(NOW), true)
             .unwrap();
         assert_eq!(ledgers.cursor(), Some(at("2026-11-24T10:00:00Z")));
         ledgers
-            .record("new", Some("1"), at("2026-11-24T11:00:00Z"))
+            .record("c", Some("1"), at("2027-01-01T00:00:00Z"), at(NOW), true)
             .unwrap();
-        assert!(!ledgers.seen("old") && !ledgers.seen("late"));
-        assert!(ledgers.seen("new"));
+        assert_eq!(ledgers.cursor(), Some(at(NOW)));
+    }
+
+    #[test]
+    fn recording_without_advance_keeps_the_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
+        ledgers.start_at(at("2026-11-24T08:00:00Z")).unwrap();
+        ledgers
+            .record("a", Some("1"), at("2026-11-24T11:00:00Z"), at(NOW), false)
+            .unwrap();
+        assert_eq!(ledgers.cursor(), Some(at("2026-11-24T08:00:00Z")));
+        assert!(ledgers.seen("a"));
+    }
+
+    // Regression: IDs of old calls were forgotten as soon as they were recorded, so a repeated
+    // notification of a call that ended long ago was printed twice.
+    #[test]
+    fn an_old_call_just_emitted_is_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
+        ledgers.start_at(at(NOW)).unwrap();
+        ledgers
+            .record("old", Some("1"), at("2026-09-30T15:54:43Z"), at(NOW), true)
+            .unwrap();
+        assert!(ledgers.seen("old"));
+    }
+
+    #[test]
+    fn ids_are_forgotten_once_far_behind_the_cursor_and_emitted_long_ago() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
+        ledgers
+            .record(
+                "a",
+                Some("1"),
+                at("2026-11-24T10:00:00Z"),
+                at("2026-11-24T10:00:01Z"),
+                true,
+            )
+            .unwrap();
+        ledgers
+            .record("b", Some("1"), at("2026-11-24T11:59:00Z"), at(NOW), true)
+            .unwrap();
+        assert!(!ledgers.seen("a"));
+        assert!(ledgers.seen("b"));
         assert_eq!(ledgers.recent_len(), 1);
+    }
+
+    #[test]
+    fn a_report_of_another_account_moves_no_cursor() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = vec!["1".to_string(), "2".to_string()];
+        let mut ledgers = Ledgers::load(dir.path(), &keys);
+        ledgers.start_at(at("2026-11-24T08:00:00Z")).unwrap();
+        ledgers
+            .record("x", Some("9"), at("2026-11-24T11:00:00Z"), at(NOW), true)
+            .unwrap();
+        assert!(ledgers.seen("x"));
+        assert_eq!(ledgers.cursor(), Some(at("2026-11-24T08:00:00Z")));
     }
 
     #[test]
@@ -238,10 +320,12 @@ mod tests {
         let keys = vec!["1".to_string(), "2".to_string()];
         let mut ledgers = Ledgers::load(dir.path(), &keys);
         ledgers
-            .record("a", Some("2"), at("2026-11-24T10:00:00Z"))
+            .record("a", Some("2"), at("2026-11-24T10:00:00Z"), at(NOW), true)
             .unwrap();
         assert_eq!(ledgers.cursor(), None, "account 1 has no cursor yet");
-        ledgers.advance_all(at("2026-11-24T09:00:00Z")).unwrap();
+        ledgers
+            .advance_all(at("2026-11-24T09:00:00Z"), at(NOW))
+            .unwrap();
         assert_eq!(ledgers.cursor(), Some(at("2026-11-24T09:00:00Z")));
     }
 }

@@ -1,5 +1,10 @@
 //! One session's event loop: WebSocket frames, pings, channel refreshes, subscription checks,
 //! backfills and report fetches, all in one `select!`, so no two of them race on the state.
+//!
+//! The cursor only moves when nothing can have been missed before it: a backfill that came
+//! back complete moves it to the backfill's end; a live report moves it to its `callEnded` only
+//! while no gap is open. A gap opens with every backfill that is needed or running, and with
+//! every fetch that fails; only a complete backfill started after the last failure closes it.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
@@ -16,6 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{Missed, find_missed};
 use super::engine::{Engine, is_fatal, report_retry_pace, stopped};
+use super::ledger::OVERLAP;
 use super::session::{Session, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
 use crate::api::channels::{self, Channel};
@@ -37,8 +43,9 @@ pub enum End {
 }
 
 type Fetch = Pin<Box<dyn Future<Output = Fetched> + Send>>;
-type BackfillSearch =
-    Pin<Box<dyn Future<Output = (Timestamp, Result<Vec<Missed>, ApiError>)> + Send>>;
+type SearchResult = (Timestamp, Result<Vec<Missed>, ApiError>);
+type Search = Pin<Box<dyn Future<Output = SearchResult> + Send>>;
+type Step = Result<(), Box<End>>;
 
 /// A finished report fetch.
 struct Fetched {
@@ -50,46 +57,55 @@ struct Fetched {
 /// Backfilled reports fetched at once; they are emitted in `callEnded` order regardless.
 const BACKFILL_CONCURRENCY: usize = 4;
 
+/// The backfill's progress and the gap bookkeeping that decides when the cursor may move.
+#[derive(Default)]
+struct Backfill {
+    search: Option<Search>,
+    /// Failures so far; a backfill closes the gap only if none happened since it started.
+    failures: u64,
+    failures_at_start: u64,
+    gap_open: bool,
+    again: bool,
+    retry_at: Option<Instant>,
+    queue: VecDeque<Missed>,
+    ordered: FuturesOrdered<Fetch>,
+    /// The end of the search whose reports are being emitted.
+    until: Option<Timestamp>,
+}
+
 pub struct Pump<'e> {
     engine: &'e mut Engine,
     channel: Channel,
     socket: Socket,
     pings_sent: u64,
-    last_pong: u64,
+    last_heard: Instant,
     in_flight: HashSet<String>,
     live: FuturesUnordered<Fetch>,
-    search: Option<BackfillSearch>,
-    search_again: bool,
-    retry_search_at: Option<Instant>,
-    queue: VecDeque<Missed>,
-    ordered: FuturesOrdered<Fetch>,
-    /// Set while a backfill's results are being emitted: its end time, and whether all went well.
-    backfill_until: Option<(Timestamp, bool)>,
+    backfill: Backfill,
     refresh_at: Instant,
+    /// False once GoTo showed it has no subscription listing for cer to check.
+    check_subscriptions: bool,
 }
 
 impl<'e> Pump<'e> {
     pub fn new(engine: &'e mut Engine, session: Session, backfill_from: Option<Timestamp>) -> Self {
-        let refresh_at = Instant::now()
-            + engine
+        let refresh_at = later(
+            engine
                 .config
                 .timing
-                .refresh_after(session.channel.lifetime_secs);
+                .refresh_after(session.channel.lifetime_secs),
+        );
         let mut pump = Self {
             engine,
             channel: session.channel,
             socket: session.socket,
             pings_sent: 0,
-            last_pong: 0,
+            last_heard: Instant::now(),
             in_flight: HashSet::new(),
             live: FuturesUnordered::new(),
-            search: None,
-            search_again: false,
-            retry_search_at: None,
-            queue: VecDeque::new(),
-            ordered: FuturesOrdered::new(),
-            backfill_until: None,
+            backfill: Backfill::default(),
             refresh_at,
+            check_subscriptions: true,
         };
         if let Some(from) = backfill_from {
             pump.start_search(from);
@@ -99,30 +115,42 @@ impl<'e> Pump<'e> {
 
     pub async fn run(mut self, shutdown: &mut watch::Receiver<bool>) -> End {
         let timing = self.engine.config.timing;
-        let mut ping = interval_at(Instant::now() + timing.ping_every, timing.ping_every);
+        let mut ping = interval_at(later(timing.ping_every), timing.ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let check_every = timing.subscription_check_every;
-        let mut check = interval_at(Instant::now() + check_every, check_every);
+        let every = timing.subscription_check_every;
+        let mut check = interval_at(later(every), every);
         check.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
-            let far = Instant::now() + Duration::from_secs(86_400);
-            let step = tokio::select! {
-                _ = stopped(shutdown) => Err(End::Shutdown(self.channel.clone())),
-                message = self.socket.next() => self.on_message(message).await,
+            let retry_at = self
+                .backfill
+                .retry_at
+                .unwrap_or_else(|| later(Duration::from_secs(86_400)));
+            let stop = Box::new(End::Shutdown(self.channel.clone()));
+            // Maintenance requests can take long (429s, a slow connect): each races the
+            // shutdown request, so Ctrl-C is never held up by them.
+            let step: Step = tokio::select! {
+                _ = stopped(shutdown) => Err(stop),
+                message = self.socket.next() => interruptible(shutdown, stop, self.on_message(message)).await,
                 _ = ping.tick() => self.ping().await,
-                _ = sleep_until(self.refresh_at) => self.refresh().await,
-                _ = check.tick() => self.check_subscriptions().await,
-                _ = sleep_until(self.retry_search_at.unwrap_or(far)), if self.retry_search_at.is_some() => {
-                    self.retry_search_at = None;
+                _ = sleep_until(self.refresh_at) => interruptible(shutdown, stop, self.refresh()).await,
+                _ = check.tick(), if self.check_subscriptions => {
+                    interruptible(shutdown, stop, self.check_subscriptions()).await
+                }
+                _ = sleep_until(retry_at), if self.backfill.retry_at.is_some() => {
+                    self.backfill.retry_at = None;
                     self.search_from_cursor();
                     Ok(())
                 }
-                found = poll_search(&mut self.search), if self.search.is_some() => self.on_search(found.0, found.1),
+                found = poll_search(&mut self.backfill.search), if self.backfill.search.is_some() => {
+                    self.on_search(found)
+                }
                 Some(fetched) = self.live.next(), if !self.live.is_empty() => self.emit(fetched).await,
-                Some(fetched) = self.ordered.next(), if !self.ordered.is_empty() => self.emit(fetched).await,
+                Some(fetched) = self.backfill.ordered.next(), if !self.backfill.ordered.is_empty() => {
+                    self.emit(fetched).await
+                }
             };
             if let Err(end) = step {
-                return end;
+                return *end;
             }
         }
     }
@@ -130,17 +158,15 @@ impl<'e> Pump<'e> {
     async fn on_message(
         &mut self,
         message: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
-    ) -> Result<(), End> {
+    ) -> Step {
+        if matches!(message, Some(Ok(_))) {
+            self.last_heard = Instant::now();
+        }
         match message {
             Some(Ok(Message::Text(text))) => self.on_frame(notifications::parse_frame(&text)).await,
-            Some(Ok(Message::Pong(payload))) => {
-                let sequence = serde_json::from_slice::<Value>(&payload)
-                    .ok()
-                    .and_then(|v| v.get("sequence").and_then(Value::as_u64));
-                if let Some(sequence) = sequence {
-                    self.last_pong = self.last_pong.max(sequence);
-                }
-                Ok(())
+            Some(Ok(Message::Binary(bytes))) => {
+                let text = String::from_utf8_lossy(&bytes);
+                self.on_frame(notifications::parse_frame(&text)).await
             }
             Some(Ok(Message::Close(frame))) => {
                 let why = frame
@@ -154,12 +180,12 @@ impl<'e> Pump<'e> {
         }
     }
 
-    async fn on_frame(&mut self, frame: Frame) -> Result<(), End> {
+    async fn on_frame(&mut self, frame: Frame) -> Step {
         match frame {
             Frame::CallReport {
-                conversation_space_id: id,
+                conversation_space_id,
             } => {
-                self.fetch_live(id);
+                self.fetch_live(conversation_space_id);
                 Ok(())
             }
             Frame::RefreshRequired => {
@@ -178,60 +204,76 @@ impl<'e> Pump<'e> {
         }
     }
 
-    fn lost(&self, reason: String) -> End {
-        End::Lost {
+    fn lost(&self, reason: String) -> Box<End> {
+        Box::new(End::Lost {
             reason,
             channel: Some(self.channel.clone()),
-        }
+        })
     }
 
-    /// A protocol ping carrying `{"sequence": n}`, as GoTo's demo sends; the link counts as dead
-    /// when too many of them go unanswered.
-    async fn ping(&mut self) -> Result<(), End> {
+    /// A protocol ping carrying `{"sequence": n}`, as GoTo's demo sends. Any frame from GoTo
+    /// counts as a sign of life, so a server that answers pings without echoing them is fine.
+    async fn ping(&mut self) -> Step {
+        let timing = self.engine.config.timing;
+        let silence = self.last_heard.elapsed();
+        let allowed = timing
+            .ping_every
+            .saturating_mul(u32::try_from(timing.max_missed_pongs).unwrap_or(u32::MAX));
+        if silence > allowed {
+            return Err(self.lost(format!("nothing heard from GoTo for {:.0?}", silence)));
+        }
         self.pings_sent += 1;
         let payload = json!({ "sequence": self.pings_sent }).to_string();
-        if let Err(err) = self
+        match self
             .socket
             .send(Message::Ping(payload.into_bytes().into()))
             .await
         {
-            return Err(self.lost(format!("cannot send a ping: {err}")));
+            Ok(()) => Ok(()),
+            Err(err) => Err(self.lost(format!("cannot send a ping: {err}"))),
         }
-        let unanswered = self.pings_sent.saturating_sub(self.last_pong);
-        if unanswered > self.engine.config.timing.max_missed_pongs {
-            return Err(self.lost(format!("no answer to the last {unanswered} pings")));
-        }
-        Ok(())
     }
 
-    async fn refresh(&mut self) -> Result<(), End> {
+    async fn refresh(&mut self) -> Step {
         let timing = self.engine.config.timing;
         match channels::refresh(&self.engine.api, &self.channel).await {
             Ok(lifetime) => {
                 let lifetime = lifetime.or(self.channel.lifetime_secs);
-                self.refresh_at = Instant::now() + timing.refresh_after(lifetime);
+                self.refresh_at = later(timing.refresh_after(lifetime));
                 tracing::debug!("channel refreshed");
                 Ok(())
             }
-            Err(ApiError::NotFound { .. }) => Err(End::Lost {
+            Err(ApiError::NotFound { .. }) => Err(Box::new(End::Lost {
                 reason: "GoTo no longer knows the notification channel".into(),
                 channel: None,
-            }),
-            Err(err) if is_fatal(&err, true) => Err(End::Fatal(err, Some(self.channel.clone()))),
+            })),
+            Err(err) if is_fatal(&err, true) => {
+                Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
+            }
             Err(err) => {
                 tracing::warn!("could not refresh the channel ({err}); trying again soon");
-                self.refresh_at = Instant::now() + timing.reconnect_cap / 3;
+                self.refresh_at = later(timing.reconnect_cap / 3);
                 Ok(())
             }
         }
     }
 
     /// GoTo subscriptions can vanish without notice; put them back and backfill the gap.
-    async fn check_subscriptions(&mut self) -> Result<(), End> {
+    async fn check_subscriptions(&mut self) -> Step {
         let api = &self.engine.api;
         let config = &self.engine.config;
         let intact = match subscriptions_intact(api, &self.channel, config).await {
             Ok(intact) => intact,
+            Err(
+                ApiError::NotFound { .. }
+                | ApiError::Rejected {
+                    status: 405 | 501, ..
+                },
+            ) => {
+                tracing::debug!("GoTo does not list subscriptions here; no more checks");
+                self.check_subscriptions = false;
+                return Ok(());
+            }
             Err(err) => return self.tolerate(err, "check the subscriptions"),
         };
         if intact {
@@ -246,13 +288,14 @@ impl<'e> Pump<'e> {
     }
 
     /// `WEBSOCKET_TO_BE_CLOSED`: connect the new socket first, then let the old one go.
-    async fn replace_socket(&mut self) -> Result<(), End> {
-        tracing::info!("GoTo is closing the WebSocket; connecting a new one first");
-        match notifications::connect(&self.channel.url, self.engine.config.proxy.as_ref()).await {
+    async fn replace_socket(&mut self) -> Step {
+        tracing::debug!("GoTo is closing the WebSocket; connecting a new one first");
+        let proxy = self.engine.config.proxy.as_ref();
+        match notifications::connect(&self.channel.url, proxy).await {
             Ok(socket) => {
                 let mut old = std::mem::replace(&mut self.socket, socket);
                 tokio::spawn(async move { old.close(None).await });
-                (self.pings_sent, self.last_pong) = (0, 0);
+                self.last_heard = Instant::now();
                 self.search_from_cursor();
                 Ok(())
             }
@@ -264,13 +307,15 @@ impl<'e> Pump<'e> {
 
     /// Decides what a failed maintenance request means: the channel is gone (reconnect),
     /// authentication is gone (stop), or it was a passing failure (carry on).
-    fn tolerate(&self, err: ApiError, what: &str) -> Result<(), End> {
+    fn tolerate(&self, err: ApiError, what: &str) -> Step {
         match err {
-            ApiError::NotFound { .. } => Err(End::Lost {
+            ApiError::NotFound { .. } => Err(Box::new(End::Lost {
                 reason: format!("GoTo no longer knows the channel (while trying to {what})"),
                 channel: None,
-            }),
-            err if is_fatal(&err, true) => Err(End::Fatal(err, Some(self.channel.clone()))),
+            })),
+            err if is_fatal(&err, true) => {
+                Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
+            }
             err => {
                 tracing::warn!("could not {what}: {err}");
                 Ok(())
@@ -296,39 +341,33 @@ impl<'e> Pump<'e> {
     }
 
     fn search_from_cursor(&mut self) {
-        if let Some(cursor) = self
-            .engine
-            .ledgers
-            .cursor()
-            .filter(|_| self.engine.config.backfill)
-        {
-            let from = cursor
-                .saturating_sub(super::ledger::OVERLAP)
-                .unwrap_or(cursor);
-            self.start_search(from);
+        if !self.engine.config.backfill {
+            return;
+        }
+        if let Some(cursor) = self.engine.ledgers.cursor() {
+            self.start_search(cursor.saturating_sub(OVERLAP).unwrap_or(cursor));
         }
     }
 
     fn start_search(&mut self, from: Timestamp) {
-        if self.search.is_some() || self.backfill_until.is_some() {
-            self.search_again = true;
+        let backfill = &mut self.backfill;
+        backfill.gap_open = true;
+        if backfill.search.is_some() || backfill.until.is_some() {
+            backfill.again = true;
             return;
         }
+        backfill.failures_at_start = backfill.failures;
         let api = self.engine.api.clone();
         let keys = self.engine.config.account_keys.clone();
         let longest = self.engine.config.max_call_duration;
         let until = self.engine.clock.now();
-        self.search = Some(Box::pin(async move {
+        backfill.search = Some(Box::pin(async move {
             (until, find_missed(&api, &keys, from, until, longest).await)
         }));
     }
 
-    fn on_search(
-        &mut self,
-        until: Timestamp,
-        found: Result<Vec<Missed>, ApiError>,
-    ) -> Result<(), End> {
-        self.search = None;
+    fn on_search(&mut self, (until, found): SearchResult) -> Step {
+        self.backfill.search = None;
         match found {
             Ok(missed) => {
                 let fresh: Vec<Missed> = missed
@@ -338,58 +377,76 @@ impl<'e> Pump<'e> {
                 if !fresh.is_empty() {
                     tracing::info!("backfilling {} missed call(s)", fresh.len());
                 }
-                self.queue.extend(fresh);
-                self.backfill_until = Some((until, true));
+                self.backfill.queue.extend(fresh);
+                self.backfill.until = Some(until);
                 self.fill_ordered();
                 self.finish_backfill_if_done();
                 Ok(())
             }
-            Err(err) if is_fatal(&err, true) => Err(End::Fatal(err, Some(self.channel.clone()))),
+            Err(err) if is_fatal(&err, true) => {
+                Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
+            }
             Err(err) => {
                 let delay = self.engine.config.timing.reconnect_cap / 3;
                 tracing::warn!("backfill failed ({err}); trying again in {delay:.0?}");
-                self.retry_search_at = Some(Instant::now() + delay);
+                self.note_failure();
                 Ok(())
             }
         }
     }
 
+    /// Something may have been missed: keep the cursor where it is and search again later.
+    fn note_failure(&mut self) {
+        let delay = self.engine.config.timing.reconnect_cap / 3;
+        self.backfill.failures += 1;
+        self.backfill.gap_open = true;
+        self.backfill.retry_at.get_or_insert_with(|| later(delay));
+    }
+
     fn fill_ordered(&mut self) {
-        while self.ordered.len() < BACKFILL_CONCURRENCY {
-            let Some(missed) = self.queue.pop_front() else {
+        while self.backfill.ordered.len() < BACKFILL_CONCURRENCY {
+            let Some(missed) = self.backfill.queue.pop_front() else {
                 break;
             };
             if self.engine.ledgers.seen(&missed.id) || !self.in_flight.insert(missed.id.clone()) {
+                // Already emitted, or being fetched live (a failure there opens the gap again).
                 continue;
             }
-            self.ordered
-                .push_back(self.fetch(missed.id, Origin::Backfill));
+            let fetch = self.fetch(missed.id, Origin::Backfill);
+            self.backfill.ordered.push_back(fetch);
         }
     }
 
-    /// When a backfill's reports are all out, the cursor may move to the backfill's end.
+    /// When a backfill's reports are all out and nothing failed meanwhile, the gap is closed
+    /// and the cursor moves to the backfill's end.
     fn finish_backfill_if_done(&mut self) {
-        if !self.queue.is_empty() || !self.ordered.is_empty() {
+        let backfill = &mut self.backfill;
+        if !backfill.queue.is_empty() || !backfill.ordered.is_empty() {
             return;
         }
-        if let Some((until, all_went_well)) = self.backfill_until.take()
-            && all_went_well
-            && let Err(err) = self.engine.ledgers.advance_all(until)
-        {
-            tracing::warn!("cannot save the listen cursor: {err}");
+        let Some(until) = backfill.until.take() else {
+            return;
+        };
+        let complete = backfill.failures == backfill.failures_at_start;
+        if complete && !backfill.again && backfill.retry_at.is_none() {
+            backfill.gap_open = false;
+            let now = self.engine.clock.now();
+            if let Err(err) = self.engine.ledgers.advance_all(until, now) {
+                tracing::warn!("cannot save the listen cursor: {err}");
+            }
         }
-        if std::mem::take(&mut self.search_again) {
+        if std::mem::take(&mut self.backfill.again) {
             self.search_from_cursor();
         }
     }
 
-    async fn emit(&mut self, fetched: Fetched) -> Result<(), End> {
+    async fn emit(&mut self, fetched: Fetched) -> Step {
         let Fetched { id, origin, result } = fetched;
         self.in_flight.remove(&id);
-        let outcome = match result {
-            Ok(report) => self.emit_report(&id, report, origin).await,
+        match result {
+            Ok(report) => self.emit_report(&id, report, origin).await?,
             Err(err) if is_fatal(&err, true) => {
-                return Err(End::Fatal(err, Some(self.channel.clone())));
+                return Err(Box::new(End::Fatal(err, Some(self.channel.clone()))));
             }
             Err(err) => {
                 let why = match err {
@@ -400,31 +457,27 @@ impl<'e> Pump<'e> {
                     "skipped the report of {id} for now: {why}; a later backfill will retry it"
                 );
                 let _ = self.engine.events.send(ListenEvent::Warning(message)).await;
-                self.retry_search_at
-                    .get_or_insert(Instant::now() + self.engine.config.timing.report_patience);
-                Ok(false)
+                self.note_failure();
             }
-        };
+        }
         if origin == Origin::Backfill {
-            if let (Ok(false), Some((_, went_well))) = (&outcome, self.backfill_until.as_mut()) {
-                *went_well = false;
-            }
             self.fill_ordered();
             self.finish_backfill_if_done();
         }
-        outcome.map(|_| ())
+        Ok(())
     }
 
-    /// Hands a report to the renderer and records it once printed. `Ok(true)` when emitted.
-    async fn emit_report(&mut self, id: &str, report: Value, origin: Origin) -> Result<bool, End> {
+    /// Hands a report to the renderer and records it once printed.
+    async fn emit_report(&mut self, id: &str, report: Value, origin: Origin) -> Step {
         if self.engine.ledgers.seen(id) {
-            return Ok(true);
+            return Ok(());
         }
+        let now = self.engine.clock.now();
         let ended = report
             .get("callEnded")
             .and_then(Value::as_str)
             .and_then(|t| t.parse::<Timestamp>().ok())
-            .unwrap_or_else(|| self.engine.clock.now());
+            .unwrap_or(now);
         let account = report
             .get("accountKey")
             .and_then(Value::as_str)
@@ -437,22 +490,45 @@ impl<'e> Pump<'e> {
         };
         if self.engine.events.send(event).await.is_err() || answer.await.is_err() {
             // The renderer is gone (stdout closed): stop like on Ctrl-C.
-            return Err(End::Shutdown(self.channel.clone()));
+            return Err(Box::new(End::Shutdown(self.channel.clone())));
         }
-        if let Err(err) = self.engine.ledgers.record(id, account.as_deref(), ended) {
+        let advance = !self.backfill.gap_open;
+        if let Err(err) = self
+            .engine
+            .ledgers
+            .record(id, account.as_deref(), ended, now, advance)
+        {
             tracing::warn!("cannot save the listen cursor: {err}");
         }
-        Ok(true)
+        Ok(())
     }
 }
 
-async fn poll_search(
-    search: &mut Option<BackfillSearch>,
-) -> (Timestamp, Result<Vec<Missed>, ApiError>) {
+/// Runs a maintenance step unless shutdown is requested first.
+async fn interruptible(
+    shutdown: &mut watch::Receiver<bool>,
+    stop: Box<End>,
+    step: impl Future<Output = Step>,
+) -> Step {
+    tokio::select! {
+        biased;
+        _ = stopped(shutdown) => Err(stop),
+        result = step => result,
+    }
+}
+
+async fn poll_search(search: &mut Option<Search>) -> SearchResult {
     match search {
         Some(future) => future.await,
         None => std::future::pending().await,
     }
+}
+
+/// `now + wait`, or a day from now when `wait` is too large to add (a server's odd lifetime).
+fn later(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400))
 }
 
 /// Fetches a report, retrying a 404 (report not ready yet) until `patience` runs out.
@@ -461,12 +537,12 @@ async fn fetch_when_ready(
     id: &str,
     patience: Duration,
 ) -> Result<Value, ApiError> {
-    let deadline = Instant::now() + patience;
+    let deadline = later(patience);
     let (mut pause, cap) = report_retry_pace(patience);
     loop {
         match fetch_report(api, id).await {
             Err(ApiError::NotFound { message }) => {
-                if Instant::now() + pause >= deadline {
+                if later(pause) >= deadline {
                     return Err(ApiError::NotFound { message });
                 }
                 tokio::time::sleep(pause).await;

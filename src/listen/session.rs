@@ -15,11 +15,17 @@ pub struct Session {
 }
 
 impl Session {
-    /// Creates the channel, subscribes it, connects its socket. On failure, whatever was
-    /// created is deleted again in the background.
-    pub async fn open(api: &ApiClient, config: &ListenConfig) -> Result<Self, ApiError> {
+    /// Creates the channel, subscribes it, connects its socket. The new channel is put in
+    /// `created` at once, so that whoever cancels this future can still delete it; on failure
+    /// it is deleted here before returning.
+    pub async fn open(
+        api: &ApiClient,
+        config: &ListenConfig,
+        created: &mut Option<Channel>,
+    ) -> Result<Self, ApiError> {
         let channel = channels::create(api, &config.channel_nickname).await?;
         tracing::debug!(channel = %channel.id, "notification channel created");
+        *created = Some(channel.clone());
         let subscribed = subscribe(api, &channel, config).await;
         let socket = match subscribed {
             Ok(()) => notifications::connect(&channel.url, config.proxy.as_ref()).await,
@@ -28,7 +34,8 @@ impl Session {
         match socket {
             Ok(socket) => Ok(Self { channel, socket }),
             Err(err) => {
-                discard(api, channel, config, Duration::from_secs(5));
+                tear_down(api, &channel, config, config.timing.shutdown_limit).await;
+                *created = None;
                 Err(err)
             }
         }

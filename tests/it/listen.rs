@@ -392,3 +392,179 @@ fn a_webhook_that_never_answers_does_not_stop_listening() {
     expect_reports(&mut running, &calls);
     stop(running);
 }
+
+/// Writes a cursor file as an earlier run would have left it.
+fn saved_cursor(env: &TestEnv, cursor: jiff::Timestamp) {
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    let key = env.sandbox.account_key();
+    let record = serde_json::json!({"accountKey": key, "cursor": cursor.to_string(), "recent": {}});
+    std::fs::write(
+        env.state_dir().join(format!("cursor-{key}.json")),
+        record.to_string(),
+    )
+    .unwrap();
+}
+
+/// Every call that ended in `[from, until]`, asked of the simulator directly.
+fn calls_ended_between(
+    env: &TestEnv,
+    from: jiff::Timestamp,
+    until: jiff::Timestamp,
+) -> HashSet<String> {
+    let start = from - jiff::SignedDuration::from_hours(3);
+    let url = format!(
+        "{}/call-events-report/v1/report-summaries?accountKey={}&startTime={}&endTime={}&pageSize=1000",
+        env.sandbox.base_url(),
+        env.sandbox.account_key(),
+        start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        until.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    );
+    let page: serde_json::Value = env.block_on(async {
+        reqwest::Client::new()
+            .get(url)
+            .bearer_auth(env.sandbox.issue_token(None))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|item| {
+            let ended: jiff::Timestamp = item["callEnded"].as_str().unwrap().parse().unwrap();
+            ended >= from && ended <= until
+        })
+        .map(|item| item["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// Regression: a live report moved the cursor past a gap whose backfill had failed, so a
+// restart lost the calls of the gap.
+#[test]
+fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
+    let env = TestEnv::with(SandboxConfig {
+        call_every: Some(Duration::from_secs(60)),
+        ..SandboxConfig::default()
+    });
+    let cursor = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(20);
+    saved_cursor(&env, cursor);
+    env.sandbox
+        .faults()
+        .fail_next_on("/call-events-report/v1/report-summaries", 100_000, 503);
+    let mut first = listen(&env, &[]);
+    let live = env.sandbox.place_call().conversation_space_id;
+    let mut printed: Vec<String> = json_lines(&first.stdout_lines(1, ARRIVE))
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect();
+    assert!(printed.contains(&live), "{printed:?}");
+    printed.extend(
+        json_lines(&first.more_stdout(Duration::from_millis(300)))
+            .iter()
+            .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string()),
+    );
+    first.signal("KILL");
+    let _ = first.wait(Duration::from_secs(5));
+    env.sandbox.faults().clear();
+    let gap: HashSet<String> = calls_ended_between(
+        &env,
+        cursor - jiff::SignedDuration::from_mins(5),
+        jiff::Timestamp::now(),
+    )
+    .into_iter()
+    .filter(|id| !printed.contains(id))
+    .collect();
+    assert!(
+        gap.len() >= 10,
+        "the gap should hold many calls: {}",
+        gap.len()
+    );
+    let mut second = listen(&env, &[]);
+    let lines = second.stdout_lines(gap.len(), ARRIVE);
+    let got: HashSet<String> = json_lines(&lines)
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        gap.is_subset(&got),
+        "lost: {:?}",
+        gap.difference(&got).collect::<Vec<_>>()
+    );
+    assert!(got.iter().all(|id| !printed.contains(id)), "printed twice");
+    stop(second);
+}
+
+#[test]
+fn a_server_without_subscription_listing_is_not_taken_for_a_lost_channel() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox
+        .faults()
+        .fail_next_on("/call-events-report/v1/subscriptions", 1, 404);
+    std::thread::sleep(Duration::from_secs(4));
+    let calls = place(&env, 2);
+    expect_reports(&mut running, &calls);
+    let stderr = stop(running);
+    assert!(
+        !stderr.iter().any(|l| l.contains("reconnecting")),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn a_refused_channel_type_is_retried_with_the_other_spelling() {
+    let env = TestEnv::new();
+    env.sandbox
+        .faults()
+        .fail_next_on("/notification-channel/v1/channels", 1, 400);
+    let mut running = listen(&env, &[]);
+    let calls = place(&env, 1);
+    expect_reports(&mut running, &calls);
+    stop(running);
+}
+
+#[test]
+fn a_foreign_account_fails_before_ready_and_leaves_nothing_behind() {
+    let env = TestEnv::new();
+    let output = env
+        .cer_with_token()
+        .args(["listen", "--account-key", "1111111111111111111"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        crate::harness::stderr_of(&output)
+    );
+    assert!(!crate::harness::stderr_of(&output).contains("Ready"));
+    assert!(
+        env.sandbox.channels().is_empty(),
+        "a channel was left behind"
+    );
+}
+
+#[test]
+fn shutdown_is_bounded_even_when_goto_answers_slowly() {
+    let env = TestEnv::new();
+    let running = listen(&env, &[]);
+    env.sandbox
+        .faults()
+        .rate_limit_next(1000, Duration::from_secs(30));
+    env.sandbox.faults().send_refresh_required();
+    std::thread::sleep(Duration::from_millis(300));
+    let started = std::time::Instant::now();
+    running.signal("TERM");
+    let (code, _, _) = running.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0));
+    assert!(
+        started.elapsed() < Duration::from_secs(7),
+        "{:?}",
+        started.elapsed()
+    );
+}

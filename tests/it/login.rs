@@ -537,3 +537,32 @@ fn listen_at_trace_level_leaks_no_token() {
     assert!(!text.contains(fresh["access_token"].as_str().unwrap()));
     assert!(!text.contains(fresh["refresh_token"].as_str().unwrap()));
 }
+
+#[test]
+fn status_and_token_need_no_oauth_variables_until_a_refresh() {
+    let env = TestEnv::new();
+    env.cer()
+        .env_remove("OAUTH_CLIENT_ID")
+        .env_remove("OAUTH_CLIENT_SECRET")
+        .arg("status")
+        .assert()
+        .code(4);
+    env.login();
+    env.cer()
+        .env_remove("OAUTH_CLIENT_ID")
+        .env_remove("OAUTH_CLIENT_SECRET")
+        .arg("token")
+        .assert()
+        .success();
+    env.sandbox.faults().expire_tokens();
+    let id = env.sandbox.place_call().conversation_space_id;
+    env.cer()
+        .env_remove("OAUTH_CLIENT_SECRET")
+        .args(["fetch", &id])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("OAUTH_CLIENT_SECRET")
+                .and(predicate::str::contains(".env.example")),
+        );
+}
