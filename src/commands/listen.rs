@@ -9,6 +9,7 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 
 use super::Context;
+use super::signals::StopSignals;
 use crate::errors::code;
 use crate::listen::forward::Forwarder;
 use crate::listen::{Engine, ListenEvent, SystemClock};
@@ -21,7 +22,8 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let (stop, stop_requested) = watch::channel(false);
     let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock));
     let engine = tokio::spawn(engine.run(stop_requested));
-    tokio::spawn(watch_signals(stop.clone(), context.output.clone()));
+    let signals = StopSignals::register()?;
+    tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
     let forwarder = (!settings.forward_to.is_empty()).then(|| {
         Forwarder::spawn(
             context.http.clone(),
@@ -100,19 +102,14 @@ fn render(
 }
 
 /// First Ctrl-C or SIGTERM: ask for a clean shutdown. Second Ctrl-C: leave at once with 130.
-async fn watch_signals(stop: watch::Sender<bool>, output: crate::output::Output) {
-    let Ok(mut terminate) =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-    else {
-        return;
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-    }
+async fn watch_signals(
+    mut signals: StopSignals,
+    stop: watch::Sender<bool>,
+    output: crate::output::Output,
+) {
+    signals.either().await;
     output.status("Shutting down: deleting the subscription and channel…");
     let _ = stop.send(true);
-    if tokio::signal::ctrl_c().await.is_ok() {
-        std::process::exit(i32::from(code::INTERRUPTED));
-    }
+    signals.interrupt().await;
+    std::process::exit(i32::from(code::INTERRUPTED));
 }

@@ -8,6 +8,7 @@ pub mod listen;
 pub mod login;
 pub mod logout;
 pub mod sandbox;
+mod signals;
 pub mod status;
 pub mod summaries;
 pub mod token;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
+use super::signals::StopSignals;
 use crate::errors::UsageError;
 use crate::output::Output;
 use crate::sandbox::{FAULTS, Faults, Sandbox};
@@ -17,6 +18,7 @@ pub async fn run(settings: SandboxSettings, output: &Output) -> anyhow::Result<(
     if settings.list_faults {
         return list_faults(output);
     }
+    let mut signals = StopSignals::register()?;
     let sandbox = Sandbox::start(settings.config.clone())
         .await
         .with_context(|| {
@@ -39,7 +41,7 @@ pub async fn run(settings: SandboxSettings, output: &Output) -> anyhow::Result<(
             output.clone(),
         ));
     }
-    wait_for_stop().await;
+    signals.either().await;
     output.status("Sandbox stopped.");
     sandbox.shutdown().await;
     Ok(())
@@ -103,21 +105,6 @@ async fn repeat_fault(faults: Faults, period: Duration, fault: FaultSpec, output
                 output.warn(format!("--fault-every {}: {err}", fault.name));
                 return;
             }
-        }
-    }
-}
-
-async fn wait_for_stop() {
-    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
-    match terminate {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
         }
     }
 }
