@@ -144,15 +144,6 @@ impl ApiClient {
         }
     }
 
-    pub fn tokens(&self) -> &Tokens {
-        &self.inner.tokens
-    }
-
-    /// The HTTP client underneath, for WebSocket and webhook code that shares its settings.
-    pub fn http(&self) -> &reqwest::Client {
-        &self.inner.http
-    }
-
     /// Sends a request until it succeeds or fails for good.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let policy = self.inner.retry;

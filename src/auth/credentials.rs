@@ -55,10 +55,6 @@ impl Credentials {
         let left = self.expires_at.duration_since(now);
         left < lifetime / 3
     }
-
-    pub fn is_expired(&self, now: Timestamp) -> bool {
-        now >= self.expires_at
-    }
 }
 
 #[cfg(test)]
@@ -86,7 +82,6 @@ mod tests {
         assert!(!creds.needs_refresh(at("2026-01-01T00:39:59Z")));
         assert!(creds.needs_refresh(at("2026-01-01T00:40:01Z")));
         assert!(creds.needs_refresh(at("2026-01-01T02:00:00Z")));
-        assert!(creds.is_expired(at("2026-01-01T01:00:00Z")));
     }
 
     #[test]

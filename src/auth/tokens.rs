@@ -73,11 +73,6 @@ impl Tokens {
         }
     }
 
-    /// Whether the token comes from `CER_TOKEN`.
-    pub fn is_fixed(&self) -> bool {
-        matches!(*self.inner, Source::Fixed(_))
-    }
-
     /// The stored credentials and where they are, without refreshing; `None` when not logged in.
     pub async fn stored_credentials(&self) -> Result<Option<(Store, Credentials)>, ApiError> {
         match &*self.inner {

@@ -69,10 +69,6 @@ impl Ledger {
         self.record.cursor
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Writes the record (temporary file, then rename).
     pub fn save(&self) -> Result<(), String> {
         let text = serde_json::to_vec(&self.record).map_err(|e| e.to_string())?;

@@ -360,15 +360,16 @@ fn selector(args: &SummariesArgs, settings: &Settings) -> Result<Selector, Usage
     .into_iter()
     .flatten()
     .collect();
-    match chosen.len() {
-        0 => args
+    let mut chosen = chosen.into_iter();
+    match (chosen.next(), chosen.next()) {
+        (None, _) => args
             .account_key
             .clone()
             .or_else(|| settings.account_key.clone())
             .map(Selector::AccountKey)
             .ok_or_else(missing_account_key),
-        1 => Ok(chosen.into_iter().next().unwrap_or_else(|| unreachable!())),
-        _ => Err(UsageError::new(
+        (Some(one), None) => Ok(one),
+        (Some(_), Some(_)) => Err(UsageError::new(
             "--user-key, --line-id and --phone-number-id cannot be combined: GoTo takes one selector",
         )),
     }

@@ -13,7 +13,6 @@ use crate::errors::UsageError;
 pub struct Sources {
     process: HashMap<String, String>,
     dotenv: HashMap<String, String>,
-    dotenv_path: Option<PathBuf>,
 }
 
 impl Sources {
@@ -23,22 +22,18 @@ impl Sources {
         let process = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
-        let (dotenv, dotenv_path) = match env_file {
-            Some(path) => (read_dotenv(path)?, Some(path.to_path_buf())),
+        let dotenv = match env_file {
+            Some(path) => read_dotenv(path)?,
             None => {
                 let default = PathBuf::from(".env");
                 if default.is_file() {
-                    (read_dotenv(&default)?, Some(default))
+                    read_dotenv(&default)?
                 } else {
-                    (HashMap::new(), None)
+                    HashMap::new()
                 }
             }
         };
-        Ok(Self {
-            process,
-            dotenv,
-            dotenv_path,
-        })
+        Ok(Self { process, dotenv })
     }
 
     /// Sources made of the given pairs, for tests.
@@ -52,7 +47,6 @@ impl Sources {
         Self {
             process: own(process),
             dotenv: own(dotenv),
-            dotenv_path: None,
         }
     }
 
@@ -63,11 +57,6 @@ impl Sources {
             .filter_map(|map| map.get(name))
             .map(|v| v.trim())
             .find(|v| !v.is_empty())
-    }
-
-    /// The `.env` file that was read, if any.
-    pub fn dotenv_path(&self) -> Option<&Path> {
-        self.dotenv_path.as_deref()
     }
 }
 
