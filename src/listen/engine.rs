@@ -88,21 +88,34 @@ impl Engine {
                 Err(err) => format!("could not set up the channel: {err}"),
             };
             attempt += 1;
-            let delay = self.config.timing.reconnect_delay(attempt);
-            tracing::debug!("reconnecting in {delay:.1?} (attempt {attempt}): {reason}");
-            let _ = self
-                .events
-                .send(ListenEvent::Reconnecting {
-                    attempt,
-                    delay,
-                    reason,
-                })
-                .await;
-            tokio::select! {
-                _ = stopped(&mut shutdown) => return self.finish(None).await,
-                _ = tokio::time::sleep(delay) => {}
+            if !self
+                .pause_before_reconnect(attempt, reason, &mut shutdown)
+                .await
+            {
+                return self.finish(None).await;
             }
             backfill_from = self.reconnect_backfill_start();
+        }
+    }
+
+    /// Tells the renderer and waits the backoff; false when shutdown came first.
+    async fn pause_before_reconnect(
+        &self,
+        attempt: u32,
+        reason: String,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> bool {
+        let delay = self.config.timing.reconnect_delay(attempt);
+        tracing::debug!("reconnecting in {delay:.1?} (attempt {attempt}): {reason}");
+        let event = ListenEvent::Reconnecting {
+            attempt,
+            delay,
+            reason,
+        };
+        let _ = self.events.send(event).await;
+        tokio::select! {
+            _ = stopped(shutdown) => false,
+            _ = tokio::time::sleep(delay) => true,
         }
     }
 
