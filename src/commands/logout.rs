@@ -3,6 +3,13 @@
 use super::Context;
 
 pub async fn run(context: &Context) -> anyhow::Result<()> {
+    if context.settings.sandbox {
+        // The sandbox session's tokens live in memory; the real stores are not its to touch.
+        context
+            .output
+            .status("The sandbox keeps its tokens in memory only; nothing to delete.");
+        return Ok(());
+    }
     if context.settings.token_override.is_some() {
         context
             .output

@@ -337,6 +337,16 @@ fn sandbox_status_and_token_need_no_login() {
     assert!(!token.trim().is_empty());
 }
 
+// Regression: `cer --sandbox logout` deleted the real stored tokens.
+#[test]
+fn sandbox_logout_leaves_the_real_login_alone() {
+    let env = TestEnv::new();
+    env.login();
+    env.cer().args(["--sandbox", "logout"]).assert().success();
+    assert!(env.config_dir().join("credentials.json").exists());
+    env.cer().arg("status").assert().success();
+}
+
 #[test]
 fn cer_token_bypasses_the_store() {
     let env = TestEnv::new();
