@@ -17,12 +17,12 @@ use crate::output::report_line::report_line;
 use crate::settings::commands::ListenSettings;
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
+    let signals = StopSignals::register()?;
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
     let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock));
     let engine = tokio::spawn(engine.run(stop_requested));
-    let signals = StopSignals::register()?;
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
     let forwarder = (!settings.forward_to.is_empty()).then(|| {
         Forwarder::spawn(
