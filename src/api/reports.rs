@@ -1,9 +1,12 @@
 //! The Call Events Report API: one report by `conversationSpaceId`, and pages of report
 //! summaries over a time window.
 
+use std::time::Duration;
+
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::client::{ApiClient, ApiRequest};
 use super::error::ApiError;
@@ -25,6 +28,33 @@ pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiErro
         )));
     }
     Ok(value)
+}
+
+/// Fetches a report, retrying a 404 (a report that is not ready yet) for up to `patience`,
+/// with pauses that start at a hundred-twentieth of it and grow to a twelfth. Patience too
+/// long to add to the clock means "as long as it takes".
+pub async fn fetch_report_when_ready(
+    client: &ApiClient,
+    id: &str,
+    patience: Duration,
+) -> Result<Value, ApiError> {
+    let deadline = Instant::now().checked_add(patience);
+    let mut pause = (patience / 120).clamp(Duration::from_millis(10), Duration::from_millis(500));
+    let longest_pause = (patience / 12).clamp(pause, Duration::from_secs(5));
+    loop {
+        match fetch_report(client, id).await {
+            Err(ApiError::NotFound { message }) => {
+                let wake = Instant::now() + pause;
+                if deadline.is_some_and(|deadline| wake >= deadline) {
+                    return Err(ApiError::NotFound { message });
+                }
+                tracing::debug!("report {id} not ready; trying again in {pause:?}");
+                tokio::time::sleep_until(wake).await;
+                pause = (pause * 3 / 2).min(longest_pause);
+            }
+            other => return other,
+        }
+    }
 }
 
 /// Which calls a summaries query selects: GoTo takes exactly one of these.
@@ -165,7 +195,8 @@ pub struct PartyView {
 impl SummaryView {
     /// Reads what it can; a field of an unexpected type is left out instead of failing.
     pub fn of(item: &Value) -> Self {
-        serde_json::from_value(item.clone()).unwrap_or_else(|_| Self::lenient(item))
+        // Deserialized from the borrowed value: no copy of the item per row.
+        Self::deserialize(item).unwrap_or_else(|_| Self::lenient(item))
     }
 
     fn lenient(item: &Value) -> Self {

@@ -6,11 +6,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use futures_util::{StreamExt, stream};
 use serde_json::Value;
-use tokio::time::Instant;
 
 use super::Context;
-use crate::api::reports::fetch_report;
-use crate::api::{ApiClient, ApiError};
+use crate::api::ApiError;
+use crate::api::reports::fetch_report_when_ready;
 use crate::settings::commands::{FetchSettings, JsonLayout};
 
 /// How many reports may be in flight at once; the rate limiter sets the actual pace.
@@ -27,7 +26,8 @@ pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<(
     let mut results = stream::iter(settings.ids.iter())
         .map(|id| {
             let api = api.clone();
-            async move { (id, fetch_with_wait(&api, id, wait).await) }
+            let patience = wait.unwrap_or(Duration::ZERO);
+            async move { (id, fetch_report_when_ready(&api, id, patience).await) }
         })
         .buffered(CONCURRENCY);
     let (mut missing, mut failed) = (Vec::new(), None);
@@ -71,31 +71,4 @@ fn render(report: &Value, pretty: bool) -> anyhow::Result<String> {
     .context("cannot print a report")?;
     text.push('\n');
     Ok(text)
-}
-
-/// Fetches a report; with `wait`, a 404 (not ready yet) is retried until the deadline.
-async fn fetch_with_wait(
-    api: &ApiClient,
-    id: &str,
-    wait: Option<Duration>,
-) -> Result<Value, ApiError> {
-    // A wait too long to add to the clock means "as long as it takes".
-    let deadline = wait.map(|wait| Instant::now().checked_add(wait));
-    let mut pause = Duration::from_millis(250);
-    loop {
-        match fetch_report(api, id).await {
-            Err(ApiError::NotFound { message }) => {
-                let wake = Instant::now() + pause;
-                match deadline {
-                    Some(Some(deadline)) if wake < deadline => {}
-                    Some(None) => {}
-                    _ => return Err(ApiError::NotFound { message }),
-                }
-                tracing::debug!("report {id} not ready; trying again in {pause:?}");
-                tokio::time::sleep_until(wake).await;
-                pause = (pause * 2).min(Duration::from_secs(5));
-            }
-            other => return other,
-        }
-    }
 }

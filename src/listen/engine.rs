@@ -2,7 +2,6 @@
 //! forever; only a shutdown request or an authentication failure ends it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, watch};
@@ -201,9 +200,4 @@ pub(super) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
             std::future::pending::<()>().await;
         }
     }
-}
-
-/// How long the report of a live notification is retried, and at what pace.
-pub(super) fn report_retry_pace(patience: Duration) -> (Duration, Duration) {
-    (patience / 120, patience / 12)
 }

@@ -20,14 +20,14 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{Missed, find_missed};
-use super::engine::{Engine, is_fatal, report_retry_pace, stopped};
+use super::engine::{Engine, is_fatal, stopped};
 use super::ledger::OVERLAP;
 use super::session::{Session, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
+use crate::api::ApiError;
 use crate::api::channels::{self, Channel};
 use crate::api::notifications::{self, Frame, Socket};
-use crate::api::reports::fetch_report;
-use crate::api::{ApiClient, ApiError};
+use crate::api::reports::fetch_report_when_ready;
 
 /// How a session ended.
 pub enum End {
@@ -335,7 +335,7 @@ impl<'e> Pump<'e> {
         let api = self.engine.api.clone();
         let patience = self.engine.config.timing.report_patience;
         Box::pin(async move {
-            let result = fetch_when_ready(&api, &id, patience).await;
+            let result = fetch_report_when_ready(&api, &id, patience).await;
             Fetched { id, origin, result }
         })
     }
@@ -529,26 +529,4 @@ fn later(wait: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(wait)
         .unwrap_or_else(|| now + Duration::from_secs(86_400))
-}
-
-/// Fetches a report, retrying a 404 (report not ready yet) until `patience` runs out.
-async fn fetch_when_ready(
-    api: &ApiClient,
-    id: &str,
-    patience: Duration,
-) -> Result<Value, ApiError> {
-    let deadline = later(patience);
-    let (mut pause, cap) = report_retry_pace(patience);
-    loop {
-        match fetch_report(api, id).await {
-            Err(ApiError::NotFound { message }) => {
-                if later(pause) >= deadline {
-                    return Err(ApiError::NotFound { message });
-                }
-                tokio::time::sleep(pause).await;
-                pause = (pause * 3 / 2).min(cap);
-            }
-            other => return other,
-        }
-    }
 }

@@ -62,6 +62,16 @@ fn report_participant(call: &CallFacts, leg: &Leg<'_>, originator: &str) -> Valu
 }
 
 /// A participant's `type` as the report's top level shows it (`value` first).
+/// The outside party of a phone-number leg: the `caller` (with the name caller ID showed)
+/// on an inbound call, the `callee` (no name) on an outbound one.
+pub(crate) fn outside_role(inbound: bool, name: &str) -> (&'static str, &str) {
+    if inbound {
+        ("caller", name)
+    } else {
+        ("callee", "")
+    }
+}
+
 fn participant_type(call: &CallFacts, leg: &Leg<'_>) -> Value {
     match leg.party {
         Party::Line(p) => json!({
@@ -91,11 +101,7 @@ fn participant_type(call: &CallFacts, leg: &Leg<'_>) -> Value {
             outsider,
             inbound,
         } => {
-            let (role, name) = if inbound {
-                ("caller", outsider.name)
-            } else {
-                ("callee", "")
-            };
+            let (role, name) = outside_role(inbound, outsider.name);
             json!({
                 "value": "PHONE_NUMBER",
                 "phoneNumberId": did.phone_number_id,

@@ -5,7 +5,9 @@ use serde_json::{Value, json};
 
 use super::calls::{CallFacts, Flow, Leg, Outcome, Party};
 use super::directory::Directory;
-use super::report::{IVR_DIAL_PLAN, IVR_QUEUE, IVR_VOICEMAIL, ivr_id, voicemail_number};
+use super::report::{
+    IVR_DIAL_PLAN, IVR_QUEUE, IVR_VOICEMAIL, ivr_id, outside_role, voicemail_number,
+};
 use super::rng::uuid_from;
 use super::time::fmt_ms;
 
@@ -261,11 +263,7 @@ fn state_participant(call: &CallFacts, leg: &Leg<'_>, status: &str) -> Value {
             outsider,
             inbound,
         } => {
-            let (role, name) = if inbound {
-                ("caller", outsider.name)
-            } else {
-                ("callee", "")
-            };
+            let (role, name) = outside_role(inbound, outsider.name);
             json!({
                 "phoneNumberId": did.phone_number_id,
                 "name": did.number,

@@ -50,6 +50,19 @@ fn expect_reports(running: &mut Running, expected: &[String]) -> Vec<serde_json:
     reports
 }
 
+/// The conversationSpaceId of each report.
+fn ids(reports: &[serde_json::Value]) -> Vec<String> {
+    reports
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The conversationSpaceId of each NDJSON line.
+fn ids_of(lines: &[String]) -> Vec<String> {
+    ids(&json_lines(lines))
+}
+
 fn stop(running: Running) -> Vec<String> {
     running.signal("TERM");
     let (code, rest, stderr) = running.wait(Duration::from_secs(10));
@@ -366,20 +379,12 @@ fn forwards_each_report_to_a_webhook_that_fails_at_first() {
         &["--forward-to", &url, "--forward-header", "X-Token: abc"],
     );
     let calls = place(&env, 3);
-    let printed: Vec<String> = expect_reports(&mut running, &calls)
-        .iter()
-        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
-        .collect();
+    let printed = ids(&expect_reports(&mut running, &calls));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while received.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    let forwarded: Vec<String> = received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
-        .collect();
+    let forwarded = ids(&received.lock().unwrap());
     assert_eq!(forwarded, printed, "each report once, in the order printed");
     stop(running);
 }
@@ -457,24 +462,13 @@ fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
         .fail_next_on("/call-events-report/v1/report-summaries", 100_000, 503);
     let mut first = listen(&env, &[]);
     let live = env.sandbox.place_call().conversation_space_id;
-    let mut printed: Vec<String> = json_lines(&first.stdout_lines(1, ARRIVE))
-        .iter()
-        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
-        .collect();
+    let mut printed = ids_of(&first.stdout_lines(1, ARRIVE));
     assert!(printed.contains(&live), "{printed:?}");
-    printed.extend(
-        json_lines(&first.more_stdout(Duration::from_millis(300)))
-            .iter()
-            .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string()),
-    );
+    printed.extend(ids_of(&first.more_stdout(Duration::from_millis(300))));
     first.signal("KILL");
     // Whatever it printed up to the kill counts as printed.
     let (_, rest, _) = first.wait(Duration::from_secs(5));
-    printed.extend(
-        json_lines(&rest)
-            .iter()
-            .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string()),
-    );
+    printed.extend(ids_of(&rest));
     env.sandbox.faults().clear();
     let gap: HashSet<String> = calls_ended_between(
         &env,
@@ -491,10 +485,7 @@ fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
     );
     let mut second = listen(&env, &[]);
     let lines = second.stdout_lines(gap.len(), ARRIVE);
-    let got: HashSet<String> = json_lines(&lines)
-        .iter()
-        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
-        .collect();
+    let got: HashSet<String> = ids_of(&lines).into_iter().collect();
     assert!(
         gap.is_subset(&got),
         "lost: {:?}",
