@@ -227,6 +227,23 @@ impl Running {
         lines
     }
 
+    /// Collects stdout lines until `done` says they are enough, or `limit` passed.
+    pub fn stdout_until(
+        &mut self,
+        limit: Duration,
+        done: impl Fn(&[String]) -> bool,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + limit;
+        let mut lines = Vec::new();
+        while !done(&lines) && Instant::now() < deadline {
+            if let Ok(line) = self.stdout.recv_timeout(Duration::from_millis(20)) {
+                lines.push(line);
+            }
+            self.drain_stderr();
+        }
+        lines
+    }
+
     /// Stdout lines that arrive within `quiet` (to check nothing more comes).
     pub fn more_stdout(&mut self, quiet: Duration) -> Vec<String> {
         let deadline = Instant::now() + quiet;
