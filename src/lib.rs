@@ -11,6 +11,7 @@ pub mod commands;
 pub mod errors;
 pub mod listen;
 pub mod logging;
+pub mod outcome;
 pub mod output;
 pub mod sandbox;
 pub mod secret;

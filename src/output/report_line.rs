@@ -29,7 +29,7 @@ pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette) -> String 
     };
     let text = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("?");
     let (caller, callees) = parties(report);
-    let outcome = outcome(report);
+    let outcome = crate::outcome::Outcome::of_report(report).as_str();
     let outcome = match outcome {
         "missed" => palette.red(outcome).to_string(),
         "voicemail" => palette.yellow(outcome).to_string(),
@@ -86,34 +86,6 @@ fn describe(participant: &Value) -> String {
         (None, Some(number)) => number,
         (None, None) => "?".into(),
     }
-}
-
-/// Reports have no outcome field; this reads one from what happened: a voicemail box took
-/// the call, someone besides the caller was connected, or neither.
-fn outcome(report: &Value) -> &'static str {
-    let ivrs = report
-        .get("interactiveVoiceResponseSystems")
-        .and_then(Value::as_array);
-    let voicemail = ivrs.is_some_and(|list| {
-        list.iter()
-            .any(|ivr| ivr.pointer("/type/value").and_then(Value::as_str) == Some("VOICEMAIL"))
-    });
-    if voicemail {
-        return "voicemail";
-    }
-    let states = report.get("callStates").and_then(Value::as_array);
-    let connected = states.is_some_and(|states| {
-        states.iter().any(|state| {
-            let participants = state.get("participants").and_then(Value::as_array);
-            participants.is_some_and(|list| {
-                list.iter().any(|p| {
-                    p.get("id") != p.get("originator")
-                        && p.pointer("/status/value").and_then(Value::as_str) == Some("CONNECTED")
-                })
-            })
-        })
-    });
-    if connected { "answered" } else { "missed" }
 }
 
 #[cfg(test)]
