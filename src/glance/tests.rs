@@ -231,3 +231,20 @@ fn json_has_every_figure() {
         "2026-11-25T14:50:00Z"
     );
 }
+
+#[test]
+fn the_rendered_glance_fits_every_width_from_60_up() {
+    use crate::output::Palette;
+    use crate::output::glance::render_glance;
+    use crate::output::text::width;
+    let g = glance();
+    for columns in 60..=200 {
+        let text = render_glance(&g, columns, Palette::new(false));
+        for line in text.lines() {
+            assert!(width(line) <= columns, "{columns}: {line}");
+        }
+        assert!(text.contains("+15550002"), "{text}");
+    }
+    let text = render_glance(&g, 100, Palette::new(false));
+    insta::assert_snapshot!("glance_100", text);
+}

@@ -53,7 +53,7 @@ pub fn render_glance(glance: &Glance, columns: usize, palette: Palette) -> Strin
         .map(|(name, number, n)| format!("{} {}", who(&name, &number), thousands(n)))
         .collect::<Vec<_>>();
     line(&mut out, "busiest", or_none(busiest));
-    line(&mut out, "unreturned", unreturned_items(glance));
+    out.push_str(&unreturned(glance, columns, palette));
     out
 }
 
@@ -77,19 +77,30 @@ fn talk_items(glance: &Glance) -> Vec<String> {
     }
 }
 
-fn unreturned_items(glance: &Glance) -> Vec<String> {
-    if glance.not_called_back == 0 {
-        return vec!["every unanswered caller was reached later".into()];
+/// The count on the label's line, then the newest such callers wrapped below it.
+fn unreturned(glance: &Glance, columns: usize, palette: Palette) -> String {
+    let n = glance.not_called_back;
+    if n == 0 {
+        let items = ["every inbound caller not answered was reached later".to_string()];
+        return labelled("unreturned", &items, columns, palette);
     }
-    let mut items = vec![format!(
-        "{} inbound callers not reached after their unanswered call, newest:",
-        thousands(glance.not_called_back)
-    )];
-    items.extend(glance.not_called_back_newest.iter().map(|u| {
-        let at = u.last_call.map(|t| clock(glance, t)).unwrap_or_default();
-        format!("{} {at}", who(&u.name, &u.number))
-    }));
-    items
+    let callers = if n == 1 { "caller" } else { "callers" };
+    let count = format!(
+        "{} inbound {callers} not reached back; newest:",
+        thousands(n)
+    );
+    let mut text = labelled("unreturned", &[count], columns, palette);
+    let one_day = one_day(glance);
+    let callers: Vec<String> = glance
+        .not_called_back_newest
+        .iter()
+        .map(|u| {
+            let at = u.last_call.map(|t| when(glance, t, one_day));
+            format!("{} {}", who(&u.name, &u.number), at.unwrap_or_default())
+        })
+        .collect();
+    text.push_str(&labelled("", &callers, columns, palette));
+    text
 }
 
 fn or_none(items: Vec<String>) -> Vec<String> {
@@ -212,8 +223,16 @@ fn local(glance: &Glance, at: Timestamp) -> String {
         .to_string()
 }
 
-fn clock(glance: &Glance, at: Timestamp) -> String {
+/// A call's time: the clock alone when the whole range is one local day.
+fn when(glance: &Glance, at: Timestamp, one_day: bool) -> String {
+    let pattern = if one_day { "%H:%M" } else { "%m-%d %H:%M" };
     at.to_zoned_datetime(glance.zone().clone())
-        .strftime("%m-%d %H:%M")
+        .strftime(pattern)
         .to_string()
+}
+
+fn one_day(glance: &Glance) -> bool {
+    let day = |t: Timestamp| t.to_zoned_datetime(glance.zone().clone()).date();
+    let last = glance.to.checked_sub(jiff::SignedDuration::from_nanos(1));
+    last.is_ok_and(|last| day(last) == day(glance.from))
 }
