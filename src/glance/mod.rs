@@ -85,6 +85,7 @@ impl Glance {
             Some("OUTBOUND") => self.outbound += 1,
             _ => self.other_direction += 1,
         }
+        // `Outcome`'s declaration order is `Outcome::ALL`'s, so the discriminant indexes it.
         self.outcomes[outcome as usize] += 1;
         if let Some(created) = view.call_created {
             let hour = created.to_zoned_datetime(self.zone.clone()).hour();
@@ -216,8 +217,8 @@ impl Glance {
             })
             .collect();
         json!({
-            "from": self.from.to_string(),
-            "to": self.to.to_string(),
+            "from": millis(self.from),
+            "to": millis(self.to),
             "timeZone": self.zone.iana_name().unwrap_or("UTC"),
             "calls": self.calls,
             "directions": {"inbound": self.inbound, "outbound": self.outbound, "other": self.other_direction},
@@ -232,11 +233,16 @@ impl Glance {
                 "callers": self.not_called_back,
                 "newest": self.not_called_back_newest.iter()
                     .map(|u| json!({"number": u.number, "name": u.name,
-                                    "lastCall": u.last_call.map(|t| t.to_string())}))
+                                    "lastCall": u.last_call.map(millis)}))
                     .collect::<Vec<_>>(),
             },
         })
     }
+}
+
+/// RFC 3339 UTC with milliseconds always written, as the TSV shows times.
+fn millis(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// A number that can be called back: digits, with `+` and separators dropped to compare.

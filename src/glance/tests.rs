@@ -228,8 +228,9 @@ fn json_has_every_figure() {
     assert_eq!(json["notCalledBack"]["callers"], 3);
     assert_eq!(
         json["notCalledBack"]["newest"][0]["lastCall"],
-        "2026-11-25T14:50:00Z"
+        "2026-11-25T14:50:00.000Z"
     );
+    assert_eq!(json["from"], "2026-11-25T00:00:00.000Z");
 }
 
 #[test]
