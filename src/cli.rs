@@ -110,7 +110,7 @@ pub enum Command {
 
     /// Browse the report summaries of a day or a time range
     #[command(
-        after_help = "Examples:\n  cer summaries                          # today\n  cer summaries --day yesterday --outcome MISSED\n  cer summaries --from 2026-11-01 --to 2026-11-07 --json | jq .conversationSpaceId"
+        after_help = "Examples:\n  cer summaries                          # today\n  cer summaries --day yesterday --outcome MISSED\n  cer summaries --stats --json           # today's figures for a dashboard\n  cer summaries --from 2026-11-01 --to 2026-11-07 --json | jq .conversationSpaceId"
     )]
     Summaries(SummariesArgs),
 
@@ -255,9 +255,18 @@ pub struct SummariesArgs {
     #[arg(long, value_name = "N")]
     pub page_size: Option<u32>,
 
-    /// Stop after this many summaries
+    /// Show at most this many calls [default: 50 on a terminal, every one in a pipe]
     #[arg(long, value_name = "N")]
     pub limit: Option<u64>,
+
+    /// Show every call on a terminal (the table streams; the glance comes after it)
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
+
+    /// Print only the glance: calls by direction and outcome, per hour, answer and talk times,
+    /// busiest lines, callers not called back (with --json: one JSON object)
+    #[arg(long)]
+    pub stats: bool,
 
     /// Print the raw summaries as JSON, one per line
     #[arg(long)]

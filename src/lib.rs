@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod commands;
 pub mod errors;
+pub mod glance;
 pub mod listen;
 pub mod logging;
 pub mod outcome;

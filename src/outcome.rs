@@ -1,16 +1,25 @@
 //! One outcome vocabulary for every place cer names how a call went (`listen`'s line, the
 //! summaries table and glance, the store's `outcome` column): GoTo has no single field for it,
-//! so it is derived here, once, from a report or from a summary.
+//! so it is derived here, once, from a report or from a summary, and both derivations agree
+//! on the same call (a test compares them over a whole simulator day).
+//!
+//! Why not `callerOutcome` alone: GoTo's dial plan auto-answers inbound calls, so most inbound
+//! calls say `LEFT_DIAL_PLAN` and carry a `callAnswered` even when no person picked up. What
+//! tells a person answered is whether anyone besides the caller was reached: a summary lists
+//! only the parties that answered in `participants`, a report shows them `CONNECTED`.
 
 use serde_json::Value;
 
 /// How a call went, in cer's words (SPEC section 10).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {
+    /// Someone besides the caller was connected.
     Answered,
+    /// Phones rang (or the dialled party was called) and nobody answered.
     Missed,
+    /// A voicemail box took the call.
     Voicemail,
-    /// Left a queue or the dial plan unanswered.
+    /// The caller left a queue or the dial plan unanswered.
     Abandoned,
     /// Anything GoTo reports that the words above do not fit; `--json` keeps GoTo's raw value.
     Other,
@@ -37,29 +46,63 @@ impl Outcome {
         }
     }
 
-    /// From a full report, which has no outcome field: a voicemail box took the call, someone
-    /// besides the caller was connected, or neither.
+    /// From a full report, which has no outcome field. In this order: a voicemail box took
+    /// the call; someone besides the caller was connected; a queue says the caller abandoned
+    /// it; someone besides the caller was rung; the caller was only ever in the dial plan.
+    /// A report with none of these (no call states at all) is `other`.
     pub fn of_report(report: &Value) -> Outcome {
-        if report_reached_voicemail(report) {
+        let ivrs = report.get("interactiveVoiceResponseSystems");
+        if any_ivr(ivrs, |ivr| ivr_type(ivr) == Some("VOICEMAIL")) {
             return Outcome::Voicemail;
         }
-        if report_connected_someone(report) {
-            Outcome::Answered
-        } else {
+        if any_state_participant(report, |p| {
+            !is_originator(p) && status(p) == Some("CONNECTED")
+        }) {
+            return Outcome::Answered;
+        }
+        let abandoned_queue = |ivr: &Value| {
+            ivr_type(ivr) == Some("CALL_QUEUE")
+                && ivr.pointer("/type/leftQueueReason").and_then(Value::as_str) == Some("ABANDON")
+        };
+        if any_ivr(ivrs, abandoned_queue) {
+            return Outcome::Abandoned;
+        }
+        if any_state_participant(report, |p| !is_originator(p)) {
+            return Outcome::Missed;
+        }
+        if any_state_participant(report, |p| {
+            status(p) == Some("IN_INTERACTIVE_VOICE_RESPONSE")
+        }) {
+            return Outcome::Abandoned;
+        }
+        if any_state_participant(report, |_| true) {
             Outcome::Missed
+        } else {
+            Outcome::Other
         }
     }
 
-    /// From a report summary's `callerOutcome` (and `callAnswered`).
+    /// From a report summary's `callerOutcome`, read with its `participants` (the parties
+    /// that answered): see the README's table.
     pub fn of_summary(summary: &Value) -> Outcome {
-        let answered = summary.get("callAnswered").is_some_and(|v| !v.is_null());
+        let someone_answered = summary
+            .get("participants")
+            .and_then(Value::as_array)
+            .is_some_and(|list| !list.is_empty());
+        let answered_at = summary.get("callAnswered").is_some_and(|v| !v.is_null());
         match summary.get("callerOutcome").and_then(Value::as_str) {
             Some("VOICEMAIL") => Outcome::Voicemail,
             Some("MISSED") => Outcome::Missed,
-            Some("NORMAL") if answered => Outcome::Answered,
+            Some("NORMAL") if someone_answered || answered_at => Outcome::Answered,
             Some("NORMAL") => Outcome::Missed,
-            Some("LEFT_QUEUE" | "LEFT_DIAL_PLAN") if answered => Outcome::Answered,
-            Some("LEFT_QUEUE" | "LEFT_DIAL_PLAN") => Outcome::Abandoned,
+            Some("LEFT_QUEUE" | "LEFT_DIAL_PLAN" | "LEFT_PARKING_SPOT" | "LEFT_ON_HOLD")
+                if someone_answered =>
+            {
+                Outcome::Answered
+            }
+            Some("LEFT_QUEUE" | "LEFT_DIAL_PLAN" | "LEFT_PARKING_SPOT" | "LEFT_ON_HOLD") => {
+                Outcome::Abandoned
+            }
             _ => Outcome::Other,
         }
     }
@@ -71,58 +114,34 @@ impl std::fmt::Display for Outcome {
     }
 }
 
-fn report_reached_voicemail(report: &Value) -> bool {
-    let ivrs = report
-        .get("interactiveVoiceResponseSystems")
-        .and_then(Value::as_array);
-    ivrs.is_some_and(|list| {
-        list.iter()
-            .any(|ivr| ivr.pointer("/type/value").and_then(Value::as_str) == Some("VOICEMAIL"))
-    })
+fn ivr_type(ivr: &Value) -> Option<&str> {
+    ivr.pointer("/type/value").and_then(Value::as_str)
 }
 
-fn report_connected_someone(report: &Value) -> bool {
+fn any_ivr(ivrs: Option<&Value>, test: impl Fn(&Value) -> bool) -> bool {
+    ivrs.and_then(Value::as_array)
+        .is_some_and(|list| list.iter().any(test))
+}
+
+fn is_originator(participant: &Value) -> bool {
+    participant.get("id") == participant.get("originator")
+}
+
+fn status(participant: &Value) -> Option<&str> {
+    participant.pointer("/status/value").and_then(Value::as_str)
+}
+
+/// Whether any participant of any call state passes `test`.
+fn any_state_participant(report: &Value, test: impl Fn(&Value) -> bool) -> bool {
     let states = report.get("callStates").and_then(Value::as_array);
     states.is_some_and(|states| {
         states.iter().any(|state| {
             let participants = state.get("participants").and_then(Value::as_array);
-            participants.is_some_and(|list| {
-                list.iter().any(|p| {
-                    p.get("id") != p.get("originator")
-                        && p.pointer("/status/value").and_then(Value::as_str) == Some("CONNECTED")
-                })
-            })
+            participants.is_some_and(|list| list.iter().any(&test))
         })
     })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn summary_outcomes() {
-        let cases = [
-            (json!({"callerOutcome": "VOICEMAIL"}), Outcome::Voicemail),
-            (json!({"callerOutcome": "MISSED"}), Outcome::Missed),
-            (
-                json!({"callerOutcome": "NORMAL", "callAnswered": "2026-01-01T00:00:00Z"}),
-                Outcome::Answered,
-            ),
-            (json!({"callerOutcome": "LEFT_QUEUE"}), Outcome::Abandoned),
-            (json!({"callerOutcome": "TRUNCATED"}), Outcome::Other),
-            (json!({}), Outcome::Other),
-        ];
-        for (summary, expected) in cases {
-            assert_eq!(Outcome::of_summary(&summary), expected, "{summary}");
-        }
-    }
-
-    #[test]
-    fn the_fixture_report_reached_voicemail() {
-        let text = include_str!("../tests/fixtures/report_answered_then_voicemail.json");
-        let report: Value = serde_json::from_str(text).unwrap();
-        assert_eq!(Outcome::of_report(&report), Outcome::Voicemail);
-    }
-}
+#[path = "outcome_tests.rs"]
+mod tests;

@@ -1,53 +1,96 @@
-//! `cer summaries`: report summaries over a day or range, window by window (oldest first),
-//! page by page, each page printed as it arrives so memory stays flat at any size.
+//! `cer summaries`: report summaries over a day or range, newest window first and page by
+//! page (so the whole output is newest first), each page handed to the printer as it arrives
+//! so memory stays flat at any size.
 
 use anyhow::Context as _;
 use jiff::Timestamp;
+use serde_json::Value;
 
 use super::Context;
 use crate::api::ApiError;
 use crate::api::reports::{SummaryQuery, split_range, summaries_page};
+use crate::output::Output;
 use crate::output::progress::Progress;
-use crate::output::summaries::{SummaryFormat, SummaryRenderer};
+use crate::output::summaries::{PrintOptions, SummaryFormat, SummaryPrinter};
+use crate::output::width::terminal_width;
 use crate::settings::commands::SummariesSettings;
 
+/// Rows a terminal shows unless `--limit` or `--all` says otherwise.
+const TERMINAL_LIMIT: u64 = 50;
+
 pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Result<()> {
-    let api = context.api();
     let output = &context.output;
-    let format = match (settings.json, output.stdout_is_terminal()) {
-        (true, _) => SummaryFormat::Json,
-        (false, true) => SummaryFormat::Table,
-        (false, false) => SummaryFormat::Tsv,
-    };
-    let renderer = SummaryRenderer::new(format, settings.zone.clone(), output.stdout_palette());
+    let mut printer = SummaryPrinter::new(print_options(&settings, output));
     let progress = Progress::start(output, "Fetching report summaries…");
-    let limit = settings.limit.unwrap_or(u64::MAX);
-    let mut printed: u64 = 0;
     let mut pages = 0;
-    'windows: for (start, end) in split_range(settings.start, settings.end) {
-        let query = query_for(&settings, start, end);
+    for_each_page(&settings, context, |items| {
+        pages += 1;
+        let text = printer.page(items);
+        progress.suspend(|| output.data(text.as_bytes()))?;
+        progress.set_message(format!("{} summaries, {pages} pages…", printer.seen()));
+        Ok(printer.wants_more())
+    })
+    .await?;
+    progress.finish();
+    let seen = printer.seen();
+    let (text, footer) = printer.finish();
+    output.data(text.as_bytes())?;
+    if let Some(footer) = footer {
+        output.status(footer);
+    }
+    if seen == 0 {
+        output.status(format!(
+            "No calls from {} to {}.",
+            local(settings.start, &settings),
+            local(settings.end, &settings)
+        ));
+    }
+    Ok(())
+}
+
+/// Chooses the shape and the limit from the flags and whether stdout is a terminal.
+fn print_options(settings: &SummariesSettings, output: &Output) -> PrintOptions {
+    let terminal = output.stdout_is_terminal();
+    let format = match (settings.stats, settings.json, terminal) {
+        (true, true, _) => SummaryFormat::StatsJson,
+        (true, false, _) => SummaryFormat::Stats,
+        (false, true, _) => SummaryFormat::Json,
+        (false, false, true) => SummaryFormat::Table,
+        (false, false, false) => SummaryFormat::Tsv,
+    };
+    let limit = match (settings.limit, settings.all, format) {
+        (Some(n), _, _) => Some(n),
+        (None, false, SummaryFormat::Table) => Some(TERMINAL_LIMIT),
+        _ => None,
+    };
+    PrintOptions {
+        format,
+        limit,
+        zone: settings.zone.clone(),
+        palette: output.stdout_palette(),
+        columns: terminal_width(),
+        from: settings.start,
+        to: settings.end,
+    }
+}
+
+/// Follows every window of the range, newest window first, and every page of each, handing
+/// each page's items to `on_page` until it answers `false`.
+async fn for_each_page(
+    settings: &SummariesSettings,
+    context: &Context,
+    mut on_page: impl FnMut(&[Value]) -> anyhow::Result<bool>,
+) -> anyhow::Result<()> {
+    let api = context.api();
+    for (start, end) in split_range(settings.start, settings.end).into_iter().rev() {
+        let query = query_for(settings, start, end);
         let mut marker: Option<String> = None;
         loop {
             let page = summaries_page(&api, &query, marker.as_deref())
                 .await
                 .with_context(|| format!("cannot list the calls from {start} to {end}"))?;
-            pages += 1;
-            let mut text = String::new();
-            if printed == 0 && !page.items.is_empty() {
-                text.extend(renderer.header());
-            }
-            for item in page
-                .items
-                .iter()
-                .take(usize::try_from(limit - printed).unwrap_or(usize::MAX))
-            {
-                renderer.render(item, &mut text);
-                printed += 1;
-            }
-            progress.suspend(|| output.data(text.as_bytes()))?;
-            progress.set_message(format!("{printed} summaries, {pages} pages…"));
-            if printed >= limit {
-                break 'windows;
+            if !on_page(&page.items)? {
+                return Ok(());
             }
             marker = match page.next_page_marker {
                 Some(next) if Some(&next) == marker.as_ref() => {
@@ -60,14 +103,6 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
                 None => break,
             };
         }
-    }
-    progress.finish();
-    if printed == 0 {
-        output.status(format!(
-            "No calls from {} to {}.",
-            local(settings.start, &settings),
-            local(settings.end, &settings)
-        ));
     }
     Ok(())
 }

@@ -2,10 +2,14 @@
 //! coloured only where the colour policy allows, and never a byte of chatter on stdout.
 
 pub mod escape;
+pub mod glance;
 mod palette;
 pub mod progress;
 pub mod report_line;
 pub mod summaries;
+pub mod table;
+pub mod text;
+pub mod width;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;

@@ -31,8 +31,9 @@ pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette) -> String 
     let (caller, callees) = parties(report);
     let outcome = crate::outcome::Outcome::of_report(report).as_str();
     let outcome = match outcome {
-        "missed" => palette.red(outcome).to_string(),
+        "missed" | "abandoned" => palette.red(outcome).to_string(),
         "voicemail" => palette.yellow(outcome).to_string(),
+        "other" => outcome.to_string(),
         _ => palette.green(outcome).to_string(),
     };
     format!(
@@ -106,6 +107,7 @@ mod tests {
     #[test]
     fn survives_a_report_with_almost_nothing() {
         let line = report_line(&serde_json::json!({}), &TimeZone::UTC, Palette::new(false));
-        assert_eq!(line, "--:--:--  ?         ? → ?  ?  missed  ?");
+        // No call states at all: nothing says how the call went.
+        assert_eq!(line, "--:--:--  ?         ? → ?  ?  other  ?");
     }
 }

@@ -1,130 +1,205 @@
-//! How report summaries look: an aligned table on a terminal, tab-separated values in a pipe,
-//! or the raw items as NDJSON. Rows are rendered page by page, so memory stays flat.
+//! How report summaries look: on a terminal a glance then the newest calls in a fitted table
+//! and a footer; in a pipe tab-separated values; with `--json` the raw items as NDJSON; with
+//! `--stats` the glance alone. [`SummaryPrinter`] takes pages as they arrive and hands back
+//! text to write, holding at most the rows a terminal shows, so memory stays flat.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::Palette;
+use super::glance::render_glance;
+use super::table::TableLayout;
+use super::text::thousands;
 use crate::api::reports::{PartyView, SummaryView};
+use crate::glance::Glance;
+use crate::outcome::Outcome;
 
-/// The three shapes summaries can take.
+/// Rows a terminal table holds back until the glance is printed; a larger `--limit` (or
+/// `--all`) streams the table and prints the glance after it.
+pub const MAX_HELD_ROWS: u64 = 1000;
+
+/// What `cer summaries` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryFormat {
+    /// Glance, table and footer, for a person at a terminal.
     Table,
+    /// Tab-separated values for a pipe.
     Tsv,
+    /// The raw items, one per line.
     Json,
+    /// The glance alone, as text.
+    Stats,
+    /// The glance alone, as one JSON object.
+    StatsJson,
 }
 
-/// Column widths of the terminal table; fixed, so pages stream without buffering.
-const WIDTHS: [usize; 6] = [19, 8, 8, 14, 28, 28];
-const HEADERS: [&str; 7] = [
-    "START", "DURATION", "DIR", "OUTCOME", "CALLER", "CALLEE", "ID",
-];
-
-/// Renders summary items into lines of text.
-pub struct SummaryRenderer {
-    format: SummaryFormat,
-    zone: TimeZone,
-    palette: Palette,
+/// What the printer needs to know about the query and the screen.
+#[derive(Debug, Clone)]
+pub struct PrintOptions {
+    pub format: SummaryFormat,
+    /// At most this many rows (`None`: every one).
+    pub limit: Option<u64>,
+    pub zone: TimeZone,
+    pub palette: Palette,
+    /// Terminal width, for the table and the glance.
+    pub columns: usize,
+    pub from: Timestamp,
+    pub to: Timestamp,
 }
 
-impl SummaryRenderer {
-    pub fn new(format: SummaryFormat, zone: TimeZone, palette: Palette) -> Self {
+/// Turns pages of summaries (newest first) into text.
+pub struct SummaryPrinter {
+    options: PrintOptions,
+    glance: Option<Glance>,
+    held: Vec<Value>,
+    streamed: Option<TableLayout>,
+    seen: u64,
+    printed: u64,
+}
+
+impl SummaryPrinter {
+    pub fn new(options: PrintOptions) -> Self {
+        let glance = matches!(
+            options.format,
+            SummaryFormat::Table | SummaryFormat::Stats | SummaryFormat::StatsJson
+        )
+        .then(|| Glance::new(options.from, options.to, options.zone.clone()));
         Self {
-            format,
-            zone,
-            palette,
+            options,
+            glance,
+            held: Vec::new(),
+            streamed: None,
+            seen: 0,
+            printed: 0,
         }
     }
 
-    /// The table header, for the table format only.
-    pub fn header(&self) -> Option<String> {
-        (self.format == SummaryFormat::Table).then(|| {
-            let cells: Vec<String> = HEADERS.iter().map(|h| h.to_string()).collect();
-            format!("{}\n", self.palette.bold(&pad_row(&cells)))
+    /// Summaries seen so far.
+    pub fn seen(&self) -> u64 {
+        self.seen
+    }
+
+    /// Whether more pages are wanted: a pipe stops at `--limit`, the glance needs them all.
+    pub fn wants_more(&self) -> bool {
+        self.glance.is_some() || self.printed < self.options.limit.unwrap_or(u64::MAX)
+    }
+
+    /// Takes one page; returns the text to write now.
+    pub fn page(&mut self, items: &[Value]) -> String {
+        let mut text = String::new();
+        let limit = self.options.limit.unwrap_or(u64::MAX);
+        let starts_stream = self.options.format == SummaryFormat::Table
+            && self.streams()
+            && self.streamed.is_none()
+            && !items.is_empty();
+        if starts_stream {
+            let layout = self.layout(items);
+            text.push_str(&layout.header(self.options.palette));
+            self.streamed = Some(layout);
+        }
+        for item in items {
+            self.seen += 1;
+            if let Some(glance) = self.glance.as_mut() {
+                glance.add(item);
+            }
+            if self.printed >= limit {
+                continue;
+            }
+            match self.options.format {
+                SummaryFormat::Json => text.push_str(&format!("{item}\n")),
+                SummaryFormat::Tsv => text.push_str(&tsv_row(item)),
+                SummaryFormat::Table => match &self.streamed {
+                    Some(layout) => text.push_str(&layout.row(item, self.options.palette)),
+                    None => self.held.push(item.clone()),
+                },
+                SummaryFormat::Stats | SummaryFormat::StatsJson => continue,
+            }
+            self.printed += 1;
+        }
+        text
+    }
+
+    /// The text that ends the output, and the footer for stderr, if any.
+    pub fn finish(self) -> (String, Option<String>) {
+        let Some(glance) = &self.glance else {
+            return (String::new(), None);
+        };
+        let palette = self.options.palette;
+        match self.options.format {
+            SummaryFormat::StatsJson => (format!("{}\n", glance.to_json()), None),
+            SummaryFormat::Stats => (render_glance(glance, self.options.columns, palette), None),
+            _ if self.seen == 0 => (String::new(), None),
+            _ if self.streamed.is_some() => {
+                let glance = render_glance(glance, self.options.columns, palette);
+                (format!("\n{glance}"), None)
+            }
+            _ => {
+                let layout = self.layout(&self.held);
+                let mut text = render_glance(glance, self.options.columns, palette);
+                text.push('\n');
+                text.push_str(&layout.header(palette));
+                for item in &self.held {
+                    text.push_str(&layout.row(item, palette));
+                }
+                (text, self.footer())
+            }
+        }
+    }
+
+    fn streams(&self) -> bool {
+        self.options.limit.is_none_or(|n| n > MAX_HELD_ROWS)
+    }
+
+    fn layout(&self, sample: &[Value]) -> TableLayout {
+        let zone = &self.options.zone;
+        let last = self
+            .options
+            .to
+            .checked_sub(jiff::SignedDuration::from_nanos(1));
+        let day = |t: Timestamp| t.to_zoned_datetime(zone.clone()).date();
+        let one_day = last.is_ok_and(|last| day(last) == day(self.options.from));
+        TableLayout::fit(self.options.columns, sample, zone.clone(), one_day)
+    }
+
+    fn footer(&self) -> Option<String> {
+        (self.printed < self.seen).then(|| {
+            format!(
+                "Showing {} of {} calls: --all for every one, --json for the data",
+                thousands(self.printed),
+                thousands(self.seen)
+            )
         })
     }
-
-    /// Appends one item's line to `buffer`.
-    pub fn render(&self, item: &Value, buffer: &mut String) {
-        match self.format {
-            SummaryFormat::Json => buffer.push_str(&item.to_string()),
-            SummaryFormat::Tsv => buffer.push_str(&self.tsv_row(&SummaryView::of(item))),
-            SummaryFormat::Table => buffer.push_str(&self.table_row(&SummaryView::of(item))),
-        }
-        buffer.push('\n');
-    }
-
-    fn tsv_row(&self, view: &SummaryView) -> String {
-        let cells = [
-            view.call_created.map(|t| t.to_string()).unwrap_or_default(),
-            duration_of(view).map(|d| d.to_string()).unwrap_or_default(),
-            text(&view.direction),
-            text(&view.caller_outcome),
-            party(view.caller.as_ref()),
-            callees(&view.participants),
-            text(&view.conversation_space_id),
-        ];
-        cells
-            .map(|cell| cell.replace(['\t', '\n', '\r'], " "))
-            .join("\t")
-    }
-
-    fn table_row(&self, view: &SummaryView) -> String {
-        let start = view
-            .call_created
-            .map(|t| {
-                t.to_zoned_datetime(self.zone.clone())
-                    .strftime("%Y-%m-%d %H:%M:%S")
-                    .to_string()
-            })
-            .unwrap_or_default();
-        let cells = vec![
-            start,
-            duration_of(view).map(human_duration).unwrap_or_default(),
-            text(&view.direction),
-            text(&view.caller_outcome),
-            party(view.caller.as_ref()),
-            callees(&view.participants),
-            text(&view.conversation_space_id),
-        ];
-        let row = pad_row(&cells);
-        match view.caller_outcome.as_deref() {
-            Some("MISSED") => self.palette.red(&row).to_string(),
-            Some("VOICEMAIL") => self.palette.yellow(&row).to_string(),
-            _ => row,
-        }
-    }
 }
 
-fn pad_row(cells: &[String]) -> String {
-    let mut row = String::new();
-    for (i, cell) in cells.iter().enumerate() {
-        match WIDTHS.get(i) {
-            Some(&width) => {
-                row.push_str(&fit(cell, width));
-                row.push_str("  ");
-            }
-            None => row.push_str(cell),
-        }
-    }
+/// `started, length (s), direction, outcome, caller, callee, id`: UTC times with milliseconds
+/// always written, so the column sorts as text.
+fn tsv_row(item: &Value) -> String {
+    let view = SummaryView::of(item);
+    let length = match (view.call_created, view.call_ended) {
+        (Some(a), Some(b)) => b.duration_since(a).as_secs().max(0).to_string(),
+        _ => String::new(),
+    };
+    let cells = [
+        view.call_created.map(rfc3339_millis).unwrap_or_default(),
+        length,
+        view.direction.clone().unwrap_or_default(),
+        Outcome::of_summary(item).as_str().to_string(),
+        party(view.caller.as_ref()),
+        callees(&view.participants),
+        view.conversation_space_id.clone().unwrap_or_default(),
+    ];
+    let mut row = cells
+        .map(|cell| cell.replace(['\t', '\n', '\r'], " "))
+        .join("\t");
+    row.push('\n');
     row
 }
 
-/// Pads or cuts `text` to exactly `width` characters, marking a cut with an ellipsis.
-fn fit(text: &str, width: usize) -> String {
-    let count = text.chars().count();
-    if count <= width {
-        format!("{text}{}", " ".repeat(width - count))
-    } else {
-        let kept: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{kept}…")
-    }
-}
-
-fn text(value: &Option<String>) -> String {
-    value.clone().unwrap_or_default()
+/// `2026-09-30T15:04:30.185Z`: UTC, always three decimals.
+pub fn rfc3339_millis(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// A party as "Name (number)", or whichever of the two it has.
@@ -150,12 +225,6 @@ fn callees(participants: &[PartyView]) -> String {
     }
 }
 
-/// Whole seconds from creation to end.
-fn duration_of(view: &SummaryView) -> Option<i64> {
-    let (start, end): (Timestamp, Timestamp) = (view.call_created?, view.call_ended?);
-    Some(end.duration_since(start).as_secs().max(0))
-}
-
 /// `42s`, `4m 07s`, `1h 02m`.
 pub fn human_duration(secs: i64) -> String {
     match secs {
@@ -173,7 +242,8 @@ mod tests {
         serde_json::json!({
             "conversationSpaceId": "702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f",
             "accountKey": "1",
-            "callCreated": "2026-09-30T15:04:30.185Z",
+            "callCreated": "2026-09-30T15:04:30Z",
+            "callAnswered": "2026-09-30T15:04:31.2Z",
             "callEnded": "2026-09-30T15:09:10.933Z",
             "direction": "INBOUND",
             "caller": {"name": "PROBE CALLER", "number": "+12015550100"},
@@ -182,48 +252,53 @@ mod tests {
         })
     }
 
-    fn render(format: SummaryFormat, zone: TimeZone) -> String {
-        let renderer = SummaryRenderer::new(format, zone, Palette::new(false));
-        let mut out = String::new();
-        renderer.render(&item(), &mut out);
-        out
+    fn printer(format: SummaryFormat, limit: Option<u64>) -> SummaryPrinter {
+        SummaryPrinter::new(PrintOptions {
+            format,
+            limit,
+            zone: TimeZone::UTC,
+            palette: Palette::new(false),
+            columns: 100,
+            from: "2026-09-30T00:00:00Z".parse().unwrap(),
+            to: "2026-10-01T00:00:00Z".parse().unwrap(),
+        })
     }
 
     #[test]
-    fn tsv_is_utc_rfc3339_without_header() {
-        let renderer = SummaryRenderer::new(SummaryFormat::Tsv, TimeZone::UTC, Palette::new(false));
-        assert!(renderer.header().is_none());
+    fn tsv_is_utc_rfc3339_with_fixed_millis_and_cer_outcome() {
+        let mut tsv = printer(SummaryFormat::Tsv, None);
         assert_eq!(
-            render(SummaryFormat::Tsv, TimeZone::fixed(jiff::tz::offset(2))),
-            "2026-09-30T15:04:30.185Z\t280\tINBOUND\tLEFT_DIAL_PLAN\tPROBE CALLER (+12015550100)\tTest Person 8625 (8625) +1\t702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f\n"
+            tsv.page(&[item()]),
+            "2026-09-30T15:04:30.000Z\t280\tINBOUND\tanswered\tPROBE CALLER (+12015550100)\tTest Person 8625 (8625) +1\t702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f\n"
         );
+        assert_eq!(tsv.finish(), (String::new(), None));
     }
 
     #[test]
-    fn table_rows_use_the_given_zone_and_align() {
-        let row = render(SummaryFormat::Table, TimeZone::fixed(jiff::tz::offset(2)));
-        assert!(
-            row.starts_with("2026-09-30 17:04:30  4m 40s    INBOUND   LEFT_DIAL_PLAN  "),
-            "{row}"
-        );
-        assert!(
-            row.trim_end()
-                .ends_with("702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f")
-        );
-    }
-
-    #[test]
-    fn json_is_the_item_unchanged() {
-        let line = render(SummaryFormat::Json, TimeZone::UTC);
-        let back: Value = serde_json::from_str(&line).unwrap();
+    fn json_is_the_item_unchanged_and_stops_at_the_limit() {
+        let mut json = printer(SummaryFormat::Json, Some(1));
+        let text = json.page(&[item(), item()]);
+        assert_eq!(text.lines().count(), 1);
+        let back: Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(back, item());
-        assert!(line.starts_with("{\"conversationSpaceId\""));
+        assert!(!json.wants_more());
     }
 
     #[test]
-    fn long_cells_are_cut_with_an_ellipsis() {
-        assert_eq!(fit("abcdef", 4), "abc…");
-        assert_eq!(fit("ab", 4), "ab  ");
+    fn a_terminal_table_holds_its_rows_for_after_the_glance() {
+        let mut table = printer(SummaryFormat::Table, Some(1));
+        assert_eq!(table.page(&[item(), item(), item()]), "");
+        assert!(table.wants_more(), "the glance needs every call");
+        let (text, footer) = table.finish();
+        assert!(text.starts_with("3 calls from 2026-09-30 00:00"), "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("15:04:30")).count(),
+            1
+        );
+        assert_eq!(
+            footer.as_deref(),
+            Some("Showing 1 of 3 calls: --all for every one, --json for the data")
+        );
     }
 
     #[test]

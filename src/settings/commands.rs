@@ -324,6 +324,10 @@ pub struct SummariesSettings {
     pub outcome: Option<String>,
     pub page_size: u32,
     pub limit: Option<u64>,
+    /// `--all`: no row limit on a terminal.
+    pub all: bool,
+    /// `--stats`: the glance alone.
+    pub stats: bool,
     pub json: bool,
 }
 
@@ -346,6 +350,8 @@ impl SummariesSettings {
             outcome: one_of("--outcome", args.outcome.as_deref(), &OUTCOMES)?,
             page_size: page_size(args.page_size)?,
             limit: args.limit,
+            all: args.all,
+            stats: args.stats,
             json: args.json,
         })
     }

@@ -11,3 +11,4 @@ mod proxy;
 mod sandbox_api;
 mod sandbox_cmd;
 mod summaries;
+mod summaries_glance;
