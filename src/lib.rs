@@ -15,6 +15,7 @@ pub mod outcome;
 pub mod output;
 pub mod sandbox;
 pub mod secret;
+pub mod service;
 pub mod settings;
 
 use std::process::ExitCode;
@@ -52,7 +53,11 @@ pub fn main() -> ExitCode {
         settings.color,
         settings.verbosity(),
     );
-    logging::init(settings.log_level, output.stderr_palette().enabled());
+    logging::init(
+        settings.log_level,
+        output.stderr_palette().enabled(),
+        settings.log_format,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
