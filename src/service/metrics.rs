@@ -221,7 +221,10 @@ impl Metrics {
         let labels = TargetLabels {
             target: target_label(target),
         };
-        self.inner.deliveries_pending.get_or_create(&labels).set(pending);
+        self.inner
+            .deliveries_pending
+            .get_or_create(&labels)
+            .set(pending);
     }
 }
 
@@ -299,7 +302,13 @@ mod tests {
             text.contains("cer_last_report_ended_timestamp_seconds 1767312000"),
             "{text}"
         );
-        assert!(text.contains("cer_reports_total{source=\"live\"} 1"), "{text}");
-        assert!(text.contains("cer_reports_total{source=\"backfill\"} 1"), "{text}");
+        assert!(
+            text.contains("cer_reports_total{source=\"live\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cer_reports_total{source=\"backfill\"} 1"),
+            "{text}"
+        );
     }
 }

@@ -40,9 +40,9 @@ impl Service {
             notifier: Notifier::from_environment(),
         };
         let bound = match metrics_address {
-            Some(address) => Some(
-                server::serve(address, service.metrics.clone(), service.health.clone()).await?,
-            ),
+            Some(address) => {
+                Some(server::serve(address, service.metrics.clone(), service.health.clone()).await?)
+            }
             None => None,
         };
         service.notifier.spawn_watchdog();
@@ -67,7 +67,10 @@ impl Service {
         match event {
             ListenEvent::Ready { account_keys, .. } => {
                 self.now_listening();
-                let status = format!("Listening for the calls of account {}", account_keys.join(", "));
+                let status = format!(
+                    "Listening for the calls of account {}",
+                    account_keys.join(", ")
+                );
                 self.notifier.ready(&status);
             }
             ListenEvent::Report { report, origin, .. } => {

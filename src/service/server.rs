@@ -20,11 +20,17 @@ struct Shared {
 }
 
 /// Binds `address` and serves until the process ends; returns the bound address (for port 0).
-pub async fn serve(address: SocketAddr, metrics: Metrics, health: Health) -> anyhow::Result<SocketAddr> {
+pub async fn serve(
+    address: SocketAddr,
+    metrics: Metrics,
+    health: Health,
+) -> anyhow::Result<SocketAddr> {
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .with_context(|| format!("cannot serve metrics on {address}"))?;
-    let bound = listener.local_addr().context("cannot read the metrics address")?;
+    let bound = listener
+        .local_addr()
+        .context("cannot read the metrics address")?;
     let router = Router::new()
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(health_page))
@@ -38,7 +44,11 @@ pub async fn serve(address: SocketAddr, metrics: Metrics, health: Health) -> any
 }
 
 async fn metrics_page(State(shared): State<Shared>) -> Response {
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], shared.metrics.encode()).into_response()
+    (
+        [(header::CONTENT_TYPE, CONTENT_TYPE)],
+        shared.metrics.encode(),
+    )
+        .into_response()
 }
 
 /// 200 `ok` when healthy, else 503 with the reasons, as plain text.
@@ -46,6 +56,11 @@ async fn health_page(State(shared): State<Shared>) -> Response {
     let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
     match shared.health.check() {
         Ok(()) => (StatusCode::OK, text, "ok\n".to_string()).into_response(),
-        Err(reasons) => (StatusCode::SERVICE_UNAVAILABLE, text, format!("{reasons}\n")).into_response(),
+        Err(reasons) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            text,
+            format!("{reasons}\n"),
+        )
+            .into_response(),
     }
 }

@@ -10,4 +10,5 @@ mod login;
 mod proxy;
 mod sandbox_api;
 mod sandbox_cmd;
+mod service;
 mod summaries;
