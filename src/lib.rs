@@ -21,6 +21,7 @@ pub mod settings;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing::level_filters::LevelFilter;
 
 use crate::output::{Output, Terminals};
 use crate::settings::{Settings, Sources};
@@ -45,6 +46,10 @@ pub fn main() -> ExitCode {
                 output::ColorPolicy::Auto,
                 output::Verbosity::Normal,
             );
+            if cli.global.log_format.as_deref() == Some("json") {
+                // A log collector should get even a configuration error as JSON.
+                logging::init(LevelFilter::ERROR, false, logging::LogFormat::Json);
+            }
             return errors::report(&err.into(), output.stderr_palette());
         }
     };

@@ -496,7 +496,7 @@ fn json_logs_are_one_object_per_line_at_every_level_and_keep_secrets_out() {
 }
 
 #[test]
-fn an_unknown_log_format_is_a_usage_error() {
+fn log_format_errors_are_usage_errors_and_json_when_asked() {
     let env = TestEnv::new();
     env.cer_with_token()
         .env("LOG_FORMAT", "xml")
@@ -504,4 +504,15 @@ fn an_unknown_log_format_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("LOG_FORMAT"));
+    let output = env
+        .cer_with_token()
+        .env("LOG_LEVEL", "loud")
+        .args(["--log-format", "json", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let events = assert_json_lines("bad LOG_LEVEL", &crate::harness::stderr_of(&output));
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["level"], "ERROR");
+    assert!(events[0]["hint"].is_string(), "{:?}", events[0]);
 }
