@@ -516,3 +516,34 @@ fn log_format_errors_are_usage_errors_and_json_when_asked() {
     assert_eq!(events[0]["level"], "ERROR");
     assert!(events[0]["hint"].is_string(), "{:?}", events[0]);
 }
+
+#[test]
+fn a_stuck_scraper_never_holds_up_listening() {
+    use std::io::Write as _;
+    let env = TestEnv::new();
+    let (mut running, address) = listen_with_metrics(&env, &[]);
+    running.wait_for_stderr("Ready", READY);
+    let mut stuck: Vec<std::net::TcpStream> = (0..32)
+        .map(|_| std::net::TcpStream::connect(&address).expect("connects"))
+        .collect();
+    for stream in &mut stuck {
+        stream
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+    }
+    let calls = place(&env, 3);
+    let lines = running.stdout_lines(3, ARRIVE);
+    let printed: HashSet<String> = json_lines(&lines)
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(printed, calls.into_iter().collect::<HashSet<_>>());
+    assert_eq!(healthz(&env, &address), (200, "ok\n".to_string()));
+    let samples = scrape(&env, &address);
+    assert_eq!(
+        value(&samples, "cer_reports_total", &[("source", "live")]),
+        3.0
+    );
+    drop(stuck);
+    stop(running);
+}
