@@ -141,19 +141,7 @@ fn metrics_count_what_happened_during_a_run_with_faults() {
     expected.extend(place(&env, 2));
     lines.extend(running.stdout_lines(2, ARRIVE));
     lines.extend(running.more_stdout(Duration::from_millis(500)));
-    let reports = json_lines(&lines);
-    let printed: HashSet<&str> = reports
-        .iter()
-        .map(|r| r["conversationSpaceId"].as_str().unwrap())
-        .collect();
-    let wanted: HashSet<&str> = expected.iter().map(String::as_str).collect();
-    assert_eq!(
-        printed,
-        wanted,
-        "stderr:\n{}",
-        running.stderr_seen.join("\n")
-    );
-    assert_eq!(printed.len(), lines.len(), "a report came twice");
+    let reports = each_once(&running, &lines, &expected);
 
     let samples = settled_scrape(&env, &address, &good, &bad);
     let live = value(&samples, "cer_reports_total", &[("source", "live")]);
@@ -177,23 +165,35 @@ fn metrics_count_what_happened_during_a_run_with_faults() {
     assert_eq!(value(&samples, "cer_reconnects_total", &[]), 3.0);
     assert_eq!(channel_posts, 4);
     assert_eq!(value(&samples, "cer_ready", &[]), 1.0);
-    let newest_end = reports
-        .iter()
-        .map(|r| {
-            r["callEnded"]
-                .as_str()
-                .unwrap()
-                .parse::<jiff::Timestamp>()
-                .unwrap()
-        })
-        .max()
-        .unwrap();
     let gauge = value(&samples, "cer_last_report_ended_timestamp_seconds", &[]);
-    assert!((gauge - newest_end.as_millisecond() as f64 / 1000.0).abs() < 0.001);
+    assert!((gauge - newest_end(&reports)).abs() < 0.001, "{gauge}");
     assert_eq!(good_hits.load(Ordering::SeqCst), 6);
     assert!(bad_hits.load(Ordering::SeqCst) >= 6);
     assert_api_requests_match_the_simulator(&env, &address);
     stop(running);
+}
+
+/// Checks the NDJSON lines are exactly the `expected` calls, each once; returns the reports.
+fn each_once(running: &Running, lines: &[String], expected: &[String]) -> Vec<serde_json::Value> {
+    let reports = json_lines(lines);
+    let printed: HashSet<&str> = reports
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap())
+        .collect();
+    let wanted: HashSet<&str> = expected.iter().map(String::as_str).collect();
+    let stderr = running.stderr_seen.join("\n");
+    assert_eq!(printed, wanted, "stderr:\n{stderr}");
+    assert_eq!(printed.len(), lines.len(), "a report came twice");
+    reports
+}
+
+/// The newest `callEnded` of `reports`, in Unix seconds.
+fn newest_end(reports: &[serde_json::Value]) -> f64 {
+    let ends = reports.iter().map(|r| {
+        let text = r["callEnded"].as_str().unwrap();
+        text.parse::<jiff::Timestamp>().unwrap().as_millisecond()
+    });
+    ends.max().unwrap() as f64 / 1000.0
 }
 
 /// Scrapes once every delivery has ended, so the delivery counters can be compared exactly.
@@ -447,29 +447,7 @@ fn json_logs_are_one_object_per_line_at_every_level_and_keep_secrets_out() {
             .any(|e| e["message"].as_str().unwrap().starts_with("Ready"))
     );
     let mut outputs = vec![format!("{}\n{stderr}", stdout.join("\n"))];
-    let unknown = "00000000-0000-4000-8000-000000000000";
-    for level in ["error", "warn", "info", "debug", "trace"] {
-        for args in [
-            &["fetch", unknown][..],
-            &["summaries", "--since", "1h"],
-            &["status"],
-        ] {
-            let output = env
-                .cer()
-                .env("LOG_FORMAT", "json")
-                .env("LOG_LEVEL", level)
-                .args(args)
-                .output()
-                .unwrap();
-            let stderr = crate::harness::stderr_of(&output);
-            let events = assert_json_lines(&format!("{args:?} at {level}"), &stderr);
-            if args[0] == "fetch" {
-                assert_eq!(output.status.code(), Some(3));
-                assert!(events.iter().any(|e| e["level"] == "ERROR"), "{stderr}");
-            }
-            outputs.push(format!("{}\n{stderr}", crate::harness::stdout_of(&output)));
-        }
-    }
+    outputs.extend(short_commands_at_every_level(&env));
     let after = credentials(&env);
     assert_ne!(
         after["access_token"], before["access_token"],
@@ -493,6 +471,36 @@ fn json_logs_are_one_object_per_line_at_every_level_and_keep_secrets_out() {
             "the secret leaked:\n{text}"
         );
     }
+}
+
+/// `fetch` (not found), `summaries` and `status` with `LOG_FORMAT=json` at every level: every
+/// stderr line JSON, the not-found error too. Returns stdout and stderr of each.
+fn short_commands_at_every_level(env: &TestEnv) -> Vec<String> {
+    let mut outputs = Vec::new();
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    for level in ["error", "warn", "info", "debug", "trace"] {
+        for args in [
+            &["fetch", unknown][..],
+            &["summaries", "--since", "1h"],
+            &["status"],
+        ] {
+            let output = env
+                .cer()
+                .env("LOG_FORMAT", "json")
+                .env("LOG_LEVEL", level)
+                .args(args)
+                .output()
+                .unwrap();
+            let stderr = crate::harness::stderr_of(&output);
+            let events = assert_json_lines(&format!("{args:?} at {level}"), &stderr);
+            if args[0] == "fetch" {
+                assert_eq!(output.status.code(), Some(3));
+                assert!(events.iter().any(|e| e["level"] == "ERROR"), "{stderr}");
+            }
+            outputs.push(format!("{}\n{stderr}", crate::harness::stdout_of(&output)));
+        }
+    }
+    outputs
 }
 
 #[test]
