@@ -91,7 +91,7 @@ impl Metrics {
         let reconnects = Counter::default();
         registry.register(
             "cer_reconnects",
-            "Attempts to reconnect after the connection to GoTo was lost",
+            "Attempts to reconnect: after a lost connection, or after a failed setup of the channel",
             reconnects.clone(),
         );
         let api_requests = Family::default();
