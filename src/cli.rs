@@ -53,6 +53,10 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub quiet: u8,
 
+    /// Log lines on stderr as text or as one JSON object each (LOG_FORMAT) [default: text]
+    #[arg(long, global = true, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub log_format: Option<String>,
+
     /// Client-side limit of requests per second to each GoTo API [default: 10]
     #[arg(long, global = true, value_name = "N")]
     pub rate: Option<u32>,
@@ -177,6 +181,10 @@ pub struct ListenArgs {
     /// Header to send with each forwarded report, as 'Name: value'; repeatable
     #[arg(long, value_name = "HEADER", requires = "forward_to")]
     pub forward_header: Vec<String>,
+
+    /// Serve Prometheus metrics on http://ADDR/metrics and a health check on /healthz
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
 }
 
 /// `cer fetch`.

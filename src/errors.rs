@@ -147,7 +147,9 @@ fn login_hint(err: &LoginError) -> Option<&'static str> {
 /// Prints the error (unless the verdict says to stay quiet) and returns the exit code.
 pub fn report(err: &anyhow::Error, palette: Palette) -> ExitCode {
     let verdict = verdict(err);
-    if verdict.print {
+    if verdict.print && crate::logging::json_lines() {
+        tracing::error!(hint = verdict.hint.as_deref(), "{err:#}");
+    } else if verdict.print {
         let mut stderr = std::io::stderr().lock();
         let _ = writeln!(stderr, "{} {err:#}", palette.error("error:"));
         if let Some(hint) = &verdict.hint {

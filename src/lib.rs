@@ -16,11 +16,13 @@ pub mod outcome;
 pub mod output;
 pub mod sandbox;
 pub mod secret;
+pub mod service;
 pub mod settings;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing::level_filters::LevelFilter;
 
 use crate::output::{Output, Terminals};
 use crate::settings::{Settings, Sources};
@@ -45,6 +47,10 @@ pub fn main() -> ExitCode {
                 output::ColorPolicy::Auto,
                 output::Verbosity::Normal,
             );
+            if cli.global.log_format.as_deref() == Some("json") {
+                // A log collector should get even a configuration error as JSON.
+                logging::init(LevelFilter::ERROR, false, logging::LogFormat::Json);
+            }
             return errors::report(&err.into(), output.stderr_palette());
         }
     };
@@ -53,7 +59,11 @@ pub fn main() -> ExitCode {
         settings.color,
         settings.verbosity(),
     );
-    logging::init(settings.log_level, output.stderr_palette().enabled());
+    logging::init(
+        settings.log_level,
+        output.stderr_palette().enabled(),
+        settings.log_format,
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

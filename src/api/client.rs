@@ -26,6 +26,14 @@ pub enum GotoApi {
 }
 
 impl GotoApi {
+    /// The API's name as a metrics label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CallEventsReport => "call-events-report",
+            Self::NotificationChannel => "notification-channel",
+        }
+    }
+
     fn of_path(path: &str) -> Self {
         if path.starts_with("/notification-channel") {
             Self::NotificationChannel
@@ -33,6 +41,11 @@ impl GotoApi {
             Self::CallEventsReport
         }
     }
+}
+
+/// Told of every answer GoTo gives (`None`: no answer came), for example to count requests.
+pub trait RequestObserver: Send + Sync {
+    fn answered(&self, api: GotoApi, status: Option<u16>);
 }
 
 /// A request as cer describes it: method, path under the API base, query and JSON body.
@@ -107,6 +120,7 @@ struct Inner {
     report_limiter: DefaultDirectRateLimiter,
     channel_limiter: DefaultDirectRateLimiter,
     retry: RetryPolicy,
+    observer: std::sync::OnceLock<Arc<dyn RequestObserver>>,
 }
 
 /// What one attempt came to, and so what the retry loop does next.
@@ -140,8 +154,14 @@ impl ApiClient {
                 report_limiter: limiter(),
                 channel_limiter: limiter(),
                 retry,
+                observer: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Tells `observer` of every answer from now on (the first observer set stays).
+    pub fn observe_requests(&self, observer: Arc<dyn RequestObserver>) {
+        let _ = self.inner.observer.set(observer);
     }
 
     /// Sends a request until it succeeds or fails for good.
@@ -188,13 +208,17 @@ impl ApiClient {
     }
 
     async fn attempt(&self, request: &ApiRequest) -> Result<Attempt, ApiError> {
-        let limiter = match GotoApi::of_path(&request.path) {
+        let api = GotoApi::of_path(&request.path);
+        let limiter = match api {
             GotoApi::CallEventsReport => &self.inner.report_limiter,
             GotoApi::NotificationChannel => &self.inner.channel_limiter,
         };
         limiter.until_ready().await;
         let token = self.inner.tokens.access_token().await?;
         let sent = self.build(request, &token).send().await;
+        if let Some(observer) = self.inner.observer.get() {
+            observer.answered(api, sent.as_ref().ok().map(|r| r.status().as_u16()));
+        }
         let response = match sent {
             Ok(response) => response,
             Err(err) => return Ok(self.transport_failure(request, &err)),

@@ -14,6 +14,7 @@ use crate::errors::code;
 use crate::listen::forward::Forwarder;
 use crate::listen::{Engine, ListenEvent, SystemClock};
 use crate::output::report_line::report_line;
+use crate::service::Service;
 use crate::settings::commands::ListenSettings;
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
@@ -21,6 +22,8 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
+    let service = start_service(&settings, &stop_requested, context).await?;
+    api.observe_requests(service.request_observer());
     let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock));
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
@@ -30,10 +33,12 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
             settings.forward_to.clone(),
             settings.forward_headers.clone(),
             context.retry.base * 2,
+            service.metrics().clone(),
         )
     });
     let mut render_failure = None;
     while let Some(event) = received.recv().await {
+        service.observe(&event);
         if let Err(err) = render(event, &settings, context, forwarder.as_ref().map(|f| &f.0)) {
             // stdout is gone: stop listening the clean way, then report why.
             let _ = stop.send(true);
@@ -53,6 +58,21 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         return Err(err);
     }
     result.context("listening stopped")
+}
+
+/// Metrics, health and systemd notifications; says where metrics are served.
+async fn start_service(
+    settings: &ListenSettings,
+    stop_requested: &watch::Receiver<bool>,
+    context: &Context,
+) -> anyhow::Result<Service> {
+    let (service, address) = Service::start(settings.metrics, stop_requested.clone()).await?;
+    if let Some(address) = address {
+        context.output.status(format!(
+            "Serving metrics on http://{address}/metrics and health on http://{address}/healthz"
+        ));
+    }
+    Ok(service)
 }
 
 fn render(

@@ -132,6 +132,10 @@ impl Output {
     /// A status line on stderr for a person (`Ready`, reconnects); hidden by `-q`.
     pub fn status(&self, message: impl AsRef<str>) {
         if self.inner.show_status {
+            if crate::logging::json_lines() {
+                tracing::info!("{}", message.as_ref());
+                return;
+            }
             self.stderr_line(message.as_ref());
         }
     }
@@ -139,6 +143,10 @@ impl Output {
     /// A warning on stderr; hidden only by `-qq`.
     pub fn warn(&self, message: impl AsRef<str>) {
         if self.inner.show_warnings {
+            if crate::logging::json_lines() {
+                tracing::warn!("{}", message.as_ref());
+                return;
+            }
             let label = self.inner.stderr_palette.warning("warning:");
             self.stderr_line(&format!("{label} {}", message.as_ref()));
         }

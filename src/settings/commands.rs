@@ -73,6 +73,8 @@ pub struct ListenSettings {
     pub json: bool,
     pub forward_to: Vec<url::Url>,
     pub forward_headers: Vec<(String, String)>,
+    /// `--metrics ADDR`: where to serve `/metrics` and `/healthz`.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 impl ListenSettings {
@@ -134,8 +136,17 @@ impl ListenSettings {
                 .iter()
                 .map(|h| header(h))
                 .collect::<Result<_, _>>()?,
+            metrics: args.metrics.as_deref().map(metrics_address).transpose()?,
         })
     }
+}
+
+/// `--metrics ADDR`: an IP address and port, so it is clear which interface is exposed.
+fn metrics_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
+    text.parse().map_err(|_| {
+        UsageError::new(format!("--metrics {text:?} is not an address and port"))
+            .with_hint("give an IP address and a port, e.g. --metrics 127.0.0.1:9464")
+    })
 }
 
 fn webhook_url(text: &str) -> Result<url::Url, UsageError> {

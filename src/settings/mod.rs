@@ -15,6 +15,7 @@ pub use sources::Sources;
 
 use crate::cli::{ColorWhen, GlobalArgs};
 use crate::errors::UsageError;
+use crate::logging::LogFormat;
 use crate::output::{ColorPolicy, Verbosity};
 use crate::secret::Secret;
 
@@ -27,6 +28,7 @@ pub const DEFAULT_RATE: u32 = 10;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub log_level: LevelFilter,
+    pub log_format: LogFormat,
     pub color: ColorPolicy,
     pub force_tty: Option<String>,
     pub api_base: Url,
@@ -56,6 +58,7 @@ impl Settings {
         let get = |name: &str| sources.get(name).map(str::to_string);
         Ok(Self {
             log_level: log_level(args, sources.get("LOG_LEVEL"))?,
+            log_format: log_format(args.log_format.as_deref(), sources.get("LOG_FORMAT"))?,
             color: color_policy(args.color, sources),
             force_tty: get("CER_FORCE_TTY"),
             api_base: base_url(
@@ -129,6 +132,17 @@ fn log_level(args: &GlobalArgs, variable: Option<&str>) -> Result<LevelFilter, U
         _ => Err(
             UsageError::new(format!("LOG_LEVEL={text:?} is not a log level"))
                 .with_hint("use one of error, warn, info, debug, trace"),
+        ),
+    }
+}
+
+fn log_format(flag: Option<&str>, variable: Option<&str>) -> Result<LogFormat, UsageError> {
+    match flag.or(variable).map(str::to_ascii_lowercase).as_deref() {
+        None | Some("text") => Ok(LogFormat::Text),
+        Some("json") => Ok(LogFormat::Json),
+        Some(other) => Err(
+            UsageError::new(format!("LOG_FORMAT={other:?} is not a log format"))
+                .with_hint("use text or json"),
         ),
     }
 }

@@ -10,5 +10,6 @@ mod login;
 mod proxy;
 mod sandbox_api;
 mod sandbox_cmd;
+mod service;
 mod summaries;
 mod summaries_glance;

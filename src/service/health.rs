@@ -1,0 +1,127 @@
+//! What `/healthz` answers: healthy only while `listen` is Ready and nothing it depends on is
+//! down. Each part that can fail (the connection to GoTo now, the store later) sets or clears
+//! its own problem, so a load balancer or Kubernetes sees one verdict with the reason.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Longest reason kept, so a long or hostile server message cannot bloat answers.
+const MAX_REASON: usize = 300;
+
+/// The shared health state. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Health {
+    inner: Arc<Mutex<State>>,
+}
+
+#[derive(Debug)]
+struct State {
+    /// `None` while listening; else why not.
+    not_listening: Option<String>,
+    /// Problems of other parts, by part ("store", …).
+    problems: BTreeMap<&'static str, String>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(State {
+                not_listening: Some(
+                    "starting: setting up the channel, subscriptions and WebSocket".to_string(),
+                ),
+                problems: BTreeMap::new(),
+            })),
+        }
+    }
+}
+
+impl Health {
+    /// Ready: channel, subscriptions and WebSocket are up.
+    pub fn listening(&self) {
+        self.with(|state| state.not_listening = None);
+    }
+
+    /// Not listening, and why (for example a lost connection).
+    pub fn not_listening(&self, reason: &str) {
+        let reason = one_line(reason);
+        self.with(|state| state.not_listening = Some(reason));
+    }
+
+    /// `part` (for example `"store"`) is down: unhealthy until [`Health::resolved`].
+    pub fn problem(&self, part: &'static str, reason: &str) {
+        let reason = one_line(reason);
+        self.with(|state| {
+            state.problems.insert(part, reason);
+        });
+    }
+
+    /// `part` works again.
+    pub fn resolved(&self, part: &'static str) {
+        self.with(|state| {
+            state.problems.remove(part);
+        });
+    }
+
+    /// `Ok` when healthy, else every reason, one per line.
+    pub fn check(&self) -> Result<(), String> {
+        self.with(|state| {
+            let mut reasons: Vec<String> = state.not_listening.iter().cloned().collect();
+            reasons.extend(
+                state
+                    .problems
+                    .iter()
+                    .map(|(part, reason)| format!("{part}: {reason}")),
+            );
+            if reasons.is_empty() {
+                Ok(())
+            } else {
+                Err(reasons.join("\n"))
+            }
+        })
+    }
+
+    fn with<T>(&self, change: impl FnOnce(&mut State) -> T) -> T {
+        // A panic elsewhere while holding the lock leaves a state that is still meaningful.
+        let mut state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        change(&mut state)
+    }
+}
+
+/// A reason as one bounded line of printable text: it may carry a server's words, and it ends
+/// up in an HTTP body and in systemd's `STATUS=`, where a line break would start a new field.
+pub fn one_line(reason: &str) -> String {
+    let mut line: String = reason
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_REASON)
+        .collect();
+    if reason.chars().count() > MAX_REASON {
+        line.push('…');
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unhealthy_until_listening_and_while_a_part_is_down() {
+        let health = Health::default();
+        assert!(health.check().unwrap_err().starts_with("starting"));
+        health.listening();
+        assert_eq!(health.check(), Ok(()));
+        health.problem("store", "connection refused");
+        assert_eq!(health.check(), Err("store: connection refused".to_string()));
+        health.resolved("store");
+        health.not_listening("reconnecting");
+        assert_eq!(health.check(), Err("reconnecting".to_string()));
+    }
+
+    #[test]
+    fn a_reason_cannot_add_lines_or_grow_without_bound() {
+        let line = one_line("a\nREADY=1\r\u{1b}[31m");
+        assert!(!line.contains(['\n', '\r', '\u{1b}']), "{line:?}");
+        assert_eq!(one_line(&"x".repeat(1000)).chars().count(), MAX_REASON + 1);
+    }
+}

@@ -1,0 +1,314 @@
+//! The Prometheus metrics of a running `listen` (SPEC section 9), so an operator can alert on
+//! "no report for 30 minutes", "reconnecting all the time" or "deliveries piling up".
+//!
+//! Built on `prometheus-client`, the Prometheus project's own Rust client: it keeps the
+//! families, the label sets and the text encoding, so cer only says what to count.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::info::Info;
+use prometheus_client::registry::{Registry, Unit};
+use serde_json::Value;
+
+use crate::api::client::{GotoApi, RequestObserver};
+use crate::listen::Origin;
+
+/// `Content-Type` of [`Metrics::encode`]'s answer: the Prometheus text format 0.0.4.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// How one delivery to one target ended, for `cer_deliveries_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryResult {
+    Delivered,
+    Failed,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SourceLabels {
+    source: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    api: &'static str,
+    status: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DeliveryLabels {
+    target: String,
+    result: &'static str,
+}
+
+/// The metrics of one process. Cheap to clone; every clone counts into the same registry.
+#[derive(Clone)]
+pub struct Metrics {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    registry: Registry,
+    ready: Gauge,
+    reports: Family<SourceLabels, Counter>,
+    reconnects: Counter,
+    api_requests: Family<ApiLabels, Counter>,
+    deliveries: Family<DeliveryLabels, Counter>,
+    deliveries_pending: Family<TargetLabels, Gauge>,
+    last_report_ended: Gauge<f64, AtomicU64>,
+    last_report_emitted: Gauge<f64, AtomicU64>,
+}
+
+impl Metrics {
+    /// Registers every family; `started` is the process's start, in Unix seconds.
+    pub fn new(started: f64) -> Self {
+        let mut registry = Registry::default();
+        let ready = Gauge::default();
+        registry.register(
+            "cer_ready",
+            "1 while channel, subscriptions and WebSocket are all up, 0 before Ready and while reconnecting",
+            ready.clone(),
+        );
+        let reports: Family<SourceLabels, Counter> = Family::default();
+        // Zeros from the start, so `rate()` and "no report for 30 min" alerts have a series.
+        for source in ["live", "backfill"] {
+            drop(reports.get_or_create(&SourceLabels { source }));
+        }
+        registry.register(
+            "cer_reports",
+            "Reports emitted, by how they came: live (notification) or backfill",
+            reports.clone(),
+        );
+        let reconnects = Counter::default();
+        registry.register(
+            "cer_reconnects",
+            "Attempts to reconnect: after a lost connection, or after a failed setup of the channel",
+            reconnects.clone(),
+        );
+        let api_requests = Family::default();
+        registry.register(
+            "cer_api_requests",
+            "Requests to GoTo's REST APIs, by API and answer status (error: no answer)",
+            api_requests.clone(),
+        );
+        let deliveries = Family::default();
+        registry.register(
+            "cer_deliveries",
+            "Webhook deliveries that ended, by target and result (delivered or failed)",
+            deliveries.clone(),
+        );
+        let deliveries_pending = Family::default();
+        registry.register(
+            "cer_deliveries_pending",
+            "Webhook deliveries waiting to be made, by target",
+            deliveries_pending.clone(),
+        );
+        let inner = Inner {
+            ready,
+            reports,
+            reconnects,
+            api_requests,
+            deliveries,
+            deliveries_pending,
+            last_report_ended: Gauge::default(),
+            last_report_emitted: Gauge::default(),
+            registry,
+        };
+        Self {
+            inner: Arc::new(inner.with_times(started)),
+        }
+    }
+
+    /// The registry in the Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Writing into a String cannot fail; an encoder error would leave a partial text.
+        if prometheus_client::encoding::prometheus_text::encode(&mut text, &self.inner.registry)
+            .is_err()
+        {
+            tracing::warn!("could not encode the metrics");
+        }
+        text
+    }
+
+    /// Ready (true) or not (before Ready, while reconnecting).
+    pub fn set_ready(&self, ready: bool) {
+        self.inner.ready.set(i64::from(ready));
+    }
+
+    /// One more report emitted; `report` gives the call's end time.
+    pub fn report_emitted(&self, origin: Origin, report: &Value, now: f64) {
+        let source = match origin {
+            Origin::Notification => "live",
+            Origin::Backfill => "backfill",
+        };
+        self.inner
+            .reports
+            .get_or_create(&SourceLabels { source })
+            .inc();
+        self.inner.last_report_emitted.set(now);
+        let ended = report
+            .get("callEnded")
+            .and_then(Value::as_str)
+            .and_then(|text| text.parse::<jiff::Timestamp>().ok());
+        if let Some(ended) = ended {
+            let seconds = ended.as_millisecond() as f64 / 1000.0;
+            // Backfilled reports may be older than the newest one seen: keep the newest.
+            if seconds > self.inner.last_report_ended.get() {
+                self.inner.last_report_ended.set(seconds);
+            }
+        }
+    }
+
+    /// One more attempt to reconnect.
+    pub fn reconnecting(&self) {
+        self.inner.reconnects.inc();
+    }
+
+    /// Shows zero series for a webhook target before its first delivery.
+    pub fn delivery_target(&self, target: &url::Url) {
+        let target = target_label(target);
+        for result in ["delivered", "failed"] {
+            let labels = DeliveryLabels {
+                target: target.clone(),
+                result,
+            };
+            drop(self.inner.deliveries.get_or_create(&labels));
+        }
+        drop(
+            self.inner
+                .deliveries_pending
+                .get_or_create(&TargetLabels { target }),
+        );
+    }
+
+    /// A delivery for `target` was queued.
+    pub fn delivery_queued(&self, target: &url::Url) {
+        let labels = TargetLabels {
+            target: target_label(target),
+        };
+        self.inner.deliveries_pending.get_or_create(&labels).inc();
+    }
+
+    /// A delivery for `target` ended; `was_pending` says whether it had been counted as queued.
+    pub fn delivery_ended(&self, target: &url::Url, result: DeliveryResult, was_pending: bool) {
+        let target = target_label(target);
+        if was_pending {
+            let labels = TargetLabels {
+                target: target.clone(),
+            };
+            self.inner.deliveries_pending.get_or_create(&labels).dec();
+        }
+        let result = match result {
+            DeliveryResult::Delivered => "delivered",
+            DeliveryResult::Failed => "failed",
+        };
+        let labels = DeliveryLabels { target, result };
+        self.inner.deliveries.get_or_create(&labels).inc();
+    }
+
+    /// Sets the number of pending deliveries of `target`, for an outbox that counts them itself.
+    pub fn set_deliveries_pending(&self, target: &url::Url, pending: i64) {
+        let labels = TargetLabels {
+            target: target_label(target),
+        };
+        self.inner
+            .deliveries_pending
+            .get_or_create(&labels)
+            .set(pending);
+    }
+}
+
+impl Inner {
+    /// The families that do not change after start: build info and start time.
+    fn with_times(mut self, started: f64) -> Self {
+        let build = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
+        self.registry
+            .register("cer_build", "The cer version running", build);
+        let start: Gauge<f64, AtomicU64> = Gauge::default();
+        start.set(started);
+        self.registry.register_with_unit(
+            "cer_start_time",
+            "When this process started, in Unix seconds",
+            Unit::Seconds,
+            start,
+        );
+        self.registry.register_with_unit(
+            "cer_last_report_ended_timestamp",
+            "callEnded of the newest report emitted, in Unix seconds (0: none yet)",
+            Unit::Seconds,
+            self.last_report_ended.clone(),
+        );
+        self.registry.register_with_unit(
+            "cer_last_report_emitted_timestamp",
+            "When the last report was emitted, in Unix seconds (0: none yet)",
+            Unit::Seconds,
+            self.last_report_emitted.clone(),
+        );
+        self
+    }
+}
+
+impl RequestObserver for Metrics {
+    fn answered(&self, api: GotoApi, status: Option<u16>) {
+        let status = status.map_or_else(|| "error".to_string(), |s| s.to_string());
+        let labels = ApiLabels {
+            api: api.name(),
+            status,
+        };
+        self.inner.api_requests.get_or_create(&labels).inc();
+    }
+}
+
+/// A webhook URL as a label: scheme, host, port and path only, because a password or a token
+/// in its user part or query is a secret, and secrets stay out of every output.
+pub fn target_label(target: &url::Url) -> String {
+    let mut label = format!("{}://{}", target.scheme(), target.host_str().unwrap_or(""));
+    if let Some(port) = target.port() {
+        label.push_str(&format!(":{port}"));
+    }
+    label.push_str(target.path());
+    label
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_label_keeps_no_credentials_or_query() {
+        let url = url::Url::parse("https://user:pw@hooks.example:8443/in?token=abc").unwrap();
+        assert_eq!(target_label(&url), "https://hooks.example:8443/in");
+    }
+
+    #[test]
+    fn the_newest_call_end_wins_over_an_older_backfilled_one() {
+        let metrics = Metrics::new(0.0);
+        let newer = serde_json::json!({"callEnded": "2026-01-02T00:00:00Z"});
+        let older = serde_json::json!({"callEnded": "2026-01-01T00:00:00Z"});
+        metrics.report_emitted(Origin::Notification, &newer, 1.0);
+        metrics.report_emitted(Origin::Backfill, &older, 2.0);
+        let text = metrics.encode();
+        assert!(
+            text.contains("cer_last_report_ended_timestamp_seconds 1767312000"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cer_reports_total{source=\"live\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("cer_reports_total{source=\"backfill\"} 1"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,116 @@
+//! `listen` as a long-lived service (SPEC section 9): Prometheus metrics and a health check on
+//! `--metrics ADDR`, and systemd's notify protocol. It watches the listen engine's events from
+//! the outside, so the engine knows nothing about operators.
+
+pub mod health;
+pub mod metrics;
+pub mod notify;
+mod server;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+pub use health::Health;
+pub use metrics::{DeliveryResult, Metrics};
+pub use notify::Notifier;
+
+use crate::api::client::RequestObserver;
+use crate::listen::ListenEvent;
+
+/// The operator's view of one `listen` process.
+pub struct Service {
+    metrics: Metrics,
+    health: Health,
+    notifier: Notifier,
+}
+
+impl Service {
+    /// Starts serving metrics on `metrics_address` (when given) and, under systemd, the watchdog;
+    /// sends `STOPPING=1` once `stop` turns true. Returns the metrics server's bound address too.
+    pub async fn start(
+        metrics_address: Option<SocketAddr>,
+        mut stop: watch::Receiver<bool>,
+    ) -> anyhow::Result<(Self, Option<SocketAddr>)> {
+        let started = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+        let service = Self {
+            metrics: Metrics::new(started),
+            health: Health::default(),
+            notifier: Notifier::from_environment(),
+        };
+        let bound = match metrics_address {
+            Some(address) => {
+                Some(server::serve(address, service.metrics.clone(), service.health.clone()).await?)
+            }
+            None => None,
+        };
+        service.notifier.spawn_watchdog();
+        let (notifier, health, metrics) = (
+            service.notifier.clone(),
+            service.health.clone(),
+            service.metrics.clone(),
+        );
+        tokio::spawn(async move {
+            if stop.wait_for(|stopping| *stopping).await.is_ok() {
+                metrics.set_ready(false);
+                health.not_listening("shutting down");
+                notifier.status("Shutting down: deleting the subscription and channel");
+                notifier.stopping();
+            }
+        });
+        Ok((service, bound))
+    }
+
+    /// Updates metrics, health and the service manager from one engine event.
+    pub fn observe(&self, event: &ListenEvent) {
+        match event {
+            ListenEvent::Ready { account_keys, .. } => {
+                self.now_listening();
+                let status = format!(
+                    "Listening for the calls of account {}",
+                    account_keys.join(", ")
+                );
+                self.notifier.ready(&status);
+            }
+            ListenEvent::Report { report, origin, .. } => {
+                let now = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
+                self.metrics.report_emitted(*origin, report, now);
+            }
+            ListenEvent::Reconnecting {
+                attempt, reason, ..
+            } => {
+                self.metrics.reconnecting();
+                self.metrics.set_ready(false);
+                let status = format!("Reconnecting (attempt {attempt}): {reason}");
+                self.health.not_listening(&status);
+                self.notifier.status(&status);
+            }
+            ListenEvent::Reconnected => {
+                self.now_listening();
+                self.notifier.status("Reconnected; listening");
+            }
+            ListenEvent::Warning(_) => {}
+        }
+    }
+
+    fn now_listening(&self) {
+        self.metrics.set_ready(true);
+        self.health.listening();
+    }
+
+    /// The metrics, for parts that count into them (deliveries).
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The health state, for parts that can make cer unhealthy (the store).
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// What counts GoTo API requests, for [`crate::api::ApiClient::observe_requests`].
+    pub fn request_observer(&self) -> Arc<dyn RequestObserver> {
+        Arc::new(self.metrics.clone())
+    }
+}
