@@ -16,6 +16,7 @@ pub mod output;
 pub mod sandbox;
 pub mod secret;
 pub mod settings;
+pub mod store;
 
 use std::process::ExitCode;
 
