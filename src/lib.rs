@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod delivery;
 pub mod errors;
 pub mod listen;
 pub mod logging;

@@ -73,6 +73,12 @@ pub struct ListenSettings {
     pub json: bool,
     pub forward_to: Vec<url::Url>,
     pub forward_headers: Vec<(String, String)>,
+    /// Where reports, cursors and the outbox are kept.
+    pub store: crate::store::StoreLocation,
+    /// Retention: `None` keeps reports forever.
+    pub keep: Option<Duration>,
+    pub forward_for: Duration,
+    pub signer: Option<crate::delivery::Signer>,
 }
 
 impl ListenSettings {
@@ -134,6 +140,10 @@ impl ListenSettings {
                 .iter()
                 .map(|h| header(h))
                 .collect::<Result<_, _>>()?,
+            store: super::store::store_location(&args.store, settings)?,
+            keep: super::store::keep(args.keep.as_deref())?,
+            forward_for: super::store::forward_for(args.forward_for.as_deref())?,
+            signer: super::store::signer(args.forward_secret_file.as_deref(), settings)?,
         })
     }
 }
