@@ -2,6 +2,7 @@
 
 mod browser;
 mod cli;
+mod delivery;
 mod engine;
 mod fetch;
 mod harness;
