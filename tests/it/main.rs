@@ -7,6 +7,7 @@ mod engine;
 mod fetch;
 mod harness;
 mod listen;
+mod listen_store;
 mod login;
 mod postgres;
 mod proxy;
