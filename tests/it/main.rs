@@ -15,3 +15,4 @@ mod sandbox_api;
 mod sandbox_cmd;
 mod store;
 mod summaries;
+mod sync;
