@@ -1,11 +1,12 @@
 //! A real PostgreSQL 15 server for the store's tests: started from `/usr/lib/postgresql/15/bin`
+//! (or the newest version installed there)
 //! in a temporary folder on a free port (as the `postgres` user when the tests run as root).
 //! One shared server serves the whole test binary (a database per test); a test that stops
 //! and restarts the server starts its own. Without PostgreSQL the tests skip, unless
 //! `CER_REQUIRE_POSTGRES=1`, which makes a missing server a failure.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,7 +14,24 @@ use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
-const BIN: &str = "/usr/lib/postgresql/15/bin";
+/// PostgreSQL 15's programs, or the newest installed version's where 15 is missing.
+fn bin() -> PathBuf {
+    let preferred = PathBuf::from("/usr/lib/postgresql/15/bin");
+    if preferred.join("postgres").exists() {
+        return preferred;
+    }
+    let mut installed: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| dir.flatten().map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    installed.retain(|b| b.join("postgres").exists());
+    installed.sort_by_key(|b| {
+        let version = b.parent().and_then(|v| v.file_name());
+        version
+            .and_then(|v| v.to_str()?.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    installed.pop().unwrap_or(preferred)
+}
 
 /// A running (or stopped) server of our own.
 pub struct PgServer {
@@ -34,9 +52,11 @@ pub fn fresh_database() -> Option<String> {
 }
 
 fn available() -> bool {
-    let found = Path::new(BIN).join("postgres").exists();
+    let found = bin().join("postgres").exists();
     if !found && std::env::var("CER_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-        panic!("CER_REQUIRE_POSTGRES=1 but {BIN}/postgres is missing");
+        panic!(
+            "CER_REQUIRE_POSTGRES=1 but no PostgreSQL server is installed in /usr/lib/postgresql"
+        );
     }
     if !found {
         eprintln!("PostgreSQL 15 is not installed: skipping the PostgreSQL half of this test");
@@ -55,7 +75,7 @@ fn as_root() -> bool {
 
 /// A PostgreSQL tool, run as `postgres` when we are root (PostgreSQL refuses to run as root).
 fn tool(name: &str) -> Command {
-    let program = PathBuf::from(BIN).join(name);
+    let program = bin().join(name);
     if as_root() {
         let mut command = Command::new("runuser");
         command.args(["-u", "postgres", "--"]).arg(program);
@@ -115,9 +135,10 @@ impl PgServer {
     pub fn resume(&mut self) {
         let data = self.dir.path().join("data");
         let script = format!(
-            "{BIN}/postgres -D '{}' -p {} -k '{}' -c listen_addresses=127.0.0.1 \
+            "'{}' -D '{}' -p {} -k '{}' -c listen_addresses=127.0.0.1 \
              -c fsync=off -c max_connections=200 >'{}/log' 2>&1 & pid=$!; \
              read line; kill -INT $pid; wait $pid; [ -n \"$line\" ] || rm -rf '{}'",
+            bin().join("postgres").display(),
             data.display(),
             self.port,
             self.dir.path().display(),
