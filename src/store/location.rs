@@ -56,6 +56,16 @@ impl StoreLocation {
         }
     }
 
+    /// SQLite connections are closed soon (idle, or after this long at all): a new one sees
+    /// the file as it is now (made read-only, or writable again), where an old one keeps the
+    /// access it opened with. Opening one costs well under a millisecond.
+    pub(super) fn idle_timeout(&self) -> std::time::Duration {
+        match self {
+            Self::Sqlite(_) => std::time::Duration::from_secs(1),
+            Self::Postgres(_) => std::time::Duration::from_secs(600),
+        }
+    }
+
     pub(super) fn connect_url(&self) -> String {
         match self {
             Self::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),

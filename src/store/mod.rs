@@ -19,7 +19,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, Connection, Row, Transaction};
 
 pub use location::StoreLocation;
 pub use row::ReportRow;
@@ -76,6 +76,8 @@ impl Store {
         location.prepare().map_err(failed)?;
         let pool = AnyPoolOptions::new()
             .max_connections(location.max_connections())
+            .idle_timeout(location.idle_timeout())
+            .max_lifetime(location.idle_timeout())
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(&location.connect_url())
             .await
@@ -125,13 +127,33 @@ impl Store {
         now: Timestamp,
     ) -> Result<Stored, StoreError> {
         let row = ReportRow::of(report, now);
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-        let inserted = self.insert_row(&mut tx, &row).await?;
+        let mut connection = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let stored = self
+            .store_row(&mut connection, &row, cursor, deliveries, now)
+            .await;
+        if stored.is_err() {
+            // A connection that failed (a file made read-only, a server restarted) may stay
+            // broken: close it, so the next attempt opens a fresh one.
+            let _ = connection.close().await;
+        }
+        stored
+    }
+
+    async fn store_row(
+        &self,
+        connection: &mut sqlx::pool::PoolConnection<Any>,
+        row: &ReportRow,
+        cursor: Option<(&str, Timestamp)>,
+        deliveries: &outbox::Queue<'_>,
+        now: Timestamp,
+    ) -> Result<Stored, StoreError> {
+        let mut tx = connection.begin().await.map_err(|e| self.failed(e))?;
+        let inserted = self.insert_row(&mut tx, row).await?;
         if let Some((account, at)) = cursor {
             self.save_cursor_in(&mut tx, account, at, now).await?;
         }
         if inserted {
-            outbox::enqueue(self, &mut tx, &row, deliveries, now).await?;
+            outbox::enqueue(self, &mut tx, row, deliveries, now).await?;
         }
         tx.commit().await.map_err(|e| self.failed(e))?;
         Ok(if inserted {
@@ -143,7 +165,7 @@ impl Store {
 
     async fn insert_row(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         row: &ReportRow,
     ) -> Result<bool, StoreError> {
         let sql = match self.backend {
@@ -184,7 +206,7 @@ impl Store {
 
     async fn save_cursor_in(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut Transaction<'_, Any>,
         account: &str,
         at: Timestamp,
         now: Timestamp,

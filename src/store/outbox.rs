@@ -65,7 +65,7 @@ pub enum Settled {
 
 pub(super) async fn enqueue(
     store: &Store,
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut Transaction<'_, Any>,
     row: &ReportRow,
     queue: &Queue<'_>,
     now: Timestamp,

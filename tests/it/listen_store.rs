@@ -121,33 +121,92 @@ fn two_listeners_on_one_sqlite_store_print_each_call_once_between_them() {
     assert_eq!(stored_rows(&env).len(), calls.len());
 }
 
+/// `cer listen` as a user that file modes apply to: `postgres` when the tests run as root.
+fn listen_as_plain_user(env: &TestEnv) -> Running {
+    let mut plain = env.cer_process();
+    plain
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .arg("listen");
+    let command = if running_as_root() {
+        let status = std::process::Command::new("chown")
+            .args(["-R", "postgres"])
+            .arg(env.dir.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let mut wrapped = std::process::Command::new("runuser");
+        wrapped
+            .args(["-u", "postgres", "--"])
+            .arg(plain.get_program());
+        wrapped.args(plain.get_args());
+        for (name, value) in plain.get_envs() {
+            match value {
+                Some(value) => wrapped.env(name, value),
+                None => wrapped.env_remove(name),
+            };
+        }
+        if let Some(dir) = plain.get_current_dir() {
+            wrapped.current_dir(dir);
+        }
+        wrapped
+    } else {
+        plain
+    };
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", Duration::from_secs(15));
+    running
+}
+
 #[cfg(unix)]
 #[test]
 fn a_read_only_store_holds_reports_back_and_they_come_once_it_is_writable() {
     use std::os::unix::fs::PermissionsExt;
-    if running_as_root() {
-        // root writes through file modes; a read-only bind is not available to the tests.
-        eprintln!("skipping: file modes do not stop root");
-        return;
-    }
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = listen_as_plain_user(&env);
     let first = place(&env, 1);
     running.stdout_lines(1, Duration::from_secs(20));
     let db = env.state_dir().join("cer.db");
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
+    // Open connections keep writing through their descriptors; idle ones close after 1 s
+    // (checked about every second).
+    std::thread::sleep(Duration::from_millis(3000));
     let held = place(&env, 2);
     let early = running.more_stdout(Duration::from_millis(1500));
     assert!(early.is_empty(), "printed without being stored: {early:?}");
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // As a person would: `chmod 600 cer.db*` (SQLite gives a -shm it creates meanwhile the
+    // database file's mode).
+    for entry in std::fs::read_dir(env.state_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("cer.db") {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
     let later = running.stdout_lines(2, Duration::from_secs(30));
     let mut got = ids(&json_lines(&later));
     got.sort();
     let mut want = held.clone();
     want.sort();
-    assert_eq!(got, want);
-    stop(running);
+    assert_eq!(got, want, "stderr:\n{}", running.stderr_seen.join("\n"));
+    stop_plain_user(running);
     assert_eq!(stored_rows(&env).len(), first.len() + held.len());
+}
+
+/// SIGTERM to cer itself: `runuser` would end it with SIGKILL after its own SIGTERM.
+fn stop_plain_user(running: Running) {
+    let pid = running.child.id();
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let cer = std::fs::read_to_string(children).unwrap_or_default();
+    let target = cer
+        .split_whitespace()
+        .next()
+        .map_or(pid.to_string(), str::to_string);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &target])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, _, stderr) = running.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
 }
 
 fn running_as_root() -> bool {
