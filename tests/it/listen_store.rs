@@ -265,3 +265,54 @@ fn a_postgres_store_stopped_and_restarted_while_calls_end_loses_nothing() {
     });
     assert_eq!(rows, want.len());
 }
+
+#[test]
+fn keep_deletes_reports_of_old_calls_but_not_recent_ones() {
+    let env = TestEnv::new();
+    let location = StoreLocation::default_in(&env.state_dir());
+    env.block_on(async {
+        let store = Store::open(&location).await.unwrap();
+        let queue = cer::store::outbox::Queue::NONE;
+        let now = jiff::Timestamp::now();
+        for (id, ended) in [
+            ("old", "2020-01-01T00:00:00Z"),
+            ("recent", &now.to_string()),
+        ] {
+            let report = serde_json::json!({"conversationSpaceId": id, "callEnded": ended});
+            store
+                .store_report(&report, None, &queue, now)
+                .await
+                .unwrap();
+        }
+    });
+    let running = listen(&env, &["--keep", "30d"]);
+    std::thread::sleep(Duration::from_millis(300));
+    stop(running);
+    let ids: Vec<String> = stored_rows(&env).into_iter().map(|(id, _)| id).collect();
+    assert_eq!(ids, ["recent"]);
+}
+
+#[test]
+fn an_unreachable_store_at_start_is_exit_1_naming_it() {
+    let env = TestEnv::new();
+    let port = crate::harness::free_port();
+    let url = format!("postgres://cer:hunter2@127.0.0.1:{port}/cer");
+    let output = env
+        .cer_with_token()
+        .args(["listen", "--store", &url])
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}/cer")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    let bad = env
+        .cer_with_token()
+        .args(["listen", "--store", "mysql://x"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+}
