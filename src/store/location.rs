@@ -41,6 +41,14 @@ impl StoreLocation {
         Self::Sqlite(state_dir.join("cer.db"))
     }
 
+    /// `SQLite` or `PostgreSQL`, for messages.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+            Self::Postgres(_) => "PostgreSQL",
+        }
+    }
+
     pub fn backend(&self) -> Backend {
         match self {
             Self::Sqlite(_) => Backend::Sqlite,
