@@ -281,6 +281,9 @@ fn a_delivery_that_runs_out_of_time_is_failed_and_can_be_retried() {
     env.cer().args(["deliveries", "--retry"]).assert().success();
     receiver.wait_for(&calls, Duration::from_secs(20));
     wait_for_empty_outbox(&env);
+    let empty = env.cer().args(["deliveries"]).output().unwrap();
+    assert!(empty.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("The outbox is empty"));
     let stderr = stop(running);
     assert!(
         stderr.iter().any(|l| l.contains("gave up forwarding")),

@@ -93,12 +93,11 @@ fn each_printed_report_is_stored_as_printed_and_a_restart_prints_nothing_again()
     assert_eq!(stored_rows(&env).len(), 4);
 }
 
-#[test]
-fn two_listeners_on_one_sqlite_store_print_each_call_once_between_them() {
-    let env = TestEnv::new();
-    let mut first = listen(&env, &[]);
-    let mut second = listen(&env, &[]);
-    let calls = place(&env, 6);
+/// Two listeners on one store: each call printed by exactly one of them, stored once.
+fn two_listeners_on_one_store(env: &TestEnv, args: &[&str]) -> Vec<String> {
+    let mut first = listen(env, args);
+    let mut second = listen(env, args);
+    let calls = place(env, 6);
     let deadline = Instant::now() + Duration::from_secs(20);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     while a.len() + b.len() < calls.len() && Instant::now() < deadline {
@@ -118,7 +117,34 @@ fn two_listeners_on_one_sqlite_store_print_each_call_once_between_them() {
     assert_eq!(unique, calls.iter().collect::<HashSet<_>>());
     stop(first);
     stop(second);
+    calls
+}
+
+#[test]
+fn two_listeners_on_one_sqlite_store_print_each_call_once_between_them() {
+    let env = TestEnv::new();
+    let calls = two_listeners_on_one_store(&env, &[]);
     assert_eq!(stored_rows(&env).len(), calls.len());
+}
+
+#[test]
+fn two_listeners_on_one_postgres_store_print_each_call_once_between_them() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let calls = two_listeners_on_one_store(&env, &["--store", &url]);
+    let stored = env.block_on(async {
+        let store = Store::open(&StoreLocation::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let mut stored = 0;
+        for id in &calls {
+            stored += usize::from(store.has_report(id).await.unwrap());
+        }
+        stored
+    });
+    assert_eq!(stored, calls.len());
 }
 
 /// `cer listen` as a user that file modes apply to: `postgres` when the tests run as root.
