@@ -87,6 +87,8 @@ pub struct Pump<'e> {
     refresh_at: Instant,
     /// False once GoTo showed it has no subscription listing for cer to check.
     check_subscriptions: bool,
+    /// Store failures in a row: the retry backoff grows with them.
+    store_failures: u32,
 }
 
 impl<'e> Pump<'e> {
@@ -108,6 +110,7 @@ impl<'e> Pump<'e> {
             backfill: Backfill::default(),
             refresh_at,
             check_subscriptions: true,
+            store_failures: 0,
         };
         if let Some(from) = backfill_from {
             pump.start_search(from);
@@ -497,7 +500,7 @@ impl<'e> Pump<'e> {
                 return Ok(());
             }
             None => {
-                self.note_failure();
+                self.note_store_failure();
                 return Ok(());
             }
         }
@@ -536,13 +539,31 @@ impl<'e> Pump<'e> {
         };
         let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
         match store.store_report(report, cursor, &queue, now).await {
-            Ok(stored) => Some(stored),
+            Ok(stored) => {
+                self.store_failures = 0;
+                Some(stored)
+            }
             Err(err) => {
-                tracing::info!(
-                    "{err}; holding reports back and retrying, the backfill brings them later"
-                );
+                tracing::info!("{err}; holding reports back until the store answers again");
                 None
             }
+        }
+    }
+
+    /// The store failed: nothing is printed, the gap stays open, and a backfill retries after
+    /// a wait that grows with each failure in a row (jittered, capped like reconnects).
+    fn note_store_failure(&mut self) {
+        self.store_failures = self.store_failures.saturating_add(1);
+        let delay = self
+            .engine
+            .config
+            .timing
+            .reconnect_delay(self.store_failures);
+        self.backfill.failures += 1;
+        self.backfill.gap_open = true;
+        if self.backfill.retry_at.is_none() {
+            tracing::info!("trying the store again in {delay:.1?}");
+            self.backfill.retry_at = Some(later(delay));
         }
     }
 }
