@@ -91,7 +91,10 @@ impl Delivery {
     }
 
     async fn serve(self: Arc<Self>, target: String, mut stop: watch::Receiver<bool>) {
-        let lease = self.timing.timeout * 3 + Duration::from_secs(5);
+        // Long enough for a whole batch to time out, CONCURRENCY at a time, so that another
+        // listener on the same store never takes over a delivery this one is still sending.
+        let rounds = u32::try_from(BATCH).unwrap_or(16) / u32::try_from(CONCURRENCY).unwrap_or(1);
+        let lease = self.timing.timeout * (rounds + 1) + Duration::from_secs(5);
         let mut store_was_down = false;
         while !*stop.borrow() {
             let wake = self.wake.notified();

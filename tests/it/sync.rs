@@ -161,3 +161,30 @@ fn sync_needs_a_range_it_can_read() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
 }
+
+#[test]
+fn reports_that_cannot_be_fetched_are_listed_and_exit_1() {
+    let env = TestEnv::with(SandboxConfig {
+        call_every: Some(Duration::from_secs(120)),
+        report_delay: Duration::from_secs(3 * 3600),
+        ..SandboxConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite:{}", dir.path().join("cer.db").display());
+    let output = env
+        .cer_with_token()
+        .args(["sync", "--since", "1h", "--store", &store])
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not fetch the report of "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Stored 0 new reports (0 already stored)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run the same `cer sync` again"), "{stderr}");
+}
