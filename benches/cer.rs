@@ -1,6 +1,8 @@
 //! Benchmarks of the built `cer` against the in-process simulator: how fast summaries stream
 //! and how much memory that takes at two sizes (flat memory shows as equal peaks), how soon
-//! `listen` prints a report after its call ends, and how long a start takes.
+//! `listen` prints a report after its call ends, and how long a start takes; for the store:
+//! what storing a report costs, how fast `sync` fills it against the rate limit, and how soon a
+//! forwarded report reaches a webhook.
 //!
 //! Run with `cargo bench --bench cer`; it prints its figures and asserts nothing.
 
@@ -21,7 +23,13 @@ fn main() {
     startup();
     summaries(&runtime);
     listen_latency(&runtime);
+    store::store_overhead(&runtime);
+    store::sync_throughput(&runtime);
+    store::delivery_latency(&runtime);
 }
+
+#[path = "parts/store.rs"]
+mod store;
 
 fn cer(sandbox: &Sandbox, state: &std::path::Path) -> Command {
     let mut command = Command::new(CER);

@@ -124,6 +124,18 @@ pub enum Command {
     )]
     Sandbox(SandboxArgs),
 
+    /// Copy every report of a day or a range into the store; run it again to resume
+    #[command(
+        after_help = "Examples:\n  cer sync --day yesterday\n  cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer"
+    )]
+    Sync(SyncArgs),
+
+    /// List the forwarding outbox (pending and failed deliveries); --retry sends failed ones again
+    #[command(
+        after_help = "Examples:\n  cer deliveries\n  cer deliveries --failed --json | jq .conversationSpaceId\n  cer deliveries --retry"
+    )]
+    Deliveries(DeliveriesArgs),
+
     /// Print a shell completion script
     #[command(
         after_help = "Example:\n  cer completions bash > ~/.local/share/bash-completion/completions/cer"
@@ -185,6 +197,80 @@ pub struct ListenArgs {
     /// Serve Prometheus metrics on http://ADDR/metrics and a health check on /healthz
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
+
+    /// Keep trying each delivery for this long before marking it failed [default: 24h]
+    #[arg(long, value_name = "DURATION")]
+    pub forward_for: Option<String>,
+
+    /// File holding the secret that signs forwarded reports (instead of CER_FORWARD_SECRET)
+    #[arg(long, value_name = "PATH")]
+    pub forward_secret_file: Option<std::path::PathBuf>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// Delete stored reports of calls that ended longer ago than this, or 'forever' [default: 90d]
+    #[arg(long, value_name = "DURATION")]
+    pub keep: Option<String>,
+}
+
+/// `--store`, shared by the commands that use the store.
+#[derive(Debug, Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Where cursors, reports and the outbox are kept: sqlite:PATH or postgres://… (CER_STORE)
+    #[arg(long, value_name = "URL")]
+    pub store: Option<String>,
+}
+
+/// `cer sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// A day: YYYY-MM-DD, today or yesterday [default: today]
+    #[arg(long, value_name = "DATE", num_args = 0..=1, default_missing_value = "today",
+          conflicts_with_all = ["from", "to", "since"])]
+    pub day: Option<String>,
+
+    /// Start of the range: RFC 3339, or YYYY-MM-DD for the start of that day
+    #[arg(long, value_name = "TIME", conflicts_with = "since")]
+    pub from: Option<String>,
+
+    /// End of the range: RFC 3339, or YYYY-MM-DD for the end of that whole day [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// The range from this long ago until now (e.g. 30m, 2h, 3d)
+    #[arg(long, value_name = "DURATION", conflicts_with = "to")]
+    pub since: Option<String>,
+
+    /// Read days and times in UTC instead of the local time zone
+    #[arg(long)]
+    pub utc: bool,
+
+    /// GoTo account key (ACCOUNT_KEY)
+    #[arg(long, value_name = "KEY")]
+    pub account_key: Option<String>,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `cer deliveries`.
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// Only the deliveries that failed for good
+    #[arg(long)]
+    pub failed: bool,
+
+    /// One JSON object per delivery, also on a terminal
+    #[arg(long)]
+    pub json: bool,
+
+    /// Queue the failed deliveries again (sent by the next or the running `cer listen`)
+    #[arg(long, conflicts_with = "failed")]
+    pub retry: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `cer fetch`.

@@ -8,6 +8,7 @@ pub mod api;
 pub mod auth;
 pub mod cli;
 pub mod commands;
+pub mod delivery;
 pub mod errors;
 pub mod glance;
 pub mod listen;
@@ -18,6 +19,7 @@ pub mod sandbox;
 pub mod secret;
 pub mod service;
 pub mod settings;
+pub mod store;
 
 use std::process::ExitCode;
 

@@ -1,6 +1,7 @@
-//! `cer listen`: runs the listen engine and renders its events: reports to stdout (a human line
-//! on a terminal, NDJSON otherwise), status and warnings to stderr, reports to webhooks; on
-//! Ctrl-C or SIGTERM it asks the engine to clean up, and a second Ctrl-C exits 130 at once.
+//! `cer listen`: opens the store, runs the listen engine and the delivery tasks, and renders
+//! their events: reports to stdout (a human line on a terminal, NDJSON otherwise), delivery
+//! results under their call lines on a terminal, status and warnings to stderr; on Ctrl-C or
+//! SIGTERM it asks the engine to clean up, and a second Ctrl-C exits 130 at once.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,36 +11,59 @@ use tokio::sync::{mpsc, watch};
 
 use super::Context;
 use super::signals::StopSignals;
+use crate::delivery::{Delivery, DeliveryTiming};
 use crate::errors::code;
-use crate::listen::forward::Forwarder;
-use crate::listen::{Engine, ListenEvent, SystemClock};
+use crate::listen::{Engine, ListenEvent, Outbox, SystemClock};
+use crate::output::delivery_line::delivery_line;
 use crate::output::report_line::report_line;
 use crate::service::Service;
 use crate::settings::commands::ListenSettings;
+use crate::store::Store;
+
+/// How often the store's health and the outbox's size are looked at for the service view.
+const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
+    let store = Store::open(&settings.store).await?;
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
     let service = start_service(&settings, &stop_requested, context).await?;
     api.observe_requests(service.request_observer());
-    let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock));
+    let outbox = Outbox {
+        targets: settings
+            .forward_to
+            .iter()
+            .map(url::Url::to_string)
+            .collect(),
+        forward_for: settings.forward_for,
+        wake: Arc::default(),
+    };
+    let delivery = Delivery {
+        http: context.http.clone(),
+        store: store.clone(),
+        headers: settings.forward_headers.clone(),
+        signer: settings.signer.clone(),
+        timing: DeliveryTiming::scaled(context.settings.time_scale.unwrap_or(1.0)),
+        wake: outbox.wake.clone(),
+        events: events.downgrade(),
+    };
+    let deliveries = delivery.spawn(&outbox.targets, stop_requested.clone());
+    let retention = tokio::spawn(keep_only(store.clone(), settings.keep));
+    let watch_store = tokio::spawn(watch_store(
+        store.clone(),
+        service.clone(),
+        settings.forward_to.clone(),
+    ));
+    let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
+        .with_store(store, outbox);
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
-    let forwarder = (!settings.forward_to.is_empty()).then(|| {
-        Forwarder::spawn(
-            context.http.clone(),
-            settings.forward_to.clone(),
-            settings.forward_headers.clone(),
-            context.retry.base * 2,
-            service.metrics().clone(),
-        )
-    });
     let mut render_failure = None;
     while let Some(event) = received.recv().await {
         service.observe(&event);
-        if let Err(err) = render(event, &settings, context, forwarder.as_ref().map(|f| &f.0)) {
+        if let Err(err) = render(event, &settings, context) {
             // stdout is gone: stop listening the clean way, then report why.
             let _ = stop.send(true);
             render_failure = Some(err);
@@ -50,9 +74,17 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let result = engine
         .await
         .context("the listen engine stopped unexpectedly")?;
-    if let Some((forwarder, task)) = forwarder {
-        drop(forwarder);
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+    let _ = stop.send(true);
+    retention.abort();
+    watch_store.abort();
+    for task in deliveries {
+        // An attempt cut short here is leased in the store and sent again by the next run.
+        if tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .is_err()
+        {
+            tracing::debug!("a delivery was still running at shutdown");
+        }
     }
     if let Some(err) = render_failure {
         return Err(err);
@@ -75,12 +107,52 @@ async fn start_service(
     Ok(service)
 }
 
-fn render(
-    event: ListenEvent,
-    settings: &ListenSettings,
-    context: &Context,
-    forwarder: Option<&Forwarder>,
-) -> anyhow::Result<()> {
+/// Every few seconds: whether the store answers (`/healthz` turns 503 while it does not) and
+/// how many deliveries wait per target (`cer_deliveries_pending`).
+async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>) {
+    for target in &targets {
+        service.metrics().delivery_target(target);
+    }
+    loop {
+        match store.ping().await {
+            Ok(()) => service.health().resolved("store"),
+            Err(err) => service.health().problem("store", &err.to_string()),
+        }
+        if !targets.is_empty()
+            && let Ok(counts) = store.pending_by_target().await
+        {
+            // A target with nothing pending has no row: it reads as zero, not as its last count.
+            let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
+            for target in &targets {
+                let pending = counts.get(target.as_str()).copied().unwrap_or(0);
+                service.metrics().set_deliveries_pending(target, pending);
+            }
+        }
+        tokio::time::sleep(STORE_CHECK_EVERY).await;
+    }
+}
+
+/// Retention (`--keep`): now and every hour, deletes the reports of calls that ended too long
+/// ago, except those with a delivery still pending.
+async fn keep_only(store: Store, keep: Option<Duration>) {
+    let Some(keep) = keep.and_then(|k| jiff::SignedDuration::try_from(k).ok()) else {
+        return;
+    };
+    loop {
+        let before = jiff::Timestamp::now().saturating_sub(keep);
+        match before.map(|before| store.forget_before(before)) {
+            Ok(forget) => match forget.await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!("deleted {n} stored report(s) older than --keep"),
+                Err(err) => tracing::warn!("could not apply --keep: {err}"),
+            },
+            Err(_) => return,
+        }
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+fn render(event: ListenEvent, settings: &ListenSettings, context: &Context) -> anyhow::Result<()> {
     let output = &context.output;
     match event {
         ListenEvent::Ready { account_keys, .. } => output.status(format!(
@@ -102,8 +174,12 @@ fn render(
             line.push('\n');
             output.data(line.as_bytes())?;
             let _ = printed.send(());
-            if let Some(forwarder) = forwarder {
-                forwarder.forward(&report);
+        }
+        ListenEvent::Delivery { target, result, .. } => {
+            if !settings.json {
+                let mut line = delivery_line(&target, &result, output.stdout_palette());
+                line.push('\n');
+                output.data(line.as_bytes())?;
             }
         }
         ListenEvent::Reconnecting {

@@ -3,6 +3,7 @@
 
 pub mod completions;
 mod context;
+pub mod deliveries;
 pub mod fetch;
 pub mod listen;
 pub mod login;
@@ -11,6 +12,7 @@ pub mod sandbox;
 mod signals;
 pub mod status;
 pub mod summaries;
+pub mod sync;
 pub mod token;
 
 pub use context::Context;
@@ -55,5 +57,13 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
             listen::run(listen, &context).await
         }
         Command::Sandbox(args) => sandbox::run(SandboxSettings::resolve(&args)?, &output).await,
+        Command::Sync(args) => {
+            let context = Context::new(settings, output).await?;
+            sync::run(&args, &context).await
+        }
+        Command::Deliveries(args) => {
+            let context = Context::new(settings, output).await?;
+            deliveries::run(&args, &context).await
+        }
     }
 }

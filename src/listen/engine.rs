@@ -6,12 +6,13 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, watch};
 
-use super::ledger::{Ledgers, OVERLAP};
+use super::ledger::{CursorMove, Ledgers, OVERLAP, save_cursor_moves};
 use super::pump::{End, Pump};
 use super::session::{Session, discard, tear_down};
 use super::{Clock, ListenConfig, ListenEvent, StartFrom};
 use crate::api::channels::Channel;
 use crate::api::{ApiClient, ApiError};
+use crate::store::{Store, StoreLocation};
 
 /// The listen engine. Build it, then [`Engine::run`] it until `shutdown` turns true.
 pub struct Engine {
@@ -20,29 +21,87 @@ pub struct Engine {
     pub(super) events: mpsc::Sender<ListenEvent>,
     pub(super) ledgers: Ledgers,
     pub(super) clock: Arc<dyn Clock>,
+    /// Where reports, cursors and deliveries are kept; opened in `run` when not given.
+    pub(super) store: Option<Store>,
+    pub(super) outbox: Outbox,
+}
+
+/// Where each newly stored report is to be delivered (`--forward-to`), and who to wake.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox {
+    pub targets: Vec<String>,
+    pub forward_for: std::time::Duration,
+    /// Woken when a report queued deliveries, so the delivery tasks need not wait to poll.
+    pub wake: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
-    /// Loads the saved cursors of every account key.
+    /// An engine on the default store (`sqlite:STATE_DIR/cer.db`) unless
+    /// [`Engine::with_store`] gives another; the saved cursors are read when it runs.
     pub fn new(
         api: ApiClient,
         config: ListenConfig,
         events: mpsc::Sender<ListenEvent>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let ledgers = Ledgers::load(&config.state_dir, &config.account_keys);
+        let ledgers = Ledgers::new(&config.account_keys);
         Self {
             api,
             config,
             events,
             ledgers,
             clock,
+            store: None,
+            outbox: Outbox::default(),
         }
+    }
+
+    /// Uses this (open) store, and queues each new report's deliveries in its outbox.
+    pub fn with_store(mut self, store: Store, outbox: Outbox) -> Self {
+        self.store = Some(store);
+        self.outbox = outbox;
+        self
+    }
+
+    /// Opens the default store if none was given, and reads the saved cursors from it.
+    async fn load(&mut self) -> Result<Store, ApiError> {
+        let store = match self.store.clone() {
+            Some(store) => store,
+            None => Store::open(&StoreLocation::default_in(&self.config.state_dir))
+                .await
+                .map_err(|err| ApiError::Configuration(err.to_string()))?,
+        };
+        let now = self.clock.now();
+        self.ledgers = Ledgers::load(
+            &store,
+            &self.config.state_dir,
+            &self.config.account_keys,
+            now,
+        )
+        .await
+        .map_err(|err| ApiError::Configuration(err.to_string()))?;
+        self.store = Some(store.clone());
+        Ok(store)
+    }
+
+    /// Saves cursor moves in the background: they only move forward in the store, so a
+    /// late write does no harm, and a failed one is redone by the next report or backfill.
+    pub(super) fn save_cursors(&self, moves: Vec<CursorMove>) {
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        let now = self.clock.now();
+        tokio::spawn(async move {
+            if let Err(err) = save_cursor_moves(&store, &moves, now).await {
+                tracing::warn!("cannot save the listen cursor: {err}");
+            }
+        });
     }
 
     /// Listens until `shutdown` is set (then cleans up and returns `Ok`) or authentication
     /// fails for good.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ApiError> {
+        self.load().await?;
         let mut backfill_from = self.first_backfill_start();
         let (mut attempt, mut ready) = (0u32, false);
         loop {
@@ -141,10 +200,9 @@ impl Engine {
             }
             StartFrom::Cursor => self.ledgers.cursor().map(minus_overlap),
         };
-        if self.ledgers.cursor().is_none()
-            && let Err(err) = self.ledgers.start_at(start.unwrap_or(now))
-        {
-            tracing::warn!("cannot save the listen cursor: {err}");
+        if self.ledgers.cursor().is_none() {
+            let moves = self.ledgers.start_at(start.unwrap_or(now));
+            self.save_cursors(moves);
         }
         start.filter(|_| self.config.backfill)
     }
@@ -167,8 +225,11 @@ impl Engine {
             )
             .await;
         }
-        if let Err(err) = self.ledgers.save_all() {
-            tracing::warn!("cannot save the listen cursor: {err}");
+        if let Some(store) = &self.store {
+            let moves = self.ledgers.cursors();
+            if let Err(err) = save_cursor_moves(store, &moves, self.clock.now()).await {
+                tracing::warn!("cannot save the listen cursor: {err}");
+            }
         }
         Ok(())
     }

@@ -1,5 +1,7 @@
-//! What `listen` has already emitted, per account: a cursor and the recent IDs, saved atomically
-//! after every report so that a restart backfills from where it stopped and prints nothing twice.
+//! What `listen` has already emitted, per account: a cursor and the recent IDs, so that a
+//! restart backfills from where it stopped and prints nothing twice. They live in memory here
+//! and in the store (section 7) for good: the engine stores each report together with its
+//! account's cursor, and saves the cursor again after a complete backfill.
 //!
 //! Invariant: every call that ended before `cursor - OVERLAP` has been emitted. Only the engine
 //! moves the cursor, and only when that stays true (see `pump`). An ID is remembered while a
@@ -7,17 +9,20 @@
 //! plausible (it was emitted recently), so memory stays flat however long cer runs.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::auth::store::write_file_atomically;
+use crate::store::{Store, StoreError};
 
 /// How far before the cursor a backfill looks again, for calls whose notification came late.
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
 /// How long an ID is remembered, past the cursor or past its emission (overlap plus margin).
 const REMEMBER: SignedDuration = SignedDuration::from_mins(15);
+
+/// A cursor to write to the store: the account key and where its cursor now is.
+pub type CursorMove = (String, Timestamp);
 
 /// When a call ended (GoTo's clock) and when cer emitted it (the local clock).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -26,7 +31,7 @@ struct Seen {
     emitted: Timestamp,
 }
 
-/// One account's record.
+/// One account's record (also the shape of the JSON cursor files of earlier versions).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Record {
@@ -36,50 +41,38 @@ struct Record {
     recent: HashMap<String, Seen>,
 }
 
-/// The record of one account key, and the file it lives in.
+/// The record of one account key.
 #[derive(Debug)]
 pub struct Ledger {
-    path: PathBuf,
     record: Record,
 }
 
 impl Ledger {
-    /// Loads the account's file; a missing file is a fresh start, a corrupt one is set aside
-    /// with a warning rather than stopping cer.
-    pub fn load(state_dir: &Path, account_key: &str) -> Self {
-        let path = state_dir.join(file_name(account_key));
-        let fresh = Record {
-            account_key: account_key.to_string(),
-            ..Record::default()
-        };
-        let record = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|err| {
-                tracing::warn!(
-                    "ignoring the unreadable cursor file {} ({err})",
-                    path.display()
-                );
-                fresh
-            }),
-            Err(_) => fresh,
-        };
-        Self { path, record }
+    fn fresh(account_key: &str) -> Self {
+        Self {
+            record: Record {
+                account_key: account_key.to_string(),
+                ..Record::default()
+            },
+        }
     }
 
     pub fn cursor(&self) -> Option<Timestamp> {
         self.record.cursor
     }
 
-    /// Writes the record (temporary file, then rename).
-    pub fn save(&self) -> Result<(), String> {
-        let text = serde_json::to_vec(&self.record).map_err(|e| e.to_string())?;
-        write_file_atomically(&self.path, &text).map_err(|e| e.0)
+    /// Where the cursor goes when moved to `to`: never back, never past `now`.
+    fn moved(&self, to: Timestamp, now: Timestamp) -> Timestamp {
+        let to = to.min(now);
+        self.record.cursor.map_or(to, |c| c.max(to))
     }
 
-    /// Moves the cursor forward (never back, never past `now`) and forgets what is too old.
-    fn advance(&mut self, to: Timestamp, now: Timestamp) {
-        let to = to.min(now);
-        self.record.cursor = Some(self.record.cursor.map_or(to, |c| c.max(to)));
+    /// Moves the cursor forward and forgets what is too old.
+    fn advance(&mut self, to: Timestamp, now: Timestamp) -> CursorMove {
+        let at = self.moved(to, now);
+        self.record.cursor = Some(at);
         self.forget_old(now);
+        (self.record.account_key.clone(), at)
     }
 
     fn forget_old(&mut self, now: Timestamp) {
@@ -99,13 +92,50 @@ pub struct Ledgers {
 }
 
 impl Ledgers {
-    pub fn load(state_dir: &Path, account_keys: &[String]) -> Self {
+    /// Empty ledgers: no cursor, nothing seen.
+    pub fn new(account_keys: &[String]) -> Self {
         Self {
-            ledgers: account_keys
-                .iter()
-                .map(|key| Ledger::load(state_dir, key))
-                .collect(),
+            ledgers: account_keys.iter().map(|key| Ledger::fresh(key)).collect(),
         }
+    }
+
+    /// Reads what was emitted before: the cursors in the store (after importing, once, the
+    /// JSON cursor files of earlier versions from `state_dir`), and the IDs of the calls that
+    /// ended near them. This is the one place a saved cursor is read.
+    pub async fn load(
+        store: &Store,
+        state_dir: &Path,
+        account_keys: &[String],
+        now: Timestamp,
+    ) -> Result<Self, StoreError> {
+        let mut ledgers = Self::new(account_keys);
+        for ledger in &mut ledgers.ledgers {
+            if let Some(old) = import_cursor_file(state_dir, &ledger.record.account_key) {
+                let cursor = old.cursor.map(|at| at.min(now));
+                if let Some(at) = cursor {
+                    store.save_cursors(&[&old.account_key], at, now).await?;
+                }
+                ledger.record.recent = old.recent;
+                forget_imported_file(state_dir, &ledger.record.account_key);
+            }
+        }
+        let cursors = store.cursors().await?;
+        for ledger in &mut ledgers.ledgers {
+            ledger.record.cursor = cursors.get(&ledger.record.account_key).copied();
+        }
+        if let Some(cursor) = ledgers.ledgers.iter().filter_map(Ledger::cursor).min() {
+            let since = cursor.saturating_sub(REMEMBER).unwrap_or(Timestamp::MIN);
+            for (id, ended) in store.ended_since(since).await? {
+                let seen = Seen {
+                    ended,
+                    emitted: now,
+                };
+                if let Some(first) = ledgers.ledgers.first_mut() {
+                    first.record.recent.insert(id, seen);
+                }
+            }
+        }
+        Ok(ledgers)
     }
 
     /// Whether a call was already emitted.
@@ -120,6 +150,22 @@ impl Ledgers {
         self.ledgers.iter().map(Ledger::cursor).min().flatten()
     }
 
+    /// The cursor to store with a report that [`Ledgers::record`] will record, so that both
+    /// are written in one transaction before the report is printed.
+    pub fn cursor_after(
+        &self,
+        account_key: Option<&str>,
+        ended: Timestamp,
+        now: Timestamp,
+        advance: bool,
+    ) -> Option<CursorMove> {
+        let ledger = self
+            .ledgers
+            .iter()
+            .find(|l| Some(l.record.account_key.as_str()) == account_key)?;
+        advance.then(|| (ledger.record.account_key.clone(), ledger.moved(ended, now)))
+    }
+
     /// Records an emitted report; with `advance`, its account's cursor moves to its end.
     /// A report of no account `listen` follows is remembered (for dedupe) but moves nothing.
     pub fn record(
@@ -129,13 +175,13 @@ impl Ledgers {
         ended: Timestamp,
         now: Timestamp,
         advance: bool,
-    ) -> Result<(), String> {
+    ) {
         let owner = self
             .ledgers
             .iter()
             .position(|l| Some(l.record.account_key.as_str()) == account_key);
         let Some(ledger) = self.ledgers.get_mut(owner.unwrap_or(0)) else {
-            return Ok(());
+            return;
         };
         let seen = Seen {
             ended,
@@ -147,38 +193,78 @@ impl Ledgers {
         } else {
             ledger.forget_old(now);
         }
-        ledger.save()
     }
 
-    /// After a complete backfill up to `until`: every account has emitted everything before it.
-    pub fn advance_all(&mut self, until: Timestamp, now: Timestamp) -> Result<(), String> {
-        for ledger in &mut self.ledgers {
-            ledger.advance(until, now);
-            ledger.save()?;
-        }
-        Ok(())
+    /// After a complete backfill up to `until`: every account has emitted everything before
+    /// it. Returns the cursors to save.
+    pub fn advance_all(&mut self, until: Timestamp, now: Timestamp) -> Vec<CursorMove> {
+        self.ledgers
+            .iter_mut()
+            .map(|ledger| ledger.advance(until, now))
+            .collect()
     }
 
-    /// Gives every account without a cursor one at `at` (a first run), and saves it.
-    pub fn start_at(&mut self, at: Timestamp) -> Result<(), String> {
-        for ledger in self
-            .ledgers
+    /// Gives every account without a cursor one at `at` (a first run); returns those to save.
+    pub fn start_at(&mut self, at: Timestamp) -> Vec<CursorMove> {
+        self.ledgers
             .iter_mut()
             .filter(|l| l.record.cursor.is_none())
-        {
-            ledger.record.cursor = Some(at);
-            ledger.save()?;
-        }
-        Ok(())
+            .map(|ledger| {
+                ledger.record.cursor = Some(at);
+                (ledger.record.account_key.clone(), at)
+            })
+            .collect()
     }
 
-    /// Saves every ledger (at shutdown).
-    pub fn save_all(&self) -> Result<(), String> {
-        self.ledgers.iter().try_for_each(Ledger::save)
+    /// Every account's cursor (to save at shutdown).
+    pub fn cursors(&self) -> Vec<CursorMove> {
+        self.ledgers
+            .iter()
+            .filter_map(|l| Some((l.record.account_key.clone(), l.cursor()?)))
+            .collect()
     }
 
     pub fn recent_len(&self) -> usize {
         self.ledgers.iter().map(|l| l.record.recent.len()).sum()
+    }
+}
+
+/// Writes cursor moves to the store; they only ever move forward there, so the order in
+/// which several such writes land does not matter.
+pub async fn save_cursor_moves(
+    store: &Store,
+    moves: &[CursorMove],
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    for (account, at) in moves {
+        store.save_cursors(&[account], *at, now).await?;
+    }
+    Ok(())
+}
+
+/// An earlier version's `cursor-<key>.json`, if there is a readable one.
+fn import_cursor_file(state_dir: &Path, account_key: &str) -> Option<Record> {
+    let path = state_dir.join(file_name(account_key));
+    let text = std::fs::read_to_string(&path).ok()?;
+    match serde_json::from_str::<Record>(&text) {
+        Ok(record) if record.account_key == account_key => Some(record),
+        Ok(_) | Err(_) => {
+            tracing::warn!(
+                "ignoring the unreadable cursor file {}; the store keeps the cursor now",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
+/// Renames an imported file so it is imported once only (and kept, for a downgrade).
+fn forget_imported_file(state_dir: &Path, account_key: &str) {
+    let path = state_dir.join(file_name(account_key));
+    let mut done = path.clone().into_os_string();
+    done.push(".imported");
+    if let Err(err) = std::fs::rename(&path, &done) {
+        tracing::warn!("cannot rename the imported {}: {err}", path.display());
     }
 }
 

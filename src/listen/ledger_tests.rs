@@ -1,4 +1,4 @@
-//! The listen ledger: cursor moves, remembered IDs, files that survive restarts.
+//! The listen ledger: cursor moves, remembered IDs, and what survives a restart in the store.
 
 use super::*;
 
@@ -9,44 +9,20 @@ fn at(text: &str) -> Timestamp {
 const NOW: &str = "2026-11-24T12:00:00Z";
 
 #[test]
-fn survives_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let keys = vec!["111".to_string()];
-    let mut ledgers = Ledgers::load(dir.path(), &keys);
-    assert_eq!(ledgers.cursor(), None);
-    ledgers
-        .record("a", Some("111"), at("2026-11-24T10:00:00Z"), at(NOW), true)
-        .unwrap();
-    let again = Ledgers::load(dir.path(), &keys);
-    assert!(again.seen("a"));
-    assert_eq!(again.cursor(), Some(at("2026-11-24T10:00:00Z")));
-}
-
-#[test]
 fn the_cursor_never_goes_back_nor_past_now() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
-    ledgers
-        .record("a", Some("1"), at("2026-11-24T10:00:00Z"), at(NOW), true)
-        .unwrap();
-    ledgers
-        .record("b", Some("1"), at("2026-11-24T09:00:00Z"), at(NOW), true)
-        .unwrap();
+    let mut ledgers = Ledgers::new(&["1".to_string()]);
+    ledgers.record("a", Some("1"), at("2026-11-24T10:00:00Z"), at(NOW), true);
+    ledgers.record("b", Some("1"), at("2026-11-24T09:00:00Z"), at(NOW), true);
     assert_eq!(ledgers.cursor(), Some(at("2026-11-24T10:00:00Z")));
-    ledgers
-        .record("c", Some("1"), at("2027-01-01T00:00:00Z"), at(NOW), true)
-        .unwrap();
+    ledgers.record("c", Some("1"), at("2027-01-01T00:00:00Z"), at(NOW), true);
     assert_eq!(ledgers.cursor(), Some(at(NOW)));
 }
 
 #[test]
 fn recording_without_advance_keeps_the_cursor() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
-    ledgers.start_at(at("2026-11-24T08:00:00Z")).unwrap();
-    ledgers
-        .record("a", Some("1"), at("2026-11-24T11:00:00Z"), at(NOW), false)
-        .unwrap();
+    let mut ledgers = Ledgers::new(&["1".to_string()]);
+    ledgers.start_at(at("2026-11-24T08:00:00Z"));
+    ledgers.record("a", Some("1"), at("2026-11-24T11:00:00Z"), at(NOW), false);
     assert_eq!(ledgers.cursor(), Some(at("2026-11-24T08:00:00Z")));
     assert!(ledgers.seen("a"));
 }
@@ -55,31 +31,23 @@ fn recording_without_advance_keeps_the_cursor() {
 // notification of a call that ended long ago was printed twice.
 #[test]
 fn an_old_call_just_emitted_is_remembered() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
-    ledgers.start_at(at(NOW)).unwrap();
-    ledgers
-        .record("old", Some("1"), at("2026-09-30T15:54:43Z"), at(NOW), true)
-        .unwrap();
+    let mut ledgers = Ledgers::new(&["1".to_string()]);
+    ledgers.start_at(at(NOW));
+    ledgers.record("old", Some("1"), at("2026-09-30T15:54:43Z"), at(NOW), true);
     assert!(ledgers.seen("old"));
 }
 
 #[test]
 fn ids_are_forgotten_once_far_behind_the_cursor_and_emitted_long_ago() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
-    ledgers
-        .record(
-            "a",
-            Some("1"),
-            at("2026-11-24T10:00:00Z"),
-            at("2026-11-24T10:00:01Z"),
-            true,
-        )
-        .unwrap();
-    ledgers
-        .record("b", Some("1"), at("2026-11-24T11:59:00Z"), at(NOW), true)
-        .unwrap();
+    let mut ledgers = Ledgers::new(&["1".to_string()]);
+    ledgers.record(
+        "a",
+        Some("1"),
+        at("2026-11-24T10:00:00Z"),
+        at("2026-11-24T10:00:01Z"),
+        true,
+    );
+    ledgers.record("b", Some("1"), at("2026-11-24T11:59:00Z"), at(NOW), true);
     assert!(!ledgers.seen("a"));
     assert!(ledgers.seen("b"));
     assert_eq!(ledgers.recent_len(), 1);
@@ -87,23 +55,12 @@ fn ids_are_forgotten_once_far_behind_the_cursor_and_emitted_long_ago() {
 
 #[test]
 fn a_report_of_another_account_moves_no_cursor() {
-    let dir = tempfile::tempdir().unwrap();
     let keys = vec!["1".to_string(), "2".to_string()];
-    let mut ledgers = Ledgers::load(dir.path(), &keys);
-    ledgers.start_at(at("2026-11-24T08:00:00Z")).unwrap();
-    ledgers
-        .record("x", Some("9"), at("2026-11-24T11:00:00Z"), at(NOW), true)
-        .unwrap();
+    let mut ledgers = Ledgers::new(&keys);
+    ledgers.start_at(at("2026-11-24T08:00:00Z"));
+    ledgers.record("x", Some("9"), at("2026-11-24T11:00:00Z"), at(NOW), true);
     assert!(ledgers.seen("x"));
     assert_eq!(ledgers.cursor(), Some(at("2026-11-24T08:00:00Z")));
-}
-
-#[test]
-fn a_corrupt_file_is_a_fresh_start() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cursor-1.json"), "{oops").unwrap();
-    let ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
-    assert_eq!(ledgers.cursor(), None);
 }
 
 #[test]
@@ -113,15 +70,76 @@ fn account_keys_cannot_escape_the_folder() {
 
 #[test]
 fn each_account_has_its_own_cursor() {
-    let dir = tempfile::tempdir().unwrap();
     let keys = vec!["1".to_string(), "2".to_string()];
-    let mut ledgers = Ledgers::load(dir.path(), &keys);
-    ledgers
-        .record("a", Some("2"), at("2026-11-24T10:00:00Z"), at(NOW), true)
-        .unwrap();
+    let mut ledgers = Ledgers::new(&keys);
+    ledgers.record("a", Some("2"), at("2026-11-24T10:00:00Z"), at(NOW), true);
     assert_eq!(ledgers.cursor(), None, "account 1 has no cursor yet");
-    ledgers
-        .advance_all(at("2026-11-24T09:00:00Z"), at(NOW))
+    ledgers.advance_all(at("2026-11-24T09:00:00Z"), at(NOW));
+    assert_eq!(ledgers.cursor(), Some(at("2026-11-24T09:00:00Z")));
+}
+
+async fn store_in(dir: &std::path::Path) -> Store {
+    Store::open(&crate::store::StoreLocation::Sqlite(dir.join("cer.db")))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn survives_a_restart_through_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path()).await;
+    let keys = vec!["111".to_string()];
+    let ended = at("2026-11-24T11:58:00Z");
+    let report =
+        serde_json::json!({"conversationSpaceId": "a", "callEnded": "2026-11-24T11:58:00Z"});
+    let queue = crate::store::outbox::Queue::NONE;
+    let ledgers = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap();
+    let cursor = ledgers.cursor_after(Some("111"), ended, at(NOW), true);
+    assert_eq!(cursor, Some(("111".to_string(), ended)));
+    let cursor = cursor.as_ref().map(|(k, t)| (k.as_str(), *t));
+    store
+        .store_report(&report, cursor, &queue, at(NOW))
+        .await
+        .unwrap();
+    let again = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap();
+    assert!(again.seen("a"));
+    assert_eq!(again.cursor(), Some(ended));
+}
+
+#[tokio::test]
+async fn a_json_cursor_file_is_imported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path()).await;
+    let old = r#"{"accountKey":"1","cursor":"2026-11-24T09:00:00Z","recent":{"x":{"ended":"2026-11-24T08:59:00Z","emitted":"2026-11-24T09:00:00Z"}}}"#;
+    std::fs::write(dir.path().join("cursor-1.json"), old).unwrap();
+    let keys = vec!["1".to_string()];
+    let ledgers = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
         .unwrap();
     assert_eq!(ledgers.cursor(), Some(at("2026-11-24T09:00:00Z")));
+    assert!(ledgers.seen("x"));
+    assert!(!dir.path().join("cursor-1.json").exists());
+    assert!(dir.path().join("cursor-1.json.imported").exists());
+    // A later, further cursor in the store is not moved back by anything.
+    let moves = [("1".to_string(), at("2026-11-24T10:00:00Z"))];
+    save_cursor_moves(&store, &moves, at(NOW)).await.unwrap();
+    let again = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(again.cursor(), Some(at("2026-11-24T10:00:00Z")));
+}
+
+#[tokio::test]
+async fn a_corrupt_cursor_file_is_a_fresh_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path()).await;
+    std::fs::write(dir.path().join("cursor-1.json"), "{oops").unwrap();
+    let ledgers = Ledgers::load(&store, dir.path(), &["1".to_string()], at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(ledgers.cursor(), None);
 }

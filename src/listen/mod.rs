@@ -4,7 +4,6 @@
 
 mod backfill;
 mod engine;
-pub mod forward;
 mod ledger;
 mod pump;
 mod session;
@@ -17,7 +16,7 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-pub use engine::Engine;
+pub use engine::{Engine, Outbox};
 pub use ledger::{Ledger, Ledgers};
 pub use timing::Timing;
 
@@ -78,6 +77,27 @@ pub enum ListenEvent {
     Reconnected,
     /// Something a person should know, that does not stop listening.
     Warning(String),
+    /// The result of one attempt to deliver a report to a `--forward-to` target.
+    Delivery {
+        conversation_space_id: String,
+        target: String,
+        result: DeliveryResult,
+    },
+}
+
+/// What one delivery attempt came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeliveryResult {
+    /// A 2xx answer.
+    Delivered { status: u16, elapsed: Duration },
+    /// It failed; the next try comes after `next_in`.
+    WillRetry {
+        error: String,
+        elapsed: Duration,
+        next_in: Duration,
+    },
+    /// `--forward-for` has passed: the delivery is marked failed.
+    Failed { error: String },
 }
 
 /// The wall clock, injectable so tests can place "now" where they need it.

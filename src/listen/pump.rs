@@ -21,13 +21,15 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{Missed, find_missed};
 use super::engine::{Engine, is_fatal, stopped};
-use super::ledger::OVERLAP;
+use super::ledger::{CursorMove, OVERLAP};
 use super::session::{Session, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
 use crate::api::ApiError;
 use crate::api::channels::{self, Channel};
 use crate::api::notifications::{self, Frame, Socket};
 use crate::api::reports::fetch_report_when_ready;
+use crate::store::Stored;
+use crate::store::outbox::Queue;
 
 /// How a session ended.
 pub enum End {
@@ -85,6 +87,8 @@ pub struct Pump<'e> {
     refresh_at: Instant,
     /// False once GoTo showed it has no subscription listing for cer to check.
     check_subscriptions: bool,
+    /// Store failures in a row: the retry backoff grows with them.
+    store_failures: u32,
 }
 
 impl<'e> Pump<'e> {
@@ -106,6 +110,7 @@ impl<'e> Pump<'e> {
             backfill: Backfill::default(),
             refresh_at,
             check_subscriptions: true,
+            store_failures: 0,
         };
         if let Some(from) = backfill_from {
             pump.start_search(from);
@@ -431,9 +436,8 @@ impl<'e> Pump<'e> {
         if complete && !backfill.again && backfill.retry_at.is_none() {
             backfill.gap_open = false;
             let now = self.engine.clock.now();
-            if let Err(err) = self.engine.ledgers.advance_all(until, now) {
-                tracing::warn!("cannot save the listen cursor: {err}");
-            }
+            let moves = self.engine.ledgers.advance_all(until, now);
+            self.engine.save_cursors(moves);
         }
         if std::mem::take(&mut self.backfill.again) {
             self.search_from_cursor();
@@ -467,7 +471,10 @@ impl<'e> Pump<'e> {
         Ok(())
     }
 
-    /// Hands a report to the renderer and records it once printed.
+    /// Stores a report with its account's cursor (one transaction), then hands it to the
+    /// renderer, unless the store already had it (an earlier run, another listener). When the
+    /// store fails, nothing is printed: the gap stays open and a later backfill brings the
+    /// report again once the store is back.
     async fn emit_report(&mut self, id: &str, report: Value, origin: Origin) -> Step {
         if self.engine.ledgers.seen(id) {
             return Ok(());
@@ -482,6 +489,24 @@ impl<'e> Pump<'e> {
             .get("accountKey")
             .and_then(Value::as_str)
             .map(str::to_string);
+        let advance = !self.backfill.gap_open;
+        let ledgers = &self.engine.ledgers;
+        let cursor = ledgers.cursor_after(account.as_deref(), ended, now, advance);
+        match self.store(&report, cursor, now).await {
+            Some(Stored::New) => {}
+            Some(Stored::AlreadyThere) => {
+                let ledgers = &mut self.engine.ledgers;
+                ledgers.record(id, account.as_deref(), ended, now, advance);
+                return Ok(());
+            }
+            None => {
+                self.note_store_failure();
+                return Ok(());
+            }
+        }
+        self.engine
+            .ledgers
+            .record(id, account.as_deref(), ended, now, advance);
         let (printed, answer) = oneshot::channel();
         let event = ListenEvent::Report {
             report,
@@ -492,15 +517,54 @@ impl<'e> Pump<'e> {
             // The renderer is gone (stdout closed): stop like on Ctrl-C.
             return Err(Box::new(End::Shutdown(self.channel.clone())));
         }
-        let advance = !self.backfill.gap_open;
-        if let Err(err) = self
-            .engine
-            .ledgers
-            .record(id, account.as_deref(), ended, now, advance)
-        {
-            tracing::warn!("cannot save the listen cursor: {err}");
+        // Deliveries start once the call line is out, so their results show under it.
+        if !self.engine.outbox.targets.is_empty() {
+            self.engine.outbox.wake.notify_waiters();
         }
         Ok(())
+    }
+
+    /// The store's answer, or `None` (with a line saying so) when it failed.
+    async fn store(
+        &mut self,
+        report: &Value,
+        cursor: Option<CursorMove>,
+        now: Timestamp,
+    ) -> Option<Stored> {
+        let store = self.engine.store.as_ref()?;
+        let outbox = &self.engine.outbox;
+        let queue = Queue {
+            targets: &outbox.targets,
+            forward_for: outbox.forward_for,
+        };
+        let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
+        match store.store_report(report, cursor, &queue, now).await {
+            Ok(stored) => {
+                self.store_failures = 0;
+                Some(stored)
+            }
+            Err(err) => {
+                tracing::info!("{err}; holding reports back until the store answers again");
+                None
+            }
+        }
+    }
+
+    /// The store failed: nothing is printed, the gap stays open, and a backfill retries after
+    /// a wait that grows with each failure in a row (jittered, capped like reconnects).
+    fn note_store_failure(&mut self) {
+        self.store_failures = self.store_failures.saturating_add(1);
+        let delay = self
+            .engine
+            .config
+            .timing
+            .reconnect_delay(self.store_failures);
+        self.backfill.failures += 1;
+        self.backfill.gap_open = true;
+        if self.backfill.retry_at.is_none() {
+            tracing::info!("trying the store again in {delay:.1?}");
+            self.backfill.retry_at = Some(later(delay));
+        }
     }
 }
 

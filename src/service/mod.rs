@@ -19,7 +19,8 @@ pub use notify::Notifier;
 use crate::api::client::RequestObserver;
 use crate::listen::ListenEvent;
 
-/// The operator's view of one `listen` process.
+/// The operator's view of one `listen` process. Cheap to clone: clones share everything.
+#[derive(Clone)]
 pub struct Service {
     metrics: Metrics,
     health: Health,
@@ -90,8 +91,23 @@ impl Service {
                 self.now_listening();
                 self.notifier.status("Reconnected; listening");
             }
+            ListenEvent::Delivery { target, result, .. } => self.delivery_ended(target, result),
             ListenEvent::Warning(_) => {}
         }
+    }
+
+    /// Counts a delivery that ended for good; a retry is neither delivered nor failed yet.
+    fn delivery_ended(&self, target: &str, result: &crate::listen::DeliveryResult) {
+        use crate::listen::DeliveryResult as Attempt;
+        let Ok(target) = url::Url::parse(target) else {
+            return;
+        };
+        let result = match result {
+            Attempt::Delivered { .. } => DeliveryResult::Delivered,
+            Attempt::Failed { .. } => DeliveryResult::Failed,
+            Attempt::WillRetry { .. } => return,
+        };
+        self.metrics.delivery_ended(&target, result, false);
     }
 
     fn now_listening(&self) {

@@ -75,6 +75,12 @@ pub struct ListenSettings {
     pub forward_headers: Vec<(String, String)>,
     /// `--metrics ADDR`: where to serve `/metrics` and `/healthz`.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Where reports, cursors and the outbox are kept.
+    pub store: crate::store::StoreLocation,
+    /// Retention: `None` keeps reports forever.
+    pub keep: Option<Duration>,
+    pub forward_for: Duration,
+    pub signer: Option<crate::delivery::Signer>,
 }
 
 impl ListenSettings {
@@ -137,6 +143,10 @@ impl ListenSettings {
                 .map(|h| header(h))
                 .collect::<Result<_, _>>()?,
             metrics: args.metrics.as_deref().map(metrics_address).transpose()?,
+            store: super::store::store_location(&args.store, settings)?,
+            keep: super::store::keep(args.keep.as_deref())?,
+            forward_for: super::store::forward_for(args.forward_for.as_deref())?,
+            signer: super::store::signer(args.forward_secret_file.as_deref(), settings)?,
         })
     }
 }

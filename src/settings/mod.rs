@@ -4,6 +4,7 @@
 pub mod commands;
 mod duration;
 mod sources;
+pub mod store;
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +51,10 @@ pub struct Settings {
     pub retry_base_ms: Option<u64>,
     /// `CER_TIME_SCALE`: multiplies `listen`'s timers; tests run them 20 times faster.
     pub time_scale: Option<f64>,
+    /// `CER_STORE`: where the store is, unless `--store` says otherwise.
+    pub store: Option<String>,
+    /// `CER_FORWARD_SECRET`: signs forwarded reports.
+    pub forward_secret: Option<Secret>,
 }
 
 impl Settings {
@@ -91,6 +96,10 @@ impl Settings {
                 .get("CER_TIME_SCALE")
                 .and_then(|v| v.parse().ok())
                 .filter(|f: &f64| f.is_finite() && *f > 0.0),
+            store: get("CER_STORE").filter(|s| !s.is_empty()),
+            forward_secret: get("CER_FORWARD_SECRET")
+                .filter(|s| !s.is_empty())
+                .map(Secret::new),
         })
     }
 

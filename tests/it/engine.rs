@@ -211,10 +211,10 @@ fn a_first_run_starts_its_cursor_at_the_clocks_now() {
         Some(ListenEvent::Ready { .. })
     ));
     finish(&env, harness);
-    let file = env
-        .state_dir()
-        .join(format!("cursor-{}.json", env.sandbox.account_key()));
-    let saved: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    assert_eq!(saved["cursor"], "2026-06-01T12:00:00Z");
+    let location = cer::store::StoreLocation::default_in(&env.state_dir());
+    let cursors = env.block_on(async {
+        let store = cer::store::Store::open(&location).await.unwrap();
+        store.cursors().await.unwrap()
+    });
+    assert_eq!(cursors[env.sandbox.account_key()], at);
 }

@@ -2,14 +2,19 @@
 
 mod browser;
 mod cli;
+mod delivery;
 mod engine;
 mod fetch;
 mod harness;
 mod listen;
+mod listen_store;
 mod login;
+mod postgres;
 mod proxy;
 mod sandbox_api;
 mod sandbox_cmd;
 mod service;
+mod store;
 mod summaries;
 mod summaries_glance;
+mod sync;

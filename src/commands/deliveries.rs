@@ -1,0 +1,87 @@
+//! `cer deliveries`: lists the forwarding outbox (pending and failed deliveries) from the
+//! store; `--retry` queues the failed ones again for the running or the next `cer listen`.
+
+use anyhow::Context as _;
+use jiff::tz::TimeZone;
+
+use super::Context;
+use crate::cli::DeliveriesArgs;
+use crate::output::escape::terminal_safe;
+use crate::settings::store::{DEFAULT_FORWARD_FOR, store_location};
+use crate::store::Store;
+use crate::store::outbox::Listed;
+
+pub async fn run(args: &DeliveriesArgs, context: &Context) -> anyhow::Result<()> {
+    let location = store_location(&args.store, &context.settings)?;
+    let store = Store::open(&location).await?;
+    let output = &context.output;
+    if args.retry {
+        let now = jiff::Timestamp::now();
+        let queued = store.retry_failed(now, DEFAULT_FORWARD_FOR).await?;
+        output.status(format!(
+            "Queued {queued} failed deliver{} again; `cer listen --forward-to` sends them \
+             (the running one within a second).",
+            if queued == 1 { "y" } else { "ies" }
+        ));
+        return Ok(());
+    }
+    let rows = store.list_deliveries(args.failed).await?;
+    if rows.is_empty() {
+        output.status(if args.failed {
+            "No failed deliveries."
+        } else {
+            "The outbox is empty: every report was delivered."
+        });
+        return Ok(());
+    }
+    let json = args.json || !output.stdout_is_terminal();
+    let mut text = String::new();
+    for row in &rows {
+        if args.json {
+            text.push_str(&serde_json::to_string(row).context("cannot print a delivery")?);
+        } else if json {
+            text.push_str(&tab_separated(row));
+        } else {
+            text.push_str(&human(row));
+        }
+        text.push('\n');
+    }
+    output.data(text.as_bytes())?;
+    Ok(())
+}
+
+/// A pipe without `--json`: tab-separated, UTC times, no header (the `gh` convention).
+fn tab_separated(row: &Listed) -> String {
+    [
+        row.target.clone(),
+        row.conversation_space_id.clone(),
+        row.state.clone(),
+        row.attempts.to_string(),
+        row.last_error.clone().unwrap_or_default(),
+        row.next_try.map(|t| t.to_string()).unwrap_or_default(),
+    ]
+    .join("\t")
+}
+
+/// A terminal: one readable line per delivery, local times.
+fn human(row: &Listed) -> String {
+    let next = row
+        .next_try
+        .map(|t| {
+            let local = t.to_zoned_datetime(TimeZone::system());
+            format!(", next try {}", local.strftime("%H:%M:%S"))
+        })
+        .unwrap_or_default();
+    let error = row
+        .last_error
+        .as_deref()
+        .map(|e| format!(", last error: {}", terminal_safe(e)))
+        .unwrap_or_default();
+    format!(
+        "{:<7}  {}  {}  {} attempt(s){error}{next}",
+        row.state,
+        row.conversation_space_id,
+        terminal_safe(&row.target),
+        row.attempts
+    )
+}

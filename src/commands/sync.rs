@@ -1,0 +1,188 @@
+//! `cer sync`: stores every report of a day or a range that the store lacks. It lists the
+//! range's summaries, skips the calls already stored, and fetches the others a few at a time
+//! within the client's rate limit. Each report is committed as it arrives, so an interrupted
+//! sync resumes where it stopped when run again: the store is the bookmark.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::{Args as _, FromArgMatches as _};
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jiff::Timestamp;
+
+use super::Context;
+use crate::api::ApiClient;
+use crate::api::reports::{Selector, SummaryQuery, fetch_report, split_range, summaries_page};
+use crate::cli::{SummariesArgs, SyncArgs};
+use crate::errors::UsageError;
+use crate::settings::commands::{missing_account_key, resolve_range};
+use crate::settings::store::store_location;
+use crate::store::outbox::Queue;
+use crate::store::{Store, Stored};
+
+/// Reports fetched at once; the API client's rate limit paces them.
+const CONCURRENCY: usize = 8;
+
+/// What a sync came to.
+#[derive(Debug, Default)]
+struct Tally {
+    stored: u64,
+    already: u64,
+    failed: Vec<(String, String)>,
+}
+
+pub async fn run(args: &SyncArgs, context: &Context) -> anyhow::Result<()> {
+    let (start, end) = range(args)?;
+    let account_key = args
+        .account_key
+        .clone()
+        .or_else(|| context.settings.account_key.clone())
+        .ok_or_else(missing_account_key)?;
+    let store = Store::open(&store_location(&args.store, &context.settings)?).await?;
+    let api = context.api();
+    let ids = list_ids(&api, &account_key, start, end).await?;
+    let mut tally = Tally::default();
+    let mut missing = Vec::with_capacity(ids.len());
+    for id in ids {
+        if store.has_report(&id).await? {
+            tally.already += 1;
+        } else {
+            missing.push(id);
+        }
+    }
+    let bar = progress_bar(context, missing.len() as u64);
+    let mut fetched = futures_util::stream::iter(missing)
+        .map(|id| {
+            let api = api.clone();
+            async move {
+                let report = fetch_report(&api, &id).await;
+                (id, report)
+            }
+        })
+        .buffer_unordered(CONCURRENCY);
+    while let Some((id, report)) = fetched.next().await {
+        match report {
+            Ok(report) => match store
+                .store_report(&report, None, &Queue::NONE, Timestamp::now())
+                .await?
+            {
+                Stored::New => tally.stored += 1,
+                Stored::AlreadyThere => tally.already += 1,
+            },
+            Err(err) => tally.failed.push((id, err.to_string())),
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    finish(context, &tally, start, end)
+}
+
+/// The range as `cer summaries` reads it, from the same flags.
+fn range(args: &SyncArgs) -> Result<(Timestamp, Timestamp), UsageError> {
+    let mut argv = vec!["sync".to_string()];
+    let flags = [
+        ("--day", &args.day),
+        ("--from", &args.from),
+        ("--to", &args.to),
+        ("--since", &args.since),
+    ];
+    for (flag, value) in flags {
+        if let Some(value) = value {
+            argv.extend([flag.to_string(), value.clone()]);
+        }
+    }
+    if args.utc {
+        argv.push("--utc".to_string());
+    }
+    let command = SummariesArgs::augment_args(clap::Command::new("sync"));
+    let summaries = command
+        .try_get_matches_from(argv)
+        .and_then(|matches| SummariesArgs::from_arg_matches(&matches))
+        .map_err(|err| UsageError::new(err.to_string()))?;
+    let zone = if args.utc {
+        jiff::tz::TimeZone::UTC
+    } else {
+        jiff::tz::TimeZone::system()
+    };
+    resolve_range(&summaries, Timestamp::now(), &zone)
+}
+
+/// Every conversationSpaceId of the range, each once, in GoTo's order.
+async fn list_ids(
+    api: &ApiClient,
+    account_key: &str,
+    start: Timestamp,
+    end: Timestamp,
+) -> anyhow::Result<Vec<String>> {
+    let mut seen = HashSet::new();
+    let mut ids = Vec::new();
+    for (start, end) in split_range(start, end) {
+        let query = SummaryQuery {
+            selector: Selector::AccountKey(account_key.to_string()),
+            start,
+            end,
+            virtual_participant_id: None,
+            scope: None,
+            outcome: None,
+            page_size: Some(1000),
+        };
+        let mut marker: Option<String> = None;
+        loop {
+            let page = summaries_page(api, &query, marker.as_deref())
+                .await
+                .context("cannot list the range's report summaries")?;
+            for item in &page.items {
+                let id = item.get("conversationSpaceId").and_then(|v| v.as_str());
+                if let Some(id) = id.filter(|id| seen.insert(id.to_string())) {
+                    ids.push(id.to_string());
+                }
+            }
+            match page.next_page_marker {
+                Some(next) if marker.as_deref() != Some(next.as_str()) => marker = Some(next),
+                _ => break,
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// done/total, rate and ETA on a terminal's stderr; hidden otherwise.
+fn progress_bar(context: &Context, total: u64) -> ProgressBar {
+    let output = &context.output;
+    if !output.stderr_is_terminal() || !output.shows_status() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let template = "{bar:30} {pos}/{len} reports  {per_sec}  ETA {eta}";
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn finish(
+    context: &Context,
+    tally: &Tally,
+    start: Timestamp,
+    end: Timestamp,
+) -> anyhow::Result<()> {
+    let output = &context.output;
+    for (id, why) in &tally.failed {
+        output.warn(format!("could not fetch the report of {id}: {why}"));
+    }
+    output.status(format!(
+        "Stored {} new reports ({} already stored), {start} to {end}",
+        tally.stored, tally.already
+    ));
+    if tally.failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "{} report(s) could not be fetched; run the same `cer sync` again to retry them",
+            tally.failed.len()
+        )
+    }
+}

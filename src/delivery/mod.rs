@@ -1,0 +1,245 @@
+//! Durable delivery (`listen --forward-to`): one task per target takes due deliveries from the
+//! store's outbox, oldest first, POSTs each report (signed when a secret is set), and records
+//! the result there: delivered rows go, failures wait with backoff and jitter until
+//! `--forward-for` runs out. Nothing waits in memory, so a restart or a receiver that is down
+//! for hours loses nothing, and a report that keeps failing never holds newer ones back.
+
+pub mod sign;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{Notify, mpsc, watch};
+
+use crate::listen::{DeliveryResult, ListenEvent};
+use crate::store::Store;
+use crate::store::outbox::{Claimed, Settled};
+pub use sign::Signer;
+
+/// Deliveries attempted at once per target.
+const CONCURRENCY: usize = 4;
+/// Deliveries claimed per trip to the store.
+const BATCH: i64 = 16;
+
+/// The delivery timers, scaled together by `CER_TIME_SCALE` for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveryTiming {
+    /// The first retry's wait; doubles per attempt, with jitter.
+    pub first_wait: Duration,
+    pub max_wait: Duration,
+    /// A 2xx within this delivers.
+    pub timeout: Duration,
+    /// How often the outbox is looked at when nothing woke the task (retries due, a
+    /// `cer deliveries --retry` from another process).
+    pub poll: Duration,
+}
+
+impl DeliveryTiming {
+    /// SPEC section 8's timers, times `factor`.
+    pub fn scaled(factor: f64) -> Self {
+        let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
+        Self {
+            first_wait: scale(Duration::from_secs(1)),
+            max_wait: scale(Duration::from_secs(300)),
+            timeout: scale(Duration::from_secs(10)),
+            poll: scale(Duration::from_secs(1)),
+        }
+    }
+
+    /// The wait after `attempts` failed attempts: exponential, capped, jittered (50–100 %).
+    pub fn retry_wait(&self, attempts: i64) -> Duration {
+        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        let ceiling = self
+            .first_wait
+            .saturating_mul(1 << exponent)
+            .min(self.max_wait);
+        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+    }
+}
+
+/// Everything the delivery tasks need.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub http: reqwest::Client,
+    pub store: Store,
+    pub headers: Vec<(String, String)>,
+    pub signer: Option<Signer>,
+    pub timing: DeliveryTiming,
+    /// Woken when a new report queued deliveries.
+    pub wake: Arc<Notify>,
+    /// Results go to the renderer while `listen` runs.
+    pub events: mpsc::WeakSender<ListenEvent>,
+}
+
+impl Delivery {
+    /// Starts one task per target; they stop when `stop` turns true.
+    pub fn spawn(
+        self,
+        targets: &[String],
+        stop: watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let shared = Arc::new(self);
+        targets
+            .iter()
+            .map(|target| {
+                let (shared, target, stop) = (shared.clone(), target.clone(), stop.clone());
+                tokio::spawn(async move { shared.serve(target, stop).await })
+            })
+            .collect()
+    }
+
+    async fn serve(self: Arc<Self>, target: String, mut stop: watch::Receiver<bool>) {
+        // Long enough for a whole batch to time out, CONCURRENCY at a time, so that another
+        // listener on the same store never takes over a delivery this one is still sending.
+        let rounds = u32::try_from(BATCH).unwrap_or(16) / u32::try_from(CONCURRENCY).unwrap_or(1);
+        let lease = self.timing.timeout * (rounds + 1) + Duration::from_secs(5);
+        let mut store_was_down = false;
+        while !*stop.borrow() {
+            let wake = self.wake.notified();
+            let claimed = self
+                .store
+                .claim_due(&target, Timestamp::now(), lease, BATCH)
+                .await;
+            match claimed {
+                Ok(batch) if !batch.is_empty() => {
+                    store_was_down = false;
+                    futures_util::stream::iter(batch)
+                        .for_each_concurrent(CONCURRENCY, |d| self.attempt(d))
+                        .await;
+                    continue;
+                }
+                Ok(_) => store_was_down = false,
+                Err(err) if !store_was_down => {
+                    tracing::info!("deliveries to {target} wait for the store: {err}");
+                    store_was_down = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = wake => {}
+                _ = tokio::time::sleep(self.timing.poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// One POST, its result recorded in the store and shown.
+    async fn attempt(&self, delivery: Claimed) {
+        let started = Instant::now();
+        let answer = self.post(&delivery).await;
+        let elapsed = started.elapsed();
+        let now = Timestamp::now();
+        let (settled, result) = match answer {
+            Ok(status) if (200..300).contains(&status) => (
+                Settled::Delivered,
+                DeliveryResult::Delivered { status, elapsed },
+            ),
+            failure => {
+                let error = match failure {
+                    Ok(status) => format!("answered {status}"),
+                    Err(error) => error,
+                };
+                self.after_failure(&delivery, error, now, elapsed)
+            }
+        };
+        if let Err(err) = self.store.settle(&delivery, &settled).await {
+            // The lease runs out and the delivery is tried again: at least once, never lost.
+            tracing::warn!("cannot record a delivery to {}: {err}", delivery.target);
+        }
+        if let Some(events) = self.events.upgrade() {
+            let event = ListenEvent::Delivery {
+                conversation_space_id: delivery.id.clone(),
+                target: delivery.target.clone(),
+                result,
+            };
+            let _ = events.send(event).await;
+        }
+    }
+
+    fn after_failure(
+        &self,
+        delivery: &Claimed,
+        error: String,
+        now: Timestamp,
+        elapsed: Duration,
+    ) -> (Settled, DeliveryResult) {
+        if now >= delivery.deadline {
+            tracing::error!(
+                "gave up forwarding report {} to {} after {} attempts: {error}",
+                delivery.id,
+                delivery.target,
+                delivery.attempts + 1
+            );
+            let result = DeliveryResult::Failed {
+                error: error.clone(),
+            };
+            return (Settled::Failed { error }, result);
+        }
+        let wait = self.timing.retry_wait(delivery.attempts + 1);
+        let at = SignedDuration::try_from(wait)
+            .ok()
+            .and_then(|w| now.checked_add(w).ok())
+            .unwrap_or(delivery.deadline)
+            .min(delivery.deadline);
+        tracing::debug!(
+            "forwarding report {} to {} failed ({error}); next try at {at}",
+            delivery.id,
+            delivery.target
+        );
+        let next_in = at.duration_since(now).unsigned_abs();
+        let result = DeliveryResult::WillRetry {
+            error: error.clone(),
+            elapsed,
+            next_in,
+        };
+        (Settled::Retry { at, error }, result)
+    }
+
+    /// The HTTP status, or why there was none.
+    async fn post(&self, delivery: &Claimed) -> Result<u16, String> {
+        let body = delivery.body.clone().into_bytes();
+        let mut request = self
+            .http
+            .post(&delivery.target)
+            .timeout(self.timing.timeout)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(
+                reqwest::header::USER_AGENT,
+                concat!("cer/", env!("CARGO_PKG_VERSION")),
+            );
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        // The ID and time go out unsigned too: receivers dedupe by webhook-id either way.
+        let timestamp = Timestamp::now().as_second();
+        request = request
+            .header("webhook-id", &delivery.id)
+            .header("webhook-timestamp", timestamp.to_string());
+        if let Some(signer) = &self.signer {
+            let signature = signer.sign(&delivery.id, timestamp, &body);
+            request = request.header("webhook-signature", signature);
+        }
+        match request.body(body).send().await {
+            Ok(answer) => Ok(answer.status().as_u16()),
+            Err(err) => Err(crate::api::client::describe_transport(&err)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_waits_start_at_a_second_and_stop_at_five_minutes() {
+        let timing = DeliveryTiming::scaled(1.0);
+        assert!(timing.retry_wait(1) <= Duration::from_secs(1));
+        assert!(timing.retry_wait(1) >= Duration::from_millis(500));
+        for attempts in 1..60 {
+            assert!(timing.retry_wait(attempts) <= Duration::from_secs(300));
+        }
+        assert!(timing.retry_wait(30) >= Duration::from_secs(150));
+    }
+}

@@ -1,0 +1,86 @@
+//! The store and delivery settings of `listen`, `sync` and `deliveries`: `--store` /
+//! `CER_STORE`, `--keep`, `--forward-for` and the signing secret.
+
+use std::time::Duration;
+
+use crate::cli::StoreArgs;
+use crate::delivery::Signer;
+use crate::errors::UsageError;
+use crate::store::StoreLocation;
+
+use super::Settings;
+
+/// How long reports are kept by default: 90 days.
+const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);
+/// How long a delivery is tried by default: 24 hours.
+pub const DEFAULT_FORWARD_FOR: Duration = Duration::from_secs(24 * 3600);
+
+/// Where the store is: `--store`, else `CER_STORE`, else `sqlite:STATE_DIR/cer.db`. With
+/// `--sandbox` only `--store` counts: simulated calls never land in the real store.
+pub fn store_location(args: &StoreArgs, settings: &Settings) -> Result<StoreLocation, UsageError> {
+    let variable = settings.store.as_deref().filter(|_| !settings.sandbox);
+    match args.store.as_deref().or(variable) {
+        Some(text) => StoreLocation::parse(text).map_err(|err| {
+            UsageError::new(err.to_string()).with_hint(
+                "e.g. --store sqlite:/var/lib/cer/cer.db or --store postgres://cer@db/cer",
+            )
+        }),
+        None => Ok(StoreLocation::default_in(&settings.state_dir)),
+    }
+}
+
+/// `--keep`: `None` keeps reports forever.
+pub fn keep(text: Option<&str>) -> Result<Option<Duration>, UsageError> {
+    match text {
+        None => Ok(Some(DEFAULT_KEEP)),
+        Some(t) if t.trim().eq_ignore_ascii_case("forever") => Ok(None),
+        Some(t) => super::parse_duration("--keep", t).map(Some),
+    }
+}
+
+/// `--forward-for`.
+pub fn forward_for(text: Option<&str>) -> Result<Duration, UsageError> {
+    text.map_or(Ok(DEFAULT_FORWARD_FOR), |t| {
+        super::parse_duration("--forward-for", t)
+    })
+}
+
+/// The signer from `--forward-secret-file`, else `CER_FORWARD_SECRET`; `None`: unsigned.
+pub fn signer(
+    secret_file: Option<&std::path::Path>,
+    settings: &Settings,
+) -> Result<Option<Signer>, UsageError> {
+    let secret = match secret_file {
+        Some(path) => std::fs::read_to_string(path).map_err(|err| {
+            UsageError::new(format!(
+                "cannot read --forward-secret-file {}: {err}",
+                path.display()
+            ))
+        })?,
+        None => match &settings.forward_secret {
+            Some(secret) => secret.expose().to_string(),
+            None => return Ok(None),
+        },
+    };
+    Signer::from_secret(&secret)
+        .map(Some)
+        .map_err(|why| UsageError::new(why).with_hint("write it as whsec_BASE64 or plain text"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keep_and_forward_for_read_durations() {
+        assert_eq!(keep(None).unwrap(), Some(DEFAULT_KEEP));
+        assert_eq!(keep(Some("forever")).unwrap(), None);
+        assert_eq!(
+            keep(Some("30d")).unwrap(),
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        assert!(keep(Some("soon")).is_err());
+        assert_eq!(forward_for(None).unwrap(), DEFAULT_FORWARD_FOR);
+        assert_eq!(forward_for(Some("2h")).unwrap(), Duration::from_secs(7200));
+    }
+}

@@ -1,0 +1,152 @@
+//! Where the store is (`--store` / `CER_STORE`): a SQLite file or a PostgreSQL URL, parsed
+//! once, shown without its password, and turned into what sqlx connects to.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use url::Url;
+
+use super::{Backend, StoreError};
+
+/// A parsed `--store` value.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// `sqlite:PATH`.
+    Sqlite(PathBuf),
+    /// `postgres://…` or `postgresql://…`; the password, if any, stays inside the URL.
+    Postgres(Url),
+}
+
+impl StoreLocation {
+    /// Reads `sqlite:PATH`, `sqlite://PATH` or a `postgres[ql]://` URL.
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
+        let bad = |why: &str| StoreError::Location(format!("--store {}: {why}", shown_input(text)));
+        if let Some(path) = text.strip_prefix("sqlite:") {
+            let path = path.strip_prefix("//").unwrap_or(path);
+            let path = path.split('?').next().unwrap_or_default();
+            if path.is_empty() {
+                return Err(bad("the SQLite path is empty"));
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            let url = Url::parse(text).map_err(|e| bad(&e.to_string()))?;
+            return Ok(Self::Postgres(url));
+        }
+        Err(bad("expected sqlite:PATH or postgres://USER@HOST/DB"))
+    }
+
+    /// The default store: `sqlite:$CER_STATE_DIR/cer.db`.
+    pub fn default_in(state_dir: &Path) -> Self {
+        Self::Sqlite(state_dir.join("cer.db"))
+    }
+
+    /// `SQLite` or `PostgreSQL`, for messages.
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "SQLite",
+            Self::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A SQLite file is written by one connection at a time anyway; PostgreSQL gets a few.
+    pub(super) fn max_connections(&self) -> u32 {
+        match self {
+            Self::Sqlite(_) => 4,
+            Self::Postgres(_) => 8,
+        }
+    }
+
+    /// SQLite connections are closed soon (idle, or after this long at all): a new one sees
+    /// the file as it is now (made read-only, or writable again), where an old one keeps the
+    /// access it opened with. Opening one costs well under a millisecond.
+    pub(super) fn idle_timeout(&self) -> std::time::Duration {
+        match self {
+            Self::Sqlite(_) => std::time::Duration::from_secs(1),
+            Self::Postgres(_) => std::time::Duration::from_secs(600),
+        }
+    }
+
+    pub(super) fn connect_url(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}?mode=rwc", path.display()),
+            Self::Postgres(url) => url.to_string(),
+        }
+    }
+
+    /// Creates the SQLite file's folder, and the file itself with mode 0600, before sqlx
+    /// opens it, so a report is never readable by others even for a moment.
+    pub(super) fn prepare(&self) -> Result<(), String> {
+        let Self::Sqlite(path) = self else {
+            return Ok(());
+        };
+        if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder)
+                .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        options
+            .open(path)
+            .map(drop)
+            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+    }
+}
+
+impl fmt::Display for StoreLocation {
+    /// The location for messages: a PostgreSQL password is replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
+            Self::Postgres(url) => write!(f, "{}", without_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn without_password(url: &Url) -> String {
+    let mut shown = url.clone();
+    if shown.password().is_some() {
+        let _ = shown.set_password(Some("***"));
+    }
+    shown.to_string()
+}
+
+/// The user's text for an error message, with a password hidden if it parses as a URL.
+fn shown_input(text: &str) -> String {
+    Url::parse(text)
+        .map(|url| without_password(&url))
+        .unwrap_or_else(|_| "(unreadable URL)".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_both_kinds_and_hides_the_password() {
+        let sqlite = StoreLocation::parse("sqlite:/tmp/x/cer.db").unwrap();
+        assert_eq!(sqlite, StoreLocation::Sqlite("/tmp/x/cer.db".into()));
+        let pg = StoreLocation::parse("postgres://cer:hunter2@db:5432/cer").unwrap();
+        assert_eq!(pg.backend(), Backend::Postgres);
+        assert_eq!(pg.to_string(), "postgres://cer:***@db:5432/cer");
+        assert!(!format!("{pg:?}").contains("hunter2"));
+        let err = StoreLocation::parse("mysql://a:hunter2@b/c").unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+        assert!(StoreLocation::parse("sqlite:").is_err());
+    }
+}

@@ -1,0 +1,340 @@
+//! The store: one small interface over an embedded SQLite file (the default) and PostgreSQL (a
+//! store shared by machines). It keeps each account's cursor, every emitted report in
+//! `cer_reports` for people to query, and the forwarding outbox, so nothing `listen` promised
+//! lives only in memory.
+//!
+//! One code path serves both backends through sqlx's `Any` driver; where their SQL differs
+//! (timestamp and JSON types, row locking) [`Backend`] picks the text. A report is stored with
+//! `INSERT … ON CONFLICT DO NOTHING`, and "this process inserted it" means "this process prints
+//! it and queues its deliveries", so several listeners on one store never print a call twice.
+
+mod location;
+mod migrate;
+pub mod outbox;
+mod row;
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Any, Connection, Row, Transaction};
+
+pub use location::StoreLocation;
+pub use row::ReportRow;
+
+/// Why the store could not do something.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the store {store}: {reason}")]
+    Open { store: String, reason: String },
+    #[error("the store {store} failed: {source}")]
+    Query {
+        store: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("{0}")]
+    Location(String),
+}
+
+/// Which SQL dialect the store speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An open, migrated store. Cheap to clone: it is a connection pool.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// The location with any password hidden, for messages.
+    shown: String,
+}
+
+/// What storing a report did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// This call inserted the row: print it and deliver it.
+    New,
+    /// The report was already there (an earlier run, another listener): do nothing with it.
+    AlreadyThere,
+}
+
+impl Store {
+    /// Connects, creating the SQLite file and folder if needed, and applies the migrations.
+    pub async fn open(location: &StoreLocation) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let shown = location.to_string();
+        let failed = |reason: String| StoreError::Open {
+            store: shown.clone(),
+            reason,
+        };
+        location.prepare().map_err(failed)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(location.max_connections())
+            .idle_timeout(location.idle_timeout())
+            .max_lifetime(location.idle_timeout())
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(&location.connect_url())
+            .await
+            .map_err(|err| failed(describe(&err)))?;
+        let store = Self {
+            pool,
+            backend: location.backend(),
+            shown: shown.clone(),
+        };
+        if store.backend == Backend::Sqlite {
+            // WAL lets readers (`sqlite3`, `cer deliveries`) work while a listener writes.
+            sqlx::query("PRAGMA journal_mode = WAL")
+                .execute(&store.pool)
+                .await
+                .map_err(|err| failed(describe(&err)))?;
+        }
+        migrate::run(&store.pool, store.backend)
+            .await
+            .map_err(|err| failed(err.to_string()))?;
+        Ok(store)
+    }
+
+    /// Which dialect this store speaks.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Where the store is, without any password.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+
+    pub(crate) fn failed(&self, source: sqlx::Error) -> StoreError {
+        StoreError::Query {
+            store: self.shown.clone(),
+            source,
+        }
+    }
+
+    /// Stores a report, moves its account's cursor and queues its deliveries, all in one
+    /// transaction. Only a [`Stored::New`] report may be printed and is queued.
+    pub async fn store_report(
+        &self,
+        report: &Value,
+        cursor: Option<(&str, Timestamp)>,
+        deliveries: &outbox::Queue<'_>,
+        now: Timestamp,
+    ) -> Result<Stored, StoreError> {
+        let row = ReportRow::of(report, now);
+        let mut connection = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let stored = self
+            .store_row(&mut connection, &row, cursor, deliveries, now)
+            .await;
+        if stored.is_err() {
+            // A connection that failed (a file made read-only, a server restarted) may stay
+            // broken: close it, so the next attempt opens a fresh one.
+            let _ = connection.close().await;
+        }
+        stored
+    }
+
+    async fn store_row(
+        &self,
+        connection: &mut sqlx::pool::PoolConnection<Any>,
+        row: &ReportRow,
+        cursor: Option<(&str, Timestamp)>,
+        deliveries: &outbox::Queue<'_>,
+        now: Timestamp,
+    ) -> Result<Stored, StoreError> {
+        let mut tx = connection.begin().await.map_err(|e| self.failed(e))?;
+        let inserted = self.insert_row(&mut tx, row).await?;
+        if let Some((account, at)) = cursor {
+            self.save_cursor_in(&mut tx, account, at, now).await?;
+        }
+        if inserted {
+            outbox::enqueue(self, &mut tx, row, deliveries, now).await?;
+        }
+        tx.commit().await.map_err(|e| self.failed(e))?;
+        Ok(if inserted {
+            Stored::New
+        } else {
+            Stored::AlreadyThere
+        })
+    }
+
+    async fn insert_row(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        row: &ReportRow,
+    ) -> Result<bool, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
+                 call_answered, call_ended, direction, outcome, caller_name, caller_number, \
+                 duration_seconds, report, stored_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (conversation_space_id) DO NOTHING"
+            }
+            Backend::Postgres => {
+                "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
+                 call_answered, call_ended, direction, outcome, caller_name, caller_number, \
+                 duration_seconds, report, stored_at) \
+                 VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6, $7, $8, \
+                 $9, $10, $11::jsonb, $12::timestamptz) \
+                 ON CONFLICT (conversation_space_id) DO NOTHING"
+            }
+        };
+        let done = sqlx::query(sql)
+            .bind(&row.conversation_space_id)
+            .bind(&row.account_key)
+            .bind(&row.call_created)
+            .bind(&row.call_answered)
+            .bind(&row.call_ended)
+            .bind(&row.direction)
+            .bind(&row.outcome)
+            .bind(&row.caller_name)
+            .bind(&row.caller_number)
+            .bind(row.duration_seconds)
+            .bind(&row.report)
+            .bind(&row.stored_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn save_cursor_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        account: &str,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        // Never backwards: another listener on the same store may already be further on.
+        sqlx::query(
+            "INSERT INTO cer_cursors (account_key, cursor_ms, updated_ms) VALUES ($1, $2, $3) \
+             ON CONFLICT (account_key) DO UPDATE SET \
+             cursor_ms = CASE WHEN excluded.cursor_ms > cer_cursors.cursor_ms \
+             THEN excluded.cursor_ms ELSE cer_cursors.cursor_ms END, \
+             updated_ms = excluded.updated_ms",
+        )
+        .bind(account)
+        .bind(at.as_millisecond())
+        .bind(now.as_millisecond())
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+
+    /// Moves the cursors of `accounts` forward to `at` (never back).
+    pub async fn save_cursors(
+        &self,
+        accounts: &[&str],
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        for account in accounts {
+            self.save_cursor_in(&mut tx, account, at, now).await?;
+        }
+        tx.commit().await.map_err(|e| self.failed(e))
+    }
+
+    /// Every saved cursor, by account key.
+    pub async fn cursors(&self) -> Result<HashMap<String, Timestamp>, StoreError> {
+        let rows = sqlx::query("SELECT account_key, cursor_ms FROM cer_cursors")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let mut cursors = HashMap::new();
+        for row in rows {
+            let key: String = row.try_get(0).map_err(|e| self.failed(e))?;
+            let ms: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+            if let Ok(at) = Timestamp::from_millisecond(ms) {
+                cursors.insert(key, at);
+            }
+        }
+        Ok(cursors)
+    }
+
+    /// The reports that ended at or after `since`: (ID, when it ended), for dedupe.
+    pub async fn ended_since(
+        &self,
+        since: Timestamp,
+    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT conversation_space_id, call_ended FROM cer_reports WHERE call_ended >= $1"
+            }
+            Backend::Postgres => {
+                "SELECT conversation_space_id, to_char(call_ended AT TIME ZONE 'UTC', \
+                 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM cer_reports \
+                 WHERE call_ended >= $1::timestamptz"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(row::utc_text(since))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get(0).map_err(|e| self.failed(e))?;
+            let ended: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
+            if let Some(ended) = ended.and_then(|t| t.parse().ok()) {
+                found.push((id, ended));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Whether a report is stored.
+    pub async fn has_report(&self, id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 FROM cer_reports WHERE conversation_space_id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(row.is_some())
+    }
+
+    /// Retention: deletes reports whose call ended before `before`, except those with a
+    /// delivery still pending. Returns how many went.
+    pub async fn forget_before(&self, before: Timestamp) -> Result<u64, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "DELETE FROM cer_reports WHERE call_ended < $1",
+            Backend::Postgres => "DELETE FROM cer_reports WHERE call_ended < $1::timestamptz",
+        };
+        let sql = format!(
+            "{sql} AND conversation_space_id NOT IN \
+             (SELECT conversation_space_id FROM cer_outbox WHERE state = 'pending')"
+        );
+        let done = sqlx::query(&sql)
+            .bind(row::utc_text(before))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(done.rows_affected())
+    }
+
+    /// Answers when the store can be reached (for retries after a failure).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|e| self.failed(e))
+    }
+}
+
+/// sqlx's error, without the connection string it may carry.
+fn describe(err: &sqlx::Error) -> String {
+    match err {
+        sqlx::Error::Database(db) => db.message().to_string(),
+        sqlx::Error::Io(io) => io.to_string(),
+        sqlx::Error::PoolTimedOut => "timed out connecting".to_string(),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,313 @@
+//! Durable delivery (`listen --forward-to`) against real local receivers that misbehave: 500s,
+//! refused connections, answers slower than the timeout, and a receiver down across a `cer`
+//! restart. Every report arrives, each `webhook-id` at least once, and the outbox ends empty.
+//! Signatures are checked by the `standardwebhooks` crate, an independent implementation.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::{HeaderMap, StatusCode};
+
+use crate::harness::{Running, TestEnv, free_port, json_lines};
+
+const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
+/// How a receiver misbehaves before it accepts.
+#[derive(Clone, Copy)]
+enum Fault {
+    None,
+    /// 500 for the first N requests.
+    Fail(usize),
+    /// Answers the first N requests only after this long (past cer's timeout).
+    Hang(usize, Duration),
+}
+
+/// One request a receiver saw.
+#[derive(Clone, Debug)]
+struct Seen {
+    headers: HeaderMap,
+    body: Vec<u8>,
+    accepted: bool,
+}
+
+/// A local webhook receiver that records every request.
+struct Receiver {
+    url: String,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Receiver {
+    /// Starts on `port` (0: any free port).
+    fn start(env: &TestEnv, port: u16, fault: Fault) -> Self {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let record = record.clone();
+                async move { answer(record, fault, headers, body.to_vec()).await }
+            }),
+        );
+        let listener = env
+            .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
+            .expect("the receiver binds");
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        env.spawn(async move { axum::serve(listener, app).await });
+        Self { url, seen }
+    }
+
+    /// The IDs accepted so far (with repeats).
+    fn accepted_ids(&self) -> Vec<String> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|s| s.accepted)
+            .map(|s| header(&s.headers, "webhook-id"))
+            .collect()
+    }
+
+    /// Waits until every ID in `wanted` was accepted.
+    fn wait_for(&self, wanted: &[String], limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let got: HashSet<String> = self.accepted_ids().into_iter().collect();
+            if wanted.iter().all(|id| got.contains(id)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not delivered in {limit:?}: wanted {wanted:?}, got {got:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+async fn answer(
+    record: Arc<Mutex<Vec<Seen>>>,
+    fault: Fault,
+    headers: HeaderMap,
+    body: Vec<u8>,
+) -> StatusCode {
+    let count = record.lock().unwrap().len();
+    let (status, delay) = match fault {
+        Fault::Fail(n) if count < n => (StatusCode::INTERNAL_SERVER_ERROR, None),
+        Fault::Hang(n, delay) if count < n => (StatusCode::OK, Some(delay)),
+        _ => (StatusCode::NO_CONTENT, None),
+    };
+    let accepted = status.is_success() && delay.is_none();
+    record.lock().unwrap().push(Seen {
+        headers,
+        body,
+        accepted,
+    });
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
+    status
+}
+
+fn header(headers: &HeaderMap, name: &str) -> String {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn listen(env: &TestEnv, args: &[&str], secret: Option<&str>) -> Running {
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .arg("listen")
+        .args(args);
+    if let Some(secret) = secret {
+        command.env("CER_FORWARD_SECRET", secret);
+    }
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", Duration::from_secs(15));
+    running
+}
+
+fn place(env: &TestEnv, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect()
+}
+
+/// Reads the printed reports of `calls`, each once.
+fn printed(running: &mut Running, calls: &[String]) -> Vec<serde_json::Value> {
+    let reports = json_lines(&running.stdout_lines(calls.len(), Duration::from_secs(20)));
+    let ids: HashSet<&str> = reports
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap())
+        .collect();
+    let wanted: HashSet<&str> = calls.iter().map(String::as_str).collect();
+    assert_eq!(ids, wanted, "stderr:\n{}", running.stderr_seen.join("\n"));
+    reports
+}
+
+fn stop(running: Running) -> Vec<String> {
+    running.signal("TERM");
+    let (code, _, stderr) = running.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
+    stderr
+}
+
+/// The outbox as `cer deliveries --json` lists it.
+fn outbox(env: &TestEnv) -> Vec<serde_json::Value> {
+    let output = env.cer().args(["deliveries", "--json"]).output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    json_lines(
+        &String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>(),
+    )
+}
+
+/// Waits until the outbox is empty (the last deliveries are recorded just after the POST).
+fn wait_for_empty_outbox(env: &TestEnv) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !outbox(env).is_empty() {
+        assert!(Instant::now() < deadline, "outbox: {:?}", outbox(env));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_receiver_that_fails_at_first_gets_every_report_signed() {
+    let env = TestEnv::new();
+    let receiver = Receiver::start(&env, 0, Fault::Fail(4));
+    let mut running = listen(&env, &["--forward-to", &receiver.url], Some(SECRET));
+    let calls = place(&env, 3);
+    let reports = printed(&mut running, &calls);
+    receiver.wait_for(&calls, Duration::from_secs(20));
+    wait_for_empty_outbox(&env);
+    stop(running);
+
+    let verifier = standardwebhooks::Webhook::new(SECRET).unwrap();
+    let wrong = standardwebhooks::Webhook::new("whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB").unwrap();
+    let seen = receiver.seen.lock().unwrap().clone();
+    assert!(seen.len() >= 3 + 4, "{} requests", seen.len());
+    for request in &seen {
+        verifier
+            .verify(&request.body, &request.headers)
+            .expect("a valid Standard Webhooks signature");
+        assert!(wrong.verify(&request.body, &request.headers).is_err());
+        assert_eq!(header(&request.headers, "content-type"), "application/json");
+        assert!(header(&request.headers, "user-agent").starts_with("cer/"));
+        // The body is the report exactly as printed, and the ID is its conversationSpaceId.
+        let body: serde_json::Value = serde_json::from_slice(&request.body).unwrap();
+        let id = header(&request.headers, "webhook-id");
+        assert_eq!(body["conversationSpaceId"], id.as_str());
+        let report = reports
+            .iter()
+            .find(|r| r["conversationSpaceId"] == id.as_str())
+            .unwrap();
+        assert_eq!(request.body, report.to_string().into_bytes());
+    }
+}
+
+#[test]
+fn a_refused_then_hanging_receiver_gets_everything_and_the_outbox_empties() {
+    let env = TestEnv::new();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let mut running = listen(&env, &["--forward-to", &url], None);
+    let calls = place(&env, 3);
+    printed(&mut running, &calls);
+    // Refused for a while: the deliveries wait in the outbox.
+    std::thread::sleep(Duration::from_millis(800));
+    let pending = outbox(&env);
+    assert_eq!(pending.len(), 3, "{pending:?}");
+    assert!(pending.iter().all(|d| d["state"] == "pending"));
+    assert!(pending.iter().any(|d| d["attempts"].as_i64().unwrap() >= 1));
+    // Then it answers, but its first two answers come long after cer's (scaled) 10 s timeout.
+    let receiver = Receiver::start(&env, port, Fault::Hang(2, Duration::from_secs(3)));
+    receiver.wait_for(&calls, Duration::from_secs(30));
+    wait_for_empty_outbox(&env);
+    stop(running);
+}
+
+#[test]
+fn deliveries_survive_a_restart_while_the_receiver_is_down() {
+    let env = TestEnv::new();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let mut running = listen(&env, &["--forward-to", &url], None);
+    let calls = place(&env, 2);
+    printed(&mut running, &calls);
+    stop(running);
+    assert_eq!(outbox(&env).len(), 2, "pending across the restart");
+
+    let receiver = Receiver::start(&env, port, Fault::None);
+    let running = listen(&env, &["--forward-to", &url], None);
+    receiver.wait_for(&calls, Duration::from_secs(20));
+    wait_for_empty_outbox(&env);
+    stop(running);
+}
+
+#[test]
+fn a_delivery_that_runs_out_of_time_is_failed_and_can_be_retried() {
+    let env = TestEnv::new();
+    let port = free_port();
+    let url = format!("http://127.0.0.1:{port}/hook");
+    let mut running = listen(&env, &["--forward-to", &url, "--forward-for", "2s"], None);
+    let calls = place(&env, 1);
+    printed(&mut running, &calls);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while outbox(&env).first().is_none_or(|d| d["state"] != "failed") {
+        assert!(
+            Instant::now() < deadline,
+            "never failed: {:?}",
+            outbox(&env)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let failed = env
+        .cer()
+        .args(["deliveries", "--failed", "--json"])
+        .output()
+        .unwrap();
+    let failed = String::from_utf8_lossy(&failed.stdout).to_string();
+    assert!(failed.contains(&calls[0]), "{failed}");
+    assert!(
+        failed.contains("connection"),
+        "the last error is named: {failed}"
+    );
+
+    let receiver = Receiver::start(&env, port, Fault::None);
+    env.cer().args(["deliveries", "--retry"]).assert().success();
+    receiver.wait_for(&calls, Duration::from_secs(20));
+    wait_for_empty_outbox(&env);
+    let empty = env.cer().args(["deliveries"]).output().unwrap();
+    assert!(empty.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("The outbox is empty"));
+    let stderr = stop(running);
+    assert!(
+        stderr.iter().any(|l| l.contains("gave up forwarding")),
+        "{stderr:?}"
+    );
+}
+
+#[test]
+fn a_terminal_shows_each_delivery_under_its_call_line() {
+    let env = TestEnv::new();
+    let receiver = Receiver::start(&env, 0, Fault::None);
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .env("CER_FORCE_TTY", "both")
+        .env("NO_COLOR", "1")
+        .args(["listen", "--forward-to", &receiver.url]);
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", Duration::from_secs(15));
+    let calls = place(&env, 1);
+    let lines = running.stdout_lines(2, Duration::from_secs(20));
+    assert!(lines[0].contains(&calls[0]), "{lines:?}");
+    let expected = format!("  → 204 {} (", receiver.url);
+    assert!(lines[1].starts_with(&expected), "{lines:?}");
+    assert!(lines[1].ends_with(" ms)"), "{lines:?}");
+    stop(running);
+}
