@@ -55,6 +55,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         store.clone(),
         service.clone(),
         settings.forward_to.clone(),
+        STORE_CHECK_EVERY.mul_f64(context.settings.time_scale.unwrap_or(1.0)),
     ));
     let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
         .with_store(store, outbox);
@@ -109,7 +110,7 @@ async fn start_service(
 
 /// Every few seconds: whether the store answers (`/healthz` turns 503 while it does not) and
 /// how many deliveries wait per target (`cer_deliveries_pending`).
-async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>) {
+async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>, every: Duration) {
     for target in &targets {
         service.metrics().delivery_target(target);
     }
@@ -128,7 +129,7 @@ async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>) {
                 service.metrics().set_deliveries_pending(target, pending);
             }
         }
-        tokio::time::sleep(STORE_CHECK_EVERY).await;
+        tokio::time::sleep(every).await;
     }
 }
 
