@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::api::ApiError;
 use crate::auth::AuthError;
 use crate::auth::redirect::LoginError;
+use crate::listen::first_connection::FirstConnectionFailed;
 use crate::output::Palette;
 
 /// A usage or configuration error, found before any network call: exit 2.
@@ -67,6 +68,10 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
         print: true,
         hint: hint.map(str::to_string),
     };
+    // A context, which `chain()` does not show as its own type.
+    if let Some(first) = err.downcast_ref::<FirstConnectionFailed>() {
+        return loud(code::FAILURE, Some(first.hint));
+    }
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
