@@ -38,6 +38,12 @@ impl UsageError {
 #[error("interrupted")]
 pub struct Interrupted;
 
+/// The command already told the person what went wrong (one line per item): exit with
+/// `code` without another message.
+#[derive(Debug, thiserror::Error)]
+#[error("already reported")]
+pub struct AlreadyReported(pub u8);
+
 /// Exit codes of the contract (SPEC section 3).
 pub mod code {
     pub const FAILURE: u8 = 1;
@@ -77,6 +83,9 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
             && io.kind() == std::io::ErrorKind::BrokenPipe
         {
             return quiet(0);
+        }
+        if let Some(AlreadyReported(code)) = cause.downcast_ref::<AlreadyReported>() {
+            return quiet(*code);
         }
         if cause.is::<Interrupted>() {
             return quiet(code::INTERRUPTED);

@@ -4,6 +4,7 @@
 pub mod completions;
 mod context;
 pub mod fetch;
+mod fetch_wait;
 pub mod listen;
 pub mod login;
 pub mod logout;

@@ -2,6 +2,7 @@
 //! coloured only where the colour policy allows, and never a byte of chatter on stdout.
 
 pub mod escape;
+pub mod json;
 mod palette;
 pub mod progress;
 pub mod report_line;
@@ -138,6 +139,19 @@ impl Output {
             let label = self.inner.stderr_palette.warning("warning:");
             self.stderr_line(&format!("{label} {}", message.as_ref()));
         }
+    }
+
+    /// An error line on stderr for one item of a command that goes on with the others;
+    /// shown at every verbosity, like the final error.
+    pub fn error(&self, message: impl AsRef<str>) {
+        let label = self.inner.stderr_palette.error("error:");
+        self.stderr_line(&format!("{label} {}", message.as_ref()));
+    }
+
+    /// A hint line on stderr, after an error.
+    pub fn hint(&self, message: impl AsRef<str>) {
+        let label = self.inner.stderr_palette.hint("hint:");
+        self.stderr_line(&format!("{label} {}", message.as_ref()));
     }
 
     fn stderr_line(&self, line: &str) {
