@@ -19,14 +19,12 @@ pub mod settings;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use crate::output::{Output, Terminals};
 use crate::settings::{Settings, Sources};
 
 /// Runs cer with the process's arguments and environment; returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();

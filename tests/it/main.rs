@@ -5,6 +5,7 @@ mod cli;
 mod engine;
 mod fetch;
 mod harness;
+mod help;
 mod listen;
 mod login;
 mod proxy;
