@@ -88,8 +88,10 @@ pub enum Command {
     Logout,
 
     /// Show who is logged in, where the tokens are stored and when the access token expires
-    #[command(after_help = "Example:\n  cer status")]
-    Status,
+    #[command(
+        after_help = "Examples:\n  cer status\n  cer status --check          # also ask GoTo whether the token works"
+    )]
+    Status(StatusArgs),
 
     /// Print a valid access token (refreshed if needed) alone on stdout
     #[command(
@@ -142,6 +144,18 @@ pub struct LoginArgs {
     /// Redirect URI registered on the OAuth client (OAUTH_REDIRECT_URI)
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
+
+    /// Log in again without asking, replacing the stored tokens
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `cer status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Also make one authenticated request, to see whether GoTo accepts the token
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `cer listen`.

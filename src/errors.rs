@@ -93,8 +93,8 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
             return loud(code::USAGE, usage.hint.as_deref());
         }
-        if cause.is::<AuthError>() {
-            return loud(code::AUTH, Some("run `cer login` to log in again"));
+        if let Some(auth) = cause.downcast_ref::<AuthError>() {
+            return loud(code::AUTH, Some(auth_hint(auth)));
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api_verdict(api);
@@ -108,13 +108,14 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 
 fn api_verdict(err: &ApiError) -> Verdict {
     let (code, hint) = match err {
-        ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
-            (code::AUTH, Some("run `cer login` to log in again"))
-        }
+        ApiError::Auth(auth) => (code::AUTH, Some(auth_hint(auth))),
+        ApiError::Unauthorized { .. } => (code::AUTH, Some("run `cer login` to log in again")),
         ApiError::NotFound { .. } => (code::NOT_FOUND, None),
         ApiError::Configuration(_) => (
             code::USAGE,
-            Some("set them in the environment or in .env (see .env.example)"),
+            Some(
+                "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env",
+            ),
         ),
         ApiError::Forbidden { .. } => (
             code::FAILURE,
@@ -137,6 +138,15 @@ fn api_verdict(err: &ApiError) -> Verdict {
         code,
         print: true,
         hint: hint.map(str::to_string),
+    }
+}
+
+fn auth_hint(err: &AuthError) -> &'static str {
+    match err {
+        AuthError::TokenRefused => {
+            "CER_TOKEN is used as is and never refreshed: set a valid token in it, or unset it to use the tokens of `cer login`"
+        }
+        _ => "run `cer login` to log in again",
     }
 }
 

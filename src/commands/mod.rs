@@ -41,7 +41,9 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
             )?;
             summaries::run(summaries, &context).await
         }
-        Command::Status => status::run(&Context::new(settings, output).await?).await,
+        Command::Status(args) => {
+            status::run(args.check, &Context::new(settings, output).await?).await
+        }
         Command::Token => token::run(&Context::new(settings, output).await?).await,
         Command::Logout => logout::run(&Context::new(settings, output).await?).await,
         Command::Login(args) => {

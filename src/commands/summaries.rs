@@ -9,6 +9,7 @@ use crate::api::ApiError;
 use crate::api::reports::{SummaryQuery, split_range, summaries_page};
 use crate::output::progress::Progress;
 use crate::output::summaries::{SummaryFormat, SummaryRenderer};
+use crate::output::time::in_seconds;
 use crate::settings::commands::SummariesSettings;
 
 pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Result<()> {
@@ -30,7 +31,10 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
         loop {
             let page = summaries_page(&api, &query, marker.as_deref())
                 .await
-                .with_context(|| format!("cannot list the calls from {start} to {end}"))?;
+                .with_context(|| {
+                    let (start, end) = (in_seconds(start), in_seconds(end));
+                    format!("cannot list the calls from {start} to {end}")
+                })?;
             pages += 1;
             let mut text = String::new();
             if printed == 0 && !page.items.is_empty() {

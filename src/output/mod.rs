@@ -7,6 +7,7 @@ mod palette;
 pub mod progress;
 pub mod report_line;
 pub mod summaries;
+pub mod time;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! One integration-test binary: every module here runs the built `cer` or the simulator.
 
+mod account;
 mod browser;
 mod cli;
 mod engine;
