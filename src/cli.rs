@@ -177,7 +177,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "DURATION", conflicts_with = "no_backfill")]
     pub since: Option<String>,
 
-    /// Do not backfill missed calls from report summaries, at start or after reconnects
+    /// Do not catch up (from report summaries) on calls that ended while cer was not listening
     #[arg(long)]
     pub no_backfill: bool,
 
