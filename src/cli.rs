@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
 const ROOT_EXAMPLES: &str = "\
 Examples:
@@ -32,6 +32,7 @@ pub struct Cli {
 
 /// Flags accepted before or after any command.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Run against a built-in, deterministic GoTo simulator instead of GoTo
     #[arg(long, global = true)]
@@ -91,8 +92,10 @@ pub enum Command {
     Logout,
 
     /// Show who is logged in, where the tokens are stored and when the access token expires
-    #[command(after_help = "Example:\n  cer status")]
-    Status,
+    #[command(
+        after_help = "Examples:\n  cer status\n  cer status --check          # also ask GoTo whether the token works"
+    )]
+    Status(StatusArgs),
 
     /// Print a valid access token (refreshed if needed) alone on stdout
     #[command(
@@ -108,7 +111,7 @@ pub enum Command {
 
     /// Print the report of each conversationSpaceId
     #[command(
-        after_help = "Examples:\n  cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8\n  cer fetch --wait 60 ID1 ID2 | jq .callEnded"
+        after_help = "Examples:\n  cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8\n  cer fetch --wait 60 29a1c77a-e52a-3764-8606-8b02b1277be8 | jq .callEnded"
     )]
     Fetch(FetchArgs),
 
@@ -157,6 +160,18 @@ pub struct LoginArgs {
     /// Redirect URI registered on the OAuth client (OAUTH_REDIRECT_URI)
     #[arg(long, value_name = "URI")]
     pub redirect_uri: Option<String>,
+
+    /// Log in again without asking, replacing the stored tokens
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `cer status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Also make one authenticated request, to see whether GoTo accepts the token
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `cer listen`.
@@ -178,7 +193,7 @@ pub struct ListenArgs {
     #[arg(long, value_name = "DURATION", conflicts_with = "no_backfill")]
     pub since: Option<String>,
 
-    /// Do not backfill missed calls from report summaries, at start or after reconnects
+    /// Do not catch up (from report summaries) on calls that ended while cer was not listening
     #[arg(long)]
     pub no_backfill: bool,
 
@@ -371,7 +386,7 @@ pub struct SummariesArgs {
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 [default: any free port]
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub port: u16,
 
     /// Seed of the simulated call history; equal seeds give equal calls
@@ -415,4 +430,24 @@ pub struct CompletionsArgs {
     /// Shell to generate the script for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+}
+
+/// The clap command with the touches derive cannot express: global flags that mean nothing
+/// for one command are kept out of its help. clap propagates a global flag only to commands
+/// that lack one of that name, so a hidden copy given to the command wins.
+pub fn command() -> clap::Command {
+    let command = Cli::command();
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| ["sandbox", "rate"].contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().hide(true))
+        .collect();
+    command.mut_subcommand("sandbox", |sandbox| sandbox.args(hidden))
+}
+
+/// Parses the process arguments with [`command`].
+pub fn try_parse() -> Result<Cli, clap::Error> {
+    let mut command = command();
+    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use crate::api::ApiError;
 use crate::auth::AuthError;
 use crate::auth::redirect::LoginError;
+use crate::listen::first_connection::FirstConnectionFailed;
 use crate::output::Palette;
 
 /// A usage or configuration error, found before any network call: exit 2.
@@ -36,6 +37,12 @@ impl UsageError {
 #[derive(Debug, thiserror::Error)]
 #[error("interrupted")]
 pub struct Interrupted;
+
+/// The command already told the person what went wrong (one line per item): exit with
+/// `code` without another message.
+#[derive(Debug, thiserror::Error)]
+#[error("already reported")]
+pub struct AlreadyReported(pub u8);
 
 /// Exit codes of the contract (SPEC section 3).
 pub mod code {
@@ -67,11 +74,18 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
         print: true,
         hint: hint.map(str::to_string),
     };
+    // A context, which `chain()` does not show as its own type.
+    if let Some(first) = err.downcast_ref::<FirstConnectionFailed>() {
+        return loud(code::FAILURE, Some(first.hint));
+    }
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
         {
             return quiet(0);
+        }
+        if let Some(AlreadyReported(code)) = cause.downcast_ref::<AlreadyReported>() {
+            return quiet(*code);
         }
         if cause.is::<Interrupted>() {
             return quiet(code::INTERRUPTED);
@@ -79,8 +93,8 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
             return loud(code::USAGE, usage.hint.as_deref());
         }
-        if cause.is::<AuthError>() {
-            return loud(code::AUTH, Some("run `cer login` to log in again"));
+        if let Some(auth) = cause.downcast_ref::<AuthError>() {
+            return loud(code::AUTH, Some(auth_hint(auth)));
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api_verdict(api);
@@ -94,13 +108,14 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 
 fn api_verdict(err: &ApiError) -> Verdict {
     let (code, hint) = match err {
-        ApiError::Unauthorized { .. } | ApiError::Auth(_) => {
-            (code::AUTH, Some("run `cer login` to log in again"))
-        }
+        ApiError::Auth(auth) => (code::AUTH, Some(auth_hint(auth))),
+        ApiError::Unauthorized { .. } => (code::AUTH, Some("run `cer login` to log in again")),
         ApiError::NotFound { .. } => (code::NOT_FOUND, None),
         ApiError::Configuration(_) => (
             code::USAGE,
-            Some("set them in the environment or in .env (see .env.example)"),
+            Some(
+                "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env",
+            ),
         ),
         ApiError::Forbidden { .. } => (
             code::FAILURE,
@@ -123,6 +138,15 @@ fn api_verdict(err: &ApiError) -> Verdict {
         code,
         print: true,
         hint: hint.map(str::to_string),
+    }
+}
+
+fn auth_hint(err: &AuthError) -> &'static str {
+    match err {
+        AuthError::TokenRefused => {
+            "CER_TOKEN is used as is and never refreshed: set a valid token in it, or unset it to use the tokens of `cer login`"
+        }
+        _ => "run `cer login` to log in again",
     }
 }
 

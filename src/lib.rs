@@ -23,7 +23,6 @@ pub mod store;
 
 use std::process::ExitCode;
 
-use clap::Parser;
 use tracing::level_filters::LevelFilter;
 
 use crate::output::{Output, Terminals};
@@ -31,7 +30,7 @@ use crate::settings::{Settings, Sources};
 
 /// Runs cer with the process's arguments and environment; returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
             let _ = err.print();

@@ -10,6 +10,10 @@ pub enum AuthError {
     /// GoTo refused the stored refresh token (`invalid_grant`): expired or revoked.
     #[error("GoTo refused the stored refresh token{}", detail(.0))]
     RefreshRejected(String),
+
+    /// GoTo refused the access token given in `CER_TOKEN`, which cer uses as is.
+    #[error("GoTo refused the access token in CER_TOKEN (401 Unauthorized)")]
+    TokenRefused,
 }
 
 fn detail(message: &str) -> String {

@@ -97,9 +97,7 @@ impl Tokens {
     /// did. A fixed token cannot be refreshed, so the 401 stands.
     pub async fn refresh_rejected(&self, rejected: &Secret) -> Result<Secret, ApiError> {
         match &*self.inner {
-            Source::Fixed(_) => Err(ApiError::Unauthorized {
-                message: "the token in CER_TOKEN was refused".into(),
-            }),
+            Source::Fixed(_) => Err(AuthError::TokenRefused.into()),
             Source::Managed(managed) => managed.access_token(Some(rejected)).await,
         }
     }

@@ -84,7 +84,9 @@ impl Context {
         else {
             return Err(
                 UsageError::new(format!("{} not set", missing.join(" and ")))
-                    .with_hint("set them in the environment or in .env (see .env.example)"),
+                    .with_hint(
+                        "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env",
+                    ),
             );
         };
         OAuthClient::new(

@@ -1,5 +1,6 @@
 //! `cer fetch ID...`: each report, fetched concurrently within the rate limit and printed in
-//! the order the IDs were given.
+//! the order the IDs were given; one line per report that is missing, and a spinner on a
+//! terminal while `--wait` keeps trying.
 
 use std::time::Duration;
 
@@ -8,8 +9,11 @@ use futures_util::{StreamExt, stream};
 use serde_json::Value;
 
 use super::Context;
-use crate::api::ApiError;
+use super::fetch_wait::WaitSpinner;
 use crate::api::reports::fetch_report_when_ready;
+use crate::api::{ApiClient, ApiError};
+use crate::errors::{AlreadyReported, code};
+use crate::output::{Palette, json};
 use crate::settings::commands::{FetchSettings, JsonLayout};
 
 /// How many reports may be in flight at once; the rate limiter sets the actual pace.
@@ -17,58 +21,90 @@ const CONCURRENCY: usize = 8;
 
 pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<()> {
     let api = context.api();
+    let output = &context.output;
     let pretty = match settings.layout {
         JsonLayout::Pretty => true,
         JsonLayout::Compact => false,
-        JsonLayout::Auto => context.output.stdout_is_terminal(),
+        JsonLayout::Auto => output.stdout_is_terminal(),
     };
-    let wait = settings.wait;
+    let wait = settings.wait.unwrap_or(Duration::ZERO);
+    let spinner = WaitSpinner::new(output, settings.wait.is_some());
     let mut results = stream::iter(settings.ids.iter())
         .map(|id| {
-            let api = api.clone();
-            let patience = wait.unwrap_or(Duration::ZERO);
-            async move { (id, fetch_report_when_ready(&api, id, patience).await) }
+            let (api, spinner) = (api.clone(), spinner.clone());
+            async move { (id, fetch_one(&api, id, wait, &spinner).await) }
         })
         .buffered(CONCURRENCY);
     let (mut missing, mut failed) = (Vec::new(), None);
     while let Some((id, result)) = results.next().await {
         match result {
-            Ok(report) => context.output.data(render(&report, pretty)?.as_bytes())?,
-            Err(ApiError::NotFound { .. }) => {
-                context.output.warn(format!("no report for {id}"));
-                missing.push(id.as_str());
+            Ok(report) => {
+                let text = render(&report, pretty, output.stdout_palette())?;
+                spinner.suspend(|| output.data(text.as_bytes()))?;
             }
+            Err(ApiError::NotFound { .. }) => missing.push(id.as_str()),
             Err(err) => {
                 let err =
                     anyhow::Error::new(err).context(format!("cannot fetch the report of {id}"));
                 if settings.ids.len() > 1 {
-                    context.output.warn(format!("{err:#}"));
+                    spinner.suspend(|| output.warn(format!("{err:#}")));
                 }
                 failed.get_or_insert(err);
             }
         }
     }
-    if let Some(err) = failed {
-        return Err(err);
+    spinner.finish();
+    report_missing(&missing, settings.wait, context);
+    match (failed, missing.is_empty()) {
+        (Some(err), _) => Err(err),
+        (None, false) => Err(AlreadyReported(code::NOT_FOUND).into()),
+        (None, true) => Ok(()),
     }
-    if !missing.is_empty() {
-        let message = format!("no report for {}", missing.join(", "));
-        return Err(anyhow::Error::new(ApiError::NotFound {
-            message: String::new(),
-        })
-        .context(message)
-        .context("the call may not have ended yet; `--wait SECS` keeps trying"));
-    }
-    Ok(())
 }
 
-fn render(report: &Value, pretty: bool) -> anyhow::Result<String> {
-    let mut text = if pretty {
-        serde_json::to_string_pretty(report)
-    } else {
-        serde_json::to_string(report)
+/// One attempt; when the report is not there and `--wait` was given, keeps trying with the
+/// spinner showing.
+async fn fetch_one(
+    api: &ApiClient,
+    id: &str,
+    wait: Duration,
+    spinner: &WaitSpinner,
+) -> Result<Value, ApiError> {
+    match fetch_report_when_ready(api, id, Duration::ZERO).await {
+        Err(ApiError::NotFound { .. }) if !wait.is_zero() => {
+            let _waiting = spinner.waiting_for(id);
+            fetch_report_when_ready(api, id, wait).await
+        }
+        other => other,
     }
-    .context("cannot print a report")?;
-    text.push('\n');
-    Ok(text)
+}
+
+/// One line per missing report; the hint only when waiting could still help.
+fn report_missing(missing: &[&str], wait: Option<Duration>, context: &Context) {
+    let output = &context.output;
+    for id in missing {
+        output.error(match wait {
+            Some(wait) => format!(
+                "no report for {id}: still none after waiting {} s",
+                wait.as_secs()
+            ),
+            None => format!("no report for {id}: GoTo has no such call, or it has not ended yet"),
+        });
+    }
+    if !missing.is_empty() && wait.is_none() {
+        output
+            .hint("a report is ready a few seconds after its call ends; `--wait 60` keeps trying");
+    }
+}
+
+fn render(report: &Value, pretty: bool, palette: Palette) -> anyhow::Result<String> {
+    let text = if pretty {
+        json::pretty(report, palette)
+    } else {
+        serde_json::to_string(report).map(|mut line| {
+            line.push('\n');
+            line
+        })
+    };
+    text.context("cannot print a report")
 }

@@ -13,6 +13,7 @@ use super::Context;
 use super::signals::StopSignals;
 use crate::delivery::{Delivery, DeliveryTiming};
 use crate::errors::code;
+use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{Engine, ListenEvent, Outbox, SystemClock};
 use crate::output::delivery_line::delivery_line;
 use crate::output::report_line::report_line;
@@ -61,10 +62,11 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         .with_store(store, outbox);
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
-    let mut render_failure = None;
+    let (mut render_failure, mut ready) = (None, false);
     while let Some(event) = received.recv().await {
+        ready |= matches!(event, ListenEvent::Ready { .. });
         service.observe(&event);
-        if let Err(err) = render(event, &settings, context) {
+        if let Err(err) = render(event, ready, &settings, context) {
             // stdout is gone: stop listening the clean way, then report why.
             let _ = stop.send(true);
             render_failure = Some(err);
@@ -90,7 +92,14 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     if let Some(err) = render_failure {
         return Err(err);
     }
-    result.context("listening stopped")
+    let waited = settings.engine.timing.first_connect_limit;
+    match result {
+        Err(err) if !ready => match FirstConnectionFailed::diagnose(&err, waited) {
+            Some(diagnosis) => Err(anyhow::Error::new(err).context(diagnosis)),
+            None => Err(anyhow::Error::new(err).context("listening stopped")),
+        },
+        result => result.context("listening stopped"),
+    }
 }
 
 /// Metrics, health and systemd notifications; says where metrics are served.
@@ -153,7 +162,12 @@ async fn keep_only(store: Store, keep: Option<Duration>) {
     }
 }
 
-fn render(event: ListenEvent, settings: &ListenSettings, context: &Context) -> anyhow::Result<()> {
+fn render(
+    event: ListenEvent,
+    ready: bool,
+    settings: &ListenSettings,
+    context: &Context,
+) -> anyhow::Result<()> {
     let output = &context.output;
     match event {
         ListenEvent::Ready { account_keys, .. } => output.status(format!(
@@ -187,15 +201,36 @@ fn render(event: ListenEvent, settings: &ListenSettings, context: &Context) -> a
             attempt,
             delay,
             reason,
-        } => output.status(format!(
+        } if ready => output.status(format!(
             "Connection lost ({reason}); reconnecting in {delay:.1?} (attempt {attempt})"
         )),
-        ListenEvent::Reconnected => {
-            output.status("Reconnected; missed calls are being backfilled.")
-        }
+        ListenEvent::Reconnecting {
+            attempt,
+            delay,
+            reason,
+        } => output.status(format!(
+            "Cannot connect yet ({reason}); trying again in {delay:.1?} (attempt {attempt})"
+        )),
+        ListenEvent::Reconnected => output.status("Reconnected."),
+        ListenEvent::CatchingUp { calls, at_start } => output.status(catching_up(calls, at_start)),
+        ListenEvent::CaughtUp => output.status("Caught up; live again."),
         ListenEvent::Warning(message) => output.warn(message),
     }
     Ok(())
+}
+
+/// The status line before a catch-up's reports.
+fn catching_up(calls: usize, at_start: bool) -> String {
+    let calls = match calls {
+        1 => "1 call".to_string(),
+        n => format!("{n} calls"),
+    };
+    let when = if at_start {
+        "before this listen started"
+    } else {
+        "while disconnected"
+    };
+    format!("Catching up on {calls} that ended {when}…")
 }
 
 /// First Ctrl-C or SIGTERM: ask for a clean shutdown. Second Ctrl-C: leave at once with 130.

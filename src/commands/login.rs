@@ -1,6 +1,8 @@
 //! `cer login`: the OAuth authorization-code flow with PKCE, through a browser and a loopback
 //! listener, or `--no-browser` with the redirect address pasted back; then the tokens are stored.
 
+use std::io::IsTerminal;
+
 use anyhow::Context as _;
 use tokio::io::AsyncBufReadExt;
 use url::Url;
@@ -15,6 +17,9 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
     let output = &context.output;
     if context.settings.sandbox {
         output.status("The sandbox logs cer in by itself; there is nothing to do.");
+        return Ok(());
+    }
+    if !settings.force && !replace_stored_login(context).await? {
         return Ok(());
     }
     let oauth = context.oauth()?;
@@ -61,6 +66,37 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
         store.describe()
     ));
     Ok(())
+}
+
+/// When tokens are stored already: says whose, and asks a person at a terminal whether to
+/// replace them; a script keeps them (`--force` replaces without asking).
+async fn replace_stored_login(context: &Context) -> anyhow::Result<bool> {
+    // A store that cannot be read must not stand in the way of a new login.
+    let Ok(Some((store, credentials))) = context.tokens().stored_credentials().await else {
+        return Ok(true);
+    };
+    let who = credentials.principal.as_deref().unwrap_or("a GoTo user");
+    eprintln!(
+        "Already logged in to GoTo as {who} (tokens in the {}).",
+        store.describe()
+    );
+    if !std::io::stdin().is_terminal() {
+        eprintln!("Kept that login; `cer login --force` replaces it.");
+        return Ok(false);
+    }
+    eprint!("Log in again and replace it? [y/N] ");
+    let answer = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await
+    .context("cannot read the answer")?
+    .context("cannot read the answer")?;
+    let replace = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
+    if !replace {
+        eprintln!("Kept that login.");
+    }
+    Ok(replace)
 }
 
 /// `$BROWSER` whenever it is set; otherwise the platform opener, but only for a person at a

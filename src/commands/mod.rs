@@ -5,6 +5,7 @@ pub mod completions;
 mod context;
 pub mod deliveries;
 pub mod fetch;
+mod fetch_wait;
 pub mod listen;
 pub mod login;
 pub mod logout;
@@ -42,7 +43,9 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
             )?;
             summaries::run(summaries, &context).await
         }
-        Command::Status => status::run(&Context::new(settings, output).await?).await,
+        Command::Status(args) => {
+            status::run(args.check, &Context::new(settings, output).await?).await
+        }
         Command::Token => token::run(&Context::new(settings, output).await?).await,
         Command::Logout => logout::run(&Context::new(settings, output).await?).await,
         Command::Login(args) => {

@@ -1,17 +1,27 @@
 //! `cer status`: who is logged in, where the tokens are, and how long the access token lasts.
-//! It reads the store only; it never refreshes or calls GoTo.
+//! It reads the store only, unless `--check` asks for one authenticated request to GoTo.
 
+use anyhow::Context as _;
 use jiff::Timestamp;
 
 use super::Context;
+use crate::api::ApiError;
+use crate::api::reports::fetch_report;
 use crate::auth::{AuthError, Credentials};
 
-pub async fn run(context: &Context) -> anyhow::Result<()> {
+/// A conversationSpaceId no call has: asking for its report costs one request, and GoTo
+/// answers 404 to an accepted token, 401 or 403 to a refused one.
+const NO_CALL: &str = "00000000-0000-3000-8000-000000000000";
+
+pub async fn run(check: bool, context: &Context) -> anyhow::Result<()> {
     if context.settings.token_override.is_some() {
         context
             .output
             .data(b"Using the access token in CER_TOKEN as is (no store, no refresh).\n")?;
-        return Ok(());
+        return match check {
+            true => check_with_goto(context).await,
+            false => Ok(()),
+        };
     }
     let found = context.tokens().stored_credentials().await?;
     let Some((store, credentials)) = found else {
@@ -24,7 +34,24 @@ pub async fn run(context: &Context) -> anyhow::Result<()> {
         Timestamp::now(),
     );
     context.output.data(report.as_bytes())?;
-    Ok(())
+    match check {
+        true => check_with_goto(context).await,
+        false => Ok(()),
+    }
+}
+
+/// `--check`: one authenticated request (refreshing the token first if it expired).
+async fn check_with_goto(context: &Context) -> anyhow::Result<()> {
+    let api = context.api();
+    match fetch_report(&api, NO_CALL).await {
+        Ok(_) | Err(ApiError::NotFound { .. }) => {
+            context
+                .output
+                .data(b"Checked:       GoTo accepts the access token\n")?;
+            Ok(())
+        }
+        Err(err) => Err(err).context("checked with GoTo: the access token does not work"),
+    }
 }
 
 fn describe(

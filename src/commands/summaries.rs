@@ -12,6 +12,7 @@ use crate::api::reports::{SummaryQuery, split_range, summaries_page};
 use crate::output::Output;
 use crate::output::progress::Progress;
 use crate::output::summaries::{PrintOptions, SummaryFormat, SummaryPrinter};
+use crate::output::time::in_seconds;
 use crate::output::width::terminal_width;
 use crate::settings::commands::SummariesSettings;
 
@@ -88,7 +89,10 @@ async fn for_each_page(
         loop {
             let page = summaries_page(&api, &query, marker.as_deref())
                 .await
-                .with_context(|| format!("cannot list the calls from {start} to {end}"))?;
+                .with_context(|| {
+                    let (start, end) = (in_seconds(start), in_seconds(end));
+                    format!("cannot list the calls from {start} to {end}")
+                })?;
             if !on_page(&page.items)? {
                 return Ok(());
             }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
 
 use super::ledger::{CursorMove, Ledgers, OVERLAP, save_cursor_moves};
 use super::pump::{End, Pump};
@@ -24,6 +25,11 @@ pub struct Engine {
     /// Where reports, cursors and deliveries are kept; opened in `run` when not given.
     pub(super) store: Option<Store>,
     pub(super) outbox: Outbox,
+    /// A fresh listen (no `--since`, no cursor) never reaches behind its own start, even
+    /// with the overlap that catches late notifications.
+    floor: Option<Timestamp>,
+    /// True until the first backfill of the run has been started (see `CatchingUp::at_start`).
+    pub(super) catch_up_at_start: bool,
 }
 
 /// Where each newly stored report is to be delivered (`--forward-to`), and who to wake.
@@ -53,6 +59,8 @@ impl Engine {
             clock,
             store: None,
             outbox: Outbox::default(),
+            floor: None,
+            catch_up_at_start: true,
         }
     }
 
@@ -104,6 +112,7 @@ impl Engine {
         self.load().await?;
         let mut backfill_from = self.first_backfill_start();
         let (mut attempt, mut ready) = (0u32, false);
+        let give_up_at = Instant::now() + self.config.timing.first_connect_limit;
         loop {
             let mut created = None;
             let opened = tokio::select! {
@@ -143,11 +152,14 @@ impl Engine {
                     }
                 }
                 Err(err) if is_fatal(&err, ready) => return Err(err),
+                // Nothing has ever worked: a person must fix something, so say what failed.
+                Err(err) if !ready && Instant::now() >= give_up_at => return Err(err),
                 Err(err) => format!("could not set up the channel: {err}"),
             };
             attempt += 1;
+            let deadline = (!ready).then_some(give_up_at);
             if !self
-                .pause_before_reconnect(attempt, reason, &mut shutdown)
+                .pause_before_reconnect(attempt, reason, deadline, &mut shutdown)
                 .await
             {
                 return self.finish(None).await;
@@ -156,14 +168,19 @@ impl Engine {
         }
     }
 
-    /// Tells the renderer and waits the backoff; false when shutdown came first.
+    /// Tells the renderer and waits the backoff (never past `deadline`); false when shutdown
+    /// came first.
     async fn pause_before_reconnect(
         &self,
         attempt: u32,
         reason: String,
+        deadline: Option<Instant>,
         shutdown: &mut watch::Receiver<bool>,
     ) -> bool {
-        let delay = self.config.timing.reconnect_delay(attempt);
+        let mut delay = self.config.timing.reconnect_delay(attempt);
+        if let Some(deadline) = deadline {
+            delay = delay.min(deadline.saturating_duration_since(Instant::now()));
+        }
         tracing::debug!("reconnecting in {delay:.1?} (attempt {attempt}): {reason}");
         let event = ListenEvent::Reconnecting {
             attempt,
@@ -200,6 +217,9 @@ impl Engine {
             }
             StartFrom::Cursor => self.ledgers.cursor().map(minus_overlap),
         };
+        if start.is_none() {
+            self.floor = Some(now);
+        }
         if self.ledgers.cursor().is_none() {
             let moves = self.ledgers.start_at(start.unwrap_or(now));
             self.save_cursors(moves);
@@ -208,10 +228,15 @@ impl Engine {
     }
 
     fn reconnect_backfill_start(&self) -> Option<Timestamp> {
-        self.ledgers
-            .cursor()
-            .map(minus_overlap)
-            .filter(|_| self.config.backfill)
+        self.backfill_from_cursor()
+    }
+
+    /// Where a backfill after a gap starts: the overlap before the cursor, but never before
+    /// the start of a fresh listen; `None` when backfill is off or there is no cursor.
+    pub(super) fn backfill_from_cursor(&self) -> Option<Timestamp> {
+        let from = self.ledgers.cursor().map(minus_overlap)?;
+        let from = self.floor.map_or(from, |floor| from.max(floor));
+        Some(from).filter(|_| self.config.backfill)
     }
 
     /// Deletes what this run created on GoTo's side and saves the cursors.

@@ -4,6 +4,7 @@
 
 mod backfill;
 mod engine;
+pub mod first_connection;
 mod ledger;
 mod pump;
 mod session;
@@ -75,6 +76,16 @@ pub enum ListenEvent {
     },
     /// Up again after a reconnect.
     Reconnected,
+    /// Reports of calls that ended while cer was not listening are about to be printed, in
+    /// `callEnded` order; live ones wait until they are out.
+    CatchingUp {
+        calls: usize,
+        /// True for the calls from before this run started (`--since` or a saved cursor),
+        /// false for a gap after a reconnect.
+        at_start: bool,
+    },
+    /// The catch-up announced by [`ListenEvent::CatchingUp`] is done: reports are live again.
+    CaughtUp,
     /// Something a person should know, that does not stop listening.
     Warning(String),
     /// The result of one attempt to deliver a report to a `--forward-to` target.

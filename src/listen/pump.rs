@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{Missed, find_missed};
 use super::engine::{Engine, is_fatal, stopped};
-use super::ledger::{CursorMove, OVERLAP};
+use super::ledger::CursorMove;
 use super::session::{Session, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
 use crate::api::ApiError;
@@ -73,6 +73,10 @@ struct Backfill {
     ordered: FuturesOrdered<Fetch>,
     /// The end of the search whose reports are being emitted.
     until: Option<Timestamp>,
+    /// A `CatchingUp` was sent and its `CaughtUp` is still due.
+    announced: bool,
+    /// The next announcement is about calls from before this run started.
+    at_start: bool,
 }
 
 pub struct Pump<'e> {
@@ -89,6 +93,9 @@ pub struct Pump<'e> {
     check_subscriptions: bool,
     /// Store failures in a row: the retry backoff grows with them.
     store_failures: u32,
+    /// Live reports that arrived during a catch-up: printed after it, so the person sees
+    /// calls in the order they ended.
+    held: Vec<(String, Value)>,
 }
 
 impl<'e> Pump<'e> {
@@ -111,7 +118,9 @@ impl<'e> Pump<'e> {
             refresh_at,
             check_subscriptions: true,
             store_failures: 0,
+            held: Vec::new(),
         };
+        pump.backfill.at_start = std::mem::take(&mut pump.engine.catch_up_at_start);
         if let Some(from) = backfill_from {
             pump.start_search(from);
         }
@@ -147,17 +156,42 @@ impl<'e> Pump<'e> {
                     Ok(())
                 }
                 found = poll_search(&mut self.backfill.search), if self.backfill.search.is_some() => {
-                    self.on_search(found)
+                    self.on_search(found).await
                 }
                 Some(fetched) = self.live.next(), if !self.live.is_empty() => self.emit(fetched).await,
                 Some(fetched) = self.backfill.ordered.next(), if !self.backfill.ordered.is_empty() => {
                     self.emit(fetched).await
                 }
             };
+            let step = match step {
+                Ok(()) => self.after_catch_up().await,
+                stopped => stopped,
+            };
             if let Err(end) = step {
                 return *end;
             }
         }
+    }
+
+    /// Whether a backfill is searching or emitting: live reports wait meanwhile.
+    fn catching_up(&self) -> bool {
+        self.backfill.search.is_some() || self.backfill.until.is_some()
+    }
+
+    /// Once a catch-up is over: says so, then prints the live reports held back meanwhile.
+    async fn after_catch_up(&mut self) -> Step {
+        if self.catching_up() {
+            return Ok(());
+        }
+        if std::mem::take(&mut self.backfill.announced) {
+            let _ = self.engine.events.send(ListenEvent::CaughtUp).await;
+        }
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by_key(|(_, report)| call_ended(report));
+        for (id, report) in held {
+            self.emit_report(&id, report, Origin::Notification).await?;
+        }
+        Ok(())
     }
 
     async fn on_message(
@@ -346,11 +380,8 @@ impl<'e> Pump<'e> {
     }
 
     fn search_from_cursor(&mut self) {
-        if !self.engine.config.backfill {
-            return;
-        }
-        if let Some(cursor) = self.engine.ledgers.cursor() {
-            self.start_search(cursor.saturating_sub(OVERLAP).unwrap_or(cursor));
+        if let Some(from) = self.engine.backfill_from_cursor() {
+            self.start_search(from);
         }
     }
 
@@ -371,7 +402,7 @@ impl<'e> Pump<'e> {
         }));
     }
 
-    fn on_search(&mut self, (until, found): SearchResult) -> Step {
+    async fn on_search(&mut self, (until, found): SearchResult) -> Step {
         self.backfill.search = None;
         match found {
             Ok(missed) => {
@@ -379,9 +410,7 @@ impl<'e> Pump<'e> {
                     .into_iter()
                     .filter(|m| !self.engine.ledgers.seen(&m.id))
                     .collect();
-                if !fresh.is_empty() {
-                    tracing::info!("backfilling {} missed call(s)", fresh.len());
-                }
+                self.announce_catch_up(&fresh).await;
                 self.backfill.queue.extend(fresh);
                 self.backfill.until = Some(until);
                 self.fill_ordered();
@@ -398,6 +427,22 @@ impl<'e> Pump<'e> {
                 Ok(())
             }
         }
+    }
+
+    /// Tells the renderer how many calls the backfill found, once per catch-up.
+    async fn announce_catch_up(&mut self, fresh: &[Missed]) {
+        let calls = fresh
+            .iter()
+            .filter(|m| !self.in_flight.contains(&m.id))
+            .count();
+        tracing::debug!("backfill found {calls} call(s) not printed yet");
+        if calls == 0 || self.backfill.announced {
+            return;
+        }
+        self.backfill.announced = true;
+        let at_start = std::mem::take(&mut self.backfill.at_start);
+        let event = ListenEvent::CatchingUp { calls, at_start };
+        let _ = self.engine.events.send(event).await;
     }
 
     /// Something may have been missed: keep the cursor where it is and search again later.
@@ -448,6 +493,9 @@ impl<'e> Pump<'e> {
         let Fetched { id, origin, result } = fetched;
         self.in_flight.remove(&id);
         match result {
+            Ok(report) if origin == Origin::Notification && self.catching_up() => {
+                self.held.push((id, report));
+            }
             Ok(report) => self.emit_report(&id, report, origin).await?,
             Err(err) if is_fatal(&err, true) => {
                 return Err(Box::new(End::Fatal(err, Some(self.channel.clone()))));
@@ -480,11 +528,7 @@ impl<'e> Pump<'e> {
             return Ok(());
         }
         let now = self.engine.clock.now();
-        let ended = report
-            .get("callEnded")
-            .and_then(Value::as_str)
-            .and_then(|t| t.parse::<Timestamp>().ok())
-            .unwrap_or(now);
+        let ended = call_ended(&report).unwrap_or(now);
         let account = report
             .get("accountKey")
             .and_then(Value::as_str)
@@ -566,6 +610,14 @@ impl<'e> Pump<'e> {
             self.backfill.retry_at = Some(later(delay));
         }
     }
+}
+
+/// A report's `callEnded`, when it has a readable one.
+fn call_ended(report: &Value) -> Option<Timestamp> {
+    report
+        .get("callEnded")
+        .and_then(Value::as_str)
+        .and_then(|t| t.parse::<Timestamp>().ok())
 }
 
 /// Runs a maintenance step unless shutdown is requested first.

@@ -21,6 +21,9 @@ pub struct Timing {
     pub shutdown_limit: Duration,
     /// Channel lifetime assumed when GoTo does not state one.
     pub default_channel_lifetime: Duration,
+    /// Before the first `Ready`, give up after this long: nothing has worked yet, so a
+    /// person must look at the address, the network or the account rather than wait.
+    pub first_connect_limit: Duration,
 }
 
 impl Default for Timing {
@@ -34,6 +37,7 @@ impl Default for Timing {
             subscription_check_every: Duration::from_secs(60),
             shutdown_limit: Duration::from_secs(5),
             default_channel_lifetime: Duration::from_secs(1200),
+            first_connect_limit: Duration::from_secs(30),
         }
     }
 }
@@ -49,6 +53,7 @@ impl Timing {
             reconnect_base: scale(base.reconnect_base),
             reconnect_cap: scale(base.reconnect_cap),
             subscription_check_every: scale(base.subscription_check_every),
+            first_connect_limit: scale(base.first_connect_limit),
             ..base
         }
     }

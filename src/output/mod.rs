@@ -4,12 +4,14 @@
 pub mod delivery_line;
 pub mod escape;
 pub mod glance;
+pub mod json;
 mod palette;
 pub mod progress;
 pub mod report_line;
 pub mod summaries;
 pub mod table;
 pub mod text;
+pub mod time;
 pub mod width;
 
 use std::io::{IsTerminal, Write};
@@ -151,6 +153,27 @@ impl Output {
             let label = self.inner.stderr_palette.warning("warning:");
             self.stderr_line(&format!("{label} {}", message.as_ref()));
         }
+    }
+
+    /// An error line on stderr for one item of a command that goes on with the others;
+    /// shown at every verbosity, like the final error.
+    pub fn error(&self, message: impl AsRef<str>) {
+        if crate::logging::json_lines() {
+            tracing::error!("{}", message.as_ref());
+            return;
+        }
+        let label = self.inner.stderr_palette.error("error:");
+        self.stderr_line(&format!("{label} {}", message.as_ref()));
+    }
+
+    /// A hint line on stderr, after an error.
+    pub fn hint(&self, message: impl AsRef<str>) {
+        if crate::logging::json_lines() {
+            tracing::info!(hint = message.as_ref(), "hint");
+            return;
+        }
+        let label = self.inner.stderr_palette.hint("hint:");
+        self.stderr_line(&format!("{label} {}", message.as_ref()));
     }
 
     fn stderr_line(&self, line: &str) {

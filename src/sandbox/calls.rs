@@ -246,6 +246,28 @@ pub(crate) fn placed_call(
     draw_call(&mut rng, dir, id, ended_ms - duration, Some(duration))
 }
 
+/// The conversationSpaceId of GoTo's guide, which help texts use as their example: every
+/// sandbox knows it, whatever its seed, so the examples work as printed.
+pub(crate) const EXAMPLE_CALL_ID: u128 = 0x29a1c77a_e52a_3764_8606_8b02b1277be8;
+/// When the example call ended: the time of the guide's example notification.
+const EXAMPLE_CALL_ENDED_MS: i64 = 1_682_362_535_000;
+const D_EXAMPLE: u64 = 0xE8A;
+
+/// The example call: the same in every sandbox, answered and three minutes long.
+pub(crate) fn example_call(dir: &Directory) -> CallFacts {
+    let mut rng = SplitMix64::new(hash(&[D_EXAMPLE]));
+    let duration = 180_000;
+    let mut call = draw_call(
+        &mut rng,
+        dir,
+        EXAMPLE_CALL_ID,
+        EXAMPLE_CALL_ENDED_MS - duration,
+        Some(duration),
+    );
+    call.id = EXAMPLE_CALL_ID;
+    call
+}
+
 /// Draws a call's attributes; the order of draws is part of the history's definition.
 fn draw_call(
     rng: &mut SplitMix64,

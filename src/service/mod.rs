@@ -92,7 +92,7 @@ impl Service {
                 self.notifier.status("Reconnected; listening");
             }
             ListenEvent::Delivery { target, result, .. } => self.delivery_ended(target, result),
-            ListenEvent::Warning(_) => {}
+            ListenEvent::CatchingUp { .. } | ListenEvent::CaughtUp | ListenEvent::Warning(_) => {}
         }
     }
 

@@ -22,6 +22,8 @@ pub struct LoginSettings {
     pub redirect_uri: url::Url,
     /// Whether `$BROWSER` is set: then a browser is opened even when stderr is not a terminal.
     pub browser_variable: bool,
+    /// `--force`: replace a stored login without asking.
+    pub force: bool,
 }
 
 impl LoginSettings {
@@ -42,6 +44,7 @@ impl LoginSettings {
             timeout: Duration::from_secs(args.timeout),
             redirect_uri: loopback_redirect(text)?,
             browser_variable,
+            force: args.force,
         })
     }
 }
@@ -404,7 +407,9 @@ fn selector(args: &SummariesArgs, settings: &Settings) -> Result<Selector, Usage
 
 pub fn missing_account_key() -> UsageError {
     UsageError::new("no account key: set ACCOUNT_KEY or pass --account-key")
-        .with_hint("see .env.example; the account key is in GoTo Connect's admin portal")
+        .with_hint(
+            "the account key is in GoTo Connect's admin portal; set ACCOUNT_KEY in the environment or in ./.env",
+        )
 }
 
 fn one_of(flag: &str, value: Option<&str>, allowed: &[&str]) -> Result<Option<String>, UsageError> {

@@ -78,7 +78,9 @@ fn dotenv_error(path: &Path, err: &dotenvy::Error) -> UsageError {
         other => other.to_string(),
     };
     UsageError::new(format!("cannot read env file {}: {reason}", path.display()))
-        .with_hint("check the --env-file path; .env.example lists every variable")
+        .with_hint(
+            "check the --env-file path; the file holds lines like OAUTH_CLIENT_ID=…, OAUTH_CLIENT_SECRET=… and ACCOUNT_KEY=…",
+        )
 }
 
 #[cfg(test)]

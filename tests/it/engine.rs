@@ -218,3 +218,165 @@ fn a_first_run_starts_its_cursor_at_the_clocks_now() {
     });
     assert_eq!(cursors[env.sandbox.account_key()], at);
 }
+
+/// Every event until `until` matches, as short names; reports are answered as printed.
+fn events_until(
+    env: &TestEnv,
+    harness: &mut Harness,
+    until: impl Fn(&ListenEvent) -> bool,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    loop {
+        let Some(event) = next(env, harness) else {
+            panic!("no more events after {seen:?}");
+        };
+        let done = until(&event);
+        seen.push(match event {
+            ListenEvent::Report {
+                report, printed, ..
+            } => {
+                let _ = printed.send(());
+                report["conversationSpaceId"].as_str().unwrap().to_string()
+            }
+            ListenEvent::CatchingUp { calls, at_start } => format!("CatchingUp {calls} {at_start}"),
+            ListenEvent::Reconnecting { .. } => "Reconnecting".into(),
+            other => format!("{other:?}"),
+        });
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[test]
+fn a_fresh_listen_never_replays_calls_that_ended_before_it_started() {
+    let env = TestEnv::new();
+    let before = (0..3)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect::<Vec<_>>();
+    std::thread::sleep(Duration::from_millis(50));
+    let mut harness = start(&env, config(&env, StartFrom::Cursor), Arc::new(SystemClock));
+    assert!(matches!(
+        next(&env, &mut harness),
+        Some(ListenEvent::Ready { .. })
+    ));
+    env.sandbox.faults().drop_websockets();
+    let during = env.sandbox.place_call().conversation_space_id;
+    let mut others = Vec::new();
+    let got = reports(&env, &mut harness, 1, &mut others);
+    assert_eq!(got[0].0, during, "before the start: {before:?}");
+    no_more_reports(&env, &mut harness);
+    finish(&env, harness);
+}
+
+#[test]
+fn a_catch_up_is_announced_printed_in_order_and_followed_by_live_again() {
+    let env = TestEnv::new();
+    let placed: Vec<String> = (0..3)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(20));
+            env.sandbox.place_call().conversation_space_id
+        })
+        .collect();
+    let mut harness = start(
+        &env,
+        config(&env, StartFrom::Since(Duration::from_secs(3600))),
+        Arc::new(SystemClock),
+    );
+    let seen = events_until(&env, &mut harness, |e| matches!(e, ListenEvent::CaughtUp));
+    let mut expected = vec![seen[0].clone(), "CatchingUp 3 true".to_string()];
+    expected.extend(placed);
+    expected.push("CaughtUp".into());
+    assert!(seen[0].starts_with("Ready"), "{seen:?}");
+    assert_eq!(seen, expected);
+    // After a reconnect, the gap's calls are announced as missed while disconnected. The
+    // first call surely falls in the gap; the second may already be announced live.
+    env.sandbox.faults().drop_websockets();
+    let missed: Vec<String> = (0..2)
+        .map(|n| {
+            std::thread::sleep(Duration::from_millis(20 * n));
+            env.sandbox.place_call().conversation_space_id
+        })
+        .collect();
+    let seen = events_until(&env, &mut harness, |e| matches!(e, ListenEvent::CaughtUp));
+    let catching = seen.iter().position(|e| e.starts_with("CatchingUp"));
+    let catching = catching.unwrap_or_else(|| panic!("no catch-up in {seen:?}"));
+    let caught_up = &seen[catching + 1..seen.len() - 1];
+    assert_eq!(
+        seen[catching],
+        format!("CatchingUp {} false", caught_up.len()),
+        "{seen:?}"
+    );
+    assert_eq!(caught_up, &missed[..caught_up.len()], "{seen:?}");
+    let more = reports(&env, &mut harness, 2 - caught_up.len(), &mut Vec::new());
+    assert!(more.iter().all(|(id, _)| missed.contains(id)), "{more:?}");
+    finish(&env, harness);
+}
+
+#[test]
+fn live_reports_wait_until_the_catch_up_is_printed() {
+    let env = TestEnv::new();
+    let placed: Vec<String> = (0..30)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    std::thread::sleep(Duration::from_millis(20));
+    let mut harness = start(
+        &env,
+        config(&env, StartFrom::Since(Duration::from_secs(3600))),
+        Arc::new(SystemClock),
+    );
+    assert!(matches!(
+        next(&env, &mut harness),
+        Some(ListenEvent::Ready { .. })
+    ));
+    let live = env.sandbox.place_call().conversation_space_id;
+    let got = reports(&env, &mut harness, placed.len() + 1, &mut Vec::new());
+    let mut ids: Vec<String> = got.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(
+        ids.pop(),
+        Some(live),
+        "the live call comes after the catch-up"
+    );
+    ids.sort();
+    let mut placed = placed;
+    placed.sort();
+    assert_eq!(ids, placed);
+    finish(&env, harness);
+}
+
+#[test]
+fn a_listen_that_never_connects_gives_up_with_the_cause() {
+    let env = TestEnv::new();
+    let closed = crate::harness::free_port();
+    let tokens = Tokens::fixed(Secret::new(env.sandbox.issue_token(None)));
+    let base = url::Url::parse(&format!("http://127.0.0.1:{closed}/")).unwrap();
+    let retry = RetryPolicy::default().with_base(Duration::from_millis(5));
+    let api = ApiClient::new(reqwest::Client::new(), base, tokens, 50, retry);
+    let (send, mut events) = mpsc::channel(16);
+    let (_stop, stopped) = watch::channel(false);
+    let engine = Engine::new(
+        api,
+        config(&env, StartFrom::Cursor),
+        send,
+        Arc::new(SystemClock),
+    );
+    let started = std::time::Instant::now();
+    let result = env.block_on(async {
+        let run = tokio::spawn(engine.run(stopped));
+        let drain = async {
+            while let Some(event) = events.recv().await {
+                assert!(!matches!(event, ListenEvent::Ready { .. }));
+            }
+        };
+        let (result, ()) = tokio::join!(tokio::time::timeout(Duration::from_secs(20), run), drain);
+        result
+    });
+    let err = result.expect("gave up in time").unwrap().unwrap_err();
+    assert!(err.to_string().contains("refused"), "{err}");
+    // 30 s scaled by 0.05, plus the last attempt.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}

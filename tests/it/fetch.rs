@@ -263,3 +263,161 @@ fn works_against_the_built_in_sandbox() {
     );
     assert_eq!(report["callEnded"], summary["callEnded"]);
 }
+
+#[test]
+fn a_missing_report_is_one_line_and_the_hint_only_helps() {
+    let env = TestEnv::new();
+    let output = env
+        .cer_with_token()
+        .args(["fetch", UNKNOWN])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        crate::harness::stderr_of(&output),
+        format!(
+            "error: no report for {UNKNOWN}: GoTo has no such call, or it has not ended yet\n\
+             hint: a report is ready a few seconds after its call ends; `--wait 60` keeps trying\n"
+        )
+    );
+    // --wait was given: no hint suggesting it again.
+    let output = env
+        .cer_with_token()
+        .args(["fetch", "--wait", "1", UNKNOWN])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    assert_eq!(
+        crate::harness::stderr_of(&output),
+        format!("error: no report for {UNKNOWN}: still none after waiting 1 s\n")
+    );
+}
+
+#[test]
+fn several_missing_reports_get_one_line_each_and_one_hint() {
+    let env = TestEnv::new();
+    let other = "00000000-0000-3000-8000-000000000001";
+    let found = env.sandbox.place_call().conversation_space_id;
+    let output = env
+        .cer_with_token()
+        .args(["fetch", UNKNOWN, &found, other])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3));
+    let stderr = crate::harness::stderr_of(&output);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 3, "{stderr}");
+    assert!(lines[0].starts_with(&format!("error: no report for {UNKNOWN}:")));
+    assert!(lines[1].starts_with(&format!("error: no report for {other}:")));
+    assert!(lines[2].starts_with("hint: "));
+    assert_eq!(stdout_of(&output).lines().count(), 1);
+}
+
+#[test]
+fn pretty_json_is_coloured_on_a_terminal_only() {
+    let env = TestEnv::new();
+    let id = env.sandbox.place_call().conversation_space_id;
+    let run = |args: &[&str], vars: &[(&str, &str)]| {
+        let mut command = env.cer_with_token();
+        for (name, value) in vars {
+            command.env(name, value);
+        }
+        stdout_of(&command.args(args).arg("fetch").arg(&id).output().unwrap())
+    };
+    let tty = [("CER_FORCE_TTY", "stdout")];
+    let coloured = run(&[], &tty);
+    assert!(
+        coloured.contains("\x1b[1;34m\"conversationSpaceId\"\x1b[0m: \x1b[32m\""),
+        "{coloured}"
+    );
+    let no_color = [("CER_FORCE_TTY", "stdout"), ("NO_COLOR", "1")];
+    for plain in [
+        run(&[], &no_color),
+        run(&["--color", "never"], &tty),
+        run(&[], &[]),
+    ] {
+        assert!(!plain.contains('\x1b'), "{plain}");
+    }
+    let forced = run(&["--color", "always"], &[]);
+    assert_eq!(forced.lines().count(), 1, "a pipe stays compact: {forced}");
+    assert!(!forced.contains('\x1b'), "compact JSON stays byte-exact");
+    let piped_pretty = stdout_of(
+        &env.cer_with_token()
+            .args(["fetch", "--pretty", &id])
+            .output()
+            .unwrap(),
+    );
+    assert!(!piped_pretty.contains('\x1b'));
+    let value: serde_json::Value = serde_json::from_str(&piped_pretty).unwrap();
+    assert_eq!(
+        piped_pretty,
+        serde_json::to_string_pretty(&value).unwrap() + "\n"
+    );
+}
+
+/// `script` gives cer a real terminal, so the spinner's own terminal check passes.
+fn under_a_terminal(env: &TestEnv, token: &str, args: &str) -> Option<String> {
+    let script = std::path::Path::new("/usr/bin/script");
+    if !script.exists() {
+        eprintln!("skipped: no /usr/bin/script for a pseudo-terminal");
+        return None;
+    }
+    let cer = env.cer_process();
+    let mut command = std::process::Command::new(script);
+    for (name, value) in cer.get_envs() {
+        match value {
+            Some(value) => command.env(name, value),
+            None => command.env_remove(name),
+        };
+    }
+    let line = format!("{} {args}", cer.get_program().to_string_lossy());
+    let output = command
+        .env("CER_TOKEN", token)
+        .current_dir(env.work_dir())
+        .args(["-qec", &line, "/dev/null"])
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+#[test]
+fn wait_shows_a_spinner_on_a_terminal_and_nothing_in_a_pipe() {
+    let env = TestEnv::new();
+    env.sandbox
+        .faults()
+        .report_not_ready_for(Duration::from_millis(1500));
+    let id = env.sandbox.place_call().conversation_space_id;
+    let token = env.sandbox.issue_token(None);
+    if let Some(screen) = under_a_terminal(&env, &token, &format!("fetch --wait 10 {id}")) {
+        assert!(
+            screen.contains(&format!("waiting for the report of {id}: not ready yet")),
+            "{screen}"
+        );
+    }
+    let id = env.sandbox.place_call().conversation_space_id;
+    let output = env
+        .cer_with_token()
+        .env("CER_FORCE_TTY", "stderr")
+        .args(["fetch", "--wait", "10", &id])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(crate::harness::stderr_of(&output), "");
+    let report: serde_json::Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    assert_eq!(report["conversationSpaceId"], id.as_str());
+}
+
+#[test]
+fn the_example_id_of_the_help_is_a_call_in_every_sandbox() {
+    let env = TestEnv::new();
+    let example = "29a1c77a-e52a-3764-8606-8b02b1277be8";
+    let output = env
+        .cer()
+        .args(["--sandbox", "fetch", example])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let report: serde_json::Value = serde_json::from_str(&stdout_of(&output)).unwrap();
+    assert_eq!(report["conversationSpaceId"], example);
+    assert_eq!(report["callEnded"], "2023-04-24T18:55:35.000Z");
+}

@@ -574,3 +574,44 @@ fn shutdown_is_bounded_even_when_goto_answers_slowly() {
         started.elapsed()
     );
 }
+
+#[test]
+fn a_catch_up_is_told_in_status_lines() {
+    let env = TestEnv::new();
+    let calls = place(&env, 2);
+    std::thread::sleep(Duration::from_millis(20));
+    let mut running = listen(&env, &["--since", "1h"]);
+    running.wait_for_stderr("Caught up; live again.", ARRIVE);
+    expect_reports(&mut running, &calls);
+    let seen = running.stderr_seen.join("\n");
+    assert!(
+        seen.contains("Catching up on 2 calls that ended before this listen started"),
+        "{seen}"
+    );
+    assert!(
+        !seen.contains("INFO"),
+        "a log line among status lines: {seen}"
+    );
+    stop(running);
+}
+
+#[test]
+fn a_listen_that_never_connects_says_what_failed_and_what_to_check() {
+    let env = TestEnv::new();
+    let closed = crate::harness::free_port();
+    let output = env
+        .cer_with_token()
+        .env("CER_API_BASE", format!("http://127.0.0.1:{closed}"))
+        .arg("listen")
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("no connection to GoTo within 1 s (the connection was refused)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("hint: check CER_API_BASE"), "{stderr}");
+    assert!(!stderr.contains("Connection lost"), "{stderr}");
+}

@@ -320,7 +320,10 @@ fn missing_client_variables_are_named() {
         .code(2)
         .stderr(
             predicate::str::contains("OAUTH_CLIENT_SECRET")
-                .and(predicate::str::contains(".env.example")),
+                .and(predicate::str::contains(
+                    "hint: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET",
+                ))
+                .and(predicate::str::contains(".env.example").not()),
         );
 }
 
@@ -573,6 +576,9 @@ fn status_and_token_need_no_oauth_variables_until_a_refresh() {
         .code(2)
         .stderr(
             predicate::str::contains("OAUTH_CLIENT_SECRET")
-                .and(predicate::str::contains(".env.example")),
+                .and(predicate::str::contains(
+                    "hint: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET",
+                ))
+                .and(predicate::str::contains(".env.example").not()),
         );
 }

@@ -1,11 +1,13 @@
 //! One integration-test binary: every module here runs the built `cer` or the simulator.
 
+mod account;
 mod browser;
 mod cli;
 mod delivery;
 mod engine;
 mod fetch;
 mod harness;
+mod help;
 mod listen;
 mod listen_store;
 mod login;

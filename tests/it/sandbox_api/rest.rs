@@ -229,11 +229,23 @@ async fn reports_unknown_malformed_and_not_ended() {
     let (status, body) = get(
         &sb,
         &token,
-        "/call-events-report/v1/reports/29a1c77a-e52a-3764-8606-8b02b1277be8",
+        "/call-events-report/v1/reports/00000000-0000-3000-8000-000000000000",
     )
     .await;
     assert_eq!(status, 404);
     assert_goto_error(&body, "NOT_FOUND");
+    // The guide's example ID is the one call every sandbox has, for the help's examples.
+    let (status, body) = get(
+        &sb,
+        &token,
+        "/call-events-report/v1/reports/29a1c77a-e52a-3764-8606-8b02b1277be8",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["conversationSpaceId"],
+        "29a1c77a-e52a-3764-8606-8b02b1277be8"
+    );
     let (status, body) = get(&sb, &token, "/call-events-report/v1/reports/not-a-uuid").await;
     assert_eq!(status, 400);
     assert_eq!(

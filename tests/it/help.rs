@@ -1,0 +1,196 @@
+//! What a person reads in `--help` and gets from shell completion: global flags under their
+//! own heading, no flags that mean nothing, examples that work as printed, and completion
+//! driven through bash itself.
+
+use std::process::Command as StdCommand;
+
+use crate::harness::{TestEnv, stdout_of};
+
+const COMMANDS: [&str; 9] = [
+    "login",
+    "logout",
+    "status",
+    "token",
+    "listen",
+    "fetch",
+    "summaries",
+    "sandbox",
+    "completions",
+];
+
+fn help(env: &TestEnv, command: &[&str]) -> String {
+    let output = env.cer().args(command).arg("--help").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    stdout_of(&output)
+}
+
+/// The lines of one `Heading:` section of a help text.
+fn section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
+    help.lines()
+        .skip_while(|line| *line != heading)
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn global_flags_have_their_own_heading() {
+    let env = TestEnv::new();
+    let text = help(&env, &["fetch"]);
+    let own = section(&text, "Options:").join("\n");
+    let global = section(&text, "Global options:").join("\n");
+    assert!(own.contains("--wait") && own.contains("--pretty"), "{text}");
+    for flag in ["--sandbox", "--env-file", "--color", "--rate"] {
+        assert!(
+            !own.contains(flag),
+            "{flag} among fetch's own options:\n{text}"
+        );
+        assert!(
+            global.contains(flag),
+            "{flag} not under Global options:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn sandbox_help_has_one_default_and_no_flags_that_mean_nothing_there() {
+    let env = TestEnv::new();
+    let text = help(&env, &["sandbox"]);
+    assert!(text.contains("[default: any free port]"), "{text}");
+    assert!(!text.contains("[default: 0]"), "{text}");
+    assert!(!text.contains("--sandbox"), "{text}");
+    assert!(!text.contains("--rate"), "{text}");
+    // Hidden from help, still accepted.
+    env.cer()
+        .args(["--sandbox", "--rate", "3", "sandbox", "--list-faults"])
+        .assert()
+        .success();
+}
+
+/// `cer ...` commands from the Examples of a help text, without comments, descriptions,
+/// pipes and redirections.
+fn examples(help: &str) -> Vec<Vec<String>> {
+    help.lines()
+        .skip_while(|line| !line.starts_with("Example"))
+        .filter_map(|line| line.trim().strip_prefix("cer "))
+        .map(|line| {
+            let line = line.split(" #").next().unwrap_or(line);
+            let line = line.split("  ").next().unwrap_or(line);
+            let line = line.split(['|', '>']).next().unwrap_or(line);
+            line.split_whitespace()
+                .map(|word| word.trim_matches('\'').to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
+    let env = TestEnv::new();
+    let mut texts = vec![help(&env, &[])];
+    texts.extend(COMMANDS.iter().map(|command| help(&env, &[command])));
+    let all: Vec<Vec<String>> = texts.iter().flat_map(|text| examples(text)).collect();
+    assert!(all.len() >= 12, "{all:?}");
+    for example in &all {
+        let words = std::iter::once("cer".to_string()).chain(example.iter().cloned());
+        if let Err(err) = cer::cli::command().try_get_matches_from(words) {
+            panic!("`cer {}` does not parse: {err}", example.join(" "));
+        }
+        // listen and sandbox run until Ctrl-C; login opens a browser outside the sandbox.
+        let runs_forever = example
+            .iter()
+            .any(|word| ["listen", "sandbox"].contains(&word.as_str()));
+        if runs_forever {
+            continue;
+        }
+        let mut command = env.cer();
+        command.arg("--sandbox").args(example);
+        if example.iter().any(|word| word == "summaries") {
+            command.args(["--limit", "5"]);
+        }
+        let output = command.output().unwrap();
+        assert!(
+            output.status.success(),
+            "`cer --sandbox {}` failed: {}",
+            example.join(" "),
+            crate::harness::stderr_of(&output)
+        );
+    }
+}
+
+/// What bash offers after `line` (ending with the word being completed), through the
+/// function the generated script registers for `cer`.
+fn bash_completes(script: &std::path::Path, line: &str) -> Vec<String> {
+    let words: Vec<&str> = line.split(' ').collect();
+    let current = words.len() - 1;
+    let previous = words[current.saturating_sub(1)].to_string();
+    let word = words[current].to_string();
+    let program = format!(
+        r#"source {script}
+function_name=$(complete -p cer | sed -n 's/.*-F \([^ ]*\) .*/\1/p')
+[ -n "$function_name" ] || {{ echo "no completion registered for cer" >&2; exit 1; }}
+COMP_WORDS=({words})
+COMP_CWORD={current}
+COMP_LINE={line:?}
+COMP_POINT=${{#COMP_LINE}}
+"$function_name" cer {word:?} {previous:?}
+printf '%s\n' "${{COMPREPLY[@]}}""#,
+        script = script.display(),
+        words = words
+            .iter()
+            .map(|w| format!("{w:?}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
+    let output = StdCommand::new("bash")
+        .args(["--norc", "-c", &program])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    stdout_of(&output)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn bash_completion_completes_values_and_keeps_hidden_flags_out() {
+    let env = TestEnv::new();
+    let output = env.cer().args(["completions", "bash"]).output().unwrap();
+    assert!(output.status.success());
+    let script = env.dir.path().join("cer.bash");
+    std::fs::write(&script, &output.stdout).unwrap();
+
+    let flags = bash_completes(&script, "cer fetch --");
+    assert!(flags.contains(&"--wait".to_string()), "{flags:?}");
+    assert!(flags.contains(&"--sandbox".to_string()), "{flags:?}");
+    for hidden in ["--api-base", "--auth-base"] {
+        assert!(!flags.contains(&hidden.to_string()), "{flags:?}");
+    }
+    assert!(bash_completes(&script, "cer --a").is_empty());
+    assert_eq!(
+        bash_completes(&script, "cer summaries --day "),
+        ["today", "yesterday"]
+    );
+    assert_eq!(
+        bash_completes(&script, "cer summaries --day y"),
+        ["yesterday"]
+    );
+    let outcomes: Vec<String> = cer::outcome::Outcome::ALL
+        .iter()
+        .map(|o| o.as_str().to_string())
+        .collect();
+    assert_eq!(
+        bash_completes(&script, "cer summaries --outcome "),
+        outcomes
+    );
+    assert_eq!(
+        bash_completes(&script, "cer summaries --scope "),
+        ["INTERNAL", "EXTERNAL"]
+    );
+    assert_eq!(
+        bash_completes(&script, "cer --color "),
+        ["auto", "always", "never"]
+    );
+}
