@@ -8,6 +8,7 @@ mod engine;
 mod fetch;
 mod harness;
 mod help;
+mod high_availability;
 mod listen;
 mod listen_store;
 mod login;
