@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,10 @@ fn machine(env: &TestEnv, name: &str) -> PathBuf {
 
 /// `cer listen --json --store URL` on `machine`, started and Ready.
 fn listener(env: &TestEnv, home: &PathBuf, store: &str, args: &[&str]) -> Running {
+    ready(listen_command(env, home, store, args))
+}
+
+fn listen_command(env: &TestEnv, home: &PathBuf, store: &str, args: &[&str]) -> Command {
     let mut command = env.cer_process();
     command
         .env("HOME", home)
@@ -38,6 +43,10 @@ fn listener(env: &TestEnv, home: &PathBuf, store: &str, args: &[&str]) -> Runnin
         .env("CER_FORWARD_SECRET", SECRET)
         .args(["listen", "--json", "--store", store])
         .args(args);
+    command
+}
+
+fn ready(command: Command) -> Running {
     let mut running = Running::start(command);
     running.wait_for_stderr("Ready", READY);
     running
@@ -101,26 +110,37 @@ impl Printed {
     }
 }
 
-/// A webhook receiver that accepts everything and records each `webhook-id` it got.
+/// A webhook receiver that records each `webhook-id` it got; the first `hang_first` requests
+/// are answered only after cer's (scaled) timeout, so they count as failed.
 struct Receiver {
     url: String,
-    ids: Arc<Mutex<Vec<String>>>,
+    /// Every request's `webhook-id`, and whether it was answered in time.
+    seen: Arc<Mutex<Vec<(String, bool)>>>,
 }
 
 impl Receiver {
     fn start(env: &TestEnv) -> Self {
-        let ids: Arc<Mutex<Vec<String>>> = Arc::default();
-        let record = ids.clone();
+        Self::hanging(env, 0)
+    }
+
+    fn hanging(env: &TestEnv, hang_first: usize) -> Self {
+        let seen: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
+        let record = seen.clone();
         let app = axum::Router::new().route(
             "/hook",
             axum::routing::post(move |headers: HeaderMap| {
                 let record = record.clone();
                 async move {
                     let id = headers.get("webhook-id").and_then(|v| v.to_str().ok());
-                    record
-                        .lock()
-                        .unwrap()
-                        .push(id.unwrap_or_default().to_string());
+                    let hang = {
+                        let mut seen = record.lock().unwrap();
+                        let hang = seen.len() < hang_first;
+                        seen.push((id.unwrap_or_default().to_string(), !hang));
+                        hang
+                    };
+                    if hang {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
                     StatusCode::NO_CONTENT
                 }
             }),
@@ -130,11 +150,20 @@ impl Receiver {
             .expect("the receiver binds");
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         env.spawn(async move { axum::serve(listener, app).await });
-        Self { url, ids }
+        Self { url, seen }
     }
 
+    fn requests(&self) -> usize {
+        self.seen.lock().unwrap().len()
+    }
+
+    /// The IDs answered in time (with repeats).
     fn received(&self) -> Vec<String> {
-        self.ids.lock().unwrap().clone()
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|(_, accepted)| *accepted)
+            .map(|(id, _)| id.clone())
+            .collect()
     }
 
     fn wait_for(&self, wanted: &[String]) {
@@ -290,6 +319,74 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
         "another process's reports printed: {printed:?}"
     );
     assert!(stop(survivor).is_empty());
+}
+
+/// A listener stopped (SIGTERM, as in a rolling deploy) in the middle of a batch of
+/// deliveries hands back the ones it had not started, so another listener sends them at once
+/// instead of after the stopped one's lease (55 s at real timings). The POSTs it was making
+/// when it stopped stay leased: it may have sent them.
+#[test]
+fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let receiver = Receiver::hanging(&env, 4);
+    let store = open(&env, &url);
+    let text = include_str!("../fixtures/report_answered_then_voicemail.json");
+    let targets = vec![receiver.url.clone()];
+    let ids: Vec<String> = (0..12).map(|i| format!("batch-{i:02}")).collect();
+    env.block_on(async {
+        let now = jiff::Timestamp::now();
+        for id in &ids {
+            let mut report: serde_json::Value = serde_json::from_str(text).unwrap();
+            report["conversationSpaceId"] = id.as_str().into();
+            let queue = Queue {
+                targets: &targets,
+                forward_for: Duration::from_secs(600),
+            };
+            store
+                .store_report(&report, None, &queue, now)
+                .await
+                .unwrap();
+        }
+    });
+    let hook = ["--forward-to", receiver.url.as_str()];
+    // Real timings for the first: a 10 s timeout, so its first four POSTs are still under way
+    // when it stops, and the lease is long enough that waiting for it would show.
+    let mut command = listen_command(&env, &machine(&env, "first"), &url, &hook);
+    command.env("CER_TIME_SCALE", "1");
+    let first = ready(command);
+    assert!(eventually(|| receiver.requests() >= 4));
+    let under_way: Vec<String> = receiver.seen.lock().unwrap()[..4]
+        .iter()
+        .map(|(id, _)| id.clone())
+        .collect();
+    let stopped_at = Instant::now();
+    assert!(stop(first).is_empty());
+    let second = listener(&env, &machine(&env, "second"), &url, &hook);
+    let unsent: Vec<String> = ids
+        .iter()
+        .filter(|id| !under_way.contains(id))
+        .cloned()
+        .collect();
+    receiver.wait_for(&unsent);
+    let took = stopped_at.elapsed();
+    assert!(
+        took < Duration::from_secs(20),
+        "the unsent deliveries waited for the lease: {took:?}"
+    );
+    let mut left: Vec<String> = env
+        .block_on(store.list_deliveries(false))
+        .unwrap()
+        .into_iter()
+        .map(|d| d.conversation_space_id)
+        .collect();
+    left.sort();
+    let mut under_way = under_way;
+    under_way.sort();
+    assert_eq!(left, under_way, "only the POSTs under way stay leased");
+    assert!(stop(second).is_empty());
 }
 
 /// Two "machines" with their own HOME, state folder and metrics port: the calls are printed
