@@ -102,6 +102,12 @@ fn api_verdict(err: &ApiError) -> Verdict {
             code::USAGE,
             Some("set them in the environment or in .env (see .env.example)"),
         ),
+        ApiError::NeedsStart(_) => (
+            code::USAGE,
+            Some(
+                "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago",
+            ),
+        ),
         ApiError::Forbidden { .. } => (
             code::FAILURE,
             Some(

@@ -144,6 +144,11 @@ impl ApiClient {
         }
     }
 
+    /// The retry limits this client uses, for callers that retry answers of their own.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
     /// Sends a request until it succeeds or fails for good.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let policy = self.inner.retry;

@@ -43,6 +43,10 @@ pub enum ApiError {
     #[error("{0}")]
     Configuration(String),
 
+    /// `listen` cannot know where to resume and must be told (`--since`) (exit 2).
+    #[error("{0}")]
+    NeedsStart(String),
+
     /// The credential store could not be read or written.
     #[error("cannot use the stored credentials: {0}")]
     Credentials(String),

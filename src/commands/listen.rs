@@ -46,8 +46,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         .await
         .context("the listen engine stopped unexpectedly")?;
     if let Some((forwarder, task)) = forwarder {
-        drop(forwarder);
-        let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
+        forwarder.finish(task, Duration::from_secs(5)).await;
     }
     if let Some(err) = render_failure {
         return Err(err);

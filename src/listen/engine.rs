@@ -30,7 +30,7 @@ impl Engine {
         events: mpsc::Sender<ListenEvent>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let ledgers = Ledgers::load(&config.state_dir, &config.account_keys);
+        let ledgers = Ledgers::load_at(&config.state_dir, &config.account_keys, clock.now());
         Self {
             api,
             config,
@@ -43,7 +43,7 @@ impl Engine {
     /// Listens until `shutdown` is set (then cleans up and returns `Ok`) or authentication
     /// fails for good.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ApiError> {
-        let mut backfill_from = self.first_backfill_start();
+        let mut backfill_from = self.first_backfill_start()?;
         let (mut attempt, mut ready) = (0u32, false);
         loop {
             let mut created = None;
@@ -132,7 +132,16 @@ impl Engine {
 
     /// At start: `--since`, else the saved cursor minus the overlap; a first run with no
     /// cursor starts its record now, so later reconnects know where to backfill from.
-    fn first_backfill_start(&mut self) -> Option<Timestamp> {
+    /// A corrupt cursor with nothing readable left stops here: guessing "now" would lose the
+    /// calls that ended while cer was down, so the user says where to start.
+    fn first_backfill_start(&mut self) -> Result<Option<Timestamp>, ApiError> {
+        let lost = self.ledgers.unrecoverable();
+        if self.config.start == StartFrom::Cursor && !lost.is_empty() {
+            return Err(ApiError::NeedsStart(format!(
+                "the listen cursor could not be read from {}, so where to backfill from is unknown",
+                lost.join(", ")
+            )));
+        }
         let now = self.clock.now();
         let start = match self.config.start {
             StartFrom::Since(back) => {
@@ -146,7 +155,7 @@ impl Engine {
         {
             tracing::warn!("cannot save the listen cursor: {err}");
         }
-        start.filter(|_| self.config.backfill)
+        Ok(start.filter(|_| self.config.backfill))
     }
 
     fn reconnect_backfill_start(&self) -> Option<Timestamp> {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::cursor_rules;
 use crate::auth::store::write_file_atomically;
 
 /// How far before the cursor a backfill looks again, for calls whose notification came late.
@@ -41,28 +42,61 @@ struct Record {
 pub struct Ledger {
     path: PathBuf,
     record: Record,
+    /// A corrupt file with no readable cursor: where `listen` stopped is unknown.
+    unrecoverable: Option<String>,
 }
 
 impl Ledger {
-    /// Loads the account's file; a missing file is a fresh start, a corrupt one is set aside
-    /// with a warning rather than stopping cer.
-    pub fn load(state_dir: &Path, account_key: &str) -> Self {
+    /// Loads the account's file as of `now`; a missing file is a fresh start. A cursor in the
+    /// future is clamped, and a corrupt file is copied aside with a warning and recovered as
+    /// far as the cursor rules allow (see [`cursor_rules`]).
+    pub fn load(state_dir: &Path, account_key: &str, now: Timestamp) -> Self {
         let path = state_dir.join(file_name(account_key));
-        let fresh = Record {
-            account_key: account_key.to_string(),
-            ..Record::default()
+        let mut ledger = Self {
+            record: Record {
+                account_key: account_key.to_string(),
+                ..Record::default()
+            },
+            unrecoverable: None,
+            path,
         };
-        let record = match std::fs::read_to_string(&path) {
-            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|err| {
+        let Ok(bytes) = std::fs::read(&ledger.path) else {
+            return ledger;
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        match serde_json::from_str::<Record>(&text) {
+            Ok(record) => ledger.record = record,
+            Err(err) => ledger.recover_from_corrupt(&text, &err.to_string(), now),
+        }
+        if let Some(cursor) = ledger.record.cursor
+            && let Some((clamped, warning)) = cursor_rules::clamp_future(cursor, now)
+        {
+            tracing::warn!("{warning} ({})", ledger.path.display());
+            ledger.record.cursor = Some(clamped);
+        }
+        ledger
+    }
+
+    /// Keeps a copy of the bad file, warns, and takes whatever cursor survived.
+    fn recover_from_corrupt(&mut self, text: &str, why: &str, now: Timestamp) {
+        let copy = cursor_rules::set_aside_path(&self.path, now);
+        let kept = match std::fs::copy(&self.path, &copy) {
+            Ok(_) => format!("kept as {}", copy.display()),
+            Err(err) => format!("could not keep a copy: {err}"),
+        };
+        let file = self.path.display();
+        match cursor_rules::recover(text) {
+            cursor_rules::Recovery::Salvaged(cursor) => {
                 tracing::warn!(
-                    "ignoring the unreadable cursor file {} ({err})",
-                    path.display()
+                    "the cursor file {file} is corrupt ({why}; {kept}); backfilling from its last readable cursor, {cursor}"
                 );
-                fresh
-            }),
-            Err(_) => fresh,
-        };
-        Self { path, record }
+                self.record.cursor = Some(cursor);
+            }
+            cursor_rules::Recovery::NeedsSince => {
+                tracing::warn!("the cursor file {file} is corrupt ({why}; {kept})");
+                self.unrecoverable = Some(format!("{file} ({kept})"));
+            }
+        }
     }
 
     pub fn cursor(&self) -> Option<Timestamp> {
@@ -99,13 +133,29 @@ pub struct Ledgers {
 }
 
 impl Ledgers {
+    /// Loads every account's ledger as of the system clock.
     pub fn load(state_dir: &Path, account_keys: &[String]) -> Self {
+        Self::load_at(state_dir, account_keys, Timestamp::now())
+    }
+
+    /// Loads every account's ledger as of `now` (cursors later than it are clamped).
+    pub fn load_at(state_dir: &Path, account_keys: &[String], now: Timestamp) -> Self {
         Self {
             ledgers: account_keys
                 .iter()
-                .map(|key| Ledger::load(state_dir, key))
+                .map(|key| Ledger::load(state_dir, key, now))
                 .collect(),
         }
+    }
+
+    /// The corrupt files whose cursor could not be recovered, still without a new cursor:
+    /// resuming from them would silently skip calls, so `listen` needs `--since`.
+    pub fn unrecoverable(&self) -> Vec<&str> {
+        self.ledgers
+            .iter()
+            .filter(|l| l.record.cursor.is_none())
+            .filter_map(|l| l.unrecoverable.as_deref())
+            .collect()
     }
 
     /// Whether a call was already emitted.

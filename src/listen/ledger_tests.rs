@@ -98,12 +98,45 @@ fn a_report_of_another_account_moves_no_cursor() {
     assert_eq!(ledgers.cursor(), Some(at("2026-11-24T08:00:00Z")));
 }
 
+// Regression: a corrupt file was replaced by "now" with no copy kept, so the calls that ended
+// while cer was down were never backfilled.
 #[test]
-fn a_corrupt_file_is_a_fresh_start() {
+fn a_corrupt_file_is_kept_aside_and_its_cursor_salvaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = r#"{"accountKey":"1","cursor":"2026-11-24T10:00:00Z","recent":{"a":"#;
+    std::fs::write(dir.path().join("cursor-1.json"), bad).unwrap();
+    let ledgers = Ledgers::load_at(dir.path(), &["1".to_string()], at(NOW));
+    assert_eq!(ledgers.cursor(), Some(at("2026-11-24T10:00:00Z")));
+    assert!(ledgers.unrecoverable().is_empty());
+    let copies: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("cursor-1.json.corrupt-"))
+        .collect();
+    assert_eq!(copies.len(), 1);
+    let copy = std::fs::read_to_string(dir.path().join(&copies[0])).unwrap();
+    assert_eq!(copy, bad);
+}
+
+#[test]
+fn a_corrupt_file_without_a_cursor_needs_since_until_given_one() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("cursor-1.json"), "{oops").unwrap();
-    let ledgers = Ledgers::load(dir.path(), &["1".to_string()]);
+    let mut ledgers = Ledgers::load_at(dir.path(), &["1".to_string()], at(NOW));
     assert_eq!(ledgers.cursor(), None);
+    assert_eq!(ledgers.unrecoverable().len(), 1);
+    ledgers.start_at(at("2026-11-24T08:00:00Z")).unwrap();
+    assert!(ledgers.unrecoverable().is_empty());
+}
+
+// Regression: a cursor in the future was kept, so every reconnect gap before it was skipped.
+#[test]
+fn a_cursor_in_the_future_is_clamped_to_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut ledgers = Ledgers::load_at(dir.path(), &["1".to_string()], at("2027-06-01T00:00:00Z"));
+    ledgers.start_at(at("2027-06-01T00:00:00Z")).unwrap();
+    let again = Ledgers::load_at(dir.path(), &["1".to_string()], at(NOW));
+    assert_eq!(again.cursor(), Some(at(NOW)));
 }
 
 #[test]

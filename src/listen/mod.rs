@@ -3,6 +3,7 @@
 //! renderer about it through typed [`ListenEvent`]s, so none of it needs a terminal to test.
 
 mod backfill;
+pub mod cursor_rules;
 mod engine;
 pub mod forward;
 mod ledger;

@@ -1,0 +1,142 @@
+//! Issue 9: cer against hostile input and a misbehaving server. Each test here failed before
+//! its fix; the hostile server lives in `hostile.rs`.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::harness::{Running, TestEnv, json_lines};
+use crate::hostile::Hostile;
+
+const READY: Duration = Duration::from_secs(15);
+const ARRIVE: Duration = Duration::from_secs(20);
+
+fn cursor_file(env: &TestEnv) -> std::path::PathBuf {
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    env.state_dir()
+        .join(format!("cursor-{}.json", env.sandbox.account_key()))
+}
+
+fn listen(env: &TestEnv, args: &[&str]) -> Running {
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .arg("listen")
+        .args(args);
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", READY);
+    running
+}
+
+fn ids_of(lines: &[String]) -> HashSet<String> {
+    json_lines(lines)
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect()
+}
+
+// Before: a cursor a day ahead was believed, the backfill started tomorrow and the calls that
+// ended while cer was down were never printed.
+#[test]
+fn a_cursor_in_the_future_is_clamped_and_the_gap_backfilled() {
+    let env = TestEnv::new();
+    let tomorrow = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24);
+    let key = env.sandbox.account_key();
+    let record =
+        serde_json::json!({"accountKey": key, "cursor": tomorrow.to_string(), "recent": {}});
+    std::fs::write(cursor_file(&env), record.to_string()).unwrap();
+    let missed: HashSet<String> = (0..2)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    let mut running = listen(&env, &[]);
+    let lines = running.stdout_until(ARRIVE, |lines| ids_of(lines).len() >= 2);
+    assert_eq!(ids_of(&lines), missed, "{}", running.stderr_seen.join("\n"));
+    assert!(
+        running
+            .stderr_seen
+            .iter()
+            .any(|l| l.contains("later than now"))
+    );
+    running.signal("TERM");
+    let _ = running.wait(Duration::from_secs(10));
+}
+
+// Before: an unreadable cursor file was replaced by "now" without a copy, losing the calls
+// that ended while cer was down.
+#[test]
+fn a_corrupt_cursor_is_kept_aside_and_listen_asks_for_since() {
+    let env = TestEnv::new();
+    let path = cursor_file(&env);
+    std::fs::write(&path, "{\"accountKey\": \u{0}garbage").unwrap();
+    env.cer_with_token()
+        .arg("listen")
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--since"))
+        .stderr(predicates::str::contains("corrupt"));
+    let copies = std::fs::read_dir(env.state_dir())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().contains(".corrupt-")
+        })
+        .count();
+    assert!(copies >= 1, "no copy of the bad record was kept");
+    let missed = env.sandbox.place_call().conversation_space_id;
+    let mut running = listen(&env, &["--since", "1h"]);
+    let lines = running.stdout_until(ARRIVE, |lines| ids_of(lines).contains(&missed));
+    assert!(ids_of(&lines).contains(&missed));
+    running.signal("TERM");
+    let _ = running.wait(Duration::from_secs(10));
+}
+
+// Before: `fetch` printed a report about another call (exit 0) as the one asked for.
+#[test]
+fn fetch_refuses_a_report_about_another_call() {
+    let env = TestEnv::new();
+    let router = axum::Router::new().route(
+        "/call-events-report/v1/reports/{id}",
+        axum::routing::get(|| async {
+            axum::Json(serde_json::json!({
+                "conversationSpaceId": "00000000-0000-3000-8000-000000000000",
+                "callEnded": "2026-11-24T10:00:00Z"
+            }))
+        }),
+    );
+    let hostile = Hostile::serve(&env, router);
+    hostile
+        .cer(&env)
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicates::str::contains("got one about"));
+    assert_eq!(hostile.hits(), 3, "asked again before giving up");
+}
+
+// Before: reports still queued for a webhook at shutdown were dropped without a word.
+#[test]
+fn shutdown_says_how_many_reports_the_webhooks_did_not_get() {
+    let env = TestEnv::new();
+    let stuck =
+        axum::Router::new().route("/calls", axum::routing::post(std::future::pending::<()>));
+    let webhook = Hostile::serve(&env, stuck);
+    let url = format!("{}/calls", webhook.base);
+    let mut running = listen(&env, &["--forward-to", &url]);
+    for _ in 0..2 {
+        env.sandbox.place_call();
+    }
+    let lines = running.stdout_until(ARRIVE, |lines| lines.len() >= 2);
+    assert_eq!(lines.len(), 2);
+    running.signal("TERM");
+    let (code, _, stderr) = running.wait(Duration::from_secs(20));
+    assert_eq!(code, Some(0));
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("2 report(s) queued for the webhooks were not delivered")),
+        "{}",
+        stderr.join("\n")
+    );
+}
