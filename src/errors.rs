@@ -155,7 +155,9 @@ pub fn report(err: &anyhow::Error, palette: Palette) -> ExitCode {
     let verdict = verdict(err);
     if verdict.print {
         let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{} {err:#}", palette.error("error:"));
+        // Messages quote servers and files: shown inert, whatever they contain.
+        let message = crate::output::escape::terminal_safe(&format!("{err:#}")).into_owned();
+        let _ = writeln!(stderr, "{} {message}", palette.error("error:"));
         if let Some(hint) = &verdict.hint {
             let _ = writeln!(stderr, "{} {hint}", palette.hint("hint:"));
         }

@@ -145,17 +145,42 @@ fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
         .ok_or_else(|| UsageError::new(format!("--forward-to {text:?} is not an http(s) URL")))
 }
 
+/// Headers that frame or route a request: set by hand, they make a receiver read an empty
+/// or cut body (`Content-Length: 0` counted as delivered) or reach another host.
+const FRAMING_HEADERS: [&str; 10] = [
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "proxy-connection",
+];
+
+/// `Name: value`. Errors name the header but never quote its value (it is often a token).
 fn header(text: &str) -> Result<(String, String), UsageError> {
-    let bad = || {
-        UsageError::new(format!("--forward-header {text:?} is not a header"))
+    let (name, value) = text.split_once(':').ok_or_else(|| {
+        UsageError::new("--forward-header needs a name and a value")
             .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'")
-    };
-    let (name, value) = text.split_once(':').ok_or_else(bad)?;
+    })?;
     let (name, value) = (name.trim(), value.trim());
+    let shown = crate::output::escape::terminal_safe(name);
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
         || reqwest::header::HeaderValue::from_str(value).is_err()
     {
-        return Err(bad());
+        return Err(
+            UsageError::new(format!("--forward-header {shown:?} is not a valid header"))
+                .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'"),
+        );
+    }
+    if FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(UsageError::new(format!(
+            "--forward-header {shown:?} cannot be set: cer frames and routes the request itself"
+        ))
+        .with_hint("pass only headers the webhook reads, such as Authorization"));
     }
     Ok((name.to_string(), value.to_string()))
 }

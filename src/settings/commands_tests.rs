@@ -169,3 +169,29 @@ fn redirect_uris_must_be_loopback_with_a_port() {
         assert!(loopback_redirect(bad).is_err(), "{bad}");
     }
 }
+
+// Regression: `--forward-header 'Content-Length: 0'` made the webhook read empty bodies that
+// counted as delivered.
+#[test]
+fn headers_that_frame_or_route_the_request_are_refused() {
+    for text in [
+        "Content-Length: 0",
+        "transfer-encoding: chunked",
+        "Host: elsewhere",
+        "Connection: close",
+    ] {
+        let err = header(text).unwrap_err().to_string();
+        assert!(err.contains("cannot be set"), "{text}: {err}");
+    }
+    assert!(header("X-Token: abc").is_ok());
+}
+
+#[test]
+fn a_bad_header_is_named_without_its_value() {
+    let err = header("Authorization secret-token")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("secret-token"), "{err}");
+    let err = header("Bad Name: secret-token").unwrap_err().to_string();
+    assert!(!err.contains("secret-token"), "{err}");
+}

@@ -4,6 +4,8 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use predicates::prelude::PredicateBooleanExt;
+
 use crate::harness::{Running, TestEnv, json_lines};
 use crate::hostile::Hostile;
 
@@ -139,4 +141,95 @@ fn shutdown_says_how_many_reports_the_webhooks_did_not_get() {
         "{}",
         stderr.join("\n")
     );
+}
+
+// Before: `logout` said "Not logged in" and exited 0 while the credentials stayed on disk.
+#[test]
+fn logout_that_cannot_delete_says_so_and_fails() {
+    let env = TestEnv::new();
+    let blocked = env.config_dir().join("credentials.json");
+    std::fs::create_dir_all(blocked.join("inside")).unwrap();
+    env.cer()
+        .arg("logout")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("credentials.json"))
+        .stderr(predicates::str::contains("Not logged in").not());
+}
+
+// Before: any request to the redirect path ended `login`: one with a wrong state, or an
+// `error=` without a state (whose description was then printed raw).
+#[test]
+fn only_a_redirect_with_the_right_state_ends_the_login() {
+    let env = TestEnv::new();
+    let port = crate::harness::free_port();
+    let script = "#!/bin/sh\n\
+        loc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\n\
+        base=${loc%%\\?*}\n\
+        curl -s -o /dev/null \"$base?error=access_denied&error_description=%1B%5D0%3Bpwned%07\"\n\
+        curl -s -o /dev/null \"$(echo \"$loc\" | sed 's/state=[^&]*/state=forged/')\"\n\
+        curl -s -o /dev/null \"$loc\"\n";
+    let browser = crate::harness::write_script(env.dir.path(), "forger.sh", script);
+    let output = env
+        .cer()
+        .args(["login", "--timeout", "10", "--redirect-uri"])
+        .arg(format!("http://127.0.0.1:{port}/app/redirect"))
+        .env("BROWSER", browser)
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    let token_requests = env
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/token"))
+        .count();
+    assert_eq!(token_requests, 1);
+}
+
+// Before: a bad HTTPS_PROXY was quoted with its password.
+#[test]
+fn a_bad_proxy_url_is_quoted_without_its_password() {
+    let env = TestEnv::new();
+    let output = env
+        .cer_with_token()
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .env("HTTPS_PROXY", "http://bob:hunter2@[::1")
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert!(!output.status.success());
+    assert!(stderr.contains("HTTPS_PROXY"), "{stderr}");
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+}
+
+// Before: a server's error body reached the terminal raw: `ESC[2J` cleared the screen.
+#[test]
+fn a_servers_error_body_is_escaped_on_stderr() {
+    let env = TestEnv::new();
+    let router = axum::Router::new().route(
+        "/call-events-report/v1/reports/{id}",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::BAD_REQUEST,
+                "\u{1b}[2J\u{1b}]0;pwned\u{7}\nerror: fake line",
+            )
+        }),
+    );
+    let hostile = Hostile::serve(&env, router);
+    let output = hostile
+        .cer(&env)
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("\\e[2J"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+    assert!(!stderr.contains("\nerror: fake"), "{stderr}");
 }
