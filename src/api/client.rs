@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::body::{BodyError, MAX_API_BODY, read_capped};
 use super::error::ApiError;
 use super::retry::{RetryPolicy, parse_retry_after};
 use crate::auth::Tokens;
@@ -210,9 +211,12 @@ impl ApiClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
-        let body = match response.bytes().await {
+        let body = match read_capped(response, MAX_API_BODY).await {
             Ok(body) => body,
-            Err(err) => return Ok(self.transport_failure(request, &err)),
+            Err(BodyError::Transport(err)) => return Ok(self.transport_failure(request, &err)),
+            Err(too_large) => {
+                return Ok(Attempt::Fail(ApiError::InvalidBody(too_large.to_string())));
+            }
         };
         tracing::debug!(method = %request.method, path = %request.path, %status, "GoTo answered");
         if status.is_success() {

@@ -5,8 +5,8 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use super::Context;
-use crate::api::ApiError;
-use crate::api::reports::{SummaryQuery, split_range, summaries_page};
+use crate::api::pager::Pager;
+use crate::api::reports::{SummaryQuery, split_range};
 use crate::output::progress::Progress;
 use crate::output::summaries::{SummaryFormat, SummaryRenderer};
 use crate::settings::commands::SummariesSettings;
@@ -26,11 +26,12 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
     let mut pages = 0;
     'windows: for (start, end) in split_range(settings.start, settings.end) {
         let query = query_for(&settings, start, end);
-        let mut marker: Option<String> = None;
-        loop {
-            let page = summaries_page(&api, &query, marker.as_deref())
-                .await
-                .with_context(|| format!("cannot list the calls from {start} to {end}"))?;
+        let mut pager = Pager::new(&api, &query);
+        while let Some(page) = pager
+            .next_page()
+            .await
+            .with_context(|| format!("cannot list the calls from {start} to {end}"))?
+        {
             pages += 1;
             let mut text = String::new();
             if printed == 0 && !page.items.is_empty() {
@@ -49,16 +50,6 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
             if printed >= limit {
                 break 'windows;
             }
-            marker = match page.next_page_marker {
-                Some(next) if Some(&next) == marker.as_ref() => {
-                    return Err(ApiError::InvalidBody(format!(
-                        "GoTo sent the page marker {next:?} twice in a row"
-                    ))
-                    .into());
-                }
-                Some(next) => Some(next),
-                None => break,
-            };
         }
     }
     progress.finish();
@@ -80,7 +71,7 @@ fn query_for(settings: &SummariesSettings, start: Timestamp, end: Timestamp) -> 
         virtual_participant_id: settings.virtual_participant_id.clone(),
         scope: settings.scope.clone(),
         outcome: settings.outcome.clone(),
-        page_size: Some(settings.page_size),
+        page_size: settings.page_size,
     }
 }
 

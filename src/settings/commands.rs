@@ -347,7 +347,8 @@ pub struct SummariesSettings {
     pub virtual_participant_id: Option<String>,
     pub scope: Option<String>,
     pub outcome: Option<String>,
-    pub page_size: u32,
+    /// `--page-size`, if given.
+    pub page_size: Option<u32>,
     pub limit: Option<u64>,
     pub json: bool,
 }
@@ -418,10 +419,11 @@ fn one_of(flag: &str, value: Option<&str>, allowed: &[&str]) -> Result<Option<St
     }
 }
 
-fn page_size(value: Option<u32>) -> Result<u32, UsageError> {
+/// The page size the user asked for; `None` lets the pager choose (see `api::pager`).
+fn page_size(value: Option<u32>) -> Result<Option<u32>, UsageError> {
     match value {
-        None => Ok(MAX_PAGE_SIZE),
-        Some(n @ 1..=MAX_PAGE_SIZE) => Ok(n),
+        None => Ok(None),
+        Some(n @ 1..=MAX_PAGE_SIZE) => Ok(Some(n)),
         Some(n) => Err(UsageError::new(format!(
             "--page-size {n} is out of GoTo's bounds (1 to {MAX_PAGE_SIZE})"
         ))),

@@ -117,8 +117,11 @@ fn filters_are_checked_and_normalised() {
 
 #[test]
 fn page_size_stays_within_goto_bounds() {
-    assert_eq!(summaries(&[]).unwrap().page_size, MAX_PAGE_SIZE);
-    assert_eq!(summaries(&["--page-size", "50"]).unwrap().page_size, 50);
+    assert_eq!(summaries(&[]).unwrap().page_size, None);
+    assert_eq!(
+        summaries(&["--page-size", "50"]).unwrap().page_size,
+        Some(50)
+    );
     assert!(summaries(&["--page-size", "0"]).is_err());
     assert!(summaries(&["--page-size", "1001"]).is_err());
 }

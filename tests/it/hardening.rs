@@ -233,3 +233,128 @@ fn a_servers_error_body_is_escaped_on_stderr() {
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
     assert!(!stderr.contains("\nerror: fake"), "{stderr}");
 }
+
+/// A summaries endpoint that answers `page(query, n)` to its n-th request (0-based).
+fn summaries_server(env: &TestEnv, page: fn(&str, usize) -> (u16, serde_json::Value)) -> Hostile {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let router = axum::Router::new().route(
+        "/call-events-report/v1/report-summaries",
+        axum::routing::get(move |query: axum::extract::RawQuery| {
+            let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let (status, body) = page(&query.0.unwrap_or_default(), n);
+            async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    axum::Json(body),
+                )
+            }
+        }),
+    );
+    Hostile::serve(env, router)
+}
+
+fn row(n: usize) -> serde_json::Value {
+    serde_json::json!({"conversationSpaceId": format!("id-{n}"), "callEnded": "2026-11-20T10:00:00Z"})
+}
+
+// Before: markers that cycle (A, B, A, B…) paged forever, printing every row again and again.
+#[test]
+fn summaries_stop_on_a_page_marker_seen_before() {
+    let env = TestEnv::new();
+    let hostile = summaries_server(&env, |_, n| {
+        let marker = if n % 2 == 0 { "A" } else { "B" };
+        (
+            200,
+            serde_json::json!({"nextPageMarker": marker, "items": [row(n)]}),
+        )
+    });
+    let output = hostile
+        .cer(&env)
+        .args(["summaries", "--day", "2026-11-20", "--json"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("page marker"), "{stderr}");
+    assert_eq!(hostile.hits(), 3, "A, B, then A again: stop");
+}
+
+// Before: pageSize=1000 was always sent; a GoTo whose cap is lower failed every time.
+#[test]
+fn a_refused_page_size_falls_back_once_to_gotos_default() {
+    let env = TestEnv::new();
+    let hostile = summaries_server(&env, |query, n| {
+        if query.contains("pageSize") {
+            return (
+                400,
+                serde_json::json!({"errorCode": "INVALID", "message": "pageSize"}),
+            );
+        }
+        let next = if n < 2 {
+            serde_json::json!("p2")
+        } else {
+            serde_json::json!(null)
+        };
+        (
+            200,
+            serde_json::json!({"nextPageMarker": next, "items": [row(n)]}),
+        )
+    });
+    let output = hostile
+        .cer(&env)
+        .args(["summaries", "--day", "2026-11-20", "--json"])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert!(output.status.success(), "{stderr}");
+    assert_eq!(crate::harness::stdout_of(&output).lines().count(), 2);
+    assert_eq!(hostile.hits(), 3, "one refusal, then two pages");
+    // A size the user chose is theirs: its refusal is reported, not dropped.
+    hostile
+        .cer(&env)
+        .args([
+            "summaries",
+            "--day",
+            "2026-11-20",
+            "--json",
+            "--page-size",
+            "500",
+        ])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1);
+}
+
+// Before: an endless report body grew cer to 3.7 GB and ended in an allocation failure with a
+// backtrace.
+#[test]
+fn an_endless_body_ends_in_a_clear_error() {
+    let env = TestEnv::new();
+    let router = axum::Router::new().route(
+        "/call-events-report/v1/reports/{id}",
+        axum::routing::get(|| async {
+            let chunk = bytes::Bytes::from(vec![b' '; 64 * 1024]);
+            let endless =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            axum::body::Body::from_stream(endless)
+        }),
+    );
+    let hostile = Hostile::serve(&env, router);
+    let output = hostile
+        .cer(&env)
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .timeout(Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("larger than 32 MiB"), "{stderr}");
+    assert!(!stderr.contains("backtrace"), "{stderr}");
+    assert_eq!(
+        hostile.hits(),
+        1,
+        "a body that is too large is not asked for again"
+    );
+}
