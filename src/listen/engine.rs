@@ -58,7 +58,7 @@ impl Engine {
             };
             let reason = match opened {
                 Ok(session) => {
-                    attempt = 0;
+                    let opened_at = tokio::time::Instant::now();
                     self.announce(ready, &session.channel).await;
                     ready = true;
                     match Pump::new(&mut self, session, backfill_from)
@@ -71,6 +71,8 @@ impl Engine {
                             return Err(err);
                         }
                         End::Lost { reason, channel } => {
+                            let lasted = opened_at.elapsed();
+                            attempt = self.config.timing.failures_after_session(attempt, lasted);
                             if let Some(channel) = channel {
                                 discard(
                                     &self.api,

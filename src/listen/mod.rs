@@ -5,6 +5,7 @@
 mod backfill;
 pub mod cursor_rules;
 mod engine;
+mod flood;
 pub mod forward;
 mod ledger;
 mod pump;

@@ -21,6 +21,9 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{Missed, find_missed};
 use super::engine::{Engine, is_fatal, stopped};
+use super::flood::{
+    LIVE_CONCURRENCY, MAX_WAITING_IDS, RepeatedWarning, WARNING_INTERVAL, WaitingIds,
+};
 use super::ledger::OVERLAP;
 use super::session::{Session, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
@@ -85,6 +88,10 @@ pub struct Pump<'e> {
     refresh_at: Instant,
     /// False once GoTo showed it has no subscription listing for cer to check.
     check_subscriptions: bool,
+    /// Announced IDs waiting for a free live fetch (bounded; see `flood`).
+    waiting: WaitingIds,
+    junk_frames: RepeatedWarning,
+    dropped_notifications: RepeatedWarning,
 }
 
 impl<'e> Pump<'e> {
@@ -106,6 +113,9 @@ impl<'e> Pump<'e> {
             backfill: Backfill::default(),
             refresh_at,
             check_subscriptions: true,
+            waiting: WaitingIds::new(MAX_WAITING_IDS),
+            junk_frames: RepeatedWarning::new(WARNING_INTERVAL),
+            dropped_notifications: RepeatedWarning::new(WARNING_INTERVAL),
         };
         if let Some(from) = backfill_from {
             pump.start_search(from);
@@ -198,7 +208,10 @@ impl<'e> Pump<'e> {
                 Ok(())
             }
             Frame::Malformed(why) => {
-                tracing::warn!("skipping a WebSocket frame cer cannot read: {why}");
+                let message = format!("skipping a WebSocket frame cer cannot read: {why}");
+                if let Some(line) = self.junk_frames.occur(&message, Instant::now()) {
+                    tracing::warn!("{line}");
+                }
                 Ok(())
             }
         }
@@ -323,12 +336,35 @@ impl<'e> Pump<'e> {
         }
     }
 
+    /// Fetches an announced report, or queues its ID when enough fetches run; a full queue
+    /// drops it and opens the gap, so the backfill fetches it later.
     fn fetch_live(&mut self, id: String) {
-        if self.engine.ledgers.seen(&id) || !self.in_flight.insert(id.clone()) {
+        if self.engine.ledgers.seen(&id) || self.in_flight.contains(&id) {
             tracing::debug!("report {id} already handled");
             return;
         }
-        self.live.push(self.fetch(id, Origin::Notification));
+        if self.live.len() < LIVE_CONCURRENCY {
+            self.in_flight.insert(id.clone());
+            self.live.push(self.fetch(id, Origin::Notification));
+        } else if self.waiting.push(id.clone()) {
+            self.in_flight.insert(id);
+        } else {
+            let message = format!(
+                "{MAX_WAITING_IDS} notifications are waiting; skipping more for now, a backfill will find them"
+            );
+            if let Some(line) = self.dropped_notifications.occur(&message, Instant::now()) {
+                tracing::warn!("{line}");
+            }
+            self.note_failure();
+        }
+    }
+
+    /// Starts the fetches of waiting IDs while there is room.
+    fn start_waiting(&mut self) {
+        while self.live.len() < LIVE_CONCURRENCY {
+            let Some(id) = self.waiting.pop() else { break };
+            self.live.push(self.fetch(id, Origin::Notification));
+        }
     }
 
     fn fetch(&self, id: String, origin: Origin) -> Fetch {
@@ -463,6 +499,8 @@ impl<'e> Pump<'e> {
         if origin == Origin::Backfill {
             self.fill_ordered();
             self.finish_backfill_if_done();
+        } else {
+            self.start_waiting();
         }
         Ok(())
     }

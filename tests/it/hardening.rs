@@ -358,3 +358,20 @@ fn an_endless_body_ends_in_a_clear_error() {
         "a body that is too large is not asked for again"
     );
 }
+
+// Before: a flood of junk frames wrote one WARN line each.
+#[test]
+fn a_flood_of_junk_frames_warns_once() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    for _ in 0..50 {
+        env.sandbox.faults().send_malformed_frame();
+    }
+    let call = env.sandbox.place_call().conversation_space_id;
+    let lines = running.stdout_until(ARRIVE, |lines| ids_of(lines).contains(&call));
+    assert!(ids_of(&lines).contains(&call), "listening went on");
+    running.signal("TERM");
+    let (_, _, stderr) = running.wait(Duration::from_secs(10));
+    let warnings = stderr.iter().filter(|l| l.contains("cannot read")).count();
+    assert_eq!(warnings, 1, "{}", stderr.join("\n"));
+}
