@@ -150,12 +150,14 @@ impl ApiClient {
         self.inner.retry
     }
 
-    /// Sends a request until it succeeds or fails for good.
+    /// Sends a request until it succeeds or fails for good, waiting between attempts no more
+    /// than the policy's total, and saying so on stderr when a wait is long enough to notice.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let policy = self.inner.retry;
         let (mut retries, mut rate_limited, mut refreshed) = (0, 0, false);
+        let mut waited = Duration::ZERO;
         loop {
-            match self.attempt(request).await? {
+            let (wait, err) = match self.attempt(request).await? {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Unauthorized(token, err) => {
                     if refreshed {
@@ -164,27 +166,29 @@ impl ApiClient {
                     tracing::debug!(path = %request.path, "401: refreshing the token once");
                     self.inner.tokens.refresh_rejected(&token).await?;
                     refreshed = true;
+                    continue;
+                }
+                Attempt::RateLimited(_, err) if rate_limited >= policy.max_rate_limited => {
+                    return Err(err);
                 }
                 Attempt::RateLimited(retry_after, err) => {
-                    if rate_limited >= policy.max_rate_limited {
-                        return Err(err);
-                    }
-                    let wait = policy.rate_limited_wait(retry_after, rate_limited);
                     rate_limited += 1;
-                    tracing::debug!(path = %request.path, ?wait, "429: waiting before retrying");
-                    tokio::time::sleep(wait).await;
+                    (policy.rate_limited_wait(retry_after, rate_limited - 1), err)
                 }
+                Attempt::Backoff(err) if retries >= policy.max_retries => return Err(err),
                 Attempt::Backoff(err) => {
-                    if retries >= policy.max_retries {
-                        return Err(err);
-                    }
-                    let wait = policy.backoff(retries);
                     retries += 1;
-                    tracing::debug!(path = %request.path, "{err}; retry {retries} in {wait:.1?}");
-                    tokio::time::sleep(wait).await;
+                    (policy.backoff(retries - 1), err)
                 }
                 Attempt::Fail(err) => return Err(err),
+            };
+            if !policy.may_wait(waited, wait) {
+                tracing::debug!("{err}; giving up after waiting {waited:.1?} in all");
+                return Err(err);
             }
+            announce_wait(request, &err, wait);
+            waited += wait;
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -259,6 +263,21 @@ impl ApiClient {
         } else {
             Attempt::Fail(error)
         }
+    }
+}
+
+/// Waits from this long on are worth a line on stderr: a person should know why cer is quiet.
+const NOTICEABLE_WAIT: Duration = Duration::from_secs(2);
+
+fn announce_wait(request: &ApiRequest, err: &ApiError, wait: Duration) {
+    if wait >= NOTICEABLE_WAIT {
+        tracing::warn!(
+            "waiting {wait:.0?} for GoTo before trying {} {} again: {err}",
+            request.method,
+            request.path
+        );
+    } else {
+        tracing::debug!(path = %request.path, "{err}; retrying in {wait:.1?}");
     }
 }
 

@@ -375,3 +375,88 @@ fn a_flood_of_junk_frames_warns_once() {
     let warnings = stderr.iter().filter(|l| l.contains("cannot read")).count();
     assert_eq!(warnings, 1, "{}", stderr.join("\n"));
 }
+
+/// A report endpoint that answers 429 with `retry_after` to its first `limited` requests,
+/// then the report asked for.
+fn rate_limiting_server(env: &TestEnv, limited: usize, retry_after: &'static str) -> Hostile {
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let router = axum::Router::new().route(
+        "/call-events-report/v1/reports/{id}",
+        axum::routing::get(
+            move |axum::extract::Path(id): axum::extract::Path<String>| {
+                let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    if n < limited {
+                        return axum::response::IntoResponse::into_response((
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            [("retry-after", retry_after)],
+                            "slow down",
+                        ));
+                    }
+                    axum::response::IntoResponse::into_response(axum::Json(
+                        serde_json::json!({"conversationSpaceId": id}),
+                    ))
+                }
+            },
+        ),
+    );
+    Hostile::serve(env, router)
+}
+
+// Before: `Retry-After: 999999` was clipped to 60 s and honoured 12 times (12 minutes).
+#[test]
+fn endless_rate_limiting_ends_within_the_total_wait() {
+    let env = TestEnv::new();
+    let hostile = rate_limiting_server(&env, usize::MAX, "999999");
+    hostile
+        .cer(&env)
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("429"));
+    assert_eq!(
+        hostile.hits(),
+        3,
+        "two waits fill the total, then it gives up"
+    );
+}
+
+// Before: cer waited on GoTo in silence at the default log level.
+#[test]
+fn a_long_wait_on_goto_is_announced() {
+    let env = TestEnv::new();
+    let hostile = rate_limiting_server(&env, 1, "2");
+    hostile
+        .cer(&env)
+        .env_remove("CER_RETRY_BASE_MS")
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("waiting 2s for GoTo"));
+}
+
+// Before: the credentials lock waited forever behind a stuck or suspended cer.
+#[test]
+fn a_credentials_lock_held_by_a_stuck_cer_times_out() {
+    let env = TestEnv::new();
+    env.login();
+    let held = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(env.config_dir().join("credentials.lock"))
+        .unwrap();
+    held.lock().unwrap();
+    env.sandbox.faults().expire_tokens();
+    let started = std::time::Instant::now();
+    env.cer()
+        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("credentials.lock"));
+    assert!(started.elapsed() < Duration::from_secs(25));
+    drop(held);
+}
