@@ -33,7 +33,19 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         )
     });
     let mut render_failure = None;
-    while let Some(event) = received.recv().await {
+    let stdout_closed = crate::output::closed_pipe::stdout_closed();
+    tokio::pin!(stdout_closed);
+    loop {
+        let event = tokio::select! {
+            event = received.recv() => event,
+            () = &mut stdout_closed => {
+                // The reader is gone (`| head -1`): stop now, quietly, like a failed write.
+                let _ = stop.send(true);
+                render_failure = Some(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into());
+                break;
+            }
+        };
+        let Some(event) = event else { break };
         if let Err(err) = render(event, &settings, context, forwarder.as_ref().map(|f| &f.0)) {
             // stdout is gone: stop listening the clean way, then report why.
             let _ = stop.send(true);

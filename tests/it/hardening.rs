@@ -460,3 +460,54 @@ fn a_credentials_lock_held_by_a_stuck_cer_times_out() {
     assert!(started.elapsed() < Duration::from_secs(25));
     drop(held);
 }
+
+// Before: these listen flags went through to GoTo (or to an empty subscription).
+#[test]
+fn listen_inputs_are_checked_before_any_request() {
+    let env = TestEnv::new();
+    for args in [
+        &["--event-types", ",,,"][..],
+        &["--account-key", ""],
+        &["--since", "99999w"],
+    ] {
+        env.cer_with_token()
+            .arg("listen")
+            .args(args)
+            .timeout(Duration::from_secs(10))
+            .assert()
+            .code(2);
+    }
+    assert!(env.sandbox.requests().is_empty());
+}
+
+// Before: `listen | head -1` kept running until the next report failed to write.
+#[test]
+fn listen_stops_soon_after_its_reader_goes() {
+    let env = TestEnv::new();
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .arg("listen")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut lines = std::io::BufRead::lines(stderr);
+    assert!(lines.any(|l| l.unwrap().contains("Ready")));
+    drop(stdout);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        env.sandbox.channels().is_empty(),
+        "cleaned up on the way out"
+    );
+}
