@@ -275,18 +275,19 @@ impl<'e> Pump<'e> {
     async fn check_subscriptions(&mut self) -> Step {
         let api = &self.engine.api;
         let config = &self.engine.config;
+        // The listing is undocumented: a refusal of it, or an answer without `accountKeys`,
+        // ends the checks with one warning instead of being read as a lost subscription.
         let intact = match subscriptions_intact(api, &self.channel, config).await {
-            Ok(intact) => intact,
+            Ok(Some(intact)) => intact,
+            Ok(None) => return self.stop_checking("its answer lists no accountKeys"),
             Err(
-                ApiError::NotFound { .. }
+                err @ (ApiError::NotFound { .. }
+                | ApiError::Forbidden { .. }
                 | ApiError::Rejected {
-                    status: 405 | 501, ..
-                },
-            ) => {
-                tracing::debug!("GoTo does not list subscriptions here; no more checks");
-                self.check_subscriptions = false;
-                return Ok(());
-            }
+                    status: 400..=499 | 501,
+                    ..
+                }),
+            ) => return self.stop_checking(&err.to_string()),
             Err(err) => return self.tolerate(err, "check the subscriptions"),
         };
         if intact {
@@ -297,6 +298,14 @@ impl<'e> Pump<'e> {
             return self.tolerate(err, "subscribe again");
         }
         self.search_from_cursor();
+        Ok(())
+    }
+
+    fn stop_checking(&mut self, why: &str) -> Step {
+        tracing::warn!(
+            "cannot check the subscriptions ({why}); listening goes on without that check"
+        );
+        self.check_subscriptions = false;
         Ok(())
     }
 

@@ -511,3 +511,39 @@ fn listen_stops_soon_after_its_reader_goes() {
         "cleaned up on the way out"
     );
 }
+
+// Before: a 4xx on the undocumented subscription listing was retried every minute forever.
+#[test]
+fn a_refused_subscription_listing_ends_the_checks_with_one_warning() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    env.sandbox
+        .faults()
+        .fail_next_on("/call-events-report/v1/subscriptions", 1, 400);
+    let listings = || {
+        env.sandbox
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "GET" && r.path.starts_with("/call-events-report/v1/subscriptions")
+            })
+            .count()
+    };
+    // Checks come every 3 s at the tests' time scale: wait for the refused one, then two more.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while listings() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(listings(), 1, "no listing after the refusal");
+    let call = env.sandbox.place_call().conversation_space_id;
+    let lines = running.stdout_until(ARRIVE, |lines| ids_of(lines).contains(&call));
+    assert!(ids_of(&lines).contains(&call));
+    running.signal("TERM");
+    let (_, _, stderr) = running.wait(Duration::from_secs(10));
+    let warnings = stderr
+        .iter()
+        .filter(|l| l.contains("cannot check the subscriptions"))
+        .count();
+    assert_eq!(warnings, 1, "{}", stderr.join("\n"));
+}
