@@ -25,7 +25,7 @@ use super::flood::{
     LIVE_CONCURRENCY, MAX_WAITING_IDS, RepeatedWarning, WARNING_INTERVAL, WaitingIds,
 };
 use super::ledger::OVERLAP;
-use super::session::{Session, subscribe, subscriptions_intact};
+use super::session::{Session, discard, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
 use crate::api::ApiError;
 use crate::api::channels::{self, Channel};
@@ -202,7 +202,7 @@ impl<'e> Pump<'e> {
                 tracing::debug!("GoTo asked for a channel refresh");
                 self.refresh().await
             }
-            Frame::ToBeClosed => self.replace_socket().await,
+            Frame::ToBeClosed => self.replace_session().await,
             Frame::Ignored { source, kind } => {
                 tracing::debug!("ignoring a {source:?} notification of type {kind:?}");
                 Ok(())
@@ -309,20 +309,27 @@ impl<'e> Pump<'e> {
         Ok(())
     }
 
-    /// `WEBSOCKET_TO_BE_CLOSED`: connect the new socket first, then let the old one go.
-    async fn replace_socket(&mut self) -> Step {
-        tracing::debug!("GoTo is closing the WebSocket; connecting a new one first");
-        let proxy = self.engine.config.proxy.as_ref();
-        match notifications::connect(&self.channel.url, proxy).await {
-            Ok(socket) => {
-                let mut old = std::mem::replace(&mut self.socket, socket);
-                tokio::spawn(async move { old.close(None).await });
+    /// `WEBSOCKET_TO_BE_CLOSED`: GoTo's guide says a new channel may be needed, and its demo
+    /// makes one. Make before break: a new channel, its subscriptions and socket first, then
+    /// the old ones are closed and deleted, so no notification falls between the two.
+    async fn replace_session(&mut self) -> Step {
+        tracing::debug!("GoTo is closing the WebSocket; opening a new channel first");
+        let (api, config) = (&self.engine.api, &self.engine.config);
+        let mut created = None;
+        match Session::open(api, config, &mut created).await {
+            Ok(session) => {
+                let old_channel = std::mem::replace(&mut self.channel, session.channel);
+                let mut old_socket = std::mem::replace(&mut self.socket, session.socket);
+                tokio::spawn(async move { old_socket.close(None).await });
+                discard(api, old_channel, config, config.timing.shutdown_limit);
+                self.refresh_at = later(config.timing.refresh_after(self.channel.lifetime_secs));
                 self.last_heard = Instant::now();
                 self.search_from_cursor();
                 Ok(())
             }
-            Err(err) => self.tolerate(err, "open a new WebSocket").and_then(|()| {
-                Err(self.lost("GoTo closed the WebSocket and no new one could be opened".into()))
+            Err(err) => self.tolerate(err, "open a new channel").and_then(|()| {
+                Err(self
+                    .lost("GoTo closed the WebSocket and no new channel could be opened".into()))
             }),
         }
     }

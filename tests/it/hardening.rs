@@ -547,3 +547,49 @@ fn a_refused_subscription_listing_ends_the_checks_with_one_warning() {
         .count();
     assert_eq!(warnings, 1, "{}", stderr.join("\n"));
 }
+
+// Before: on WEBSOCKET_TO_BE_CLOSED cer reconnected to the same channel; GoTo's guide says a
+// new channel may be needed, and once the simulator retired the old one, cer lost it.
+#[test]
+fn to_be_closed_moves_to_a_new_channel_before_leaving_the_old() {
+    let env = TestEnv::new();
+    let mut running = listen(&env, &[]);
+    let old: Vec<String> = env
+        .sandbox
+        .channels()
+        .iter()
+        .map(|c| c.channel_id.clone())
+        .collect();
+    assert_eq!(old.len(), 1);
+    env.sandbox.faults().send_to_be_closed();
+    let mut expected: HashSet<String> = HashSet::new();
+    for _ in 0..3 {
+        expected.insert(env.sandbox.place_call().conversation_space_id);
+        std::thread::sleep(Duration::from_millis(400));
+    }
+    // Past the grace: the old channel is retired, the new one carries on.
+    std::thread::sleep(Duration::from_secs(2));
+    expected.insert(env.sandbox.place_call().conversation_space_id);
+    let lines = running.stdout_until(ARRIVE, |lines| expected.is_subset(&ids_of(lines)));
+    assert_eq!(
+        ids_of(&lines),
+        expected,
+        "{}",
+        running.stderr_seen.join("\n")
+    );
+    let now: Vec<String> = env
+        .sandbox
+        .channels()
+        .iter()
+        .map(|c| c.channel_id.clone())
+        .collect();
+    assert_eq!(now.len(), 1, "the old channel was deleted: {now:?}");
+    assert_ne!(now, old);
+    running.signal("TERM");
+    let (_, _, stderr) = running.wait(Duration::from_secs(10));
+    assert!(
+        !stderr.iter().any(|l| l.contains("reconnecting")),
+        "{}",
+        stderr.join("\n")
+    );
+}
