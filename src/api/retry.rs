@@ -39,7 +39,7 @@ impl RetryPolicy {
             base,
             cap: base.saturating_mul(40),
             max_retry_after: self.max_retry_after.min(base.saturating_mul(240)),
-            max_total_wait: self.max_total_wait.min(base.saturating_mul(480)),
+            max_total_wait: self.max_total_wait.min(base.saturating_mul(1200)),
             ..self
         }
     }
