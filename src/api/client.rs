@@ -155,7 +155,7 @@ impl ApiClient {
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let policy = self.inner.retry;
         let (mut retries, mut rate_limited, mut refreshed) = (0, 0, false);
-        let mut waited = Duration::ZERO;
+        let started = tokio::time::Instant::now();
         loop {
             let (wait, err) = match self.attempt(request).await? {
                 Attempt::Done(response) => return Ok(response),
@@ -182,12 +182,13 @@ impl ApiClient {
                 }
                 Attempt::Fail(err) => return Err(err),
             };
-            if !policy.may_wait(waited, wait) {
-                tracing::debug!("{err}; giving up after waiting {waited:.1?} in all");
+            // Attempts count too: a server that never answers is as much a wait as a 429.
+            let spent = started.elapsed();
+            if !policy.may_wait(spent, wait) {
+                tracing::debug!("{err}; giving up after {spent:.1?} in all");
                 return Err(err);
             }
             announce_wait(request, &err, wait);
-            waited += wait;
             tokio::time::sleep(wait).await;
         }
     }
@@ -204,7 +205,7 @@ impl ApiClient {
         };
         limiter.until_ready().await;
         let token = self.inner.tokens.access_token().await?;
-        let sent = self.build(request, &token).send().await;
+        let sent = announce_if_slow(request, self.build(request, &token).send()).await;
         let response = match sent {
             Ok(response) => response,
             Err(err) => return Ok(self.transport_failure(request, &err)),
@@ -268,6 +269,26 @@ impl ApiClient {
 
 /// Waits from this long on are worth a line on stderr: a person should know why cer is quiet.
 const NOTICEABLE_WAIT: Duration = Duration::from_secs(2);
+/// How late an answer may be before cer says it is waiting for it.
+const SLOW_ANSWER: Duration = Duration::from_secs(5);
+
+/// Sends, and says on stderr once the answer is [`NOTICEABLE_WAIT`] late: without it a GoTo
+/// that does not answer leaves cer silent until the request times out.
+async fn announce_if_slow<T>(request: &ApiRequest, sending: impl Future<Output = T>) -> T {
+    tokio::pin!(sending);
+    tokio::select! {
+        answer = &mut sending => return answer,
+        () = tokio::time::sleep(SLOW_ANSWER) => {}
+    }
+    tracing::warn!(
+        "GoTo has not answered {} {} for {}s; waiting up to {}s",
+        request.method,
+        request.path,
+        SLOW_ANSWER.as_secs(),
+        super::http::REQUEST_TIMEOUT.as_secs()
+    );
+    sending.await
+}
 
 fn announce_wait(request: &ApiRequest, err: &ApiError, wait: Duration) {
     if wait >= NOTICEABLE_WAIT {

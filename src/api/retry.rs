@@ -14,8 +14,9 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// The longest `Retry-After` cer honours; longer values are clipped.
     pub max_retry_after: Duration,
-    /// The most one request may spend waiting between its attempts, however many retries are
-    /// left: a server that keeps answering 429 or 503 ends the command instead of holding it.
+    /// The most one request may take, attempts and waits between them, however many retries
+    /// are left: a server that keeps answering 429 or 503, or never answers, ends the command
+    /// instead of holding it.
     pub max_total_wait: Duration,
 }
 
