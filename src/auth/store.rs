@@ -191,6 +191,15 @@ fn tighten_mode(path: &Path) {
     }
 }
 
+/// Checks that a credentials file can be written at `path` (its folder created 0700 if
+/// needed), by creating and removing a probe file next to it.
+pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+    let probe = path.with_extension(format!("probe{}", std::process::id()));
+    write_file_atomically(&probe, b"")?;
+    fs::remove_file(&probe)
+        .map_err(|e| StoreError(format!("cannot remove {}: {e}", probe.display())))
+}
+
 /// Writes `bytes` to a temporary file created with mode 0600, then renames it over `path`, so
 /// the file is never readable by others, not even for an instant, and never half-written.
 pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {

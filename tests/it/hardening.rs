@@ -615,3 +615,20 @@ fn a_late_answer_is_announced_while_cer_waits() {
         .success()
         .stderr(predicates::str::contains("GoTo has not answered GET"));
 }
+
+// Before: an unwritable config folder was found only after the browser round-trip.
+#[test]
+fn login_checks_where_tokens_go_before_opening_the_browser() {
+    let env = TestEnv::new();
+    std::fs::write(env.config_dir(), "a file where the folder should be").unwrap();
+    let port = crate::harness::free_port();
+    env.cer()
+        .args(["login", "--timeout", "10", "--redirect-uri"])
+        .arg(format!("http://127.0.0.1:{port}/app/redirect"))
+        .env("BROWSER", crate::harness::browser_script(env.dir.path()))
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("cannot store tokens"));
+    assert!(env.sandbox.requests().is_empty(), "no browser round-trip");
+}
