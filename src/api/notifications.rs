@@ -53,7 +53,7 @@ pub fn parse_frame(text: &str) -> Frame {
             .pointer("/content/conversationSpaceId")
             .and_then(Value::as_str);
         return match id {
-            Some(id) if !id.is_empty() => Frame::CallReport {
+            Some(id) if super::reports::plausible_id(id) => Frame::CallReport {
                 conversation_space_id: id.to_string(),
             },
             _ => Frame::Malformed(format!(

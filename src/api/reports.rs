@@ -17,12 +17,24 @@ const SUMMARIES: &str = "/call-events-report/v1/report-summaries";
 /// GoTo answers 400 to a summaries window longer than 31 days; cer stays a day under.
 pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
 
+/// Whether `id`, named by GoTo (a notification, a summary), can be a conversation ID: it goes
+/// into a request path and onto the terminal, so only letters, digits and dashes, and short.
+pub fn plausible_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// How many times an answer about another call is asked again before it is an error.
 const WRONG_ID_RETRIES: u32 = 2;
 
 /// Fetches the full report of a call, exactly as GoTo sent it. An answer that is not about
 /// `id` is never taken for its report: it is asked again, then an error.
 pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiError> {
+    if !plausible_id(id) {
+        return Err(ApiError::InvalidBody(format!(
+            "{:?} is not a conversation ID",
+            crate::output::escape::terminal_safe(id)
+        )));
+    }
     let request = ApiRequest::get(format!("{REPORTS}/{id}"));
     let mut retry = 0;
     loop {
@@ -267,6 +279,21 @@ mod tests {
         assert!(check_report(id, serde_json::json!({"x": 1})).is_err());
         let upper = serde_json::json!({"conversationSpaceId": id.to_uppercase()});
         assert!(check_report(id, upper).is_ok());
+    }
+
+    // Regression: an ID from a notification went into the request path as it was.
+    #[test]
+    fn only_plausible_ids_are_requested() {
+        assert!(plausible_id("29a1c77a-e52a-3764-8606-8b02b1277be8"));
+        for bad in [
+            "",
+            "../../oauth/token",
+            "a?b=c",
+            "x\u{1b}[2J",
+            &"a".repeat(65),
+        ] {
+            assert!(!plausible_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -62,6 +62,10 @@ async fn collect_window(
             let (Some(id), Some(call_ended)) = (view.conversation_space_id, view.call_ended) else {
                 continue;
             };
+            if !crate::api::reports::plausible_id(&id) {
+                tracing::debug!("skipping a summary whose conversationSpaceId is not an ID");
+                continue;
+            }
             if call_ended >= since && ids.insert(id.clone()) {
                 found.push(Missed { call_ended, id });
             }

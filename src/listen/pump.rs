@@ -31,6 +31,7 @@ use crate::api::ApiError;
 use crate::api::channels::{self, Channel};
 use crate::api::notifications::{self, Frame, Socket};
 use crate::api::reports::fetch_report_when_ready;
+use crate::output::escape::terminal_safe;
 
 /// How a session ended.
 pub enum End {
@@ -179,8 +180,9 @@ impl<'e> Pump<'e> {
                 self.on_frame(notifications::parse_frame(&text)).await
             }
             Some(Ok(Message::Close(frame))) => {
+                // The close reason is the server's text; it reaches stderr.
                 let why = frame
-                    .map(|f| format!(" ({} {})", f.code, f.reason))
+                    .map(|f| format!(" ({} {})", f.code, terminal_safe(&f.reason)))
                     .unwrap_or_default();
                 Err(self.lost(format!("GoTo closed the WebSocket{why}")))
             }
