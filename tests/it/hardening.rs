@@ -632,3 +632,16 @@ fn login_checks_where_tokens_go_before_opening_the_browser() {
         .stderr(predicates::str::contains("cannot store tokens"));
     assert!(env.sandbox.requests().is_empty(), "no browser round-trip");
 }
+
+// Before: `--env-file /dev/zero` ran out of memory and aborted with a backtrace.
+#[test]
+fn an_endless_env_file_is_a_usage_error() {
+    let env = TestEnv::new();
+    env.cer()
+        .args(["--env-file", "/dev/zero", "status"])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("larger than"))
+        .stderr(predicates::str::contains("backtrace").not());
+}
