@@ -9,7 +9,7 @@ use jiff::{Timestamp, ToSpan};
 
 use super::Settings;
 use crate::api::reports::Selector;
-use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
+use crate::cli::{FetchArgs, ListenArgs, LoginArgs, RangeArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
 use crate::sandbox::{SandboxConfig, fault_names};
@@ -399,8 +399,8 @@ impl SummariesSettings {
         now: Timestamp,
         local: TimeZone,
     ) -> Result<Self, UsageError> {
-        let zone = if args.utc { TimeZone::UTC } else { local };
-        let (start, end) = resolve_range(args, now, &zone)?;
+        let zone = if args.range.utc { TimeZone::UTC } else { local };
+        let (start, end) = resolve_range(&args.range, now, &zone)?;
         Ok(Self {
             selector: selector(args, settings)?,
             start,
@@ -493,7 +493,7 @@ fn page_size(value: Option<u32>) -> Result<Option<u32>, UsageError> {
 
 /// The `[start, end)` range the flags ask for, with `end` clipped to now.
 pub fn resolve_range(
-    args: &SummariesArgs,
+    args: &RangeArgs,
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<(Timestamp, Timestamp), UsageError> {
