@@ -237,9 +237,9 @@ pub struct StoreArgs {
     pub store: Option<String>,
 }
 
-/// `cer sync`.
-#[derive(Debug, Args)]
-pub struct SyncArgs {
+/// The day or range of `summaries` and `sync`: the same flags, read the same way.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RangeArgs {
     /// A day: YYYY-MM-DD, today or yesterday [default: today]
     #[arg(long, value_name = "DATE", num_args = 0..=1, default_missing_value = "today",
           conflicts_with_all = ["from", "to", "since"])]
@@ -257,9 +257,16 @@ pub struct SyncArgs {
     #[arg(long, value_name = "DURATION", conflicts_with = "to")]
     pub since: Option<String>,
 
-    /// Read days and times in UTC instead of the local time zone
+    /// Read (and show) days and times in UTC instead of the local time zone
     #[arg(long)]
     pub utc: bool,
+}
+
+/// `cer sync`.
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub range: RangeArgs,
 
     /// GoTo account key (ACCOUNT_KEY)
     #[arg(long, value_name = "KEY")]
@@ -311,26 +318,8 @@ pub struct FetchArgs {
 /// `cer summaries`.
 #[derive(Debug, Args)]
 pub struct SummariesArgs {
-    /// A day: YYYY-MM-DD, today or yesterday [default: today]
-    #[arg(long, value_name = "DATE", num_args = 0..=1, default_missing_value = "today",
-          conflicts_with_all = ["from", "to", "since"])]
-    pub day: Option<String>,
-
-    /// Start of the range: RFC 3339, or YYYY-MM-DD for the start of that day
-    #[arg(long, value_name = "TIME", conflicts_with = "since")]
-    pub from: Option<String>,
-
-    /// End of the range: RFC 3339, or YYYY-MM-DD for the end of that whole day [default: now]
-    #[arg(long, value_name = "TIME")]
-    pub to: Option<String>,
-
-    /// The range from this long ago until now (e.g. 30m, 2h, 3d)
-    #[arg(long, value_name = "DURATION", conflicts_with = "to")]
-    pub since: Option<String>,
-
-    /// Read and show days and times in UTC instead of the local time zone
-    #[arg(long)]
-    pub utc: bool,
+    #[command(flatten)]
+    pub range: RangeArgs,
 
     /// GoTo account key (ACCOUNT_KEY)
     #[arg(long, value_name = "KEY")]

@@ -117,6 +117,12 @@ fn api_verdict(err: &ApiError) -> Verdict {
                 "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env",
             ),
         ),
+        ApiError::NeedsStart(_) => (
+            code::USAGE,
+            Some(
+                "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago",
+            ),
+        ),
         ApiError::Forbidden { .. } => (
             code::FAILURE,
             Some(
@@ -175,7 +181,9 @@ pub fn report(err: &anyhow::Error, palette: Palette) -> ExitCode {
         tracing::error!(hint = verdict.hint.as_deref(), "{err:#}");
     } else if verdict.print {
         let mut stderr = std::io::stderr().lock();
-        let _ = writeln!(stderr, "{} {err:#}", palette.error("error:"));
+        // Messages quote servers and files: shown inert, whatever they contain.
+        let message = crate::output::escape::terminal_safe(&format!("{err:#}")).into_owned();
+        let _ = writeln!(stderr, "{} {message}", palette.error("error:"));
         if let Some(hint) = &verdict.hint {
             let _ = writeln!(stderr, "{} {hint}", palette.hint("hint:"));
         }

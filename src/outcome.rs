@@ -10,6 +10,20 @@
 
 use serde_json::Value;
 
+/// GoTo's `callerOutcome` values as public material lists them: what `summaries --outcome`
+/// (GoTo's `conversationCallerOutcome` filter) takes. GoTo may add others; cer passes any on.
+pub const GOTO_CALLER_OUTCOMES: [&str; 9] = [
+    "NORMAL",
+    "MISSED",
+    "VOICEMAIL",
+    "LEFT_QUEUE",
+    "LEFT_PARKING_SPOT",
+    "LEFT_ON_HOLD",
+    "LEFT_DIAL_PLAN",
+    "TRUNCATED",
+    "UNKNOWN",
+];
+
 /// How a call went, in cer's words (SPEC section 10).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Outcome {

@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
+use super::body::{BodyError, MAX_API_BODY, read_capped};
 use super::error::ApiError;
 use super::retry::{RetryPolicy, parse_retry_after};
 use crate::auth::Tokens;
@@ -164,12 +165,19 @@ impl ApiClient {
         let _ = self.inner.observer.set(observer);
     }
 
-    /// Sends a request until it succeeds or fails for good.
+    /// The retry limits this client uses, for callers that retry answers of their own.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        self.inner.retry
+    }
+
+    /// Sends a request until it succeeds or fails for good, waiting between attempts no more
+    /// than the policy's total, and saying so on stderr when a wait is long enough to notice.
     pub async fn send(&self, request: &ApiRequest) -> Result<ApiResponse, ApiError> {
         let policy = self.inner.retry;
         let (mut retries, mut rate_limited, mut refreshed) = (0, 0, false);
+        let started = tokio::time::Instant::now();
         loop {
-            match self.attempt(request).await? {
+            let (wait, err) = match self.attempt(request).await? {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Unauthorized(token, err) => {
                     if refreshed {
@@ -178,27 +186,30 @@ impl ApiClient {
                     tracing::debug!(path = %request.path, "401: refreshing the token once");
                     self.inner.tokens.refresh_rejected(&token).await?;
                     refreshed = true;
+                    continue;
+                }
+                Attempt::RateLimited(_, err) if rate_limited >= policy.max_rate_limited => {
+                    return Err(err);
                 }
                 Attempt::RateLimited(retry_after, err) => {
-                    if rate_limited >= policy.max_rate_limited {
-                        return Err(err);
-                    }
-                    let wait = policy.rate_limited_wait(retry_after, rate_limited);
                     rate_limited += 1;
-                    tracing::debug!(path = %request.path, ?wait, "429: waiting before retrying");
-                    tokio::time::sleep(wait).await;
+                    (policy.rate_limited_wait(retry_after, rate_limited - 1), err)
                 }
+                Attempt::Backoff(err) if retries >= policy.max_retries => return Err(err),
                 Attempt::Backoff(err) => {
-                    if retries >= policy.max_retries {
-                        return Err(err);
-                    }
-                    let wait = policy.backoff(retries);
                     retries += 1;
-                    tracing::debug!(path = %request.path, "{err}; retry {retries} in {wait:.1?}");
-                    tokio::time::sleep(wait).await;
+                    (policy.backoff(retries - 1), err)
                 }
                 Attempt::Fail(err) => return Err(err),
+            };
+            // Attempts count too: a server that never answers is as much a wait as a 429.
+            let spent = started.elapsed();
+            if !policy.may_wait(spent, wait) {
+                tracing::debug!("{err}; giving up after {spent:.1?} in all");
+                return Err(err);
             }
+            announce_wait(request, &err, wait);
+            tokio::time::sleep(wait).await;
         }
     }
 
@@ -215,7 +226,7 @@ impl ApiClient {
         };
         limiter.until_ready().await;
         let token = self.inner.tokens.access_token().await?;
-        let sent = self.build(request, &token).send().await;
+        let sent = announce_if_slow(request, self.build(request, &token).send()).await;
         if let Some(observer) = self.inner.observer.get() {
             observer.answered(api, sent.as_ref().ok().map(|r| r.status().as_u16()));
         }
@@ -229,9 +240,12 @@ impl ApiClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
-        let body = match response.bytes().await {
+        let body = match read_capped(response, MAX_API_BODY).await {
             Ok(body) => body,
-            Err(err) => return Ok(self.transport_failure(request, &err)),
+            Err(BodyError::Transport(err)) => return Ok(self.transport_failure(request, &err)),
+            Err(too_large) => {
+                return Ok(Attempt::Fail(ApiError::InvalidBody(too_large.to_string())));
+            }
         };
         tracing::debug!(method = %request.method, path = %request.path, %status, "GoTo answered");
         if status.is_success() {
@@ -274,6 +288,41 @@ impl ApiClient {
         } else {
             Attempt::Fail(error)
         }
+    }
+}
+
+/// Waits from this long on are worth a line on stderr: a person should know why cer is quiet.
+const NOTICEABLE_WAIT: Duration = Duration::from_secs(2);
+/// How late an answer may be before cer says it is waiting for it.
+const SLOW_ANSWER: Duration = Duration::from_secs(5);
+
+/// Sends, and says on stderr once the answer is [`NOTICEABLE_WAIT`] late: without it a GoTo
+/// that does not answer leaves cer silent until the request times out.
+async fn announce_if_slow<T>(request: &ApiRequest, sending: impl Future<Output = T>) -> T {
+    tokio::pin!(sending);
+    tokio::select! {
+        answer = &mut sending => return answer,
+        () = tokio::time::sleep(SLOW_ANSWER) => {}
+    }
+    tracing::warn!(
+        "GoTo has not answered {} {} for {}s; waiting up to {}s",
+        request.method,
+        request.path,
+        SLOW_ANSWER.as_secs(),
+        super::http::REQUEST_TIMEOUT.as_secs()
+    );
+    sending.await
+}
+
+fn announce_wait(request: &ApiRequest, err: &ApiError, wait: Duration) {
+    if wait >= NOTICEABLE_WAIT {
+        tracing::warn!(
+            "waiting {wait:.0?} for GoTo before trying {} {} again: {err}",
+            request.method,
+            request.path
+        );
+    } else {
+        tracing::debug!(path = %request.path, "{err}; retrying in {wait:.1?}");
     }
 }
 

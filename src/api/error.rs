@@ -43,6 +43,10 @@ pub enum ApiError {
     #[error("{0}")]
     Configuration(String),
 
+    /// `listen` cannot know where to resume and must be told (`--since`) (exit 2).
+    #[error("{0}")]
+    NeedsStart(String),
+
     /// The credential store could not be read or written.
     #[error("cannot use the stored credentials: {0}")]
     Credentials(String),
@@ -92,8 +96,13 @@ fn detail(message: &str) -> String {
 }
 
 /// GoTo's error text from a body: `message` and `errorCode` of REST errors, `error` and
-/// `error_description` of OAuth errors, else a short prefix of the text itself.
+/// `error_description` of OAuth errors, else a short prefix of the text itself. The body is
+/// the server's, so the text comes with control characters escaped (it reaches stderr).
 pub fn error_message(body: &[u8]) -> String {
+    crate::output::escape::terminal_safe(&raw_error_message(body)).into_owned()
+}
+
+fn raw_error_message(body: &[u8]) -> String {
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
         let text = String::from_utf8_lossy(body);
         return text.trim().chars().take(200).collect();
@@ -162,6 +171,15 @@ mod tests {
     fn keeps_a_short_prefix_of_non_json_bodies() {
         let body = "x".repeat(500);
         assert_eq!(error_message(body.as_bytes()).len(), 200);
+    }
+
+    // Regression: an error body with `ESC[2J` or a newline cleared the screen or faked a line.
+    #[test]
+    fn escapes_control_characters_of_the_server() {
+        let body = br#"{"errorCode":"X\u001b[2J","message":"a\nerror: fake"}"#;
+        let text = error_message(body);
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        assert!(!error_message(b"plain \x1b]0;t\x07").contains('\x1b'));
     }
 
     #[test]

@@ -22,8 +22,15 @@ pub fn shared_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
     if let Some(proxy_url) = &settings.proxy {
+        // Neither the URL nor reqwest's error (which repeats it) may show the proxy password.
         let proxy = reqwest::Proxy::https(proxy_url)
-            .with_context(|| format!("HTTPS_PROXY {proxy_url:?} is not a usable proxy URL"))?
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "HTTPS_PROXY {:?} is not a usable proxy URL ({})",
+                    crate::secret::redact_url_password(proxy_url),
+                    crate::secret::redact_url_password(&err.without_url().to_string())
+                )
+            })?
             .no_proxy(
                 settings
                     .no_proxy

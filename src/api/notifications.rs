@@ -53,7 +53,7 @@ pub fn parse_frame(text: &str) -> Frame {
             .pointer("/content/conversationSpaceId")
             .and_then(Value::as_str);
         return match id {
-            Some(id) if !id.is_empty() => Frame::CallReport {
+            Some(id) if super::reports::plausible_id(id) => Frame::CallReport {
                 conversation_space_id: id.to_string(),
             },
             _ => Frame::Malformed(format!(
@@ -72,6 +72,14 @@ fn preview(text: &str) -> String {
     text.chars().take(120).collect()
 }
 
+/// Bounds what one message from GoTo may make cer hold in memory.
+fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    let limit = Some(super::body::MAX_WEBSOCKET_MESSAGE);
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(limit)
+        .max_frame_size(limit)
+}
+
 /// Opens the channel's WebSocket, through the proxy when one applies to its host.
 pub async fn connect(url: &str, proxy: Option<&ProxyConfig>) -> Result<Socket, ApiError> {
     let parsed = url::Url::parse(url)
@@ -83,9 +91,20 @@ pub async fn connect(url: &str, proxy: Option<&ProxyConfig>) -> Result<Socket, A
         match proxy {
             Some(proxy) => {
                 let stream = proxy.tunnel(&host, port).await?;
-                Ok(tokio_tungstenite::client_async_tls(url, stream).await)
+                Ok(tokio_tungstenite::client_async_tls_with_config(
+                    url,
+                    stream,
+                    Some(socket_config()),
+                    None,
+                )
+                .await)
             }
-            None => Ok(tokio_tungstenite::connect_async(url).await),
+            None => {
+                Ok(
+                    tokio_tungstenite::connect_async_with_config(url, Some(socket_config()), false)
+                        .await,
+                )
+            }
         }
     };
     match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {

@@ -17,17 +17,56 @@ const SUMMARIES: &str = "/call-events-report/v1/report-summaries";
 /// GoTo answers 400 to a summaries window longer than 31 days; cer stays a day under.
 pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
 
-/// Fetches the full report of a call, exactly as GoTo sent it.
+/// Whether `id`, named by GoTo (a notification, a summary), can be a conversation ID: it goes
+/// into a request path and onto the terminal, so only letters, digits and dashes, and short.
+pub fn plausible_id(id: &str) -> bool {
+    (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// How many times an answer about another call is asked again before it is an error.
+const WRONG_ID_RETRIES: u32 = 2;
+
+/// Fetches the full report of a call, exactly as GoTo sent it. An answer that is not about
+/// `id` is never taken for its report: it is asked again, then an error.
 pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiError> {
-    let value = client
-        .send_json(&ApiRequest::get(format!("{REPORTS}/{id}")))
-        .await?;
+    if !plausible_id(id) {
+        return Err(ApiError::InvalidBody(format!(
+            "{:?} is not a conversation ID",
+            crate::output::escape::terminal_safe(id)
+        )));
+    }
+    let request = ApiRequest::get(format!("{REPORTS}/{id}"));
+    let mut retry = 0;
+    loop {
+        let value = client.send_json(&request).await?;
+        let err = match check_report(id, value) {
+            Ok(report) => return Ok(report),
+            Err(err) => err,
+        };
+        if retry >= WRONG_ID_RETRIES {
+            return Err(err);
+        }
+        let wait = client.retry_policy().backoff(retry);
+        tracing::debug!("{err}; asking again in {wait:.1?}");
+        tokio::time::sleep(wait).await;
+        retry += 1;
+    }
+}
+
+/// The report if it is a JSON object about `id` (UUIDs compare without regard to case).
+fn check_report(id: &str, value: Value) -> Result<Value, ApiError> {
     if !value.is_object() {
         return Err(ApiError::InvalidBody(format!(
             "the report of {id} is not a JSON object"
         )));
     }
-    Ok(value)
+    match value.get("conversationSpaceId").and_then(Value::as_str) {
+        Some(got) if got.eq_ignore_ascii_case(id) => Ok(value),
+        got => Err(ApiError::InvalidBody(format!(
+            "asked for the report of {id}, got one about {}",
+            crate::output::escape::terminal_safe(got.unwrap_or("no call"))
+        ))),
+    }
 }
 
 /// Fetches a report, retrying a 404 (a report that is not ready yet) for up to `patience`,
@@ -225,6 +264,36 @@ mod tests {
 
     fn ts(text: &str) -> Timestamp {
         text.parse().unwrap()
+    }
+
+    // Regression: a report about another call was printed by `fetch` as the one asked for.
+    #[test]
+    fn a_report_about_another_call_is_a_bad_answer() {
+        let id = "29a1c77a-e52a-3764-8606-8b02b1277be8";
+        let other =
+            serde_json::json!({"conversationSpaceId": "00000000-0000-3000-8000-000000000000"});
+        assert!(matches!(
+            check_report(id, other),
+            Err(ApiError::InvalidBody(_))
+        ));
+        assert!(check_report(id, serde_json::json!({"x": 1})).is_err());
+        let upper = serde_json::json!({"conversationSpaceId": id.to_uppercase()});
+        assert!(check_report(id, upper).is_ok());
+    }
+
+    // Regression: an ID from a notification went into the request path as it was.
+    #[test]
+    fn only_plausible_ids_are_requested() {
+        assert!(plausible_id("29a1c77a-e52a-3764-8606-8b02b1277be8"));
+        for bad in [
+            "",
+            "../../oauth/token",
+            "a?b=c",
+            "x\u{1b}[2J",
+            &"a".repeat(65),
+        ] {
+            assert!(!plausible_id(bad), "{bad:?}");
+        }
     }
 
     #[test]

@@ -14,6 +14,10 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// The longest `Retry-After` cer honours; longer values are clipped.
     pub max_retry_after: Duration,
+    /// The most one request may take, attempts and waits between them, however many retries
+    /// are left: a server that keeps answering 429 or 503, or never answers, ends the command
+    /// instead of holding it.
+    pub max_total_wait: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -24,6 +28,7 @@ impl Default for RetryPolicy {
             base: Duration::from_millis(250),
             cap: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            max_total_wait: Duration::from_secs(120),
         }
     }
 }
@@ -35,6 +40,7 @@ impl RetryPolicy {
             base,
             cap: base.saturating_mul(40),
             max_retry_after: self.max_retry_after.min(base.saturating_mul(240)),
+            max_total_wait: self.max_total_wait.min(base.saturating_mul(1200)),
             ..self
         }
     }
@@ -48,6 +54,11 @@ impl RetryPolicy {
             .min(self.cap);
         let half = ceiling / 2;
         half + ceiling.mul_f64(fastrand::f64() / 2.0)
+    }
+
+    /// Whether `wait` more, after `waited` already, stays within [`Self::max_total_wait`].
+    pub fn may_wait(&self, waited: Duration, wait: Duration) -> bool {
+        waited.saturating_add(wait) <= self.max_total_wait
     }
 
     /// The wait after a 429: GoTo's `Retry-After` if any (clipped), else the backoff.
@@ -102,6 +113,21 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    // Regression: `Retry-After: 999999` was clipped to 60 s but honoured 12 times.
+    #[test]
+    fn the_total_wait_of_a_request_is_bounded() {
+        let policy = RetryPolicy::default();
+        let huge = policy.rate_limited_wait(Some(Duration::from_secs(999_999)), 0);
+        let mut waited = Duration::ZERO;
+        let mut waits = 0;
+        while policy.may_wait(waited, huge) {
+            waited += huge;
+            waits += 1;
+        }
+        assert_eq!(waits, 2);
+        assert!(waited <= policy.max_total_wait);
     }
 
     #[test]

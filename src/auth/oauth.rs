@@ -23,6 +23,7 @@ use url::Url;
 use super::credentials::Credentials;
 use super::error::AuthError;
 use crate::api::ApiError;
+use crate::api::body::{BodyError, MAX_TOKEN_BODY, read_capped};
 use crate::api::client::describe_transport;
 use crate::api::retry::RetryPolicy;
 use crate::secret::Secret;
@@ -330,10 +331,12 @@ async fn send(
     for (name, value) in response.headers() {
         builder = builder.header(name, value);
     }
-    let body = response
-        .bytes()
+    let body = read_capped(response, MAX_TOKEN_BODY)
         .await
-        .map_err(|e| AdapterError(describe_transport(&e)))?;
+        .map_err(|e| match e {
+            BodyError::Transport(e) => AdapterError(describe_transport(&e)),
+            too_large => AdapterError(format!("the token answer: {too_large}")),
+        })?;
     let body = if status.is_success() {
         with_token_type(&body)
     } else {

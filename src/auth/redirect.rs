@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
+use crate::output::escape::terminal_safe;
 use crate::secret::Secret;
 
 /// Why a login did not produce a code.
@@ -53,22 +54,17 @@ pub fn check_redirect<'a>(
             _ => {}
         }
     }
-    // An error redirect is believed unless it names another login's state.
+    // Only this login's state proves a redirect came from GoTo: any local process or web page
+    // can send the listener a request, with or without `error=` (SPEC 4).
+    if state.as_deref() != Some(expected_state.expose()) {
+        return Err(LoginError::StateMismatch);
+    }
     if let Some(error) = error {
-        if state
-            .as_deref()
-            .is_some_and(|s| s != expected_state.expose())
-        {
-            return Err(LoginError::StateMismatch);
-        }
         let text = match description {
             Some(description) if !description.is_empty() => format!("{error} ({description})"),
             _ => error,
         };
-        return Err(LoginError::Denied(text));
-    }
-    if state.as_deref() != Some(expected_state.expose()) {
-        return Err(LoginError::StateMismatch);
+        return Err(LoginError::Denied(terminal_safe(&text).into_owned()));
     }
     code.filter(|c| !c.is_empty())
         .map(Secret::new)
@@ -168,6 +164,18 @@ async fn handle(State(waiter): State<Arc<Waiter>>, request: Request) -> (StatusC
             "This is cer's login listener.",
         );
     }
+    let query = request.uri().query().unwrap_or("");
+    let result = check_redirect(
+        url::form_urlencoded::parse(query.as_bytes()).into_owned(),
+        &waiter.state,
+    );
+    if let Err(err @ LoginError::StateMismatch) = &result {
+        // Not this login's redirect: it may not end the wait, whoever sent it.
+        if let Ok(mut rejected) = waiter.rejected.lock() {
+            *rejected = Some(err.to_string());
+        }
+        return page(StatusCode::BAD_REQUEST, "Login failed", &err.to_string());
+    }
     let Some(done) = waiter.done.lock().ok().and_then(|mut slot| slot.take()) else {
         return page(
             StatusCode::GONE,
@@ -175,11 +183,6 @@ async fn handle(State(waiter): State<Arc<Waiter>>, request: Request) -> (StatusC
             "This login is already finished.",
         );
     };
-    let query = request.uri().query().unwrap_or("");
-    let result = check_redirect(
-        url::form_urlencoded::parse(query.as_bytes()).into_owned(),
-        &waiter.state,
-    );
     let reply = match &result {
         Ok(_) => page(
             StatusCode::OK,
@@ -243,8 +246,9 @@ mod tests {
             &Secret::new("s"),
         );
         assert!(matches!(err, Err(LoginError::StateMismatch)));
+        // Regression: an `error=` without a state was believed and ended the login.
         let err = check_redirect(params(&[("error", "access_denied")]), &Secret::new("s"));
-        assert!(matches!(err, Err(LoginError::Denied(_))));
+        assert!(matches!(err, Err(LoginError::StateMismatch)));
     }
 
     #[test]
@@ -262,6 +266,22 @@ mod tests {
             err.to_string(),
             "GoTo did not authorize the login: access_denied (user said no)"
         );
+    }
+
+    // Regression: the description reached the terminal raw.
+    #[test]
+    fn the_servers_description_is_escaped() {
+        let err = check_redirect(
+            params(&[
+                ("error", "x"),
+                ("error_description", "a\x1b]0;pwned\x07\nb"),
+                ("state", "s"),
+            ]),
+            &Secret::new("s"),
+        )
+        .unwrap_err();
+        assert!(!err.to_string().contains('\x1b'), "{err}");
+        assert!(!err.to_string().contains('\n'), "{err}");
     }
 
     #[test]

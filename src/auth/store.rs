@@ -162,8 +162,19 @@ fn load_file(path: &Path) -> Result<Option<Credentials>, StoreError> {
 }
 
 /// A credentials file others can read is a leak waiting to happen: say so and fix it.
+/// A symlink is never followed: changing the mode of whatever it points to could loosen or
+/// break a file that is not cer's.
 fn tighten_mode(path: &Path) {
-    let Ok(meta) = fs::metadata(path) else { return };
+    let Ok(meta) = fs::symlink_metadata(path) else {
+        return;
+    };
+    if meta.file_type().is_symlink() {
+        tracing::warn!(
+            "{} is a symbolic link; cer leaves the mode of its target alone (make it a plain 0600 file)",
+            path.display()
+        );
+        return;
+    }
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 == 0 {
         return;
@@ -178,6 +189,15 @@ fn tighten_mode(path: &Path) {
             path.display()
         ),
     }
+}
+
+/// Checks that a credentials file can be written at `path` (its folder created 0700 if
+/// needed), by creating and removing a probe file next to it.
+pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+    let probe = path.with_extension(format!("probe{}", std::process::id()));
+    write_file_atomically(&probe, b"")?;
+    fs::remove_file(&probe)
+        .map_err(|e| StoreError(format!("cannot remove {}: {e}", probe.display())))
 }
 
 /// Writes `bytes` to a temporary file created with mode 0600, then renames it over `path`, so

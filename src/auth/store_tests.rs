@@ -41,6 +41,20 @@ async fn a_loose_mode_is_tightened() {
     assert_eq!(mode, 0o600);
 }
 
+// Regression: `status` changed the mode of the file a symlinked credentials.json points to.
+#[tokio::test]
+async fn the_target_of_a_symlink_keeps_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("elsewhere.json");
+    Store::File(target.clone()).save(&sample()).await.unwrap();
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
+    let link = dir.path().join(CREDENTIALS_FILE);
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert!(Store::File(link).load().await.unwrap().is_some());
+    let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644);
+}
+
 #[tokio::test]
 async fn corrupt_json_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();

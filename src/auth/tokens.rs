@@ -5,6 +5,7 @@
 use std::fs;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::Mutex;
@@ -126,7 +127,7 @@ impl Managed {
             return Ok(credentials.access_token.clone());
         }
         let store = store.clone();
-        let _lock = self.lock_store().await;
+        let _lock = self.lock_store().await?;
         // Another process may have refreshed while we waited for the lock: its tokens win,
         // because ours may hold a refresh token that rotation has already spent.
         let latest = match store.load().await.map_err(store_error)? {
@@ -165,32 +166,61 @@ impl Managed {
         Ok(fresh)
     }
 
-    /// Holds an exclusive lock on the credentials lock file until the guard drops.
-    async fn lock_store(&self) -> Option<fs::File> {
-        let path = self.lock_path.clone()?;
-        let locked = tokio::task::spawn_blocking(move || -> std::io::Result<fs::File> {
-            if let Some(dir) = path.parent() {
-                fs::create_dir_all(dir)?;
+    /// Holds an exclusive lock on the credentials lock file until the guard drops. Another cer
+    /// stuck or suspended while holding it must not hang this one: after
+    /// [`LOCK_TIMEOUT`] it is an error that says so.
+    async fn lock_store(&self) -> Result<Option<fs::File>, ApiError> {
+        let Some(path) = self.lock_path.clone() else {
+            return Ok(None);
+        };
+        let opened = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || -> std::io::Result<fs::File> {
+                if let Some(dir) = path.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
             }
-            let file = fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(&path)?;
-            file.lock()?;
-            Ok(file)
         })
         .await;
-        match locked {
-            Ok(Ok(file)) => Some(file),
+        let file = match opened {
+            Ok(Ok(file)) => file,
             Ok(Err(err)) => {
                 tracing::debug!("refreshing without the credentials lock: {err}");
-                None
+                return Ok(None);
             }
-            Err(_) => None,
+            Err(_) => return Ok(None),
+        };
+        let deadline = tokio::time::Instant::now() + LOCK_TIMEOUT;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(Some(file)),
+                Err(fs::TryLockError::WouldBlock) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(LOCK_POLL).await;
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(ApiError::Credentials(format!(
+                        "another cer has held {} for over {} s (stuck or suspended?); stop it, or delete the lock file if no cer runs",
+                        path.display(),
+                        LOCK_TIMEOUT.as_secs()
+                    )));
+                }
+                Err(fs::TryLockError::Error(err)) => {
+                    tracing::debug!("refreshing without the credentials lock: {err}");
+                    return Ok(None);
+                }
+            }
         }
     }
 }
+
+/// How long a refresh waits for another cer's refresh: one takes a second or two.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+const LOCK_POLL: Duration = Duration::from_millis(50);
 
 /// Usable: not the token GoTo just refused, and not yet in the last third of its life.
 fn is_usable(credentials: &Credentials, rejected: Option<&Secret>) -> bool {

@@ -4,7 +4,7 @@
 
 use clap::builder::PossibleValuesParser;
 
-use crate::outcome::Outcome;
+use crate::outcome::GOTO_CALLER_OUTCOMES;
 use crate::output::Output;
 
 pub fn run(shell: clap_complete::Shell, output: &Output) -> anyhow::Result<()> {
@@ -19,7 +19,8 @@ pub fn run(shell: clap_complete::Shell, output: &Output) -> anyhow::Result<()> {
 fn usual_values(name: &str) -> Option<Vec<&'static str>> {
     match name {
         "day" => Some(vec!["today", "yesterday"]),
-        "outcome" => Some(Outcome::ALL.iter().map(|o| o.as_str()).collect()),
+        // GoTo's filter values, which the flag passes on: cer's own words would match nothing.
+        "outcome" => Some(GOTO_CALLER_OUTCOMES.to_vec()),
         "scope" => Some(vec!["INTERNAL", "EXTERNAL"]),
         _ => None,
     }

@@ -5,15 +5,13 @@ use anyhow::Context as _;
 use jiff::tz::TimeZone;
 
 use super::Context;
-use crate::cli::DeliveriesArgs;
 use crate::output::escape::terminal_safe;
-use crate::settings::store::{DEFAULT_FORWARD_FOR, store_location};
+use crate::settings::store::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
 use crate::store::outbox::Listed;
 
-pub async fn run(args: &DeliveriesArgs, context: &Context) -> anyhow::Result<()> {
-    let location = store_location(&args.store, &context.settings)?;
-    let store = Store::open(&location).await?;
+pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<()> {
+    let store = Store::open(&args.store).await?;
     let output = &context.output;
     if args.retry {
         let now = jiff::Timestamp::now();

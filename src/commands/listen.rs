@@ -58,21 +58,13 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         settings.forward_to.clone(),
         STORE_CHECK_EVERY.mul_f64(context.settings.time_scale.unwrap_or(1.0)),
     ));
+    let outbox_store = store.clone();
     let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
         .with_store(store, outbox);
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
-    let (mut render_failure, mut ready) = (None, false);
-    while let Some(event) = received.recv().await {
-        ready |= matches!(event, ListenEvent::Ready { .. });
-        service.observe(&event);
-        if let Err(err) = render(event, ready, &settings, context) {
-            // stdout is gone: stop listening the clean way, then report why.
-            let _ = stop.send(true);
-            render_failure = Some(err);
-            break;
-        }
-    }
+    let (render_failure, ready) =
+        render_events(&mut received, &stop, &service, &settings, context).await;
     drop(received);
     let result = engine
         .await
@@ -80,15 +72,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let _ = stop.send(true);
     retention.abort();
     watch_store.abort();
-    for task in deliveries {
-        // An attempt cut short here is leased in the store and sent again by the next run.
-        if tokio::time::timeout(Duration::from_secs(1), task)
-            .await
-            .is_err()
-        {
-            tracing::debug!("a delivery was still running at shutdown");
-        }
-    }
+    finish_deliveries(deliveries, &outbox_store, context).await;
     if let Some(err) = render_failure {
         return Err(err);
     }
@@ -99,6 +83,68 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
             None => Err(anyhow::Error::new(err).context("listening stopped")),
         },
         result => result.context("listening stopped"),
+    }
+}
+
+/// Renders the engine's events until it stops or stdout goes away (a failed write, or a
+/// reader that left: `listen | head -1` must end soon, not at the next report). Returns why
+/// rendering stopped early, if it did, and whether listening ever became ready.
+async fn render_events(
+    received: &mut mpsc::Receiver<ListenEvent>,
+    stop: &watch::Sender<bool>,
+    service: &Service,
+    settings: &ListenSettings,
+    context: &Context,
+) -> (Option<anyhow::Error>, bool) {
+    let mut ready = false;
+    let stdout_closed = crate::output::closed_pipe::stdout_closed();
+    tokio::pin!(stdout_closed);
+    loop {
+        let event = tokio::select! {
+            event = received.recv() => event,
+            () = &mut stdout_closed => {
+                let _ = stop.send(true);
+                return (Some(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into()), ready);
+            }
+        };
+        let Some(event) = event else {
+            return (None, ready);
+        };
+        ready |= matches!(event, ListenEvent::Ready { .. });
+        service.observe(&event);
+        if let Err(err) = render(event, ready, settings, context) {
+            // stdout is gone: stop listening the clean way, then report why.
+            let _ = stop.send(true);
+            return (Some(err), ready);
+        }
+    }
+}
+
+/// Lets running delivery attempts end (briefly), then says how many deliveries wait in the
+/// outbox: nothing is dropped, the next `listen` sends them.
+async fn finish_deliveries(
+    deliveries: Vec<tokio::task::JoinHandle<()>>,
+    store: &Store,
+    context: &Context,
+) {
+    for task in deliveries {
+        // An attempt cut short here is leased in the store and sent again by the next run.
+        if tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .is_err()
+        {
+            tracing::debug!("a delivery was still running at shutdown");
+        }
+    }
+    if let Ok(pending @ 1..) = store.pending_count().await {
+        let deliveries = if pending == 1 {
+            "delivery is"
+        } else {
+            "deliveries are"
+        };
+        context.output.status(format!(
+            "{pending} {deliveries} still pending in the store; the next `cer listen` sends them."
+        ));
     }
 }
 

@@ -23,6 +23,15 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
         return Ok(());
     }
     let oauth = context.oauth()?;
+    // Where the tokens will go, checked before the browser round-trip rather than after it.
+    let (store, fallback_reason) = context.stores().for_new_login().await;
+    if let Store::File(path) = &store {
+        crate::auth::store::check_writable(path).map_err(|err| {
+            crate::errors::UsageError::new(format!("cannot store tokens: {err}")).with_hint(
+                "fix the folder's permissions, or set CER_CONFIG_DIR to a writable folder",
+            )
+        })?;
+    }
     // Bound before anything is printed, so a busy port fails before the user opens the URL.
     let listener = match settings.no_browser {
         true => None,
@@ -49,7 +58,6 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
         .exchange_code(&code, &request.verifier, redirect)
         .await
         .context("GoTo did not exchange the authorization code for tokens")?;
-    let (store, fallback_reason) = context.stores().for_new_login().await;
     if let (Store::File(path), Some(reason)) = (&store, &fallback_reason) {
         output.status(format!(
             "Storing the tokens in {} (mode 0600), because {reason}.",

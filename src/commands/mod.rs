@@ -24,6 +24,7 @@ use crate::settings::Settings;
 use crate::settings::commands::{
     FetchSettings, ListenSettings, LoginSettings, SandboxSettings, SummariesSettings,
 };
+use crate::settings::store::{DeliveriesSettings, SyncSettings};
 
 /// Runs one command to completion.
 pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow::Result<()> {
@@ -61,12 +62,13 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
         }
         Command::Sandbox(args) => sandbox::run(SandboxSettings::resolve(&args)?, &output).await,
         Command::Sync(args) => {
-            let context = Context::new(settings, output).await?;
-            sync::run(&args, &context).await
+            let now = jiff::Timestamp::now();
+            let sync = SyncSettings::resolve(&args, &settings, now, jiff::tz::TimeZone::system())?;
+            sync::run(sync, &Context::new(settings, output).await?).await
         }
         Command::Deliveries(args) => {
-            let context = Context::new(settings, output).await?;
-            deliveries::run(&args, &context).await
+            let deliveries = DeliveriesSettings::resolve(&args, &settings)?;
+            deliveries::run(deliveries, &Context::new(settings, output).await?).await
         }
     }
 }

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use serde_json::Value;
 
 use super::Context;
-use crate::api::ApiError;
-use crate::api::reports::{SummaryQuery, split_range, summaries_page};
+use crate::api::pager::Pager;
+use crate::api::reports::{SummaryQuery, split_range};
 use crate::output::Output;
 use crate::output::progress::Progress;
 use crate::output::summaries::{PrintOptions, SummaryFormat, SummaryPrinter};
@@ -85,27 +85,14 @@ async fn for_each_page(
     let api = context.api();
     for (start, end) in split_range(settings.start, settings.end).into_iter().rev() {
         let query = query_for(settings, start, end);
-        let mut marker: Option<String> = None;
-        loop {
-            let page = summaries_page(&api, &query, marker.as_deref())
-                .await
-                .with_context(|| {
-                    let (start, end) = (in_seconds(start), in_seconds(end));
-                    format!("cannot list the calls from {start} to {end}")
-                })?;
+        let mut pager = Pager::new(&api, &query);
+        while let Some(page) = pager.next_page().await.with_context(|| {
+            let (start, end) = (in_seconds(start), in_seconds(end));
+            format!("cannot list the calls from {start} to {end}")
+        })? {
             if !on_page(&page.items)? {
                 return Ok(());
             }
-            marker = match page.next_page_marker {
-                Some(next) if Some(&next) == marker.as_ref() => {
-                    return Err(ApiError::InvalidBody(format!(
-                        "GoTo sent the page marker {next:?} twice in a row"
-                    ))
-                    .into());
-                }
-                Some(next) => Some(next),
-                None => break,
-            };
         }
     }
     Ok(())
@@ -119,7 +106,7 @@ fn query_for(settings: &SummariesSettings, start: Timestamp, end: Timestamp) -> 
         virtual_participant_id: settings.virtual_participant_id.clone(),
         scope: settings.scope.clone(),
         outcome: settings.outcome.clone(),
-        page_size: Some(settings.page_size),
+        page_size: settings.page_size,
     }
 }
 

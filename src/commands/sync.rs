@@ -7,18 +7,15 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args as _, FromArgMatches as _};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::Timestamp;
 
 use super::Context;
 use crate::api::ApiClient;
-use crate::api::reports::{Selector, SummaryQuery, fetch_report, split_range, summaries_page};
-use crate::cli::{SummariesArgs, SyncArgs};
-use crate::errors::UsageError;
-use crate::settings::commands::{missing_account_key, resolve_range};
-use crate::settings::store::store_location;
+use crate::api::pager::Pager;
+use crate::api::reports::{Selector, SummaryQuery, fetch_report, split_range};
+use crate::settings::store::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
 
@@ -33,14 +30,14 @@ struct Tally {
     failed: Vec<(String, String)>,
 }
 
-pub async fn run(args: &SyncArgs, context: &Context) -> anyhow::Result<()> {
-    let (start, end) = range(args)?;
-    let account_key = args
-        .account_key
-        .clone()
-        .or_else(|| context.settings.account_key.clone())
-        .ok_or_else(missing_account_key)?;
-    let store = Store::open(&store_location(&args.store, &context.settings)?).await?;
+pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
+    let SyncSettings {
+        start,
+        end,
+        account_key,
+        store,
+    } = settings;
+    let store = Store::open(&store).await?;
     let api = context.api();
     let ids = list_ids(&api, &account_key, start, end).await?;
     let mut tally = Tally::default();
@@ -79,36 +76,6 @@ pub async fn run(args: &SyncArgs, context: &Context) -> anyhow::Result<()> {
     finish(context, &tally, start, end)
 }
 
-/// The range as `cer summaries` reads it, from the same flags.
-fn range(args: &SyncArgs) -> Result<(Timestamp, Timestamp), UsageError> {
-    let mut argv = vec!["sync".to_string()];
-    let flags = [
-        ("--day", &args.day),
-        ("--from", &args.from),
-        ("--to", &args.to),
-        ("--since", &args.since),
-    ];
-    for (flag, value) in flags {
-        if let Some(value) = value {
-            argv.extend([flag.to_string(), value.clone()]);
-        }
-    }
-    if args.utc {
-        argv.push("--utc".to_string());
-    }
-    let command = SummariesArgs::augment_args(clap::Command::new("sync"));
-    let summaries = command
-        .try_get_matches_from(argv)
-        .and_then(|matches| SummariesArgs::from_arg_matches(&matches))
-        .map_err(|err| UsageError::new(err.to_string()))?;
-    let zone = if args.utc {
-        jiff::tz::TimeZone::UTC
-    } else {
-        jiff::tz::TimeZone::system()
-    };
-    resolve_range(&summaries, Timestamp::now(), &zone)
-}
-
 /// Every conversationSpaceId of the range, each once, in GoTo's order.
 async fn list_ids(
     api: &ApiClient,
@@ -126,22 +93,20 @@ async fn list_ids(
             virtual_participant_id: None,
             scope: None,
             outcome: None,
-            page_size: Some(1000),
+            page_size: None,
         };
-        let mut marker: Option<String> = None;
-        loop {
-            let page = summaries_page(api, &query, marker.as_deref())
-                .await
-                .context("cannot list the range's report summaries")?;
+        // The one pager: it stops on a page marker seen before instead of looping.
+        let mut pager = Pager::new(api, &query);
+        while let Some(page) = pager
+            .next_page()
+            .await
+            .context("cannot list the range's report summaries")?
+        {
             for item in &page.items {
                 let id = item.get("conversationSpaceId").and_then(|v| v.as_str());
                 if let Some(id) = id.filter(|id| seen.insert(id.to_string())) {
                     ids.push(id.to_string());
                 }
-            }
-            match page.next_page_marker {
-                Some(next) if marker.as_deref() != Some(next.as_str()) => marker = Some(next),
-                _ => break,
             }
         }
     }

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::api::reports::{Selector, SummaryQuery, SummaryView, split_range, summaries_page};
+use crate::api::pager::Pager;
+use crate::api::reports::{Selector, SummaryQuery, SummaryView, split_range};
 use crate::api::{ApiClient, ApiError};
 
 /// A call to fetch and emit.
@@ -38,7 +39,7 @@ pub async fn find_missed(
                 virtual_participant_id: None,
                 scope: None,
                 outcome: None,
-                page_size: Some(1000),
+                page_size: None,
             };
             collect_window(api, &query, since, &mut ids, &mut found).await?;
         }
@@ -54,21 +55,21 @@ async fn collect_window(
     ids: &mut HashSet<String>,
     found: &mut Vec<Missed>,
 ) -> Result<(), ApiError> {
-    let mut marker: Option<String> = None;
-    loop {
-        let page = summaries_page(api, query, marker.as_deref()).await?;
+    let mut pager = Pager::new(api, query);
+    while let Some(page) = pager.next_page().await? {
         for item in &page.items {
             let view = SummaryView::of(item);
             let (Some(id), Some(call_ended)) = (view.conversation_space_id, view.call_ended) else {
                 continue;
             };
+            if !crate::api::reports::plausible_id(&id) {
+                tracing::debug!("skipping a summary whose conversationSpaceId is not an ID");
+                continue;
+            }
             if call_ended >= since && ids.insert(id.clone()) {
                 found.push(Missed { call_ended, id });
             }
         }
-        match page.next_page_marker {
-            Some(next) if Some(&next) != marker.as_ref() => marker = Some(next),
-            _ => return Ok(()),
-        }
     }
+    Ok(())
 }

@@ -110,7 +110,7 @@ impl Engine {
     /// fails for good.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ApiError> {
         self.load().await?;
-        let mut backfill_from = self.first_backfill_start();
+        let mut backfill_from = self.first_backfill_start()?;
         let (mut attempt, mut ready) = (0u32, false);
         let give_up_at = Instant::now() + self.config.timing.first_connect_limit;
         loop {
@@ -126,7 +126,7 @@ impl Engine {
             };
             let reason = match opened {
                 Ok(session) => {
-                    attempt = 0;
+                    let opened_at = tokio::time::Instant::now();
                     self.announce(ready, &session.channel).await;
                     ready = true;
                     match Pump::new(&mut self, session, backfill_from)
@@ -139,6 +139,8 @@ impl Engine {
                             return Err(err);
                         }
                         End::Lost { reason, channel } => {
+                            let lasted = opened_at.elapsed();
+                            attempt = self.config.timing.failures_after_session(attempt, lasted);
                             if let Some(channel) = channel {
                                 discard(
                                     &self.api,
@@ -208,7 +210,16 @@ impl Engine {
 
     /// At start: `--since`, else the saved cursor minus the overlap; a first run with no
     /// cursor starts its record now, so later reconnects know where to backfill from.
-    fn first_backfill_start(&mut self) -> Option<Timestamp> {
+    /// A corrupt cursor with nothing readable left stops here: guessing "now" would lose the
+    /// calls that ended while cer was down, so the user says where to start.
+    fn first_backfill_start(&mut self) -> Result<Option<Timestamp>, ApiError> {
+        let lost = self.ledgers.unrecoverable();
+        if self.config.start == StartFrom::Cursor && !lost.is_empty() {
+            return Err(ApiError::NeedsStart(format!(
+                "the listen cursor could not be read from {}, so where to backfill from is unknown",
+                lost.join(", ")
+            )));
+        }
         let now = self.clock.now();
         let start = match self.config.start {
             StartFrom::Since(back) => {
@@ -224,7 +235,7 @@ impl Engine {
             let moves = self.ledgers.start_at(start.unwrap_or(now));
             self.save_cursors(moves);
         }
-        start.filter(|_| self.config.backfill)
+        Ok(start.filter(|_| self.config.backfill))
     }
 
     fn reconnect_backfill_start(&self) -> Option<Timestamp> {

@@ -25,13 +25,15 @@ impl FirstConnectionFailed {
         if super::engine::is_fatal(err, false) {
             return None;
         }
-        let (what, hint) = classify(err);
+        let (what, hint) = classify(err)?;
         Some(Self { waited, what, hint })
     }
 }
 
-fn classify(err: &ApiError) -> (&'static str, &'static str) {
-    match err {
+/// What failed and what to check, for the errors of reaching GoTo; `None` for the others
+/// (no start for the backfill, an unusable store), which are not about the connection.
+fn classify(err: &ApiError) -> Option<(&'static str, &'static str)> {
+    let verdict = match err {
         ApiError::Transport(detail) => classify_transport(&detail.to_ascii_lowercase()),
         ApiError::Server { .. } => (
             "GoTo answered with a server error",
@@ -45,11 +47,9 @@ fn classify(err: &ApiError) -> (&'static str, &'static str) {
             "GoTo answered with an HTTP error",
             "check CER_API_BASE (unset, it is https://api.goto.com) and HTTPS_PROXY",
         ),
-        _ => (
-            "the connection failed",
-            "check the network, HTTPS_PROXY and CER_API_BASE",
-        ),
-    }
+        _ => return None,
+    };
+    Some(verdict)
 }
 
 fn classify_transport(detail: &str) -> (&'static str, &'static str) {

@@ -14,6 +14,7 @@ use std::path::Path;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use super::cursor_rules::{self, Recovery};
 use crate::store::{Store, StoreError};
 
 /// How far before the cursor a backfill looks again, for calls whose notification came late.
@@ -45,6 +46,8 @@ struct Record {
 #[derive(Debug)]
 pub struct Ledger {
     record: Record,
+    /// A corrupt file with no readable cursor: where `listen` stopped is unknown.
+    unrecoverable: Option<String>,
 }
 
 impl Ledger {
@@ -54,6 +57,70 @@ impl Ledger {
                 account_key: account_key.to_string(),
                 ..Record::default()
             },
+            unrecoverable: None,
+        }
+    }
+
+    /// Imports an earlier version's `cursor-<key>.json` into the store. A readable file is
+    /// taken as it is (its cursor saved, its recent IDs kept) and renamed `.imported`. A corrupt
+    /// one is copied aside with a warning; the cursor that survived in it, if any, is saved,
+    /// else the account is marked unrecoverable and the file stays for the next run to see.
+    async fn import(
+        &mut self,
+        store: &Store,
+        state_dir: &Path,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let key = self.record.account_key.clone();
+        let path = state_dir.join(file_name(&key));
+        let Ok(bytes) = std::fs::read(&path) else {
+            return Ok(());
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        let cursor = match serde_json::from_str::<Record>(&text) {
+            Ok(old) if old.account_key == key => {
+                self.record.recent = old.recent;
+                old.cursor
+            }
+            Ok(_) => self.recover_from_corrupt(&path, &text, "another account's record", now),
+            Err(err) => self.recover_from_corrupt(&path, &text, &err.to_string(), now),
+        };
+        if let Some(at) = cursor {
+            // A cursor in the future is pulled back when the store's cursors are read.
+            store.save_cursors(&[&key], at, now).await?;
+        }
+        if self.unrecoverable.is_none() {
+            forget_imported_file(state_dir, &key);
+        }
+        Ok(())
+    }
+
+    /// Keeps a copy of the bad file, warns, and returns whatever cursor survived in it.
+    fn recover_from_corrupt(
+        &mut self,
+        path: &Path,
+        text: &str,
+        why: &str,
+        now: Timestamp,
+    ) -> Option<Timestamp> {
+        let copy = cursor_rules::set_aside_path(path, now);
+        let kept = match std::fs::copy(path, &copy) {
+            Ok(_) => format!("kept as {}", copy.display()),
+            Err(err) => format!("could not keep a copy: {err}"),
+        };
+        let file = path.display();
+        match cursor_rules::recover(text) {
+            Recovery::Salvaged(cursor) => {
+                tracing::warn!(
+                    "the cursor file {file} is corrupt ({why}; {kept}); backfilling from its last readable cursor, {cursor}"
+                );
+                Some(cursor)
+            }
+            Recovery::NeedsSince => {
+                tracing::warn!("the cursor file {file} is corrupt ({why}; {kept})");
+                self.unrecoverable = Some(format!("{file} ({kept})"));
+                None
+            }
         }
     }
 
@@ -99,9 +166,11 @@ impl Ledgers {
         }
     }
 
-    /// Reads what was emitted before: the cursors in the store (after importing, once, the
-    /// JSON cursor files of earlier versions from `state_dir`), and the IDs of the calls that
-    /// ended near them. This is the one place a saved cursor is read.
+    /// Reads what was emitted before: the cursors in the store (importing, once, the JSON
+    /// cursor file of an earlier version for an account the store has no cursor of), and the
+    /// IDs of the calls that ended near them. This is the one place a saved cursor is read, so
+    /// the cursor rules apply here: one in the future is pulled back to now, and a corrupt file
+    /// is kept aside and recovered as far as it can be.
     pub async fn load(
         store: &Store,
         state_dir: &Path,
@@ -109,33 +178,58 @@ impl Ledgers {
         now: Timestamp,
     ) -> Result<Self, StoreError> {
         let mut ledgers = Self::new(account_keys);
+        let saved = store.cursors().await?;
         for ledger in &mut ledgers.ledgers {
-            if let Some(old) = import_cursor_file(state_dir, &ledger.record.account_key) {
-                let cursor = old.cursor.map(|at| at.min(now));
-                if let Some(at) = cursor {
-                    store.save_cursors(&[&old.account_key], at, now).await?;
-                }
-                ledger.record.recent = old.recent;
-                forget_imported_file(state_dir, &ledger.record.account_key);
+            let key = ledger.record.account_key.clone();
+            if saved.contains_key(&key) {
+                forget_imported_file(state_dir, &key);
+            } else {
+                ledger.import(store, state_dir, now).await?;
             }
         }
         let cursors = store.cursors().await?;
         for ledger in &mut ledgers.ledgers {
-            ledger.record.cursor = cursors.get(&ledger.record.account_key).copied();
+            let key = ledger.record.account_key.clone();
+            let mut cursor = cursors.get(&key).copied();
+            if let Some(saved) = cursor
+                && let Some((clamped, warning)) = cursor_rules::clamp_future(saved, now)
+            {
+                tracing::warn!("{warning} (account {key})");
+                store.pull_back_cursor(&key, clamped, clamped).await?;
+                cursor = Some(clamped);
+            }
+            ledger.record.cursor = cursor;
         }
-        if let Some(cursor) = ledgers.ledgers.iter().filter_map(Ledger::cursor).min() {
-            let since = cursor.saturating_sub(REMEMBER).unwrap_or(Timestamp::MIN);
-            for (id, ended) in store.ended_since(since).await? {
-                let seen = Seen {
-                    ended,
-                    emitted: now,
-                };
-                if let Some(first) = ledgers.ledgers.first_mut() {
-                    first.record.recent.insert(id, seen);
-                }
+        ledgers.remember_stored(store, now).await?;
+        Ok(ledgers)
+    }
+
+    /// The IDs of stored reports that ended near the earliest cursor, so none prints twice.
+    async fn remember_stored(&mut self, store: &Store, now: Timestamp) -> Result<(), StoreError> {
+        let Some(cursor) = self.ledgers.iter().filter_map(Ledger::cursor).min() else {
+            return Ok(());
+        };
+        let since = cursor.saturating_sub(REMEMBER).unwrap_or(Timestamp::MIN);
+        for (id, ended) in store.ended_since(since).await? {
+            let seen = Seen {
+                ended,
+                emitted: now,
+            };
+            if let Some(first) = self.ledgers.first_mut() {
+                first.record.recent.insert(id, seen);
             }
         }
-        Ok(ledgers)
+        Ok(())
+    }
+
+    /// The corrupt files whose cursor could not be recovered, still without a new cursor:
+    /// resuming from them would silently skip calls, so `listen` needs `--since`.
+    pub fn unrecoverable(&self) -> Vec<&str> {
+        self.ledgers
+            .iter()
+            .filter(|l| l.record.cursor.is_none())
+            .filter_map(|l| l.unrecoverable.as_deref())
+            .collect()
     }
 
     /// Whether a call was already emitted.
@@ -240,22 +334,6 @@ pub async fn save_cursor_moves(
         store.save_cursors(&[account], *at, now).await?;
     }
     Ok(())
-}
-
-/// An earlier version's `cursor-<key>.json`, if there is a readable one.
-fn import_cursor_file(state_dir: &Path, account_key: &str) -> Option<Record> {
-    let path = state_dir.join(file_name(account_key));
-    let text = std::fs::read_to_string(&path).ok()?;
-    match serde_json::from_str::<Record>(&text) {
-        Ok(record) if record.account_key == account_key => Some(record),
-        Ok(_) | Err(_) => {
-            tracing::warn!(
-                "ignoring the unreadable cursor file {}; the store keeps the cursor now",
-                path.display()
-            );
-            None
-        }
-    }
 }
 
 /// Renames an imported file so it is imported once only (and kept, for a downgrade).

@@ -133,13 +133,62 @@ async fn a_json_cursor_file_is_imported_once() {
     assert_eq!(again.cursor(), Some(at("2026-11-24T10:00:00Z")));
 }
 
+// Regression: a corrupt file was replaced by "now" with no copy kept, so the calls that ended
+// while cer was down were never backfilled.
 #[tokio::test]
-async fn a_corrupt_cursor_file_is_a_fresh_start() {
+async fn a_corrupt_file_is_kept_aside_and_its_cursor_salvaged() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path()).await;
-    std::fs::write(dir.path().join("cursor-1.json"), "{oops").unwrap();
+    let bad = r#"{"accountKey":"1","cursor":"2026-11-24T10:00:00Z","recent":{"a":"#;
+    std::fs::write(dir.path().join("cursor-1.json"), bad).unwrap();
     let ledgers = Ledgers::load(&store, dir.path(), &["1".to_string()], at(NOW))
         .await
         .unwrap();
+    assert_eq!(ledgers.cursor(), Some(at("2026-11-24T10:00:00Z")));
+    assert!(ledgers.unrecoverable().is_empty());
+    let copies: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("cursor-1.json.corrupt-"))
+        .collect();
+    assert_eq!(copies.len(), 1);
+    let copy = std::fs::read_to_string(dir.path().join(&copies[0])).unwrap();
+    assert_eq!(copy, bad);
+}
+
+#[tokio::test]
+async fn a_corrupt_file_without_a_cursor_needs_since_until_given_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path()).await;
+    std::fs::write(dir.path().join("cursor-1.json"), "{oops").unwrap();
+    let keys = ["1".to_string()];
+    let mut ledgers = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap();
     assert_eq!(ledgers.cursor(), None);
+    assert_eq!(ledgers.unrecoverable().len(), 1);
+    let moves = ledgers.start_at(at("2026-11-24T08:00:00Z"));
+    assert!(ledgers.unrecoverable().is_empty());
+    // Once the store has a cursor (from `--since`), the old file is set aside for good.
+    save_cursor_moves(&store, &moves, at(NOW)).await.unwrap();
+    let again = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap();
+    assert!(again.unrecoverable().is_empty());
+    assert!(!dir.path().join("cursor-1.json").exists());
+}
+
+// Regression: a cursor in the future was kept, so every reconnect gap before it was skipped.
+#[tokio::test]
+async fn a_cursor_in_the_future_is_pulled_back_to_now_in_the_store_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path()).await;
+    let keys = ["1".to_string()];
+    let future = [("1".to_string(), at("2027-06-01T00:00:00Z"))];
+    save_cursor_moves(&store, &future, at(NOW)).await.unwrap();
+    let ledgers = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap();
+    assert_eq!(ledgers.cursor(), Some(at(NOW)));
+    assert_eq!(store.cursors().await.unwrap().get("1"), Some(&at(NOW)));
 }

@@ -3,8 +3,10 @@
 //! renderer about it through typed [`ListenEvent`]s, so none of it needs a terminal to test.
 
 mod backfill;
+pub mod cursor_rules;
 mod engine;
 pub mod first_connection;
+mod flood;
 mod ledger;
 mod pump;
 mod session;

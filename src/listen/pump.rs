@@ -21,13 +21,17 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::backfill::{Missed, find_missed};
 use super::engine::{Engine, is_fatal, stopped};
+use super::flood::{
+    LIVE_CONCURRENCY, MAX_WAITING_IDS, RepeatedWarning, WARNING_INTERVAL, WaitingIds,
+};
 use super::ledger::CursorMove;
-use super::session::{Session, subscribe, subscriptions_intact};
+use super::session::{Session, discard, subscribe, subscriptions_intact};
 use super::{ListenEvent, Origin};
 use crate::api::ApiError;
 use crate::api::channels::{self, Channel};
 use crate::api::notifications::{self, Frame, Socket};
 use crate::api::reports::fetch_report_when_ready;
+use crate::output::escape::terminal_safe;
 use crate::store::Stored;
 use crate::store::outbox::Queue;
 
@@ -96,6 +100,10 @@ pub struct Pump<'e> {
     /// Live reports that arrived during a catch-up: printed after it, so the person sees
     /// calls in the order they ended.
     held: Vec<(String, Value)>,
+    /// Announced IDs waiting for a free live fetch (bounded; see `flood`).
+    waiting: WaitingIds,
+    junk_frames: RepeatedWarning,
+    dropped_notifications: RepeatedWarning,
 }
 
 impl<'e> Pump<'e> {
@@ -119,6 +127,9 @@ impl<'e> Pump<'e> {
             check_subscriptions: true,
             store_failures: 0,
             held: Vec::new(),
+            waiting: WaitingIds::new(MAX_WAITING_IDS),
+            junk_frames: RepeatedWarning::new(WARNING_INTERVAL),
+            dropped_notifications: RepeatedWarning::new(WARNING_INTERVAL),
         };
         pump.backfill.at_start = std::mem::take(&mut pump.engine.catch_up_at_start);
         if let Some(from) = backfill_from {
@@ -208,8 +219,9 @@ impl<'e> Pump<'e> {
                 self.on_frame(notifications::parse_frame(&text)).await
             }
             Some(Ok(Message::Close(frame))) => {
+                // The close reason is the server's text; it reaches stderr.
                 let why = frame
-                    .map(|f| format!(" ({} {})", f.code, f.reason))
+                    .map(|f| format!(" ({} {})", f.code, terminal_safe(&f.reason)))
                     .unwrap_or_default();
                 Err(self.lost(format!("GoTo closed the WebSocket{why}")))
             }
@@ -231,13 +243,16 @@ impl<'e> Pump<'e> {
                 tracing::debug!("GoTo asked for a channel refresh");
                 self.refresh().await
             }
-            Frame::ToBeClosed => self.replace_socket().await,
+            Frame::ToBeClosed => self.replace_session().await,
             Frame::Ignored { source, kind } => {
                 tracing::debug!("ignoring a {source:?} notification of type {kind:?}");
                 Ok(())
             }
             Frame::Malformed(why) => {
-                tracing::warn!("skipping a WebSocket frame cer cannot read: {why}");
+                let message = format!("skipping a WebSocket frame cer cannot read: {why}");
+                if let Some(line) = self.junk_frames.occur(&message, Instant::now()) {
+                    tracing::warn!("{line}");
+                }
                 Ok(())
             }
         }
@@ -301,18 +316,19 @@ impl<'e> Pump<'e> {
     async fn check_subscriptions(&mut self) -> Step {
         let api = &self.engine.api;
         let config = &self.engine.config;
+        // The listing is undocumented: a refusal of it, or an answer without `accountKeys`,
+        // ends the checks with one warning instead of being read as a lost subscription.
         let intact = match subscriptions_intact(api, &self.channel, config).await {
-            Ok(intact) => intact,
+            Ok(Some(intact)) => intact,
+            Ok(None) => return self.stop_checking("its answer lists no accountKeys"),
             Err(
-                ApiError::NotFound { .. }
+                err @ (ApiError::NotFound { .. }
+                | ApiError::Forbidden { .. }
                 | ApiError::Rejected {
-                    status: 405 | 501, ..
-                },
-            ) => {
-                tracing::debug!("GoTo does not list subscriptions here; no more checks");
-                self.check_subscriptions = false;
-                return Ok(());
-            }
+                    status: 400..=499 | 501,
+                    ..
+                }),
+            ) => return self.stop_checking(&err.to_string()),
             Err(err) => return self.tolerate(err, "check the subscriptions"),
         };
         if intact {
@@ -326,20 +342,35 @@ impl<'e> Pump<'e> {
         Ok(())
     }
 
-    /// `WEBSOCKET_TO_BE_CLOSED`: connect the new socket first, then let the old one go.
-    async fn replace_socket(&mut self) -> Step {
-        tracing::debug!("GoTo is closing the WebSocket; connecting a new one first");
-        let proxy = self.engine.config.proxy.as_ref();
-        match notifications::connect(&self.channel.url, proxy).await {
-            Ok(socket) => {
-                let mut old = std::mem::replace(&mut self.socket, socket);
-                tokio::spawn(async move { old.close(None).await });
+    fn stop_checking(&mut self, why: &str) -> Step {
+        tracing::warn!(
+            "cannot check the subscriptions ({why}); listening goes on without that check"
+        );
+        self.check_subscriptions = false;
+        Ok(())
+    }
+
+    /// `WEBSOCKET_TO_BE_CLOSED`: GoTo's guide says a new channel may be needed, and its demo
+    /// makes one. Make before break: a new channel, its subscriptions and socket first, then
+    /// the old ones are closed and deleted, so no notification falls between the two.
+    async fn replace_session(&mut self) -> Step {
+        tracing::debug!("GoTo is closing the WebSocket; opening a new channel first");
+        let (api, config) = (&self.engine.api, &self.engine.config);
+        let mut created = None;
+        match Session::open(api, config, &mut created).await {
+            Ok(session) => {
+                let old_channel = std::mem::replace(&mut self.channel, session.channel);
+                let mut old_socket = std::mem::replace(&mut self.socket, session.socket);
+                tokio::spawn(async move { old_socket.close(None).await });
+                discard(api, old_channel, config, config.timing.shutdown_limit);
+                self.refresh_at = later(config.timing.refresh_after(self.channel.lifetime_secs));
                 self.last_heard = Instant::now();
                 self.search_from_cursor();
                 Ok(())
             }
-            Err(err) => self.tolerate(err, "open a new WebSocket").and_then(|()| {
-                Err(self.lost("GoTo closed the WebSocket and no new one could be opened".into()))
+            Err(err) => self.tolerate(err, "open a new channel").and_then(|()| {
+                Err(self
+                    .lost("GoTo closed the WebSocket and no new channel could be opened".into()))
             }),
         }
     }
@@ -362,12 +393,35 @@ impl<'e> Pump<'e> {
         }
     }
 
+    /// Fetches an announced report, or queues its ID when enough fetches run; a full queue
+    /// drops it and opens the gap, so the backfill fetches it later.
     fn fetch_live(&mut self, id: String) {
-        if self.engine.ledgers.seen(&id) || !self.in_flight.insert(id.clone()) {
+        if self.engine.ledgers.seen(&id) || self.in_flight.contains(&id) {
             tracing::debug!("report {id} already handled");
             return;
         }
-        self.live.push(self.fetch(id, Origin::Notification));
+        if self.live.len() < LIVE_CONCURRENCY {
+            self.in_flight.insert(id.clone());
+            self.live.push(self.fetch(id, Origin::Notification));
+        } else if self.waiting.push(id.clone()) {
+            self.in_flight.insert(id);
+        } else {
+            let message = format!(
+                "{MAX_WAITING_IDS} notifications are waiting; skipping more for now, a backfill will find them"
+            );
+            if let Some(line) = self.dropped_notifications.occur(&message, Instant::now()) {
+                tracing::warn!("{line}");
+            }
+            self.note_failure();
+        }
+    }
+
+    /// Starts the fetches of waiting IDs while there is room.
+    fn start_waiting(&mut self) {
+        while self.live.len() < LIVE_CONCURRENCY {
+            let Some(id) = self.waiting.pop() else { break };
+            self.live.push(self.fetch(id, Origin::Notification));
+        }
     }
 
     fn fetch(&self, id: String, origin: Origin) -> Fetch {
@@ -515,6 +569,8 @@ impl<'e> Pump<'e> {
         if origin == Origin::Backfill {
             self.fill_ordered();
             self.finish_backfill_if_done();
+        } else {
+            self.start_waiting();
         }
         Ok(())
     }

@@ -51,14 +51,15 @@ pub async fn subscribe(
     subscriptions::create(api, &channel.id, &config.account_keys, &config.event_types).await
 }
 
-/// Whether GoTo still has a subscription for every account key on the channel.
+/// Whether GoTo still has a subscription for every account key on the channel; `None` when
+/// its answer does not list account keys, so there is nothing to judge by.
 pub async fn subscriptions_intact(
     api: &ApiClient,
     channel: &Channel,
     config: &ListenConfig,
-) -> Result<bool, ApiError> {
+) -> Result<Option<bool>, ApiError> {
     let live = subscriptions::account_keys(api, &channel.id).await?;
-    Ok(config.account_keys.iter().all(|key| live.contains(key)))
+    Ok(live.map(|live| config.account_keys.iter().all(|key| live.contains(key))))
 }
 
 /// Deletes the subscriptions, then the channel, giving up after `limit`.

@@ -24,6 +24,12 @@ pub struct Timing {
     /// Before the first `Ready`, give up after this long: nothing has worked yet, so a
     /// person must look at the address, the network or the account rather than wait.
     pub first_connect_limit: Duration,
+    /// The shortest wait between two channel refreshes, whatever lifetime GoTo states: a
+    /// `channelLifetime` of 0 must not turn into a PUT loop.
+    pub min_refresh_interval: Duration,
+    /// A session that lasted less than this counts as a failed attempt, so a WebSocket that
+    /// breaks right after it opens backs off like one that never opened.
+    pub stable_session: Duration,
 }
 
 impl Default for Timing {
@@ -38,6 +44,8 @@ impl Default for Timing {
             shutdown_limit: Duration::from_secs(5),
             default_channel_lifetime: Duration::from_secs(1200),
             first_connect_limit: Duration::from_secs(30),
+            min_refresh_interval: Duration::from_secs(10),
+            stable_session: Duration::from_secs(60),
         }
     }
 }
@@ -54,6 +62,8 @@ impl Timing {
             reconnect_cap: scale(base.reconnect_cap),
             subscription_check_every: scale(base.subscription_check_every),
             first_connect_limit: scale(base.first_connect_limit),
+            min_refresh_interval: scale(base.min_refresh_interval),
+            stable_session: scale(base.stable_session),
             ..base
         }
     }
@@ -68,12 +78,24 @@ impl Timing {
         ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
     }
 
-    /// When to renew a channel: halfway through its life, as GoTo asks at 600 s of 1200.
+    /// When to renew a channel: halfway through its life, as GoTo asks at 600 s of 1200, but
+    /// never sooner than [`Timing::min_refresh_interval`].
     pub fn refresh_after(&self, lifetime_secs: Option<u64>) -> Duration {
-        lifetime_secs
+        let half = lifetime_secs
             .map(Duration::from_secs)
             .unwrap_or(self.default_channel_lifetime)
-            / 2
+            / 2;
+        half.max(self.min_refresh_interval)
+    }
+
+    /// The failed attempts still counted after a session that lasted `lasted`: only a stable
+    /// session starts the backoff over; a short one leaves the count as it was.
+    pub fn failures_after_session(&self, failures: u32, lasted: Duration) -> u32 {
+        if lasted >= self.stable_session {
+            0
+        } else {
+            failures
+        }
     }
 }
 
@@ -96,6 +118,32 @@ mod tests {
         let timing = Timing::default();
         let worst = timing.ping_every * u32::try_from(timing.max_missed_pongs + 1).unwrap();
         assert!(worst <= Duration::from_secs(30), "{worst:?}");
+    }
+
+    // Regression: a `channelLifetime` of 0 caused 10 PUTs a second.
+    #[test]
+    fn a_tiny_lifetime_is_refreshed_no_more_often_than_the_floor() {
+        let timing = Timing::default();
+        assert_eq!(timing.refresh_after(Some(0)), Duration::from_secs(10));
+        assert_eq!(timing.refresh_after(Some(1)), Duration::from_secs(10));
+    }
+
+    // Regression: a WebSocket that failed right after it opened reset the backoff, so cer
+    // reconnected at once forever (39 channels in 30 s).
+    #[test]
+    fn short_sessions_keep_the_backoff_growing() {
+        let timing = Timing::default();
+        let mut attempt = 0;
+        for _ in 0..6 {
+            // What the engine does per lost session: carry the count, then add this failure.
+            attempt = timing.failures_after_session(attempt, Duration::from_millis(100)) + 1;
+        }
+        assert_eq!(attempt, 6);
+        assert!(timing.reconnect_delay(attempt) >= Duration::from_secs(15));
+        assert_eq!(
+            timing.failures_after_session(attempt, Duration::from_secs(600)),
+            0
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Everything cer prints goes through [`Output`]: data to stdout, everything else to stderr,
 //! coloured only where the colour policy allows, and never a byte of chatter on stdout.
 
+pub mod closed_pipe;
 pub mod delivery_line;
 pub mod escape;
 pub mod glance;

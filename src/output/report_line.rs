@@ -6,6 +6,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::Palette;
+use super::escape::terminal_safe;
 use super::summaries::human_duration;
 
 /// `14:03:12  INBOUND   PROBE CALLER (+12015550100) → Test Person 8625 (8625)  4m 40s  answered  <id>`
@@ -27,7 +28,8 @@ pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette) -> String 
         (Some(start), Some(end)) => human_duration(end.duration_since(start).as_secs().max(0)),
         _ => "?".into(),
     };
-    let text = |name: &str| report.get(name).and_then(Value::as_str).unwrap_or("?");
+    // Every field is GoTo's (and a caller ID is the caller's own): escaped for the terminal.
+    let text = |name: &str| terminal_safe(report.get(name).and_then(Value::as_str).unwrap_or("?"));
     let (caller, callees) = parties(report);
     let outcome = crate::outcome::Outcome::of_report(report).as_str();
     let outcome = match outcome {
@@ -40,7 +42,7 @@ pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette) -> String 
         "{}  {:<8}  {caller} → {callees}  {duration}  {outcome}  {}",
         palette.bold(&ended),
         text("direction"),
-        palette.dim(text("conversationSpaceId")),
+        palette.dim(&text("conversationSpaceId")),
     )
 }
 
@@ -81,12 +83,13 @@ fn describe(participant: &Value) -> String {
             field(kind, "extensionNumber").or_else(|| field(kind, "number")),
         ),
     };
-    match (name, number) {
+    let shown = match (name, number) {
         (Some(name), Some(number)) if name != number => format!("{name} ({number})"),
         (Some(name), _) => name,
         (None, Some(number)) => number,
         (None, None) => "?".into(),
-    }
+    };
+    terminal_safe(&shown).into_owned()
 }
 
 #[cfg(test)]
@@ -101,6 +104,26 @@ mod tests {
         assert_eq!(
             line,
             "15:54:43  INBOUND   PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1  2m 11s  voicemail  b6ad7073-be3a-31d5-a956-777109126542"
+        );
+    }
+
+    // Regression: a caller name with `ESC]0;…BEL`, `ESC[2J` or a newline reached the terminal
+    // raw, rewriting the title, clearing the screen and faking an output line.
+    #[test]
+    fn a_hostile_caller_id_is_escaped() {
+        let report = serde_json::json!({
+            "direction": "IN\u{1b}[2J",
+            "conversationSpaceId": "x\ny",
+            "participants": [
+                {"id": "1", "originator": "1", "type": {"caller": {"name": "A\u{1b}]0;pwned\u{7}\n12:00:00 fake", "number": "+1"}}},
+                {"id": "2", "type": {"name": "B", "extensionNumber": "9"}}
+            ]
+        });
+        let line = report_line(&report, &TimeZone::UTC, Palette::new(false));
+        assert!(!line.chars().any(char::is_control), "{line:?}");
+        assert!(
+            line.contains("A\\e]0;pwned\\u{7}\\n12:00:00 fake (+1)"),
+            "{line}"
         );
     }
 

@@ -94,6 +94,7 @@ pub(crate) async fn create(
             nickname,
             expires_ms: now_ms().saturating_add(lifetime_ms(&shared)),
             refresh_sent: false,
+            retire_at_ms: None,
             sockets: HashMap::new(),
         };
         let answer = channel_json(&shared, &channel);
@@ -124,8 +125,9 @@ pub(crate) async fn refresh(
         else {
             return Err(ApiError::channel_not_found(&channel_id));
         };
-        c.expires_ms = now.saturating_add(lifetime);
-        c.refresh_sent = false;
+        let renewed = now.saturating_add(lifetime);
+        c.expires_ms = c.retire_at_ms.map_or(renewed, |retire| renewed.min(retire));
+        c.refresh_sent = c.retire_at_ms.is_some();
         channel_json(&shared, c)
     };
     shared.keeper_wake.notify_one();

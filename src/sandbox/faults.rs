@@ -263,11 +263,24 @@ impl Faults {
         control_everywhere(&self.shared, "WEBSOCKET_REFRESH_REQUIRED");
     }
 
-    /// Sends `WEBSOCKET_TO_BE_CLOSED` on every socket, then closes those sockets after the grace.
+    /// Sends `WEBSOCKET_TO_BE_CLOSED` on every socket, then closes those sockets after the
+    /// grace. As GoTo's guide warns that a new channel may be needed, the channels retire too:
+    /// they expire after the grace, whatever refreshes they get; a client must make new ones.
     pub fn send_to_be_closed(&self) {
         control_everywhere(&self.shared, "WEBSOCKET_TO_BE_CLOSED");
         let grace = self.shared.config.to_be_closed_grace;
-        to_every_socket(&self.shared.lock(), || SocketCmd::CloseAfter(grace));
+        let grace_ms = i64::try_from(grace.as_millis()).unwrap_or(i64::MAX);
+        let retire_at = now_ms().saturating_add(grace_ms);
+        {
+            let mut inner = self.shared.lock();
+            to_every_socket(&inner, || SocketCmd::CloseAfter(grace));
+            for c in inner.channels.iter_mut() {
+                c.retire_at_ms = Some(retire_at);
+                c.expires_ms = c.expires_ms.min(retire_at);
+                c.refresh_sent = true;
+            }
+        }
+        self.shared.keeper_wake.notify_one();
     }
 
     /// Every channel expires now: sockets closed, subscriptions gone, refresh/delete answer 404.

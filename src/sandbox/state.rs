@@ -85,6 +85,8 @@ pub(crate) struct Channel {
     pub nickname: String,
     pub expires_ms: i64,
     pub refresh_sent: bool,
+    /// Set by `WEBSOCKET_TO_BE_CLOSED`: the channel ends then, and a refresh cannot extend it.
+    pub retire_at_ms: Option<i64>,
     pub sockets: HashMap<u64, mpsc::UnboundedSender<SocketCmd>>,
 }
 

@@ -9,7 +9,7 @@ use jiff::{Timestamp, ToSpan};
 
 use super::Settings;
 use crate::api::reports::Selector;
-use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
+use crate::cli::{FetchArgs, ListenArgs, LoginArgs, RangeArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
 use crate::sandbox::{SandboxConfig, fault_names};
@@ -59,8 +59,12 @@ fn loopback_redirect(text: &str) -> Result<url::Url, UsageError> {
     if url.scheme() != "http" || url.host_str() != Some("127.0.0.1") {
         return Err(bad("must start with http://127.0.0.1:"));
     }
-    if url.port().is_none() {
-        return Err(bad("must name its port"));
+    // `url` hides a written `:80` (http's default), so that one is looked for in the text.
+    let written_80 = text.contains("127.0.0.1:80/") || text.ends_with("127.0.0.1:80");
+    match url.port() {
+        None if !written_80 => return Err(bad("must name its port")),
+        Some(0) => return Err(bad("must name a port from 1 to 65535, not 0")),
+        _ => {}
     }
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad("must not have a query or fragment"));
@@ -100,7 +104,10 @@ impl ListenSettings {
             return Err(missing_account_key());
         }
         account_keys.dedup();
-        let event_types = match args.event_types.as_slice() {
+        for key in &account_keys {
+            non_empty("--account-key", key)?;
+        }
+        let event_types: Vec<String> = match args.event_types.as_slice() {
             [] => vec!["REPORT_SUMMARY".to_string()],
             given => given
                 .iter()
@@ -108,8 +115,12 @@ impl ListenSettings {
                 .filter(|t| !t.is_empty())
                 .collect(),
         };
+        if event_types.is_empty() {
+            return Err(UsageError::new("--event-types names no event type")
+                .with_hint("e.g. --event-types REPORT_SUMMARY"));
+        }
         let start = match &args.since {
-            Some(text) => StartFrom::Since(super::parse_duration("--since", text)?),
+            Some(text) => StartFrom::Since(lookback("--since", text)?),
             None => StartFrom::Cursor,
         };
         let max_call_duration = match &args.max_call_duration {
@@ -169,17 +180,42 @@ fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
         .ok_or_else(|| UsageError::new(format!("--forward-to {text:?} is not an http(s) URL")))
 }
 
+/// Headers that frame or route a request: set by hand, they make a receiver read an empty
+/// or cut body (`Content-Length: 0` counted as delivered) or reach another host.
+const FRAMING_HEADERS: [&str; 10] = [
+    "content-length",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "proxy-connection",
+];
+
+/// `Name: value`. Errors name the header but never quote its value (it is often a token).
 fn header(text: &str) -> Result<(String, String), UsageError> {
-    let bad = || {
-        UsageError::new(format!("--forward-header {text:?} is not a header"))
+    let (name, value) = text.split_once(':').ok_or_else(|| {
+        UsageError::new("--forward-header needs a name and a value")
             .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'")
-    };
-    let (name, value) = text.split_once(':').ok_or_else(bad)?;
+    })?;
     let (name, value) = (name.trim(), value.trim());
+    let shown = crate::output::escape::terminal_safe(name);
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
         || reqwest::header::HeaderValue::from_str(value).is_err()
     {
-        return Err(bad());
+        return Err(
+            UsageError::new(format!("--forward-header {shown:?} is not a valid header"))
+                .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'"),
+        );
+    }
+    if FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(UsageError::new(format!(
+            "--forward-header {shown:?} cannot be set: cer frames and routes the request itself"
+        ))
+        .with_hint("pass only headers the webhook reads, such as Authorization"));
     }
     Ok((name.to_string(), value.to_string()))
 }
@@ -346,7 +382,8 @@ pub struct SummariesSettings {
     pub virtual_participant_id: Option<String>,
     pub scope: Option<String>,
     pub outcome: Option<String>,
-    pub page_size: u32,
+    /// `--page-size`, if given.
+    pub page_size: Option<u32>,
     pub limit: Option<u64>,
     /// `--all`: no row limit on a terminal.
     pub all: bool,
@@ -362,8 +399,8 @@ impl SummariesSettings {
         now: Timestamp,
         local: TimeZone,
     ) -> Result<Self, UsageError> {
-        let zone = if args.utc { TimeZone::UTC } else { local };
-        let (start, end) = resolve_range(args, now, &zone)?;
+        let zone = if args.range.utc { TimeZone::UTC } else { local };
+        let (start, end) = resolve_range(&args.range, now, &zone)?;
         Ok(Self {
             selector: selector(args, settings)?,
             start,
@@ -373,7 +410,13 @@ impl SummariesSettings {
             scope: one_of("--scope", args.scope.as_deref(), &SCOPES)?,
             outcome: one_of("--outcome", args.outcome.as_deref(), &OUTCOMES)?,
             page_size: page_size(args.page_size)?,
-            limit: args.limit,
+            limit: match args.limit {
+                Some(0) => {
+                    return Err(UsageError::new("--limit 0 would print nothing")
+                        .with_hint("leave --limit out to print every summary"));
+                }
+                other => other,
+            },
             all: args.all,
             stats: args.stats,
             json: args.json,
@@ -382,6 +425,18 @@ impl SummariesSettings {
 }
 
 fn selector(args: &SummariesArgs, settings: &Settings) -> Result<Selector, UsageError> {
+    let given = [
+        ("--account-key", &args.account_key),
+        ("--user-key", &args.user_key),
+        ("--line-id", &args.line_id),
+        ("--phone-number-id", &args.phone_number_id),
+        ("--virtual-participant-id", &args.virtual_participant_id),
+    ];
+    for (flag, value) in given {
+        if let Some(value) = value {
+            non_empty(flag, value)?;
+        }
+    }
     let chosen: Vec<Selector> = [
         args.user_key.clone().map(Selector::UserKey),
         args.line_id.clone().map(Selector::LineId),
@@ -425,10 +480,11 @@ fn one_of(flag: &str, value: Option<&str>, allowed: &[&str]) -> Result<Option<St
     }
 }
 
-fn page_size(value: Option<u32>) -> Result<u32, UsageError> {
+/// The page size the user asked for; `None` lets the pager choose (see `api::pager`).
+fn page_size(value: Option<u32>) -> Result<Option<u32>, UsageError> {
     match value {
-        None => Ok(MAX_PAGE_SIZE),
-        Some(n @ 1..=MAX_PAGE_SIZE) => Ok(n),
+        None => Ok(None),
+        Some(n @ 1..=MAX_PAGE_SIZE) => Ok(Some(n)),
         Some(n) => Err(UsageError::new(format!(
             "--page-size {n} is out of GoTo's bounds (1 to {MAX_PAGE_SIZE})"
         ))),
@@ -437,12 +493,12 @@ fn page_size(value: Option<u32>) -> Result<u32, UsageError> {
 
 /// The `[start, end)` range the flags ask for, with `end` clipped to now.
 pub fn resolve_range(
-    args: &SummariesArgs,
+    args: &RangeArgs,
     now: Timestamp,
     zone: &TimeZone,
 ) -> Result<(Timestamp, Timestamp), UsageError> {
     let (start, end) = if let Some(since) = &args.since {
-        let back = super::parse_duration("--since", since)?;
+        let back = lookback("--since", since)?;
         let back =
             jiff::SignedDuration::try_from(back).map_err(|_| range_error("--since is too long"))?;
         (
@@ -472,7 +528,38 @@ pub fn resolve_range(
     if start >= end {
         return Err(range_error("--from must be before --to"));
     }
-    Ok((start, end.min(now)))
+    let end = end.min(now);
+    if end.duration_since(start) > jiff::SignedDuration::try_from(MAX_LOOKBACK).unwrap_or_default()
+    {
+        return Err(too_far("the range"));
+    }
+    Ok((start, end))
+}
+
+/// How far back cer looks at most (`--since`, a summaries range): far beyond any report
+/// retention, and still few enough windows that a typo cannot send thousands of requests.
+pub const MAX_LOOKBACK: Duration = Duration::from_secs(5 * 366 * 86_400);
+
+/// A `--since`-style duration, at most [`MAX_LOOKBACK`].
+fn lookback(flag: &str, text: &str) -> Result<Duration, UsageError> {
+    let back = super::parse_duration(flag, text)?;
+    if back > MAX_LOOKBACK {
+        return Err(too_far(flag));
+    }
+    Ok(back)
+}
+
+fn too_far(what: &str) -> UsageError {
+    UsageError::new(format!("{what} reaches back more than 5 years"))
+        .with_hint("ask for a shorter range, e.g. --since 30d")
+}
+
+/// An identifier flag that is set must say something.
+fn non_empty(flag: &str, value: &str) -> Result<(), UsageError> {
+    if value.trim().is_empty() {
+        return Err(UsageError::new(format!("{flag} is empty")));
+    }
+    Ok(())
 }
 
 fn range_error(message: &str) -> UsageError {
@@ -534,13 +621,14 @@ fn parse_date(flag: &str, text: &str) -> Result<Date, UsageError> {
 }
 
 fn next_day(day: Date) -> Result<Date, UsageError> {
-    day.tomorrow().map_err(|_| range_error("no such day"))
+    day.tomorrow()
+        .map_err(|_| range_error(&format!("{day} is beyond the dates cer can work with")))
 }
 
 fn day_start(day: Date, zone: &TimeZone) -> Result<Timestamp, UsageError> {
     day.to_zoned_datetime(zone.clone())
         .map(|zdt| zdt.timestamp())
-        .map_err(|e| range_error(&format!("no such day: {e}")))
+        .map_err(|_| range_error(&format!("{day} is beyond the dates cer can work with")))
 }
 
 #[cfg(test)]

@@ -117,8 +117,11 @@ fn filters_are_checked_and_normalised() {
 
 #[test]
 fn page_size_stays_within_goto_bounds() {
-    assert_eq!(summaries(&[]).unwrap().page_size, MAX_PAGE_SIZE);
-    assert_eq!(summaries(&["--page-size", "50"]).unwrap().page_size, 50);
+    assert_eq!(summaries(&[]).unwrap().page_size, None);
+    assert_eq!(
+        summaries(&["--page-size", "50"]).unwrap().page_size,
+        Some(50)
+    );
     assert!(summaries(&["--page-size", "0"]).is_err());
     assert!(summaries(&["--page-size", "1001"]).is_err());
 }
@@ -168,4 +171,56 @@ fn redirect_uris_must_be_loopback_with_a_port() {
     ] {
         assert!(loopback_redirect(bad).is_err(), "{bad}");
     }
+}
+
+// Regression: `--forward-header 'Content-Length: 0'` made the webhook read empty bodies that
+// counted as delivered.
+#[test]
+fn headers_that_frame_or_route_the_request_are_refused() {
+    for text in [
+        "Content-Length: 0",
+        "transfer-encoding: chunked",
+        "Host: elsewhere",
+        "Connection: close",
+    ] {
+        let err = header(text).unwrap_err().to_string();
+        assert!(err.contains("cannot be set"), "{text}: {err}");
+    }
+    assert!(header("X-Token: abc").is_ok());
+}
+
+#[test]
+fn a_bad_header_is_named_without_its_value() {
+    let err = header("Authorization secret-token")
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("secret-token"), "{err}");
+    let err = header("Bad Name: secret-token").unwrap_err().to_string();
+    assert!(!err.contains("secret-token"), "{err}");
+}
+
+// Regression: `--since 1000000000000s` asked GoTo for year −9999, and `99999w` sent 23,000
+// requests; `--limit 0`, an empty key and `--day 9999-12-31` went through or showed internals.
+#[test]
+fn summaries_inputs_beyond_sane_bounds_are_usage_errors() {
+    for argv in [
+        &["--since", "1000000000000s"][..],
+        &["--since", "99999w"],
+        &["--from", "1900-01-01"],
+        &["--limit", "0"],
+        &["--account-key", ""],
+        &["--user-key", " "],
+    ] {
+        assert!(summaries(argv).is_err(), "{argv:?}");
+    }
+    let err = summaries(&["--day", "9999-12-31"]).unwrap_err().to_string();
+    assert!(err.contains("9999-12-31"), "{err}");
+    assert!(!err.contains("jiff") && !err.contains("parameter"), "{err}");
+    assert!(summaries(&["--since", "30d", "--limit", "1"]).is_ok());
+}
+
+#[test]
+fn redirect_ports_0_and_80_are_judged_by_the_port_cer_listens_on() {
+    assert!(loopback_redirect("http://127.0.0.1:80/app/redirect").is_ok());
+    assert!(loopback_redirect("http://127.0.0.1:0/app/redirect").is_err());
 }

@@ -60,23 +60,59 @@ impl Sources {
     }
 }
 
+/// The largest `.env` file cer reads: a real one holds a few dozen short lines, and reading
+/// `/dev/zero` or a log by mistake must end in a clear error, not an out-of-memory abort.
+pub const MAX_ENV_FILE_BYTES: u64 = 1024 * 1024;
+
 fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, UsageError> {
-    let iter = dotenvy::from_path_iter(path).map_err(|err| dotenv_error(path, &err))?;
-    iter.map(|item| item.map_err(|err| dotenv_error(path, &err)))
+    let bytes = read_capped(path).map_err(|reason| env_file_error(path, &reason))?;
+    dotenvy::from_read_iter(bytes.as_slice())
+        .map(|item| item.map_err(|err| dotenv_error(path, &bytes, &err)))
         .collect()
 }
 
-fn dotenv_error(path: &Path, err: &dotenvy::Error) -> UsageError {
+fn read_capped(path: &Path) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).map_err(|io| match io.kind() {
+        std::io::ErrorKind::NotFound => "no such file".to_string(),
+        _ => io.to_string(),
+    })?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ENV_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|io| io.to_string())?;
+    if bytes.len() as u64 > MAX_ENV_FILE_BYTES {
+        return Err(format!(
+            "it is larger than {} KiB, so it is not a .env file",
+            MAX_ENV_FILE_BYTES / 1024
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Describes a `.env` error without quoting any value: a line may hold the client secret.
+fn dotenv_error(path: &Path, bytes: &[u8], err: &dotenvy::Error) -> UsageError {
     let reason = match err {
-        dotenvy::Error::Io(io) if io.kind() == std::io::ErrorKind::NotFound => {
-            "no such file".to_string()
+        dotenvy::Error::LineParse(line, index) => {
+            let text = String::from_utf8_lossy(bytes);
+            let number = text
+                .lines()
+                .position(|l| l.trim_end() == line.trim_end())
+                .map(|n| format!("line {}", n + 1))
+                .unwrap_or_else(|| "a line".into());
+            let name = crate::secret::variable_name_of(line)
+                .map(|name| format!(" (`{name}=`, value not shown)"))
+                .unwrap_or_default();
+            format!("cannot parse {number}{name} at character {index}")
         }
         dotenvy::Error::Io(io) => io.to_string(),
-        dotenvy::Error::LineParse(line, index) => {
-            format!("cannot parse line {line:?} at character {index}")
-        }
-        other => other.to_string(),
+        // Other errors (variable substitution) may quote values too.
+        _ => "cannot parse it".to_string(),
     };
+    env_file_error(path, &reason)
+}
+
+fn env_file_error(path: &Path, reason: &str) -> UsageError {
     UsageError::new(format!("cannot read env file {}: {reason}", path.display()))
         .with_hint(
             "check the --env-file path; the file holds lines like OAUTH_CLIENT_ID=…, OAUTH_CLIENT_SECRET=… and ACCOUNT_KEY=…",
@@ -106,5 +142,28 @@ mod tests {
         let err = Sources::load(Some(Path::new("/nonexistent/cer.env"))).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/cer.env"), "{err}");
         assert!(err.to_string().contains("no such file"), "{err}");
+    }
+
+    // Regression: a parse error quoted the whole line, client secret included.
+    #[test]
+    fn a_parse_error_names_the_line_but_never_its_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".env");
+        std::fs::write(
+            &path,
+            "ACCOUNT_KEY=1\nOAUTH_CLIENT_SECRET=s3cr3t'unclosed\n",
+        )
+        .unwrap();
+        let err = Sources::load(Some(&path)).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert!(err.contains("line 2"), "{err}");
+        assert!(err.contains("OAUTH_CLIENT_SECRET"), "{err}");
+    }
+
+    // Regression: `--env-file /dev/zero` ran out of memory and aborted with a backtrace.
+    #[test]
+    fn an_endless_env_file_is_refused() {
+        let err = Sources::load(Some(Path::new("/dev/zero"))).unwrap_err();
+        assert!(err.to_string().contains("larger than"), "{err}");
     }
 }

@@ -3,12 +3,16 @@
 
 use std::time::Duration;
 
-use crate::cli::StoreArgs;
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use crate::cli::{DeliveriesArgs, StoreArgs, SyncArgs};
 use crate::delivery::Signer;
 use crate::errors::UsageError;
 use crate::store::StoreLocation;
 
 use super::Settings;
+use super::commands::{missing_account_key, resolve_range};
 
 /// How long reports are kept by default: 90 days.
 const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);
@@ -82,5 +86,62 @@ mod tests {
         assert!(keep(Some("soon")).is_err());
         assert_eq!(forward_for(None).unwrap(), DEFAULT_FORWARD_FOR);
         assert_eq!(forward_for(Some("2h")).unwrap(), Duration::from_secs(7200));
+    }
+}
+
+/// `cer sync`, resolved: the range, the account and the store.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub account_key: String,
+    pub store: StoreLocation,
+}
+
+impl SyncSettings {
+    /// Reads the range as `summaries` does, from the same flags, as of `now`.
+    pub fn resolve(
+        args: &SyncArgs,
+        settings: &Settings,
+        now: Timestamp,
+        local: TimeZone,
+    ) -> Result<Self, UsageError> {
+        let zone = if args.range.utc { TimeZone::UTC } else { local };
+        let (start, end) = resolve_range(&args.range, now, &zone)?;
+        let account_key = args
+            .account_key
+            .clone()
+            .or_else(|| settings.account_key.clone())
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(missing_account_key)?;
+        Ok(Self {
+            start,
+            end,
+            account_key,
+            store: store_location(&args.store, settings)?,
+        })
+    }
+}
+
+/// `cer deliveries`, resolved.
+#[derive(Debug, Clone)]
+pub struct DeliveriesSettings {
+    pub store: StoreLocation,
+    /// Only the deliveries that failed for good.
+    pub failed: bool,
+    /// One JSON object per delivery, also on a terminal.
+    pub json: bool,
+    /// Queue the failed deliveries again instead of listing.
+    pub retry: bool,
+}
+
+impl DeliveriesSettings {
+    pub fn resolve(args: &DeliveriesArgs, settings: &Settings) -> Result<Self, UsageError> {
+        Ok(Self {
+            store: store_location(&args.store, settings)?,
+            failed: args.failed,
+            json: args.json,
+            retry: args.retry,
+        })
     }
 }

@@ -242,6 +242,28 @@ impl Store {
         tx.commit().await.map_err(|e| self.failed(e))
     }
 
+    /// Sets a cursor that lies in the future back to `at` ([`crate::listen`]'s cursor rules):
+    /// the one write that moves a cursor backwards, and only from a time later than `later_than`.
+    pub async fn pull_back_cursor(
+        &self,
+        account: &str,
+        at: Timestamp,
+        later_than: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE cer_cursors SET cursor_ms = $1, updated_ms = $2 \
+             WHERE account_key = $3 AND cursor_ms > $4",
+        )
+        .bind(at.as_millisecond())
+        .bind(at.as_millisecond())
+        .bind(account)
+        .bind(later_than.as_millisecond())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed(e))?;
+        Ok(())
+    }
+
     /// Every saved cursor, by account key.
     pub async fn cursors(&self) -> Result<HashMap<String, Timestamp>, StoreError> {
         let rows = sqlx::query("SELECT account_key, cursor_ms FROM cer_cursors")

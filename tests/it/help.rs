@@ -177,13 +177,19 @@ fn bash_completion_completes_values_and_keeps_hidden_flags_out() {
         bash_completes(&script, "cer summaries --day y"),
         ["yesterday"]
     );
-    let outcomes: Vec<String> = cer::outcome::Outcome::ALL
-        .iter()
-        .map(|o| o.as_str().to_string())
-        .collect();
+    // `--outcome` is GoTo's filter, so it completes GoTo's values, not cer's words.
     assert_eq!(
         bash_completes(&script, "cer summaries --outcome "),
-        outcomes
+        cer::outcome::GOTO_CALLER_OUTCOMES
+    );
+    assert_eq!(
+        bash_completes(&script, "cer summaries --outcome LEFT_"),
+        [
+            "LEFT_QUEUE",
+            "LEFT_PARKING_SPOT",
+            "LEFT_ON_HOLD",
+            "LEFT_DIAL_PLAN"
+        ]
     );
     assert_eq!(
         bash_completes(&script, "cer summaries --scope "),
