@@ -26,6 +26,7 @@ fn main() {
     store::store_overhead(&runtime);
     store::sync_throughput(&runtime);
     store::delivery_latency(&runtime);
+    store::failover::high_availability(&runtime);
 }
 
 #[path = "parts/store.rs"]

@@ -13,6 +13,10 @@ use cer::store::{Store, StoreLocation};
 
 use super::{cer, ms};
 
+/// Several listeners on one PostgreSQL store: failover time and the cost of racing to store.
+#[path = "failover.rs"]
+pub mod failover;
+
 pub fn store_overhead(runtime: &tokio::runtime::Runtime) {
     let state = tempfile::tempdir().expect("a folder");
     let mut locations = vec![StoreLocation::Sqlite(state.path().join("cer.db"))];

@@ -105,9 +105,7 @@ impl Delivery {
             match claimed {
                 Ok(batch) if !batch.is_empty() => {
                     store_was_down = false;
-                    futures_util::stream::iter(batch)
-                        .for_each_concurrent(CONCURRENCY, |d| self.attempt(d))
-                        .await;
+                    self.send_batch(batch, &mut stop).await;
                     continue;
                 }
                 Ok(_) => store_was_down = false,
@@ -122,6 +120,46 @@ impl Delivery {
                 _ = tokio::time::sleep(self.timing.poll) => {}
                 _ = stop.changed() => {}
             }
+        }
+    }
+
+    /// Sends a claimed batch, CONCURRENCY at a time. At shutdown the deliveries not started
+    /// yet are handed back at once, so another listener on the same store sends them now
+    /// rather than once this one's lease runs out; those under way finish or time out.
+    async fn send_batch(&self, batch: Vec<Claimed>, stop: &mut watch::Receiver<bool>) {
+        let mut waiting = batch.into_iter();
+        let mut running = futures_util::stream::FuturesUnordered::new();
+        let mut stopping = *stop.borrow();
+        loop {
+            while !stopping && running.len() < CONCURRENCY {
+                let Some(delivery) = waiting.next() else {
+                    break;
+                };
+                running.push(self.attempt(delivery));
+            }
+            if running.is_empty() {
+                break;
+            }
+            tokio::select! {
+                _ = running.next() => {}
+                changed = stop.changed(), if !stopping => {
+                    stopping = changed.is_err() || *stop.borrow();
+                    if stopping {
+                        self.hand_back(waiting.by_ref().collect()).await;
+                    }
+                }
+            }
+        }
+        self.hand_back(waiting.collect()).await;
+    }
+
+    async fn hand_back(&self, unsent: Vec<Claimed>) {
+        if unsent.is_empty() {
+            return;
+        }
+        if let Err(err) = self.store.release(&unsent).await {
+            // Their lease runs out instead: they are sent later, never lost.
+            tracing::debug!("cannot hand back {} unsent deliveries: {err}", unsent.len());
         }
     }
 

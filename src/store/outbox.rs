@@ -176,6 +176,22 @@ impl Store {
             .map_err(|e| self.failed(e))
     }
 
+    /// Hands claimed deliveries back unattempted: due again at once, for any listener.
+    pub async fn release(&self, deliveries: &[Claimed]) -> Result<(), StoreError> {
+        for delivery in deliveries {
+            sqlx::query(
+                "UPDATE cer_outbox SET lease_ms = 0 \
+                 WHERE conversation_space_id = $1 AND target = $2 AND state = 'pending'",
+            )
+            .bind(&delivery.id)
+            .bind(&delivery.target)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        }
+        Ok(())
+    }
+
     /// The outbox for `cer deliveries`: pending and failed, or failed only; oldest first.
     pub async fn list_deliveries(&self, failed_only: bool) -> Result<Vec<Listed>, StoreError> {
         let filter = if failed_only {

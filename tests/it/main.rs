@@ -9,6 +9,7 @@ mod fetch;
 mod hardening;
 mod harness;
 mod help;
+mod high_availability;
 mod hostile;
 mod listen;
 mod listen_store;
