@@ -6,7 +6,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
-use super::error::ApiError;
+use super::ApiError;
 
 /// The proxy and the hosts that bypass it.
 #[derive(Debug, Clone)]

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::ApiError;
 use super::client::{ApiClient, ApiRequest};
-use super::error::ApiError;
 
 const REPORTS: &str = "/call-events-report/v1/reports";
 const SUMMARIES: &str = "/call-events-report/v1/report-summaries";
@@ -32,7 +32,7 @@ pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiErro
     if !plausible_id(id) {
         return Err(ApiError::InvalidBody(format!(
             "{:?} is not a conversation ID",
-            crate::output::escape::terminal_safe(id)
+            crate::escape::terminal_safe(id)
         )));
     }
     let request = ApiRequest::get(format!("{REPORTS}/{id}"));
@@ -64,7 +64,7 @@ fn check_report(id: &str, value: Value) -> Result<Value, ApiError> {
         Some(got) if got.eq_ignore_ascii_case(id) => Ok(value),
         got => Err(ApiError::InvalidBody(format!(
             "asked for the report of {id}, got one about {}",
-            crate::output::escape::terminal_safe(got.unwrap_or("no call"))
+            crate::escape::terminal_safe(got.unwrap_or("no call"))
         ))),
     }
 }

@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 
 use super::Context;
 use crate::cli::DeliveriesArgs;
-use crate::output::escape::terminal_safe;
+use crate::escape::terminal_safe;
 use crate::settings::store::{DEFAULT_FORWARD_FOR, store_location};
 use crate::store::Store;
 use crate::store::outbox::Listed;

@@ -223,7 +223,7 @@ impl Delivery {
         }
         match request.body(body).send().await {
             Ok(answer) => Ok(answer.status().as_u16()),
-            Err(err) => Err(crate::api::client::describe_transport(&err)),
+            Err(err) => Err(crate::net::describe_transport(&err)),
         }
     }
 }

@@ -258,4 +258,4 @@ fn dialable(party: &PartyView) -> Option<String> {
 
 #[cfg(test)]
 #[path = "tests.rs"]
-mod tests;
+pub(crate) mod tests;
