@@ -22,6 +22,7 @@ pub mod secret;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod summary_view;
 
 use std::process::ExitCode;
 
