@@ -14,9 +14,11 @@ use serde_json::Value;
 use url::Url;
 
 use crate::auth::Tokens;
+use crate::net::ApiError;
 use crate::net::body::{BodyError, MAX_API_BODY, read_capped};
+/// Kept here too: callers written before `net` existed name it by this path.
+pub use crate::net::describe_transport;
 use crate::net::retry::{RetryPolicy, parse_retry_after};
-use crate::net::{ApiError, describe_transport};
 use crate::secret::Secret;
 
 /// GoTo counts its rate limit per API, so cer keeps one limiter for each.
