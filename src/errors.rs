@@ -182,7 +182,7 @@ pub fn report(err: &anyhow::Error, palette: Palette) -> ExitCode {
     } else if verdict.print {
         let mut stderr = std::io::stderr().lock();
         // Messages quote servers and files: shown inert, whatever they contain.
-        let message = crate::output::escape::terminal_safe(&format!("{err:#}")).into_owned();
+        let message = crate::escape::terminal_safe(&format!("{err:#}")).into_owned();
         let _ = writeln!(stderr, "{} {message}", palette.error("error:"));
         if let Some(hint) = &verdict.hint {
             let _ = writeln!(stderr, "{} {hint}", palette.hint("hint:"));

@@ -10,9 +10,11 @@ pub mod cli;
 pub mod commands;
 pub mod delivery;
 pub mod errors;
+pub mod escape;
 pub mod glance;
 pub mod listen;
 pub mod logging;
+pub mod net;
 pub mod outcome;
 pub mod output;
 pub mod sandbox;
@@ -20,6 +22,7 @@ pub mod secret;
 pub mod service;
 pub mod settings;
 pub mod store;
+pub mod summary_view;
 
 use std::process::ExitCode;
 

@@ -13,10 +13,12 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use url::Url;
 
-use super::body::{BodyError, MAX_API_BODY, read_capped};
-use super::error::ApiError;
-use super::retry::{RetryPolicy, parse_retry_after};
 use crate::auth::Tokens;
+use crate::net::ApiError;
+use crate::net::body::{BodyError, MAX_API_BODY, read_capped};
+/// Kept here too: callers written before `net` existed name it by this path.
+pub use crate::net::describe_transport;
+use crate::net::retry::{RetryPolicy, parse_retry_after};
 use crate::secret::Secret;
 
 /// GoTo counts its rate limit per API, so cer keeps one limiter for each.
@@ -324,27 +326,4 @@ fn announce_wait(request: &ApiRequest, err: &ApiError, wait: Duration) {
     } else {
         tracing::debug!(path = %request.path, "{err}; retrying in {wait:.1?}");
     }
-}
-
-/// A one-line reason for a transport error, without the URL's query (it may name account keys
-/// in logs users share) but with the innermost cause, which is the useful part.
-pub fn describe_transport(err: &reqwest::Error) -> String {
-    let kind = if err.is_timeout() {
-        "timed out"
-    } else if err.is_connect() {
-        "connection failed"
-    } else if err.is_body() || err.is_decode() {
-        "the answer was cut off"
-    } else {
-        "request failed"
-    };
-    let mut source: &dyn std::error::Error = err;
-    while let Some(next) = source.source() {
-        source = next;
-    }
-    let host = err
-        .url()
-        .map(|u| format!(" ({})", u.host_str().unwrap_or("?")))
-        .unwrap_or_default();
-    format!("{kind}{host}: {source}")
 }

@@ -5,13 +5,15 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::settings::Settings;
-
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Builds the shared client from the resolved settings.
-pub fn shared_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
+/// Builds the shared client. `proxy` is `HTTPS_PROXY` as given and `no_proxy` the hosts that
+/// bypass it (`NO_PROXY`); plain values, so this layer knows nothing of where settings come from.
+pub fn shared_client(
+    proxy: Option<&str>,
+    no_proxy: Option<&str>,
+) -> anyhow::Result<reqwest::Client> {
     // Both rustls providers can end up in the graph through dependencies; pick one explicitly so
     // neither reqwest nor tungstenite has to guess. An error means one is installed already.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
@@ -21,7 +23,7 @@ pub fn shared_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
         .timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
-    if let Some(proxy_url) = &settings.proxy {
+    if let Some(proxy_url) = proxy {
         // Neither the URL nor reqwest's error (which repeats it) may show the proxy password.
         let proxy = reqwest::Proxy::https(proxy_url)
             .map_err(|err| {
@@ -31,12 +33,7 @@ pub fn shared_client(settings: &Settings) -> anyhow::Result<reqwest::Client> {
                     crate::secret::redact_url_password(&err.without_url().to_string())
                 )
             })?
-            .no_proxy(
-                settings
-                    .no_proxy
-                    .as_deref()
-                    .and_then(reqwest::NoProxy::from_string),
-            );
+            .no_proxy(no_proxy.and_then(reqwest::NoProxy::from_string));
         builder = builder.proxy(proxy);
     }
     builder.build().context("cannot set up the HTTP client")

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::error::ApiError;
+use super::ApiError;
 use super::http::CONNECT_TIMEOUT;
 use super::proxy::ProxyConfig;
 

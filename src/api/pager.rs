@@ -11,8 +11,8 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::ApiError;
 use super::client::ApiClient;
-use super::error::ApiError;
 use super::reports::{SummaryPage, SummaryQuery, summaries_page};
 
 /// The page size cer asks for when the user did not choose one (GoTo's known maximum).
@@ -74,7 +74,7 @@ impl<'a> Pager<'a> {
                 self.finished = true;
                 return Err(ApiError::InvalidBody(format!(
                     "GoTo sent the page marker {:?} a second time; stopping rather than listing the same calls again",
-                    crate::output::escape::terminal_safe(next)
+                    crate::escape::terminal_safe(next)
                 )));
             }
             Some(next) => self.marker = Some(next.clone()),

@@ -2,11 +2,12 @@
 //! WebSocket library connects directly, so cer opens an HTTP CONNECT tunnel for it.
 
 use base64::Engine as _;
+use percent_encoding::percent_decode_str;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::Url;
 
-use super::error::ApiError;
+use super::ApiError;
 
 /// The proxy and the hosts that bypass it.
 #[derive(Debug, Clone)]
@@ -48,12 +49,8 @@ impl ProxyConfig {
             .await
             .map_err(|e| fail(format!("cannot connect: {e}")))?;
         let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
-        if !self.proxy.username().is_empty() {
-            let user = percent(self.proxy.username());
-            let password = percent(self.proxy.password().unwrap_or(""));
-            let credentials =
-                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-            request.push_str(&format!("Proxy-Authorization: Basic {credentials}\r\n"));
+        if let Some(credentials) = basic_credentials(&self.proxy) {
+            request.push_str(&format!("Proxy-Authorization: {credentials}\r\n"));
         }
         request.push_str("\r\n");
         stream
@@ -79,16 +76,20 @@ impl ProxyConfig {
     }
 }
 
-fn percent(text: &str) -> String {
-    url::form_urlencoded::parse(text.as_bytes())
-        .map(|(k, v)| {
-            if v.is_empty() {
-                k.into_owned()
-            } else {
-                format!("{k}={v}")
-            }
-        })
-        .collect()
+/// The `Proxy-Authorization` value for the user and password in the proxy URL, if it names a
+/// user. A URL keeps them percent-encoded (RFC 3986): `%40` is `@`, and `+` stays a plus (form
+/// rules, which make it a space, do not apply).
+fn basic_credentials(proxy: &Url) -> Option<String> {
+    if proxy.username().is_empty() {
+        return None;
+    }
+    let mut pair: Vec<u8> = percent_decode_str(proxy.username()).collect();
+    pair.push(b':');
+    pair.extend(percent_decode_str(proxy.password().unwrap_or("")));
+    Some(format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    ))
 }
 
 /// Reads the proxy's answer up to the blank line, byte by byte so nothing of the tunnelled
@@ -126,6 +127,19 @@ mod tests {
         assert!(ProxyConfig::new(Some("socks5://proxy:1080"), None).is_none());
         assert!(ProxyConfig::new(Some("not a url"), None).is_none());
         assert!(ProxyConfig::new(None, None).is_none());
+    }
+
+    // Regression: credentials were decoded with form rules, so a `+` in a password became a
+    // space and the proxy refused them.
+    #[test]
+    fn credentials_are_percent_decoded_and_keep_their_plus() {
+        let url = Url::parse("http://us%40er:p+w%3Ad@proxy:3128").unwrap();
+        let expected = base64::engine::general_purpose::STANDARD.encode("us@er:p+w:d");
+        assert_eq!(basic_credentials(&url), Some(format!("Basic {expected}")));
+        assert_eq!(
+            basic_credentials(&Url::parse("http://proxy:3128").unwrap()),
+            None
+        );
     }
 
     #[test]

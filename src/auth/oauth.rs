@@ -21,11 +21,11 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::credentials::Credentials;
-use super::error::AuthError;
-use crate::api::ApiError;
-use crate::api::body::{BodyError, MAX_TOKEN_BODY, read_capped};
-use crate::api::client::describe_transport;
-use crate::api::retry::RetryPolicy;
+use crate::net::ApiError;
+use crate::net::AuthError;
+use crate::net::body::{BodyError, MAX_TOKEN_BODY, read_capped};
+use crate::net::describe_transport;
+use crate::net::retry::RetryPolicy;
 use crate::secret::Secret;
 
 /// The scopes cer needs: reading reports, and managing notification subscriptions.
@@ -241,7 +241,7 @@ fn token_error(err: TokenFailure, status: Option<u16>, refreshing: bool) -> ApiE
             err.path()
         )),
         RequestTokenError::Parse(_, body) => {
-            token_endpoint_error(status, crate::api::error_message(&body))
+            token_endpoint_error(status, crate::net::error_message(&body))
         }
         RequestTokenError::Other(message) => token_endpoint_error(status, message),
     }

@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use url::Url;
 
-use crate::output::escape::terminal_safe;
+use crate::escape::terminal_safe;
 use crate::secret::Secret;
 
 /// Why a login did not produce a code.

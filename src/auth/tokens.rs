@@ -11,10 +11,10 @@ use jiff::Timestamp;
 use tokio::sync::Mutex;
 
 use super::credentials::Credentials;
-use super::error::AuthError;
 use super::oauth::OAuthClient;
 use super::store::{Store, StoreError, Stores};
-use crate::api::ApiError;
+use crate::net::ApiError;
+use crate::net::AuthError;
 use crate::secret::Secret;
 
 /// Hands out valid access tokens. Cheap to clone; clones share one cache.

@@ -40,7 +40,7 @@ impl Drop for Scratch {
 impl Context {
     /// Sets up the HTTP client and, with `--sandbox`, starts the simulator and logs in to it.
     pub async fn new(mut settings: Settings, output: Output) -> anyhow::Result<Self> {
-        let http = shared_client(&settings)?;
+        let http = shared_client(settings.proxy.as_deref(), settings.no_proxy.as_deref())?;
         let retry = retry_policy(&settings);
         let mut context = Self {
             settings: settings.clone(),

@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use jiff::tz::TimeZone;
 
 use super::Context;
-use crate::output::escape::terminal_safe;
+use crate::escape::terminal_safe;
 use crate::settings::store::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
 use crate::store::outbox::Listed;

@@ -14,6 +14,7 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Notify, mpsc, watch};
 
 use crate::listen::{DeliveryResult, ListenEvent};
+use crate::net::retry::jittered_backoff;
 use crate::store::Store;
 use crate::store::outbox::{Claimed, Settled};
 pub use sign::Signer;
@@ -50,12 +51,8 @@ impl DeliveryTiming {
 
     /// The wait after `attempts` failed attempts: exponential, capped, jittered (50–100 %).
     pub fn retry_wait(&self, attempts: i64) -> Duration {
-        let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
-        let ceiling = self
-            .first_wait
-            .saturating_mul(1 << exponent)
-            .min(self.max_wait);
-        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+        let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+        jittered_backoff(self.first_wait, self.max_wait, doublings)
     }
 }
 
@@ -261,7 +258,7 @@ impl Delivery {
         }
         match request.body(body).send().await {
             Ok(answer) => Ok(answer.status().as_u16()),
-            Err(err) => Err(crate::api::client::describe_transport(&err)),
+            Err(err) => Err(crate::net::describe_transport(&err)),
         }
     }
 }

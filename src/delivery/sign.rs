@@ -6,6 +6,17 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+/// Why a forwarding secret cannot sign (a usage error: the person fixes the secret).
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    /// `whsec_` promised base64 that is not.
+    #[error("the whsec_ secret is not valid base64 ({0})")]
+    NotBase64(#[from] base64::DecodeError),
+    /// Nothing to sign with.
+    #[error("the forwarding secret is empty")]
+    Empty,
+}
+
 /// The signing key. `Debug` never shows it.
 #[derive(Clone)]
 pub struct Signer {
@@ -21,16 +32,14 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// `whsec_BASE64` is decoded, as Standard Webhooks libraries write secrets; any other
     /// text is used as its bytes.
-    pub fn from_secret(secret: &str) -> Result<Self, String> {
+    pub fn from_secret(secret: &str) -> Result<Self, SecretError> {
         let secret = secret.trim();
         let key = match secret.strip_prefix("whsec_") {
-            Some(encoded) => STANDARD
-                .decode(encoded)
-                .map_err(|e| format!("the whsec_ secret is not valid base64 ({e})"))?,
+            Some(encoded) => STANDARD.decode(encoded)?,
             None => secret.as_bytes().to_vec(),
         };
         if key.is_empty() {
-            return Err("the forwarding secret is empty".to_string());
+            return Err(SecretError::Empty);
         }
         Ok(Self { key })
     }
@@ -92,8 +101,11 @@ mod tests {
     fn a_plain_secret_is_used_as_bytes_and_an_empty_one_refused() {
         let plain = Signer::from_secret("hunter2").unwrap();
         assert_eq!(plain.key, b"hunter2");
-        assert!(Signer::from_secret("  ").is_err());
-        assert!(Signer::from_secret("whsec_***").is_err());
+        assert!(matches!(Signer::from_secret("  "), Err(SecretError::Empty)));
+        assert!(matches!(
+            Signer::from_secret("whsec_***"),
+            Err(SecretError::NotBase64(_))
+        ));
         assert!(!format!("{plain:?}").contains("hunter2"));
     }
 }

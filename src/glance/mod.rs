@@ -12,8 +12,8 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::{Value, json};
 
-use crate::api::reports::{PartyView, SummaryView};
 use crate::outcome::Outcome;
+use crate::summary_view::{PartyView, SummaryView};
 use bounded::{SecondsHistogram, SeenSet, TopCounter};
 
 /// How many line counters the busiest-lines figure keeps (exact up to this many lines).
@@ -258,4 +258,4 @@ fn dialable(party: &PartyView) -> Option<String> {
 
 #[cfg(test)]
 #[path = "tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -31,7 +31,7 @@ use crate::api::ApiError;
 use crate::api::channels::{self, Channel};
 use crate::api::notifications::{self, Frame, Socket};
 use crate::api::reports::fetch_report_when_ready;
-use crate::output::escape::terminal_safe;
+use crate::escape::terminal_safe;
 use crate::store::Stored;
 use crate::store::outbox::Queue;
 

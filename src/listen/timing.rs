@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::net::retry::jittered_backoff;
+
 /// Timer settings of the listen engine.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -70,12 +72,11 @@ impl Timing {
 
     /// The wait before reconnect attempt `attempt` (1-based): exponential, jittered, capped.
     pub fn reconnect_delay(&self, attempt: u32) -> Duration {
-        let exponent = attempt.saturating_sub(1).min(16);
-        let ceiling = self
-            .reconnect_base
-            .saturating_mul(1 << exponent)
-            .min(self.reconnect_cap);
-        ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
+        jittered_backoff(
+            self.reconnect_base,
+            self.reconnect_cap,
+            attempt.saturating_sub(1),
+        )
     }
 
     /// When to renew a channel: halfway through its life, as GoTo asks at 600 s of 1200, but

@@ -236,3 +236,24 @@ fn one_day(glance: &Glance) -> bool {
     let last = glance.to.checked_sub(jiff::SignedDuration::from_nanos(1));
     last.is_ok_and(|last| day(last) == day(glance.from))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::render_glance;
+    use crate::output::Palette;
+    use crate::output::text::width;
+
+    #[test]
+    fn the_rendered_glance_fits_every_width_from_60_up() {
+        let g = crate::glance::tests::glance();
+        for columns in 60..=200 {
+            let text = render_glance(&g, columns, Palette::new(false));
+            for line in text.lines() {
+                assert!(width(line) <= columns, "{columns}: {line}");
+            }
+            assert!(text.contains("+15550002"), "{text}");
+        }
+        let text = render_glance(&g, 100, Palette::new(false));
+        insta::assert_snapshot!("glance_100", text);
+    }
+}

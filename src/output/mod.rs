@@ -3,7 +3,7 @@
 
 pub mod closed_pipe;
 pub mod delivery_line;
-pub mod escape;
+pub use crate::escape;
 pub mod glance;
 pub mod json;
 mod palette;

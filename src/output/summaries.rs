@@ -11,9 +11,9 @@ use super::Palette;
 use super::glance::render_glance;
 use super::table::TableLayout;
 use super::text::thousands;
-use crate::api::reports::{PartyView, SummaryView};
 use crate::glance::Glance;
 use crate::outcome::Outcome;
+use crate::summary_view::{PartyView, SummaryView};
 
 /// Rows a terminal table holds back until the glance is printed; a larger `--limit` (or
 /// `--all`) streams the table and prints the glance after it.

@@ -12,8 +12,8 @@ use super::Palette;
 use super::escape::terminal_safe;
 use super::summaries::human_duration;
 use super::text::{pad, pad_left, shorten, width};
-use crate::api::reports::{PartyView, SummaryView};
 use crate::outcome::Outcome;
+use crate::summary_view::{PartyView, SummaryView};
 
 /// How the STARTED column shows a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

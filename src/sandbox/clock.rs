@@ -73,7 +73,7 @@ fn tick_channels(shared: &Shared, now: i64) -> Option<i64> {
     let mut inner = shared.lock();
     purge_expired(&mut inner, now);
     let mut next: Option<i64> = None;
-    for c in inner.channels.iter_mut() {
+    for c in &mut inner.channels {
         let refresh_at = c.expires_ms.saturating_sub(half);
         if !c.refresh_sent && now >= refresh_at {
             c.refresh_sent = true;

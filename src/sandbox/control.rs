@@ -64,9 +64,8 @@ pub(crate) async fn place_call(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let pairs = query_pairs(raw.as_deref());
-    let seconds = match seconds_param(&pairs) {
-        Ok(s) => s,
-        Err(()) => return bad_seconds(),
+    let Ok(seconds) = seconds_param(&pairs) else {
+        return bad_seconds();
     };
     let call = place(&shared, seconds.map(|s| (s * 1000.0) as i64));
     (StatusCode::CREATED, axum::Json(summary(&shared.dir, &call))).into_response()

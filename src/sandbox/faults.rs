@@ -274,7 +274,7 @@ impl Faults {
         {
             let mut inner = self.shared.lock();
             to_every_socket(&inner, || SocketCmd::CloseAfter(grace));
-            for c in inner.channels.iter_mut() {
+            for c in &mut inner.channels {
                 c.retire_at_ms = Some(retire_at);
                 c.expires_ms = c.expires_ms.min(retire_at);
                 c.refresh_sent = true;
@@ -286,7 +286,7 @@ impl Faults {
     /// Every channel expires now: sockets closed, subscriptions gone, refresh/delete answer 404.
     pub fn expire_channels(&self) {
         let mut inner = self.shared.lock();
-        for c in inner.channels.iter_mut() {
+        for c in &mut inner.channels {
             c.expires_ms = i64::MIN;
         }
         purge_expired(&mut inner, now_ms());

@@ -155,7 +155,7 @@ pub(crate) async fn delete(
     let mut inner = shared.lock();
     purge_expired(&mut inner, now_ms());
     let mut matched = false;
-    for s in inner.subscriptions.iter_mut() {
+    for s in &mut inner.subscriptions {
         if s.channel_id != channel_id || s.account_key != account {
             continue;
         }

@@ -202,7 +202,7 @@ fn header(text: &str) -> Result<(String, String), UsageError> {
             .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'")
     })?;
     let (name, value) = (name.trim(), value.trim());
-    let shown = crate::output::escape::terminal_safe(name);
+    let shown = crate::escape::terminal_safe(name);
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
         || reqwest::header::HeaderValue::from_str(value).is_err()
     {

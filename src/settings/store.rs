@@ -66,9 +66,9 @@ pub fn signer(
             None => return Ok(None),
         },
     };
-    Signer::from_secret(&secret)
-        .map(Some)
-        .map_err(|why| UsageError::new(why).with_hint("write it as whsec_BASE64 or plain text"))
+    Signer::from_secret(&secret).map(Some).map_err(|why| {
+        UsageError::new(why.to_string()).with_hint("write it as whsec_BASE64 or plain text")
+    })
 }
 
 #[cfg(test)]

@@ -242,7 +242,7 @@ impl Store {
         tx.commit().await.map_err(|e| self.failed(e))
     }
 
-    /// Sets a cursor that lies in the future back to `at` ([`crate::listen`]'s cursor rules):
+    /// Sets a cursor that lies in the future back to `at` (the cursor rules of `listen`):
     /// the one write that moves a cursor backwards, and only from a time later than `later_than`.
     pub async fn pull_back_cursor(
         &self,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::auth::AuthError;
+use super::AuthError;
 
 /// What went wrong talking to a GoTo API.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +99,7 @@ fn detail(message: &str) -> String {
 /// `error_description` of OAuth errors, else a short prefix of the text itself. The body is
 /// the server's, so the text comes with control characters escaped (it reaches stderr).
 pub fn error_message(body: &[u8]) -> String {
-    crate::output::escape::terminal_safe(&raw_error_message(body)).into_owned()
+    crate::escape::terminal_safe(&raw_error_message(body)).into_owned()
 }
 
 fn raw_error_message(body: &[u8]) -> String {

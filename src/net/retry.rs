@@ -48,12 +48,7 @@ impl RetryPolicy {
     /// Backoff before retry number `retry` (0-based): a random wait up to `base * 2^retry`,
     /// capped, so that many clients failing together do not retry together.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self
-            .base
-            .saturating_mul(2u32.saturating_pow(retry.min(16)))
-            .min(self.cap);
-        let half = ceiling / 2;
-        half + ceiling.mul_f64(fastrand::f64() / 2.0)
+        jittered_backoff(self.base, self.cap, retry)
     }
 
     /// Whether `wait` more, after `waited` already, stays within [`Self::max_total_wait`].
@@ -68,6 +63,16 @@ impl RetryPolicy {
             None => self.backoff(retry),
         }
     }
+}
+
+/// A random wait of 50–100 % of `base * 2^doublings`, capped at `cap`: exponential backoff
+/// with jitter, so that many clients failing together do not retry together. The one formula
+/// behind every wait-and-retry in cer: requests, reconnects, store retries and deliveries.
+pub fn jittered_backoff(base: Duration, cap: Duration, doublings: u32) -> Duration {
+    let ceiling = base
+        .saturating_mul(2u32.saturating_pow(doublings.min(20)))
+        .min(cap);
+    ceiling.mul_f64(0.5 + fastrand::f64() / 2.0)
 }
 
 /// Reads `Retry-After`: delay-seconds or an HTTP date (RFC 9110).
@@ -86,6 +91,20 @@ pub fn parse_retry_after(value: &str, now: jiff::Timestamp) -> Option<Duration> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backoff_doubles_within_half_and_whole_of_its_ceiling_up_to_the_cap() {
+        let base = Duration::from_millis(100);
+        let cap = Duration::from_secs(1);
+        for _ in 0..200 {
+            let first = jittered_backoff(base, cap, 0);
+            assert!(first >= base / 2 && first <= base, "{first:?}");
+            let third = jittered_backoff(base, cap, 2);
+            assert!(third >= base * 2 && third <= base * 4, "{third:?}");
+            let late = jittered_backoff(base, cap, 40);
+            assert!(late >= cap / 2 && late <= cap, "{late:?}");
+        }
+    }
 
     #[test]
     fn backoff_grows_and_stays_under_the_cap() {

@@ -1,0 +1,146 @@
+//! The house has no circles: reads every `src/` file's references to `crate::MODULE` and checks
+//! that the graph of top-level modules is acyclic, so a layer never looks back up. Run alone
+//! with `cargo test --test layers`; a failure names the circle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+type Graph = BTreeMap<String, BTreeSet<String>>;
+
+#[test]
+fn top_level_modules_form_no_circle() {
+    let graph = module_graph(Path::new(env!("CARGO_MANIFEST_DIR")).join("src").as_path());
+    assert!(
+        graph.contains_key("api"),
+        "the graph was not read: {graph:?}"
+    );
+    if let Some(circle) = find_circle(&graph) {
+        panic!(
+            "modules import each other in a circle: {}",
+            circle.join(" -> ")
+        );
+    }
+}
+
+#[test]
+fn the_checker_finds_a_planted_circle() {
+    let mut graph = Graph::new();
+    graph.entry("a".into()).or_default().insert("b".into());
+    graph.entry("b".into()).or_default().insert("c".into());
+    graph.entry("c".into()).or_default().insert("a".into());
+    let circle = find_circle(&graph).expect("a -> b -> c -> a is a circle");
+    assert_eq!(circle.first(), circle.last());
+    assert_eq!(circle.len(), 4);
+}
+
+/// Which top-level modules each top-level module refers to, from `crate::x` paths in its files
+/// (grouped `use crate::{x, y::z}` included). Test modules count too: they are code.
+fn module_graph(src: &Path) -> Graph {
+    let mut graph = Graph::new();
+    for file in rust_files(src) {
+        let relative = file.strip_prefix(src).unwrap_or(&file);
+        let Some(first) = relative.components().next() else {
+            continue;
+        };
+        let owner = first
+            .as_os_str()
+            .to_string_lossy()
+            .trim_end_matches(".rs")
+            .to_string();
+        if owner == "lib" || owner == "main" {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        let targets = graph.entry(owner.clone()).or_default();
+        for target in referenced_modules(&text) {
+            if target != owner {
+                targets.insert(target);
+            }
+        }
+    }
+    graph
+}
+
+fn referenced_modules(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    for (at, _) in text.match_indices("crate::") {
+        let rest = &text[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let inner = group.split('}').next().unwrap_or_default();
+            for part in inner.split(',') {
+                let name: String = part.trim().chars().take_while(is_ident).collect();
+                if !name.is_empty() && name != "self" {
+                    found.insert(name);
+                }
+            }
+        } else {
+            let name: String = rest.chars().take_while(is_ident).collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+fn is_ident(c: &char) -> bool {
+    c.is_ascii_alphanumeric() || *c == '_'
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(dir) = pending.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// A circle as a path that starts and ends at the same module, if there is one.
+fn find_circle(graph: &Graph) -> Option<Vec<String>> {
+    let mut done = BTreeSet::new();
+    for start in graph.keys() {
+        let mut path = Vec::new();
+        if let Some(circle) = visit(graph, start, &mut path, &mut done) {
+            return Some(circle);
+        }
+    }
+    None
+}
+
+fn visit(
+    graph: &Graph,
+    node: &str,
+    path: &mut Vec<String>,
+    done: &mut BTreeSet<String>,
+) -> Option<Vec<String>> {
+    if let Some(at) = path.iter().position(|n| n == node) {
+        let mut circle = path[at..].to_vec();
+        circle.push(node.to_string());
+        return Some(circle);
+    }
+    if done.contains(node) {
+        return None;
+    }
+    path.push(node.to_string());
+    for next in graph.get(node).into_iter().flatten() {
+        if let Some(circle) = visit(graph, next, path, done) {
+            return Some(circle);
+        }
+    }
+    path.pop();
+    done.insert(node.to_string());
+    None
+}
