@@ -59,8 +59,9 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         STORE_CHECK_EVERY.mul_f64(context.settings.time_scale.unwrap_or(1.0)),
     ));
     let outbox_store = store.clone();
-    let engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
+    let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
         .with_store(store, outbox);
+    engine.load().await?;
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
     let (render_failure, ready) =

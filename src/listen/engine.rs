@@ -13,7 +13,7 @@ use super::session::{Session, discard, tear_down};
 use super::{Clock, ListenConfig, ListenEvent, StartFrom};
 use crate::api::channels::Channel;
 use crate::api::{ApiClient, ApiError};
-use crate::store::{Store, StoreLocation};
+use crate::store::{Store, StoreError, StoreLocation};
 
 /// The listen engine. Build it, then [`Engine::run`] it until `shutdown` turns true.
 pub struct Engine {
@@ -30,6 +30,8 @@ pub struct Engine {
     floor: Option<Timestamp>,
     /// True until the first backfill of the run has been started (see `CatchingUp::at_start`).
     pub(super) catch_up_at_start: bool,
+    /// Whether [`Engine::load`] has read the saved cursors.
+    loaded: bool,
 }
 
 /// Where each newly stored report is to be delivered (`--forward-to`), and who to wake.
@@ -61,6 +63,7 @@ impl Engine {
             outbox: Outbox::default(),
             floor: None,
             catch_up_at_start: true,
+            loaded: false,
         }
     }
 
@@ -71,13 +74,14 @@ impl Engine {
         self
     }
 
-    /// Opens the default store if none was given, and reads the saved cursors from it.
-    async fn load(&mut self) -> Result<Store, ApiError> {
+    /// Opens the default store if none was given, and reads the saved cursors from it. The
+    /// `listen` command calls it before [`Engine::run`], so that a store that fails here is the
+    /// store's error (exit 1, naming the store), not a listening one; `run` loads on its own
+    /// when nobody did.
+    pub async fn load(&mut self) -> Result<(), StoreError> {
         let store = match self.store.clone() {
             Some(store) => store,
-            None => Store::open(&StoreLocation::default_in(&self.config.state_dir))
-                .await
-                .map_err(|err| ApiError::Configuration(err.to_string()))?,
+            None => Store::open(&StoreLocation::default_in(&self.config.state_dir)).await?,
         };
         let now = self.clock.now();
         self.ledgers = Ledgers::load(
@@ -86,10 +90,10 @@ impl Engine {
             &self.config.account_keys,
             now,
         )
-        .await
-        .map_err(|err| ApiError::Configuration(err.to_string()))?;
-        self.store = Some(store.clone());
-        Ok(store)
+        .await?;
+        self.store = Some(store);
+        self.loaded = true;
+        Ok(())
     }
 
     /// Saves cursor moves in the background: they only move forward in the store, so a
@@ -109,7 +113,11 @@ impl Engine {
     /// Listens until `shutdown` is set (then cleans up and returns `Ok`) or authentication
     /// fails for good.
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ApiError> {
-        self.load().await?;
+        if !self.loaded {
+            self.load()
+                .await
+                .map_err(|err| ApiError::Configuration(err.to_string()))?;
+        }
         let mut backfill_from = self.first_backfill_start()?;
         let (mut attempt, mut ready) = (0u32, false);
         let give_up_at = Instant::now() + self.config.timing.first_connect_limit;

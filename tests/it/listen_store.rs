@@ -342,3 +342,28 @@ fn an_unreachable_store_at_start_is_exit_1_naming_it() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
 }
+
+// Regression: a store that opens but fails while the saved cursors are read was reported as a
+// configuration error (exit 2, with a hint about OAuth variables) instead of the store's.
+#[test]
+fn a_store_that_fails_reading_cursors_is_exit_1_naming_the_store() {
+    let env = TestEnv::new();
+    let path = env.state_dir().join("cer.db");
+    env.block_on(async {
+        Store::open(&StoreLocation::Sqlite(path.clone()))
+            .await
+            .unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query("DROP TABLE cer_cursors")
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    let output = env.cer_with_token().arg("listen").output().unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cer.db"), "{stderr}");
+    assert!(!stderr.contains("OAUTH_CLIENT_ID"), "{stderr}");
+}
