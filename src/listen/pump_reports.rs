@@ -1,0 +1,241 @@
+//! The half of a session's loop that deals in reports: backfill searches and catch-ups, then
+//! storing each report (with its cursor) before it is printed, and what a failed store does.
+//! A child of `pump`, so it shares the loop's state without making any of it public.
+
+use super::*;
+
+impl Pump<'_> {
+    pub(super) fn search_from_cursor(&mut self) {
+        if let Some(from) = self.engine.backfill_from_cursor() {
+            self.start_search(from);
+        }
+    }
+
+    pub(super) fn start_search(&mut self, from: Timestamp) {
+        let backfill = &mut self.backfill;
+        backfill.gap_open = true;
+        if backfill.search.is_some() || backfill.until.is_some() {
+            backfill.again = true;
+            return;
+        }
+        backfill.failures_at_start = backfill.failures;
+        let api = self.engine.api.clone();
+        let keys = self.engine.config.account_keys.clone();
+        let longest = self.engine.config.max_call_duration;
+        let until = self.engine.clock.now();
+        backfill.search = Some(Box::pin(async move {
+            (until, find_missed(&api, &keys, from, until, longest).await)
+        }));
+    }
+
+    pub(super) async fn on_search(&mut self, (until, found): SearchResult) -> Step {
+        self.backfill.search = None;
+        match found {
+            Ok(missed) => {
+                let fresh: Vec<Missed> = missed
+                    .into_iter()
+                    .filter(|m| !self.engine.ledgers.seen(&m.id))
+                    .collect();
+                self.announce_catch_up(&fresh).await;
+                self.backfill.queue.extend(fresh);
+                self.backfill.until = Some(until);
+                self.fill_ordered();
+                self.finish_backfill_if_done();
+                Ok(())
+            }
+            Err(err) if is_fatal(&err, true) => {
+                Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
+            }
+            Err(err) => {
+                let delay = self.engine.config.timing.reconnect_cap / 3;
+                tracing::warn!("backfill failed ({err}); trying again in {delay:.0?}");
+                self.note_failure();
+                Ok(())
+            }
+        }
+    }
+
+    /// Tells the renderer how many calls the backfill found, once per catch-up.
+    pub(super) async fn announce_catch_up(&mut self, fresh: &[Missed]) {
+        let calls = fresh
+            .iter()
+            .filter(|m| !self.in_flight.contains(&m.id))
+            .count();
+        tracing::debug!("backfill found {calls} call(s) not printed yet");
+        if calls == 0 || self.backfill.announced {
+            return;
+        }
+        self.backfill.announced = true;
+        let at_start = std::mem::take(&mut self.backfill.at_start);
+        let event = ListenEvent::CatchingUp { calls, at_start };
+        let _ = self.engine.events.send(event).await;
+    }
+
+    /// Something may have been missed: keep the cursor where it is and search again later.
+    pub(super) fn note_failure(&mut self) {
+        let delay = self.engine.config.timing.reconnect_cap / 3;
+        self.backfill.failures += 1;
+        self.backfill.gap_open = true;
+        self.backfill.retry_at.get_or_insert_with(|| later(delay));
+    }
+
+    pub(super) fn fill_ordered(&mut self) {
+        while self.backfill.ordered.len() < BACKFILL_CONCURRENCY {
+            let Some(missed) = self.backfill.queue.pop_front() else {
+                break;
+            };
+            if self.engine.ledgers.seen(&missed.id) || !self.in_flight.insert(missed.id.clone()) {
+                // Already emitted, or being fetched live (a failure there opens the gap again).
+                continue;
+            }
+            let fetch = self.fetch(missed.id, Origin::Backfill);
+            self.backfill.ordered.push_back(fetch);
+        }
+    }
+
+    /// When a backfill's reports are all out and nothing failed meanwhile, the gap is closed
+    /// and the cursor moves to the backfill's end.
+    pub(super) fn finish_backfill_if_done(&mut self) {
+        let backfill = &mut self.backfill;
+        if !backfill.queue.is_empty() || !backfill.ordered.is_empty() {
+            return;
+        }
+        let Some(until) = backfill.until.take() else {
+            return;
+        };
+        let complete = backfill.failures == backfill.failures_at_start;
+        if complete && !backfill.again && backfill.retry_at.is_none() {
+            backfill.gap_open = false;
+            let now = self.engine.clock.now();
+            let moves = self.engine.ledgers.advance_all(until, now);
+            self.engine.save_cursors(moves);
+        }
+        if std::mem::take(&mut self.backfill.again) {
+            self.search_from_cursor();
+        }
+    }
+
+    pub(super) async fn emit(&mut self, fetched: Fetched) -> Step {
+        let Fetched { id, origin, result } = fetched;
+        self.in_flight.remove(&id);
+        match result {
+            Ok(report) if origin == Origin::Notification && self.catching_up() => {
+                self.held.push((id, report));
+            }
+            Ok(report) => self.emit_report(&id, report, origin).await?,
+            Err(err) if is_fatal(&err, true) => {
+                return Err(Box::new(End::Fatal(err, Some(self.channel.clone()))));
+            }
+            Err(err) => {
+                let why = match err {
+                    ApiError::NotFound { .. } => "it was still not ready".to_string(),
+                    other => other.to_string(),
+                };
+                let message = format!(
+                    "skipped the report of {id} for now: {why}; a later backfill will retry it"
+                );
+                let _ = self.engine.events.send(ListenEvent::Warning(message)).await;
+                self.note_failure();
+            }
+        }
+        if origin == Origin::Backfill {
+            self.fill_ordered();
+            self.finish_backfill_if_done();
+        } else {
+            self.start_waiting();
+        }
+        Ok(())
+    }
+
+    /// Stores a report with its account's cursor (one transaction), then hands it to the
+    /// renderer, unless the store already had it (an earlier run, another listener). When the
+    /// store fails, nothing is printed: the gap stays open and a later backfill brings the
+    /// report again once the store is back.
+    pub(super) async fn emit_report(&mut self, id: &str, report: Value, origin: Origin) -> Step {
+        if self.engine.ledgers.seen(id) {
+            return Ok(());
+        }
+        let now = self.engine.clock.now();
+        let ended = call_ended(&report).unwrap_or(now);
+        let account = report
+            .get("accountKey")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        let advance = !self.backfill.gap_open;
+        let ledgers = &self.engine.ledgers;
+        let cursor = ledgers.cursor_after(account.as_deref(), ended, now, advance);
+        match self.store(&report, cursor, now).await {
+            Some(Stored::New) => {}
+            Some(Stored::AlreadyThere) => {
+                let ledgers = &mut self.engine.ledgers;
+                ledgers.record(id, account.as_deref(), ended, now, advance);
+                return Ok(());
+            }
+            None => {
+                self.note_store_failure();
+                return Ok(());
+            }
+        }
+        self.engine
+            .ledgers
+            .record(id, account.as_deref(), ended, now, advance);
+        let (printed, answer) = oneshot::channel();
+        let event = ListenEvent::Report {
+            report,
+            origin,
+            printed,
+        };
+        if self.engine.events.send(event).await.is_err() || answer.await.is_err() {
+            // The renderer is gone (stdout closed): stop like on Ctrl-C.
+            return Err(Box::new(End::Shutdown(self.channel.clone())));
+        }
+        // Deliveries start once the call line is out, so their results show under it.
+        if !self.engine.outbox.targets.is_empty() {
+            self.engine.outbox.wake.notify_waiters();
+        }
+        Ok(())
+    }
+
+    /// The store's answer, or `None` (with a line saying so) when it failed.
+    pub(super) async fn store(
+        &mut self,
+        report: &Value,
+        cursor: Option<CursorMove>,
+        now: Timestamp,
+    ) -> Option<Stored> {
+        let store = self.engine.store.as_ref()?;
+        let outbox = &self.engine.outbox;
+        let queue = Queue {
+            targets: &outbox.targets,
+            forward_for: outbox.forward_for,
+        };
+        let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
+        match store.store_report(report, cursor, &queue, now).await {
+            Ok(stored) => {
+                self.store_failures = 0;
+                Some(stored)
+            }
+            Err(err) => {
+                tracing::info!("{err}; holding reports back until the store answers again");
+                None
+            }
+        }
+    }
+
+    /// The store failed: nothing is printed, the gap stays open, and a backfill retries after
+    /// a wait that grows with each failure in a row (jittered, capped like reconnects).
+    pub(super) fn note_store_failure(&mut self) {
+        self.store_failures = self.store_failures.saturating_add(1);
+        let delay = self
+            .engine
+            .config
+            .timing
+            .reconnect_delay(self.store_failures);
+        self.backfill.failures += 1;
+        self.backfill.gap_open = true;
+        if self.backfill.retry_at.is_none() {
+            tracing::info!("trying the store again in {delay:.1?}");
+            self.backfill.retry_at = Some(later(delay));
+        }
+    }
+}
