@@ -3,6 +3,7 @@
 
 pub mod commands;
 mod duration;
+mod range;
 mod sources;
 pub mod store;
 
