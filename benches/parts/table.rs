@@ -97,9 +97,14 @@ pub fn machine() -> String {
         .collect::<Vec<_>>()
         .join(" ");
     format!(
-        "Machine: nproc {cores}, {model}, Linux {}, load average at the end {load}; cer {} (release profile).",
+        "Machine: nproc {cores}, {model}, Linux {}, load average at the end {load}; cer {} ({} build).",
         kernel.trim(),
-        env!("CARGO_PKG_VERSION")
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
     )
 }
 
