@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::api::ApiClient;
-use crate::api::http::shared_client;
+use crate::api::http::{client_reaching, needs_tls, shared_client};
 use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Store, Stores};
 use crate::auth::{Credentials, OAuthClient, Tokens};
@@ -69,6 +69,20 @@ impl Context {
             context._sandbox = Some(sandbox);
         }
         Ok(context)
+    }
+
+    /// The shared client, or one with the platform's roots when the shared one has none
+    /// (plain-http bases) and one of `urls` (a `--forward-to` target) needs TLS.
+    pub fn http_reaching(&self, urls: &[String]) -> anyhow::Result<reqwest::Client> {
+        let bases = [
+            self.settings.api_base.as_str(),
+            self.settings.auth_base.as_str(),
+        ];
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        if needs_tls(&bases) || !needs_tls(&urls) {
+            return Ok(self.http.clone());
+        }
+        client_reaching(&self.settings, &urls)
     }
 
     /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.
