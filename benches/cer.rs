@@ -5,12 +5,21 @@
 //!
 //! Run with `cargo bench --bench cer` (about three minutes on 2 cores); progress and details go
 //! to stderr, the table to stdout. It asserts nothing: a missed target says **missed**.
+//! `CER_BENCH_ONLY=drain,memory` runs only the parts named (see `main` for the names);
+//! `CER_BENCH_BIN=target/dist/cer` measures another build of cer.
 
 use std::time::Duration;
 
 use cer::sandbox::Sandbox;
 
-const CER: &str = env!("CARGO_BIN_EXE_cer");
+/// The binary measured: the release build cargo made for this run, or `CER_BENCH_BIN` (for
+/// example `target/dist/cer`, to see what the `dist` profile changes).
+fn cer_binary() -> std::path::PathBuf {
+    std::env::var_os("CER_BENCH_BIN").map_or_else(
+        || env!("CARGO_BIN_EXE_cer").into(),
+        std::path::PathBuf::from,
+    )
+}
 
 #[path = "parts/listen.rs"]
 mod listen;
@@ -31,19 +40,40 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let mut rows = vec![startup::fetch_vs_curl(&runtime), startup::version_vs_true()];
-    rows.extend(summaries::rows(&runtime));
-    rows.push(listen::latency(&runtime));
-    rows.push(listen::drain(&runtime));
-    rows.push(listen::memory(&runtime));
-    rows.push(listen::drops(&runtime));
-    rows.push(store::sync_throughput(&runtime));
-    rows.push(store::delivery_latency(&runtime));
-    rows.push(failover_pending());
-    rows.push(startup::binary_size());
-    store::store_overhead(&runtime);
+    let parts: Vec<(&str, Part)> = vec![
+        ("fetch", Box::new(|rt| vec![startup::fetch_vs_curl(rt)])),
+        ("version", Box::new(|_| vec![startup::version_vs_true()])),
+        ("summaries", Box::new(summaries::rows)),
+        ("latency", Box::new(|rt| vec![listen::latency(rt)])),
+        ("drain", Box::new(|rt| vec![listen::drain(rt)])),
+        ("memory", Box::new(|rt| vec![listen::memory(rt)])),
+        ("drops", Box::new(|rt| vec![listen::drops(rt)])),
+        ("sync", Box::new(|rt| vec![store::sync_throughput(rt)])),
+        ("delivery", Box::new(|rt| vec![store::delivery_latency(rt)])),
+        ("failover", Box::new(|_| vec![failover_pending()])),
+        ("size", Box::new(|_| vec![startup::binary_size()])),
+        (
+            "store",
+            Box::new(|rt| {
+                store::store_overhead(rt);
+                Vec::new()
+            }),
+        ),
+    ];
+    // `CER_BENCH_ONLY=memory,drain` runs some parts only, to look at one figure again.
+    let only = std::env::var("CER_BENCH_ONLY").unwrap_or_default();
+    let wanted = |name: &str| only.is_empty() || only.split(',').any(|n| n.trim() == name);
+    let mut rows = Vec::new();
+    for (name, part) in parts {
+        if wanted(name) {
+            rows.extend(part(&runtime));
+        }
+    }
     table::print(&table::machine(), &rows);
 }
+
+/// One part of the run: it measures and returns its rows.
+type Part = Box<dyn Fn(&tokio::runtime::Runtime) -> Vec<table::Row>>;
 
 /// Issue 13's failover figure is measured by `benches/parts/failover.rs`; until that part
 /// returns a [`table::Row`], this row says where to look instead of inventing a number.
@@ -59,7 +89,7 @@ fn failover_pending() -> table::Row {
 
 /// A `cer` pointed at `sandbox`, with its state (and default SQLite store) in `state`.
 fn cer(sandbox: &Sandbox, state: &std::path::Path) -> std::process::Command {
-    let mut command = std::process::Command::new(CER);
+    let mut command = std::process::Command::new(cer_binary());
     command
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())

@@ -107,6 +107,7 @@ pub fn memory(runtime: &tokio::runtime::Runtime) -> Row {
     let running = listening(&sandbox, state.path(), "1000");
     std::thread::sleep(Duration::from_millis(300));
     let at_ready = status_kib(running.pid(), "VmRSS:").unwrap_or(0);
+    let anon_at_ready = status_kib(running.pid(), "RssAnon:").unwrap_or(0);
     let mut seen = 0;
     let deadline = Instant::now() + Duration::from_secs(90);
     'bursts: while seen < 10_000 && Instant::now() < deadline {
@@ -123,15 +124,21 @@ pub fn memory(runtime: &tokio::runtime::Runtime) -> Row {
     std::thread::sleep(Duration::from_millis(300));
     let after = status_kib(running.pid(), "VmRSS:").unwrap_or(0);
     let peak = status_kib(running.pid(), "VmHWM:").unwrap_or(0);
+    let anon = status_kib(running.pid(), "RssAnon:").unwrap_or(0);
     let growth = mb(after) - mb(at_ready);
     Row::new(
         "`listen` RSS after 10,000 reports",
         format!(
-            "{:.1} MB after {seen} reports ({growth:+.1} MB; peak {:.1} MB)",
+            "{:.1} MB after {seen} reports ({growth:+.1} MB; peak {:.1} MB; anonymous {:.1} MB)",
             mb(after),
-            mb(peak)
+            mb(peak),
+            mb(anon)
         ),
-        format!("{:.1} MB at Ready", mb(at_ready)),
+        format!(
+            "{:.1} MB at Ready (anonymous {:.1} MB; the rest is the binary's own pages)",
+            mb(at_ready),
+            mb(anon_at_ready)
+        ),
         "under 12 MB and at most 1 MB above Ready",
         Verdict::of(seen == 10_000 && mb(after) < 12.0 && growth <= 1.0),
     )

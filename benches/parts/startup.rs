@@ -8,7 +8,7 @@ use cer::sandbox::{Sandbox, SandboxConfig};
 
 use super::process::quantile_ms;
 use super::table::{Row, Verdict};
-use super::{CER, cer};
+use super::{cer, cer_binary};
 
 const RUNS: usize = 50;
 
@@ -60,7 +60,7 @@ pub fn fetch_vs_curl(runtime: &tokio::runtime::Runtime) -> Row {
 /// `cer --version` beside `true`: what starting the binary costs before any work.
 pub fn version_vs_true() -> Row {
     let cer_version = || {
-        let mut command = Command::new(CER);
+        let mut command = Command::new(cer_binary());
         command.arg("--version");
         timed(command)
     };
@@ -97,18 +97,20 @@ fn timed(mut command: Command) -> Duration {
 
 /// The release binary this run measured, and the `dist` one when it has been built.
 pub fn binary_size() -> Row {
-    let release = std::path::Path::new(CER);
+    let measured = cer_binary();
+    let release = measured.as_path();
     let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len() as f64 / 1e6);
     let dist = release
         .parent()
         .and_then(std::path::Path::parent)
-        .map(|target| target.join("dist").join("cer"));
+        .map(|target| target.join("dist").join("cer"))
+        .filter(|dist| dist != release);
     let dist = match dist.as_deref().map(size) {
         Some(Ok(mb)) => format!("`dist` profile: {mb:.1} MB"),
         _ => "`dist` not built: `cargo build --profile dist` (fat LTO, minutes)".to_string(),
     };
     Row::new(
-        "release binary size",
+        "binary size (the one measured)",
         format!("{:.1} MB", size(release).unwrap_or(f64::NAN)),
         dist,
         "reported",
