@@ -95,24 +95,23 @@ fn timed(mut command: Command) -> Duration {
     elapsed
 }
 
-/// The release binary this run measured, and the `dist` one when it has been built.
+/// The binary this run measured, beside the release and `dist` builds when they exist.
 pub fn binary_size() -> Row {
-    let measured = cer_binary();
-    let release = measured.as_path();
     let size = |path: &std::path::Path| std::fs::metadata(path).map(|m| m.len() as f64 / 1e6);
+    let release = std::path::PathBuf::from(env!("CARGO_BIN_EXE_cer"));
     let dist = release
         .parent()
         .and_then(std::path::Path::parent)
-        .map(|target| target.join("dist").join("cer"))
-        .filter(|dist| dist != release);
-    let dist = match dist.as_deref().map(size) {
-        Some(Ok(mb)) => format!("`dist` profile: {mb:.1} MB"),
+        .map(|target| target.join("dist").join("cer"));
+    let release_text = format!("release {:.1} MB", size(&release).unwrap_or(f64::NAN));
+    let dist_text = match dist.as_deref().map(size) {
+        Some(Ok(mb)) => format!("`dist` profile {mb:.1} MB"),
         _ => "`dist` not built: `cargo build --profile dist` (fat LTO, minutes)".to_string(),
     };
     Row::new(
         "binary size (the one measured)",
-        format!("{:.1} MB", size(release).unwrap_or(f64::NAN)),
-        dist,
+        format!("{:.1} MB", size(&cer_binary()).unwrap_or(f64::NAN)),
+        format!("{release_text}; {dist_text}"),
         "reported",
         Verdict::Reported,
     )
