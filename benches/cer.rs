@@ -69,7 +69,7 @@ fn main() {
             rows.extend(part(&runtime));
         }
     }
-    table::print(&table::machine(), &rows);
+    table::print(&table::machine(&cer_binary()), &rows);
 }
 
 /// One part of the run: it measures and returns its rows.

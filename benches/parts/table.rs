@@ -79,8 +79,8 @@ pub fn print(machine: &str, rows: &[Row]) {
     }
 }
 
-/// The machine the figures belong to: cores, CPU model, kernel.
-pub fn machine() -> String {
+/// The machine the figures belong to (cores, CPU model, kernel, load) and the binary measured.
+pub fn machine(binary: &std::path::Path) -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo
         .lines()
@@ -96,15 +96,16 @@ pub fn machine() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ");
+    // `target/release/cer` or `target/dist/cer`: the profile shows in the last folders.
+    let shown: std::path::PathBuf = binary
+        .iter()
+        .skip(binary.iter().count().saturating_sub(3))
+        .collect();
     format!(
-        "Machine: nproc {cores}, {model}, Linux {}, load average at the end {load}; cer {} ({} build).",
+        "Machine: nproc {cores}, {model}, Linux {}, load average at the end {load}; cer {} ({}).",
         kernel.trim(),
         env!("CARGO_PKG_VERSION"),
-        if cfg!(debug_assertions) {
-            "debug"
-        } else {
-            "release"
-        }
+        shown.display()
     )
 }
 
