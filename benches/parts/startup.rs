@@ -72,11 +72,12 @@ pub fn version_vs_true() -> Row {
     }
     cer_times.sort();
     true_times.sort();
-    let cer_ms = quantile_ms(&cer_times, 0.5);
+    let (cer_ms, true_ms) = (quantile_ms(&cer_times, 0.5), quantile_ms(&true_times, 0.5));
     Row::new(
         "`cer --version`, median of 50",
-        format!("{cer_ms:.2} ms"),
-        format!("`true` {:.2} ms", quantile_ms(&true_times, 0.5)),
+        // Starting any process is part of the 5 ms; the difference is cer's own start.
+        format!("{cer_ms:.2} ms ({:.2} ms above `true`)", cer_ms - true_ms),
+        format!("`true` {true_ms:.2} ms"),
         "under 5 ms",
         Verdict::of(cer_ms < 5.0),
     )
