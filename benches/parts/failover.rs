@@ -16,13 +16,28 @@ use crate::{cer, ms};
 /// A line a listener printed: which listener, when it was read, the report's ID.
 type Printed = (usize, Instant, String);
 
-pub fn high_availability(runtime: &tokio::runtime::Runtime) {
+pub fn high_availability(runtime: &tokio::runtime::Runtime) -> crate::table::Row {
+    let figure =
+        "failover: two listeners on one PostgreSQL store, one SIGKILLed, calls every second";
+    let target = "first report from the survivor under 10 s after the kill";
     let Ok(url) = std::env::var("CER_BENCH_POSTGRES") else {
-        println!("failover: skipped (set CER_BENCH_POSTGRES to a postgres:// database)");
-        return;
+        return crate::table::Row::new(
+            figure,
+            "skipped: set CER_BENCH_POSTGRES to a postgres:// database".to_string(),
+            "-".to_string(),
+            target,
+            crate::table::Verdict::Reported,
+        );
     };
     racing_store_cost(runtime, &url);
-    failover(runtime, &url);
+    let (mean, max) = failover(runtime, &url);
+    crate::table::Row::new(
+        figure,
+        format!("mean {mean:.0} ms, max {max:.0} ms (the next call, placed each second)"),
+        "-".to_string(),
+        target,
+        crate::table::Verdict::of(max < 10_000.0),
+    )
 }
 
 /// Starts `cer listen --json --store URL` as listener `who`; its stdout lines go to `printed`.
@@ -63,7 +78,9 @@ fn start_listener(
 /// Two listeners, a call every second. Each round SIGKILLs the listener that printed the
 /// latest report the moment it is printed, and measures the time to the next report from the
 /// survivor (and that call's end-to-print latency), then restarts the killed one.
-fn failover(runtime: &tokio::runtime::Runtime, url: &str) {
+/// Returns the mean and the longest time, in ms, from the killed listener's last report to
+/// the survivor's next.
+fn failover(runtime: &tokio::runtime::Runtime, url: &str) -> (f64, f64) {
     let sandbox = runtime
         .block_on(Sandbox::start(SandboxConfig {
             call_every: None,
@@ -126,6 +143,8 @@ fn failover(runtime: &tokio::runtime::Runtime, url: &str) {
         mean_ms(&usual),
         failovers.len()
     );
+    let max = failovers.iter().map(|d| ms(*d)).fold(0.0, f64::max);
+    (mean_ms(&failovers), max)
 }
 
 /// Places calls on a one-second beat until a report is printed; returns that print.

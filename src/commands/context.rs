@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::api::ApiClient;
-use crate::api::http::shared_client;
+use crate::api::http::{client_reaching, needs_tls};
 use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Store, Stores};
 use crate::auth::{Credentials, OAuthClient, Tokens};
@@ -40,7 +40,9 @@ impl Drop for Scratch {
 impl Context {
     /// Sets up the HTTP client and, with `--sandbox`, starts the simulator and logs in to it.
     pub async fn new(mut settings: Settings, output: Output) -> anyhow::Result<Self> {
-        let http = shared_client(settings.proxy.as_deref(), settings.no_proxy.as_deref())?;
+        let bases = [settings.api_base.as_str(), settings.auth_base.as_str()];
+        let (proxy, no_proxy) = (settings.proxy.as_deref(), settings.no_proxy.as_deref());
+        let http = client_reaching(proxy, no_proxy, &bases)?;
         let retry = retry_policy(&settings);
         let mut context = Self {
             settings: settings.clone(),
@@ -69,6 +71,25 @@ impl Context {
             context._sandbox = Some(sandbox);
         }
         Ok(context)
+    }
+
+    /// The shared client, or one with the platform's roots when the shared one has none
+    /// (plain-http bases) and one of `urls` (a `--forward-to` target) needs TLS.
+    pub fn http_reaching(&self, urls: &[String]) -> anyhow::Result<reqwest::Client> {
+        let bases = [
+            self.settings.api_base.as_str(),
+            self.settings.auth_base.as_str(),
+        ];
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        if needs_tls(&bases) || !needs_tls(&urls) {
+            return Ok(self.http.clone());
+        }
+        let settings = &self.settings;
+        client_reaching(
+            settings.proxy.as_deref(),
+            settings.no_proxy.as_deref(),
+            &urls,
+        )
     }
 
     /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.

@@ -42,7 +42,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         wake: Arc::default(),
     };
     let delivery = Delivery {
-        http: context.http.clone(),
+        http: context.http_reaching(&outbox.targets)?,
         store: store.clone(),
         headers: settings.forward_headers.clone(),
         signer: settings.signer.clone(),

@@ -248,6 +248,12 @@ impl Faults {
         inner.deny_next_authorize = false;
     }
 
+    /// From now on, each API answers 429 (`Retry-After: 1`) beyond `per_second` requests a
+    /// second (a token bucket holding one second's worth); `None` lifts the limit.
+    pub fn limit_rate(&self, per_second: Option<u32>) {
+        self.shared.lock().rate_limit = per_second.map(super::rate_limit::RateLimit::new);
+    }
+
     /// Drops every socket's TCP connection without a close frame.
     pub fn drop_websockets(&self) {
         to_every_socket(&self.shared.lock(), || SocketCmd::Abort);
@@ -343,4 +349,16 @@ pub(crate) fn take_rule(shared: &Shared, path: &str) -> Option<FaultKind> {
         inner.rules.remove(pos);
     }
     Some(kind)
+}
+
+/// The 429 a request gets when it exceeds the configured per-API limit.
+pub(crate) fn over_limit(shared: &Shared, path: &str) -> Option<FaultKind> {
+    let admitted = shared
+        .lock()
+        .rate_limit
+        .as_mut()
+        .is_none_or(|limit| limit.admit(path, std::time::Instant::now()));
+    (!admitted).then_some(FaultKind::RateLimit {
+        retry_after: Duration::from_secs(1),
+    })
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::errors::ApiError;
-use super::faults::{FaultKind, take_rule};
+use super::faults::{FaultKind, over_limit, take_rule};
 use super::state::Shared;
 use super::tokens::bearer;
 use super::views::RequestRecord;
@@ -32,7 +32,7 @@ pub(crate) async fn observe(
     let fault = if exempt {
         None
     } else {
-        take_rule(&shared, &path)
+        take_rule(&shared, &path).or_else(|| over_limit(&shared, &path))
     };
     let resp = match &fault {
         None => next.run(req).await,

@@ -35,6 +35,7 @@ mod middleware;
 mod notify;
 mod oauth;
 mod payloads;
+mod rate_limit;
 mod report;
 mod report_states;
 mod reports;

@@ -118,6 +118,8 @@ pub(crate) struct Inner {
     pub report_delay_ms: i64,
     pub deny_next_authorize: bool,
     pub next_socket_id: u64,
+    /// GoTo's per-API limit when a test or benchmark asked for one.
+    pub rate_limit: Option<super::rate_limit::RateLimit>,
 }
 
 impl Inner {
@@ -198,6 +200,7 @@ impl Shared {
             report_delay_ms: i64::try_from(config.report_delay.as_millis()).unwrap_or(i64::MAX),
             deny_next_authorize: false,
             next_socket_id: 0,
+            rate_limit: None,
         };
         Shared {
             base_url: format!("http://127.0.0.1:{port}"),

@@ -311,3 +311,32 @@ fn a_terminal_shows_each_delivery_under_its_call_line() {
     assert!(lines[1].ends_with(" ms)"), "{lines:?}");
     stop(running);
 }
+
+/// The shared client skips the platform's roots when the bases are plain http; an https
+/// `--forward-to` target still gets a client that verifies against them, so with none to be
+/// found `listen` refuses to start rather than forward without verification.
+#[test]
+fn an_https_target_is_verified_against_the_platform_roots_even_with_http_bases() {
+    let env = TestEnv::new();
+    let no_roots = env.work_dir().join("no-roots");
+    std::fs::create_dir_all(&no_roots).unwrap();
+    let output = env
+        .cer_with_token()
+        .env("SSL_CERT_FILE", no_roots.join("none.pem"))
+        .env("SSL_CERT_DIR", &no_roots)
+        .args([
+            "listen",
+            "--json",
+            "--forward-to",
+            "https://127.0.0.1:9/hook",
+        ])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("certificates"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -421,3 +421,20 @@ fn the_example_id_of_the_help_is_a_call_in_every_sandbox() {
     assert_eq!(report["conversationSpaceId"], example);
     assert_eq!(report["callEnded"], "2023-04-24T18:55:35.000Z");
 }
+
+/// Reading the platform's root certificates was over half of a `cer fetch` against a local
+/// http base; with no roots to find at all, such a fetch still works because it reads none.
+#[test]
+fn a_plain_http_base_reads_no_root_certificates() {
+    let env = TestEnv::new();
+    let id = env.sandbox.place_call().conversation_space_id;
+    let no_roots = env.work_dir().join("no-roots");
+    std::fs::create_dir_all(&no_roots).unwrap();
+    env.cer_with_token()
+        .env("SSL_CERT_FILE", no_roots.join("none.pem"))
+        .env("SSL_CERT_DIR", &no_roots)
+        .args(["fetch", &id])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&id));
+}

@@ -257,3 +257,33 @@ async fn malformed_frames() {
     assert_ne!(second["data"]["source"], "call-events-report");
     assert_ne!(second["data"]["source"], "notification-websocket");
 }
+
+#[tokio::test]
+async fn a_rate_limit_refuses_what_exceeds_one_seconds_worth_until_lifted() {
+    let sb = start(quiet()).await;
+    let token = sb.issue_token(None);
+    sb.faults().limit_rate(Some(3));
+    let url = format!("{}{}", sb.base_url(), recent_window(&sb, 5));
+    let get = || async {
+        http()
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("sent")
+    };
+    for _ in 0..3 {
+        assert_eq!(get().await.status(), 200);
+    }
+    let refused = get().await;
+    assert_eq!(refused.status(), 429);
+    assert_eq!(
+        refused
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    sb.faults().limit_rate(None);
+    assert_eq!(get().await.status(), 200);
+}
