@@ -128,6 +128,22 @@ pub struct SummaryQuery {
     pub page_size: Option<u32>,
 }
 
+impl SummaryQuery {
+    /// Every call of one account in `[start, end)`, with no filter and GoTo's page size:
+    /// what the backfill and `sync` ask for.
+    pub fn every_call_of(account_key: &str, start: Timestamp, end: Timestamp) -> Self {
+        Self {
+            selector: Selector::AccountKey(account_key.to_string()),
+            start,
+            end,
+            virtual_participant_id: None,
+            scope: None,
+            outcome: None,
+            page_size: None,
+        }
+    }
+}
+
 /// One page of summaries, items untouched.
 #[derive(Debug)]
 pub struct SummaryPage {

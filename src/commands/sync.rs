@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use super::Context;
 use crate::api::ApiClient;
 use crate::api::pager::Pager;
-use crate::api::reports::{Selector, SummaryQuery, fetch_report, split_range};
+use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::settings::store::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
@@ -86,15 +86,7 @@ async fn list_ids(
     let mut seen = HashSet::new();
     let mut ids = Vec::new();
     for (start, end) in split_range(start, end) {
-        let query = SummaryQuery {
-            selector: Selector::AccountKey(account_key.to_string()),
-            start,
-            end,
-            virtual_participant_id: None,
-            scope: None,
-            outcome: None,
-            page_size: None,
-        };
+        let query = SummaryQuery::every_call_of(account_key, start, end);
         // The one pager: it stops on a page marker seen before instead of looping.
         let mut pager = Pager::new(api, &query);
         while let Some(page) = pager

@@ -8,7 +8,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::api::pager::Pager;
-use crate::api::reports::{Selector, SummaryQuery, SummaryView, split_range};
+use crate::api::reports::{SummaryQuery, SummaryView, split_range};
 use crate::api::{ApiClient, ApiError};
 
 /// A call to fetch and emit.
@@ -32,15 +32,7 @@ pub async fn find_missed(
     let mut ids = HashSet::new();
     for key in account_keys {
         for (start, end) in split_range(created_from, until) {
-            let query = SummaryQuery {
-                selector: Selector::AccountKey(key.clone()),
-                start,
-                end,
-                virtual_participant_id: None,
-                scope: None,
-                outcome: None,
-                page_size: None,
-            };
+            let query = SummaryQuery::every_call_of(key, start, end);
             collect_window(api, &query, since, &mut ids, &mut found).await?;
         }
     }
