@@ -17,19 +17,11 @@ fn version_and_help_with_examples() {
         .assert()
         .success()
         .stdout(predicate::str::contains("listen").and(predicate::str::contains("Examples:")));
-    for command in [
-        "login",
-        "logout",
-        "status",
-        "token",
-        "listen",
-        "fetch",
-        "summaries",
-        "sandbox",
-        "completions",
-    ] {
+    let commands = crate::harness::subcommands();
+    assert!(commands.len() >= 11, "{commands:?}");
+    for command in commands {
         env.cer()
-            .args([command, "--help"])
+            .args([command.as_str(), "--help"])
             .assert()
             .success()
             .stdout(predicate::str::contains("Example"));

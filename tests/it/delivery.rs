@@ -116,23 +116,11 @@ fn header(headers: &HeaderMap, name: &str) -> String {
 }
 
 fn listen(env: &TestEnv, args: &[&str], secret: Option<&str>) -> Running {
-    let mut command = env.cer_process();
-    command
-        .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .arg("listen")
-        .args(args);
-    if let Some(secret) = secret {
-        command.env("CER_FORWARD_SECRET", secret);
-    }
-    let mut running = Running::start(command);
-    running.wait_for_stderr("Ready", Duration::from_secs(15));
-    running
-}
-
-fn place(env: &TestEnv, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| env.sandbox.place_call().conversation_space_id)
-        .collect()
+    env.listen_with(args, |command| {
+        if let Some(secret) = secret {
+            command.env("CER_FORWARD_SECRET", secret);
+        }
+    })
 }
 
 /// Reads the printed reports of `calls`, each once.
@@ -145,13 +133,6 @@ fn printed(running: &mut Running, calls: &[String]) -> Vec<serde_json::Value> {
     let wanted: HashSet<&str> = calls.iter().map(String::as_str).collect();
     assert_eq!(ids, wanted, "stderr:\n{}", running.stderr_seen.join("\n"));
     reports
-}
-
-fn stop(running: Running) -> Vec<String> {
-    running.signal("TERM");
-    let (code, _, stderr) = running.wait(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
-    stderr
 }
 
 /// The outbox as `cer deliveries --json` lists it.
@@ -180,11 +161,11 @@ fn a_receiver_that_fails_at_first_gets_every_report_signed() {
     let env = TestEnv::new();
     let receiver = Receiver::start(&env, 0, Fault::Fail(4));
     let mut running = listen(&env, &["--forward-to", &receiver.url], Some(SECRET));
-    let calls = place(&env, 3);
+    let calls = env.place_calls(3);
     let reports = printed(&mut running, &calls);
     receiver.wait_for(&calls, Duration::from_secs(20));
     wait_for_empty_outbox(&env);
-    stop(running);
+    running.stop();
 
     let verifier = standardwebhooks::Webhook::new(SECRET).unwrap();
     let wrong = standardwebhooks::Webhook::new("whsec_QUFBQUFBQUFBQUFBQUFBQUFBQUFBQUFB").unwrap();
@@ -215,7 +196,7 @@ fn a_refused_then_hanging_receiver_gets_everything_and_the_outbox_empties() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut running = listen(&env, &["--forward-to", &url], None);
-    let calls = place(&env, 3);
+    let calls = env.place_calls(3);
     printed(&mut running, &calls);
     // Refused for a while: the deliveries wait in the outbox.
     std::thread::sleep(Duration::from_millis(800));
@@ -227,7 +208,7 @@ fn a_refused_then_hanging_receiver_gets_everything_and_the_outbox_empties() {
     let receiver = Receiver::start(&env, port, Fault::Hang(2, Duration::from_secs(3)));
     receiver.wait_for(&calls, Duration::from_secs(30));
     wait_for_empty_outbox(&env);
-    stop(running);
+    running.stop();
 }
 
 #[test]
@@ -236,16 +217,16 @@ fn deliveries_survive_a_restart_while_the_receiver_is_down() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut running = listen(&env, &["--forward-to", &url], None);
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     printed(&mut running, &calls);
-    stop(running);
+    running.stop();
     assert_eq!(outbox(&env).len(), 2, "pending across the restart");
 
     let receiver = Receiver::start(&env, port, Fault::None);
     let running = listen(&env, &["--forward-to", &url], None);
     receiver.wait_for(&calls, Duration::from_secs(20));
     wait_for_empty_outbox(&env);
-    stop(running);
+    running.stop();
 }
 
 #[test]
@@ -254,7 +235,7 @@ fn a_delivery_that_runs_out_of_time_is_failed_and_can_be_retried() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/hook");
     let mut running = listen(&env, &["--forward-to", &url, "--forward-for", "2s"], None);
-    let calls = place(&env, 1);
+    let calls = env.place_calls(1);
     printed(&mut running, &calls);
     let deadline = Instant::now() + Duration::from_secs(15);
     while outbox(&env).first().is_none_or(|d| d["state"] != "failed") {
@@ -284,7 +265,7 @@ fn a_delivery_that_runs_out_of_time_is_failed_and_can_be_retried() {
     let empty = env.cer().args(["deliveries"]).output().unwrap();
     assert!(empty.stdout.is_empty());
     assert!(String::from_utf8_lossy(&empty.stderr).contains("The outbox is empty"));
-    let stderr = stop(running);
+    let stderr = running.stop().1;
     assert!(
         stderr.iter().any(|l| l.contains("gave up forwarding")),
         "{stderr:?}"
@@ -303,13 +284,13 @@ fn a_terminal_shows_each_delivery_under_its_call_line() {
         .args(["listen", "--forward-to", &receiver.url]);
     let mut running = Running::start(command);
     running.wait_for_stderr("Ready", Duration::from_secs(15));
-    let calls = place(&env, 1);
+    let calls = env.place_calls(1);
     let lines = running.stdout_lines(2, Duration::from_secs(20));
     assert!(lines[0].contains(&calls[0]), "{lines:?}");
     let expected = format!("  → 204 {} (", receiver.url);
     assert!(lines[1].starts_with(&expected), "{lines:?}");
     assert!(lines[1].ends_with(" ms)"), "{lines:?}");
-    stop(running);
+    running.stop();
 }
 
 /// The shared client skips the platform's roots when the bases are plain http; an https

@@ -6,27 +6,15 @@ use std::time::Duration;
 
 use predicates::prelude::PredicateBooleanExt;
 
-use crate::harness::{Running, TestEnv, json_lines};
+use crate::harness::{TestEnv, json_lines};
 use crate::hostile::Hostile;
 
-const READY: Duration = Duration::from_secs(15);
 const ARRIVE: Duration = Duration::from_secs(20);
 
 fn cursor_file(env: &TestEnv) -> std::path::PathBuf {
     std::fs::create_dir_all(env.state_dir()).unwrap();
     env.state_dir()
         .join(format!("cursor-{}.json", env.sandbox.account_key()))
-}
-
-fn listen(env: &TestEnv, args: &[&str]) -> Running {
-    let mut command = env.cer_process();
-    command
-        .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .arg("listen")
-        .args(args);
-    let mut running = Running::start(command);
-    running.wait_for_stderr("Ready", READY);
-    running
 }
 
 fn ids_of(lines: &[String]) -> HashSet<String> {
@@ -49,7 +37,7 @@ fn a_cursor_in_the_future_is_clamped_and_the_gap_backfilled() {
     let missed: HashSet<String> = (0..2)
         .map(|_| env.sandbox.place_call().conversation_space_id)
         .collect();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     let lines = running.stdout_until(ARRIVE, |lines| ids_of(lines).len() >= 2);
     assert_eq!(ids_of(&lines), missed, "{}", running.stderr_seen.join("\n"));
     assert!(
@@ -85,7 +73,7 @@ fn a_corrupt_cursor_is_kept_aside_and_listen_asks_for_since() {
         .count();
     assert!(copies >= 1, "no copy of the bad record was kept");
     let missed = env.sandbox.place_call().conversation_space_id;
-    let mut running = listen(&env, &["--since", "1h"]);
+    let mut running = env.listen(&["--since", "1h"]);
     let lines = running.stdout_until(ARRIVE, |lines| ids_of(lines).contains(&missed));
     assert!(ids_of(&lines).contains(&missed));
     running.signal("TERM");
@@ -126,7 +114,7 @@ fn shutdown_says_how_many_reports_the_webhooks_did_not_get() {
         axum::Router::new().route("/calls", axum::routing::post(std::future::pending::<()>));
     let webhook = Hostile::serve(&env, stuck);
     let url = format!("{}/calls", webhook.base);
-    let mut running = listen(&env, &["--forward-to", &url]);
+    let mut running = env.listen(&["--forward-to", &url]);
     for _ in 0..2 {
         env.sandbox.place_call();
     }
@@ -364,7 +352,7 @@ fn an_endless_body_ends_in_a_clear_error() {
 #[test]
 fn a_flood_of_junk_frames_warns_once() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     for _ in 0..50 {
         env.sandbox.faults().send_malformed_frame();
     }
@@ -516,7 +504,7 @@ fn listen_stops_soon_after_its_reader_goes() {
 #[test]
 fn a_refused_subscription_listing_ends_the_checks_with_one_warning() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox
         .faults()
         .fail_next_on("/call-events-report/v1/subscriptions", 1, 400);
@@ -553,7 +541,7 @@ fn a_refused_subscription_listing_ends_the_checks_with_one_warning() {
 #[test]
 fn to_be_closed_moves_to_a_new_channel_before_leaving_the_old() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     let old: Vec<String> = env
         .sandbox
         .channels()

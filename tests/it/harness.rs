@@ -38,6 +38,9 @@ const SCRUBBED: [&str; 16] = [
     "XDG_STATE_HOME",
 ];
 
+/// How long `listen` may take to say `Ready` in a test.
+pub const READY: Duration = Duration::from_secs(15);
+
 impl TestEnv {
     /// A simulator with no scheduled calls: tests place the calls they count.
     pub fn new() -> Self {
@@ -131,6 +134,31 @@ impl TestEnv {
         command
     }
 
+    /// Places `n` calls in the simulator at once; their conversationSpaceIds.
+    pub fn place_calls(&self, n: usize) -> Vec<String> {
+        (0..n)
+            .map(|_| self.sandbox.place_call().conversation_space_id)
+            .collect()
+    }
+
+    /// `cer listen ARGS` with a simulator token, once it has said `Ready`.
+    pub fn listen(&self, args: &[&str]) -> Running {
+        self.listen_with(args, |_| {})
+    }
+
+    /// Like [`TestEnv::listen`], with the command adjusted first (an extra variable, say).
+    pub fn listen_with(&self, args: &[&str], adjust: impl FnOnce(&mut StdCommand)) -> Running {
+        let mut command = self.cer_process();
+        command
+            .env("CER_TOKEN", self.sandbox.issue_token(None))
+            .arg("listen")
+            .args(args);
+        adjust(&mut command);
+        let mut running = Running::start(command);
+        running.wait_for_stderr("Ready", READY);
+        running
+    }
+
     /// Logs in through the real flow: `cer login` with a `$BROWSER` script that follows the
     /// authorize URL to the redirect listener.
     pub fn login(&self) {
@@ -143,6 +171,16 @@ impl TestEnv {
             .assert()
             .success();
     }
+}
+
+/// Every subcommand of `cer`, read from its clap definition, so a new command is covered by
+/// the help tests without anyone remembering to list it.
+pub fn subcommands() -> Vec<String> {
+    cer::cli::command()
+        .get_subcommands()
+        .filter(|command| !command.is_hide_set())
+        .map(|command| command.get_name().to_string())
+        .collect()
 }
 
 /// A port that was free a moment ago.
@@ -268,6 +306,15 @@ impl Running {
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -{name} failed");
+    }
+
+    /// SIGTERM, then the clean exit (0) the contract promises; returns the rest of stdout and
+    /// all of stderr.
+    pub fn stop(self) -> (Vec<String>, Vec<String>) {
+        self.signal("TERM");
+        let (code, rest, stderr) = self.wait(Duration::from_secs(10));
+        assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
+        (rest, stderr)
     }
 
     /// Waits for the process to exit; returns its exit code and the rest of stdout.

@@ -15,9 +15,9 @@ use axum::http::{HeaderMap, StatusCode};
 use cer::store::outbox::Queue;
 use cer::store::{Store, StoreLocation};
 
+use crate::harness::READY;
 use crate::harness::{Running, TestEnv, free_port, json_lines};
 
-const READY: Duration = Duration::from_secs(15);
 const ARRIVE: Duration = Duration::from_secs(30);
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
@@ -50,12 +50,6 @@ fn ready(command: Command) -> Running {
     let mut running = Running::start(command);
     running.wait_for_stderr("Ready", READY);
     running
-}
-
-fn place(env: &TestEnv, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| env.sandbox.place_call().conversation_space_id)
-        .collect()
 }
 
 /// What each listener printed, by name: the conversationSpaceIds in stdout order.
@@ -200,13 +194,6 @@ fn wait_for_empty_outbox(env: &TestEnv, store: &Store) {
     }
 }
 
-fn stop(running: Running) -> Vec<String> {
-    running.signal("TERM");
-    let (code, rest, stderr) = running.wait(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
-    rest
-}
-
 /// The sandbox's every-call loop: three listeners share the work; one is SIGKILLed and one
 /// restarted between batches of calls. The kill lands when the outbox is empty, so no POST is
 /// cut short and each webhook-id must arrive exactly once (a POST cut short is the next test).
@@ -224,7 +211,7 @@ fn three_listeners_one_killed_one_restarted_print_and_deliver_each_call_once() {
     let mut two = listener(&env, &homes[1], &url, &hook);
     let mut three = listener(&env, &homes[2], &url, &hook);
     let mut printed = Printed::default();
-    let mut calls = place(&env, 4);
+    let mut calls = env.place_calls(4);
     printed.gather(
         &mut [("one", &mut one), ("two", &mut two), ("three", &mut three)],
         calls.len(),
@@ -234,15 +221,15 @@ fn three_listeners_one_killed_one_restarted_print_and_deliver_each_call_once() {
 
     one.signal("KILL");
     drop(one);
-    calls.extend(place(&env, 4));
+    calls.extend(env.place_calls(4));
     printed.gather(&mut [("two", &mut two), ("three", &mut three)], calls.len());
 
-    let rest = stop(two);
+    let rest = two.stop().0;
     printed.take("two", rest);
     // The restarted listener starts from the shared cursor: it catches up on nothing the
     // others stored, and prints nothing again.
     let mut two_again = listener(&env, &homes[1], &url, &hook);
-    calls.extend(place(&env, 4));
+    calls.extend(env.place_calls(4));
     printed.gather(
         &mut [("two again", &mut two_again), ("three", &mut three)],
         calls.len(),
@@ -257,7 +244,7 @@ fn three_listeners_one_killed_one_restarted_print_and_deliver_each_call_once() {
     wanted.sort();
     assert_eq!(received, wanted, "each webhook-id once");
     for running in [two_again, three] {
-        assert!(stop(running).is_empty());
+        assert!(running.stop().0.is_empty());
     }
     let stored = env.block_on(async {
         let mut stored = 0;
@@ -287,7 +274,7 @@ fn a_listener_killed_while_calls_end_loses_no_call_and_prints_none_twice() {
     let mut two = listener(&env, &machine(&env, "two"), &url, &hook);
     let mut calls = Vec::new();
     for n in 0..10 {
-        calls.extend(place(&env, 1));
+        calls.extend(env.place_calls(1));
         if n == 3 {
             one.signal("KILL");
         } else {
@@ -322,7 +309,7 @@ fn a_listener_killed_while_calls_end_loses_no_call_and_prints_none_twice() {
         let times = received.iter().filter(|got| *got == id).count();
         assert!((1..=2).contains(&times), "{id} delivered {times} times");
     }
-    assert!(stop(two).is_empty());
+    assert!(two.stop().0.is_empty());
 }
 
 /// What a listener leaves when it dies at the worst moments: a report it stored but never
@@ -337,7 +324,7 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
     let env = TestEnv::new();
     let receiver = Receiver::start(&env);
     let store = open(&env, &url);
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     let text = include_str!("../fixtures/report_answered_then_voicemail.json");
     let targets = vec![receiver.url.clone()];
     env.block_on(async {
@@ -374,7 +361,7 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
         printed.is_empty(),
         "another process's reports printed: {printed:?}"
     );
-    assert!(stop(survivor).is_empty());
+    assert!(survivor.stop().0.is_empty());
 }
 
 /// A listener stopped (SIGTERM, as in a rolling deploy) in the middle of a batch of
@@ -419,7 +406,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
         .map(|(id, _)| id.clone())
         .collect();
     let stopped_at = Instant::now();
-    assert!(stop(first).is_empty());
+    assert!(first.stop().0.is_empty());
     let second = listener(&env, &machine(&env, "second"), &url, &hook);
     let unsent: Vec<String> = ids
         .iter()
@@ -447,7 +434,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
     };
     eventually(|| left() == under_way);
     assert_eq!(left(), under_way, "only the POSTs under way stay leased");
-    assert!(stop(second).is_empty());
+    assert!(second.stop().0.is_empty());
 }
 
 /// Two "machines" with their own HOME, state folder and metrics port: the calls are printed
@@ -468,7 +455,7 @@ fn two_machines_on_one_postgres_store_share_the_calls_and_report_its_outage() {
         assert_eq!(healthz(&env, address).0, 200);
     }
     let mut printed = Printed::default();
-    let mut calls = place(&env, 3);
+    let mut calls = env.place_calls(3);
     printed.gather(&mut [("a", &mut first), ("b", &mut second)], calls.len());
 
     server.stop();
@@ -477,7 +464,7 @@ fn two_machines_on_one_postgres_store_share_the_calls_and_report_its_outage() {
         let (_, body) = healthz(&env, address);
         assert!(down && body.contains("store"), "{address}: {body}");
     }
-    calls.extend(place(&env, 2));
+    calls.extend(env.place_calls(2));
     server.resume();
     for address in &addresses {
         assert!(eventually(|| healthz(&env, address) == (200, "ok\n".into())));
@@ -485,7 +472,7 @@ fn two_machines_on_one_postgres_store_share_the_calls_and_report_its_outage() {
     printed.gather(&mut [("a", &mut first), ("b", &mut second)], calls.len());
     printed.assert_each_once(&calls);
     for running in [first, second] {
-        assert!(stop(running).is_empty());
+        assert!(running.stop().0.is_empty());
     }
 }
 

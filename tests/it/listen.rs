@@ -6,27 +6,10 @@ use std::time::Duration;
 
 use cer::sandbox::SandboxConfig;
 
+use crate::harness::READY;
 use crate::harness::{Running, TestEnv, json_lines};
 
-const READY: Duration = Duration::from_secs(15);
 const ARRIVE: Duration = Duration::from_secs(20);
-
-fn listen(env: &TestEnv, args: &[&str]) -> Running {
-    let mut command = env.cer_process();
-    command
-        .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .arg("listen")
-        .args(args);
-    let mut running = Running::start(command);
-    running.wait_for_stderr("Ready", READY);
-    running
-}
-
-fn place(env: &TestEnv, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| env.sandbox.place_call().conversation_space_id)
-        .collect()
-}
 
 /// Reads `expected.len()` reports and checks they are exactly those calls, each once, and that
 /// nothing else follows shortly after.
@@ -64,9 +47,7 @@ fn ids_of(lines: &[String]) -> Vec<String> {
 }
 
 fn stop(running: Running) -> Vec<String> {
-    running.signal("TERM");
-    let (code, rest, stderr) = running.wait(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
+    let (rest, stderr) = running.stop();
     assert!(rest.is_empty(), "unexpected output: {rest:?}");
     stderr
 }
@@ -74,10 +55,10 @@ fn stop(running: Running) -> Vec<String> {
 #[test]
 fn streams_each_report_once_and_cleans_up_on_sigterm() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     assert_eq!(env.sandbox.channels().len(), 1);
     assert_eq!(env.sandbox.subscriptions().len(), 1);
-    let calls = place(&env, 3);
+    let calls = env.place_calls(3);
     let reports = expect_reports(&mut running, &calls);
     assert!(
         reports.iter().all(|r| r.get("callStates").is_some()),
@@ -94,13 +75,13 @@ fn streams_each_report_once_and_cleans_up_on_sigterm() {
 #[test]
 fn a_dropped_websocket_loses_nothing() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
-    let mut calls = place(&env, 2);
+    let mut running = env.listen(&[]);
+    let mut calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     env.sandbox.faults().drop_websockets();
-    calls.extend(place(&env, 2));
+    calls.extend(env.place_calls(2));
     std::thread::sleep(Duration::from_millis(300));
-    calls.extend(place(&env, 1));
+    calls.extend(env.place_calls(1));
     let more = expect_reports(&mut running, &calls[2..]);
     assert_eq!(more.len(), 3);
     stop(running);
@@ -113,12 +94,12 @@ fn to_be_closed_switches_sockets_without_a_gap() {
         to_be_closed_grace: Duration::from_millis(300),
         ..SandboxConfig::default()
     });
-    let mut running = listen(&env, &[]);
-    let mut calls = place(&env, 1);
+    let mut running = env.listen(&[]);
+    let mut calls = env.place_calls(1);
     env.sandbox.faults().send_to_be_closed();
-    calls.extend(place(&env, 2));
+    calls.extend(env.place_calls(2));
     std::thread::sleep(Duration::from_millis(500));
-    calls.extend(place(&env, 2));
+    calls.extend(env.place_calls(2));
     expect_reports(&mut running, &calls);
     stop(running);
 }
@@ -126,9 +107,9 @@ fn to_be_closed_switches_sockets_without_a_gap() {
 #[test]
 fn refresh_required_renews_the_channel() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox.faults().send_refresh_required();
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     let refreshes = env
         .sandbox
@@ -143,13 +124,13 @@ fn refresh_required_renews_the_channel() {
 #[test]
 fn an_expired_channel_is_recreated() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
-    let mut calls = place(&env, 1);
+    let mut running = env.listen(&[]);
+    let mut calls = env.place_calls(1);
     expect_reports(&mut running, &calls);
     env.sandbox.faults().expire_channels();
-    calls.extend(place(&env, 2));
+    calls.extend(env.place_calls(2));
     running.wait_for_stderr("econnect", Duration::from_secs(10));
-    calls.extend(place(&env, 1));
+    calls.extend(env.place_calls(1));
     expect_reports(&mut running, &calls[1..]);
     stop(running);
     assert!(env.sandbox.channels().is_empty());
@@ -162,9 +143,9 @@ fn a_channel_that_lives_briefly_is_kept_alive_by_refreshes() {
         channel_lifetime: Duration::from_secs(2),
         ..SandboxConfig::default()
     });
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     std::thread::sleep(Duration::from_secs(3));
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     assert!(env.sandbox.requests().iter().any(|r| r.method == "PUT"));
     stop(running);
@@ -173,9 +154,9 @@ fn a_channel_that_lives_briefly_is_kept_alive_by_refreshes() {
 #[test]
 fn a_subscription_deleted_by_goto_is_restored_and_the_gap_backfilled() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox.faults().delete_subscriptions();
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     assert_eq!(env.sandbox.subscriptions().len(), 1);
     stop(running);
@@ -187,8 +168,8 @@ fn reports_that_are_not_ready_yet_are_retried() {
     env.sandbox
         .faults()
         .report_not_ready_for(Duration::from_millis(2000));
-    let mut running = listen(&env, &[]);
-    let calls = place(&env, 2);
+    let mut running = env.listen(&[]);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     stop(running);
 }
@@ -196,14 +177,14 @@ fn reports_that_are_not_ready_yet_are_retried() {
 #[test]
 fn rate_limit_and_server_error_bursts_lose_nothing() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox
         .faults()
         .rate_limit_next(6, Duration::from_millis(100));
-    let mut calls = place(&env, 2);
+    let mut calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     env.sandbox.faults().fail_next(4, 503);
-    calls = place(&env, 2);
+    calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     stop(running);
 }
@@ -217,7 +198,7 @@ fn a_token_expiring_mid_stream_is_refreshed() {
     let mut running = Running::start(command);
     running.wait_for_stderr("Ready", READY);
     env.sandbox.faults().expire_tokens();
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     stop(running);
 }
@@ -225,9 +206,9 @@ fn a_token_expiring_mid_stream_is_refreshed() {
 #[test]
 fn a_malformed_frame_is_skipped() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox.faults().send_malformed_frame();
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     let stderr = stop(running);
     assert!(
@@ -239,11 +220,11 @@ fn a_malformed_frame_is_skipped() {
 #[test]
 fn a_dead_link_is_noticed_and_the_gap_backfilled() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox
         .faults()
         .stall_websockets(Duration::from_secs(4));
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     running.wait_for_stderr("reconnecting", Duration::from_secs(10));
     expect_reports(&mut running, &calls);
     stop(running);
@@ -252,14 +233,14 @@ fn a_dead_link_is_noticed_and_the_gap_backfilled() {
 #[test]
 fn sigkill_then_restart_backfills_from_the_cursor() {
     let env = TestEnv::new();
-    let mut first = listen(&env, &[]);
-    let before = place(&env, 2);
+    let mut first = env.listen(&[]);
+    let before = env.place_calls(2);
     expect_reports(&mut first, &before);
     first.signal("KILL");
     let _ = first.wait(Duration::from_secs(5));
-    let during = place(&env, 3);
-    let mut second = listen(&env, &[]);
-    let after = place(&env, 1);
+    let during = env.place_calls(3);
+    let mut second = env.listen(&[]);
+    let after = env.place_calls(1);
     let mut expected = during.clone();
     expected.extend(after);
     expect_reports(&mut second, &expected);
@@ -269,14 +250,14 @@ fn sigkill_then_restart_backfills_from_the_cursor() {
 #[test]
 fn since_backfills_at_start_and_no_backfill_does_not() {
     let env = TestEnv::new();
-    let past = place(&env, 2);
-    let mut running = listen(&env, &["--since", "1h"]);
+    let past = env.place_calls(2);
+    let mut running = env.listen(&["--since", "1h"]);
     expect_reports(&mut running, &past);
     stop(running);
     let env = TestEnv::new();
-    stop(listen(&env, &[]));
-    place(&env, 2);
-    let mut running = listen(&env, &["--no-backfill"]);
+    stop(env.listen(&[]));
+    env.place_calls(2);
+    let mut running = env.listen(&["--no-backfill"]);
     assert!(running.more_stdout(Duration::from_millis(800)).is_empty());
     stop(running);
 }
@@ -303,7 +284,7 @@ fn a_terminal_gets_one_human_line_per_call() {
 #[test]
 fn a_second_ctrl_c_exits_130_at_once() {
     let env = TestEnv::new();
-    let running = listen(&env, &[]);
+    let running = env.listen(&[]);
     // Cleanup is made slow, so the second Ctrl-C lands while it runs.
     env.sandbox
         .faults()
@@ -374,11 +355,8 @@ fn flaky_webhook(
 fn forwards_each_report_to_a_webhook_that_fails_at_first() {
     let env = TestEnv::new();
     let (url, received) = flaky_webhook(&env, 2);
-    let mut running = listen(
-        &env,
-        &["--forward-to", &url, "--forward-header", "X-Token: abc"],
-    );
-    let calls = place(&env, 3);
+    let mut running = env.listen(&["--forward-to", &url, "--forward-header", "X-Token: abc"]);
+    let calls = env.place_calls(3);
     let printed = ids(&expect_reports(&mut running, &calls));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while received.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
@@ -397,8 +375,8 @@ fn forwards_each_report_to_a_webhook_that_fails_at_first() {
 #[test]
 fn a_webhook_that_never_answers_does_not_stop_listening() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &["--forward-to", "http://127.0.0.1:9/nowhere"]);
-    let calls = place(&env, 2);
+    let mut running = env.listen(&["--forward-to", "http://127.0.0.1:9/nowhere"]);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     stop(running);
 }
@@ -482,7 +460,7 @@ fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
     env.sandbox
         .faults()
         .fail_next_on("/call-events-report/v1/report-summaries", 100_000, 503);
-    let mut first = listen(&env, &[]);
+    let mut first = env.listen(&[]);
     let live = env.sandbox.place_call().conversation_space_id;
     // Scheduled calls may end meanwhile and come first: read until the placed one is out.
     let mut printed = ids_of(&first.stdout_until(ARRIVE, |lines| ids_of(lines).contains(&live)));
@@ -509,7 +487,7 @@ fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
         "the gap should hold many calls: {}",
         gap.len()
     );
-    let mut second = listen(&env, &[]);
+    let mut second = env.listen(&[]);
     let lines = second.stdout_until(ARRIVE, |lines| {
         let got: HashSet<String> = ids_of(lines).into_iter().collect();
         gap.is_subset(&got)
@@ -527,12 +505,12 @@ fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
 #[test]
 fn a_server_without_subscription_listing_is_not_taken_for_a_lost_channel() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
+    let mut running = env.listen(&[]);
     env.sandbox
         .faults()
         .fail_next_on("/call-events-report/v1/subscriptions", 1, 404);
     std::thread::sleep(Duration::from_secs(4));
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     let stderr = stop(running);
     assert!(
@@ -547,8 +525,8 @@ fn a_refused_channel_type_is_retried_with_the_other_spelling() {
     env.sandbox
         .faults()
         .fail_next_on("/notification-channel/v1/channels", 1, 400);
-    let mut running = listen(&env, &[]);
-    let calls = place(&env, 1);
+    let mut running = env.listen(&[]);
+    let calls = env.place_calls(1);
     expect_reports(&mut running, &calls);
     stop(running);
 }
@@ -578,7 +556,7 @@ fn a_foreign_account_fails_before_ready_and_leaves_nothing_behind() {
 #[test]
 fn shutdown_is_bounded_even_when_goto_answers_slowly() {
     let env = TestEnv::new();
-    let running = listen(&env, &[]);
+    let running = env.listen(&[]);
     env.sandbox
         .faults()
         .rate_limit_next(1000, Duration::from_secs(30));
@@ -598,9 +576,9 @@ fn shutdown_is_bounded_even_when_goto_answers_slowly() {
 #[test]
 fn a_catch_up_is_told_in_status_lines() {
     let env = TestEnv::new();
-    let calls = place(&env, 2);
+    let calls = env.place_calls(2);
     std::thread::sleep(Duration::from_millis(20));
-    let mut running = listen(&env, &["--since", "1h"]);
+    let mut running = env.listen(&["--since", "1h"]);
     running.wait_for_stderr("Caught up; live again.", ARRIVE);
     expect_reports(&mut running, &calls);
     let seen = running.stderr_seen.join("\n");

@@ -11,23 +11,6 @@ use sqlx::Row;
 
 use crate::harness::{Running, TestEnv, json_lines};
 
-fn listen(env: &TestEnv, args: &[&str]) -> Running {
-    let mut command = env.cer_process();
-    command
-        .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .arg("listen")
-        .args(args);
-    let mut running = Running::start(command);
-    running.wait_for_stderr("Ready", Duration::from_secs(15));
-    running
-}
-
-fn place(env: &TestEnv, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| env.sandbox.place_call().conversation_space_id)
-        .collect()
-}
-
 fn ids(reports: &[serde_json::Value]) -> Vec<String> {
     reports
         .iter()
@@ -36,9 +19,7 @@ fn ids(reports: &[serde_json::Value]) -> Vec<String> {
 }
 
 fn stop(running: Running) -> Vec<String> {
-    running.signal("TERM");
-    let (code, rest, stderr) = running.wait(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
+    let (rest, stderr) = running.stop();
     assert!(rest.is_empty(), "printed after the end: {rest:?}");
     stderr
 }
@@ -63,8 +44,8 @@ fn stored_rows(env: &TestEnv) -> Vec<(String, String)> {
 #[test]
 fn each_printed_report_is_stored_as_printed_and_a_restart_prints_nothing_again() {
     let env = TestEnv::new();
-    let mut running = listen(&env, &[]);
-    let calls = place(&env, 3);
+    let mut running = env.listen(&[]);
+    let calls = env.place_calls(3);
     let lines = running.stdout_lines(3, Duration::from_secs(20));
     stop(running);
     let rows = stored_rows(&env);
@@ -83,8 +64,8 @@ fn each_printed_report_is_stored_as_printed_and_a_restart_prints_nothing_again()
         calls.iter().cloned().collect::<HashSet<_>>()
     );
     // A backfill over the same calls finds them all in the store: nothing is printed twice.
-    let mut again = listen(&env, &["--since", "1h"]);
-    let more = place(&env, 1);
+    let mut again = env.listen(&["--since", "1h"]);
+    let more = env.place_calls(1);
     let next = again.stdout_lines(1, Duration::from_secs(20));
     let rest = again.more_stdout(Duration::from_millis(800));
     assert_eq!(ids(&json_lines(&next)), more);
@@ -95,9 +76,9 @@ fn each_printed_report_is_stored_as_printed_and_a_restart_prints_nothing_again()
 
 /// Two listeners on one store: each call printed by exactly one of them, stored once.
 fn two_listeners_on_one_store(env: &TestEnv, args: &[&str]) -> Vec<String> {
-    let mut first = listen(env, args);
-    let mut second = listen(env, args);
-    let calls = place(env, 6);
+    let mut first = env.listen(args);
+    let mut second = env.listen(args);
+    let calls = env.place_calls(6);
     let deadline = Instant::now() + Duration::from_secs(20);
     let (mut a, mut b) = (Vec::new(), Vec::new());
     while a.len() + b.len() < calls.len() && Instant::now() < deadline {
@@ -189,14 +170,14 @@ fn a_read_only_store_holds_reports_back_and_they_come_once_it_is_writable() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     let mut running = listen_as_plain_user(&env);
-    let first = place(&env, 1);
+    let first = env.place_calls(1);
     running.stdout_lines(1, Duration::from_secs(20));
     let db = env.state_dir().join("cer.db");
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
     // Open connections keep writing through their descriptors; idle ones close after 1 s
     // (checked about every second).
     std::thread::sleep(Duration::from_millis(3000));
-    let held = place(&env, 2);
+    let held = env.place_calls(2);
     let early = running.more_stdout(Duration::from_millis(1500));
     assert!(early.is_empty(), "printed without being stored: {early:?}");
     // As a person would: `chmod 600 cer.db*` (SQLite gives a -shm it creates meanwhile the
@@ -250,15 +231,15 @@ fn a_postgres_store_stopped_and_restarted_while_calls_end_loses_nothing() {
     };
     let url = server.create_database();
     let env = TestEnv::new();
-    let mut running = listen(&env, &["--store", &url]);
-    let before = place(&env, 2);
+    let mut running = env.listen(&["--store", &url]);
+    let before = env.place_calls(2);
     let mut lines = running.stdout_lines(2, Duration::from_secs(20));
     server.stop();
-    let during = place(&env, 3);
+    let during = env.place_calls(3);
     std::thread::sleep(Duration::from_millis(1500));
     lines.extend(running.more_stdout(Duration::from_millis(100)));
     server.resume();
-    let after = place(&env, 1);
+    let after = env.place_calls(1);
     let want: HashSet<String> = before
         .iter()
         .chain(&during)
@@ -311,7 +292,7 @@ fn keep_deletes_reports_of_old_calls_but_not_recent_ones() {
                 .unwrap();
         }
     });
-    let running = listen(&env, &["--keep", "30d"]);
+    let running = env.listen(&["--keep", "30d"]);
     std::thread::sleep(Duration::from_millis(300));
     stop(running);
     let ids: Vec<String> = stored_rows(&env).into_iter().map(|(id, _)| id).collect();

@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::harness::READY;
 use crate::harness::{Running, TestEnv, free_port, json_lines};
 
-const READY: Duration = Duration::from_secs(15);
 const ARRIVE: Duration = Duration::from_secs(20);
 const CHANNELS: &str = "/notification-channel/v1/channels";
 
@@ -91,13 +91,6 @@ fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-fn stop(running: Running) -> Vec<String> {
-    running.signal("TERM");
-    let (code, _, stderr) = running.wait(Duration::from_secs(10));
-    assert_eq!(code, Some(0), "stderr:\n{}", stderr.join("\n"));
-    stderr
-}
-
 #[test]
 fn healthz_is_503_with_the_reason_until_ready_then_200() {
     let env = TestEnv::new();
@@ -117,7 +110,7 @@ fn healthz_is_503_with_the_reason_until_ready_then_200() {
     running.wait_for_stderr("Ready", READY);
     assert_eq!(healthz(&env, &address), (200, "ok\n".to_string()));
     assert_eq!(value(&scrape(&env, &address), "cer_ready", &[]), 1.0);
-    stop(running);
+    running.stop();
 }
 
 #[test]
@@ -145,10 +138,10 @@ fn metrics_count_what_happened_during_a_run_with_faults() {
     );
     running.wait_for_stderr("Ready", READY);
     let mut lines = running.stdout_lines(2, ARRIVE);
-    expected.extend(place(&env, 2));
+    expected.extend(env.place_calls(2));
     lines.extend(running.stdout_lines(2, ARRIVE));
     env.sandbox.faults().drop_websockets();
-    expected.extend(place(&env, 2));
+    expected.extend(env.place_calls(2));
     lines.extend(running.stdout_lines(2, ARRIVE));
     lines.extend(running.more_stdout(Duration::from_millis(500)));
     let reports = each_once(&running, &lines, &expected);
@@ -180,7 +173,7 @@ fn metrics_count_what_happened_during_a_run_with_faults() {
     assert_eq!(good_hits.load(Ordering::SeqCst), 6);
     assert!(bad_hits.load(Ordering::SeqCst) >= 6);
     assert_api_requests_match_the_simulator(&env, &address);
-    stop(running);
+    running.stop();
 }
 
 /// Checks the NDJSON lines are exactly the `expected` calls, each once; returns the reports.
@@ -274,12 +267,6 @@ fn assert_api_requests_match_the_simulator(env: &TestEnv, address: &str) {
     });
     assert!(matched, "simulator {:?} != cer {:?}", seen.0, seen.1);
     assert_eq!(seen.1[&("notification-channel".into(), "503".into())], 2.0);
-}
-
-fn place(env: &TestEnv, n: usize) -> Vec<String> {
-    (0..n)
-        .map(|_| env.sandbox.place_call().conversation_space_id)
-        .collect()
 }
 
 /// A webhook that always answers `status`; counts the POSTs it gets.
@@ -394,7 +381,7 @@ fn systemd_hears_ready_status_watchdog_and_stopping() {
             && noted(&notes, "STATUS=Reconnected").is_some()
     }));
     assert!(noted(&notes, "STOPPING=1").is_none());
-    stop(running);
+    running.stop();
     assert!(
         noted(&notes, "STOPPING=1").is_some(),
         "{:?}",
@@ -439,13 +426,13 @@ fn json_logs_are_one_object_per_line_at_every_level_and_keep_secrets_out() {
     let mut running = Running::start(command);
     running.wait_for_stderr("Ready", READY);
     env.sandbox.faults().expire_tokens();
-    place(&env, 1);
+    env.place_calls(1);
     let mut stdout = running.stdout_lines(1, ARRIVE);
     env.sandbox.faults().drop_websockets();
-    place(&env, 1);
+    env.place_calls(1);
     stdout.extend(running.stdout_lines(1, ARRIVE));
     assert_eq!(stdout.len(), 2);
-    let stderr = stop(running).join("\n");
+    let stderr = running.stop().1.join("\n");
     let events = assert_json_lines("listen -vv", &stderr);
     assert!(events.iter().any(|e| e["level"] == "DEBUG"), "{stderr}");
     assert!(
@@ -546,7 +533,7 @@ fn a_stuck_scraper_never_holds_up_listening() {
             .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
             .unwrap();
     }
-    let calls = place(&env, 3);
+    let calls = env.place_calls(3);
     let lines = running.stdout_lines(3, ARRIVE);
     let printed: HashSet<String> = json_lines(&lines)
         .iter()
@@ -560,5 +547,5 @@ fn a_stuck_scraper_never_holds_up_listening() {
         3.0
     );
     drop(stuck);
-    stop(running);
+    running.stop();
 }
