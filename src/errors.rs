@@ -5,9 +5,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use crate::api::ApiError;
-use crate::auth::AuthError;
 use crate::auth::redirect::LoginError;
+use crate::auth::{AuthError, CredentialsError, OAuthClientError};
 use crate::listen::first_connection::FirstConnectionFailed;
+use crate::listen::{ListenError, NeedsStart};
 use crate::output::Palette;
 
 /// A usage or configuration error, found before any network call: exit 2.
@@ -62,67 +63,79 @@ pub struct Verdict {
     pub hint: Option<String>,
 }
 
+impl Verdict {
+    fn quiet(code: u8) -> Self {
+        Self {
+            code,
+            print: false,
+            hint: None,
+        }
+    }
+
+    fn loud(code: u8, hint: Option<&str>) -> Self {
+        Self {
+            code,
+            print: true,
+            hint: hint.map(str::to_string),
+        }
+    }
+}
+
 /// Decides the exit code and hint of an error by looking through its whole chain.
 pub fn verdict(err: &anyhow::Error) -> Verdict {
-    let quiet = |code| Verdict {
-        code,
-        print: false,
-        hint: None,
-    };
-    let loud = |code, hint: Option<&str>| Verdict {
-        code,
-        print: true,
-        hint: hint.map(str::to_string),
-    };
     // A context, which `chain()` does not show as its own type.
     if let Some(first) = err.downcast_ref::<FirstConnectionFailed>() {
-        return loud(code::FAILURE, Some(first.hint));
+        return Verdict::loud(code::FAILURE, Some(first.hint));
     }
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
         {
-            return quiet(0);
+            return Verdict::quiet(0);
         }
         if let Some(AlreadyReported(code)) = cause.downcast_ref::<AlreadyReported>() {
-            return quiet(*code);
+            return Verdict::quiet(*code);
         }
         if cause.is::<Interrupted>() {
-            return quiet(code::INTERRUPTED);
+            return Verdict::quiet(code::INTERRUPTED);
         }
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
-            return loud(code::USAGE, usage.hint.as_deref());
+            return Verdict::loud(code::USAGE, usage.hint.as_deref());
         }
         if let Some(auth) = cause.downcast_ref::<AuthError>() {
-            return loud(code::AUTH, Some(auth_hint(auth)));
+            return Verdict::loud(code::AUTH, Some(auth_hint(auth)));
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api_verdict(api);
         }
+        if let Some(listen) = cause.downcast_ref::<ListenError>() {
+            return listen_verdict(listen);
+        }
+        if let Some(verdict) = local_verdict(cause) {
+            return verdict;
+        }
         if let Some(login) = cause.downcast_ref::<LoginError>() {
-            return loud(code::FAILURE, login_hint(login));
+            return Verdict::loud(code::FAILURE, login_hint(login));
         }
     }
-    loud(code::FAILURE, None)
+    Verdict::loud(code::FAILURE, None)
 }
+
+/// For an OAuth client that is missing or cannot be used.
+pub(crate) const OAUTH_CLIENT_HINT: &str = "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env";
+
+const NEEDS_START_HINT: &str =
+    "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago";
 
 fn api_verdict(err: &ApiError) -> Verdict {
     let (code, hint) = match err {
+        ApiError::Local(cause) => {
+            let cause: &(dyn std::error::Error + 'static) = cause.as_ref();
+            return local_verdict(cause).unwrap_or_else(|| Verdict::loud(code::FAILURE, None));
+        }
         ApiError::Auth(auth) => (code::AUTH, Some(auth_hint(auth))),
         ApiError::Unauthorized { .. } => (code::AUTH, Some("run `cer login` to log in again")),
         ApiError::NotFound { .. } => (code::NOT_FOUND, None),
-        ApiError::Configuration(_) => (
-            code::USAGE,
-            Some(
-                "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env",
-            ),
-        ),
-        ApiError::NeedsStart(_) => (
-            code::USAGE,
-            Some(
-                "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago",
-            ),
-        ),
         ApiError::Forbidden { .. } => (
             code::FAILURE,
             Some(
@@ -140,10 +153,27 @@ fn api_verdict(err: &ApiError) -> Verdict {
         ),
         _ => (code::FAILURE, None),
     };
-    Verdict {
-        code,
-        print: true,
-        hint: hint.map(str::to_string),
+    Verdict::loud(code, hint)
+}
+
+fn listen_verdict(err: &ListenError) -> Verdict {
+    match err {
+        ListenError::Api(api) => api_verdict(api),
+        ListenError::NeedsStart(_) => Verdict::loud(code::USAGE, Some(NEEDS_START_HINT)),
+        ListenError::Store(_) => Verdict::loud(code::FAILURE, None),
+    }
+}
+
+/// Errors of cer's own side, met alone or inside [`ApiError::Local`].
+fn local_verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
+    if cause.is::<CredentialsError>() {
+        Some(Verdict::loud(code::FAILURE, None))
+    } else if cause.is::<OAuthClientError>() {
+        Some(Verdict::loud(code::USAGE, Some(OAUTH_CLIENT_HINT)))
+    } else if cause.is::<NeedsStart>() {
+        Some(Verdict::loud(code::USAGE, Some(NEEDS_START_HINT)))
+    } else {
+        None
     }
 }
 
@@ -237,6 +267,49 @@ mod tests {
         let verdict = verdict(&anyhow::Error::new(err));
         assert_eq!(verdict.code, code::USAGE);
         assert_eq!(verdict.hint.as_deref(), Some("use YYYY-MM-DD"));
+    }
+
+    // The variants `ApiError` lost kept their exit codes and hints as typed errors of their own.
+    #[test]
+    fn errors_of_cers_own_side_keep_their_codes_and_hints() {
+        let lock = CredentialsError::LockHeld {
+            path: "/c/credentials.lock".into(),
+            waited: std::time::Duration::from_secs(10),
+        };
+        let verdict_of_lock = verdict(&anyhow::Error::new(ApiError::local(lock)));
+        assert_eq!(verdict_of_lock, Verdict::loud(code::FAILURE, None));
+        let store = CredentialsError::Store(crate::auth::store::StoreError("locked".into()));
+        assert_eq!(code_of(anyhow::Error::new(store)), code::FAILURE);
+        let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_SECRET not set".into());
+        let err = Err::<(), _>(ApiError::local(missing))
+            .context("cannot get an access token")
+            .unwrap_err();
+        assert_eq!(
+            verdict(&err),
+            Verdict::loud(code::USAGE, Some(OAUTH_CLIENT_HINT))
+        );
+        let header = ApiError::local(OAuthClientError::NotAHeader);
+        assert_eq!(code_of(anyhow::Error::new(header)), code::USAGE);
+    }
+
+    #[test]
+    fn listen_errors_keep_the_codes_of_their_causes() {
+        let needs = ListenError::from(NeedsStart {
+            unreadable: vec!["the store".into()],
+        });
+        let err = anyhow::Error::new(needs).context("listening stopped");
+        assert_eq!(
+            verdict(&err),
+            Verdict::loud(code::USAGE, Some(NEEDS_START_HINT))
+        );
+        let missing = ListenError::from(ApiError::NotFound {
+            message: String::new(),
+        });
+        assert_eq!(code_of(anyhow::Error::new(missing)), code::NOT_FOUND);
+        let refused = ListenError::from(ApiError::from(AuthError::NotLoggedIn));
+        assert_eq!(code_of(anyhow::Error::new(refused)), code::AUTH);
+        let store = ListenError::from(crate::store::StoreError::Location("bad".into()));
+        assert_eq!(code_of(anyhow::Error::new(store)), code::FAILURE);
     }
 
     #[test]

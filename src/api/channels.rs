@@ -27,23 +27,25 @@ const CHANNEL_TYPES: [&str; 2] = ["WebSocket", "WebSockets"];
 /// Creates a WebSocket channel. Not retried on 5xx: a repeat could leave a second channel.
 /// A 400 is tried once more with the other spelling of the channel type.
 pub async fn create(client: &ApiClient, nickname: &str) -> Result<Channel, ApiError> {
-    let path = format!("{CHANNELS}/{nickname}");
-    let mut refused = None;
-    for channel_type in CHANNEL_TYPES {
-        let request = ApiRequest::new(Method::POST, path.clone())
-            .json(json!({ "channelType": channel_type }));
-        match client.send_json(&request).await {
-            Ok(body) => return channel_of(nickname, channel_type, &body),
-            Err(err @ ApiError::Rejected { status: 400, .. }) => {
-                tracing::debug!(
-                    "GoTo refused channelType {channel_type:?}; trying the other spelling"
-                );
-                refused = Some(err);
-            }
-            Err(err) => return Err(err),
+    let [preferred, other] = CHANNEL_TYPES;
+    match create_as(client, nickname, preferred).await {
+        Err(ApiError::Rejected { status: 400, .. }) => {
+            tracing::debug!("GoTo refused channelType {preferred:?}; trying the other spelling");
+            create_as(client, nickname, other).await
         }
+        created => created,
     }
-    Err(refused.unwrap_or_else(|| ApiError::Configuration("no channel type to try".into())))
+}
+
+async fn create_as(
+    client: &ApiClient,
+    nickname: &str,
+    channel_type: &'static str,
+) -> Result<Channel, ApiError> {
+    let request = ApiRequest::new(Method::POST, format!("{CHANNELS}/{nickname}"))
+        .json(json!({ "channelType": channel_type }));
+    let body = client.send_json(&request).await?;
+    channel_of(nickname, channel_type, &body)
 }
 
 /// Renews the channel's lifetime; GoTo asks for it with `WEBSOCKET_REFRESH_REQUIRED`.

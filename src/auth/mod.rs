@@ -1,6 +1,7 @@
 //! Tokens: getting them (OAuth login), keeping them (keyring or file) and keeping them fresh.
 
 pub mod credentials;
+mod local_error;
 pub mod oauth;
 pub mod redirect;
 pub mod store;
@@ -8,5 +9,6 @@ mod tokens;
 
 pub use crate::net::AuthError;
 pub use credentials::Credentials;
+pub use local_error::{CredentialsError, OAuthClientError};
 pub use oauth::OAuthClient;
 pub use tokens::Tokens;

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::credentials::Credentials;
+use super::local_error::OAuthClientError;
 use crate::net::ApiError;
 use crate::net::AuthError;
 use crate::net::body::{BodyError, MAX_TOKEN_BODY, read_capped};
@@ -95,13 +96,8 @@ impl OAuthClient {
     }
 
     fn adapter(&self, status: &StatusProbe) -> Result<Adapter, ApiError> {
-        let basic =
-            basic_header(self.client.client_id().as_str(), &self.secret).ok_or_else(|| {
-                ApiError::Configuration(
-                    "OAUTH_CLIENT_ID or OAUTH_CLIENT_SECRET has characters a header cannot carry"
-                        .into(),
-                )
-            })?;
+        let basic = basic_header(self.client.client_id().as_str(), &self.secret)
+            .ok_or(OAuthClientError::NotAHeader)?;
         Ok(Adapter {
             http: self.http.clone(),
             status: status.clone(),

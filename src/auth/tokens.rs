@@ -11,8 +11,9 @@ use jiff::Timestamp;
 use tokio::sync::Mutex;
 
 use super::credentials::Credentials;
+use super::local_error::{CredentialsError, OAuthClientError};
 use super::oauth::OAuthClient;
-use super::store::{Store, StoreError, Stores};
+use super::store::{Store, Stores};
 use crate::net::ApiError;
 use crate::net::AuthError;
 use crate::secret::Secret;
@@ -31,7 +32,7 @@ enum Source {
 
 struct Managed {
     /// The OAuth client, or why there is none (missing variables): needed only to refresh.
-    oauth: Result<OAuthClient, String>,
+    oauth: Result<OAuthClient, OAuthClientError>,
     stores: Option<Stores>,
     lock_path: Option<PathBuf>,
     /// The store the credentials came from (and go back to), and the credentials; loaded on
@@ -49,7 +50,11 @@ impl Tokens {
 
     /// Tokens found in `stores` on first use, refreshed through `oauth` (or, when `oauth` is
     /// an error, usable until they need a refresh).
-    pub fn stored(oauth: Result<OAuthClient, String>, stores: Stores, lock_path: PathBuf) -> Self {
+    pub fn stored(
+        oauth: Result<OAuthClient, OAuthClientError>,
+        stores: Stores,
+        lock_path: PathBuf,
+    ) -> Self {
         Self::managed(oauth, Some(stores), Some(lock_path), None)
     }
 
@@ -59,7 +64,7 @@ impl Tokens {
     }
 
     fn managed(
-        oauth: Result<OAuthClient, String>,
+        oauth: Result<OAuthClient, OAuthClientError>,
         stores: Option<Stores>,
         lock_path: Option<PathBuf>,
         current: Option<(Store, Credentials)>,
@@ -75,7 +80,9 @@ impl Tokens {
     }
 
     /// The stored credentials and where they are, without refreshing; `None` when not logged in.
-    pub async fn stored_credentials(&self) -> Result<Option<(Store, Credentials)>, ApiError> {
+    pub async fn stored_credentials(
+        &self,
+    ) -> Result<Option<(Store, Credentials)>, CredentialsError> {
         match &*self.inner {
             Source::Fixed(_) => Ok(None),
             Source::Managed(managed) => {
@@ -108,11 +115,11 @@ impl Managed {
     async fn load_if_needed(
         &self,
         current: &mut Option<(Store, Credentials)>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), CredentialsError> {
         if current.is_none()
             && let Some(stores) = &self.stores
         {
-            *current = stores.find().await.map_err(store_error)?;
+            *current = stores.find().await.map_err(CredentialsError::Store)?;
         }
         Ok(())
     }
@@ -130,7 +137,7 @@ impl Managed {
         let _lock = self.lock_store().await?;
         // Another process may have refreshed while we waited for the lock: its tokens win,
         // because ours may hold a refresh token that rotation has already spent.
-        let latest = match store.load().await.map_err(store_error)? {
+        let latest = match store.load().await.map_err(CredentialsError::Store)? {
             Some(stored) if stored.access_token != credentials.access_token => stored,
             _ => credentials.clone(),
         };
@@ -154,10 +161,7 @@ impl Managed {
         let Some(refresh_token) = &old.refresh_token else {
             return Err(AuthError::RefreshRejected("no refresh token is stored".into()).into());
         };
-        let oauth = self
-            .oauth
-            .as_ref()
-            .map_err(|why| ApiError::Configuration(why.clone()))?;
+        let oauth = self.oauth.as_ref().map_err(Clone::clone)?;
         tracing::debug!("refreshing the access token");
         let mut fresh = oauth.refresh(refresh_token).await?;
         fresh.principal = fresh.principal.or_else(|| old.principal.clone());
@@ -169,7 +173,7 @@ impl Managed {
     /// Holds an exclusive lock on the credentials lock file until the guard drops. Another cer
     /// stuck or suspended while holding it must not hang this one: after
     /// [`LOCK_TIMEOUT`] it is an error that says so.
-    async fn lock_store(&self) -> Result<Option<fs::File>, ApiError> {
+    async fn lock_store(&self) -> Result<Option<fs::File>, CredentialsError> {
         let Some(path) = self.lock_path.clone() else {
             return Ok(None);
         };
@@ -203,11 +207,10 @@ impl Managed {
                     tokio::time::sleep(LOCK_POLL).await;
                 }
                 Err(fs::TryLockError::WouldBlock) => {
-                    return Err(ApiError::Credentials(format!(
-                        "another cer has held {} for over {} s (stuck or suspended?); stop it, or delete the lock file if no cer runs",
-                        path.display(),
-                        LOCK_TIMEOUT.as_secs()
-                    )));
+                    return Err(CredentialsError::LockHeld {
+                        path,
+                        waited: LOCK_TIMEOUT,
+                    });
                 }
                 Err(fs::TryLockError::Error(err)) => {
                     tracing::debug!("refreshing without the credentials lock: {err}");
@@ -228,8 +231,4 @@ fn is_usable(credentials: &Credentials, rejected: Option<&Secret>) -> bool {
         Some(rejected) => credentials.access_token != *rejected,
         None => !credentials.needs_refresh(Timestamp::now()),
     }
-}
-
-fn store_error(err: StoreError) -> ApiError {
-    ApiError::Credentials(err.0)
 }

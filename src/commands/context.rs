@@ -9,8 +9,8 @@ use crate::api::ApiClient;
 use crate::api::http::{client_reaching, needs_tls};
 use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Store, Stores};
-use crate::auth::{Credentials, OAuthClient, Tokens};
-use crate::errors::UsageError;
+use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
+use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::secret::Secret;
@@ -105,9 +105,7 @@ impl Context {
         else {
             return Err(
                 UsageError::new(format!("{} not set", missing.join(" and ")))
-                    .with_hint(
-                        "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env",
-                    ),
+                    .with_hint(OAUTH_CLIENT_HINT),
             );
         };
         OAuthClient::new(
@@ -136,7 +134,7 @@ impl Context {
         let lock = self.settings.config_dir.join("credentials.lock");
         let oauth = self
             .oauth()
-            .map_err(|missing| format!("{missing}, and the stored access token needs a refresh"));
+            .map_err(|missing| OAuthClientError::NeededForRefresh(missing.to_string()));
         Tokens::stored(oauth, self.stores(), lock)
     }
 

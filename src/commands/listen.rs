@@ -14,7 +14,7 @@ use super::signals::StopSignals;
 use crate::delivery::{Delivery, DeliveryTiming};
 use crate::errors::code;
 use crate::listen::first_connection::FirstConnectionFailed;
-use crate::listen::{Engine, ListenEvent, Outbox, SystemClock};
+use crate::listen::{Engine, ListenError, ListenEvent, Outbox, SystemClock};
 use crate::output::delivery_line::delivery_line;
 use crate::output::report_line::report_line;
 use crate::service::Service;
@@ -79,10 +79,14 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     }
     let waited = settings.engine.timing.first_connect_limit;
     match result {
-        Err(err) if !ready => match FirstConnectionFailed::diagnose(&err, waited) {
-            Some(diagnosis) => Err(anyhow::Error::new(err).context(diagnosis)),
-            None => Err(anyhow::Error::new(err).context("listening stopped")),
-        },
+        Err(ListenError::Api(err)) if !ready => {
+            let diagnosis = FirstConnectionFailed::diagnose(&err, waited);
+            let err = anyhow::Error::new(err);
+            match diagnosis {
+                Some(diagnosis) => Err(err.context(diagnosis)),
+                None => Err(err.context("listening stopped")),
+            }
+        }
         result => result.context("listening stopped"),
     }
 }

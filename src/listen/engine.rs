@@ -7,12 +7,14 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
+use super::error::{ListenError, NeedsStart};
 use super::ledger::{CursorMove, Ledgers, OVERLAP, save_cursor_moves};
 use super::pump::{End, Pump};
 use super::session::{Session, discard, tear_down};
 use super::{Clock, ListenConfig, ListenEvent, StartFrom};
 use crate::api::channels::Channel;
 use crate::api::{ApiClient, ApiError};
+use crate::auth::CredentialsError;
 use crate::store::{Store, StoreError, StoreLocation};
 
 /// The listen engine. Build it, then [`Engine::run`] it until `shutdown` turns true.
@@ -112,11 +114,9 @@ impl Engine {
 
     /// Listens until `shutdown` is set (then cleans up and returns `Ok`) or authentication
     /// fails for good.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ApiError> {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ListenError> {
         if !self.loaded {
-            self.load()
-                .await
-                .map_err(|err| ApiError::Configuration(err.to_string()))?;
+            self.load().await?;
         }
         let mut backfill_from = self.first_backfill_start()?;
         let (mut attempt, mut ready) = (0u32, false);
@@ -130,40 +130,35 @@ impl Engine {
             };
             let Some(opened) = opened else {
                 // Stopped halfway through opening: delete whatever was already created.
-                return self.finish(created).await;
+                self.finish(created).await;
+                return Ok(());
             };
             let reason = match opened {
                 Ok(session) => {
-                    let opened_at = tokio::time::Instant::now();
+                    let opened_at = Instant::now();
                     self.announce(ready, &session.channel).await;
                     ready = true;
                     match Pump::new(&mut self, session, backfill_from)
                         .run(&mut shutdown)
                         .await
                     {
-                        End::Shutdown(channel) => return self.finish(Some(channel)).await,
+                        End::Shutdown(channel) => {
+                            self.finish(Some(channel)).await;
+                            return Ok(());
+                        }
                         End::Fatal(err, channel) => {
-                            self.finish(channel).await?;
-                            return Err(err);
+                            self.finish(channel).await;
+                            return Err(err.into());
                         }
                         End::Lost { reason, channel } => {
-                            let lasted = opened_at.elapsed();
-                            attempt = self.config.timing.failures_after_session(attempt, lasted);
-                            if let Some(channel) = channel {
-                                discard(
-                                    &self.api,
-                                    channel,
-                                    &self.config,
-                                    self.config.timing.shutdown_limit,
-                                );
-                            }
+                            attempt = self.after_lost(attempt, opened_at, channel);
                             reason
                         }
                     }
                 }
-                Err(err) if is_fatal(&err, ready) => return Err(err),
+                Err(err) if is_fatal(&err, ready) => return Err(err.into()),
                 // Nothing has ever worked: a person must fix something, so say what failed.
-                Err(err) if !ready && Instant::now() >= give_up_at => return Err(err),
+                Err(err) if !ready && Instant::now() >= give_up_at => return Err(err.into()),
                 Err(err) => format!("could not set up the channel: {err}"),
             };
             attempt += 1;
@@ -172,10 +167,25 @@ impl Engine {
                 .pause_before_reconnect(attempt, reason, deadline, &mut shutdown)
                 .await
             {
-                return self.finish(None).await;
+                self.finish(None).await;
+                return Ok(());
             }
             backfill_from = self.reconnect_backfill_start();
         }
+    }
+
+    /// Counts a lost session toward the backoff (one that lasted resets it) and deletes its
+    /// channel in the background; returns the failures counted so far.
+    fn after_lost(&self, attempt: u32, opened_at: Instant, channel: Option<Channel>) -> u32 {
+        let attempt = self
+            .config
+            .timing
+            .failures_after_session(attempt, opened_at.elapsed());
+        if let Some(channel) = channel {
+            let limit = self.config.timing.shutdown_limit;
+            discard(&self.api, channel, &self.config, limit);
+        }
+        attempt
     }
 
     /// Tells the renderer and waits the backoff (never past `deadline`); false when shutdown
@@ -220,13 +230,12 @@ impl Engine {
     /// cursor starts its record now, so later reconnects know where to backfill from.
     /// A corrupt cursor with nothing readable left stops here: guessing "now" would lose the
     /// calls that ended while cer was down, so the user says where to start.
-    fn first_backfill_start(&mut self) -> Result<Option<Timestamp>, ApiError> {
+    fn first_backfill_start(&mut self) -> Result<Option<Timestamp>, NeedsStart> {
         let lost = self.ledgers.unrecoverable();
         if self.config.start == StartFrom::Cursor && !lost.is_empty() {
-            return Err(ApiError::NeedsStart(format!(
-                "the listen cursor could not be read from {}, so where to backfill from is unknown",
-                lost.join(", ")
-            )));
+            return Err(NeedsStart {
+                unreadable: lost.into_iter().map(str::to_string).collect(),
+            });
         }
         let now = self.clock.now();
         let start = match self.config.start {
@@ -259,7 +268,7 @@ impl Engine {
     }
 
     /// Deletes what this run created on GoTo's side and saves the cursors.
-    async fn finish(&mut self, channel: Option<Channel>) -> Result<(), ApiError> {
+    async fn finish(&mut self, channel: Option<Channel>) {
         if let Some(channel) = channel {
             tear_down(
                 &self.api,
@@ -275,7 +284,6 @@ impl Engine {
                 tracing::warn!("cannot save the listen cursor: {err}");
             }
         }
-        Ok(())
     }
 }
 
@@ -288,7 +296,10 @@ fn minus_overlap(cursor: Timestamp) -> Timestamp {
 /// fix, rather than retrying it forever.
 pub(super) fn is_fatal(err: &ApiError, ready: bool) -> bool {
     match err {
-        ApiError::Auth(_) | ApiError::Unauthorized { .. } | ApiError::Credentials(_) => true,
+        ApiError::Auth(_) | ApiError::Unauthorized { .. } => true,
+        // The credential store fails the same way next time; an OAuth client missing for a
+        // refresh is not fatal: another cer may refresh the stored tokens meanwhile.
+        ApiError::Local(_) => err.local_cause::<CredentialsError>().is_some(),
         ApiError::Forbidden { .. } => !ready,
         ApiError::Rejected { status, .. } => {
             !ready && (400..500).contains(status) && *status != 408
@@ -304,5 +315,26 @@ pub(super) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
             // The sender is gone: nobody can stop us, so never resolve.
             std::future::pending::<()>().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::OAuthClientError;
+
+    #[test]
+    fn a_failing_credential_store_is_fatal_a_missing_oauth_client_is_not() {
+        let lock = CredentialsError::LockHeld {
+            path: "/c/credentials.lock".into(),
+            waited: std::time::Duration::from_secs(10),
+        };
+        assert!(is_fatal(&ApiError::local(lock), true));
+        let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_ID not set".into());
+        assert!(!is_fatal(&ApiError::local(missing), true));
+        assert!(is_fatal(
+            &ApiError::from(crate::auth::AuthError::NotLoggedIn),
+            true
+        ));
     }
 }

@@ -5,6 +5,7 @@
 mod backfill;
 pub mod cursor_rules;
 mod engine;
+mod error;
 pub mod first_connection;
 mod flood;
 mod ledger;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 pub use engine::{Engine, Outbox};
+pub use error::{ListenError, NeedsStart};
 pub use ledger::{Ledger, Ledgers};
 pub use timing::Timing;
 

@@ -39,17 +39,12 @@ pub enum ApiError {
     #[error(transparent)]
     Auth(#[from] AuthError),
 
-    /// Settings needed for this call are missing or unusable (exit 2).
-    #[error("{0}")]
-    Configuration(String),
-
-    /// `listen` cannot know where to resume and must be told (`--since`) (exit 2).
-    #[error("{0}")]
-    NeedsStart(String),
-
-    /// The credential store could not be read or written.
-    #[error("cannot use the stored credentials: {0}")]
-    Credentials(String),
+    /// The call could not be made for a reason on cer's own side, not GoTo's: the credential
+    /// store failed, or the OAuth client is unusable as configured. The token side (`auth`)
+    /// puts its own typed errors here, boxed because `net`, below `auth`, cannot name them;
+    /// `errors` (exit code, hint) and `listen` (whether to stop) downcast to tell them apart.
+    #[error(transparent)]
+    Local(Box<dyn std::error::Error + Send + Sync + 'static>),
 
     /// An answer cer cannot read: not JSON, truncated, or missing a field cer needs.
     #[error("GoTo sent an answer cer cannot read: {0}")]
@@ -75,6 +70,19 @@ impl ApiError {
             429 => Self::RateLimited { retry_after },
             500..=599 => Self::Server { status, message },
             _ => Self::Rejected { status, message },
+        }
+    }
+
+    /// Wraps an error of cer's own side (see [`ApiError::Local`]).
+    pub fn local(cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Local(Box::new(cause))
+    }
+
+    /// The cause of a [`ApiError::Local`] error, as its own type when it is a `T`.
+    pub fn local_cause<T: std::error::Error + 'static>(&self) -> Option<&T> {
+        match self {
+            Self::Local(cause) => cause.downcast_ref::<T>(),
+            _ => None,
         }
     }
 

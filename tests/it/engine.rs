@@ -18,7 +18,7 @@ use crate::harness::TestEnv;
 struct Harness {
     events: mpsc::Receiver<ListenEvent>,
     stop: watch::Sender<bool>,
-    engine: tokio::task::JoinHandle<Result<(), cer::api::ApiError>>,
+    engine: tokio::task::JoinHandle<Result<(), cer::listen::ListenError>>,
 }
 
 fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {

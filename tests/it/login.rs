@@ -573,10 +573,12 @@ fn status_and_token_need_no_oauth_variables_until_a_refresh() {
         .assert()
         .code(2)
         .stderr(
-            predicate::str::contains("OAUTH_CLIENT_SECRET")
-                .and(predicate::str::contains(
-                    "hint: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET",
-                ))
-                .and(predicate::str::contains(".env.example").not()),
+            predicate::str::contains(
+                "OAUTH_CLIENT_SECRET not set, and the stored access token needs a refresh",
+            )
+            .and(predicate::str::contains(
+                "hint: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET",
+            ))
+            .and(predicate::str::contains(".env.example").not()),
         );
 }
