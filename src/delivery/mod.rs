@@ -167,17 +167,11 @@ impl Delivery {
         let elapsed = started.elapsed();
         let now = Timestamp::now();
         let (settled, result) = match answer {
-            Ok(status) if (200..300).contains(&status) => (
+            Ok(status) => (
                 Settled::Delivered,
                 DeliveryResult::Delivered { status, elapsed },
             ),
-            failure => {
-                let error = match failure {
-                    Ok(status) => format!("answered {status}"),
-                    Err(error) => error,
-                };
-                self.after_failure(&delivery, error, now, elapsed)
-            }
+            Err(failure) => self.after_failure(&delivery, failure.to_string(), now, elapsed),
         };
         if let Err(err) = self.store.settle(&delivery, &settled).await {
             // The lease runs out and the delivery is tried again: at least once, never lost.
@@ -232,8 +226,8 @@ impl Delivery {
         (Settled::Retry { at, error }, result)
     }
 
-    /// The HTTP status, or why there was none.
-    async fn post(&self, delivery: &Claimed) -> Result<u16, String> {
+    /// The (2xx) HTTP status of a delivered report, or why it was not delivered.
+    async fn post(&self, delivery: &Claimed) -> Result<u16, PostError> {
         let body = delivery.body.clone().into_bytes();
         let mut request = self
             .http
@@ -257,15 +251,35 @@ impl Delivery {
             request = request.header("webhook-signature", signature);
         }
         match request.body(body).send().await {
-            Ok(answer) => Ok(answer.status().as_u16()),
-            Err(err) => Err(crate::net::describe_transport(&err)),
+            Ok(answer) if answer.status().is_success() => Ok(answer.status().as_u16()),
+            Ok(answer) => Err(PostError::Status(answer.status().as_u16())),
+            Err(err) => Err(PostError::Transport(crate::net::describe_transport(&err))),
         }
     }
+}
+
+/// Why one POST did not deliver; its text is what the delivery line shows and the store
+/// keeps as the delivery's last error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum PostError {
+    /// The receiver answered with a status other than 2xx.
+    #[error("answered {0}")]
+    Status(u16),
+    /// No answer: DNS, connect, TLS or timeout, described as for GoTo's calls.
+    #[error("{0}")]
+    Transport(String),
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_post_says_what_the_receiver_did() {
+        assert_eq!(PostError::Status(503).to_string(), "answered 503");
+        let transport = PostError::Transport("connection failed (x): refused".into());
+        assert_eq!(transport.to_string(), "connection failed (x): refused");
+    }
 
     #[test]
     fn retry_waits_start_at_a_second_and_stop_at_five_minutes() {

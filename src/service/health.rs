@@ -22,6 +22,15 @@ struct State {
     problems: BTreeMap<&'static str, String>,
 }
 
+/// Why `/healthz` answers 503: not listening, or a part is down. Shown one reason a line,
+/// each already one bounded line of its own (see [`one_line`]).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .reasons.join("\n"))]
+pub struct Unhealthy {
+    /// Why not listening first (when so), then `part: reason` for each part that is down.
+    pub reasons: Vec<String>,
+}
+
 impl Default for Health {
     fn default() -> Self {
         Self {
@@ -62,8 +71,8 @@ impl Health {
         });
     }
 
-    /// `Ok` when healthy, else every reason, one per line.
-    pub fn check(&self) -> Result<(), String> {
+    /// `Ok` when healthy, else every reason.
+    pub fn check(&self) -> Result<(), Unhealthy> {
         self.with(|state| {
             let mut reasons: Vec<String> = state.not_listening.iter().cloned().collect();
             reasons.extend(
@@ -75,7 +84,7 @@ impl Health {
             if reasons.is_empty() {
                 Ok(())
             } else {
-                Err(reasons.join("\n"))
+                Err(Unhealthy { reasons })
             }
         })
     }
@@ -108,14 +117,35 @@ mod tests {
     #[test]
     fn unhealthy_until_listening_and_while_a_part_is_down() {
         let health = Health::default();
-        assert!(health.check().unwrap_err().starts_with("starting"));
+        let reasons = |health: &Health| health.check().map_err(|e| e.to_string());
+        assert!(reasons(&health).unwrap_err().starts_with("starting"));
         health.listening();
         assert_eq!(health.check(), Ok(()));
         health.problem("store", "connection refused");
-        assert_eq!(health.check(), Err("store: connection refused".to_string()));
+        assert_eq!(
+            reasons(&health),
+            Err("store: connection refused".to_string())
+        );
         health.resolved("store");
         health.not_listening("reconnecting");
-        assert_eq!(health.check(), Err("reconnecting".to_string()));
+        assert_eq!(reasons(&health), Err("reconnecting".to_string()));
+    }
+
+    #[test]
+    fn every_reason_gets_its_own_line() {
+        let health = Health::default();
+        health.not_listening("reconnecting");
+        health.problem("store", "disk full");
+        health.problem("delivery", "outbox stuck");
+        let unhealthy = health.check().unwrap_err();
+        assert_eq!(
+            unhealthy.reasons,
+            ["reconnecting", "delivery: outbox stuck", "store: disk full"]
+        );
+        assert_eq!(
+            unhealthy.to_string(),
+            "reconnecting\ndelivery: outbox stuck\nstore: disk full"
+        );
     }
 
     #[test]

@@ -56,10 +56,10 @@ async fn health_page(State(shared): State<Shared>) -> Response {
     let text = [(header::CONTENT_TYPE, "text/plain; charset=utf-8")];
     match shared.health.check() {
         Ok(()) => (StatusCode::OK, text, "ok\n".to_string()).into_response(),
-        Err(reasons) => (
+        Err(unhealthy) => (
             StatusCode::SERVICE_UNAVAILABLE,
             text,
-            format!("{reasons}\n"),
+            format!("{unhealthy}\n"),
         )
             .into_response(),
     }

@@ -83,13 +83,15 @@ impl StoreLocation {
 
     /// Creates the SQLite file's folder, and the file itself with mode 0600, before sqlx
     /// opens it, so a report is never readable by others even for a moment.
-    pub(super) fn prepare(&self) -> Result<(), String> {
+    pub(super) fn prepare(&self) -> Result<(), PrepareError> {
         let Self::Sqlite(path) = self else {
             return Ok(());
         };
         if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(folder)
-                .map_err(|e| format!("cannot create {}: {e}", folder.display()))?;
+            std::fs::create_dir_all(folder).map_err(|error| PrepareError::Folder {
+                folder: folder.to_path_buf(),
+                error,
+            })?;
         }
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
@@ -98,8 +100,27 @@ impl StoreLocation {
         options
             .open(path)
             .map(drop)
-            .map_err(|e| format!("cannot open {}: {e}", path.display()))
+            .map_err(|error| PrepareError::File {
+                path: path.clone(),
+                error,
+            })
     }
+}
+
+/// Why the SQLite file or its folder could not be made ready; it becomes the reason of a
+/// [`StoreError::Open`], so the I/O error is part of the text rather than a separate source.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum PrepareError {
+    #[error("cannot create {}: {error}", .folder.display())]
+    Folder {
+        folder: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("cannot open {}: {error}", .path.display())]
+    File {
+        path: PathBuf,
+        error: std::io::Error,
+    },
 }
 
 impl fmt::Display for StoreLocation {
@@ -148,5 +169,37 @@ mod tests {
         let err = StoreLocation::parse("mysql://a:hunter2@b/c").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(StoreLocation::parse("sqlite:").is_err());
+    }
+
+    #[test]
+    fn prepare_makes_a_private_file_and_names_what_it_could_not_make() {
+        let dir = tempfile::tempdir().unwrap();
+        let fine = StoreLocation::Sqlite(dir.path().join("new/cer.db"));
+        fine.prepare().unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("new/cer.db")).unwrap();
+            assert_eq!(mode.permissions().mode() & 0o777, 0o600);
+        }
+        let file = dir.path().join("plain");
+        std::fs::write(&file, b"").unwrap();
+        let under_a_file = StoreLocation::Sqlite(file.join("cer.db"));
+        let err = under_a_file.prepare().unwrap_err();
+        assert!(matches!(err, PrepareError::Folder { .. }), "{err}");
+        assert!(
+            err.to_string()
+                .starts_with(&format!("cannot create {}: ", file.display())),
+            "{err}"
+        );
+        let a_folder = StoreLocation::Sqlite(dir.path().join("new"));
+        let err = a_folder.prepare().unwrap_err();
+        assert!(matches!(err, PrepareError::File { .. }), "{err}");
+        assert!(err.to_string().starts_with("cannot open "), "{err}");
+        assert!(
+            StoreLocation::Postgres(Url::parse("postgres://h/d").unwrap())
+                .prepare()
+                .is_ok()
+        );
     }
 }

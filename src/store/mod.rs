@@ -76,7 +76,7 @@ impl Store {
             store: shown.clone(),
             reason,
         };
-        location.prepare().map_err(failed)?;
+        location.prepare().map_err(|err| failed(err.to_string()))?;
         let backend = location.backend();
         let pool = AnyPoolOptions::new()
             .after_connect(move |connection, _| {
