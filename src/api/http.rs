@@ -4,6 +4,9 @@
 use std::time::Duration;
 
 use anyhow::Context;
+use url::Url;
+
+use super::proxy::{NoProxy, proxy_url};
 
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -36,18 +39,55 @@ pub fn client_reaching(
     if !needs_tls(urls) {
         builder = builder.tls_certs_only(std::iter::empty());
     }
-    if let Some(proxy_url) = proxy {
-        // Neither the URL nor reqwest's error (which repeats it) may show the proxy password.
-        let proxy = reqwest::Proxy::https(proxy_url)
-            .map_err(|err| {
-                anyhow::anyhow!(
-                    "HTTPS_PROXY {:?} is not a usable proxy URL ({})",
-                    crate::secret::redact_url_password(proxy_url),
-                    crate::secret::redact_url_password(&err.without_url().to_string())
-                )
-            })?
-            .no_proxy(no_proxy.and_then(reqwest::NoProxy::from_string));
-        builder = builder.proxy(proxy);
+    if let Some(given) = proxy {
+        // Neither the URL nor the error may show the proxy password.
+        let target = proxy_url(given).map_err(|err| {
+            anyhow::anyhow!(
+                "HTTPS_PROXY {:?} is not a usable proxy URL ({err})",
+                crate::secret::redact_url_password(given)
+            )
+        })?;
+        let no_proxy = NoProxy::parse(no_proxy.unwrap_or(""));
+        // cer's matcher, not reqwest's own NO_PROXY rules: the WebSocket tunnel asks the same
+        // one, so REST and WebSocket never disagree about a host.
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| {
+            rest_proxy(&target, &no_proxy, url)
+        }));
     }
     builder.build().context("cannot set up the HTTP client")
+}
+
+/// The proxy for one REST request: `HTTPS_PROXY` serves `https` URLs only (curl's rule), and
+/// not those `NO_PROXY` exempts.
+fn rest_proxy(target: &Url, no_proxy: &NoProxy, url: &Url) -> Option<Url> {
+    (url.scheme() == "https" && !no_proxy.bypasses_url(url)).then(|| target.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(text: &str) -> Url {
+        Url::parse(text).unwrap()
+    }
+
+    #[test]
+    fn rest_uses_the_proxy_for_https_unless_no_proxy_exempts_the_host() {
+        let target = url("http://proxy:3128");
+        let no_proxy = NoProxy::parse("internal.test, 10.0.0.0/8");
+        let via = |u: &str| rest_proxy(&target, &no_proxy, &url(u));
+        assert_eq!(via("https://api.goto.com/x"), Some(target.clone()));
+        assert_eq!(via("http://api.goto.com/x"), None);
+        assert_eq!(via("https://api.internal.test/x"), None);
+        assert_eq!(via("https://10.1.2.3:8443/x"), None);
+    }
+
+    #[test]
+    fn a_bad_proxy_url_is_refused_without_its_password() {
+        let err = client_reaching(Some("http://bob:hunter2@[::1"), None, &["http://x/"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("HTTPS_PROXY "), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+    }
 }

@@ -86,7 +86,7 @@ pub async fn connect(url: &str, proxy: Option<&ProxyConfig>) -> Result<Socket, A
         .map_err(|e| ApiError::InvalidBody(format!("the channelURL {url:?} is not a URL: {e}")))?;
     let host = parsed.host_str().unwrap_or_default().to_string();
     let port = parsed.port_or_known_default().unwrap_or(443);
-    let proxy = proxy.filter(|p| p.applies_to(&host));
+    let proxy = proxy.filter(|p| p.applies_to(&parsed));
     let connecting = async {
         match proxy {
             Some(proxy) => {

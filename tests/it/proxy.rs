@@ -101,3 +101,49 @@ fn a_refused_tunnel_is_a_clear_error() {
     };
     assert!(err.to_string().contains("refused the tunnel"), "{err}");
 }
+
+/// One `NO_PROXY` matcher decides for REST and the WebSocket: for each value, an `https` REST
+/// request and the channel's WebSocket both reach the proxy, or neither does. CIDR blocks and
+/// ports are the entries the two used to read differently (reqwest's rules for REST, cer's
+/// for the tunnel).
+#[test]
+fn no_proxy_decides_alike_for_rest_and_the_websocket() {
+    let env = TestEnv::new();
+    let (proxy, seen) = connect_proxy(&env, false);
+    let socket_url = channel_url(&env);
+    let port = url::Url::parse(&socket_url).unwrap().port().unwrap();
+    // Nothing speaks TLS there: only whether the proxy was asked matters.
+    let rest_url = format!("https://127.0.0.1:{port}/");
+    let cases = [
+        (None, true),
+        (Some("127.0.0.0/8".to_string()), false),
+        (Some(format!("localhost, 127.0.0.1:{port}")), false),
+        (Some(format!("127.0.0.1:{}", port.wrapping_add(1))), true),
+        (Some("other.test,*".to_string()), false),
+    ];
+    for (no_proxy, proxied) in cases {
+        let before = seen.load(Ordering::SeqCst);
+        let client = cer::api::http::client_reaching(
+            Some(&proxy),
+            no_proxy.as_deref(),
+            &[rest_url.as_str()],
+        )
+        .unwrap();
+        let request = client
+            .get(&rest_url)
+            .timeout(std::time::Duration::from_secs(5));
+        let _ = env.block_on(async { request.send().await });
+        let rest_asked = seen.load(Ordering::SeqCst) - before;
+        let config = ProxyConfig::new(Some(&proxy), no_proxy.as_deref()).unwrap();
+        let _socket = env
+            .block_on(connect(&socket_url, Some(&config)))
+            .expect("the WebSocket opens, through the tunnel or directly");
+        let socket_asked = seen.load(Ordering::SeqCst) - before - rest_asked;
+        let expected = usize::from(proxied);
+        assert_eq!(
+            (rest_asked, socket_asked),
+            (expected, expected),
+            "NO_PROXY={no_proxy:?}"
+        );
+    }
+}
