@@ -22,7 +22,7 @@ Examples:
 /// browses report summaries. `--sandbox` runs any command against a built-in GoTo simulator.
 #[derive(Debug, Parser)]
 #[command(name = "cer", version, about, long_about, after_help = ROOT_EXAMPLES)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
 
@@ -33,7 +33,7 @@ pub struct Cli {
 /// Flags accepted before or after any command.
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// Run against a built-in, deterministic GoTo simulator instead of GoTo
     #[arg(long, global = true)]
     pub sandbox: bool,
@@ -73,14 +73,14 @@ pub struct GlobalArgs {
 
 /// `--color` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorWhen {
+pub(crate) enum ColorWhen {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Log in to GoTo with OAuth and store the tokens
     #[command(
         after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to"
@@ -148,7 +148,7 @@ pub enum Command {
 
 /// `cer login`.
 #[derive(Debug, Args)]
-pub struct LoginArgs {
+pub(crate) struct LoginArgs {
     /// Do not open a browser: print the URL and read the address you were redirected to from stdin
     #[arg(long)]
     pub no_browser: bool,
@@ -168,7 +168,7 @@ pub struct LoginArgs {
 
 /// `cer status`.
 #[derive(Debug, Args)]
-pub struct StatusArgs {
+pub(crate) struct StatusArgs {
     /// Also make one authenticated request, to see whether GoTo accepts the token
     #[arg(long)]
     pub check: bool,
@@ -176,7 +176,7 @@ pub struct StatusArgs {
 
 /// `cer listen`.
 #[derive(Debug, Args)]
-pub struct ListenArgs {
+pub(crate) struct ListenArgs {
     /// GoTo account key to listen to; repeat for several accounts (ACCOUNT_KEY)
     #[arg(long, value_name = "KEY")]
     pub account_key: Vec<String>,
@@ -231,7 +231,7 @@ pub struct ListenArgs {
 
 /// `--store`, shared by the commands that use the store.
 #[derive(Debug, Args, Clone, Default)]
-pub struct StoreArgs {
+pub(crate) struct StoreArgs {
     /// Where cursors, reports and the outbox are kept: sqlite:PATH or postgres://… (CER_STORE)
     #[arg(long, value_name = "URL")]
     pub store: Option<String>,
@@ -239,7 +239,7 @@ pub struct StoreArgs {
 
 /// The day or range of `summaries` and `sync`: the same flags, read the same way.
 #[derive(Debug, Args, Clone, Default)]
-pub struct RangeArgs {
+pub(crate) struct RangeArgs {
     /// A day: YYYY-MM-DD, today or yesterday [default: today]
     #[arg(long, value_name = "DATE", num_args = 0..=1, default_missing_value = "today",
           conflicts_with_all = ["from", "to", "since"])]
@@ -264,7 +264,7 @@ pub struct RangeArgs {
 
 /// `cer sync`.
 #[derive(Debug, Args)]
-pub struct SyncArgs {
+pub(crate) struct SyncArgs {
     #[command(flatten)]
     pub range: RangeArgs,
 
@@ -278,7 +278,7 @@ pub struct SyncArgs {
 
 /// `cer deliveries`.
 #[derive(Debug, Args)]
-pub struct DeliveriesArgs {
+pub(crate) struct DeliveriesArgs {
     /// Only the deliveries that failed for good
     #[arg(long)]
     pub failed: bool,
@@ -297,7 +297,7 @@ pub struct DeliveriesArgs {
 
 /// `cer fetch`.
 #[derive(Debug, Args)]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// conversationSpaceId of each report to print
     #[arg(required = true, value_name = "ID")]
     pub ids: Vec<String>,
@@ -317,7 +317,7 @@ pub struct FetchArgs {
 
 /// `cer summaries`.
 #[derive(Debug, Args)]
-pub struct SummariesArgs {
+pub(crate) struct SummariesArgs {
     #[command(flatten)]
     pub range: RangeArgs,
 
@@ -373,7 +373,7 @@ pub struct SummariesArgs {
 
 /// `cer sandbox`.
 #[derive(Debug, Args)]
-pub struct SandboxArgs {
+pub(crate) struct SandboxArgs {
     /// Port to listen on, on 127.0.0.1 [default: any free port]
     #[arg(long, value_name = "N", default_value_t = 0, hide_default_value = true)]
     pub port: u16,
@@ -415,7 +415,7 @@ pub struct SandboxArgs {
 
 /// `cer completions`.
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// Shell to generate the script for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
@@ -435,7 +435,7 @@ pub fn command() -> clap::Command {
 }
 
 /// Parses the process arguments with [`command`].
-pub fn try_parse() -> Result<Cli, clap::Error> {
+pub(crate) fn try_parse() -> Result<Cli, clap::Error> {
     let mut command = command();
     let matches = command.try_get_matches_from_mut(std::env::args_os())?;
     Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))

@@ -1,28 +1,30 @@
 //! cer: a command-line client for GoTo Connect Call Events Reports, and its GoTo simulator.
 //!
-//! Layers, from the outside in: [`cli`] (flags), [`settings`] (resolved values), [`commands`]
+//! Layers, from the outside in: [`cli`] (flags), `settings` (resolved values), `commands`
 //! (one file per command), then [`api`] (GoTo HTTP and WebSocket), [`auth`] (tokens),
 //! [`output`] (what reaches the terminal) and [`sandbox`] (the simulator, independent of the rest).
 
+// The public modules are what the binary, the integration tests and the benchmarks reach
+// through `cer::`; the rest are the binary's own internals, visible to the crate only.
 pub mod api;
 pub mod auth;
 pub mod cli;
-pub mod commands;
-pub mod delivery;
-pub mod errors;
-pub mod escape;
-pub mod glance;
+mod commands;
+mod delivery;
+mod errors;
+mod escape;
+mod glance;
 pub mod listen;
-pub mod logging;
-pub mod net;
+mod logging;
+mod net;
 pub mod outcome;
 pub mod output;
 pub mod sandbox;
 pub mod secret;
-pub mod service;
-pub mod settings;
+mod service;
+mod settings;
 pub mod store;
-pub mod summary_view;
+mod summary_view;
 
 use std::process::ExitCode;
 

@@ -24,7 +24,9 @@ use crate::secret::Secret;
 /// GoTo counts its rate limit per API, so cer keeps one limiter for each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GotoApi {
+    /// Reports and report summaries, and the Call Events subscriptions.
     CallEventsReport,
+    /// Notification channels (`/notification-channel/...`).
     NotificationChannel,
 }
 
@@ -48,19 +50,26 @@ impl GotoApi {
 
 /// Told of every answer GoTo gives (`None`: no answer came), for example to count requests.
 pub trait RequestObserver: Send + Sync {
+    /// One attempt at a request to `api` ended: with this HTTP status, or `None` when no
+    /// answer came (a transport failure).
     fn answered(&self, api: GotoApi, status: Option<u16>);
 }
 
 /// A request as cer describes it: method, path under the API base, query and JSON body.
 #[derive(Debug, Clone)]
 pub struct ApiRequest {
+    /// The HTTP method.
     pub method: Method,
+    /// The path under the API base, starting with `/`.
     pub path: String,
+    /// Query pairs, in order, encoded when sent.
     pub query: Vec<(String, String)>,
+    /// A JSON body, if any.
     pub body: Option<Value>,
 }
 
 impl ApiRequest {
+    /// A request with no query and no body.
     pub fn new(method: Method, path: impl Into<String>) -> Self {
         Self {
             method,
@@ -70,15 +79,18 @@ impl ApiRequest {
         }
     }
 
+    /// A `GET` of `path`.
     pub fn get(path: impl Into<String>) -> Self {
         Self::new(Method::GET, path)
     }
 
+    /// Adds a query pair.
     pub fn query(mut self, name: &str, value: impl Into<String>) -> Self {
         self.query.push((name.to_string(), value.into()));
         self
     }
 
+    /// Sets the JSON body.
     pub fn json(mut self, body: Value) -> Self {
         self.body = Some(body);
         self
@@ -94,7 +106,9 @@ impl ApiRequest {
 /// A successful answer: its status and raw body.
 #[derive(Debug)]
 pub struct ApiResponse {
+    /// The (2xx) status.
     pub status: StatusCode,
+    /// The body, at most [`MAX_API_BODY`] bytes.
     pub body: bytes::Bytes,
 }
 

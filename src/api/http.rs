@@ -8,7 +8,9 @@ use url::Url;
 
 use super::proxy::{NoProxy, proxy_url};
 
+/// How long opening a connection (TCP and TLS) may take, REST or WebSocket.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one REST request may take in all, answer included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Whether reaching one of `urls` can take TLS (anything but plain `http`).

@@ -2,14 +2,15 @@
 //! every field GoTo sends reaches the user in GoTo's order; small typed views read the few
 //! fields cer itself needs.
 
-pub mod channels;
+// What the integration tests reach is public; the rest is for cer's own commands and engine.
+pub(crate) mod channels;
 pub mod client;
 pub mod http;
 pub mod notifications;
-pub mod pager;
+pub(crate) mod pager;
 pub mod proxy;
-pub mod reports;
-pub mod subscriptions;
+pub(crate) mod reports;
+pub(crate) mod subscriptions;
 
 pub use crate::net::{ApiError, body, error_message, retry};
 pub use client::{ApiClient, ApiRequest};

@@ -9,19 +9,28 @@ use super::ApiError;
 use super::http::CONNECT_TIMEOUT;
 use super::proxy::ProxyConfig;
 
+/// An open channel WebSocket, direct or through the proxy's tunnel, TLS or not.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// What a text frame from the channel asks of cer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Frame {
     /// A call ended and its report can be fetched.
-    CallReport { conversation_space_id: String },
+    CallReport {
+        /// The call's id, which its report is fetched by.
+        conversation_space_id: String,
+    },
     /// The channel's lifetime must be renewed (PUT on the channel).
     RefreshRequired,
     /// GoTo is about to close this socket; connect a new one first.
     ToBeClosed,
     /// A well-formed notification cer has no use for.
-    Ignored { source: String, kind: String },
+    Ignored {
+        /// `data.source`.
+        source: String,
+        /// `data.type`.
+        kind: String,
+    },
     /// Not JSON, or not GoTo's envelope.
     Malformed(String),
 }

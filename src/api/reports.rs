@@ -9,7 +9,6 @@ use tokio::time::Instant;
 
 use super::ApiError;
 use super::client::{ApiClient, ApiRequest};
-pub use crate::summary_view::{PartyView, SummaryView};
 
 const REPORTS: &str = "/call-events-report/v1/reports";
 const SUMMARIES: &str = "/call-events-report/v1/report-summaries";

@@ -10,16 +10,22 @@ use crate::secret::Secret;
 /// What a token answer gave cer, as stored in the keyring or the credentials file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
+    /// The bearer token every GoTo call carries.
     pub access_token: Secret,
+    /// Trades for a new access token; GoTo may rotate it on each refresh.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<Secret>,
     /// When the access token was issued and when it expires, as GoTo's `expires_in` said.
     pub issued_at: Timestamp,
+    /// See `issued_at`.
     pub expires_at: Timestamp,
+    /// The scopes GoTo granted, space-separated, when it said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// Who logged in (GoTo's `principal`, an email address), when GoTo said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// The account key GoTo's legacy hosts add to the token answer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_key: Option<String>,
 }

@@ -3,7 +3,7 @@
 pub mod credentials;
 mod local_error;
 pub mod oauth;
-pub mod redirect;
+pub(crate) mod redirect;
 pub mod store;
 mod tokens;
 

@@ -35,8 +35,10 @@ pub const SCOPES: [&str; 2] = ["cr.v1.read", "call-events.v1.notifications.manag
 /// Fields GoTo adds to the standard token answer. `account_key` appears only on legacy hosts.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct GotoTokenFields {
+    /// Who logged in (an email address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<String>,
+    /// The account the user belongs to (legacy hosts only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account_key: Option<String>,
 }
@@ -69,12 +71,17 @@ pub struct OAuthClient {
 
 /// What `login` needs to remember between opening the browser and the redirect.
 pub struct AuthorizeRequest {
+    /// The URL to open in the browser.
     pub url: Url,
+    /// The `state` the redirect must carry back, or it is not this login's.
     pub state: Secret,
+    /// The PKCE verifier the code exchange proves the login with.
     pub verifier: Secret,
 }
 
 impl OAuthClient {
+    /// The client for `client_id` and `client_secret` at `auth_base` (`/oauth/authorize`
+    /// and `/oauth/token` under it), sending through `http` and retrying refreshes by `retry`.
     pub fn new(
         http: reqwest::Client,
         auth_base: &Url,

@@ -16,6 +16,7 @@ use super::credentials::Credentials;
 const KEYRING_SERVICE: &str = "cer";
 const KEYRING_USER: &str = "default";
 const KEYRING_TIMEOUT: Duration = Duration::from_secs(3);
+/// The credentials file's name in `CER_CONFIG_DIR`.
 pub const CREDENTIALS_FILE: &str = "credentials.json";
 
 /// A problem reading or writing stored credentials, described for a person.
@@ -26,8 +27,11 @@ pub struct StoreError(pub String);
 /// One place credentials can be kept.
 #[derive(Debug, Clone)]
 pub enum Store {
+    /// The OS keyring (Secret Service, Keychain), unless `CER_KEYRING=0`.
     Keyring,
+    /// A JSON file, mode 0600: where the keyring is off or unavailable.
     File(PathBuf),
+    /// Memory only: a `--sandbox` session keeps nothing.
     Memory(Arc<Mutex<Option<Credentials>>>),
 }
 
@@ -41,6 +45,7 @@ impl Store {
         }
     }
 
+    /// The stored credentials; `None` when there are none.
     pub async fn load(&self) -> Result<Option<Credentials>, StoreError> {
         match self {
             Self::Keyring => match keyring_call(|entry| entry.get_password()).await {
@@ -53,6 +58,7 @@ impl Store {
         }
     }
 
+    /// Stores `credentials` in place of what was there (a file is replaced atomically).
     pub async fn save(&self, credentials: &Credentials) -> Result<(), StoreError> {
         let text = serde_json::to_string_pretty(credentials)
             .map_err(|e| StoreError(format!("cannot encode credentials: {e}")))?;
@@ -91,11 +97,14 @@ impl Store {
 /// The stores a normal (non-sandbox) run may use, in the order they are searched.
 #[derive(Debug, Clone)]
 pub struct Stores {
+    /// Whether the keyring is tried first (`CER_KEYRING` is not `0`).
     pub use_keyring: bool,
+    /// The credentials file, tried after the keyring.
     pub file: PathBuf,
 }
 
 impl Stores {
+    /// The keyring (if `use_keyring`) and the credentials file in `config_dir`.
     pub fn new(config_dir: &Path, use_keyring: bool) -> Self {
         Self {
             use_keyring,

@@ -38,10 +38,6 @@ impl SecondsHistogram {
         self.longest = self.longest.max(Some(seconds));
     }
 
-    pub fn count(&self) -> u64 {
-        self.count
-    }
-
     /// The exact maximum.
     pub fn longest(&self) -> Option<u64> {
         self.longest

@@ -8,8 +8,9 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 
 use crate::api::pager::Pager;
-use crate::api::reports::{SummaryQuery, SummaryView, split_range};
+use crate::api::reports::{SummaryQuery, split_range};
 use crate::api::{ApiClient, ApiError};
+use crate::summary_view::SummaryView;
 
 /// A call to fetch and emit.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

@@ -39,7 +39,9 @@ pub struct Engine {
 /// Where each newly stored report is to be delivered (`--forward-to`), and who to wake.
 #[derive(Debug, Clone, Default)]
 pub struct Outbox {
+    /// The `--forward-to` URLs; none: nothing is queued.
     pub targets: Vec<String>,
+    /// `--forward-for`: how long a delivery is retried before it is marked failed.
     pub forward_for: std::time::Duration,
     /// Woken when a report queued deliveries, so the delivery tasks need not wait to poll.
     pub wake: Arc<tokio::sync::Notify>,

@@ -318,6 +318,8 @@ impl Ledgers {
             .collect()
     }
 
+    /// How many recent IDs all ledgers remember, for tests of the dedupe window.
+    #[cfg(test)]
     pub fn recent_len(&self) -> usize {
         self.ledgers.iter().map(|l| l.record.recent.len()).sum()
     }

@@ -22,20 +22,29 @@ use tokio::sync::oneshot;
 
 pub use engine::{Engine, Outbox};
 pub use error::{ListenError, NeedsStart};
-pub use ledger::{Ledger, Ledgers};
 pub use timing::Timing;
 
 /// Everything the engine needs to know, resolved from flags and settings.
 #[derive(Debug, Clone)]
 pub struct ListenConfig {
+    /// The accounts to subscribe to and backfill (`--account-key`, else `ACCOUNT_KEY`).
     pub account_keys: Vec<String>,
+    /// The Call Events Report event types to subscribe to (`--event-types`, upper case;
+    /// `REPORT_SUMMARY` by default).
     pub event_types: Vec<String>,
+    /// Where the first backfill starts.
     pub start: StartFrom,
     /// Backfill after reconnects (and at start); `--no-backfill` turns it off.
     pub backfill: bool,
+    /// The longest call expected (`--max-call-duration`, 4 h by default): a backfill looks
+    /// this far behind its start for calls that began earlier and ended inside the gap.
     pub max_call_duration: Duration,
+    /// `CER_STATE_DIR`: the default store lives here, and cursor files of older versions are
+    /// imported from here.
     pub state_dir: PathBuf,
+    /// The nickname the notification channel is created under (`cer`).
     pub channel_nickname: String,
+    /// Reconnect backoff, keep-alive and shutdown limits, shrunk by `CER_TIME_SCALE` in tests.
     pub timing: Timing,
     /// `HTTPS_PROXY` / `NO_PROXY` for the WebSocket.
     pub proxy: Option<crate::api::proxy::ProxyConfig>,
@@ -53,7 +62,9 @@ pub enum StartFrom {
 /// How a report reached cer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
+    /// GoTo announced the call on the WebSocket.
     Notification,
+    /// Found in the report summaries after a gap (or at start), not announced.
     Backfill,
 }
 
@@ -62,20 +73,28 @@ pub enum Origin {
 pub enum ListenEvent {
     /// Channel, subscriptions and WebSocket are all up for the first time.
     Ready {
+        /// The accounts now subscribed to.
         account_keys: Vec<String>,
+        /// GoTo's id of the notification channel.
         channel_id: String,
     },
     /// A report to print. The engine records it as emitted once `printed` is answered (or
     /// dropped), so a crash between the two repeats a report rather than losing one.
     Report {
+        /// The report as GoTo sent it, every field in GoTo's order.
         report: Value,
+        /// Whether it was announced or found by a backfill.
         origin: Origin,
+        /// Answered by the renderer once the report is written out.
         printed: oneshot::Sender<()>,
     },
     /// The connection was lost; the next attempt comes after `delay`.
     Reconnecting {
+        /// Failures in a row so far, counting this one (1 for the first).
         attempt: u32,
+        /// The backoff before the next attempt.
         delay: Duration,
+        /// What was lost or failed, for a person.
         reason: String,
     },
     /// Up again after a reconnect.
@@ -83,6 +102,7 @@ pub enum ListenEvent {
     /// Reports of calls that ended while cer was not listening are about to be printed, in
     /// `callEnded` order; live ones wait until they are out.
     CatchingUp {
+        /// How many reports are about to be printed.
         calls: usize,
         /// True for the calls from before this run started (`--since` or a saved cursor),
         /// false for a gap after a reconnect.
@@ -94,8 +114,11 @@ pub enum ListenEvent {
     Warning(String),
     /// The result of one attempt to deliver a report to a `--forward-to` target.
     Delivery {
+        /// The call whose report was forwarded.
         conversation_space_id: String,
+        /// The `--forward-to` URL.
         target: String,
+        /// What the attempt came to.
         result: DeliveryResult,
     },
 }
@@ -104,19 +127,31 @@ pub enum ListenEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum DeliveryResult {
     /// A 2xx answer.
-    Delivered { status: u16, elapsed: Duration },
+    Delivered {
+        /// The receiver's HTTP status.
+        status: u16,
+        /// From sending the request to its answer.
+        elapsed: Duration,
+    },
     /// It failed; the next try comes after `next_in`.
     WillRetry {
+        /// Why it failed (`answered 503`, a transport error).
         error: String,
+        /// How long the attempt took.
         elapsed: Duration,
+        /// The wait before the next attempt.
         next_in: Duration,
     },
     /// `--forward-for` has passed: the delivery is marked failed.
-    Failed { error: String },
+    Failed {
+        /// Why the last attempt failed.
+        error: String,
+    },
 }
 
 /// The wall clock, injectable so tests can place "now" where they need it.
 pub trait Clock: Send + Sync + 'static {
+    /// The current time.
     fn now(&self) -> Timestamp;
 }
 

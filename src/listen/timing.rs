@@ -16,6 +16,7 @@ pub struct Timing {
     pub report_patience: Duration,
     /// First reconnect wait; doubles per failed attempt, with jitter.
     pub reconnect_base: Duration,
+    /// The longest reconnect wait, however many attempts failed.
     pub reconnect_cap: Duration,
     /// How often the subscriptions are checked, since GoTo never says it dropped one.
     pub subscription_check_every: Duration,

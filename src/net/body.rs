@@ -14,8 +14,10 @@ pub const MAX_WEBSOCKET_MESSAGE: usize = 4 * 1024 * 1024;
 /// Why a capped body could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
+    /// The body passed this many bytes.
     #[error("the answer is larger than {} MiB, more than GoTo ever sends", .0 / (1024 * 1024))]
     TooLarge(usize),
+    /// The connection failed while the body was read.
     #[error(transparent)]
     Transport(#[from] reqwest::Error),
 }

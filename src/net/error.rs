@@ -9,27 +9,49 @@ use super::AuthError;
 pub enum ApiError {
     /// 401: the access token was refused, even after one refresh.
     #[error("GoTo refused the access token (401 Unauthorized){}", detail(.message))]
-    Unauthorized { message: String },
+    Unauthorized {
+        /// GoTo's error text (`errorCode: message`), escaped; empty when it sent none.
+        message: String,
+    },
 
     /// 403: the token lacks a scope, or the user is not an admin of the account.
     #[error("GoTo denied access (403 Forbidden){}", detail(.message))]
-    Forbidden { message: String },
+    Forbidden {
+        /// GoTo's error text (`errorCode: message`), escaped; empty when it sent none.
+        message: String,
+    },
 
     /// 404: no such resource, or a report that is not ready yet.
     #[error("not found (404){}", detail(.message))]
-    NotFound { message: String },
+    NotFound {
+        /// GoTo's error text (`errorCode: message`), escaped; empty when it sent none.
+        message: String,
+    },
 
     /// Another 4xx: GoTo rejected what cer sent.
     #[error("GoTo rejected the request ({status}){}", detail(.message))]
-    Rejected { status: u16, message: String },
+    Rejected {
+        /// The HTTP status (0 when cer refused the request before sending it).
+        status: u16,
+        /// GoTo's error text (`errorCode: message`), escaped; empty when it sent none.
+        message: String,
+    },
 
     /// 429 that outlasted the retries.
     #[error("GoTo kept answering 429 Too Many Requests")]
-    RateLimited { retry_after: Option<Duration> },
+    RateLimited {
+        /// The last `Retry-After`, when GoTo sent one.
+        retry_after: Option<Duration>,
+    },
 
     /// 5xx that outlasted the retries.
     #[error("GoTo answered {status}{}", detail(.message))]
-    Server { status: u16, message: String },
+    Server {
+        /// The HTTP status, 500 to 599.
+        status: u16,
+        /// GoTo's error text (`errorCode: message`), escaped; empty when it sent none.
+        message: String,
+    },
 
     /// The request never got an HTTP answer: DNS, connect, TLS, timeout, reset.
     #[error("could not reach GoTo: {0}")]

@@ -10,7 +10,9 @@ pub struct RetryPolicy {
     pub max_retries: u32,
     /// Retries after a 429: bursts are normal and must never reach the user.
     pub max_rate_limited: u32,
+    /// The first backoff wait; each retry doubles it, with jitter (`CER_RETRY_BASE_MS`).
     pub base: Duration,
+    /// The longest backoff wait.
     pub cap: Duration,
     /// The longest `Retry-After` cer honours; longer values are clipped.
     pub max_retry_after: Duration,

@@ -1,28 +1,30 @@
 //! Everything cer prints goes through [`Output`]: data to stdout, everything else to stderr,
 //! coloured only where the colour policy allows, and never a byte of chatter on stdout.
 
-pub mod closed_pipe;
-pub mod delivery_line;
-pub use crate::escape;
-pub mod glance;
-pub mod json;
+// Only `text` is reached from outside (the tests measure widths with it); the rest serves
+// cer's own commands.
+pub(crate) mod closed_pipe;
+pub(crate) mod delivery_line;
+use crate::escape;
+pub(crate) mod glance;
+pub(crate) mod json;
 mod palette;
-pub mod progress;
-pub mod report_line;
-pub mod summaries;
-pub mod table;
+pub(crate) mod progress;
+pub(crate) mod report_line;
+pub(crate) mod summaries;
+pub(crate) mod table;
 pub mod text;
-pub mod time;
-pub mod width;
+pub(crate) mod time;
+pub(crate) mod width;
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
-pub use palette::Palette;
+pub(crate) use palette::Palette;
 
 /// The `--color` policy once flags and variables are resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ColorPolicy {
+pub(crate) enum ColorPolicy {
     Auto,
     Always,
     Never,
@@ -30,7 +32,7 @@ pub enum ColorPolicy {
 
 /// Which streams are terminals. Tests fake a terminal with `CER_FORCE_TTY=stdout|stderr|both`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Terminals {
+pub(crate) struct Terminals {
     pub stdout: bool,
     pub stderr: bool,
 }
@@ -61,7 +63,7 @@ impl Terminals {
 
 /// The handle commands print through. Cheap to clone; safe to share between tasks.
 #[derive(Debug, Clone)]
-pub struct Output {
+pub(crate) struct Output {
     inner: Arc<Inner>,
 }
 
@@ -76,7 +78,7 @@ struct Inner {
 
 /// How chatty stderr may be, from the log level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     Errors,
     Warnings,
     Normal,

@@ -15,9 +15,15 @@ use super::websocket::SocketCmd;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FaultKind {
     /// 429 with `Retry-After: <secs>` and a GoTo-style error body.
-    RateLimit { retry_after: Duration },
+    RateLimit {
+        /// Sent as `Retry-After`, in whole seconds.
+        retry_after: Duration,
+    },
     /// This status (normally a 5xx) with an error body.
-    Fail { status: u16 },
+    Fail {
+        /// The HTTP status answered.
+        status: u16,
+    },
     /// 200 with a body that is not JSON.
     Garbage,
     /// 200 with the real answer's JSON cut short.
@@ -27,16 +33,22 @@ pub enum FaultKind {
 /// Spoils the next `remaining` requests whose path starts with `path_prefix` (any path if `None`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultRule {
+    /// Only requests whose path starts with this; `None` for any request.
     pub path_prefix: Option<String>,
+    /// How many more requests it spoils.
     pub remaining: u32,
+    /// How it spoils them.
     pub kind: FaultKind,
 }
 
 /// A fault's name, parameters and effect, for `cer sandbox --help` and the control endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FaultInfo {
+    /// What `--fault` and the control endpoint call it.
     pub name: &'static str,
+    /// Its parameters with their defaults, as `name=value` (empty when it has none).
     pub params: &'static str,
+    /// What it does, in one line.
     pub summary: &'static str,
 }
 
@@ -151,14 +163,25 @@ pub fn fault_names() -> &'static [&'static str] {
 /// Why [`Faults::apply`] refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FaultError {
+    /// No fault has this name.
     #[error("unknown fault {0:?} (known: {known})", known = NAMES.join(", "))]
     UnknownFault(String),
+    /// The fault exists but has no such parameter.
     #[error("fault {fault} takes no parameter {param:?}")]
-    UnknownParam { fault: String, param: String },
+    UnknownParam {
+        /// The fault's name.
+        fault: String,
+        /// The parameter given.
+        param: String,
+    },
+    /// A parameter's value does not parse.
     #[error("bad value {value:?} for {param}: {why}")]
     BadValue {
+        /// The parameter's name.
         param: String,
+        /// The value given.
         value: String,
+        /// What a value must look like.
         why: &'static str,
     },
 }

@@ -33,6 +33,7 @@ pub struct RequestRecord {
 pub struct ChannelView {
     /// The `{channelNickname}` it was created with.
     pub nickname: String,
+    /// The `channelId` the simulator gave it.
     pub channel_id: String,
     /// Open WebSocket connections on its channelURL.
     pub connected_sockets: usize,
@@ -43,8 +44,11 @@ pub struct ChannelView {
 /// A Call Events Report subscription that is alive now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriptionView {
+    /// The subscription's id.
     pub id: String,
+    /// The channel its notifications go to.
     pub channel_id: String,
+    /// The account whose calls it reports.
     pub account_key: String,
     /// `REPORT_SUMMARY` and/or `LEGACY` (what a subscription without `eventTypes` gets).
     pub event_types: Vec<String>,

@@ -191,14 +191,6 @@ impl Metrics {
         );
     }
 
-    /// A delivery for `target` was queued.
-    pub fn delivery_queued(&self, target: &url::Url) {
-        let labels = TargetLabels {
-            target: target_label(target),
-        };
-        self.inner.deliveries_pending.get_or_create(&labels).inc();
-    }
-
     /// A delivery for `target` ended; `was_pending` says whether it had been counted as queued.
     pub fn delivery_ended(&self, target: &url::Url, result: DeliveryResult, was_pending: bool) {
         let target = target_label(target);

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-pub use health::{Health, Unhealthy};
+pub use health::Health;
 pub use metrics::{DeliveryResult, Metrics};
 pub use notify::Notifier;
 

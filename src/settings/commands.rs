@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::Settings;
-pub use super::range::{MAX_LOOKBACK, resolve_range};
+pub use super::range::resolve_range;
 use super::range::{lookback, non_empty};
 use crate::api::reports::Selector;
 use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};

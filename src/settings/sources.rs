@@ -37,6 +37,7 @@ impl Sources {
     }
 
     /// Sources made of the given pairs, for tests.
+    #[cfg(test)]
     pub fn from_maps(process: &[(&str, &str)], dotenv: &[(&str, &str)]) -> Self {
         let own = |pairs: &[(&str, &str)]| {
             pairs

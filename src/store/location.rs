@@ -49,6 +49,7 @@ impl StoreLocation {
         }
     }
 
+    /// The SQL dialect spoken there.
     pub fn backend(&self) -> Backend {
         match self {
             Self::Sqlite(_) => Backend::Sqlite,

@@ -22,19 +22,29 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Connection, Row, Transaction};
 
 pub use location::StoreLocation;
-pub use row::ReportRow;
+use row::ReportRow;
 
 /// Why the store could not do something.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// Creating, connecting to or migrating the store failed.
     #[error("cannot open the store {store}: {reason}")]
-    Open { store: String, reason: String },
+    Open {
+        /// The store's location, password hidden.
+        store: String,
+        /// What failed, for a person.
+        reason: String,
+    },
+    /// A statement on an open store failed.
     #[error("the store {store} failed: {source}")]
     Query {
+        /// The store's location, password hidden.
         store: String,
+        /// sqlx's error.
         #[source]
         source: sqlx::Error,
     },
+    /// `--store` / `CER_STORE` is not a store location cer can read.
     #[error("{0}")]
     Location(String),
 }
@@ -42,7 +52,9 @@ pub enum StoreError {
 /// Which SQL dialect the store speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// A local file (`sqlite:PATH`), the default.
     Sqlite,
+    /// A server shared by several listeners (`postgres://…`).
     Postgres,
 }
 

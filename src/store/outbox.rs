@@ -12,7 +12,9 @@ use super::{Backend, Store, StoreError};
 /// Where a newly stored report is to be delivered, and for how long to keep trying.
 #[derive(Debug, Clone, Default)]
 pub struct Queue<'a> {
+    /// The `--forward-to` URLs: one outbox row per target.
     pub targets: &'a [String],
+    /// `--forward-for`: how long after storing the report its deliveries are tried.
     pub forward_for: std::time::Duration,
 }
 
@@ -27,11 +29,15 @@ impl Queue<'_> {
 /// A delivery claimed for one attempt.
 #[derive(Debug, Clone)]
 pub struct Claimed {
+    /// The report's `conversationSpaceId`, sent as `webhook-id`.
     pub id: String,
+    /// The URL to POST to.
     pub target: String,
+    /// The report as GoTo sent it: the POST body.
     pub body: String,
     /// Attempts made before this one.
     pub attempts: i64,
+    /// After this an attempt that fails marks the delivery failed (`--forward-for`).
     pub deadline: Timestamp,
 }
 
@@ -39,10 +45,15 @@ pub struct Claimed {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Listed {
+    /// The URL the report goes to.
     pub target: String,
+    /// The report's call.
     pub conversation_space_id: String,
+    /// `pending` (still tried) or `failed` (given up; `cer deliveries --retry` revives it).
     pub state: String,
+    /// Attempts made so far.
     pub attempts: i64,
+    /// Why the last attempt failed, if one did.
     pub last_error: Option<String>,
     /// When the next attempt is due (pending only).
     pub next_try: Option<Timestamp>,
@@ -51,14 +62,18 @@ pub struct Listed {
 /// What an attempt came to.
 #[derive(Debug, Clone)]
 pub enum Settled {
+    /// A 2xx answer: the row goes.
     Delivered,
     /// Try again at this time.
     Retry {
+        /// When the next attempt is due.
         at: Timestamp,
+        /// Why this one failed.
         error: String,
     },
     /// `--forward-for` has passed.
     Failed {
+        /// Why the last attempt failed.
         error: String,
     },
 }
