@@ -277,7 +277,7 @@ impl<'e> Pump<'e> {
             .ping_every
             .saturating_mul(u32::try_from(timing.max_missed_pongs).unwrap_or(u32::MAX));
         if silence > allowed {
-            return Err(self.lost(format!("nothing heard from GoTo for {:.0?}", silence)));
+            return Err(self.lost(format!("nothing heard from GoTo for {silence:.0?}")));
         }
         self.pings_sent += 1;
         let payload = json!({ "sequence": self.pings_sent }).to_string();

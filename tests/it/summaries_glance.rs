@@ -151,7 +151,7 @@ fn at(item: &Value, field: &str) -> Option<Timestamp> {
 
 /// Nearest-rank quantile of whole seconds.
 fn quantile(mut values: Vec<u64>, q: f64) -> u64 {
-    values.sort();
+    values.sort_unstable();
     let rank = ((q * values.len() as f64).ceil() as usize).max(1);
     values[rank - 1]
 }

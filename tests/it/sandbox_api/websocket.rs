@@ -151,7 +151,7 @@ async fn unknown_channel_socket_is_404() {
     );
     match tokio_tungstenite::connect_async(url.as_str()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
-            assert_eq!(resp.status().as_u16(), 404)
+            assert_eq!(resp.status().as_u16(), 404);
         }
         other => panic!("expected a 404, got {other:?}"),
     }
