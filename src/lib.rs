@@ -70,7 +70,10 @@ pub fn main() -> ExitCode {
         output.stderr_palette().enabled(),
         settings.log_format,
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+    // One thread runs every task: cer waits on GoTo, the store and the terminal, never on
+    // its own CPU, and each extra worker cost a malloc arena that kept what a burst of
+    // reports left in it (`cargo bench --bench cer`: RSS and latency, see the README).
+    let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {

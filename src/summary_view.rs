@@ -36,6 +36,16 @@ impl SummaryView {
         Self::deserialize(item).unwrap_or_else(|_| Self::lenient(item))
     }
 
+    /// The same, read straight from the item's JSON text as GoTo sent it, with no `Value`
+    /// built unless a field of an unexpected type needs the lenient reading.
+    pub fn of_text(item: &str) -> Self {
+        serde_json::from_str(item).unwrap_or_else(|_| {
+            serde_json::from_str::<Value>(item)
+                .map(|value| Self::lenient(&value))
+                .unwrap_or_default()
+        })
+    }
+
     fn lenient(item: &Value) -> Self {
         let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
         let time = |name: &str| {
@@ -86,6 +96,12 @@ mod tests {
         let item = serde_json::json!({"conversationSpaceId": "x", "participants": "odd"});
         assert_eq!(
             SummaryView::of(&item).conversation_space_id.as_deref(),
+            Some("x")
+        );
+        assert_eq!(
+            SummaryView::of_text(&item.to_string())
+                .conversation_space_id
+                .as_deref(),
             Some("x")
         );
     }

@@ -4,7 +4,6 @@
 
 use anyhow::Context as _;
 use jiff::Timestamp;
-use serde_json::Value;
 
 use super::Context;
 use crate::api::pager::Pager;
@@ -24,9 +23,11 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
     let mut printer = SummaryPrinter::new(print_options(&settings, output));
     let progress = Progress::start(output, "Fetching report summaries…");
     let mut pages = 0;
+    let mut text = String::new();
     for_each_page(&settings, context, |items| {
         pages += 1;
-        let text = printer.page(items);
+        text.clear();
+        printer.page(items, &mut text);
         progress.suspend(|| output.data(text.as_bytes()))?;
         progress.set_message(format!("{} summaries, {pages} pages…", printer.seen()));
         Ok(printer.wants_more())
@@ -80,7 +81,7 @@ fn print_options(settings: &SummariesSettings, output: &Output) -> PrintOptions 
 async fn for_each_page(
     settings: &SummariesSettings,
     context: &Context,
-    mut on_page: impl FnMut(&[Value]) -> anyhow::Result<bool>,
+    mut on_page: impl FnMut(&[&str]) -> anyhow::Result<bool>,
 ) -> anyhow::Result<()> {
     let api = context.api();
     for (start, end) in split_range(settings.start, settings.end).into_iter().rev() {
@@ -90,7 +91,8 @@ async fn for_each_page(
             let (start, end) = (in_seconds(start), in_seconds(end));
             format!("cannot list the calls from {start} to {end}")
         })? {
-            if !on_page(&page.items)? {
+            let items: Vec<&str> = page.items().collect();
+            if !on_page(&items)? {
                 return Ok(());
             }
         }

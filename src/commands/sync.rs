@@ -18,6 +18,7 @@ use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::settings::store::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
+use crate::summary_view::SummaryView;
 
 /// Reports fetched at once; the API client's rate limit paces them.
 const CONCURRENCY: usize = 8;
@@ -94,10 +95,10 @@ async fn list_ids(
             .await
             .context("cannot list the range's report summaries")?
         {
-            for item in &page.items {
-                let id = item.get("conversationSpaceId").and_then(|v| v.as_str());
-                if let Some(id) = id.filter(|id| seen.insert(id.to_string())) {
-                    ids.push(id.to_string());
+            for item in page.items() {
+                let id = SummaryView::of_text(item).conversation_space_id;
+                if let Some(id) = id.filter(|id| seen.insert(id.clone())) {
+                    ids.push(id);
                 }
             }
         }

@@ -10,6 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, split_range};
 use crate::api::{ApiClient, ApiError};
+use crate::store::Store;
 use crate::summary_view::SummaryView;
 
 /// A call to fetch and emit.
@@ -41,6 +42,24 @@ pub async fn find_missed(
     Ok(found)
 }
 
+/// The calls of `missed` (which ended at or after `since`) that the store does not have yet.
+/// The ledger remembers a bounded number of recent IDs; the store knows every report, so a
+/// backfill after a burst fetches none of the burst again. A store that cannot answer leaves
+/// the list as it is: storing a report it has is refused anyway, so nothing prints twice.
+pub async fn not_stored(store: &Store, since: Timestamp, mut missed: Vec<Missed>) -> Vec<Missed> {
+    if missed.is_empty() {
+        return missed;
+    }
+    match store.ended_since(since).await {
+        Ok(stored) => {
+            let stored: HashSet<String> = stored.into_iter().map(|(id, _)| id).collect();
+            missed.retain(|m| !stored.contains(&m.id));
+        }
+        Err(err) => tracing::debug!("cannot ask the store which calls it has ({err})"),
+    }
+    missed
+}
+
 async fn collect_window(
     api: &ApiClient,
     query: &SummaryQuery,
@@ -50,8 +69,8 @@ async fn collect_window(
 ) -> Result<(), ApiError> {
     let mut pager = Pager::new(api, query);
     while let Some(page) = pager.next_page().await? {
-        for item in &page.items {
-            let view = SummaryView::of(item);
+        for item in page.items() {
+            let view = SummaryView::of_text(item);
             let (Some(id), Some(call_ended)) = (view.conversation_space_id, view.call_ended) else {
                 continue;
             };

@@ -56,7 +56,8 @@ impl Engine {
         events: mpsc::Sender<ListenEvent>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let ledgers = Ledgers::new(&config.account_keys);
+        let ledgers =
+            Ledgers::new(&config.account_keys).remembering_at_most(config.remember_at_most);
         Self {
             api,
             config,
@@ -94,7 +95,8 @@ impl Engine {
             &self.config.account_keys,
             now,
         )
-        .await?;
+        .await?
+        .remembering_at_most(self.config.remember_at_most);
         self.store = Some(store);
         self.loaded = true;
         Ok(())

@@ -6,7 +6,10 @@
 //! Invariant: every call that ended before `cursor - OVERLAP` has been emitted. Only the engine
 //! moves the cursor, and only when that stays true (see `pump`). An ID is remembered while a
 //! backfill could still return it (it ended near the cursor) or while a repeated notification is
-//! plausible (it was emitted recently), so memory stays flat however long cer runs.
+//! plausible (it was emitted recently), and never more than [`REMEMBER_AT_MOST`] of them: the
+//! memory is a shortcut, not the record. The store is the record (a report it already has is
+//! never printed again), and a backfill asks it about the calls this memory let go, so a burst
+//! of ten thousand calls costs no more memory than a quiet day and no report is fetched twice.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -21,6 +24,10 @@ use crate::store::{Store, StoreError};
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
 /// How long an ID is remembered, past the cursor or past its emission (overlap plus margin).
 const REMEMBER: SignedDuration = SignedDuration::from_mins(15);
+
+/// The most IDs one account remembers: 15 minutes of a busy line (a call a second is 900).
+/// Past it the oldest emitted go first, down to this number once a quarter more came.
+pub const REMEMBER_AT_MOST: usize = 2_000;
 
 /// A cursor to write to the store: the account key and where its cursor now is.
 pub type CursorMove = (String, Timestamp);
@@ -150,12 +157,30 @@ impl Ledger {
             .recent
             .retain(|_, seen| seen.ended >= ended_after || seen.emitted >= emitted_after);
     }
+
+    /// Forgets the oldest emitted (then the oldest ended) once a quarter more than `limit`
+    /// are remembered, keeping the newest `limit`: one sort per `limit / 4` reports.
+    fn keep_newest(&mut self, limit: usize) {
+        let recent = &mut self.record.recent;
+        if recent.len() <= limit.saturating_add(limit / 4) {
+            return;
+        }
+        let mut ages: Vec<(Timestamp, Timestamp)> =
+            recent.values().map(|s| (s.emitted, s.ended)).collect();
+        let forget = ages.len() - limit;
+        let (_, &mut oldest_kept, _) = ages.select_nth_unstable(forget);
+        recent.retain(|_, s| (s.emitted, s.ended) >= oldest_kept);
+        // A burst grew the table; give its room back now that it is bounded again.
+        recent.shrink_to(limit.saturating_add(limit / 4));
+    }
 }
 
 /// The ledgers of every account key `listen` follows.
 #[derive(Debug)]
 pub struct Ledgers {
     ledgers: Vec<Ledger>,
+    /// The most IDs each account remembers ([`REMEMBER_AT_MOST`] unless a test says less).
+    limit: usize,
 }
 
 impl Ledgers {
@@ -163,7 +188,18 @@ impl Ledgers {
     pub fn new(account_keys: &[String]) -> Self {
         Self {
             ledgers: account_keys.iter().map(|key| Ledger::fresh(key)).collect(),
+            limit: REMEMBER_AT_MOST,
         }
+    }
+
+    /// Remembers at most `limit` IDs per account from now on (at least one).
+    #[must_use]
+    pub fn remembering_at_most(mut self, limit: usize) -> Self {
+        self.limit = limit.max(1);
+        for ledger in &mut self.ledgers {
+            ledger.keep_newest(self.limit);
+        }
+        self
     }
 
     /// Reads what was emitted before: the cursors in the store (importing, once, the JSON
@@ -218,6 +254,9 @@ impl Ledgers {
             if let Some(first) = self.ledgers.first_mut() {
                 first.record.recent.insert(id, seen);
             }
+        }
+        for ledger in &mut self.ledgers {
+            ledger.keep_newest(self.limit);
         }
         Ok(())
     }
@@ -287,6 +326,7 @@ impl Ledgers {
         } else {
             ledger.forget_old(now);
         }
+        ledger.keep_newest(self.limit);
     }
 
     /// After a complete backfill up to `until`: every account has emitted everything before

@@ -192,3 +192,55 @@ async fn a_cursor_in_the_future_is_pulled_back_to_now_in_the_store_too() {
     assert_eq!(ledgers.cursor(), Some(at(NOW)));
     assert_eq!(store.cursors().await.unwrap().get("1"), Some(&at(NOW)));
 }
+
+/// `n` IDs `id-0`… recorded a millisecond apart, all ending just before `NOW`.
+fn record_many(ledgers: &mut Ledgers, n: i64) {
+    for i in 0..n {
+        let emitted = at(NOW) + SignedDuration::from_millis(i);
+        let ended = at(NOW) - SignedDuration::from_secs(1);
+        ledgers.record(&format!("id-{i}"), Some("1"), ended, emitted, true);
+    }
+}
+
+// A burst of calls kept every ID of the last 15 minutes: 10,000 at once grew a listener by
+// 1.4 MB (`cargo bench --bench cer`). The memory is now bounded whatever the pace.
+#[test]
+fn a_burst_is_remembered_up_to_the_limit_newest_first() {
+    let mut ledgers = Ledgers::new(&["1".to_string()]).remembering_at_most(100);
+    record_many(&mut ledgers, 1_000);
+    assert!(ledgers.recent_len() <= 125, "{}", ledgers.recent_len());
+    assert!(ledgers.recent_len() >= 100, "{}", ledgers.recent_len());
+    assert!(ledgers.seen("id-999"), "the newest stays");
+    assert!(!ledgers.seen("id-0"), "the oldest goes");
+    // Under the limit, nothing is forgotten before its time.
+    let mut quiet = Ledgers::new(&["1".to_string()]);
+    record_many(&mut quiet, 900);
+    assert_eq!(quiet.recent_len(), 900);
+}
+
+#[tokio::test]
+async fn a_restart_remembers_at_most_the_limit_of_what_the_store_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store_in(dir.path()).await;
+    let queue = crate::store::outbox::Queue::NONE;
+    for minute in 0..10 {
+        let ended = format!("2026-11-24T11:5{minute}:00Z");
+        let report =
+            serde_json::json!({"conversationSpaceId": format!("c{minute}"), "callEnded": ended});
+        let cursor = Some(("1", at(&ended)));
+        store
+            .store_report(&report, cursor, &queue, at(NOW))
+            .await
+            .unwrap();
+    }
+    let keys = ["1".to_string()];
+    let ledgers = Ledgers::load(&store, dir.path(), &keys, at(NOW))
+        .await
+        .unwrap()
+        .remembering_at_most(4);
+    assert_eq!(ledgers.recent_len(), 4);
+    assert!(
+        ledgers.seen("c9") && !ledgers.seen("c0"),
+        "the calls that ended last"
+    );
+}

@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 
 pub use engine::{Engine, Outbox};
 pub use error::{ListenError, NeedsStart};
+pub use ledger::REMEMBER_AT_MOST;
 pub use timing::Timing;
 
 /// Everything the engine needs to know, resolved from flags and settings.
@@ -48,6 +49,9 @@ pub struct ListenConfig {
     pub timing: Timing,
     /// `HTTPS_PROXY` / `NO_PROXY` for the WebSocket.
     pub proxy: Option<crate::api::proxy::ProxyConfig>,
+    /// The most recent IDs each account remembers in memory ([`REMEMBER_AT_MOST`]; tests
+    /// set fewer); the store answers for the rest.
+    pub remember_at_most: usize,
 }
 
 /// Where the first backfill starts.

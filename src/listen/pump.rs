@@ -19,7 +19,7 @@ use tokio::sync::{oneshot, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::backfill::{Missed, find_missed};
+use super::backfill::{Missed, find_missed, not_stored};
 use super::engine::{Engine, is_fatal, stopped};
 use super::flood::{
     LIVE_CONCURRENCY, MAX_WAITING_IDS, RepeatedWarning, WARNING_INTERVAL, WaitingIds,

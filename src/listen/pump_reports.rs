@@ -23,8 +23,14 @@ impl Pump<'_> {
         let keys = self.engine.config.account_keys.clone();
         let longest = self.engine.config.max_call_duration;
         let until = self.engine.clock.now();
+        let store = self.engine.store.clone();
         backfill.search = Some(Box::pin(async move {
-            (until, find_missed(&api, &keys, from, until, longest).await)
+            let found = find_missed(&api, &keys, from, until, longest).await;
+            let found = match (found, store) {
+                (Ok(missed), Some(store)) => Ok(not_stored(&store, from, missed).await),
+                (found, _) => found,
+            };
+            (until, found)
         }));
     }
 

@@ -1,6 +1,7 @@
 //! Pretty JSON for a person at a terminal, coloured like `jq` and `gh` (keys, strings, numbers,
 //! literals), written by serde_json itself so the text is exactly the JSON, only painted.
 //! Strings stay JSON-escaped, so nothing GoTo sent can reach the terminal as a control code.
+//! For a pipe, [`push_compact`] puts a document GoTo sent on one line without parsing it.
 
 use std::io::{self, Write};
 
@@ -29,6 +30,35 @@ pub fn pretty(value: &Value, palette: Palette) -> serde_json::Result<String> {
     };
     text.push('\n');
     Ok(text)
+}
+
+/// Appends `raw`, one valid JSON document exactly as GoTo sent it, to `out` on one line: the
+/// whitespace between tokens is dropped and every other byte kept, so GoTo's key order,
+/// escapes and number spellings pass through untouched. Valid JSON has no raw line break
+/// inside a string, so the result is one NDJSON line. One pass, no allocation per token.
+pub fn push_compact(raw: &str, out: &mut String) {
+    let (mut in_string, mut escaped, mut run_start) = (false, false, 0);
+    for (at, byte) in raw.bytes().enumerate() {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            // ASCII, so `at` is a character boundary.
+            b' ' | b'\t' | b'\n' | b'\r' => {
+                out.push_str(&raw[run_start..at]);
+                run_start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    out.push_str(&raw[run_start..]);
 }
 
 /// serde_json's pretty layout with colour codes around each token.
@@ -133,6 +163,36 @@ impl Formatter for Painter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn compact(raw: &str) -> String {
+        let mut out = String::new();
+        push_compact(raw, &mut out);
+        out
+    }
+
+    #[test]
+    fn compacting_drops_whitespace_between_tokens_only() {
+        let raw = "{\n  \"name\" : \"Test  Person\\t8655\",\r\n\t\"n\": [ 1.50 , -0 ],\n  \"q\": \"a \\\" b\\\\\" }";
+        let got = compact(raw);
+        assert_eq!(
+            got,
+            r#"{"name":"Test  Person\t8655","n":[1.50,-0],"q":"a \" b\\"}"#
+        );
+        let parsed: Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&got).unwrap(), parsed);
+        assert_eq!(compact(r#"{"a":"\u001b[2J"}"#), r#"{"a":"\u001b[2J"}"#);
+        assert_eq!(compact(" \"\" "), r#""""#);
+    }
+
+    #[test]
+    fn compacting_matches_serde_json_on_a_pretty_document() {
+        let value: Value = serde_json::from_str(
+            r#"{"id":"29a1 c77a","list":[{"x":null,"y":true},[],{}],"n":12345678901234567890,"u":"é ✓"}"#,
+        )
+        .unwrap();
+        let pretty = serde_json::to_string_pretty(&value).unwrap();
+        assert_eq!(compact(&pretty), serde_json::to_string(&value).unwrap());
+    }
 
     #[test]
     fn paints_keys_strings_numbers_and_literals_around_the_same_json() {

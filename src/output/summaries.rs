@@ -19,6 +19,9 @@ use crate::summary_view::{PartyView, SummaryView};
 /// `--all`) streams the table and prints the glance after it.
 pub const MAX_HELD_ROWS: u64 = 1000;
 
+/// Rows of the first page a streamed table is fitted to.
+const STREAM_SAMPLE: usize = 200;
+
 /// What `cer summaries` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryFormat {
@@ -47,6 +50,8 @@ pub struct PrintOptions {
     pub from: Timestamp,
     pub to: Timestamp,
 }
+
+use SummaryFormat::{Json, Stats, StatsJson, Tsv};
 
 /// Turns pages of summaries (newest first) into text.
 pub struct SummaryPrinter {
@@ -85,46 +90,65 @@ impl SummaryPrinter {
         self.glance.is_some() || self.printed < self.options.limit.unwrap_or(u64::MAX)
     }
 
-    /// Takes one page; returns the text to write now.
-    pub fn page(&mut self, items: &[Value]) -> String {
-        let mut text = String::new();
+    /// Takes one page, each item's JSON text as GoTo sent it, and appends what to write now
+    /// to `text` (one buffer for every page, so each page does not take a new one).
+    pub fn page(&mut self, items: &[&str], text: &mut String) {
         let limit = self.options.limit.unwrap_or(u64::MAX);
-        let starts_stream = self.options.format == SummaryFormat::Table
-            && self.streams()
-            && self.streamed.is_none()
-            && !items.is_empty();
-        if starts_stream {
-            let layout = self.layout(items);
-            text.push_str(&layout.header(self.options.palette));
-            self.streamed = Some(layout);
+        let format = self.options.format;
+        if format == SummaryFormat::Table && self.streams() && self.streamed.is_none() {
+            self.start_stream(items, text);
         }
-        for item in items {
+        for &raw in items {
             self.seen += 1;
-            if let Some(glance) = self.glance.as_mut() {
-                glance.add(item);
-            }
-            if self.printed >= limit {
+            let printing = self.printed < limit && !matches!(format, Stats | StatsJson);
+            if format == Json {
+                // The item's own text: parsing it into a `Value` to write it again was over
+                // half of `summaries --json`'s instructions (callgrind).
+                if printing {
+                    super::json::push_compact(raw, text);
+                    text.push('\n');
+                    self.printed += 1;
+                }
                 continue;
             }
-            match self.options.format {
-                // Straight to JSON text: `format!` through `Display` was a quarter of
-                // `summaries --json`'s instructions (callgrind), most of it fmt's adapter.
-                SummaryFormat::Json => {
-                    if let Ok(line) = serde_json::to_string(item) {
-                        text.push_str(&line);
-                        text.push('\n');
-                    }
-                }
-                SummaryFormat::Tsv => text.push_str(&tsv_row(item)),
-                SummaryFormat::Table => match &self.streamed {
-                    Some(layout) => text.push_str(&layout.row(item, self.options.palette)),
-                    None => self.held.push(item.clone()),
-                },
-                SummaryFormat::Stats | SummaryFormat::StatsJson => continue,
+            // One item at a time becomes a `Value`, never a page of them.
+            let item = serde_json::from_str::<Value>(raw).unwrap_or(Value::Null);
+            if let Some(glance) = self.glance.as_mut() {
+                glance.add(&item);
             }
-            self.printed += 1;
+            if printing {
+                self.print_row(item, text);
+                self.printed += 1;
+            }
         }
-        text
+    }
+
+    /// A TSV row, or a table row: streamed once the glance comes last, else held for after it.
+    fn print_row(&mut self, item: Value, text: &mut String) {
+        if self.options.format == Tsv {
+            text.push_str(&tsv_row(&item));
+            return;
+        }
+        match &self.streamed {
+            Some(layout) => text.push_str(&layout.row(&item, self.options.palette)),
+            None => self.held.push(item),
+        }
+    }
+
+    /// Fits a streamed table to the first page's rows (a bounded sample of them) and writes
+    /// its header.
+    fn start_stream(&mut self, items: &[&str], text: &mut String) {
+        let sample: Vec<Value> = items
+            .iter()
+            .take(STREAM_SAMPLE)
+            .filter_map(|raw| serde_json::from_str(raw).ok())
+            .collect();
+        if sample.is_empty() {
+            return;
+        }
+        let layout = self.layout(&sample);
+        text.push_str(&layout.header(self.options.palette));
+        self.streamed = Some(layout);
     }
 
     /// The text that ends the output, and the footer for stderr, if any.
@@ -259,6 +283,13 @@ mod tests {
         })
     }
 
+    /// The text `printer` writes for one page of `items`.
+    fn page(printer: &mut SummaryPrinter, items: &[&str]) -> String {
+        let mut text = String::new();
+        printer.page(items, &mut text);
+        text
+    }
+
     fn printer(format: SummaryFormat, limit: Option<u64>) -> SummaryPrinter {
         SummaryPrinter::new(PrintOptions {
             format,
@@ -275,7 +306,7 @@ mod tests {
     fn tsv_is_utc_rfc3339_with_fixed_millis_and_cer_outcome() {
         let mut tsv = printer(SummaryFormat::Tsv, None);
         assert_eq!(
-            tsv.page(&[item()]),
+            page(&mut tsv, &[&item().to_string()]),
             "2026-09-30T15:04:30.000Z\t280\tINBOUND\tanswered\tPROBE CALLER (+12015550100)\tTest Person 8625 (8625) +1\t702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f\n"
         );
         assert_eq!(tsv.finish(), (String::new(), None));
@@ -284,7 +315,7 @@ mod tests {
     #[test]
     fn json_is_the_item_unchanged_and_stops_at_the_limit() {
         let mut json = printer(SummaryFormat::Json, Some(1));
-        let text = json.page(&[item(), item()]);
+        let text = page(&mut json, &[&item().to_string(), &item().to_string()]);
         assert_eq!(text.lines().count(), 1);
         let back: Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(back, item());
@@ -292,9 +323,37 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_are_the_text_goto_sent_on_one_line() {
+        let sent = "{\n  \"zeta\": 1.50,\n  \"alpha\": \"Test  Person\",\n  \"n\": 12345678901234567890\n}";
+        let mut json = printer(SummaryFormat::Json, None);
+        let text = page(&mut json, &[sent]);
+        assert_eq!(
+            text,
+            "{\"zeta\":1.50,\"alpha\":\"Test  Person\",\"n\":12345678901234567890}\n"
+        );
+    }
+
+    #[test]
+    fn a_streamed_table_fits_its_first_page_and_prints_every_row() {
+        let mut table = printer(SummaryFormat::Table, None);
+        let row = item().to_string();
+        let text = page(&mut table, &[row.as_str(); 2]);
+        assert!(text.starts_with("STARTED"), "{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("15:04:30")).count(),
+            2
+        );
+        assert_eq!(page(&mut table, &[]), "");
+        let (end, footer) = table.finish();
+        assert!(end.contains("2 calls from"), "{end}");
+        assert_eq!(footer, None);
+    }
+
+    #[test]
     fn a_terminal_table_holds_its_rows_for_after_the_glance() {
         let mut table = printer(SummaryFormat::Table, Some(1));
-        assert_eq!(table.page(&[item(), item(), item()]), "");
+        let row = item().to_string();
+        assert_eq!(page(&mut table, &[row.as_str(); 3]), "");
         assert!(table.wants_more(), "the glance needs every call");
         let (text, footer) = table.finish();
         assert!(text.starts_with("3 calls from 2026-09-30 00:00"), "{text}");

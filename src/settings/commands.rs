@@ -146,6 +146,7 @@ impl ListenSettings {
                     settings.proxy.as_deref(),
                     settings.no_proxy.as_deref(),
                 ),
+                remember_at_most: crate::listen::REMEMBER_AT_MOST,
             },
             json: args.json || !stdout_is_terminal,
             forward_to: args

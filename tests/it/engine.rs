@@ -32,6 +32,7 @@ fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {
         channel_nickname: "test".into(),
         timing: Timing::scaled(0.05),
         proxy: None,
+        remember_at_most: cer::listen::REMEMBER_AT_MOST,
     }
 }
 
@@ -379,4 +380,43 @@ fn a_listen_that_never_connects_gives_up_with_the_cause() {
         "{:?}",
         started.elapsed()
     );
+}
+
+/// How many times the simulator was asked for one call's report so far.
+fn report_requests(env: &TestEnv) -> usize {
+    env.sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path.starts_with("/call-events-report/v1/reports/"))
+        .count()
+}
+
+// The ledger remembers a bounded number of IDs; a backfill asks the store about the calls it
+// let go, so a restart (or a reconnect after a burst) fetches none of them again.
+#[test]
+fn a_backfill_fetches_nothing_the_store_has_beyond_the_ledgers_memory() {
+    let env = TestEnv::new();
+    let placed: Vec<String> = (0..8)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    let since = StartFrom::Since(Duration::from_secs(3600));
+    let mut first = start(&env, config(&env, since), Arc::new(SystemClock));
+    let got = reports(&env, &mut first, 8, &mut Vec::new());
+    assert_eq!(got.len(), placed.len());
+    finish(&env, first);
+    let fetched_before = report_requests(&env);
+    // Ended while no listener ran: the only call the second run is to fetch.
+    let newest = env.sandbox.place_call().conversation_space_id;
+    let mut small = config(&env, since);
+    small.remember_at_most = 2;
+    let mut second = start(&env, small, Arc::new(SystemClock));
+    let got = reports(&env, &mut second, 1, &mut Vec::new());
+    assert_eq!(got, vec![(newest, Origin::Backfill)]);
+    no_more_reports(&env, &mut second);
+    assert_eq!(
+        report_requests(&env) - fetched_before,
+        1,
+        "only the new call's report is fetched"
+    );
+    finish(&env, second);
 }
