@@ -57,10 +57,13 @@ impl StoreLocation {
         }
     }
 
-    /// A SQLite file is written by one connection at a time anyway; PostgreSQL gets a few.
+    /// A SQLite file is written by one connection at a time anyway, so a second one is for a
+    /// reader (health, a backfill) beside the writer; more only add a worker thread, its
+    /// page cache and its malloc arena each, and writers that wait on SQLite's lock instead
+    /// of in the pool. PostgreSQL gets a few.
     pub(super) fn max_connections(&self) -> u32 {
         match self {
-            Self::Sqlite(_) => 4,
+            Self::Sqlite(_) => 2,
             Self::Postgres(_) => 8,
         }
     }
@@ -73,6 +76,13 @@ impl StoreLocation {
             Self::Sqlite(_) => std::time::Duration::from_secs(1),
             Self::Postgres(_) => std::time::Duration::from_secs(600),
         }
+    }
+
+    /// Whether the pool pings a connection before lending it. A SQLite file cannot go away
+    /// under an open connection, and each ping is one more hand-off to the connection's
+    /// worker thread on every report; a PostgreSQL server can restart, so it is asked.
+    pub(super) fn ping_before_use(&self) -> bool {
+        matches!(self, Self::Postgres(_))
     }
 
     pub(super) fn connect_url(&self) -> String {

@@ -1,11 +1,13 @@
 //! Versioned migrations, embedded in the binary, one list per dialect. sqlx records what was
 //! applied; PostgreSQL serialises two processes with an advisory lock, and on SQLite a process
-//! that lost the race simply runs the (idempotent) migrations once more.
+//! that lost the race for the file's lock waits a moment and runs the (idempotent) migrations
+//! again.
 
 use std::borrow::Cow;
+use std::time::Duration;
 
 use sqlx::AnyPool;
-use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 
 use super::Backend;
 
@@ -17,11 +19,58 @@ const POSTGRES: &[(i64, &str, &str)] = &[(
     include_str!("migrations/postgres/0001_store.sql"),
 )];
 
+/// How often a SQLite store another process is setting up at the same moment is tried
+/// again, and how long apart: about two seconds in all, beyond SQLite's own busy wait.
+const SQLITE_ATTEMPTS: u32 = 20;
+const SQLITE_PAUSE: Duration = Duration::from_millis(100);
+
+/// Readies a new or older store: WAL on SQLite, so readers (`sqlite3`, `cer deliveries`) work
+/// while a listener writes, then the migrations that are missing.
+///
+/// Two processes opening a new SQLite file together race. SQLite answers "database is
+/// locked" at once, without waiting, where waiting could deadlock (a reader that wants to
+/// write while the other writes); or both saw the migration missing and the second one to
+/// record it breaks the unique version. The loser tries again shortly, a few times, and
+/// then finds the migration done.
+pub(super) async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), MigrateError> {
+    if backend == Backend::Postgres {
+        return run(pool, backend).await;
+    }
+    let mut attempt = 1;
+    loop {
+        match sqlite_schema(pool).await {
+            Err(err) if attempt < SQLITE_ATTEMPTS && lost_a_race(&err) => {
+                attempt += 1;
+                tokio::time::sleep(SQLITE_PAUSE).await;
+            }
+            done => return done,
+        }
+    }
+}
+
+async fn sqlite_schema(pool: &AnyPool) -> Result<(), MigrateError> {
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(pool)
+        .await?;
+    run(pool, Backend::Sqlite).await
+}
+
+/// SQLITE_BUSY, SQLITE_LOCKED or SQLITE_CONSTRAINT, with any extended code (the low byte is
+/// the primary one). The migrations themselves are `IF NOT EXISTS`, so only a race breaks one.
+fn lost_a_race(err: &MigrateError) -> bool {
+    let (MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _)) = err else {
+        return false;
+    };
+    let primary = err
+        .as_database_error()
+        .and_then(|db| db.code())
+        .and_then(|code| code.parse::<u32>().ok())
+        .map(|code| code & 0xff);
+    matches!(primary, Some(5 | 6 | 19))
+}
+
 /// Applies what is missing.
-pub(super) async fn run(
-    pool: &AnyPool,
-    backend: Backend,
-) -> Result<(), sqlx::migrate::MigrateError> {
+async fn run(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::migrate::MigrateError> {
     let list = match backend {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,
@@ -42,8 +91,5 @@ pub(super) async fn run(
         migrations: Cow::Owned(migrations),
         ..Migrator::DEFAULT
     };
-    match migrator.run(pool).await {
-        Err(_) if backend == Backend::Sqlite => migrator.run(pool).await,
-        result => result,
-    }
+    migrator.run(pool).await
 }

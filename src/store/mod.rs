@@ -105,6 +105,7 @@ impl Store {
             .max_connections(location.max_connections())
             .idle_timeout(location.idle_timeout())
             .max_lifetime(location.idle_timeout())
+            .test_before_acquire(location.ping_before_use())
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(&location.connect_url())
             .await
@@ -114,16 +115,12 @@ impl Store {
             backend: location.backend(),
             shown: shown.clone(),
         };
-        if store.backend == Backend::Sqlite {
-            // WAL lets readers (`sqlite3`, `cer deliveries`) work while a listener writes.
-            sqlx::query("PRAGMA journal_mode = WAL")
-                .execute(&store.pool)
-                .await
-                .map_err(|err| failed(describe(&err)))?;
-        }
-        migrate::run(&store.pool, store.backend)
+        migrate::prepare(&store.pool, store.backend)
             .await
-            .map_err(|err| failed(err.to_string()))?;
+            .map_err(|err| match err {
+                sqlx::migrate::MigrateError::Execute(err) => failed(describe(&err)),
+                other => failed(other.to_string()),
+            })?;
         Ok(store)
     }
 
