@@ -12,6 +12,10 @@ use super::proxy::{NoProxy, proxy_url};
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long one REST request may take in all, answer included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// How many idle connections to one host are kept for the next request. A burst of calls
+/// opens more (a listener's live and backfill fetches together), and without a bound each
+/// would stay open, with its buffers, long after the burst.
+const MAX_IDLE_PER_HOST: usize = 4;
 
 /// Whether reaching one of `urls` can take TLS (anything but plain `http`).
 pub fn needs_tls(urls: &[&str]) -> bool {
@@ -36,6 +40,7 @@ pub fn client_reaching(
         .user_agent(concat!("cer/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
+        .pool_max_idle_per_host(MAX_IDLE_PER_HOST)
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy();
     if !needs_tls(urls) {

@@ -81,10 +81,17 @@ fn preview(text: &str) -> String {
     text.chars().take(120).collect()
 }
 
-/// Bounds what one message from GoTo may make cer hold in memory.
+/// The socket's read and write steps.
+const SOCKET_BUFFER: usize = 16 * 1024;
+
+/// Bounds what one message from GoTo may make cer hold in memory. GoTo's messages are a
+/// few hundred bytes, so the socket reads and writes in 16 KiB steps rather than
+/// tungstenite's 128 KiB, which a listener would hold for as long as it runs.
 fn socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
     let limit = Some(super::body::MAX_WEBSOCKET_MESSAGE);
     tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
 }

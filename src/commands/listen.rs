@@ -17,7 +17,7 @@ use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{Engine, ListenError, ListenEvent, Outbox, SystemClock};
 use crate::output::delivery_line::delivery_line;
 use crate::output::report_line::report_line;
-use crate::service::Service;
+use crate::service::{Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
 
@@ -58,6 +58,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         settings.forward_to.clone(),
         STORE_CHECK_EVERY.mul_f64(context.settings.time_scale.unwrap_or(1.0)),
     ));
+    let give_back = tokio::spawn(memory::give_back_freed_memory(memory::GIVE_BACK_EVERY));
     let outbox_store = store.clone();
     let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
         .with_store(store, outbox);
@@ -73,6 +74,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let _ = stop.send(true);
     retention.abort();
     watch_store.abort();
+    give_back.abort();
     finish_deliveries(deliveries, &outbox_store, context).await;
     if let Some(err) = render_failure {
         return Err(err);

@@ -218,6 +218,17 @@ fn a_burst_is_remembered_up_to_the_limit_newest_first() {
     assert_eq!(quiet.recent_len(), 900);
 }
 
+// The burst above at the real limit: the table must stay in its 2,048 slots (1,792 IDs), the
+// size the limit was chosen for, or a listener holds twice the memory after its first burst.
+#[test]
+fn a_full_ledger_stays_in_the_table_size_its_limit_was_chosen_for() {
+    let mut ledgers = Ledgers::new(&["1".to_string()]);
+    record_many(&mut ledgers, 10_000);
+    assert!(ledgers.recent_len() >= REMEMBER_AT_MOST);
+    let capacity = ledgers.ledgers[0].record.recent.capacity();
+    assert!(capacity <= 1_792, "a table of {capacity} IDs");
+}
+
 #[tokio::test]
 async fn a_restart_remembers_at_most_the_limit_of_what_the_store_has() {
     let dir = tempfile::tempdir().unwrap();

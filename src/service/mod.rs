@@ -3,6 +3,7 @@
 //! the outside, so the engine knows nothing about operators.
 
 pub mod health;
+pub(crate) mod memory;
 pub mod metrics;
 pub mod notify;
 mod server;

@@ -1,0 +1,33 @@
+//! A listener runs for months, and a burst of calls makes glibc's heap grow in the middle,
+//! where `free` never returns pages to the OS; this gives those freed pages back now and then.
+
+use std::time::Duration;
+
+/// How often freed heap pages are handed back: seldom enough to cost nothing (one call
+/// that walks the free lists), soon enough that RSS settles a moment after a burst.
+pub(crate) const GIVE_BACK_EVERY: Duration = Duration::from_secs(2);
+
+/// Hands freed heap pages back to the OS every `every`, forever; abort the task to stop it.
+/// Live memory is untouched: this only lowers what RSS counts of memory already freed.
+pub(crate) async fn give_back_freed_memory(every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        release_free_heap_pages();
+    }
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn release_free_heap_pages() {
+    // SAFETY: malloc_trim takes no pointer and only returns whole free pages of every arena
+    // to the kernel (madvise); allocations in use are never moved or touched, and glibc
+    // locks each arena while it walks it, so other threads may allocate meanwhile.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// Other allocators (musl's, macOS's, Windows') return freed memory on their own.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn release_free_heap_pages() {}
