@@ -154,8 +154,13 @@ impl Engine {
                             self.finish(channel).await;
                             return Err(err.into());
                         }
-                        End::Lost { reason, channel } => {
-                            attempt = self.after_lost(attempt, opened_at, channel);
+                        End::Lost {
+                            reason,
+                            channel,
+                            carried_calls,
+                        } => {
+                            let lasted = opened_at.elapsed();
+                            attempt = self.after_lost(attempt, lasted, carried_calls, channel);
                             reason
                         }
                     }
@@ -178,13 +183,19 @@ impl Engine {
         }
     }
 
-    /// Counts a lost session toward the backoff (one that lasted resets it) and deletes its
-    /// channel in the background; returns the failures counted so far.
-    fn after_lost(&self, attempt: u32, opened_at: Instant, channel: Option<Channel>) -> u32 {
+    /// Counts a lost session toward the backoff (one that lasted or carried calls resets
+    /// it) and deletes its channel in the background; returns the failures counted so far.
+    fn after_lost(
+        &self,
+        attempt: u32,
+        lasted: std::time::Duration,
+        carried_calls: bool,
+        channel: Option<Channel>,
+    ) -> u32 {
         let attempt = self
             .config
             .timing
-            .failures_after_session(attempt, opened_at.elapsed());
+            .failures_after_session(attempt, lasted, carried_calls);
         if let Some(channel) = channel {
             let limit = self.config.timing.shutdown_limit;
             discard(&self.api, channel, &self.config, limit);

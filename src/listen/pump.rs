@@ -46,6 +46,8 @@ pub enum End {
     Lost {
         reason: String,
         channel: Option<Channel>,
+        /// Whether a call's notification came through it: proof the link worked.
+        carried_calls: bool,
     },
     /// Retrying cannot help.
     Fatal(ApiError, Option<Channel>),
@@ -107,6 +109,8 @@ pub struct Pump<'e> {
     waiting: WaitingIds,
     junk_frames: RepeatedWarning,
     dropped_notifications: RepeatedWarning,
+    /// Whether a call's notification has come through this session.
+    carried_calls: bool,
 }
 
 impl<'e> Pump<'e> {
@@ -132,6 +136,7 @@ impl<'e> Pump<'e> {
             held: Vec::new(),
             waiting: WaitingIds::new(MAX_WAITING_IDS),
             junk_frames: RepeatedWarning::new(WARNING_INTERVAL),
+            carried_calls: false,
             dropped_notifications: RepeatedWarning::new(WARNING_INTERVAL),
         };
         pump.backfill.at_start = std::mem::take(&mut pump.engine.catch_up_at_start);
@@ -262,9 +267,14 @@ impl<'e> Pump<'e> {
     }
 
     fn lost(&self, reason: String) -> Box<End> {
+        self.lost_with(reason, Some(self.channel.clone()))
+    }
+
+    fn lost_with(&self, reason: String, channel: Option<Channel>) -> Box<End> {
         Box::new(End::Lost {
             reason,
-            channel: Some(self.channel.clone()),
+            channel,
+            carried_calls: self.carried_calls,
         })
     }
 
@@ -300,10 +310,9 @@ impl<'e> Pump<'e> {
                 tracing::debug!("channel refreshed");
                 Ok(())
             }
-            Err(ApiError::NotFound { .. }) => Err(Box::new(End::Lost {
-                reason: "GoTo no longer knows the notification channel".into(),
-                channel: None,
-            })),
+            Err(ApiError::NotFound { .. }) => {
+                Err(self.lost_with("GoTo no longer knows the notification channel".into(), None))
+            }
             Err(err) if is_fatal(&err, true) => {
                 Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
             }
@@ -382,10 +391,10 @@ impl<'e> Pump<'e> {
     /// authentication is gone (stop), or it was a passing failure (carry on).
     fn tolerate(&self, err: ApiError, what: &str) -> Step {
         match err {
-            ApiError::NotFound { .. } => Err(Box::new(End::Lost {
-                reason: format!("GoTo no longer knows the channel (while trying to {what})"),
-                channel: None,
-            })),
+            ApiError::NotFound { .. } => Err(self.lost_with(
+                format!("GoTo no longer knows the channel (while trying to {what})"),
+                None,
+            )),
             err if is_fatal(&err, true) => {
                 Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
             }
@@ -399,6 +408,7 @@ impl<'e> Pump<'e> {
     /// Fetches an announced report, or queues its ID when enough fetches run; a full queue
     /// drops it and opens the gap, so the backfill fetches it later.
     fn fetch_live(&mut self, id: String) {
+        self.carried_calls = true;
         if self.engine.ledgers.seen(&id) || self.in_flight.contains(&id) {
             tracing::debug!("report {id} already handled");
             return;

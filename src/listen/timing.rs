@@ -30,8 +30,9 @@ pub struct Timing {
     /// The shortest wait between two channel refreshes, whatever lifetime GoTo states: a
     /// `channelLifetime` of 0 must not turn into a PUT loop.
     pub min_refresh_interval: Duration,
-    /// A session that lasted less than this counts as a failed attempt, so a WebSocket that
-    /// breaks right after it opens backs off like one that never opened.
+    /// A session that lasted less than this, and carried no call, counts as a failed
+    /// attempt, so a WebSocket that breaks right after it opens backs off like one that
+    /// never opened.
     pub stable_session: Duration,
 }
 
@@ -90,10 +91,17 @@ impl Timing {
         half.max(self.min_refresh_interval)
     }
 
-    /// The failed attempts still counted after a session that lasted `lasted`: only a stable
-    /// session starts the backoff over; a short one leaves the count as it was.
-    pub fn failures_after_session(&self, failures: u32, lasted: Duration) -> u32 {
-        if lasted >= self.stable_session {
+    /// The failed attempts still counted after a session that lasted `lasted`. A stable
+    /// session, or one that carried a call's notification, proved the link works and starts
+    /// the backoff over; a short one that carried nothing (a socket that breaks right after
+    /// it opens) leaves the count as it was, so such a server is not hammered.
+    pub fn failures_after_session(
+        &self,
+        failures: u32,
+        lasted: Duration,
+        carried_calls: bool,
+    ) -> u32 {
+        if carried_calls || lasted >= self.stable_session {
             0
         } else {
             failures
@@ -138,12 +146,17 @@ mod tests {
         let mut attempt = 0;
         for _ in 0..6 {
             // What the engine does per lost session: carry the count, then add this failure.
-            attempt = timing.failures_after_session(attempt, Duration::from_millis(100)) + 1;
+            attempt = timing.failures_after_session(attempt, Duration::from_millis(100), false) + 1;
         }
         assert_eq!(attempt, 6);
         assert!(timing.reconnect_delay(attempt) >= Duration::from_secs(15));
         assert_eq!(
-            timing.failures_after_session(attempt, Duration::from_secs(600)),
+            timing.failures_after_session(attempt, Duration::from_secs(600), false),
+            0
+        );
+        // A short session that carried a call showed the link works: start over.
+        assert_eq!(
+            timing.failures_after_session(attempt, Duration::from_millis(100), true),
             0
         );
     }

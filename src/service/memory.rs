@@ -28,6 +28,6 @@ fn release_free_heap_pages() {
     }
 }
 
-/// Other allocators (musl's, macOS's, Windows') return freed memory on their own.
+/// Elsewhere there is no such call: other allocators hand memory back by their own rules.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn release_free_heap_pages() {}

@@ -87,6 +87,55 @@ fn a_dropped_websocket_loses_nothing() {
     stop(running);
 }
 
+// Regression: the backoff only started over after a session of 60 s, so a socket that GoTo
+// dropped again and again while calls came through waited longer each time (4 s by the fifth
+// drop, 30 s later), though each session had shown the link works. A session that carried a
+// call now starts it over; one that carried nothing still counts as a failure.
+#[test]
+fn sockets_dropped_one_after_another_while_calls_come_are_each_reconnected_at_once() {
+    let env = TestEnv::new();
+    let mut running = env.listen(&[]);
+    for round in 1..=4 {
+        let calls = env.place_calls(1);
+        expect_reports(&mut running, &calls);
+        env.sandbox.faults().drop_websockets();
+        running.wait_for_stderr("Reconnected", Duration::from_secs(20));
+        let waits: Vec<&String> = running
+            .stderr_seen
+            .iter()
+            .filter(|line| line.contains("reconnecting in"))
+            .collect();
+        assert_eq!(waits.len(), round, "{waits:?}");
+        assert!(
+            waits.iter().all(|line| line.contains("(attempt 1)")),
+            "round {round}: {waits:#?}"
+        );
+    }
+    stop(running);
+}
+
+// The other half of the rule: sessions that carry no call and end at once keep backing off
+// (a server that breaks every socket right after it opens is not hammered).
+#[test]
+fn sockets_that_break_with_no_call_through_them_back_off_further_each_time() {
+    let env = TestEnv::new();
+    let mut running = env.listen(&[]);
+    for _ in 0..3 {
+        env.sandbox.faults().drop_websockets();
+        running.wait_for_stderr("Reconnected", Duration::from_secs(20));
+    }
+    let attempts: Vec<bool> = (1..=3)
+        .map(|n| {
+            running
+                .stderr_seen
+                .iter()
+                .any(|line| line.contains(&format!("(attempt {n})")))
+        })
+        .collect();
+    assert_eq!(attempts, [true; 3], "{:#?}", running.stderr_seen);
+    stop(running);
+}
+
 #[test]
 fn to_be_closed_switches_sockets_without_a_gap() {
     let env = TestEnv::with(SandboxConfig {
