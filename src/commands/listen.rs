@@ -58,7 +58,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         settings.forward_to.clone(),
         STORE_CHECK_EVERY.mul_f64(context.settings.time_scale.unwrap_or(1.0)),
     ));
-    let give_back = tokio::spawn(memory::give_back_freed_memory(memory::GIVE_BACK_EVERY));
+    let give_back = tokio::spawn(memory::give_back_freed_memory());
     let outbox_store = store.clone();
     let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
         .with_store(store, outbox);

@@ -161,7 +161,7 @@ impl Ledger {
     }
 
     /// Forgets the oldest emitted (then the oldest ended) once a quarter more than `limit`
-    /// are remembered, keeping the newest `limit`: one sort per `limit / 4` reports.
+    /// are remembered, keeping the newest `limit`: one selection per `limit / 4` reports.
     fn keep_newest(&mut self, limit: usize) {
         let recent = &mut self.record.recent;
         if recent.len() <= limit.saturating_add(limit / 4) {

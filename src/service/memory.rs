@@ -5,12 +5,13 @@ use std::time::Duration;
 
 /// How often freed heap pages are handed back: seldom enough to cost nothing (one call
 /// that walks the free lists), soon enough that RSS settles a moment after a burst.
-pub(crate) const GIVE_BACK_EVERY: Duration = Duration::from_secs(2);
+const GIVE_BACK_EVERY: Duration = Duration::from_secs(2);
 
-/// Hands freed heap pages back to the OS every `every`, forever; abort the task to stop it.
-/// Live memory is untouched: this only lowers what RSS counts of memory already freed.
-pub(crate) async fn give_back_freed_memory(every: Duration) {
-    let mut tick = tokio::time::interval(every);
+/// Hands freed heap pages back to the OS every [`GIVE_BACK_EVERY`], forever; abort the task
+/// to stop it. Live memory is untouched: this only lowers what RSS counts of memory already
+/// freed.
+pub(crate) async fn give_back_freed_memory() {
+    let mut tick = tokio::time::interval(GIVE_BACK_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;

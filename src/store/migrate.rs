@@ -70,7 +70,7 @@ fn lost_a_race(err: &MigrateError) -> bool {
 }
 
 /// Applies what is missing.
-async fn run(pool: &AnyPool, backend: Backend) -> Result<(), sqlx::migrate::MigrateError> {
+async fn run(pool: &AnyPool, backend: Backend) -> Result<(), MigrateError> {
     let list = match backend {
         Backend::Sqlite => SQLITE,
         Backend::Postgres => POSTGRES,

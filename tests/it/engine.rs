@@ -382,15 +382,6 @@ fn a_listen_that_never_connects_gives_up_with_the_cause() {
     );
 }
 
-/// How many times the simulator was asked for one call's report so far.
-fn report_requests(env: &TestEnv) -> usize {
-    env.sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path.starts_with("/call-events-report/v1/reports/"))
-        .count()
-}
-
 // The ledger remembers a bounded number of IDs; a backfill asks the store about the calls it
 // let go, so a restart (or a reconnect after a burst) fetches none of them again.
 #[test]
@@ -404,7 +395,7 @@ fn a_backfill_fetches_nothing_the_store_has_beyond_the_ledgers_memory() {
     let got = reports(&env, &mut first, 8, &mut Vec::new());
     assert_eq!(got.len(), placed.len());
     finish(&env, first);
-    let fetched_before = report_requests(&env);
+    let fetched_before = env.report_requests();
     // Ended while no listener ran: the only call the second run is to fetch.
     let newest = env.sandbox.place_call().conversation_space_id;
     let mut small = config(&env, since);
@@ -414,7 +405,7 @@ fn a_backfill_fetches_nothing_the_store_has_beyond_the_ledgers_memory() {
     assert_eq!(got, vec![(newest, Origin::Backfill)]);
     no_more_reports(&env, &mut second);
     assert_eq!(
-        report_requests(&env) - fetched_before,
+        env.report_requests() - fetched_before,
         1,
         "only the new call's report is fetched"
     );

@@ -9,14 +9,6 @@ use crate::harness::{TestEnv, json_lines, stdout_of};
 
 const UNKNOWN: &str = "00000000-0000-3000-8000-000000000000";
 
-fn report_requests(env: &TestEnv) -> usize {
-    env.sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.path.starts_with("/call-events-report/v1/reports/"))
-        .count()
-}
-
 #[test]
 fn a_non_uuid_is_a_usage_error_without_any_request() {
     let env = TestEnv::new();
@@ -173,7 +165,7 @@ fn server_errors_are_retried_then_reported() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("500").and(predicate::str::contains(id.as_str())));
-    assert!(report_requests(&env) >= 6, "retried before giving up");
+    assert!(env.report_requests() >= 6, "retried before giving up");
 }
 
 #[test]

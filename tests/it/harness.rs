@@ -141,6 +141,15 @@ impl TestEnv {
             .collect()
     }
 
+    /// How many times the simulator was asked for a call's report so far.
+    pub fn report_requests(&self) -> usize {
+        self.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/call-events-report/v1/reports/"))
+            .count()
+    }
+
     /// `cer listen ARGS` with a simulator token, once it has said `Ready`.
     pub fn listen(&self, args: &[&str]) -> Running {
         self.listen_with(args, |_| {})
