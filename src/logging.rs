@@ -4,7 +4,9 @@
 //!
 //! Other crates are held at `warn` whatever the level, because HTTP and TLS libraries log
 //! connection details at trace level that cer cannot vouch for; cer's own events never carry a
-//! secret (tokens travel as [`crate::secret::Secret`]).
+//! secret (tokens travel as [`crate::secret::Secret`]). sqlx is silenced at every level: its
+//! warnings quote connection parameters with their values (`sslpassword=…`) and `.pgpass`
+//! lines, and cer reports every store failure itself, with the secrets hidden.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -29,9 +31,16 @@ pub fn json_lines() -> bool {
     JSON_LINES.load(Ordering::Relaxed)
 }
 
+/// The filter directives: cer's own events at `level`, sqlx's none (a target directive
+/// matches by prefix, so `sqlx` also covers `sqlx_core`, `sqlx_postgres` and `sqlx_sqlite`),
+/// everything else at `warn`.
+fn filter(level: LevelFilter) -> String {
+    format!("warn,sqlx=off,cer={level}")
+}
+
 /// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
 pub fn init(level: LevelFilter, color: bool, format: LogFormat) {
-    let filter = EnvFilter::new(format!("warn,cer={level}"));
+    let filter = EnvFilter::new(filter(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -59,4 +68,43 @@ pub fn init(level: LevelFilter, color: bool, format: LogFormat) {
         }
     };
     drop(result);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlx_is_silent_at_every_level() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        for level in [LevelFilter::ERROR, LevelFilter::INFO, LevelFilter::TRACE] {
+            let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            let writer = Capture(seen.clone());
+            let subscriber = tracing_subscriber::registry()
+                .with(EnvFilter::new(filter(level)))
+                .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()));
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::error!(target: "sqlx_postgres::options::parse", "sslpassword=SECRET3");
+                tracing::warn!(target: "sqlx::query", "password=SECRET2");
+                tracing::error!(target: "sqlx_core::pool::inner", "SECRETPW");
+                tracing::warn!(target: "hyper", "kept");
+            });
+            let text = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
+            assert!(!text.contains("SECRET"), "at {level}: {text}");
+            assert!(text.contains("kept"), "at {level}: {text}");
+        }
+    }
+
+    #[derive(Clone)]
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 }

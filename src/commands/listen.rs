@@ -17,7 +17,7 @@ use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{Engine, ListenError, ListenEvent, Outbox, SystemClock};
 use crate::output::delivery_line::delivery_line;
 use crate::output::report_line::report_line;
-use crate::service::{Service, memory};
+use crate::service::{ServerTiming, Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
 
@@ -161,25 +161,40 @@ async fn start_service(
     stop_requested: &watch::Receiver<bool>,
     context: &Context,
 ) -> anyhow::Result<Service> {
-    let (service, address) = Service::start(settings.metrics, stop_requested.clone()).await?;
+    let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or(1.0));
+    let (service, address) =
+        Service::start(settings.metrics, timing, stop_requested.clone()).await?;
     if let Some(address) = address {
         context.output.status(format!(
             "Serving metrics on http://{address}/metrics and health on http://{address}/healthz"
         ));
+        if !address.ip().is_loopback() {
+            context.output.warn(format!(
+                "--metrics {address} is not a loopback address: anyone who can reach that port \
+                 reads cer's metrics and health; bind 127.0.0.1 unless a scraper on another \
+                 host needs it, and then let a firewall admit only that one"
+            ));
+        }
     }
     Ok(service)
 }
 
-/// Every few seconds: whether the store answers (`/healthz` turns 503 while it does not) and
-/// how many deliveries wait per target (`cer_deliveries_pending`).
+/// Every few seconds: whether the store answers and its last write worked (`/healthz` turns
+/// 503 while not), and how many deliveries wait per target (`cer_deliveries_pending`).
 async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>, every: Duration) {
     for target in &targets {
         service.metrics().delivery_target(target);
     }
     loop {
-        match store.ping().await {
-            Ok(()) => service.health().resolved("store"),
-            Err(err) => service.health().problem("store", &err.to_string()),
+        // A store can answer a ping while refusing every write (a read-only file or
+        // database), so the last write's result counts too.
+        let problem = match store.ping().await {
+            Ok(()) => store.last_write_failure(),
+            Err(err) => Some(err.to_string()),
+        };
+        match problem {
+            None => service.health().resolved("store"),
+            Some(reason) => service.health().problem("store", &reason),
         }
         if !targets.is_empty()
             && let Ok(counts) = store.pending_by_target().await

@@ -380,13 +380,17 @@ pub async fn save_cursor_moves(
     Ok(())
 }
 
-/// Renames an imported file so it is imported once only (and kept, for a downgrade).
+/// Renames an imported file so it is imported once only (and kept, for a downgrade). No file
+/// is the usual case (renamed by an earlier run, or never there): nothing to say then.
 fn forget_imported_file(state_dir: &Path, account_key: &str) {
     let path = state_dir.join(file_name(account_key));
     let mut done = path.clone().into_os_string();
     done.push(".imported");
-    if let Err(err) = std::fs::rename(&path, &done) {
-        tracing::warn!("cannot rename the imported {}: {err}", path.display());
+    match std::fs::rename(&path, &done) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
+            tracing::warn!("cannot rename the imported {}: {err}", path.display());
+        }
+        _ => {}
     }
 }
 

@@ -2,6 +2,7 @@
 //! `--metrics ADDR`, and systemd's notify protocol. It watches the listen engine's events from
 //! the outside, so the engine knows nothing about operators.
 
+mod connections;
 pub mod health;
 pub(crate) mod memory;
 pub mod metrics;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+pub use connections::ServerTiming;
 pub use health::Health;
 pub use metrics::{DeliveryResult, Metrics};
 pub use notify::Notifier;
@@ -33,6 +35,7 @@ impl Service {
     /// sends `STOPPING=1` once `stop` turns true. Returns the metrics server's bound address too.
     pub async fn start(
         metrics_address: Option<SocketAddr>,
+        timing: ServerTiming,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(Self, Option<SocketAddr>)> {
         let started = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
@@ -43,7 +46,8 @@ impl Service {
         };
         let bound = match metrics_address {
             Some(address) => {
-                Some(server::serve(address, service.metrics.clone(), service.health.clone()).await?)
+                let (metrics, health) = (service.metrics.clone(), service.health.clone());
+                Some(server::serve(address, timing, metrics, health).await?)
             }
             None => None,
         };

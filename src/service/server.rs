@@ -1,5 +1,6 @@
 //! The `--metrics ADDR` HTTP server: `GET /metrics` and `GET /healthz`, on a task of its own,
-//! reading only atomics and a short lock, so a slow or hostile scraper never holds up listening.
+//! reading only atomics and a short lock, so a slow or hostile scraper never holds up listening
+//! (its connections are bounded in time and number: see [`super::connections`]).
 
 use std::net::SocketAddr;
 
@@ -10,6 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::connections::{ServerTiming, accept_all};
 use super::health::Health;
 use super::metrics::{CONTENT_TYPE, Metrics};
 
@@ -22,6 +24,7 @@ struct Shared {
 /// Binds `address` and serves until the process ends; returns the bound address (for port 0).
 pub async fn serve(
     address: SocketAddr,
+    timing: ServerTiming,
     metrics: Metrics,
     health: Health,
 ) -> anyhow::Result<SocketAddr> {
@@ -35,11 +38,7 @@ pub async fn serve(
         .route("/metrics", get(metrics_page))
         .route("/healthz", get(health_page))
         .with_state(Shared { metrics, health });
-    tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, router).await {
-            tracing::warn!("the metrics server stopped: {err}");
-        }
-    });
+    tokio::spawn(accept_all(listener, router, timing));
     Ok(bound)
 }
 

@@ -1,5 +1,6 @@
 //! Where the store is (`--store` / `CER_STORE`): a SQLite file or a PostgreSQL URL, parsed
-//! once, shown without its password, and turned into what sqlx connects to.
+//! once, shown without its secrets (the password, and `?password=`, `?sslpassword=` or any
+//! query parameter named like a secret), and turned into what sqlx connects to.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -135,11 +136,11 @@ pub(super) enum PrepareError {
 }
 
 impl fmt::Display for StoreLocation {
-    /// The location for messages: a PostgreSQL password is replaced by `***`.
+    /// The location for messages: every secret of a PostgreSQL URL is replaced by `***`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sqlite(path) => write!(f, "sqlite:{}", path.display()),
-            Self::Postgres(url) => write!(f, "{}", without_password(url)),
+            Self::Postgres(url) => write!(f, "{}", without_secrets(url)),
         }
     }
 }
@@ -150,18 +151,75 @@ impl fmt::Debug for StoreLocation {
     }
 }
 
-fn without_password(url: &Url) -> String {
+impl StoreLocation {
+    /// `text` with every secret of this location replaced by `***`, for a message that may
+    /// quote what a driver was given (as written, and percent-decoded).
+    pub(super) fn redact(&self, text: &str) -> String {
+        let Self::Postgres(url) = self else {
+            return text.to_string();
+        };
+        let mut secrets: Vec<String> = url
+            .query_pairs()
+            .filter(|(name, value)| secret_name(name) && !value.is_empty())
+            .map(|(_, value)| value.into_owned())
+            .collect();
+        if let Some(password) = url.password() {
+            secrets.push(password.to_string());
+            if let Ok(decoded) = percent_encoding::percent_decode_str(password).decode_utf8() {
+                secrets.push(decoded.into_owned());
+            }
+        }
+        // Longest first, so a secret that contains another is hidden whole.
+        secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+        secrets
+            .iter()
+            .fold(text.to_string(), |text, secret| text.replace(secret, "***"))
+    }
+}
+
+/// Whether a connection parameter's name says it holds a secret: `password`, `sslpassword`,
+/// and any other that names a password, secret, token or key.
+fn secret_name(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    [
+        "pass",
+        "pwd",
+        "secret",
+        "token",
+        "key",
+        "auth",
+        "credential",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+}
+
+fn without_secrets(url: &Url) -> String {
     let mut shown = url.clone();
     if shown.password().is_some() {
         let _ = shown.set_password(Some("***"));
     }
+    if url.query_pairs().any(|(name, _)| secret_name(&name)) {
+        let pairs: Vec<(String, String)> = url
+            .query_pairs()
+            .map(|(name, value)| {
+                let value = if secret_name(&name) {
+                    "***".to_string()
+                } else {
+                    value.into_owned()
+                };
+                (name.into_owned(), value)
+            })
+            .collect();
+        shown.query_pairs_mut().clear().extend_pairs(pairs);
+    }
     shown.to_string()
 }
 
-/// The user's text for an error message, with a password hidden if it parses as a URL.
+/// The user's text for an error message, with its secrets hidden if it parses as a URL.
 fn shown_input(text: &str) -> String {
     Url::parse(text)
-        .map(|url| without_password(&url))
+        .map(|url| without_secrets(&url))
         .unwrap_or_else(|_| "(unreadable URL)".to_string())
 }
 
@@ -180,6 +238,27 @@ mod tests {
         let err = StoreLocation::parse("mysql://a:hunter2@b/c").unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
         assert!(StoreLocation::parse("sqlite:").is_err());
+    }
+
+    #[test]
+    fn secret_query_parameters_are_hidden_and_others_kept() {
+        let pg = StoreLocation::parse(
+            "postgres://u:SECRETPW@db/cer?sslmode=require&password=SECRET2\
+             &sslpassword=SECRET3&api_token=SECRET4&application_name=cer",
+        )
+        .unwrap();
+        let shown = pg.to_string();
+        assert_eq!(
+            shown,
+            "postgres://u:***@db/cer?sslmode=require&password=***&sslpassword=***\
+             &api_token=***&application_name=cer"
+        );
+        let quoted = "failed: u:SECRETPW SECRET2 SECRET3 SECRET4 cer";
+        assert_eq!(pg.redact(quoted), "failed: u:*** *** *** *** cer");
+        let err = StoreLocation::parse("mysql://a@b/c?password=SECRET2").unwrap_err();
+        assert!(!err.to_string().contains("SECRET2"), "{err}");
+        let encoded = StoreLocation::parse("postgres://u:p%40ss@db/cer").unwrap();
+        assert_eq!(encoded.redact("p@ss and p%40ss"), "*** and ***");
     }
 
     #[test]

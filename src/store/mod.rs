@@ -8,6 +8,8 @@
 //! `INSERT … ON CONFLICT DO NOTHING`, and "this process inserted it" means "this process prints
 //! it and queues its deliveries", so several listeners on one store never print a call twice.
 
+mod connect;
+mod last_write;
 mod location;
 mod migrate;
 pub mod outbox;
@@ -65,6 +67,8 @@ pub struct Store {
     backend: Backend,
     /// The location with any password hidden, for messages.
     shown: String,
+    /// For health: whether writes work.
+    last_write: std::sync::Arc<last_write::LastWrite>,
 }
 
 /// What storing a report did.
@@ -86,11 +90,11 @@ impl Store {
         let shown = location.to_string();
         let failed = |reason: String| StoreError::Open {
             store: shown.clone(),
-            reason,
+            reason: location.redact(&reason),
         };
         location.prepare().map_err(|err| failed(err.to_string()))?;
         let backend = location.backend();
-        let pool = AnyPoolOptions::new()
+        let pool = match AnyPoolOptions::new()
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -109,16 +113,20 @@ impl Store {
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(&location.connect_url())
             .await
-            .map_err(|err| failed(describe(&err)))?;
+        {
+            Ok(pool) => pool,
+            Err(err) => return Err(failed(connect::why_not(location, &err).await)),
+        };
         let store = Self {
             pool,
             backend: location.backend(),
             shown: shown.clone(),
+            last_write: std::sync::Arc::default(),
         };
         migrate::prepare(&store.pool, store.backend)
             .await
             .map_err(|err| match err {
-                sqlx::migrate::MigrateError::Execute(err) => failed(describe(&err)),
+                sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
                 other => failed(other.to_string()),
             })?;
         Ok(store)
@@ -132,6 +140,13 @@ impl Store {
     /// Where the store is, without any password.
     pub fn shown(&self) -> &str {
         &self.shown
+    }
+
+    /// Why the last report or cursor write failed, while writes fail (for `/healthz`).
+    pub fn last_write_failure(&self) -> Option<String> {
+        self.last_write
+            .failure()
+            .map(|why| format!("the last write failed: {why}"))
     }
 
     pub(crate) fn failed(&self, source: sqlx::Error) -> StoreError {
@@ -160,6 +175,7 @@ impl Store {
             // broken: close it, so the next attempt opens a fresh one.
             let _ = connection.close().await;
         }
+        self.last_write.note(&stored);
         stored
     }
 
@@ -259,11 +275,16 @@ impl Store {
         at: Timestamp,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-        for account in accounts {
-            self.save_cursor_in(&mut tx, account, at, now).await?;
+        let saved = async {
+            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+            for account in accounts {
+                self.save_cursor_in(&mut tx, account, at, now).await?;
+            }
+            tx.commit().await.map_err(|e| self.failed(e))
         }
-        tx.commit().await.map_err(|e| self.failed(e))
+        .await;
+        self.last_write.note(&saved);
+        saved
     }
 
     /// Sets a cursor that lies in the future back to `at` (the cursor rules of `listen`):
@@ -372,15 +393,5 @@ impl Store {
             .await
             .map(|_| ())
             .map_err(|e| self.failed(e))
-    }
-}
-
-/// sqlx's error, without the connection string it may carry.
-fn describe(err: &sqlx::Error) -> String {
-    match err {
-        sqlx::Error::Database(db) => db.message().to_string(),
-        sqlx::Error::Io(io) => io.to_string(),
-        sqlx::Error::PoolTimedOut => "timed out connecting".to_string(),
-        other => other.to_string(),
     }
 }

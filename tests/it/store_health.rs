@@ -1,0 +1,159 @@
+//! What `listen` says about its store while running: `/healthz` follows the store's writes
+//! (not only whether it answers a ping), and a restart says nothing about cursor files that
+//! were imported long ago.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{TestEnv, free_port, json_lines};
+
+fn healthz(env: &TestEnv, address: &str) -> (u16, String) {
+    let url = format!("http://{address}/healthz");
+    env.block_on(async {
+        let answer = reqwest::get(url).await.expect("the metrics server answers");
+        let status = answer.status().as_u16();
+        (status, answer.text().await.expect("a text body"))
+    })
+}
+
+/// Polls `/healthz` until its status is `want` or `limit` passes; returns the last answer.
+fn healthz_turns(env: &TestEnv, address: &str, want: u16, limit: Duration) -> (u16, String) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let answer = healthz(env, address);
+        if answer.0 == want || Instant::now() > deadline {
+            return answer;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Runs SQL on the test server's `postgres` database (never made read-only itself).
+fn admin(env: &TestEnv, url: &str, statements: &[String]) {
+    let (base, _) = url.rsplit_once('/').unwrap();
+    let admin = format!("{base}/postgres");
+    env.block_on(async {
+        let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+        for statement in statements {
+            sqlx::query(statement).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    });
+}
+
+/// Makes a database refuse (or accept again) every write of new sessions, and ends the
+/// sessions open on it, so cer's next connections get the new setting. Reads still work.
+fn read_only(env: &TestEnv, url: &str, on: bool) {
+    let name = url.rsplit_once('/').unwrap().1;
+    let setting = if on { "on" } else { "off" };
+    admin(
+        env,
+        url,
+        &[
+            format!("ALTER DATABASE {name} SET default_transaction_read_only = {setting}"),
+            format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ),
+        ],
+    );
+}
+
+#[test]
+fn healthz_is_503_naming_the_store_while_its_writes_fail_and_200_once_they_work() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    let env = TestEnv::new();
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut running = env.listen(&["--json", "--store", &url, "--metrics", &address]);
+    let first = env.place_calls(1);
+    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
+    assert_eq!(healthz(&env, &address), (200, "ok\n".to_string()));
+    read_only(&env, &url, true);
+    let held = env.place_calls(1);
+    let (status, body) = healthz_turns(&env, &address, 503, Duration::from_secs(15));
+    assert_eq!(
+        status,
+        503,
+        "{body}\nstderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    assert!(body.starts_with("store: the last write failed"), "{body}");
+    assert!(body.contains("read-only transaction"), "{body}");
+    read_only(&env, &url, false);
+    let (status, body) = healthz_turns(&env, &address, 200, Duration::from_secs(30));
+    assert_eq!(
+        status,
+        200,
+        "{body}\nstderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    // The call that ended while writes failed is stored and printed now, once.
+    let mut later = running.stdout_lines(1, Duration::from_secs(20));
+    later.extend(running.more_stdout(Duration::from_millis(300)));
+    let printed: Vec<String> = json_lines(&later)
+        .iter()
+        .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(printed, held, "after {first:?}");
+    running.stop();
+}
+
+#[cfg(unix)]
+#[test]
+fn healthz_is_503_while_a_read_only_sqlite_file_refuses_writes_and_200_once_writable() {
+    use crate::listen_store::{listen_as_plain_user, stop_plain_user};
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut running = listen_as_plain_user(&env, &["--metrics", &address]);
+    env.place_calls(1);
+    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
+    assert_eq!(healthz(&env, &address), (200, "ok\n".to_string()));
+    let db = env.state_dir().join("cer.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
+    // Idle connections close after 1 s; the next one opens the file read-only.
+    std::thread::sleep(Duration::from_millis(1500));
+    env.place_calls(1);
+    let (status, body) = healthz_turns(&env, &address, 503, Duration::from_secs(15));
+    assert_eq!(
+        status,
+        503,
+        "{body}\nstderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    assert!(body.starts_with("store: the last write failed"), "{body}");
+    assert!(body.contains("readonly database"), "{body}");
+    for entry in std::fs::read_dir(env.state_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("cer.db") {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+    let (status, body) = healthz_turns(&env, &address, 200, Duration::from_secs(30));
+    assert_eq!(
+        status,
+        200,
+        "{body}\nstderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
+    stop_plain_user(running);
+}
+
+#[test]
+fn restarts_say_nothing_about_an_imported_cursor_file_that_is_gone() {
+    let env = TestEnv::new();
+    let mut stderr = Vec::new();
+    for _ in 0..3 {
+        let mut running = env.listen(&["--json"]);
+        env.place_calls(1);
+        assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
+        stderr.extend(running.stop().1);
+    }
+    let renames: Vec<&String> = stderr
+        .iter()
+        .filter(|line| line.contains("cannot rename"))
+        .collect();
+    assert!(renames.is_empty(), "{renames:?}");
+}
