@@ -205,9 +205,25 @@ pub(crate) struct ListenArgs {
     #[arg(long, value_name = "URL")]
     pub forward_to: Vec<String>,
 
-    /// Header to send with each forwarded report, as 'Name: value'; repeatable
+    /// Header to send with each forwarded report, as 'Name: value'; repeatable. Visible to
+    /// every local user in the process list: put credentials in --forward-header-file
     #[arg(long, value_name = "HEADER", requires = "forward_to")]
     pub forward_header: Vec<String>,
+
+    /// File of headers to send with each forwarded report, one 'Name: value' per line
+    /// (blank lines and lines starting with # are skipped): for receiver credentials
+    #[arg(long, value_name = "PATH", requires = "forward_to")]
+    pub forward_header_file: Option<std::path::PathBuf>,
+
+    /// When to fetch each stored report again for post-call analysis, after the call ended:
+    /// comma-separated durations, or 'off' (CER_REFETCH) [default: 2m,15m,1h]
+    #[arg(long, value_name = "LIST")]
+    pub refetch: Option<String>,
+
+    /// Also print each later revision of a report (post-call analysis came): the whole report
+    /// with --json, else a line naming the call and the fields that came
+    #[arg(long)]
+    pub updates: bool,
 
     /// Serve Prometheus metrics on http://ADDR/metrics and a health check on /healthz
     #[arg(long, value_name = "ADDR")]
@@ -271,6 +287,16 @@ pub(crate) struct SyncArgs {
     /// GoTo account key (ACCOUNT_KEY)
     #[arg(long, value_name = "KEY")]
     pub account_key: Option<String>,
+
+    /// Fetch no report: compare GoTo's summaries of the range with the store and say what is
+    /// missing, which re-fetches are still due and which deliveries wait or failed; exit 1
+    /// when a call of the range is not stored (-v or --json list them)
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check: the result as one JSON object on stdout
+    #[arg(long, requires = "check")]
+    pub json: bool,
 
     #[command(flatten)]
     pub store: StoreArgs,

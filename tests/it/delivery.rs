@@ -264,7 +264,7 @@ fn a_delivery_that_runs_out_of_time_is_failed_and_can_be_retried() {
     wait_for_empty_outbox(&env);
     let empty = env.cer().args(["deliveries"]).output().unwrap();
     assert!(empty.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&empty.stderr).contains("The outbox is empty"));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("Nothing waits in the outbox"));
     let stderr = running.stop().1;
     assert!(
         stderr.iter().any(|l| l.contains("gave up forwarding")),
