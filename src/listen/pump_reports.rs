@@ -34,10 +34,17 @@ impl Pump<'_> {
         let longest = self.engine.config.max_call_duration;
         let until = self.engine.clock.now();
         let store = self.engine.store.clone();
+        let outbox = self.engine.outbox.clone();
         backfill.search = Some(Box::pin(async move {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
-                (Ok(missed), Some(store)) => Ok(not_stored(&store, from, missed).await),
+                (Ok(missed), Some(store)) => {
+                    let missed = not_stored(&store, from, missed, &outbox.queue()).await;
+                    if !outbox.targets.is_empty() {
+                        outbox.wake.notify_waiters();
+                    }
+                    Ok(missed)
+                }
                 (found, _) => found,
             };
             (until, found)

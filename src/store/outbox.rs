@@ -360,6 +360,24 @@ impl Store {
             .map_err(|e| self.failed(e))
     }
 
+    /// Queues the newest revision of each stored report of `ids` for each target that never
+    /// had it (reports another command stored, found again by a listener's catch-up).
+    pub async fn queue_stored(
+        &self,
+        ids: &[&str],
+        queue: &Queue<'_>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if queue.targets.is_empty() || ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        for id in ids {
+            enqueue_missing(self, &mut tx, id, queue, now).await?;
+        }
+        tx.commit().await.map_err(|e| self.failed(e))
+    }
+
     /// Deliveries pending and failed for calls created in `[from, to)` (`sync --check`).
     pub async fn deliveries_between(
         &self,
