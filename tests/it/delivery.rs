@@ -342,7 +342,11 @@ fn a_secret_in_a_target_url_reaches_no_output_log_or_store_row() {
     let (stdout, stderr) = running.stop();
     let mut seen = stdout.join("\n") + &stderr.join("\n");
     assert!(seen.contains("***"), "the target is shown redacted: {seen}");
-    for args in [&["deliveries"][..], &["deliveries", "--json"], &["-v", "deliveries", "--failed"]] {
+    for args in [
+        &["deliveries"][..],
+        &["deliveries", "--json"],
+        &["-v", "deliveries", "--failed"],
+    ] {
         let output = env.cer().args(args).output().unwrap();
         assert!(output.status.success(), "{output:?}");
         seen.push_str(&String::from_utf8_lossy(&output.stdout));
@@ -381,10 +385,17 @@ fn reports_that_sync_stored_are_forwarded_by_a_later_listen() {
         .unwrap();
     assert!(sync.status.success(), "{sync:?}");
     assert!(String::from_utf8_lossy(&sync.stderr).contains("Stored 2 new reports"));
-    let running = listen(&env, &["--since", "1h", "--forward-to", &receiver.url], None);
+    let running = listen(
+        &env,
+        &["--since", "1h", "--forward-to", &receiver.url],
+        None,
+    );
     receiver.wait_for(&calls, Duration::from_secs(20));
     let (stdout, _) = running.stop();
-    assert!(stdout.is_empty(), "already stored, so not printed again: {stdout:?}");
+    assert!(
+        stdout.is_empty(),
+        "already stored, so not printed again: {stdout:?}"
+    );
     let mut ids = receiver.accepted_ids();
     ids.sort_unstable();
     let mut wanted = calls.clone();
