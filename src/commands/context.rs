@@ -215,3 +215,18 @@ async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
         .context("the sandbox refused the login")?;
     Ok(credentials)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_analysis_delay_shrinks_with_the_time_scale() {
+        let default = SandboxConfig::default().analysis_delay;
+        assert_eq!(sandbox_config(None).analysis_delay, default);
+        assert_eq!(
+            sandbox_config(Some(0.05)).analysis_delay,
+            Some(Duration::from_secs(3))
+        );
+    }
+}

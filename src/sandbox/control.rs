@@ -153,12 +153,17 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
 /// How many hand-made additions one call keeps: more is a test gone wrong, not a use.
 const MAX_ADDITIONS_PER_CALL: usize = 100;
 
+/// How many calls may have hand-made additions, so a loop gone wrong cannot eat the memory.
+const MAX_ANALYSED_CALLS: usize = 100_000;
+
 /// Why [`add_analysis`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum AnalysisError {
     #[error("no such call")]
     UnknownCall,
-    #[error("this call already has {MAX_ADDITIONS_PER_CALL} additions")]
+    #[error(
+        "too many additions: {MAX_ADDITIONS_PER_CALL} per call, {MAX_ANALYSED_CALLS} calls at most"
+    )]
     TooMany,
 }
 
@@ -174,6 +179,9 @@ pub(crate) fn add_analysis(
     let now = now_ms();
     {
         let mut inner = shared.lock();
+        if inner.analysis.len() >= MAX_ANALYSED_CALLS && !inner.analysis.contains_key(&id) {
+            return Err(AnalysisError::TooMany);
+        }
         let log = inner.analysis.entry(id).or_default();
         if log.len() >= MAX_ADDITIONS_PER_CALL {
             return Err(AnalysisError::TooMany);
@@ -183,13 +191,14 @@ pub(crate) fn add_analysis(
     Ok(current(shared, &call, now))
 }
 
-/// The body of the analysis endpoint: nothing, or a JSON object of fields to add.
+/// The body of the analysis endpoint: nothing (or `null`), or a JSON object of fields to add.
 fn analysis_fields(body: &[u8]) -> Result<Option<Map<String, Value>>, ()> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
     match serde_json::from_slice(body) {
         Ok(Value::Object(fields)) => Ok(Some(fields)),
+        Ok(Value::Null) => Ok(None),
         _ => Err(()),
     }
 }
