@@ -123,7 +123,7 @@ pub(crate) enum Command {
 
     /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
     #[command(
-        after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs"
+        after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3 --analysis-delay 5\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs\n  curl -X POST \"$CER_API_BASE/_sandbox/reports/ID/analysis\"   # post-call analysis now"
     )]
     Sandbox(SandboxArgs),
 
@@ -423,6 +423,12 @@ pub(crate) struct SandboxArgs {
     /// Reports answer 404 (not ready) for this many seconds after each call ends
     #[arg(long, value_name = "SECS")]
     pub report_delay: Option<u64>,
+
+    /// Post-call analysis (callReason, aiAnalysis) reaches an answered call's report SECS to
+    /// 2×SECS after it ends, a recording and transcript 5× to 10× SECS after; 0: at once, off:
+    /// never [default: 60]
+    #[arg(long, value_name = "SECS|off")]
+    pub analysis_delay: Option<String>,
 
     /// Trigger a fault once at start, as NAME or NAME?key=value&... (e.g.
     /// 'fail-next?count=3&status=503'); repeatable; see --list-faults

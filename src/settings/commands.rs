@@ -299,6 +299,10 @@ impl SandboxSettings {
             token_lifetime: seconds(args.token_lifetime, defaults.token_lifetime),
             channel_lifetime: seconds(args.channel_lifetime, defaults.channel_lifetime),
             report_delay: seconds(args.report_delay, defaults.report_delay),
+            analysis_delay: analysis_delay(
+                args.analysis_delay.as_deref(),
+                defaults.analysis_delay,
+            )?,
             ..defaults
         };
         Ok(Self {
@@ -316,6 +320,28 @@ impl SandboxSettings {
                 .collect::<Result<_, _>>()?,
         })
     }
+}
+
+/// `--analysis-delay SECS|off` (`None` for off), or `default` when not given.
+fn analysis_delay(
+    text: Option<&str>,
+    default: Option<Duration>,
+) -> Result<Option<Duration>, UsageError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+        .map(|s| Some(Duration::from_secs_f64(s)))
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "--analysis-delay {text:?} must be a number of seconds from 0 to 86400, or off"
+            ))
+        })
 }
 
 /// `NAME` or `NAME?key=value&key=value`, the syntax of the control route.
