@@ -25,6 +25,8 @@ fn cer_binary() -> std::path::PathBuf {
 mod listen;
 #[path = "parts/process.rs"]
 mod process;
+#[path = "parts/refetch.rs"]
+mod refetch;
 #[path = "parts/startup.rs"]
 mod startup;
 #[path = "parts/store.rs"]
@@ -53,6 +55,10 @@ fn main() {
         (
             "failover",
             Box::new(|rt| vec![store::failover::high_availability(rt)]),
+        ),
+        (
+            "refetch",
+            Box::new(|rt| vec![refetch::cost(rt), refetch::live_behind(rt)]),
         ),
         ("size", Box::new(|_| vec![startup::binary_size()])),
         (

@@ -123,7 +123,7 @@ pub(crate) enum Command {
 
     /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
     #[command(
-        after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs"
+        after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3 --analysis-delay 5\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs\n  curl -X POST \"$CER_API_BASE/_sandbox/reports/ID/analysis\"   # post-call analysis now"
     )]
     Sandbox(SandboxArgs),
 
@@ -205,9 +205,25 @@ pub(crate) struct ListenArgs {
     #[arg(long, value_name = "URL")]
     pub forward_to: Vec<String>,
 
-    /// Header to send with each forwarded report, as 'Name: value'; repeatable
+    /// Header to send with each forwarded report, as 'Name: value'; repeatable. Visible to
+    /// every local user in the process list: put credentials in --forward-header-file
     #[arg(long, value_name = "HEADER", requires = "forward_to")]
     pub forward_header: Vec<String>,
+
+    /// File of headers to send with each forwarded report, one 'Name: value' per line
+    /// (blank lines and lines starting with # are skipped): for receiver credentials
+    #[arg(long, value_name = "PATH", requires = "forward_to")]
+    pub forward_header_file: Option<std::path::PathBuf>,
+
+    /// When to fetch each stored report again for post-call analysis, after the call ended:
+    /// comma-separated durations, or 'off' (CER_REFETCH) [default: 2m,15m,1h]
+    #[arg(long, value_name = "LIST")]
+    pub refetch: Option<String>,
+
+    /// Also print each later revision of a report (post-call analysis came): the whole report
+    /// with --json, else a line naming the call and the fields that came
+    #[arg(long)]
+    pub updates: bool,
 
     /// Serve Prometheus metrics on http://ADDR/metrics and a health check on /healthz
     #[arg(long, value_name = "ADDR")]
@@ -271,6 +287,16 @@ pub(crate) struct SyncArgs {
     /// GoTo account key (ACCOUNT_KEY)
     #[arg(long, value_name = "KEY")]
     pub account_key: Option<String>,
+
+    /// Fetch no report: compare GoTo's summaries of the range with the store and say what is
+    /// missing, which re-fetches are still due and which deliveries wait or failed; exit 1
+    /// when a call of the range is not stored (-v or --json list them)
+    #[arg(long)]
+    pub check: bool,
+
+    /// With --check: the result as one JSON object on stdout
+    #[arg(long, requires = "check")]
+    pub json: bool,
 
     #[command(flatten)]
     pub store: StoreArgs,
@@ -397,6 +423,12 @@ pub(crate) struct SandboxArgs {
     /// Reports answer 404 (not ready) for this many seconds after each call ends
     #[arg(long, value_name = "SECS")]
     pub report_delay: Option<u64>,
+
+    /// Post-call analysis (callReason, aiAnalysis) reaches an answered call's report SECS to
+    /// 2×SECS after it ends, a recording and transcript 5× to 10× SECS after; 0: at once, off:
+    /// never [default: 60]
+    #[arg(long, value_name = "SECS|off")]
+    pub analysis_delay: Option<String>,
 
     /// Trigger a fault once at start, as NAME or NAME?key=value&... (e.g.
     /// 'fail-next?count=3&status=503'); repeatable; see --list-faults

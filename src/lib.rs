@@ -25,6 +25,7 @@ mod service;
 mod settings;
 pub mod store;
 mod summary_view;
+pub mod target;
 
 use std::process::ExitCode;
 

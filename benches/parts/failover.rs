@@ -215,10 +215,13 @@ fn racing_store_cost(runtime: &tokio::runtime::Runtime, url: &str) {
 }
 
 async fn store_all(store: Store, reports: Vec<serde_json::Value>) -> usize {
-    let targets = vec!["http://127.0.0.1:9/hook".to_string()];
+    let targets = vec![cer::target::ForwardTarget::new(
+        url::Url::parse("http://127.0.0.1:9/hook").expect("a URL"),
+    )];
     let queue = Queue {
         targets: &targets,
         forward_for: Duration::from_secs(60),
+        refetch_after: &[],
     };
     let mut won = 0;
     for report in &reports {

@@ -28,7 +28,9 @@ pub fn store_overhead(runtime: &tokio::runtime::Runtime) {
     }
     let text = include_str!("../../tests/fixtures/report_answered_then_voicemail.json");
     let template: serde_json::Value = serde_json::from_str(text).expect("the fixture");
-    let targets = vec!["http://127.0.0.1:9/hook".to_string()];
+    let targets = vec![cer::target::ForwardTarget::new(
+        url::Url::parse("http://127.0.0.1:9/hook").expect("a URL"),
+    )];
     for location in locations {
         runtime.block_on(async {
             let store = Store::open(&location).await.expect("the store opens");
@@ -42,6 +44,7 @@ pub fn store_overhead(runtime: &tokio::runtime::Runtime) {
                 let queue = Queue {
                     targets: &targets,
                     forward_for: Duration::from_secs(60),
+                    refetch_after: &[],
                 };
                 store.store_report(&report, cursor, &queue, now).await.expect("stored");
             }

@@ -28,6 +28,17 @@ pub struct Context {
     _scratch: Option<Scratch>,
 }
 
+/// The `--sandbox` simulator: GoTo's defaults, with the post-call analysis delay shrunk by
+/// `CER_TIME_SCALE` like `listen`'s timers, so scaled re-fetches still see analysis arrive.
+fn sandbox_config(time_scale: Option<f64>) -> SandboxConfig {
+    let defaults = SandboxConfig::default();
+    let factor = time_scale.unwrap_or(1.0).clamp(0.001, 1000.0);
+    SandboxConfig {
+        analysis_delay: defaults.analysis_delay.map(|d| d.mul_f64(factor)),
+        ..defaults
+    }
+}
+
 /// A folder deleted when the command ends.
 struct Scratch(std::path::PathBuf);
 
@@ -54,7 +65,7 @@ impl Context {
             _scratch: None,
         };
         if settings.sandbox {
-            let sandbox = Sandbox::start(SandboxConfig::default())
+            let sandbox = Sandbox::start(sandbox_config(settings.time_scale))
                 .await
                 .context("cannot start the sandbox")?;
             point_at_sandbox(&mut settings, &sandbox);
@@ -203,4 +214,19 @@ async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
         .await
         .context("the sandbox refused the login")?;
     Ok(credentials)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sandbox_analysis_delay_shrinks_with_the_time_scale() {
+        let default = SandboxConfig::default().analysis_delay;
+        assert_eq!(sandbox_config(None).analysis_delay, default);
+        assert_eq!(
+            sandbox_config(Some(0.05)).analysis_delay,
+            Some(Duration::from_secs(3))
+        );
+    }
 }

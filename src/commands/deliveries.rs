@@ -28,7 +28,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         output.status(if args.failed {
             "No failed deliveries."
         } else {
-            "The outbox is empty: every report was delivered."
+            "Nothing waits in the outbox: every report was delivered."
         });
         return Ok(());
     }
@@ -45,7 +45,24 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         text.push('\n');
     }
     output.data(text.as_bytes())?;
+    output.status(counted(&rows));
     Ok(())
+}
+
+/// `3 pending, 1 failed, 2 orphaned (their target is no longer given to any listener)`.
+fn counted(rows: &[Listed]) -> String {
+    let mut parts = Vec::new();
+    for state in ["pending", "failed", "superseded", "orphaned"] {
+        let n = rows.iter().filter(|row| row.state == state).count();
+        if n > 0 {
+            parts.push(format!("{n} {state}"));
+        }
+    }
+    let mut line = parts.join(", ");
+    if rows.iter().any(|row| row.state == "orphaned") {
+        line.push_str(" (orphaned: no running listener forwards to their target)");
+    }
+    line
 }
 
 /// A pipe without `--json`: tab-separated, UTC times, no header (the `gh` convention).
@@ -53,6 +70,7 @@ fn tab_separated(row: &Listed) -> String {
     [
         row.target.clone(),
         row.conversation_space_id.clone(),
+        row.revision.to_string(),
         row.state.clone(),
         row.attempts.to_string(),
         row.last_error.clone().unwrap_or_default(),
@@ -75,8 +93,13 @@ fn human(row: &Listed) -> String {
         .as_deref()
         .map(|e| format!(", last error: {}", terminal_safe(e)))
         .unwrap_or_default();
+    let revision = if row.revision > 1 {
+        format!(" (revision {})", row.revision)
+    } else {
+        String::new()
+    };
     format!(
-        "{:<7}  {}  {}  {} attempt(s){error}{next}",
+        "{:<10}  {}{revision}  {}  {} attempt(s){error}{next}",
         row.state,
         row.conversation_space_id,
         terminal_safe(&row.target),

@@ -14,15 +14,20 @@ use super::signals::StopSignals;
 use crate::delivery::{Delivery, DeliveryTiming};
 use crate::errors::code;
 use crate::listen::first_connection::FirstConnectionFailed;
-use crate::listen::{Engine, ListenError, ListenEvent, Outbox, SystemClock};
+use crate::listen::refetch::{RefetchTiming, Refetcher};
+use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
 use crate::output::delivery_line::delivery_line;
 use crate::output::report_line::report_line;
+use crate::output::revision_line::revision_line;
 use crate::service::{ServerTiming, Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
+use crate::target::ForwardTarget;
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
+/// A target no listener has said it serves for this long is no longer served.
+const TARGETS_FRESH: Duration = Duration::from_secs(300);
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
@@ -33,30 +38,42 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let service = start_service(&settings, &stop_requested, context).await?;
     api.observe_requests(service.request_observer());
     let outbox = Outbox {
-        targets: settings
-            .forward_to
-            .iter()
-            .map(url::Url::to_string)
-            .collect(),
+        targets: settings.forward_to.clone(),
         forward_for: settings.forward_for,
+        refetch_after: settings.refetch_after.clone(),
         wake: Arc::default(),
+        live_work: Arc::default(),
+    };
+    serve_targets(&store, &outbox.targets).await;
+    let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
+    let scale = context.settings.time_scale.unwrap_or(1.0);
+    let refetcher = Refetcher {
+        api: api.clone(),
+        store: store.clone(),
+        outbox: outbox.clone(),
+        timing: RefetchTiming::scaled(scale),
+        events: events.downgrade(),
     };
     let delivery = Delivery {
-        http: context.http_reaching(&outbox.targets)?,
+        http: context.http_reaching(&urls)?,
         store: store.clone(),
         headers: settings.forward_headers.clone(),
         signer: settings.signer.clone(),
-        timing: DeliveryTiming::scaled(context.settings.time_scale.unwrap_or(1.0)),
+        timing: DeliveryTiming::scaled(scale),
         wake: outbox.wake.clone(),
         events: events.downgrade(),
     };
-    let deliveries = delivery.spawn(&outbox.targets, stop_requested.clone());
-    let retention = tokio::spawn(keep_only(store.clone(), settings.keep));
+    let mut deliveries = delivery.spawn(&outbox.targets, stop_requested.clone());
+    if !outbox.refetch_after.is_empty() {
+        deliveries.push(refetcher.spawn(stop_requested.clone()));
+    }
+    let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
+    let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin));
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
         settings.forward_to.clone(),
-        STORE_CHECK_EVERY.mul_f64(context.settings.time_scale.unwrap_or(1.0)),
+        STORE_CHECK_EVERY.mul_f64(scale),
     ));
     let give_back = tokio::spawn(memory::give_back_freed_memory());
     let outbox_store = store.clone();
@@ -75,7 +92,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     retention.abort();
     watch_store.abort();
     give_back.abort();
-    finish_deliveries(deliveries, &outbox_store, context).await;
+    finish_deliveries(deliveries, &outbox_store, &settings.forward_to, context).await;
     if let Some(err) = render_failure {
         return Err(err);
     }
@@ -132,6 +149,7 @@ async fn render_events(
 async fn finish_deliveries(
     deliveries: Vec<tokio::task::JoinHandle<()>>,
     store: &Store,
+    targets: &[ForwardTarget],
     context: &Context,
 ) {
     for task in deliveries {
@@ -143,7 +161,14 @@ async fn finish_deliveries(
             tracing::debug!("a delivery was still running at shutdown");
         }
     }
-    if let Ok(pending @ 1..) = store.pending_count().await {
+    let keys: Vec<&str> = targets.iter().map(ForwardTarget::key).collect();
+    let counts = store.pending_by_target().await.unwrap_or_default();
+    let pending: i64 = counts
+        .iter()
+        .filter(|(key, _)| keys.contains(&key.as_str()))
+        .map(|(_, n)| n)
+        .sum();
+    if pending > 0 {
         let deliveries = if pending == 1 {
             "delivery is"
         } else {
@@ -179,12 +204,31 @@ async fn start_service(
     Ok(service)
 }
 
-/// Every few seconds: whether the store answers and its last write worked (`/healthz` turns
-/// 503 while not), and how many deliveries wait per target (`cer_deliveries_pending`).
-async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>, every: Duration) {
-    for target in &targets {
-        service.metrics().delivery_target(target);
+/// Says in the store which targets this listener serves, and sets apart the deliveries to
+/// targets no running listener serves any more (`orphaned` in `cer deliveries`).
+async fn serve_targets(store: &Store, targets: &[ForwardTarget]) {
+    let now = jiff::Timestamp::now();
+    let served = async {
+        store.register_targets(targets, now).await?;
+        store.orphan_unserved(targets, now, TARGETS_FRESH).await
+    };
+    match served.await {
+        Ok(0) => {}
+        Ok(n) => tracing::warn!(
+            "{n} pending deliveries are to targets no listener serves now; `cer deliveries` lists them as orphaned"
+        ),
+        Err(err) => tracing::info!("cannot record this listener's targets: {err}"),
     }
+}
+
+/// Every few seconds: whether the store answers and its last write worked (`/healthz` turns
+/// 503 while not), how many deliveries wait per target (`cer_deliveries_pending`) and how many re-fetches are due;
+/// every minute, that this listener still serves its targets.
+async fn watch_store(store: Store, service: Service, targets: Vec<ForwardTarget>, every: Duration) {
+    for target in &targets {
+        service.metrics().delivery_target(target.shown());
+    }
+    let mut registered = tokio::time::Instant::now();
     loop {
         // A store can answer a ping while refusing every write (a read-only file or
         // database), so the last write's result counts too.
@@ -202,23 +246,36 @@ async fn watch_store(store: Store, service: Service, targets: Vec<url::Url>, eve
             // A target with nothing pending has no row: it reads as zero, not as its last count.
             let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
             for target in &targets {
-                let pending = counts.get(target.as_str()).copied().unwrap_or(0);
-                service.metrics().set_deliveries_pending(target, pending);
+                let pending = counts.get(target.key()).copied().unwrap_or(0);
+                service
+                    .metrics()
+                    .set_deliveries_pending(target.shown(), pending);
             }
+        }
+        if let Ok((due, _)) = store.refetches_due(jiff::Timestamp::now()).await {
+            service.metrics().set_refetches_due(due);
+        }
+        if registered.elapsed() >= TARGETS_FRESH / 4 {
+            registered = tokio::time::Instant::now();
+            let _ = store
+                .register_targets(&targets, jiff::Timestamp::now())
+                .await;
         }
         tokio::time::sleep(every).await;
     }
 }
 
 /// Retention (`--keep`): now and every hour, deletes the reports of calls that ended too long
-/// ago, except those with a delivery still pending.
-async fn keep_only(store: Store, keep: Option<Duration>) {
+/// ago, except those with a delivery still pending and those a backfill could still find
+/// (`margin`: the overlap and the longest call, behind the oldest cursor).
+async fn keep_only(store: Store, keep: Option<Duration>, margin: Duration) {
     let Some(keep) = keep.and_then(|k| jiff::SignedDuration::try_from(k).ok()) else {
         return;
     };
     loop {
-        let before = jiff::Timestamp::now().saturating_sub(keep);
-        match before.map(|before| store.forget_before(before)) {
+        let now = jiff::Timestamp::now();
+        let before = now.saturating_sub(keep);
+        match before.map(|before| store.forget_before(before, margin, now)) {
             Ok(forget) => match forget.await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!("deleted {n} stored report(s) older than --keep"),
@@ -258,6 +315,30 @@ fn render(
             output.data(line.as_bytes())?;
             let _ = printed.send(());
         }
+        ListenEvent::Revision {
+            report,
+            revision,
+            previous,
+        } => {
+            if settings.updates {
+                let mut line = if settings.json {
+                    serde_json::to_string(&report).context("cannot print a report")?
+                } else {
+                    revision_line(&report, revision, &previous, output.stdout_palette())
+                };
+                line.push('\n');
+                output.data(line.as_bytes())?;
+            }
+        }
+        ListenEvent::Refetched(_) => {}
+        ListenEvent::SetAside {
+            conversation_space_id,
+            path,
+            reason,
+        } => tracing::error!(
+            "the store refused the report of {conversation_space_id} ({reason}); it was set aside in {} and listening goes on",
+            path.display()
+        ),
         ListenEvent::Delivery { target, result, .. } => {
             if !settings.json {
                 let mut line = delivery_line(&target, &result, output.stdout_palette());

@@ -14,6 +14,7 @@ mod signals;
 pub mod status;
 pub mod summaries;
 pub mod sync;
+mod sync_check;
 pub mod token;
 
 pub use context::Context;

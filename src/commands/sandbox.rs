@@ -71,6 +71,7 @@ fn describe(sandbox: &Sandbox, settings: &SandboxSettings, output: &Output) {
     output.status(format!(
         "GoTo sandbox on {} (seed {}, {calls}). Paste the lines above into a shell; Ctrl-C stops it.\n\
          Place a call:    curl -X POST $CER_API_BASE/_sandbox/calls\n\
+         Analyse a call:  curl -X POST $CER_API_BASE/_sandbox/reports/ID/analysis   (callReason, aiAnalysis now)\n\
          Cause a fault:   curl -X POST $CER_API_BASE/_sandbox/faults/drop-websockets   (cer sandbox --list-faults)",
         sandbox.base_url(),
         settings.config.seed,

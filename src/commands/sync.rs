@@ -32,15 +32,13 @@ struct Tally {
 }
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
-    let SyncSettings {
-        start,
-        end,
-        account_key,
-        store,
-    } = settings;
-    let store = Store::open(&store).await?;
+    let store = Store::open(&settings.store).await?;
     let api = context.api();
-    let ids = list_ids(&api, &account_key, start, end).await?;
+    let (start, end) = (settings.start, settings.end);
+    let ids = list_ids(&api, &settings.account_key, start, end).await?;
+    if settings.check {
+        return super::sync_check::run(&store, ids, &settings, context).await;
+    }
     let mut tally = Tally::default();
     let mut missing = Vec::with_capacity(ids.len());
     for id in ids {
@@ -60,10 +58,16 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
             }
         })
         .buffer_unordered(CONCURRENCY);
+    // sync delivers nothing (a later `listen --forward-to` does), but plans the re-fetches
+    // still ahead, which a running or later `listen` carries out.
+    let queue = Queue {
+        refetch_after: &settings.refetch_after,
+        ..Queue::NONE
+    };
     while let Some((id, report)) = fetched.next().await {
         match report {
             Ok(report) => match store
-                .store_report(&report, None, &Queue::NONE, Timestamp::now())
+                .store_report(&report, None, &queue, Timestamp::now())
                 .await?
             {
                 Stored::New => tally.stored += 1,

@@ -17,6 +17,7 @@ use crate::listen::{DeliveryResult, ListenEvent};
 use crate::net::retry::jittered_backoff;
 use crate::store::Store;
 use crate::store::outbox::{Claimed, Settled};
+use crate::target::ForwardTarget;
 pub use sign::Signer;
 
 /// Deliveries attempted at once per target.
@@ -74,7 +75,7 @@ impl Delivery {
     /// Starts one task per target; they stop when `stop` turns true.
     pub fn spawn(
         self,
-        targets: &[String],
+        targets: &[ForwardTarget],
         stop: watch::Receiver<bool>,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let shared = Arc::new(self);
@@ -82,12 +83,12 @@ impl Delivery {
             .iter()
             .map(|target| {
                 let (shared, target, stop) = (shared.clone(), target.clone(), stop.clone());
-                tokio::spawn(async move { shared.serve(target, stop).await })
+                tokio::spawn(async move { shared.serve(Arc::new(target), stop).await })
             })
             .collect()
     }
 
-    async fn serve(self: Arc<Self>, target: String, mut stop: watch::Receiver<bool>) {
+    async fn serve(self: Arc<Self>, target: Arc<ForwardTarget>, mut stop: watch::Receiver<bool>) {
         // Long enough for a whole batch to time out, CONCURRENCY at a time, so that another
         // listener on the same store never takes over a delivery this one is still sending.
         let rounds = u32::try_from(BATCH).unwrap_or(16) / u32::try_from(CONCURRENCY).unwrap_or(1);
@@ -97,17 +98,18 @@ impl Delivery {
             let wake = self.wake.notified();
             let claimed = self
                 .store
-                .claim_due(&target, Timestamp::now(), lease, BATCH)
+                .claim_due(target.key(), Timestamp::now(), lease, BATCH)
                 .await;
             match claimed {
                 Ok(batch) if !batch.is_empty() => {
                     store_was_down = false;
-                    self.send_batch(batch, &mut stop).await;
+                    self.send_batch(&target, batch, &mut stop).await;
                     continue;
                 }
                 Ok(_) => store_was_down = false,
                 Err(err) if !store_was_down => {
-                    tracing::info!("deliveries to {target} wait for the store: {err}");
+                    let shown = target.shown();
+                    tracing::info!("deliveries to {shown} wait for the store: {err}");
                     store_was_down = true;
                 }
                 Err(_) => {}
@@ -123,7 +125,12 @@ impl Delivery {
     /// Sends a claimed batch, CONCURRENCY at a time. At shutdown the deliveries not started
     /// yet are handed back at once, so another listener on the same store sends them now
     /// rather than once this one's lease runs out; those under way finish or time out.
-    async fn send_batch(&self, batch: Vec<Claimed>, stop: &mut watch::Receiver<bool>) {
+    async fn send_batch(
+        &self,
+        target: &ForwardTarget,
+        batch: Vec<Claimed>,
+        stop: &mut watch::Receiver<bool>,
+    ) {
         let mut waiting = batch.into_iter();
         let mut running = futures_util::stream::FuturesUnordered::new();
         let mut stopping = *stop.borrow();
@@ -132,7 +139,7 @@ impl Delivery {
                 let Some(delivery) = waiting.next() else {
                     break;
                 };
-                running.push(self.attempt(delivery));
+                running.push(self.attempt(target, delivery));
             }
             if running.is_empty() {
                 break;
@@ -161,9 +168,9 @@ impl Delivery {
     }
 
     /// One POST, its result recorded in the store and shown.
-    async fn attempt(&self, delivery: Claimed) {
+    async fn attempt(&self, target: &ForwardTarget, delivery: Claimed) {
         let started = Instant::now();
-        let answer = self.post(&delivery).await;
+        let answer = self.post(target, &delivery).await;
         let elapsed = started.elapsed();
         let now = Timestamp::now();
         let (settled, result) = match answer {
@@ -171,16 +178,19 @@ impl Delivery {
                 Settled::Delivered,
                 DeliveryResult::Delivered { status, elapsed },
             ),
-            Err(failure) => self.after_failure(&delivery, failure.to_string(), now, elapsed),
+            Err(failure) => {
+                self.after_failure(target, &delivery, failure.to_string(), now, elapsed)
+            }
         };
         if let Err(err) = self.store.settle(&delivery, &settled).await {
             // The lease runs out and the delivery is tried again: at least once, never lost.
-            tracing::warn!("cannot record a delivery to {}: {err}", delivery.target);
+            tracing::warn!("cannot record a delivery to {}: {err}", target.shown());
         }
         if let Some(events) = self.events.upgrade() {
             let event = ListenEvent::Delivery {
                 conversation_space_id: delivery.id.clone(),
-                target: delivery.target.clone(),
+                revision: delivery.revision,
+                target: target.shown().to_string(),
                 result,
             };
             let _ = events.send(event).await;
@@ -189,6 +199,7 @@ impl Delivery {
 
     fn after_failure(
         &self,
+        target: &ForwardTarget,
         delivery: &Claimed,
         error: String,
         now: Timestamp,
@@ -197,8 +208,8 @@ impl Delivery {
         if now >= delivery.deadline {
             tracing::error!(
                 "gave up forwarding report {} to {} after {} attempts: {error}",
-                delivery.id,
-                delivery.target,
+                delivery.webhook_id(),
+                target.shown(),
                 delivery.attempts + 1
             );
             let result = DeliveryResult::Failed {
@@ -214,8 +225,8 @@ impl Delivery {
             .min(delivery.deadline);
         tracing::debug!(
             "forwarding report {} to {} failed ({error}); next try at {at}",
-            delivery.id,
-            delivery.target
+            delivery.webhook_id(),
+            target.shown()
         );
         let next_in = at.duration_since(now).unsigned_abs();
         let result = DeliveryResult::WillRetry {
@@ -227,11 +238,11 @@ impl Delivery {
     }
 
     /// The (2xx) HTTP status of a delivered report, or why it was not delivered.
-    async fn post(&self, delivery: &Claimed) -> Result<u16, PostError> {
+    async fn post(&self, target: &ForwardTarget, delivery: &Claimed) -> Result<u16, PostError> {
         let body = delivery.body.clone().into_bytes();
         let mut request = self
             .http
-            .post(&delivery.target)
+            .post(target.url().clone())
             .timeout(self.timing.timeout)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(
@@ -243,11 +254,13 @@ impl Delivery {
         }
         // The ID and time go out unsigned too: receivers dedupe by webhook-id either way.
         let timestamp = Timestamp::now().as_second();
+        let webhook_id = delivery.webhook_id();
         request = request
-            .header("webhook-id", &delivery.id)
-            .header("webhook-timestamp", timestamp.to_string());
+            .header("webhook-id", &webhook_id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("cer-report-revision", delivery.revision.to_string());
         if let Some(signer) = &self.signer {
-            let signature = signer.sign(&delivery.id, timestamp, &body);
+            let signature = signer.sign(&webhook_id, timestamp, &body);
             request = request.header("webhook-signature", signature);
         }
         match request.body(body).send().await {

@@ -11,6 +11,7 @@ use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, split_range};
 use crate::api::{ApiClient, ApiError};
 use crate::store::Store;
+use crate::store::outbox::Queue;
 use crate::summary_view::SummaryView;
 
 /// A call to fetch and emit.
@@ -46,14 +47,26 @@ pub async fn find_missed(
 /// The ledger remembers a bounded number of recent IDs; the store knows every report, so a
 /// backfill after a burst fetches none of the burst again. A store that cannot answer leaves
 /// the list as it is: storing a report it has is refused anyway, so nothing prints twice.
-pub async fn not_stored(store: &Store, since: Timestamp, mut missed: Vec<Missed>) -> Vec<Missed> {
+/// The stored ones are queued for each target that never had them (`sync` stored them).
+pub async fn not_stored(
+    store: &Store,
+    since: Timestamp,
+    mut missed: Vec<Missed>,
+    queue: &Queue<'_>,
+) -> Vec<Missed> {
     if missed.is_empty() {
         return missed;
     }
     match store.ended_since(since).await {
         Ok(stored) => {
             let stored: HashSet<String> = stored.into_iter().map(|(id, _)| id).collect();
-            missed.retain(|m| !stored.contains(&m.id));
+            let (known, new): (Vec<Missed>, Vec<Missed>) =
+                missed.into_iter().partition(|m| stored.contains(&m.id));
+            let known: Vec<&str> = known.iter().map(|m| m.id.as_str()).collect();
+            if let Err(err) = store.queue_stored(&known, queue, Timestamp::now()).await {
+                tracing::debug!("cannot queue stored reports for delivery ({err})");
+            }
+            missed = new;
         }
         Err(err) => tracing::debug!("cannot ask the store which calls it has ({err})"),
     }

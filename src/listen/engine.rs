@@ -36,15 +36,32 @@ pub struct Engine {
     loaded: bool,
 }
 
-/// Where each newly stored report is to be delivered (`--forward-to`), and who to wake.
+/// Where each newly stored report is to be delivered (`--forward-to`), when it is fetched
+/// again (`--refetch`), and who to wake.
 #[derive(Debug, Clone, Default)]
 pub struct Outbox {
-    /// The `--forward-to` URLs; none: nothing is queued.
-    pub targets: Vec<String>,
+    /// The `--forward-to` targets; none: nothing is queued.
+    pub targets: Vec<crate::target::ForwardTarget>,
     /// `--forward-for`: how long a delivery is retried before it is marked failed.
     pub forward_for: std::time::Duration,
+    /// `--refetch`: when after a call's end its report is fetched again.
+    pub refetch_after: Vec<std::time::Duration>,
     /// Woken when a report queued deliveries, so the delivery tasks need not wait to poll.
     pub wake: Arc<tokio::sync::Notify>,
+    /// Report fetches the session has under way or waiting: re-fetches wait while there are
+    /// any, so live calls never queue behind them.
+    pub live_work: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Outbox {
+    /// What the store is to do with each newly stored report.
+    pub fn queue(&self) -> crate::store::outbox::Queue<'_> {
+        crate::store::outbox::Queue {
+            targets: &self.targets,
+            forward_for: self.forward_for,
+            refetch_after: &self.refetch_after,
+        }
+    }
 }
 
 impl Engine {

@@ -10,7 +10,9 @@ pub mod first_connection;
 mod flood;
 mod ledger;
 mod pump;
+pub mod refetch;
 mod session;
+pub(crate) mod set_aside;
 mod timing;
 
 use std::path::PathBuf;
@@ -22,7 +24,7 @@ use tokio::sync::oneshot;
 
 pub use engine::{Engine, Outbox};
 pub use error::{ListenError, NeedsStart};
-pub use ledger::REMEMBER_AT_MOST;
+pub use ledger::{OVERLAP, REMEMBER_AT_MOST};
 pub use timing::Timing;
 
 /// Everything the engine needs to know, resolved from flags and settings.
@@ -116,15 +118,61 @@ pub enum ListenEvent {
     CaughtUp,
     /// Something a person should know, that does not stop listening.
     Warning(String),
+    /// A re-fetch found the report changed (post-call analysis came): a new revision is
+    /// stored and queued for delivery. Printed only with `--updates`.
+    Revision {
+        /// The report as GoTo has it now.
+        report: Value,
+        /// Its revision number (2 for the first change).
+        revision: i64,
+        /// The revision before it.
+        previous: Value,
+    },
+    /// A re-fetch came to this (`cer_refetches_total{result}`).
+    Refetched(RefetchResult),
+    /// A report the store refused for good (not a passing failure) was set aside in a file
+    /// instead, so it is neither lost nor a reason to stall.
+    SetAside {
+        /// The call.
+        conversation_space_id: String,
+        /// Where the report was written.
+        path: PathBuf,
+        /// Why the store refused it.
+        reason: String,
+    },
     /// The result of one attempt to deliver a report to a `--forward-to` target.
     Delivery {
         /// The call whose report was forwarded.
         conversation_space_id: String,
-        /// The `--forward-to` URL.
+        /// The report's revision that was forwarded (1 for the report as first stored).
+        revision: i64,
+        /// The `--forward-to` target, redacted ([`crate::target::ForwardTarget::shown`]).
         target: String,
         /// What the attempt came to.
         result: DeliveryResult,
     },
+}
+
+/// What a re-fetch came to, for `cer_refetches_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefetchResult {
+    /// A new revision was stored.
+    Changed,
+    /// GoTo's report is the one stored.
+    Unchanged,
+    /// No usable answer (404, 5xx, timeout, too big, another call's report).
+    Error,
+}
+
+impl RefetchResult {
+    /// The metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Changed => "changed",
+            Self::Unchanged => "unchanged",
+            Self::Error => "error",
+        }
+    }
 }
 
 /// What one delivery attempt came to.

@@ -33,7 +33,6 @@ use crate::api::notifications::{self, Frame, Socket};
 use crate::api::reports::fetch_report_when_ready;
 use crate::escape::terminal_safe;
 use crate::store::Stored;
-use crate::store::outbox::Queue;
 
 #[path = "pump_reports.rs"]
 mod reports;
@@ -186,10 +185,22 @@ impl<'e> Pump<'e> {
                 Ok(()) => self.after_catch_up().await,
                 stopped => stopped,
             };
+            self.show_live_work();
             if let Err(end) = step {
                 return *end;
             }
         }
+    }
+
+    /// Tells the re-fetcher how much report work is under way or waiting, so it stays out of
+    /// the way of live calls and catch-ups.
+    fn show_live_work(&self) {
+        let work = self.in_flight.len()
+            + self.held.len()
+            + self.backfill.queue.len()
+            + usize::from(self.catching_up());
+        let live_work = &self.engine.outbox.live_work;
+        live_work.store(work, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Whether a backfill is searching or emitting: live reports wait meanwhile.

@@ -4,6 +4,16 @@
 
 use super::*;
 
+/// What became of a report handed to the store.
+pub(super) enum Keeping {
+    /// The store took it (or had it).
+    Stored(Stored),
+    /// The store refused its data for good; it was written to a file instead.
+    SetAside,
+    /// The store failed (unreachable, read-only): try again later.
+    Failed,
+}
+
 impl Pump<'_> {
     pub(super) fn search_from_cursor(&mut self) {
         if let Some(from) = self.engine.backfill_from_cursor() {
@@ -24,10 +34,17 @@ impl Pump<'_> {
         let longest = self.engine.config.max_call_duration;
         let until = self.engine.clock.now();
         let store = self.engine.store.clone();
+        let outbox = self.engine.outbox.clone();
         backfill.search = Some(Box::pin(async move {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
-                (Ok(missed), Some(store)) => Ok(not_stored(&store, from, missed).await),
+                (Ok(missed), Some(store)) => {
+                    let missed = not_stored(&store, from, missed, &outbox.queue()).await;
+                    if !outbox.targets.is_empty() {
+                        outbox.wake.notify_waiters();
+                    }
+                    Ok(missed)
+                }
                 (found, _) => found,
             };
             (until, found)
@@ -170,14 +187,17 @@ impl Pump<'_> {
         let advance = !self.backfill.gap_open;
         let ledgers = &self.engine.ledgers;
         let cursor = ledgers.cursor_after(account.as_deref(), ended, now, advance);
-        match self.store(&report, cursor, now).await {
-            Some(Stored::New) => {}
-            Some(Stored::AlreadyThere) => {
+        match self.store(id, &report, cursor, now).await {
+            Keeping::Stored(Stored::New) | Keeping::SetAside => {}
+            Keeping::Stored(Stored::AlreadyThere) => {
                 let ledgers = &mut self.engine.ledgers;
                 ledgers.record(id, account.as_deref(), ended, now, advance);
+                // Another command (`sync`) may have stored it without queueing it for these
+                // targets: the store queued it just now.
+                self.wake_deliveries();
                 return Ok(());
             }
-            None => {
+            Keeping::Failed => {
                 self.note_store_failure();
                 return Ok(());
             }
@@ -196,34 +216,60 @@ impl Pump<'_> {
             return Err(Box::new(End::Shutdown(self.channel.clone())));
         }
         // Deliveries start once the call line is out, so their results show under it.
-        if !self.engine.outbox.targets.is_empty() {
-            self.engine.outbox.wake.notify_waiters();
-        }
+        self.wake_deliveries();
         Ok(())
     }
 
-    /// The store's answer, or `None` (with a line saying so) when it failed.
+    fn wake_deliveries(&self) {
+        if !self.engine.outbox.targets.is_empty() {
+            self.engine.outbox.wake.notify_waiters();
+        }
+    }
+
+    /// What the store did with a report; a failure says so in a line. A report the store
+    /// refuses for good (its data, not the store's state) is set aside in a file, loudly,
+    /// rather than held back forever.
     pub(super) async fn store(
         &mut self,
+        id: &str,
         report: &Value,
         cursor: Option<CursorMove>,
         now: Timestamp,
-    ) -> Option<Stored> {
-        let store = self.engine.store.as_ref()?;
-        let outbox = &self.engine.outbox;
-        let queue = Queue {
-            targets: &outbox.targets,
-            forward_for: outbox.forward_for,
+    ) -> Keeping {
+        let Some(store) = self.engine.store.as_ref() else {
+            return Keeping::Failed;
         };
+        let queue = self.engine.outbox.queue();
         let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
         match store.store_report(report, cursor, &queue, now).await {
             Ok(stored) => {
                 self.store_failures = 0;
-                Some(stored)
+                Keeping::Stored(stored)
+            }
+            Err(err) if err.refused_the_data() => {
+                self.store_failures = 0;
+                let dir = self.engine.config.state_dir.join("set-aside");
+                match crate::listen::set_aside::write(&dir, id, report) {
+                    Ok(path) => {
+                        let reason = err.to_string();
+                        let conversation_space_id = id.to_string();
+                        let event = ListenEvent::SetAside {
+                            conversation_space_id,
+                            path,
+                            reason,
+                        };
+                        let _ = self.engine.events.send(event).await;
+                        Keeping::SetAside
+                    }
+                    Err(write) => {
+                        tracing::error!("{err}; and cannot set the report aside: {write}");
+                        Keeping::Failed
+                    }
+                }
             }
             Err(err) => {
                 tracing::info!("{err}; holding reports back until the store answers again");
-                None
+                Keeping::Failed
             }
         }
     }

@@ -11,6 +11,7 @@ pub(crate) mod json;
 mod palette;
 pub(crate) mod progress;
 pub(crate) mod report_line;
+pub(crate) mod revision_line;
 pub(crate) mod summaries;
 pub(crate) mod table;
 pub mod text;

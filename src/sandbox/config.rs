@@ -11,6 +11,9 @@ pub const PRINCIPAL: &str = "sandbox-admin@cer.invalid";
 /// Both scopes cer needs, as GoTo spells them.
 pub const ALL_SCOPES: &str = "cr.v1.read call-events.v1.notifications.manage";
 
+/// The default analysis delay: analysis a minute or two after a call, transcripts 5–10 minutes.
+pub const DEFAULT_ANALYSIS_DELAY: Duration = Duration::from_secs(60);
+
 /// How the simulator behaves; every field has GoTo's documented default.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
@@ -27,6 +30,11 @@ pub struct SandboxConfig {
     pub channel_lifetime: Duration,
     /// A call's report answers 404 until `callEnded + report_delay`.
     pub report_delay: Duration,
+    /// Post-call analysis (`callReason`, `aiAnalysis`, sometimes `actions`) reaches an answered
+    /// call's report between `analysis_delay` and twice that after `callEnded`; on recorded
+    /// calls a recording and a transcript come 5 to 10 times that after it. Zero adds them as
+    /// the call ends; `None` never (the control endpoint still adds fields by hand).
+    pub analysis_delay: Option<Duration>,
     /// After `WEBSOCKET_TO_BE_CLOSED`, sockets are closed after this grace period.
     pub to_be_closed_grace: Duration,
 }
@@ -40,6 +48,7 @@ impl Default for SandboxConfig {
             token_lifetime: Duration::from_secs(3600),
             channel_lifetime: Duration::from_secs(1200),
             report_delay: Duration::ZERO,
+            analysis_delay: Some(DEFAULT_ANALYSIS_DELAY),
             to_be_closed_grace: Duration::from_secs(2),
         }
     }
@@ -49,6 +58,12 @@ impl Default for SandboxConfig {
 pub(crate) const MIN_CALL_EVERY_MS: i64 = 100;
 
 impl SandboxConfig {
+    /// The analysis delay in milliseconds (`None`: no scheduled analysis).
+    pub(crate) fn analysis_delay_ms(&self) -> Option<i64> {
+        self.analysis_delay
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    }
+
     /// The slot length in milliseconds, clamped to the supported minimum.
     pub(crate) fn every_ms(&self) -> Option<i64> {
         self.call_every.map(|d| {

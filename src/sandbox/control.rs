@@ -1,20 +1,24 @@
-//! `/_sandbox/*`: runtime control for people running `cer sandbox` (place a call, trigger a
-//! fault, look at the state) with plain curl. Loopback only, so no auth; never spoiled by faults.
+//! `/_sandbox/*`: runtime control for people running `cer sandbox` (place a call, add post-call
+//! analysis to a report, trigger a fault, look at the state) with plain curl. Loopback only, so no auth; never spoiled by faults.
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use super::analysis::default_fields;
 use super::calls::{CallFacts, placed_call};
 use super::channels::purge_expired;
 use super::faults::{FAULTS, FaultError, Faults};
+use super::history::find;
 use super::notify::notify_call;
 use super::payloads::summary;
+use super::reports::current;
 use super::request::query_pairs;
-use super::rng::{hash, mix};
+use super::rng::{hash, mix, parse_uuid};
 use super::state::{Scopes, Shared};
 use super::time::{fmt_ms, now_ms};
 use super::tokens::issue;
@@ -144,4 +148,82 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
         "pendingFaultRules": inner.rules.len(),
     });
     axum::Json(body).into_response()
+}
+
+/// How many hand-made additions one call keeps: more is a test gone wrong, not a use.
+const MAX_ADDITIONS_PER_CALL: usize = 100;
+
+/// How many calls may have hand-made additions, so a loop gone wrong cannot eat the memory.
+const MAX_ANALYSED_CALLS: usize = 100_000;
+
+/// Why [`add_analysis`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum AnalysisError {
+    #[error("no such call")]
+    UnknownCall,
+    #[error(
+        "too many additions: {MAX_ADDITIONS_PER_CALL} per call, {MAX_ANALYSED_CALLS} calls at most"
+    )]
+    TooMany,
+}
+
+/// Adds post-call analysis fields to a call's report now (`None`: its `callReason` and
+/// `aiAnalysis`); answers the report as served from now on.
+pub(crate) fn add_analysis(
+    shared: &Shared,
+    id: u128,
+    fields: Option<Map<String, Value>>,
+) -> Result<Value, AnalysisError> {
+    let call = find(shared, id).ok_or(AnalysisError::UnknownCall)?;
+    let fields = fields.unwrap_or_else(|| default_fields(&call));
+    let now = now_ms();
+    {
+        let mut inner = shared.lock();
+        if inner.analysis.len() >= MAX_ANALYSED_CALLS && !inner.analysis.contains_key(&id) {
+            return Err(AnalysisError::TooMany);
+        }
+        let log = inner.analysis.entry(id).or_default();
+        if log.len() >= MAX_ADDITIONS_PER_CALL {
+            return Err(AnalysisError::TooMany);
+        }
+        log.push((now, fields));
+    }
+    Ok(current(shared, &call, now))
+}
+
+/// The body of the analysis endpoint: nothing (or `null`), or a JSON object of fields to add.
+fn analysis_fields(body: &[u8]) -> Result<Option<Map<String, Value>>, ()> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    match serde_json::from_slice(body) {
+        Ok(Value::Object(fields)) => Ok(Some(fields)),
+        Ok(Value::Null) => Ok(None),
+        _ => Err(()),
+    }
+}
+
+/// `POST /_sandbox/reports/{id}/analysis` with an optional JSON object of fields.
+pub(crate) async fn analysis(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let Some(value) = parse_uuid(&id) else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "the id must be a conversationSpaceId",
+        );
+    };
+    let Ok(fields) = analysis_fields(&body) else {
+        return bad(
+            StatusCode::BAD_REQUEST,
+            "the body must be empty or a JSON object of fields to add",
+        );
+    };
+    match add_analysis(&shared, value, fields) {
+        Ok(report) => (StatusCode::OK, axum::Json(report)).into_response(),
+        Err(e @ AnalysisError::UnknownCall) => bad(StatusCode::NOT_FOUND, e.to_string()),
+        Err(e @ AnalysisError::TooMany) => bad(StatusCode::CONFLICT, e.to_string()),
+    }
 }

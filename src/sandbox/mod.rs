@@ -10,6 +10,8 @@
 //!
 //! ```text
 //! POST /_sandbox/calls[?seconds=N]            place a call that ends now (answers its summary)
+//! POST /_sandbox/reports/{id}/analysis         add post-call analysis to a report now: the
+//!      JSON object sent (or its callReason and aiAnalysis); answers the report
 //! POST /_sandbox/faults/{name}[?key=value…]    trigger a fault (see FAULTS), e.g.
 //!      /_sandbox/faults/fail-next?count=3&status=503&path=/call-events-report
 //! GET  /_sandbox/faults                        the fault catalogue
@@ -21,6 +23,7 @@
 //! creates one call in `[i*every, (i+1)*every)`, and its conversationSpaceId encodes `i`, so two
 //! sandboxes with one seed agree on every past summary and report.
 
+mod analysis;
 mod calls;
 mod channels;
 mod clock;
@@ -55,7 +58,9 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-pub use config::{ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, PRINCIPAL, SandboxConfig};
+pub use config::{
+    ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, DEFAULT_ANALYSIS_DELAY, PRINCIPAL, SandboxConfig,
+};
 pub use faults::{FAULTS, FaultError, FaultInfo, FaultKind, FaultRule, Faults, fault_names};
 pub use views::{ChannelView, PlacedCall, RequestRecord, SubscriptionView};
 
@@ -138,6 +143,18 @@ impl Sandbox {
     pub fn place_call_lasting(&self, duration: Duration) -> PlacedCall {
         let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
         placed(control::place(&self.shared, Some(ms)))
+    }
+
+    /// Adds post-call analysis fields to a call's report now, after its existing keys (`None`:
+    /// the call's own `callReason` and `aiAnalysis`), as `POST /_sandbox/reports/{id}/analysis`
+    /// does. The report as served from now on, or `None` for an id the sandbox does not know.
+    pub fn add_analysis(
+        &self,
+        conversation_space_id: &str,
+        fields: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Option<serde_json::Value> {
+        let id = rng::parse_uuid(conversation_space_id)?;
+        control::add_analysis(&self.shared, id, fields).ok()
     }
 
     /// The fault switches.

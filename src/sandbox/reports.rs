@@ -1,5 +1,6 @@
 //! `GET /call-events-report/v1/reports/{conversationSpaceId}`: a call's full report once it has
-//! ended and its report is ready; 404 before that, as GoTo does.
+//! ended and its report is ready; 404 before that, as GoTo does. What post-call analysis added
+//! by the time of the request comes with it.
 
 use std::sync::Arc;
 
@@ -7,6 +8,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use serde_json::Value;
+
+use super::analysis::served;
+use super::calls::CallFacts;
 use super::errors::ApiError;
 use super::history::find;
 use super::report::report;
@@ -33,8 +38,21 @@ pub(crate) async fn get(
     };
     let call = find(&shared, value).ok_or_else(not_found)?;
     let delay = shared.lock().report_delay_ms;
-    if call.ended_ms.saturating_add(delay) > now_ms() {
+    let now = now_ms();
+    if call.ended_ms.saturating_add(delay) > now {
         return Err(not_found());
     }
-    Ok((StatusCode::OK, axum::Json(report(&shared.dir, &call))).into_response())
+    Ok((StatusCode::OK, axum::Json(current(&shared, &call, now))).into_response())
+}
+
+/// The call's report as GoTo would serve it at `now`, post-call analysis included.
+pub(crate) fn current(shared: &Shared, call: &CallFacts, now: i64) -> Value {
+    let forced = shared
+        .lock()
+        .analysis
+        .get(&call.id)
+        .cloned()
+        .unwrap_or_default();
+    let delay = shared.config.analysis_delay_ms();
+    served(report(&shared.dir, call), call, delay, &forced, now)
 }

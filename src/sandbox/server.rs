@@ -47,6 +47,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         )
         .route("/call-events-report/v1/reports/{id}", get(reports::get))
         .route("/_sandbox/calls", post(control::place_call))
+        .route("/_sandbox/reports/{id}/analysis", post(control::analysis))
         .route("/_sandbox/token", post(control::token))
         .route("/_sandbox/faults", get(control::list_faults))
         .route("/_sandbox/faults/{name}", post(control::apply_fault))

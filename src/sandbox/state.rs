@@ -112,6 +112,8 @@ pub(crate) struct Inner {
     /// Placed calls keyed like summaries sort: (callCreated, id).
     pub placed: BTreeMap<(i64, u128), CallFacts>,
     pub placed_index: HashMap<u128, (i64, u128)>,
+    /// Post-call analysis fields added by hand, per call, in the order they were added.
+    pub analysis: HashMap<u128, Vec<super::analysis::Forced>>,
     pub requests: VecDeque<RequestRecord>,
     pub request_count: u64,
     pub rules: Vec<FaultRule>,
@@ -194,6 +196,7 @@ impl Shared {
             subscriptions: Vec::new(),
             placed: BTreeMap::new(),
             placed_index: HashMap::new(),
+            analysis: HashMap::new(),
             requests: VecDeque::new(),
             request_count: 0,
             rules: Vec::new(),

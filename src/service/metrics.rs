@@ -45,6 +45,11 @@ struct TargetLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct DeliveryLabels {
     target: String,
     result: &'static str,
@@ -66,6 +71,9 @@ struct Inner {
     deliveries_pending: Family<TargetLabels, Gauge>,
     last_report_ended: Gauge<f64, AtomicU64>,
     last_report_emitted: Gauge<f64, AtomicU64>,
+    refetches: Family<ResultLabels, Counter>,
+    refetches_due: Gauge,
+    set_aside: Counter,
 }
 
 impl Metrics {
@@ -121,6 +129,9 @@ impl Metrics {
             deliveries_pending,
             last_report_ended: Gauge::default(),
             last_report_emitted: Gauge::default(),
+            refetches: Family::default(),
+            refetches_due: Gauge::default(),
+            set_aside: Counter::default(),
             registry,
         };
         Self {
@@ -174,9 +185,26 @@ impl Metrics {
         self.inner.reconnects.inc();
     }
 
-    /// Shows zero series for a webhook target before its first delivery.
-    pub fn delivery_target(&self, target: &url::Url) {
-        let target = target_label(target);
+    /// One more re-fetch, by what it came to (`changed`, `unchanged`, `error`).
+    pub fn refetched(&self, result: &'static str) {
+        let labels = ResultLabels { result };
+        self.inner.refetches.get_or_create(&labels).inc();
+    }
+
+    /// How many re-fetches are due now, as the store counts them.
+    pub fn set_refetches_due(&self, due: i64) {
+        self.inner.refetches_due.set(due);
+    }
+
+    /// One more report the store refused and cer set aside in a file.
+    pub fn report_set_aside(&self) {
+        self.inner.set_aside.inc();
+    }
+
+    /// Shows zero series for a webhook target before its first delivery; `target` is the
+    /// target's redacted form, the only one any output shows.
+    pub fn delivery_target(&self, target: &str) {
+        let target = target.to_string();
         for result in ["delivered", "failed"] {
             let labels = DeliveryLabels {
                 target: target.clone(),
@@ -192,8 +220,8 @@ impl Metrics {
     }
 
     /// A delivery for `target` ended; `was_pending` says whether it had been counted as queued.
-    pub fn delivery_ended(&self, target: &url::Url, result: DeliveryResult, was_pending: bool) {
-        let target = target_label(target);
+    pub fn delivery_ended(&self, target: &str, result: DeliveryResult, was_pending: bool) {
+        let target = target.to_string();
         if was_pending {
             let labels = TargetLabels {
                 target: target.clone(),
@@ -209,9 +237,9 @@ impl Metrics {
     }
 
     /// Sets the number of pending deliveries of `target`, for an outbox that counts them itself.
-    pub fn set_deliveries_pending(&self, target: &url::Url, pending: i64) {
+    pub fn set_deliveries_pending(&self, target: &str, pending: i64) {
         let labels = TargetLabels {
-            target: target_label(target),
+            target: target.to_string(),
         };
         self.inner
             .deliveries_pending
@@ -246,6 +274,29 @@ impl Inner {
             Unit::Seconds,
             self.last_report_emitted.clone(),
         );
+        self.with_refetches()
+    }
+
+    /// Re-fetches for post-call analysis, and reports set aside.
+    fn with_refetches(mut self) -> Self {
+        for result in ["changed", "unchanged", "error"] {
+            drop(self.refetches.get_or_create(&ResultLabels { result }));
+        }
+        self.registry.register(
+            "cer_refetches",
+            "Reports fetched again for post-call analysis, by result: changed (a new revision), unchanged, error",
+            self.refetches.clone(),
+        );
+        self.registry.register(
+            "cer_refetches_due",
+            "Re-fetches whose time has come and that no listener has done yet",
+            self.refetches_due.clone(),
+        );
+        self.registry.register(
+            "cer_reports_set_aside",
+            "Reports the store refused for good, written to CER_STATE_DIR/set-aside instead",
+            self.set_aside.clone(),
+        );
         self
     }
 }
@@ -261,26 +312,9 @@ impl RequestObserver for Metrics {
     }
 }
 
-/// A webhook URL as a label: scheme, host, port and path only, because a password or a token
-/// in its user part or query is a secret, and secrets stay out of every output.
-pub fn target_label(target: &url::Url) -> String {
-    let mut label = format!("{}://{}", target.scheme(), target.host_str().unwrap_or(""));
-    if let Some(port) = target.port() {
-        label.push_str(&format!(":{port}"));
-    }
-    label.push_str(target.path());
-    label
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_target_label_keeps_no_credentials_or_query() {
-        let url = url::Url::parse("https://user:pw@hooks.example:8443/in?token=abc").unwrap();
-        assert_eq!(target_label(&url), "https://hooks.example:8443/in");
-    }
 
     #[test]
     fn the_newest_call_end_wins_over_an_older_backfilled_one() {

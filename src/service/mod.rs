@@ -97,22 +97,35 @@ impl Service {
                 self.notifier.status("Reconnected; listening");
             }
             ListenEvent::Delivery { target, result, .. } => self.delivery_ended(target, result),
-            ListenEvent::CatchingUp { .. } | ListenEvent::CaughtUp | ListenEvent::Warning(_) => {}
+            ListenEvent::Refetched(result) => self.metrics.refetched(result.as_str()),
+            ListenEvent::SetAside {
+                conversation_space_id,
+                path,
+                ..
+            } => {
+                self.metrics.report_set_aside();
+                let reason = format!(
+                    "the store refused the report of {conversation_space_id}; it was set aside in {}",
+                    path.display()
+                );
+                self.health.problem("set-aside", &reason);
+            }
+            ListenEvent::CatchingUp { .. }
+            | ListenEvent::CaughtUp
+            | ListenEvent::Warning(_)
+            | ListenEvent::Revision { .. } => {}
         }
     }
 
     /// Counts a delivery that ended for good; a retry is neither delivered nor failed yet.
     fn delivery_ended(&self, target: &str, result: &crate::listen::DeliveryResult) {
         use crate::listen::DeliveryResult as Attempt;
-        let Ok(target) = url::Url::parse(target) else {
-            return;
-        };
         let result = match result {
             Attempt::Delivered { .. } => DeliveryResult::Delivered,
             Attempt::Failed { .. } => DeliveryResult::Failed,
             Attempt::WillRetry { .. } => return,
         };
-        self.metrics.delivery_ended(&target, result, false);
+        self.metrics.delivery_ended(target, result, false);
     }
 
     fn now_listening(&self) {

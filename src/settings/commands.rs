@@ -80,8 +80,12 @@ pub struct ListenSettings {
     pub engine: ListenConfig,
     /// One full report per line; otherwise a human line per call.
     pub json: bool,
-    pub forward_to: Vec<url::Url>,
+    pub forward_to: Vec<crate::target::ForwardTarget>,
     pub forward_headers: Vec<(String, String)>,
+    /// `--refetch`: when after a call's end its stored report is fetched again; empty: never.
+    pub refetch_after: Vec<Duration>,
+    /// `--updates`: print later revisions too.
+    pub updates: bool,
     /// `--metrics ADDR`: where to serve `/metrics` and `/healthz`.
     pub metrics: Option<std::net::SocketAddr>,
     /// Where reports, cursors and the outbox are kept.
@@ -152,13 +156,11 @@ impl ListenSettings {
             forward_to: args
                 .forward_to
                 .iter()
-                .map(|u| webhook_url(u))
+                .map(|u| webhook_url(u).map(crate::target::ForwardTarget::new))
                 .collect::<Result<_, _>>()?,
-            forward_headers: args
-                .forward_header
-                .iter()
-                .map(|h| header(h))
-                .collect::<Result<_, _>>()?,
+            forward_headers: forward_headers(args)?,
+            refetch_after: super::store::refetch_after(args.refetch.as_deref(), settings)?,
+            updates: args.updates,
             metrics: args.metrics.as_deref().map(metrics_address).transpose()?,
             store: super::store::store_location(&args.store, settings)?,
             keep: super::store::keep(args.keep.as_deref())?,
@@ -199,10 +201,46 @@ const FRAMING_HEADERS: [&str; 10] = [
 ];
 
 /// `Name: value`. Errors name the header but never quote its value (it is often a token).
+/// What the header hints suggest: credentials belong in a file, not in argv, which every
+/// local user can read.
+const HEADER_HINT: &str = "write it as 'Name: value', e.g. 'X-Source: cer'; put credentials such \
+     as 'Authorization: Bearer …' in --forward-header-file PATH, out of the process list";
+
+/// `--forward-header` flags, then the lines of `--forward-header-file`.
+fn forward_headers(args: &ListenArgs) -> Result<Vec<(String, String)>, UsageError> {
+    let mut headers: Vec<(String, String)> = args
+        .forward_header
+        .iter()
+        .map(|h| header(h))
+        .collect::<Result<_, _>>()?;
+    if let Some(path) = &args.forward_header_file {
+        let text = std::fs::read_to_string(path).map_err(|err| {
+            UsageError::new(format!(
+                "cannot read --forward-header-file {}: {err}",
+                path.display()
+            ))
+        })?;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            // The file's lines may be secrets: an error names the file, never the line.
+            let parsed = header(line).map_err(|_| {
+                UsageError::new(format!(
+                    "--forward-header-file {} has a line that is not a valid header",
+                    path.display()
+                ))
+                .with_hint(HEADER_HINT)
+            })?;
+            headers.push(parsed);
+        }
+    }
+    Ok(headers)
+}
+
 fn header(text: &str) -> Result<(String, String), UsageError> {
     let (name, value) = text.split_once(':').ok_or_else(|| {
-        UsageError::new("--forward-header needs a name and a value")
-            .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'")
+        UsageError::new("--forward-header needs a name and a value").with_hint(HEADER_HINT)
     })?;
     let (name, value) = (name.trim(), value.trim());
     let shown = crate::escape::terminal_safe(name);
@@ -211,7 +249,7 @@ fn header(text: &str) -> Result<(String, String), UsageError> {
     {
         return Err(
             UsageError::new(format!("--forward-header {shown:?} is not a valid header"))
-                .with_hint("write it as 'Name: value', e.g. 'Authorization: Bearer abc'"),
+                .with_hint(HEADER_HINT),
         );
     }
     if FRAMING_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
@@ -261,6 +299,10 @@ impl SandboxSettings {
             token_lifetime: seconds(args.token_lifetime, defaults.token_lifetime),
             channel_lifetime: seconds(args.channel_lifetime, defaults.channel_lifetime),
             report_delay: seconds(args.report_delay, defaults.report_delay),
+            analysis_delay: analysis_delay(
+                args.analysis_delay.as_deref(),
+                defaults.analysis_delay,
+            )?,
             ..defaults
         };
         Ok(Self {
@@ -278,6 +320,28 @@ impl SandboxSettings {
                 .collect::<Result<_, _>>()?,
         })
     }
+}
+
+/// `--analysis-delay SECS|off` (`None` for off), or `default` when not given.
+fn analysis_delay(
+    text: Option<&str>,
+    default: Option<Duration>,
+) -> Result<Option<Duration>, UsageError> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|s| s.is_finite() && (0.0..=86_400.0).contains(s))
+        .map(|s| Some(Duration::from_secs_f64(s)))
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "--analysis-delay {text:?} must be a number of seconds from 0 to 86400, or off"
+            ))
+        })
 }
 
 /// `NAME` or `NAME?key=value&key=value`, the syntax of the control route.

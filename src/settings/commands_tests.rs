@@ -224,3 +224,35 @@ fn redirect_ports_0_and_80_are_judged_by_the_port_cer_listens_on() {
     assert!(loopback_redirect("http://127.0.0.1:80/app/redirect").is_ok());
     assert!(loopback_redirect("http://127.0.0.1:0/app/redirect").is_err());
 }
+
+fn sandbox(argv: &[&str]) -> Result<SandboxSettings, UsageError> {
+    let mut full = vec!["cer", "sandbox"];
+    full.extend_from_slice(argv);
+    let cli = Cli::try_parse_from(full).unwrap();
+    let Command::Sandbox(args) = cli.command else {
+        unreachable!()
+    };
+    SandboxSettings::resolve(&args)
+}
+
+#[test]
+fn analysis_delay_takes_seconds_zero_or_off() {
+    let delay = |argv: &[&str]| sandbox(argv).map(|s| s.config.analysis_delay);
+    assert_eq!(
+        delay(&[]).unwrap(),
+        Some(crate::sandbox::DEFAULT_ANALYSIS_DELAY)
+    );
+    assert_eq!(
+        delay(&["--analysis-delay", "2.5"]).unwrap(),
+        Some(Duration::from_millis(2_500))
+    );
+    assert_eq!(
+        delay(&["--analysis-delay", "0"]).unwrap(),
+        Some(Duration::ZERO)
+    );
+    assert_eq!(delay(&["--analysis-delay", "off"]).unwrap(), None);
+    for bad in ["-1", "soon", "inf", "100000"] {
+        let flag = format!("--analysis-delay={bad}");
+        assert!(delay(&[flag.as_str()]).is_err(), "{bad}");
+    }
+}

@@ -54,6 +54,8 @@ pub struct Settings {
     pub time_scale: Option<f64>,
     /// `CER_STORE`: where the store is, unless `--store` says otherwise.
     pub store: Option<String>,
+    /// `CER_REFETCH`: when `listen` fetches stored reports again, unless `--refetch` says.
+    pub refetch: Option<String>,
     /// `CER_FORWARD_SECRET`: signs forwarded reports.
     pub forward_secret: Option<Secret>,
 }
@@ -98,6 +100,7 @@ impl Settings {
                 .and_then(|v| v.parse().ok())
                 .filter(|f: &f64| f.is_finite() && *f > 0.0),
             store: get("CER_STORE").filter(|s| !s.is_empty()),
+            refetch: get("CER_REFETCH").filter(|s| !s.trim().is_empty()),
             forward_secret: get("CER_FORWARD_SECRET")
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),

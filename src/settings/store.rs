@@ -42,6 +42,38 @@ pub fn keep(text: Option<&str>) -> Result<Option<Duration>, UsageError> {
     }
 }
 
+/// When listen fetches a stored report again by default: `2m,15m,1h` after the call ended.
+const DEFAULT_REFETCH: [Duration; 3] = [
+    Duration::from_secs(120),
+    Duration::from_secs(900),
+    Duration::from_secs(3600),
+];
+
+/// `--refetch`, else `CER_REFETCH`, else the default: durations after `callEnded`, in order;
+/// `off` (or `none`) is the empty list.
+pub fn refetch_after(flag: Option<&str>, settings: &Settings) -> Result<Vec<Duration>, UsageError> {
+    let Some(text) = flag.or(settings.refetch.as_deref()) else {
+        return Ok(DEFAULT_REFETCH.to_vec());
+    };
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut points = text
+        .split(',')
+        .map(|part| super::parse_duration("--refetch", part.trim()))
+        .collect::<Result<Vec<_>, _>>()?;
+    if points.iter().any(Duration::is_zero) {
+        return Err(
+            UsageError::new("--refetch points must be after the call ended, not 0")
+                .with_hint("e.g. --refetch 2m,15m,1h, or --refetch off"),
+        );
+    }
+    points.sort_unstable();
+    points.dedup();
+    Ok(points)
+}
+
 /// `--forward-for`.
 pub fn forward_for(text: Option<&str>) -> Result<Duration, UsageError> {
     text.map_or(Ok(DEFAULT_FORWARD_FOR), |t| {
@@ -96,6 +128,12 @@ pub struct SyncSettings {
     pub end: Timestamp,
     pub account_key: String,
     pub store: StoreLocation,
+    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored.
+    pub refetch_after: Vec<Duration>,
+    /// `--check`: compare, fetch nothing.
+    pub check: bool,
+    /// `--json` (with `--check`).
+    pub json: bool,
 }
 
 impl SyncSettings {
@@ -119,6 +157,9 @@ impl SyncSettings {
             end,
             account_key,
             store: store_location(&args.store, settings)?,
+            refetch_after: refetch_after(None, settings)?,
+            check: args.check,
+            json: args.json,
         })
     }
 }

@@ -11,13 +11,26 @@ use sqlx::migrate::{MigrateError, Migration, MigrationType, Migrator};
 
 use super::Backend;
 
-const SQLITE: &[(i64, &str, &str)] =
-    &[(1, "store", include_str!("migrations/sqlite/0001_store.sql"))];
-const POSTGRES: &[(i64, &str, &str)] = &[(
-    1,
-    "store",
-    include_str!("migrations/postgres/0001_store.sql"),
-)];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "store", include_str!("migrations/sqlite/0001_store.sql")),
+    (
+        2,
+        "revisions",
+        include_str!("migrations/sqlite/0002_revisions.sql"),
+    ),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "store",
+        include_str!("migrations/postgres/0001_store.sql"),
+    ),
+    (
+        2,
+        "revisions",
+        include_str!("migrations/postgres/0002_revisions.sql"),
+    ),
+];
 
 /// How often a SQLite store another process is setting up at the same moment is tried
 /// again, and how long apart: about two seconds in all, beyond SQLite's own busy wait.
@@ -56,14 +69,21 @@ async fn sqlite_schema(pool: &AnyPool) -> Result<(), MigrateError> {
 }
 
 /// SQLITE_BUSY, SQLITE_LOCKED or SQLITE_CONSTRAINT, with any extended code (the low byte is
-/// the primary one). The migrations themselves are `IF NOT EXISTS`, so only a race breaks one.
+/// the primary one), or a column another process just added. Only a race breaks a migration.
 fn lost_a_race(err: &MigrateError) -> bool {
     let (MigrateError::Execute(err) | MigrateError::ExecuteMigration(err, _)) = err else {
         return false;
     };
-    let primary = err
-        .as_database_error()
-        .and_then(|db| db.code())
+    let Some(db) = err.as_database_error() else {
+        return false;
+    };
+    // A migration that adds a column cannot say IF NOT EXISTS on SQLite: the loser of a race
+    // finds the column there (SQLITE_ERROR), and its transaction was rolled back.
+    if db.message().starts_with("duplicate column name") {
+        return true;
+    }
+    let primary = db
+        .code()
         .and_then(|code| code.parse::<u32>().ok())
         .map(|code| code & 0xff);
     matches!(primary, Some(5 | 6 | 19))

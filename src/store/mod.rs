@@ -13,18 +13,21 @@ mod last_write;
 mod location;
 mod migrate;
 pub mod outbox;
+pub mod refetch;
+mod reports;
+mod retention;
 mod row;
+mod targets;
 
 use std::collections::HashMap;
 
 use jiff::Timestamp;
-use serde_json::Value;
 use sqlx::AnyPool;
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, Connection, Row, Transaction};
+use sqlx::{Any, Row, Transaction};
 
 pub use location::StoreLocation;
-use row::ReportRow;
+pub use reports::Revised;
 
 /// Why the store could not do something.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,36 @@ pub enum StoreError {
     Location(String),
 }
 
+impl StoreError {
+    /// Whether the store refused this data for good (PostgreSQL's data exceptions, integrity
+    /// and size limits; SQLite's too big, mismatch and range errors), as opposed to the store
+    /// failing (unreachable, read-only, busy): storing the same report again cannot help.
+    pub fn refused_the_data(&self) -> bool {
+        let Self::Query { source, .. } = self else {
+            return false;
+        };
+        let Some(db) = source.as_database_error() else {
+            return false;
+        };
+        let Some(code) = db.code() else {
+            return false;
+        };
+        if db
+            .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+            .is_some()
+        {
+            // SQLSTATE classes 22 data exception, 23 integrity (a duplicate key never gets
+            // here: inserts are ON CONFLICT DO NOTHING), 54 program limit exceeded.
+            return ["22", "23", "54"]
+                .iter()
+                .any(|class| code.starts_with(class));
+        }
+        // SQLite's primary result codes: 18 too big, 20 mismatch, 25 range.
+        code.parse::<u32>()
+            .is_ok_and(|c| matches!(c & 0xff, 18 | 20 | 25))
+    }
+}
+
 /// Which SQL dialect the store speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -67,6 +100,8 @@ pub struct Store {
     backend: Backend,
     /// The location with any password hidden, for messages.
     shown: String,
+    /// Names this process on the leases it takes (outbox rows), so only it settles them.
+    holder: String,
     /// For health: whether writes work.
     last_write: std::sync::Arc<last_write::LastWrite>,
 }
@@ -121,6 +156,7 @@ impl Store {
             pool,
             backend: location.backend(),
             shown: shown.clone(),
+            holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
             last_write: std::sync::Arc::default(),
         };
         migrate::prepare(&store.pool, store.backend)
@@ -129,6 +165,7 @@ impl Store {
                 sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
                 other => failed(other.to_string()),
             })?;
+        store.forget_clear_targets().await?;
         Ok(store)
     }
 
@@ -156,95 +193,7 @@ impl Store {
         }
     }
 
-    /// Stores a report, moves its account's cursor and queues its deliveries, all in one
-    /// transaction. Only a [`Stored::New`] report may be printed and is queued.
-    pub async fn store_report(
-        &self,
-        report: &Value,
-        cursor: Option<(&str, Timestamp)>,
-        deliveries: &outbox::Queue<'_>,
-        now: Timestamp,
-    ) -> Result<Stored, StoreError> {
-        let row = ReportRow::of(report, now);
-        let mut connection = self.pool.acquire().await.map_err(|e| self.failed(e))?;
-        let stored = self
-            .store_row(&mut connection, &row, cursor, deliveries, now)
-            .await;
-        if stored.is_err() {
-            // A connection that failed (a file made read-only, a server restarted) may stay
-            // broken: close it, so the next attempt opens a fresh one.
-            let _ = connection.close().await;
-        }
-        self.last_write.note(&stored);
-        stored
-    }
-
-    async fn store_row(
-        &self,
-        connection: &mut sqlx::pool::PoolConnection<Any>,
-        row: &ReportRow,
-        cursor: Option<(&str, Timestamp)>,
-        deliveries: &outbox::Queue<'_>,
-        now: Timestamp,
-    ) -> Result<Stored, StoreError> {
-        let mut tx = connection.begin().await.map_err(|e| self.failed(e))?;
-        let inserted = self.insert_row(&mut tx, row).await?;
-        if let Some((account, at)) = cursor {
-            self.save_cursor_in(&mut tx, account, at, now).await?;
-        }
-        if inserted {
-            outbox::enqueue(self, &mut tx, row, deliveries, now).await?;
-        }
-        tx.commit().await.map_err(|e| self.failed(e))?;
-        Ok(if inserted {
-            Stored::New
-        } else {
-            Stored::AlreadyThere
-        })
-    }
-
-    async fn insert_row(
-        &self,
-        tx: &mut Transaction<'_, Any>,
-        row: &ReportRow,
-    ) -> Result<bool, StoreError> {
-        let sql = match self.backend {
-            Backend::Sqlite => {
-                "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
-                 call_answered, call_ended, direction, outcome, caller_name, caller_number, \
-                 duration_seconds, report, stored_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (conversation_space_id) DO NOTHING"
-            }
-            Backend::Postgres => {
-                "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
-                 call_answered, call_ended, direction, outcome, caller_name, caller_number, \
-                 duration_seconds, report, stored_at) \
-                 VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6, $7, $8, \
-                 $9, $10, $11::jsonb, $12::timestamptz) \
-                 ON CONFLICT (conversation_space_id) DO NOTHING"
-            }
-        };
-        let done = sqlx::query(sql)
-            .bind(&row.conversation_space_id)
-            .bind(&row.account_key)
-            .bind(&row.call_created)
-            .bind(&row.call_answered)
-            .bind(&row.call_ended)
-            .bind(&row.direction)
-            .bind(&row.outcome)
-            .bind(&row.caller_name)
-            .bind(&row.caller_number)
-            .bind(row.duration_seconds)
-            .bind(&row.report)
-            .bind(&row.stored_at)
-            .execute(&mut **tx)
-            .await
-            .map_err(|e| self.failed(e))?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn save_cursor_in(
+    pub(super) async fn save_cursor_in(
         &self,
         tx: &mut Transaction<'_, Any>,
         account: &str,
@@ -365,25 +314,6 @@ impl Store {
             .await
             .map_err(|e| self.failed(e))?;
         Ok(row.is_some())
-    }
-
-    /// Retention: deletes reports whose call ended before `before`, except those with a
-    /// delivery still pending. Returns how many went.
-    pub async fn forget_before(&self, before: Timestamp) -> Result<u64, StoreError> {
-        let sql = match self.backend {
-            Backend::Sqlite => "DELETE FROM cer_reports WHERE call_ended < $1",
-            Backend::Postgres => "DELETE FROM cer_reports WHERE call_ended < $1::timestamptz",
-        };
-        let sql = format!(
-            "{sql} AND conversation_space_id NOT IN \
-             (SELECT conversation_space_id FROM cer_outbox WHERE state = 'pending')"
-        );
-        let done = sqlx::query(&sql)
-            .bind(row::utc_text(before))
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.failed(e))?;
-        Ok(done.rows_affected())
     }
 
     /// Answers when the store can be reached (for retries after a failure).

@@ -1,55 +1,84 @@
-//! The forwarding outbox: one row per report and target, from the moment the report is stored
-//! until a 2xx answer (the row goes) or `--forward-for` runs out (the row stays, `failed`).
-//! Rows are claimed with a lease, so several listeners on one store never send a delivery at
-//! the same time (PostgreSQL adds `FOR UPDATE SKIP LOCKED` so they do not wait on each other).
+//! The forwarding outbox: one row per report, revision and target, from the moment the
+//! revision is stored until a 2xx answer (`delivered`), until `--forward-for` runs out
+//! (`failed`), until a newer revision replaces it (`superseded`), or while no listener serves
+//! its target any more (`orphaned`). Rows hold no report body (it is read from the revision
+//! at send time) and no target secret (a digest keys them, a redacted form shows them); they
+//! go with their report's retention. Rows are claimed with a lease that names its holder, so
+//! several listeners on one store never send a delivery at the same time, and only the holder
+//! records the result (PostgreSQL adds `FOR UPDATE SKIP LOCKED` so claimers do not wait).
+
+use std::time::Duration;
 
 use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
 
-use super::row::ReportRow;
 use super::{Backend, Store, StoreError};
+use crate::target::ForwardTarget;
 
-/// Where a newly stored report is to be delivered, and for how long to keep trying.
+/// Where a newly stored report is to be delivered, for how long to keep trying, and when to
+/// fetch it again for post-call analysis.
 #[derive(Debug, Clone, Default)]
 pub struct Queue<'a> {
-    /// The `--forward-to` URLs: one outbox row per target.
-    pub targets: &'a [String],
-    /// `--forward-for`: how long after storing the report its deliveries are tried.
-    pub forward_for: std::time::Duration,
+    /// The `--forward-to` targets: one outbox row per target and revision.
+    pub targets: &'a [ForwardTarget],
+    /// `--forward-for`: how long after storing a revision its deliveries are tried.
+    pub forward_for: Duration,
+    /// `--refetch`: when after the call's end the report is fetched again.
+    pub refetch_after: &'a [Duration],
 }
 
 impl Queue<'_> {
-    /// No deliveries (`sync`, or `listen` without `--forward-to`).
+    /// No deliveries and no re-fetches.
     pub const NONE: Queue<'static> = Queue {
         targets: &[],
-        forward_for: std::time::Duration::ZERO,
+        forward_for: Duration::ZERO,
+        refetch_after: &[],
     };
 }
 
 /// A delivery claimed for one attempt.
 #[derive(Debug, Clone)]
 pub struct Claimed {
-    /// The report's `conversationSpaceId`, sent as `webhook-id`.
+    /// The report's `conversationSpaceId`.
     pub id: String,
-    /// The URL to POST to.
-    pub target: String,
-    /// The report as GoTo sent it: the POST body.
+    /// Which revision of the report this is (1 for the report as first stored).
+    pub revision: i64,
+    /// The target's outbox key ([`ForwardTarget::key`]).
+    pub target_key: String,
+    /// The revision as GoTo sent it: the POST body.
     pub body: String,
     /// Attempts made before this one.
     pub attempts: i64,
     /// After this an attempt that fails marks the delivery failed (`--forward-for`).
     pub deadline: Timestamp,
+    /// The lease this claim holds; only it settles the row.
+    pub lease_ms: i64,
+}
+
+impl Claimed {
+    /// `webhook-id`: the conversationSpaceId for revision 1, `ID:N` for a later revision, so
+    /// a receiver that dedupes by it takes each revision once.
+    pub fn webhook_id(&self) -> String {
+        if self.revision <= 1 {
+            self.id.clone()
+        } else {
+            format!("{}:{}", self.id, self.revision)
+        }
+    }
 }
 
 /// A row of `cer deliveries`.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Listed {
-    /// The URL the report goes to.
+    /// The target, redacted: no user info, query value or path token.
     pub target: String,
     /// The report's call.
     pub conversation_space_id: String,
-    /// `pending` (still tried) or `failed` (given up; `cer deliveries --retry` revives it).
+    /// The report's revision this delivery carries.
+    pub revision: i64,
+    /// `pending`, `failed` (given up; `--retry` revives it), `superseded` (a newer revision
+    /// replaced it) or `orphaned` (no listener serves its target any more).
     pub state: String,
     /// Attempts made so far.
     pub attempts: i64,
@@ -62,7 +91,7 @@ pub struct Listed {
 /// What an attempt came to.
 #[derive(Debug, Clone)]
 pub enum Settled {
-    /// A 2xx answer: the row goes.
+    /// A 2xx answer: the row is kept as `delivered`, so the target is never sent it again.
     Delivered,
     /// Try again at this time.
     Retry {
@@ -78,10 +107,12 @@ pub enum Settled {
     },
 }
 
-pub(super) async fn enqueue(
+/// Queues the report's newest revision for each target that has no row of it at all: a new
+/// report, or one another command stored (`sync`) that this target never got.
+pub(super) async fn enqueue_missing(
     store: &Store,
     tx: &mut Transaction<'_, Any>,
-    row: &ReportRow,
+    id: &str,
     queue: &Queue<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
@@ -90,14 +121,11 @@ pub(super) async fn enqueue(
         .saturating_add(millis(queue.forward_for));
     for target in queue.targets {
         sqlx::query(
-            "INSERT INTO cer_outbox (conversation_space_id, target, body, state, attempts, \
-             created_ms, next_ms, lease_ms, deadline_ms) \
-             VALUES ($1, $2, $3, 'pending', 0, $4, $4, 0, $5) \
-             ON CONFLICT (conversation_space_id, target) DO NOTHING",
+            "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state,              attempts, created_ms, next_ms, lease_ms, deadline_ms)              SELECT r.conversation_space_id, r.revision, $2, $3, 'pending', 0, $4, $4, 0, $5              FROM cer_reports r WHERE r.conversation_space_id = $1 AND NOT EXISTS              (SELECT 1 FROM cer_outbox o WHERE o.conversation_space_id = $1              AND o.target_key = $2)",
         )
-        .bind(&row.conversation_space_id)
-        .bind(target)
-        .bind(&row.report)
+        .bind(id)
+        .bind(target.key())
+        .bind(target.shown())
         .bind(now.as_millisecond())
         .bind(deadline)
         .execute(&mut **tx)
@@ -107,80 +135,132 @@ pub(super) async fn enqueue(
     Ok(())
 }
 
-fn millis(duration: std::time::Duration) -> i64 {
+/// A new revision: what still waits of older ones for these targets is superseded, and the
+/// new one is queued, so a receiver never gets an older revision after a newer one.
+pub(super) async fn supersede_and_enqueue(
+    store: &Store,
+    tx: &mut Transaction<'_, Any>,
+    id: &str,
+    revision: i64,
+    queue: &Queue<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let deadline = now
+        .as_millisecond()
+        .saturating_add(millis(queue.forward_for));
+    for target in queue.targets {
+        sqlx::query(
+            "UPDATE cer_outbox SET state = 'superseded' WHERE conversation_space_id = $1              AND target_key = $2 AND revision < $3              AND state IN ('pending', 'failed', 'orphaned')",
+        )
+        .bind(id)
+        .bind(target.key())
+        .bind(revision)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| store.failed(e))?;
+        sqlx::query(
+            "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state,              attempts, created_ms, next_ms, lease_ms, deadline_ms)              VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, 0, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .bind(revision)
+        .bind(target.key())
+        .bind(target.shown())
+        .bind(now.as_millisecond())
+        .bind(deadline)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| store.failed(e))?;
+    }
+    Ok(())
+}
+
+fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl Store {
-    /// Claims up to `limit` due deliveries to `target`, oldest first, each for `lease`.
+    /// Claims up to `limit` due deliveries to the target keyed `target_key`, oldest first,
+    /// each for `lease`. A revision waits while an older one of the same call is still being
+    /// sent to this target, so the two never cross on the way.
     pub async fn claim_due(
         &self,
-        target: &str,
+        target_key: &str,
         now: Timestamp,
-        lease: std::time::Duration,
+        lease: Duration,
         limit: i64,
     ) -> Result<Vec<Claimed>, StoreError> {
-        let lock = match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        let (lock, body) = match self.backend {
+            Backend::Sqlite => ("", "v.report"),
+            Backend::Postgres => ("FOR UPDATE SKIP LOCKED", "v.exact"),
         };
+        let lease_ms = now.as_millisecond().saturating_add(millis(lease));
         let sql = format!(
-            "UPDATE cer_outbox SET lease_ms = $1 WHERE target = $2 AND conversation_space_id IN \
-             (SELECT conversation_space_id FROM cer_outbox WHERE target = $2 \
-             AND state = 'pending' AND next_ms <= $3 AND lease_ms <= $3 \
-             ORDER BY created_ms, conversation_space_id LIMIT $4 {lock}) \
-             RETURNING conversation_space_id, body, attempts, deadline_ms, created_ms"
+            "UPDATE cer_outbox SET lease_ms = $1, holder = $5 WHERE target_key = $2 \
+             AND (conversation_space_id, revision) IN \
+             (SELECT o.conversation_space_id, o.revision FROM cer_outbox o WHERE o.target_key = $2 \
+             AND o.state = 'pending' AND o.next_ms <= $3 AND o.lease_ms <= $3 \
+             AND NOT EXISTS (SELECT 1 FROM cer_outbox older \
+             WHERE older.conversation_space_id = o.conversation_space_id \
+             AND older.target_key = o.target_key AND older.revision < o.revision \
+             AND older.lease_ms > $3 AND older.state IN ('pending', 'superseded')) \
+             ORDER BY o.created_ms, o.conversation_space_id, o.revision LIMIT $4 {lock}) \
+             RETURNING conversation_space_id, revision, attempts, deadline_ms, created_ms, \
+             (SELECT {body} FROM cer_report_revisions v \
+             WHERE v.conversation_space_id = cer_outbox.conversation_space_id \
+             AND v.revision = cer_outbox.revision)"
         );
         let rows = sqlx::query(&sql)
-            .bind(now.as_millisecond().saturating_add(millis(lease)))
-            .bind(target)
+            .bind(lease_ms)
+            .bind(target_key)
             .bind(now.as_millisecond())
             .bind(limit)
+            .bind(&self.holder)
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.failed(e))?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
-            let get_i64 = |i: usize| row.try_get::<i64, _>(i);
-            let deadline_ms = get_i64(3).map_err(|e| self.failed(e))?;
-            let created_ms = get_i64(4).map_err(|e| self.failed(e))?;
-            claimed.push((
-                created_ms,
-                Claimed {
-                    id: row.try_get(0).map_err(|e| self.failed(e))?,
-                    target: target.to_string(),
-                    body: row.try_get(1).map_err(|e| self.failed(e))?,
-                    attempts: get_i64(2).map_err(|e| self.failed(e))?,
-                    deadline: Timestamp::from_millisecond(deadline_ms).unwrap_or(Timestamp::MAX),
-                },
-            ));
+            let claim = claimed_row(&row, target_key, lease_ms).map_err(|e| self.failed(e))?;
+            claimed.push(claim);
         }
-        claimed.sort_by(|a, b| (a.0, &a.1.id).cmp(&(b.0, &b.1.id)));
+        claimed.sort_by(|a, b| (a.0, &a.1.id, a.1.revision).cmp(&(b.0, &b.1.id, b.1.revision)));
         Ok(claimed.into_iter().map(|(_, c)| c).collect())
     }
 
-    /// Records an attempt's result and releases the lease.
+    /// Records an attempt's result and releases the lease, if this process still holds it: a
+    /// listener whose lease ran out while it sent (another one has the row now) changes
+    /// nothing. A delivery superseded meanwhile stays superseded unless it was delivered.
     pub async fn settle(&self, delivery: &Claimed, settled: &Settled) -> Result<(), StoreError> {
         let (sql, next, error) = match settled {
             Settled::Delivered => (
-                "DELETE FROM cer_outbox WHERE conversation_space_id = $1 AND target = $2",
+                "UPDATE cer_outbox SET state = 'delivered', attempts = attempts + 1, lease_ms = 0, \
+                 last_error = NULL WHERE conversation_space_id = $1 AND target_key = $2 \
+                 AND revision = $3 AND holder = $4 AND lease_ms = $5",
                 None,
                 None,
             ),
             Settled::Retry { at, error } => (
-                "UPDATE cer_outbox SET attempts = attempts + 1, next_ms = $3, lease_ms = 0, \
-                 last_error = $4 WHERE conversation_space_id = $1 AND target = $2",
+                "UPDATE cer_outbox SET attempts = attempts + 1, next_ms = $6, lease_ms = 0, \
+                 last_error = $7 WHERE conversation_space_id = $1 AND target_key = $2 \
+                 AND revision = $3 AND holder = $4 AND lease_ms = $5",
                 Some(at.as_millisecond()),
                 Some(error),
             ),
             Settled::Failed { error } => (
-                "UPDATE cer_outbox SET attempts = attempts + 1, state = 'failed', lease_ms = 0, \
-                 next_ms = $3, last_error = $4 WHERE conversation_space_id = $1 AND target = $2",
+                "UPDATE cer_outbox SET attempts = attempts + 1, lease_ms = 0, next_ms = $6, \
+                 last_error = $7, state = CASE WHEN state = 'pending' THEN 'failed' ELSE state END \
+                 WHERE conversation_space_id = $1 AND target_key = $2 AND revision = $3 \
+                 AND holder = $4 AND lease_ms = $5",
                 Some(0),
                 Some(error),
             ),
         };
-        let mut query = sqlx::query(sql).bind(&delivery.id).bind(&delivery.target);
+        let mut query = sqlx::query(sql)
+            .bind(&delivery.id)
+            .bind(&delivery.target_key)
+            .bind(delivery.revision)
+            .bind(&self.holder)
+            .bind(delivery.lease_ms);
         if let (Some(next), Some(error)) = (next, error) {
             query = query.bind(next).bind(error.as_str());
         }
@@ -195,11 +275,14 @@ impl Store {
     pub async fn release(&self, deliveries: &[Claimed]) -> Result<(), StoreError> {
         for delivery in deliveries {
             sqlx::query(
-                "UPDATE cer_outbox SET lease_ms = 0 \
-                 WHERE conversation_space_id = $1 AND target = $2 AND state = 'pending'",
+                "UPDATE cer_outbox SET lease_ms = 0 WHERE conversation_space_id = $1 \
+                 AND target_key = $2 AND revision = $3 AND holder = $4 AND lease_ms = $5",
             )
             .bind(&delivery.id)
-            .bind(&delivery.target)
+            .bind(&delivery.target_key)
+            .bind(delivery.revision)
+            .bind(&self.holder)
+            .bind(delivery.lease_ms)
             .execute(&self.pool)
             .await
             .map_err(|e| self.failed(e))?;
@@ -207,16 +290,18 @@ impl Store {
         Ok(())
     }
 
-    /// The outbox for `cer deliveries`: pending and failed, or failed only; oldest first.
+    /// The outbox for `cer deliveries`: every row not delivered (or only the failed ones),
+    /// oldest first.
     pub async fn list_deliveries(&self, failed_only: bool) -> Result<Vec<Listed>, StoreError> {
         let filter = if failed_only {
-            "WHERE state = 'failed'"
+            "state = 'failed'"
         } else {
-            ""
+            "state <> 'delivered'"
         };
         let sql = format!(
-            "SELECT target, conversation_space_id, state, attempts, last_error, next_ms \
-             FROM cer_outbox {filter} ORDER BY created_ms, conversation_space_id, target"
+            "SELECT target, conversation_space_id, revision, state, attempts, last_error, \
+             next_ms FROM cer_outbox WHERE {filter} \
+             ORDER BY created_ms, conversation_space_id, revision, target"
         );
         let rows = sqlx::query(&sql)
             .fetch_all(&self.pool)
@@ -224,17 +309,18 @@ impl Store {
             .map_err(|e| self.failed(e))?;
         rows.iter()
             .map(|row| {
-                let state: String = row.try_get(2)?;
-                let next_ms: i64 = row.try_get(5)?;
+                let state: String = row.try_get(3)?;
+                let next_ms: i64 = row.try_get(6)?;
                 Ok(Listed {
                     target: row.try_get(0)?,
                     conversation_space_id: row.try_get(1)?,
+                    revision: row.try_get(2)?,
                     next_try: (state == "pending")
                         .then(|| Timestamp::from_millisecond(next_ms).ok())
                         .flatten(),
                     state,
-                    attempts: row.try_get(3)?,
-                    last_error: row.try_get(4)?,
+                    attempts: row.try_get(4)?,
+                    last_error: row.try_get(5)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
@@ -245,7 +331,7 @@ impl Store {
     pub async fn retry_failed(
         &self,
         now: Timestamp,
-        forward_for: std::time::Duration,
+        forward_for: Duration,
     ) -> Result<u64, StoreError> {
         let done = sqlx::query(
             "UPDATE cer_outbox SET state = 'pending', next_ms = $1, lease_ms = 0, \
@@ -259,10 +345,11 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Pending deliveries per target, for `cer_deliveries_pending{target}`.
+    /// Pending deliveries per target key, for `cer_deliveries_pending{target}`.
     pub async fn pending_by_target(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT target, COUNT(*) FROM cer_outbox WHERE state = 'pending' GROUP BY target",
+            "SELECT target_key, COUNT(*) FROM cer_outbox WHERE state = 'pending' \
+             GROUP BY target_key",
         )
         .fetch_all(&self.pool)
         .await
@@ -273,12 +360,88 @@ impl Store {
             .map_err(|e| self.failed(e))
     }
 
-    /// How many deliveries to `target` are pending (for the shutdown note and for tests).
+    /// Queues the newest revision of each stored report of `ids` for each target that never
+    /// had it (reports another command stored, found again by a listener's catch-up).
+    pub async fn queue_stored(
+        &self,
+        ids: &[&str],
+        queue: &Queue<'_>,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        if queue.targets.is_empty() || ids.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        for id in ids {
+            enqueue_missing(self, &mut tx, id, queue, now).await?;
+        }
+        tx.commit().await.map_err(|e| self.failed(e))
+    }
+
+    /// Deliveries pending and failed for calls created in `[from, to)` (`sync --check`).
+    pub async fn deliveries_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<(i64, i64), StoreError> {
+        let created = match self.backend {
+            Backend::Sqlite => "r.call_created >= $1 AND r.call_created < $2",
+            Backend::Postgres => {
+                "r.call_created >= $1::timestamptz AND r.call_created < $2::timestamptz"
+            }
+        };
+        let sql = format!(
+            "SELECT COALESCE(SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END), 0), \
+             COALESCE(SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END), 0) \
+             FROM cer_outbox o JOIN cer_reports r \
+             ON r.conversation_space_id = o.conversation_space_id WHERE {created}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(super::row::utc_text(from))
+            .bind(super::row::utc_text(to))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let pending: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
+        let failed: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+        Ok((pending, failed))
+    }
+
+    /// How many deliveries are pending, to any target.
     pub async fn pending_count(&self) -> Result<i64, StoreError> {
-        sqlx::query("SELECT COUNT(*) FROM cer_outbox WHERE state = 'pending'")
+        self.count_in_state("pending").await
+    }
+
+    /// How many deliveries are in `state` (`failed`, `orphaned`, …).
+    pub async fn count_in_state(&self, state: &str) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM cer_outbox WHERE state = $1";
+        sqlx::query(sql)
+            .bind(state)
             .fetch_one(&self.pool)
             .await
             .and_then(|row| row.try_get::<i64, _>(0))
             .map_err(|e| self.failed(e))
     }
+}
+
+/// One claimed row, with its creation time for ordering.
+fn claimed_row(
+    row: &sqlx::any::AnyRow,
+    target_key: &str,
+    lease_ms: i64,
+) -> Result<(i64, Claimed), sqlx::Error> {
+    let deadline_ms: i64 = row.try_get(3)?;
+    let body: Option<String> = row.try_get(5)?;
+    Ok((
+        row.try_get(4)?,
+        Claimed {
+            id: row.try_get(0)?,
+            revision: row.try_get(1)?,
+            target_key: target_key.to_string(),
+            body: body.unwrap_or_default(),
+            attempts: row.try_get(2)?,
+            deadline: Timestamp::from_millisecond(deadline_ms).unwrap_or(Timestamp::MAX),
+            lease_ms,
+        },
+    ))
 }

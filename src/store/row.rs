@@ -1,6 +1,8 @@
 //! The `cer_reports` columns of a report: the few fields people filter on, read from GoTo's
 //! payload, next to the payload itself kept exactly as GoTo sent it.
 
+use std::borrow::Cow;
+
 use jiff::Timestamp;
 use serde_json::Value;
 
@@ -28,7 +30,7 @@ pub struct ReportRow {
 impl ReportRow {
     /// Reads the columns from a report; a field GoTo left out is NULL.
     pub fn of(report: &Value, now: Timestamp) -> Self {
-        let text = |name: &str| report.get(name).and_then(Value::as_str).map(str::to_string);
+        let text = |name: &str| report.get(name).and_then(Value::as_str).map(storable);
         let time = |name: &str| {
             report
                 .get(name)
@@ -54,6 +56,47 @@ impl ReportRow {
             report: report.to_string(),
             stored_at: utc_text(now),
         }
+    }
+}
+
+/// A column's text with any NUL character as U+FFFD: PostgreSQL's text refuses NUL, and the
+/// columns are a view for people; the payload beside them keeps GoTo's text exactly.
+fn storable(text: &str) -> String {
+    text.replace('\0', "\u{FFFD}")
+}
+
+/// A report's JSON text as PostgreSQL's jsonb accepts it: jsonb refuses the `\u0000` escape,
+/// so a NUL in any string or key reads U+FFFD there. Any other report is left as it is.
+pub fn jsonb_text(text: &str) -> Cow<'_, str> {
+    if !text.contains("\\u0000") {
+        return Cow::Borrowed(text);
+    }
+    match serde_json::from_str::<Value>(text) {
+        Ok(mut value) => {
+            without_nul(&mut value);
+            Cow::Owned(value.to_string())
+        }
+        Err(_) => Cow::Borrowed(text),
+    }
+}
+
+fn without_nul(value: &mut Value) {
+    match value {
+        Value::String(text) if text.contains('\0') => *text = storable(text),
+        Value::Array(items) => items.iter_mut().for_each(without_nul),
+        Value::Object(map) => {
+            let keys_with_nul = map.keys().any(|k| k.contains('\0'));
+            if keys_with_nul {
+                let entries = std::mem::take(map);
+                for (key, mut item) in entries {
+                    without_nul(&mut item);
+                    map.insert(storable(&key), item);
+                }
+            } else {
+                map.values_mut().for_each(without_nul);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -84,7 +127,7 @@ fn caller(report: &Value) -> (Option<String>, Option<String>) {
             .and_then(Value::as_str)
             .map(str::trim)
             .filter(|s| !s.is_empty())
-            .map(str::to_string)
+            .map(storable)
     };
     (
         field("name"),
@@ -112,6 +155,26 @@ mod tests {
         assert_eq!(row.duration_seconds, Some(131));
         assert_eq!(row.stored_at, "2026-01-01T00:00:00.000000Z");
         assert_eq!(row.report, report.to_string());
+    }
+
+    #[test]
+    fn a_nul_character_is_kept_in_the_payload_and_replaced_for_jsonb_and_columns() {
+        let report = serde_json::json!({
+            "conversationSpaceId": "id-1",
+            "participants": [{"id": "p", "originator": "p",
+                "type": {"caller": {"name": "Ad\u{0}a", "number": "+1"}}}],
+            "k\u{0}ey": ["x\u{0}"]
+        });
+        let row = ReportRow::of(&report, Timestamp::UNIX_EPOCH);
+        assert!(row.report.contains("\\u0000"), "exact text keeps the NUL");
+        assert_eq!(row.caller_name.as_deref(), Some("Ad\u{FFFD}a"));
+        let jsonb = jsonb_text(&row.report);
+        assert!(!jsonb.contains("\\u0000"), "{jsonb}");
+        assert!(
+            jsonb.contains("k\u{FFFD}ey") && jsonb.contains("x\u{FFFD}"),
+            "{jsonb}"
+        );
+        assert!(matches!(jsonb_text("{\"a\":1}"), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -264,7 +264,7 @@ fn a_delivery_that_runs_out_of_time_is_failed_and_can_be_retried() {
     wait_for_empty_outbox(&env);
     let empty = env.cer().args(["deliveries"]).output().unwrap();
     assert!(empty.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&empty.stderr).contains("The outbox is empty"));
+    assert!(String::from_utf8_lossy(&empty.stderr).contains("Nothing waits in the outbox"));
     let stderr = running.stop().1;
     assert!(
         stderr.iter().any(|l| l.contains("gave up forwarding")),
@@ -320,4 +320,85 @@ fn an_https_target_is_verified_against_the_platform_roots_even_with_http_bases()
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// Regression (issue 21, point 1): a `--forward-to` URL's user info and query value were
+/// printed whole in the "gave up" error, the retry lines, the terminal's delivery line and
+/// `cer deliveries`, and kept in clear in the store. None of them may show either secret.
+#[test]
+fn a_secret_in_a_target_url_reaches_no_output_log_or_store_row() {
+    let env = TestEnv::new();
+    let receiver = Receiver::start(&env, 0, Fault::Fail(usize::MAX));
+    let url = receiver
+        .url
+        .replace("http://", "http://hook-user:PW-SECRET-1@")
+        + "?token=TOKEN-SECRET-2";
+    let args = ["--forward-to", &url, "--forward-for", "2s", "-vv"];
+    let mut running = env.listen_with(&args, |command| {
+        command.env("CER_FORCE_TTY", "stdout");
+    });
+    let calls = env.place_calls(1);
+    running.wait_for_stderr("gave up forwarding", Duration::from_secs(30));
+    let (stdout, stderr) = running.stop();
+    let mut seen = stdout.join("\n") + &stderr.join("\n");
+    assert!(seen.contains("***"), "the target is shown redacted: {seen}");
+    for args in [
+        &["deliveries"][..],
+        &["deliveries", "--json"],
+        &["-v", "deliveries", "--failed"],
+    ] {
+        let output = env.cer().args(args).output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        seen.push_str(&String::from_utf8_lossy(&output.stdout));
+        seen.push_str(&String::from_utf8_lossy(&output.stderr));
+    }
+    assert!(seen.contains(&calls[0]), "the delivery is listed: {seen}");
+    let json = env
+        .cer()
+        .args(["--log-format", "json", "-vv", "deliveries", "--json"])
+        .output()
+        .unwrap();
+    seen.push_str(&String::from_utf8_lossy(&json.stderr));
+    for secret in ["PW-SECRET-1", "TOKEN-SECRET-2"] {
+        assert!(!seen.contains(secret), "{secret} shown:\n{seen}");
+        for file in ["cer.db", "cer.db-wal"] {
+            let bytes = std::fs::read(env.state_dir().join(file)).unwrap_or_default();
+            let text = String::from_utf8_lossy(&bytes);
+            assert!(!text.contains(secret), "{secret} kept in {file}");
+        }
+    }
+    let got = receiver.seen.lock().unwrap();
+    assert!(!got.is_empty(), "the receiver was tried with the real URL");
+}
+
+/// Regression (issue 21, point 4): after `cer sync`, a `listen --since --forward-to` took the
+/// stored reports for delivered and forwarded none of them.
+#[test]
+fn reports_that_sync_stored_are_forwarded_by_a_later_listen() {
+    let env = TestEnv::new();
+    let receiver = Receiver::start(&env, 0, Fault::None);
+    let calls = env.place_calls(2);
+    let sync = env
+        .cer_with_token()
+        .args(["sync", "--since", "1h"])
+        .output()
+        .unwrap();
+    assert!(sync.status.success(), "{sync:?}");
+    assert!(String::from_utf8_lossy(&sync.stderr).contains("Stored 2 new reports"));
+    let running = listen(
+        &env,
+        &["--since", "1h", "--forward-to", &receiver.url],
+        None,
+    );
+    receiver.wait_for(&calls, Duration::from_secs(20));
+    let (stdout, _) = running.stop();
+    assert!(
+        stdout.is_empty(),
+        "already stored, so not printed again: {stdout:?}"
+    );
+    let mut ids = receiver.accepted_ids();
+    ids.sort_unstable();
+    let mut wanted = calls.clone();
+    wanted.sort_unstable();
+    assert_eq!(ids, wanted, "each once");
 }

@@ -326,7 +326,7 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
     let store = open(&env, &url);
     let calls = env.place_calls(2);
     let text = include_str!("../fixtures/report_answered_then_voicemail.json");
-    let targets = vec![receiver.url.clone()];
+    let targets = crate::store::targets(&[receiver.url.as_str()]);
     env.block_on(async {
         let now = jiff::Timestamp::now();
         for id in &calls {
@@ -336,6 +336,7 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
             let queue = Queue {
                 targets: &targets,
                 forward_for: Duration::from_secs(600),
+                ..Queue::NONE
             };
             store
                 .store_report(&report, None, &queue, now)
@@ -344,7 +345,10 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
         }
         // The dead listener's POST of the second call: claimed for a second, never settled.
         let lease = Duration::from_secs(1);
-        let claimed = store.claim_due(&receiver.url, now, lease, 1).await.unwrap();
+        let claimed = store
+            .claim_due(targets[0].key(), now, lease, 1)
+            .await
+            .unwrap();
         assert_eq!(claimed.len(), 1);
     });
     let home = machine(&env, "survivor");
@@ -377,7 +381,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
     let receiver = Receiver::hanging(&env, 4);
     let store = open(&env, &url);
     let text = include_str!("../fixtures/report_answered_then_voicemail.json");
-    let targets = vec![receiver.url.clone()];
+    let targets = crate::store::targets(&[receiver.url.as_str()]);
     let ids: Vec<String> = (0..12).map(|i| format!("batch-{i:02}")).collect();
     env.block_on(async {
         let now = jiff::Timestamp::now();
@@ -387,6 +391,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
             let queue = Queue {
                 targets: &targets,
                 forward_for: Duration::from_secs(600),
+                ..Queue::NONE
             };
             store
                 .store_report(&report, None, &queue, now)

@@ -349,3 +349,42 @@ fn a_store_that_fails_reading_cursors_is_exit_1_naming_the_store() {
     assert!(stderr.contains("cer.db"), "{stderr}");
     assert!(!stderr.contains("OAUTH_CLIENT_ID"), "{stderr}");
 }
+
+/// Regression (issue 21, point 3): a report PostgreSQL refused (a NUL in a caller's name)
+/// was never stored or printed, and listen held every later report back forever. A report
+/// the store refuses for good is now set aside in a file, loudly, and listening goes on.
+/// The refusal is forced with a CHECK constraint, since a NUL itself is now storable.
+#[test]
+fn a_report_the_store_refuses_for_good_is_set_aside_and_nothing_stalls() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    let env = TestEnv::new();
+    env.block_on(async {
+        let store = Store::open(&StoreLocation::parse(&url).unwrap())
+            .await
+            .unwrap();
+        drop(store);
+        let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("ALTER TABLE cer_reports ADD CONSTRAINT refuse CHECK (duration_seconds < 0)")
+            .execute(&mut db)
+            .await
+            .unwrap();
+    });
+    let mut running = env.listen(&["--store", &url]);
+    let calls = env.place_calls(2);
+    let printed = json_lines(&running.stdout_lines(2, Duration::from_secs(20)));
+    assert_eq!(ids(&printed).len(), 2, "both printed, none held back");
+    let (_, stderr) = running.stop();
+    let stderr = stderr.join("\n");
+    assert!(stderr.contains("set aside"), "{stderr}");
+    assert!(!stderr.contains("holding reports back"), "{stderr}");
+    for id in &calls {
+        let path = env.state_dir().join("set-aside").join(format!("{id}.json"));
+        let kept: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(kept["conversationSpaceId"], id.as_str());
+    }
+}

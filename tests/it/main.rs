@@ -17,6 +17,7 @@ mod login;
 mod metrics_server;
 mod postgres;
 mod proxy;
+mod revisions;
 mod sandbox_api;
 mod sandbox_cmd;
 mod secrets_store;

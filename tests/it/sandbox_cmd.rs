@@ -212,6 +212,40 @@ fn faults_are_reachable_from_flags() {
 }
 
 #[test]
+fn the_analysis_delay_flag_and_the_analysis_route_reach_cer_sandbox() {
+    let env = TestEnv::new();
+    let (running, exports) = start(&env, &["--call-every", "0", "--analysis-delay", "0"]);
+    let answered = (0..40)
+        .map(|_| post(&env, &exports, "/_sandbox/calls", Value::Null).1)
+        .find(|call| {
+            ["NORMAL", "LEFT_DIAL_PLAN"].contains(&call["callerOutcome"].as_str().unwrap())
+        })
+        .expect("an answered call");
+    let path = format!(
+        "/call-events-report/v1/reports/{}",
+        answered["conversationSpaceId"].as_str().unwrap()
+    );
+    assert!(
+        get(&env, &exports, &path).1["callReason"].is_string(),
+        "at once"
+    );
+    stop(running);
+
+    let (running, exports) = start(&env, &["--call-every", "0", "--analysis-delay", "off"]);
+    let (_, call) = post(&env, &exports, "/_sandbox/calls", Value::Null);
+    let id = call["conversationSpaceId"].as_str().unwrap();
+    let path = format!("/call-events-report/v1/reports/{id}");
+    assert!(get(&env, &exports, &path).1.get("callReason").is_none());
+    let analysis = format!("/_sandbox/reports/{id}/analysis");
+    let (status, added) = post(&env, &exports, &analysis, Value::Null);
+    assert_eq!(status, 200, "{added}");
+    let (_, report) = get(&env, &exports, &path);
+    assert_eq!(report, added);
+    assert!(report["callReason"].is_string() && report["aiAnalysis"].is_object());
+    stop(running);
+}
+
+#[test]
 fn every_fault_name_is_accepted_by_the_flags() {
     let env = TestEnv::new();
     let list = env

@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use cer::store::outbox::{Queue, Settled};
 use cer::store::{Store, StoreLocation, Stored};
+use cer::target::ForwardTarget;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -25,6 +26,13 @@ pub fn report(id: &str, ended: &str) -> Value {
             "type": {"value": "PHONE_NUMBER", "caller": {"name": "Ada", "number": "+15550100"}}
         }]
     })
+}
+
+/// Forward targets from URLs.
+pub fn targets(urls: &[&str]) -> Vec<ForwardTarget> {
+    urls.iter()
+        .map(|u| ForwardTarget::new(url::Url::parse(u).unwrap()))
+        .collect()
 }
 
 fn at(text: &str) -> Timestamp {
@@ -161,11 +169,13 @@ fn cursors_only_move_forward_and_travel_with_the_report() {
 #[test]
 fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
     on_both(|store| async move {
-        let targets = vec!["http://a/hook".to_string(), "http://b/hook".to_string()];
+        let targets = targets(&["http://a/hook", "http://b/hook"]);
         let queue = Queue {
             targets: &targets,
             forward_for: Duration::from_secs(60),
+            ..Queue::NONE
         };
+        let a = targets[0].key();
         let t0 = at("2026-11-20T12:00:00Z");
         for (i, id) in ["old", "mid", "new"].iter().enumerate() {
             let now = t0 + SignedDuration::from_secs(i as i64);
@@ -182,10 +192,7 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
 
         let now = t0 + SignedDuration::from_secs(10);
         let lease = Duration::from_secs(30);
-        let claimed = store
-            .claim_due("http://a/hook", now, lease, 2)
-            .await
-            .unwrap();
+        let claimed = store.claim_due(a, now, lease, 2).await.unwrap();
         let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["old", "mid"]);
         assert_eq!(
@@ -194,10 +201,7 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
             "the body is the report as stored"
         );
         // Leased: a second claimer (another listener) gets only what is left.
-        let rest = store
-            .claim_due("http://a/hook", now, lease, 10)
-            .await
-            .unwrap();
+        let rest = store.claim_due(a, now, lease, 10).await.unwrap();
         assert_eq!(
             rest.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
             ["new"]
@@ -229,15 +233,9 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
             )
             .await
             .unwrap();
-        let due = store
-            .claim_due("http://a/hook", now, lease, 10)
-            .await
-            .unwrap();
+        let due = store.claim_due(a, now, lease, 10).await.unwrap();
         assert!(due.is_empty(), "nothing is due before the retry time");
-        let due = store
-            .claim_due("http://a/hook", retry_at, lease, 10)
-            .await
-            .unwrap();
+        let due = store.claim_due(a, retry_at, lease, 10).await.unwrap();
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].attempts, 1);
 
@@ -260,10 +258,11 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
 #[test]
 fn retention_keeps_reports_with_a_pending_delivery() {
     on_both(|store| async move {
-        let targets = vec!["http://a/hook".to_string()];
+        let targets = targets(&["http://a/hook"]);
         let queue = Queue {
             targets: &targets,
             forward_for: Duration::from_secs(60),
+            ..Queue::NONE
         };
         let now = at("2026-11-20T12:00:00Z");
         let old = report("old", "2026-08-01T10:00:00Z");
@@ -282,7 +281,7 @@ fn retention_keeps_reports_with_a_pending_delivery() {
             .await
             .unwrap();
         let gone = store
-            .forget_before(at("2026-08-20T00:00:00Z"))
+            .forget_before(at("2026-08-20T00:00:00Z"), Duration::ZERO, now)
             .await
             .unwrap();
         assert_eq!(gone, 1);

@@ -188,3 +188,49 @@ fn reports_that_cannot_be_fetched_are_listed_and_exit_1() {
     );
     assert!(stderr.contains("run the same `cer sync` again"), "{stderr}");
 }
+
+/// `sync --check` fetches no report: it says how many calls of the range the store lacks
+/// (and which, with --json), and exits 1 until the store has all of them.
+#[test]
+fn sync_check_exits_1_on_a_gap_and_0_once_the_store_is_complete() {
+    let env = env();
+    let store = format!("sqlite:{}", env.state_dir().join("check.db").display());
+    let wanted = expected_ids(&env);
+    assert!(wanted.len() > 10, "the range has calls: {wanted:?}");
+    let check = |extra: &[&str]| {
+        env.cer_with_token()
+            .args([
+                "sync", "--check", "--store", &store, "--from", FROM, "--to", TO,
+            ])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let before = env.report_requests();
+    let gap = check(&["--json"]);
+    assert_eq!(gap.status.code(), Some(1), "{gap:?}");
+    let result: Value = serde_json::from_slice(&gap.stdout).unwrap();
+    assert_eq!(result["calls"], wanted.len());
+    assert_eq!(result["stored"], 0);
+    assert_eq!(result["complete"], false);
+    let mut missing: Vec<String> = result["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_string())
+        .collect();
+    missing.sort();
+    assert_eq!(missing, wanted);
+    assert_eq!(env.report_requests(), before, "a check fetches no report");
+
+    let synced = sync(&env, &store).output().unwrap();
+    assert!(synced.status.success(), "{}", stderr_of(&synced));
+    let complete = check(&[]);
+    assert_eq!(complete.status.code(), Some(0), "{complete:?}");
+    let text = String::from_utf8_lossy(&complete.stdout);
+    let first = format!(
+        "{n} calls from {FROM} to {TO}: {n} stored, 0 missing",
+        n = wanted.len()
+    );
+    assert!(text.starts_with(&first), "{text}");
+}

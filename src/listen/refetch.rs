@@ -1,0 +1,179 @@
+//! The re-fetcher: GoTo adds post-call analysis (call reason, AI fields, recordings,
+//! transcripts) to a report after the call ended and tells no one, so each stored report is
+//! fetched again at the points of `--refetch`. The schedule lives in the store (shared by
+//! listeners, kept across restarts); this task takes the due points one at a time, only while
+//! the session has no report work of its own, so a burst of live calls never waits for it.
+//! A changed report is stored as the next revision, queued for delivery and told to the
+//! renderer; anything that goes wrong keeps what is stored and is tried once more later.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+
+use super::{ListenEvent, Outbox, RefetchResult};
+use crate::api::ApiClient;
+use crate::api::reports::fetch_report;
+use crate::store::refetch::{DueRefetch, RefetchDone};
+use crate::store::{Revised, Store};
+
+/// Points claimed per trip to the store.
+const BATCH: i64 = 8;
+
+/// The re-fetcher's timers, scaled together by `CER_TIME_SCALE` for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct RefetchTiming {
+    /// How often the schedule is looked at when nothing is due.
+    pub poll: Duration,
+    /// How often a re-fetch waiting for live work to end looks again.
+    pub yield_every: Duration,
+    /// How long a claimed point is this listener's before another one may take it.
+    pub lease: Duration,
+    /// When a failed re-fetch is tried again.
+    pub retry_after: Duration,
+}
+
+impl RefetchTiming {
+    /// One second between looks, a minute's lease, two minutes before a retry; times `factor`.
+    pub fn scaled(factor: f64) -> Self {
+        let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
+        Self {
+            poll: scale(Duration::from_secs(1)),
+            yield_every: scale(Duration::from_millis(50)),
+            lease: scale(Duration::from_secs(60)),
+            retry_after: scale(Duration::from_secs(120)),
+        }
+    }
+}
+
+/// Everything the re-fetch task needs.
+#[derive(Clone)]
+pub struct Refetcher {
+    /// GoTo, within the same rate limit as the live fetches.
+    pub api: ApiClient,
+    /// Where the schedule and the revisions are.
+    pub store: Store,
+    /// The targets each new revision is queued for, and the session's live work.
+    pub outbox: Outbox,
+    /// Its timers.
+    pub timing: RefetchTiming,
+    /// Revisions and results go to the renderer while `listen` runs.
+    pub events: mpsc::WeakSender<ListenEvent>,
+}
+
+impl Refetcher {
+    /// Runs until `stop` turns true; does nothing when `--refetch off`.
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move { self.serve(stop).await })
+    }
+
+    async fn serve(self, mut stop: watch::Receiver<bool>) {
+        let mut store_was_down = false;
+        while !*stop.borrow() {
+            let claimed = self
+                .store
+                .claim_refetches(Timestamp::now(), self.timing.lease, BATCH)
+                .await;
+            match claimed {
+                Ok(due) if !due.is_empty() => {
+                    store_was_down = false;
+                    for point in due {
+                        if !self.wait_for_quiet(&mut stop).await {
+                            return;
+                        }
+                        self.refetch(point).await;
+                    }
+                    continue;
+                }
+                Ok(_) => store_was_down = false,
+                Err(err) if !store_was_down => {
+                    tracing::info!("re-fetches wait for the store: {err}");
+                    store_was_down = true;
+                }
+                Err(_) => {}
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.timing.poll) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// Waits while the session fetches or holds reports; false when asked to stop.
+    async fn wait_for_quiet(&self, stop: &mut watch::Receiver<bool>) -> bool {
+        while self.outbox.live_work.load(Ordering::Relaxed) > 0 {
+            tokio::select! {
+                _ = tokio::time::sleep(self.timing.yield_every) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+        !*stop.borrow()
+    }
+
+    /// One re-fetch, its result stored and told.
+    async fn refetch(&self, due: DueRefetch) {
+        let result = match fetch_report(&self.api, &due.id).await {
+            Ok(report) => self.keep(&due, report).await,
+            Err(err) => {
+                tracing::info!(
+                    "re-fetching the report of {} failed ({err}); the stored one stays",
+                    due.id
+                );
+                Some(RefetchResult::Error)
+            }
+        };
+        let Some(result) = result else {
+            // The store failed: the lease runs out and the point is tried again.
+            return;
+        };
+        let done = match result {
+            RefetchResult::Error => RefetchDone::Failed,
+            RefetchResult::Changed | RefetchResult::Unchanged => RefetchDone::Done,
+        };
+        let now = Timestamp::now();
+        let settled = self
+            .store
+            .settle_refetch(&due, done, now, self.timing.retry_after)
+            .await;
+        if let Err(err) = settled {
+            tracing::info!("cannot record a re-fetch of {}: {err}", due.id);
+        }
+        self.tell(ListenEvent::Refetched(result)).await;
+    }
+
+    /// Stores a re-fetched report as a revision if it changed; `None` when the store failed.
+    async fn keep(&self, due: &DueRefetch, report: Value) -> Option<RefetchResult> {
+        let queue = self.outbox.queue();
+        match self
+            .store
+            .store_revision(&report, &queue, Timestamp::now())
+            .await
+        {
+            Ok(Revised::New { revision, previous }) => {
+                if !self.outbox.targets.is_empty() {
+                    self.outbox.wake.notify_waiters();
+                }
+                let event = ListenEvent::Revision {
+                    report,
+                    revision,
+                    previous,
+                };
+                self.tell(event).await;
+                Some(RefetchResult::Changed)
+            }
+            Ok(Revised::Unchanged | Revised::NotStored) => Some(RefetchResult::Unchanged),
+            Err(err) => {
+                tracing::info!("cannot store a re-fetch of {}: {err}", due.id);
+                None
+            }
+        }
+    }
+
+    async fn tell(&self, event: ListenEvent) {
+        if let Some(events) = self.events.upgrade() {
+            let _ = events.send(event).await;
+        }
+    }
+}

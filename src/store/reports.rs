@@ -1,0 +1,303 @@
+//! Storing reports: the first revision with its cursor, deliveries and re-fetch points in one
+//! transaction; a re-fetched report that differs as the next revision; and reading back the
+//! newest revision exactly as GoTo sent it.
+
+use jiff::Timestamp;
+use serde_json::Value;
+use sqlx::{Any, Connection, Row, Transaction};
+
+use super::outbox::{self, Queue};
+use super::row::{ReportRow, jsonb_text};
+use super::{Backend, Store, StoreError, Stored, refetch};
+
+/// What storing a re-fetched report did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revised {
+    /// GoTo's report is the one stored: nothing changed.
+    Unchanged,
+    /// A new revision was stored (and queued for delivery): print and deliver it.
+    New {
+        /// Its number: 2 for the first change.
+        revision: i64,
+        /// The revision it replaces, as GoTo sent it.
+        previous: Value,
+    },
+    /// The report is no longer stored (retention took it meanwhile): nothing to revise.
+    NotStored,
+}
+
+impl Store {
+    /// Stores a report, moves its account's cursor, queues its deliveries and plans its
+    /// re-fetches, all in one transaction. Only a [`Stored::New`] report may be printed. A
+    /// report already there is queued for each target that never had it (a report `sync`
+    /// stored, reached by a later `listen --forward-to`).
+    pub async fn store_report(
+        &self,
+        report: &Value,
+        cursor: Option<(&str, Timestamp)>,
+        deliveries: &Queue<'_>,
+        now: Timestamp,
+    ) -> Result<Stored, StoreError> {
+        let row = ReportRow::of(report, now);
+        let mut connection = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let stored = async {
+            let mut tx = connection.begin().await.map_err(|e| self.failed(e))?;
+            let inserted = self.insert_row(&mut tx, &row).await?;
+            if let Some((account, at)) = cursor {
+                self.save_cursor_in(&mut tx, account, at, now).await?;
+            }
+            if inserted {
+                self.insert_revision(&mut tx, &row.conversation_space_id, 1, &row.report, now)
+                    .await?;
+                refetch::plan(self, &mut tx, &row, deliveries.refetch_after, now).await?;
+            }
+            outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, deliveries, now)
+                .await?;
+            tx.commit().await.map_err(|e| self.failed(e))?;
+            Ok(if inserted {
+                Stored::New
+            } else {
+                Stored::AlreadyThere
+            })
+        }
+        .await;
+        if stored.is_err() {
+            // A connection that failed (a file made read-only, a server restarted) may stay
+            // broken: close it, so the next attempt opens a fresh one.
+            let _ = connection.close().await;
+        }
+        self.last_write.note(&stored);
+        stored
+    }
+
+    /// Stores a re-fetched report as the next revision when it differs from the newest one
+    /// (any field added, removed or changed), supersedes older revisions still waiting for a
+    /// target and queues the new one. Two listeners racing store one revision: the row lock
+    /// taken first makes the second one see the first one's report, unchanged.
+    pub async fn store_revision(
+        &self,
+        report: &Value,
+        deliveries: &Queue<'_>,
+        now: Timestamp,
+    ) -> Result<Revised, StoreError> {
+        let row = ReportRow::of(report, now);
+        let id = row.conversation_space_id.as_str();
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        // A write first: it takes the row's lock on PostgreSQL and the write lock on SQLite,
+        // so the read below cannot go stale before this transaction ends.
+        let locked = sqlx::query(
+            "UPDATE cer_reports SET revision = revision WHERE conversation_space_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| self.failed(e))?;
+        if locked.rows_affected() == 0 {
+            return Ok(Revised::NotStored);
+        }
+        let Some((revision, text)) = self.newest_in(&mut tx, id).await? else {
+            return Ok(Revised::NotStored);
+        };
+        let previous: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if previous == *report {
+            return Ok(Revised::Unchanged);
+        }
+        let revision = revision + 1;
+        self.insert_revision(&mut tx, id, revision, &row.report, now)
+            .await?;
+        self.update_row(&mut tx, &row, revision, now).await?;
+        outbox::supersede_and_enqueue(self, &mut tx, id, revision, deliveries, now).await?;
+        tx.commit().await.map_err(|e| self.failed(e))?;
+        Ok(Revised::New { revision, previous })
+    }
+
+    /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.
+    pub async fn newest_revision(&self, id: &str) -> Result<Option<(i64, String)>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let newest = self.newest_in(&mut tx, id).await?;
+        tx.commit().await.map_err(|e| self.failed(e))?;
+        Ok(newest)
+    }
+
+    /// Every revision of a call, oldest first: (number, when fetched, text as GoTo sent it).
+    pub async fn revisions(&self, id: &str) -> Result<Vec<(i64, String, String)>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT revision, fetched_at, report FROM cer_report_revisions \
+                 WHERE conversation_space_id = $1 ORDER BY revision"
+            }
+            Backend::Postgres => {
+                "SELECT revision, to_char(fetched_at AT TIME ZONE 'UTC', \
+                 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), exact FROM cer_report_revisions \
+                 WHERE conversation_space_id = $1 ORDER BY revision"
+            }
+        };
+        let rows = sqlx::query(sql)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.failed(e))
+    }
+
+    async fn newest_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        let exact = match self.backend {
+            Backend::Sqlite => "v.report",
+            Backend::Postgres => "v.exact",
+        };
+        let report = match self.backend {
+            Backend::Sqlite => "r.report",
+            Backend::Postgres => "r.report::text",
+        };
+        // A report stored before revisions were kept has no revision row: its own text.
+        let sql = format!(
+            "SELECT r.revision, COALESCE({exact}, {report}) FROM cer_reports r \
+             LEFT JOIN cer_report_revisions v ON v.conversation_space_id = r.conversation_space_id \
+             AND v.revision = r.revision WHERE r.conversation_space_id = $1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(|e| self.failed(e))?;
+        row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+            .transpose()
+            .map_err(|e: sqlx::Error| self.failed(e))
+    }
+
+    pub(super) async fn insert_row(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        row: &ReportRow,
+    ) -> Result<bool, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
+                 call_answered, call_ended, direction, outcome, caller_name, caller_number, \
+                 duration_seconds, report, stored_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (conversation_space_id) DO NOTHING"
+            }
+            Backend::Postgres => {
+                "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
+                 call_answered, call_ended, direction, outcome, caller_name, caller_number, \
+                 duration_seconds, report, stored_at) \
+                 VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5::timestamptz, $6, $7, $8, \
+                 $9, $10, $11::jsonb, $12::timestamptz) \
+                 ON CONFLICT (conversation_space_id) DO NOTHING"
+            }
+        };
+        let done = sqlx::query(sql)
+            .bind(&row.conversation_space_id)
+            .bind(&row.account_key)
+            .bind(&row.call_created)
+            .bind(&row.call_answered)
+            .bind(&row.call_ended)
+            .bind(&row.direction)
+            .bind(&row.outcome)
+            .bind(&row.caller_name)
+            .bind(&row.caller_number)
+            .bind(row.duration_seconds)
+            .bind(self.queryable(&row.report).as_ref())
+            .bind(&row.stored_at)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| self.failed(e))?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The newest revision's columns and payload on its `cer_reports` row.
+    async fn update_row(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        row: &ReportRow,
+        revision: i64,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "UPDATE cer_reports SET account_key = $2, call_created = $3, call_answered = $4, \
+                 call_ended = $5, direction = $6, outcome = $7, caller_name = $8, \
+                 caller_number = $9, duration_seconds = $10, report = $11, revision = $12, \
+                 updated_at = $13 WHERE conversation_space_id = $1"
+            }
+            Backend::Postgres => {
+                "UPDATE cer_reports SET account_key = $2, call_created = $3::timestamptz, \
+                 call_answered = $4::timestamptz, call_ended = $5::timestamptz, direction = $6, \
+                 outcome = $7, caller_name = $8, caller_number = $9, duration_seconds = $10, \
+                 report = $11::jsonb, revision = $12, updated_at = $13::timestamptz \
+                 WHERE conversation_space_id = $1"
+            }
+        };
+        sqlx::query(sql)
+            .bind(&row.conversation_space_id)
+            .bind(&row.account_key)
+            .bind(&row.call_created)
+            .bind(&row.call_answered)
+            .bind(&row.call_ended)
+            .bind(&row.direction)
+            .bind(&row.outcome)
+            .bind(&row.caller_name)
+            .bind(&row.caller_number)
+            .bind(row.duration_seconds)
+            .bind(self.queryable(&row.report).as_ref())
+            .bind(revision)
+            .bind(super::row::utc_text(now))
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+            .map_err(|e| self.failed(e))
+    }
+
+    async fn insert_revision(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        revision: i64,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let fetched_at = super::row::utc_text(now);
+        let query = match self.backend {
+            Backend::Sqlite => sqlx::query(
+                "INSERT INTO cer_report_revisions (conversation_space_id, revision, report, \
+                 fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(revision)
+            .bind(text)
+            .bind(fetched_at),
+            Backend::Postgres => sqlx::query(
+                "INSERT INTO cer_report_revisions (conversation_space_id, revision, report, \
+                 exact, fetched_at) VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(revision)
+            .bind(jsonb_text(text).into_owned())
+            .bind(text)
+            .bind(fetched_at),
+        };
+        query
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// The payload for the `report` column people query: PostgreSQL's jsonb holds no NUL
+    /// character, so there it reads U+FFFD instead (the revision's `exact` keeps the NUL).
+    fn queryable<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.backend {
+            Backend::Sqlite => std::borrow::Cow::Borrowed(text),
+            Backend::Postgres => jsonb_text(text),
+        }
+    }
+}

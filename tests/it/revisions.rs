@@ -1,0 +1,365 @@
+//! The store's side of post-call analysis and of the outbox hardening, run on SQLite and on
+//! a real PostgreSQL 15: revisions, the re-fetch schedule, superseded deliveries, leases that
+//! only their holder settles, retention's floor, orphaned targets and reports with a NUL.
+
+use std::time::Duration;
+
+use cer::store::outbox::{Queue, Settled};
+use cer::store::refetch::RefetchDone;
+use cer::store::{Revised, Store, StoreLocation, Stored};
+use jiff::{SignedDuration, Timestamp};
+use serde_json::{Value, json};
+
+use super::postgres;
+use super::store::{report, targets};
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `suite` on a SQLite file, then on PostgreSQL; it gets two handles on the one store,
+/// as two listeners would have.
+fn on_both<F, Fut>(suite: F)
+where
+    F: Fn(Store, Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    let mut locations = vec![StoreLocation::Sqlite(dir.path().join("cer.db"))];
+    locations.extend(postgres::fresh_database().map(|u| StoreLocation::parse(&u).unwrap()));
+    for location in locations {
+        rt.block_on(async {
+            let first = Store::open(&location).await.unwrap();
+            let second = Store::open(&location).await.unwrap();
+            suite(first, second).await;
+        });
+    }
+}
+
+fn analysed(mut report: Value) -> Value {
+    let map = report.as_object_mut().unwrap();
+    map.insert("callReason".into(), json!("billing question"));
+    map.insert("aiAnalysis".into(), json!({"sentiment": "POSITIVE"}));
+    report
+}
+
+#[test]
+fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
+    on_both(|store, _| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let first = report("r1", "2026-11-20T11:59:00Z");
+        store
+            .store_report(&first, None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let same = store
+            .store_revision(&first, &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert_eq!(same, Revised::Unchanged, "an unchanged report adds nothing");
+        assert_eq!(store.revisions("r1").await.unwrap().len(), 1);
+
+        let later = now + SignedDuration::from_mins(2);
+        let second = analysed(first.clone());
+        let revised = store
+            .store_revision(&second, &Queue::NONE, later)
+            .await
+            .unwrap();
+        assert_eq!(
+            revised,
+            Revised::New {
+                revision: 2,
+                previous: first.clone()
+            }
+        );
+        let revisions = store.revisions("r1").await.unwrap();
+        assert_eq!(revisions.len(), 2);
+        assert_eq!(
+            revisions[0].2,
+            first.to_string(),
+            "revision 1 stays as sent"
+        );
+        assert_eq!(revisions[1].2, second.to_string(), "in GoTo's key order");
+        let newest = store.newest_revision("r1").await.unwrap().unwrap();
+        assert_eq!(newest, (2, second.to_string()));
+        let unknown = store
+            .store_revision(&report("nobody", "2026-11-20T11:59:00Z"), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert_eq!(unknown, Revised::NotStored);
+    });
+}
+
+#[test]
+fn two_listeners_storing_the_same_revision_make_one_row() {
+    on_both(|one, two| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let first = report("race", "2026-11-20T11:59:00Z");
+        one.store_report(&first, None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let second = analysed(first);
+        let (a, b) = tokio::join!(
+            one.store_revision(&second, &Queue::NONE, now),
+            two.store_revision(&second, &Queue::NONE, now)
+        );
+        let mut results = [a.unwrap(), b.unwrap()];
+        results.sort_by_key(|r| matches!(r, Revised::New { .. }));
+        assert_eq!(results[0], Revised::Unchanged, "{results:?}");
+        assert!(matches!(results[1], Revised::New { revision: 2, .. }));
+        assert_eq!(one.revisions("race").await.unwrap().len(), 2);
+    });
+}
+
+#[test]
+fn a_newer_revision_supersedes_the_pending_older_one_and_carries_its_number() {
+    on_both(|store, _| async move {
+        let targets = targets(&["http://127.0.0.1:9/hook"]);
+        let key = targets[0].key().to_string();
+        let queue = Queue {
+            targets: &targets,
+            forward_for: Duration::from_secs(600),
+            ..Queue::NONE
+        };
+        let now = at("2026-11-20T12:00:00Z");
+        let first = report("sup", "2026-11-20T11:59:00Z");
+        store.store_report(&first, None, &queue, now).await.unwrap();
+        let second = analysed(first);
+        store.store_revision(&second, &queue, now).await.unwrap();
+        let listed = store.list_deliveries(false).await.unwrap();
+        let states: Vec<(i64, &str)> = listed
+            .iter()
+            .map(|row| (row.revision, row.state.as_str()))
+            .collect();
+        assert_eq!(states, [(1, "superseded"), (2, "pending")]);
+        assert!(
+            listed
+                .iter()
+                .all(|row| row.target == "http://127.0.0.1:9/hook")
+        );
+        let claimed = store
+            .claim_due(&key, now, Duration::from_secs(30), 10)
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].webhook_id(), "sup:2");
+        assert_eq!(claimed[0].body, second.to_string());
+    });
+}
+
+#[test]
+fn only_the_lease_holder_settles_a_delivery() {
+    on_both(|one, two| async move {
+        let targets = targets(&["http://127.0.0.1:9/hook"]);
+        let key = targets[0].key().to_string();
+        let queue = Queue {
+            targets: &targets,
+            forward_for: Duration::from_secs(600),
+            ..Queue::NONE
+        };
+        let now = at("2026-11-20T12:00:00Z");
+        let lease = Duration::from_secs(10);
+        one.store_report(&report("lease", "2026-11-20T11:59:00Z"), None, &queue, now)
+            .await
+            .unwrap();
+        let stale = one.claim_due(&key, now, lease, 1).await.unwrap();
+        // The first listener's lease runs out; the second one takes the delivery.
+        let later = now + SignedDuration::from_secs(20);
+        let current = two.claim_due(&key, later, lease, 1).await.unwrap();
+        assert_eq!(current.len(), 1);
+        let failed = Settled::Failed {
+            error: "late".into(),
+        };
+        one.settle(&stale[0], &failed).await.unwrap();
+        let listed = one.list_deliveries(false).await.unwrap();
+        assert_eq!(
+            listed[0].state, "pending",
+            "the former holder changed nothing"
+        );
+        assert_eq!(listed[0].attempts, 0);
+        assert!(
+            one.claim_due(&key, later, lease, 1)
+                .await
+                .unwrap()
+                .is_empty(),
+            "the second listener's lease still holds"
+        );
+        two.settle(&current[0], &Settled::Delivered).await.unwrap();
+        assert!(one.list_deliveries(false).await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
+    on_both(|one, two| async move {
+        let points = [Duration::from_secs(120), Duration::from_secs(900)];
+        let queue = Queue {
+            refetch_after: &points,
+            ..Queue::NONE
+        };
+        let ended = at("2026-11-20T12:00:00Z");
+        let now = ended + SignedDuration::from_secs(60);
+        let fresh = report("fresh", "2026-11-20T12:00:00Z");
+        one.store_report(&fresh, None, &queue, now).await.unwrap();
+        // A call stored 10 minutes after it ended: its 2-minute point has passed already.
+        let late = report("late", "2026-11-20T11:50:00Z");
+        one.store_report(&late, None, &queue, now).await.unwrap();
+        assert_eq!(one.refetches_due(now).await.unwrap(), (0, 3));
+
+        let lease = Duration::from_secs(30);
+        let due_at = ended + SignedDuration::from_secs(121);
+        let claimed = one.claim_refetches(due_at, lease, 10).await.unwrap();
+        assert_eq!(
+            claimed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+            ["fresh"]
+        );
+        assert!(
+            two.claim_refetches(due_at, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let retry = Duration::from_secs(60);
+        one.settle_refetch(&claimed[0], RefetchDone::Failed, due_at, retry)
+            .await
+            .unwrap();
+        let again_at = due_at + SignedDuration::from_secs(61);
+        let again = two.claim_refetches(again_at, lease, 10).await.unwrap();
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].attempts, 1);
+        two.settle_refetch(&again[0], RefetchDone::Failed, again_at, retry)
+            .await
+            .unwrap();
+        assert_eq!(
+            one.refetches_due(again_at).await.unwrap(),
+            (0, 2),
+            "given up"
+        );
+
+        // A listener that was down past both of a report's points makes one request.
+        let much_later = ended + SignedDuration::from_hours(2);
+        let overdue = one.claim_refetches(much_later, lease, 10).await.unwrap();
+        let mut ids: Vec<&str> = overdue.iter().map(|d| d.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(ids, ["fresh", "late"]);
+        for due in &overdue {
+            one.settle_refetch(due, RefetchDone::Done, much_later, retry)
+                .await
+                .unwrap();
+        }
+        assert_eq!(one.refetches_due(much_later).await.unwrap(), (0, 0));
+    });
+}
+
+#[test]
+fn a_report_with_a_nul_character_is_stored_and_given_back_exactly() {
+    on_both(|store, _| async move {
+        let targets = targets(&["http://127.0.0.1:9/hook"]);
+        let queue = Queue {
+            targets: &targets,
+            forward_for: Duration::from_secs(600),
+            ..Queue::NONE
+        };
+        let mut nul = report("nul", "2026-11-20T11:59:00Z");
+        nul["participants"][0]["type"]["caller"]["name"] = json!("Ad\u{0}a");
+        nul["k\u{0}"] = json!(["\u{0}"]);
+        let now = at("2026-11-20T12:00:00Z");
+        let stored = store.store_report(&nul, None, &queue, now).await.unwrap();
+        assert_eq!(stored, Stored::New);
+        let (_, text) = store.newest_revision("nul").await.unwrap().unwrap();
+        assert_eq!(text, nul.to_string(), "the NUL comes back as GoTo sent it");
+        let claimed = store
+            .claim_due(targets[0].key(), now, Duration::from_secs(30), 1)
+            .await
+            .unwrap();
+        assert_eq!(claimed[0].body, nul.to_string());
+    });
+}
+
+#[test]
+fn retention_never_deletes_what_a_backfill_from_the_cursor_would_bring_back() {
+    on_both(|store, _| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let recent = report("recent", "2026-11-20T11:00:00Z");
+        store
+            .store_report(&recent, Some(("acc-1", now)), &Queue::NONE, now)
+            .await
+            .unwrap();
+        let margin = Duration::from_secs(4 * 3600 + 300);
+        // `--keep 1s` asks for everything older than a second ago: the floor says no.
+        let gone = store
+            .forget_before(now - SignedDuration::from_secs(1), margin, now)
+            .await
+            .unwrap();
+        assert_eq!(gone, 0);
+        assert!(store.has_report("recent").await.unwrap());
+        let much_later = now + SignedDuration::from_hours(10);
+        store
+            .save_cursors(&["acc-1"], much_later, much_later)
+            .await
+            .unwrap();
+        let gone = store
+            .forget_before(
+                much_later - SignedDuration::from_secs(1),
+                margin,
+                much_later,
+            )
+            .await
+            .unwrap();
+        assert_eq!(gone, 1, "behind the floor, --keep applies");
+        assert!(store.revisions("recent").await.unwrap().is_empty());
+    });
+}
+
+#[test]
+fn failed_and_orphaned_deliveries_go_with_retention_and_orphans_are_told_apart() {
+    on_both(|store, _| async move {
+        let old_target = targets(&["http://127.0.0.1:9/old?token=SECRET"]);
+        let current = targets(&["http://127.0.0.1:9/new"]);
+        let now = at("2026-11-20T12:00:00Z");
+        for (id, target) in [("failed", &old_target), ("orphan", &old_target)] {
+            let queue = Queue {
+                targets: target,
+                forward_for: Duration::from_secs(600),
+                ..Queue::NONE
+            };
+            let old = report(id, "2026-08-01T10:00:00Z");
+            store.store_report(&old, None, &queue, now).await.unwrap();
+        }
+        let lease = Duration::from_secs(30);
+        let claimed = store
+            .claim_due(old_target[0].key(), now, lease, 1)
+            .await
+            .unwrap();
+        let failed = Settled::Failed {
+            error: "gone".into(),
+        };
+        store.settle(&claimed[0], &failed).await.unwrap();
+        store.register_targets(&current, now).await.unwrap();
+        let orphaned = store
+            .orphan_unserved(&current, now, Duration::from_secs(300))
+            .await
+            .unwrap();
+        assert_eq!(orphaned, 1);
+        let listed = store.list_deliveries(false).await.unwrap();
+        let states: Vec<&str> = listed.iter().map(|r| r.state.as_str()).collect();
+        assert_eq!(states, ["failed", "orphaned"]);
+        assert!(listed.iter().all(|r| !r.target.contains("SECRET")));
+        assert_eq!(store.pending_count().await.unwrap(), 0);
+        let gone = store
+            .forget_before(at("2026-09-01T00:00:00Z"), Duration::ZERO, now)
+            .await
+            .unwrap();
+        assert_eq!(gone, 2, "neither blocks retention");
+        assert!(store.list_deliveries(false).await.unwrap().is_empty());
+    });
+}
