@@ -233,7 +233,7 @@ async fn watch_store(store: Store, service: Service, targets: Vec<ForwardTarget>
         // A store can answer a ping while refusing every write (a read-only file or
         // database), so the last write's result counts too.
         let problem = match store.ping().await {
-            Ok(()) => store.last_write_failure(),
+            Ok(()) => store.write_failure().await,
             Err(err) => Some(err.to_string()),
         };
         match problem {

@@ -179,13 +179,6 @@ impl Store {
         &self.shown
     }
 
-    /// Why the last report or cursor write failed, while writes fail (for `/healthz`).
-    pub fn last_write_failure(&self) -> Option<String> {
-        self.last_write
-            .failure()
-            .map(|why| format!("the last write failed: {why}"))
-    }
-
     pub(crate) fn failed(&self, source: sqlx::Error) -> StoreError {
         StoreError::Query {
             store: self.shown.clone(),

@@ -128,13 +128,12 @@ fn two_listeners_on_one_postgres_store_print_each_call_once_between_them() {
     assert_eq!(stored, calls.len());
 }
 
-/// `cer listen ARGS` as a user that file modes apply to: `postgres` when the tests run as root.
-pub(crate) fn listen_as_plain_user(env: &TestEnv, args: &[&str]) -> Running {
+/// `cer listen` as a user that file modes apply to: `postgres` when the tests run as root.
+fn listen_as_plain_user(env: &TestEnv) -> Running {
     let mut plain = env.cer_process();
     plain
         .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .arg("listen")
-        .args(args);
+        .arg("listen");
     let command = if running_as_root() {
         let status = std::process::Command::new("chown")
             .args(["-R", "postgres"])
@@ -170,7 +169,7 @@ pub(crate) fn listen_as_plain_user(env: &TestEnv, args: &[&str]) -> Running {
 fn a_read_only_store_holds_reports_back_and_they_come_once_it_is_writable() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
-    let mut running = listen_as_plain_user(&env, &[]);
+    let mut running = listen_as_plain_user(&env);
     let first = env.place_calls(1);
     running.stdout_lines(1, Duration::from_secs(20));
     let db = env.state_dir().join("cer.db");
@@ -200,7 +199,7 @@ fn a_read_only_store_holds_reports_back_and_they_come_once_it_is_writable() {
 }
 
 /// SIGTERM to cer itself: `runuser` would end it with SIGKILL after its own SIGTERM.
-pub(crate) fn stop_plain_user(running: Running) {
+fn stop_plain_user(running: Running) {
     let pid = running.child.id();
     let children = format!("/proc/{pid}/task/{pid}/children");
     let cer = std::fs::read_to_string(children).unwrap_or_default();

@@ -1,6 +1,11 @@
 //! What `listen` says about its store while running: `/healthz` follows the store's writes
 //! (not only whether it answers a ping), and a restart says nothing about cursor files that
 //! were imported long ago.
+//!
+//! The read-only store is a PostgreSQL database set to read-only transactions: it works as
+//! root, and it is exact. A SQLite file made read-only with chmod is not: SQLite hands a new
+//! connection a descriptor still open on the same file, with the write access it had, and
+//! writes went on working for 18 s in one run out of eight.
 
 use std::time::{Duration, Instant};
 
@@ -97,48 +102,6 @@ fn healthz_is_503_naming_the_store_while_its_writes_fail_and_200_once_they_work(
         .collect();
     assert_eq!(printed, held, "after {first:?}");
     running.stop();
-}
-
-#[cfg(unix)]
-#[test]
-fn healthz_is_503_while_a_read_only_sqlite_file_refuses_writes_and_200_once_writable() {
-    use crate::listen_store::{listen_as_plain_user, stop_plain_user};
-    use std::os::unix::fs::PermissionsExt;
-    let env = TestEnv::new();
-    let address = format!("127.0.0.1:{}", free_port());
-    let mut running = listen_as_plain_user(&env, &["--metrics", &address]);
-    env.place_calls(1);
-    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
-    assert_eq!(healthz(&env, &address), (200, "ok\n".to_string()));
-    let db = env.state_dir().join("cer.db");
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o400)).unwrap();
-    // Idle connections close after 1 s; the next one opens the file read-only.
-    std::thread::sleep(Duration::from_millis(1500));
-    env.place_calls(1);
-    let (status, body) = healthz_turns(&env, &address, 503, Duration::from_secs(15));
-    assert_eq!(
-        status,
-        503,
-        "{body}\nstderr:\n{}",
-        running.stderr_seen.join("\n")
-    );
-    assert!(body.starts_with("store: the last write failed"), "{body}");
-    assert!(body.contains("readonly database"), "{body}");
-    for entry in std::fs::read_dir(env.state_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.to_string_lossy().contains("cer.db") {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-        }
-    }
-    let (status, body) = healthz_turns(&env, &address, 200, Duration::from_secs(30));
-    assert_eq!(
-        status,
-        200,
-        "{body}\nstderr:\n{}",
-        running.stderr_seen.join("\n")
-    );
-    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
-    stop_plain_user(running);
 }
 
 #[test]
