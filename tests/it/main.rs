@@ -16,6 +16,7 @@ mod listen_store;
 mod login;
 mod postgres;
 mod proxy;
+mod refetch;
 mod revisions;
 mod sandbox_api;
 mod sandbox_cmd;
