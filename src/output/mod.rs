@@ -9,6 +9,7 @@ use crate::escape;
 pub(crate) mod glance;
 pub(crate) mod json;
 mod palette;
+pub(crate) mod party;
 pub(crate) mod progress;
 pub(crate) mod report_line;
 pub(crate) mod summaries;

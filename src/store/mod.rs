@@ -11,6 +11,7 @@
 mod location;
 mod migrate;
 pub mod outbox;
+mod read;
 mod row;
 
 use std::collections::HashMap;
