@@ -15,6 +15,15 @@ Examples:
   cer summaries --day yesterday        Browse yesterday's calls
   cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8";
 
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  cer show 29a1c77a-e52a-3764-8606-8b02b1277be8
+  cer show --utc 29a1c77a-e52a-3764-8606-8b02b1277be8 | less -R
+
+An ID may also be the first 8 or more characters of a call in the store (the ID column of
+`cer summaries`), e.g. `cer show 29a1c77a`. A call the store lacks is fetched from GoTo
+by its whole ID. `cer fetch` prints the JSON.";
+
 /// Command-line client for GoTo Connect Call Events Reports.
 ///
 /// cer logs in with OAuth, streams each call's full report the moment the call ends (reconnecting,
@@ -114,6 +123,10 @@ pub(crate) enum Command {
         after_help = "Examples:\n  cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8\n  cer fetch --wait 60 29a1c77a-e52a-3764-8606-8b02b1277be8 | jq .callEnded"
     )]
     Fetch(FetchArgs),
+
+    /// One call for a person: who called whom, a timeline of what happened, post-call analysis
+    #[command(after_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
 
     /// Browse the report summaries of a day or a time range
     #[command(
@@ -313,6 +326,21 @@ pub(crate) struct FetchArgs {
     /// Print one compact JSON document per line even on a terminal
     #[arg(long)]
     pub compact: bool,
+}
+
+/// `cer show`.
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// conversationSpaceId of each call, or its first 8 or more characters for a stored call
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Show times in UTC instead of the local time zone
+    #[arg(long)]
+    pub utc: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 /// `cer summaries`.

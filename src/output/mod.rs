@@ -12,6 +12,7 @@ mod palette;
 pub(crate) mod party;
 pub(crate) mod progress;
 pub(crate) mod report_line;
+pub(crate) mod show;
 pub(crate) mod summaries;
 pub(crate) mod table;
 pub mod text;

@@ -294,7 +294,10 @@ mod tests {
             "10:09:10  INBOUND   Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301} (+442079460958) → Maximiliana Oyelaran-Vasquez 😀 (8625) +1  1h 04m  answered  702e4d82"
         );
         let at = |columns| report_line(&long_names(), &TimeZone::UTC, Palette::new(false), columns);
-        assert_eq!(at(60), "10:09:10  in   +442079460958 → 8625 +1  1h 04m  answered");
+        assert_eq!(
+            at(60),
+            "10:09:10  in   +442079460958 → 8625 +1  1h 04m  answered"
+        );
         assert_eq!(
             at(80),
             "10:09:10  in   Bart… (+442079460958) → Ma… (8625) +1  1h 04m  answered  702e4d82"
