@@ -19,6 +19,7 @@ mod proxy;
 mod sandbox_api;
 mod sandbox_cmd;
 mod service;
+mod show;
 mod store;
 mod summaries;
 mod summaries_glance;

@@ -37,9 +37,16 @@ pub(crate) fn headline(
         .iter()
         .filter(|p| Some(*p) != originator)
         .collect();
-    let callee = others.first().map_or_else(PartyCell::default, |p| {
-        PartyCell::of_participant(p, others.len() - 1)
-    });
+    // Nobody but the caller: the number the caller dialled is who they called.
+    let dialled = || {
+        let number = originator?.pointer("/type/number")?.as_str()?;
+        originator?.pointer("/type/caller")?;
+        Some(PartyCell::named(None, Some(number), 0))
+    };
+    let callee = match others.first() {
+        Some(p) => PartyCell::of_participant(p, others.len() - 1),
+        None => dialled().unwrap_or_default(),
+    };
     let room = columns.saturating_sub(width(&direction) + 2 + 3);
     let full = (caller.full().max(1), callee.full().max(1));
     let needs = [12, 0].into_iter().map(|floor| {

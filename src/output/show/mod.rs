@@ -54,8 +54,7 @@ pub(crate) fn render(report: &Value, revisions: &[Revision<'_>], view: &View) ->
         Block::Section("Post-call analysis"),
         Block::Lines(or_note(
             analysis::analysis_lines(report),
-            "nothing yet: GoTo adds the call reason, recordings and transcripts when its \
-             analysis is done",
+            "none yet: GoTo adds the call reason, recordings and transcripts later",
         )),
     ];
     if !revisions.is_empty() {
