@@ -113,6 +113,9 @@ pub(crate) enum Command {
     Token,
 
     /// Stream each call's full report as soon as the call ends, until Ctrl-C
+    ///
+    /// With --sandbox, the simulator's business day ends a call every 10 s or less at any
+    /// hour: the first line shows within about 15 s.
     #[command(
         after_help = "Examples:\n  cer listen\n  cer listen --json | jq .conversationSpaceId\n  cer listen --since 2h --forward-to http://127.0.0.1:8080/calls"
     )]
@@ -135,6 +138,10 @@ pub(crate) enum Command {
     Summaries(SummariesArgs),
 
     /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
+    ///
+    /// Its calls follow a business day in the local time zone (TZ): a call every 2 s at the
+    /// busiest hours (10:00 and 15:00 on weekdays), a fifth of that at night and at weekends,
+    /// so that at any hour `cer --sandbox listen` shows a call within about 15 s.
     #[command(
         after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs"
     )]
@@ -410,9 +417,14 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
 
-    /// One simulated call starts every SECS seconds; 0 turns scheduled calls off
+    /// At the busiest hour one simulated call starts every SECS seconds [default: 2, or 10
+    /// with --flat]; 0 turns scheduled calls off
     #[arg(long, value_name = "SECS")]
     pub call_every: Option<f64>,
+
+    /// The same number of calls in every hour of every day, instead of a business day
+    #[arg(long)]
+    pub flat: bool,
 
     /// Lifetime of issued access tokens, in seconds
     #[arg(long, value_name = "SECS")]

@@ -54,7 +54,7 @@ impl Context {
             _scratch: None,
         };
         if settings.sandbox {
-            let sandbox = Sandbox::start(SandboxConfig::default())
+            let sandbox = Sandbox::start(SandboxConfig::demo())
                 .await
                 .context("cannot start the sandbox")?;
             point_at_sandbox(&mut settings, &sandbox);
