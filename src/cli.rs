@@ -114,8 +114,8 @@ pub(crate) enum Command {
 
     /// Stream each call's full report as soon as the call ends, until Ctrl-C
     ///
-    /// With --sandbox, the simulator's business day ends a call every 10 s or less at any
-    /// hour: the first line shows within about 15 s.
+    /// With --sandbox, the simulator's business day ends a call every 10 s on average even at
+    /// night and at weekends, so the first line shows within about 15 s.
     #[command(
         after_help = "Examples:\n  cer listen\n  cer listen --json | jq .conversationSpaceId\n  cer listen --since 2h --forward-to http://127.0.0.1:8080/calls"
     )]
@@ -141,7 +141,7 @@ pub(crate) enum Command {
     ///
     /// Its calls follow a business day in the local time zone (TZ): a call every 2 s at the
     /// busiest hours (10:00 and 15:00 on weekdays), a fifth of that at night and at weekends,
-    /// so that at any hour `cer --sandbox listen` shows a call within about 15 s.
+    /// so that at any hour `cer listen` against it shows a call within about 15 s.
     #[command(
         after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs"
     )]

@@ -213,6 +213,26 @@ fn prefix_rules(url: &str) {
             stderr_of(&output)
         );
     }
+}
+
+fn run_many(env: &TestEnv, store: &str, ids: &[&str]) -> std::process::Output {
+    let mut args = vec!["--store", store];
+    args.extend_from_slice(ids);
+    show(env, "80", &args)
+}
+
+#[test]
+fn whole_ids_come_from_the_store_else_from_goto() {
+    let env = TestEnv::new();
+    let url = sqlite_url(&env);
+    let store = store_with(&env, &url, &[report(SINGLE, "Solo")]);
+    let run = |id: &str| show(&env, "80", &["--store", &store, id]);
+    assert!(run(SINGLE).status.success());
+    assert_eq!(
+        env.report_requests(),
+        0,
+        "a stored call is read from the store"
+    );
     // A whole ID the store lacks comes from GoTo; one GoTo lacks too is exit 3.
     let placed = env.sandbox.place_call().conversation_space_id;
     let output = run(&placed);
@@ -224,12 +244,6 @@ fn prefix_rules(url: &str) {
     let output = run_many(&env, &store, &[SINGLE, "ffffffff"]);
     assert_eq!(output.status.code(), Some(3));
     assert!(stdout_of(&output).contains("Solo"));
-}
-
-fn run_many(env: &TestEnv, store: &str, ids: &[&str]) -> std::process::Output {
-    let mut args = vec!["--store", store];
-    args.extend_from_slice(ids);
-    show(env, "80", &args)
 }
 
 #[test]

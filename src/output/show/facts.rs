@@ -140,21 +140,16 @@ fn queue_text(kind: &Value, name: Option<String>, extension: Option<String>) -> 
     };
     let waited = kind.get("callerWaitDuration").and_then(Value::as_i64);
     let reason = text(kind, "leftQueueReason");
-    match (reason, waited) {
-        (Some("ANSWERED"), Some(ms)) => {
-            line.push_str(&format!(": answered after {}", seconds_text(ms)))
-        }
-        (Some("ABANDON"), Some(ms)) => {
-            line.push_str(&format!(": the caller gave up after {}", seconds_text(ms)))
-        }
-        (Some(other), Some(ms)) => {
-            line.push_str(&format!(": waited {}, {}", seconds_text(ms), words(other)))
-        }
-        (None, Some(ms)) => line.push_str(&format!(": waited {}", seconds_text(ms))),
-        (Some("ABANDON"), None) => line.push_str(": the caller gave up"),
-        (Some(other), None) => line.push_str(&format!(": {}", words(other))),
-        (None, None) => {}
-    }
+    let detail = match (reason, waited) {
+        (Some("ANSWERED"), Some(ms)) => format!(": answered after {}", seconds_text(ms)),
+        (Some("ABANDON"), Some(ms)) => format!(": the caller gave up after {}", seconds_text(ms)),
+        (Some(other), Some(ms)) => format!(": waited {}, {}", seconds_text(ms), words(other)),
+        (None, Some(ms)) => format!(": waited {}", seconds_text(ms)),
+        (Some("ABANDON"), None) => ": the caller gave up".to_string(),
+        (Some(other), None) => format!(": {}", words(other)),
+        (None, None) => String::new(),
+    };
+    line.push_str(&detail);
     if kind.get("callbackOffered").and_then(Value::as_bool) == Some(true) {
         line.push_str(", callback offered");
     }

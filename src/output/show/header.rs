@@ -27,36 +27,16 @@ pub(crate) fn headline(
         .and_then(Value::as_str)
         .unwrap_or("CALL");
     let direction = terminal_safe(direction).into_owned();
-    let originator = facts.participants.iter().find(|p| {
-        let id = p.get("id").and_then(Value::as_str).unwrap_or("");
-        facts.is_originator(id)
-    });
-    let caller = originator.map_or_else(PartyCell::default, |p| PartyCell::of_participant(p, 0));
-    let others: Vec<&&Value> = facts
-        .participants
-        .iter()
-        .filter(|p| Some(*p) != originator)
-        .collect();
-    // Nobody but the caller: the number the caller dialled is who they called.
-    let dialled = || {
-        let number = originator?.pointer("/type/number")?.as_str()?;
-        originator?.pointer("/type/caller")?;
-        Some(PartyCell::named(None, Some(number), 0))
-    };
-    let callee = match others.first() {
-        Some(p) => PartyCell::of_participant(p, others.len() - 1),
-        None => dialled().unwrap_or_default(),
-    };
+    let (caller, callee) = caller_and_callee(facts);
     let room = columns.saturating_sub(width(&direction) + 2 + 3);
     let full = (caller.full().max(1), callee.full().max(1));
-    let needs = [12, 0].into_iter().map(|floor| {
+    let mut needs = [12, 0].into_iter().map(|floor| {
         (
             caller.needs_with_count(floor),
             callee.needs_with_count(floor),
         )
     });
     let needs = needs
-        .clone()
         .find(|(a, b)| a + b <= room)
         .unwrap_or((room / 2, room - room / 2));
     let (a, b) = share(room, needs, full);
@@ -74,6 +54,31 @@ pub(crate) fn headline(
         show(&callee, b)
     );
     cut_styled(&line, columns)
+}
+
+/// The originator, and the first other party with a count of the rest (or, with nobody but
+/// the caller, the number the caller dialled).
+fn caller_and_callee(facts: &CallFacts) -> (PartyCell, PartyCell) {
+    let originator = facts.participants.iter().find(|p| {
+        let id = p.get("id").and_then(Value::as_str).unwrap_or("");
+        facts.is_originator(id)
+    });
+    let caller = originator.map_or_else(PartyCell::default, |p| PartyCell::of_participant(p, 0));
+    let others: Vec<&&Value> = facts
+        .participants
+        .iter()
+        .filter(|p| Some(*p) != originator)
+        .collect();
+    let dialled = || {
+        let number = originator?.pointer("/type/number")?.as_str()?;
+        originator?.pointer("/type/caller")?;
+        Some(PartyCell::named(None, Some(number), 0))
+    };
+    let callee = match others.first() {
+        Some(p) => PartyCell::of_participant(p, others.len() - 1),
+        None => dialled().unwrap_or_default(),
+    };
+    (caller, callee)
 }
 
 /// `outcome`, `started`, `ended` (with the length) and `id`.
