@@ -3,7 +3,6 @@
 //! only for a whole ID the store lacks. An ambiguous prefix is a usage error listing the
 //! candidates (exit 2), an unknown call exit 3; the calls found are printed either way.
 
-use anyhow::Context as _;
 use serde_json::Value;
 
 use super::Context;
@@ -94,7 +93,6 @@ async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyho
             }
         }
     }
-    .context("cannot look the call up")
 }
 
 fn ambiguous(call: &CallRef, candidates: &[String], context: &Context) {

@@ -14,7 +14,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::Palette;
-use super::text::{pad, width, wrap};
+use super::text::{pad, shorten, width, wrap};
 use facts::CallFacts;
 pub(crate) use revisions::Revision;
 
@@ -116,9 +116,10 @@ fn lay_out(blocks: &[Block], columns: usize, palette: Palette) -> String {
                 // A block without any label (a note, the revisions) starts at the margin.
                 let labels = lines.iter().any(|(l, _)| !l.is_empty());
                 for (label, text) in lines {
+                    let label = shorten(label, MAX_LABEL);
                     let (first, here) = if labels {
-                        let first = format!("  {}  ", palette.dim(&pad(label, label_width)));
-                        (first, indent.max(2 + width(label) + 2))
+                        let first = format!("  {}  ", palette.dim(&pad(&label, label_width)));
+                        (first, indent.max(2 + width(&label) + 2))
                     } else {
                         ("  ".to_string(), 4)
                     };

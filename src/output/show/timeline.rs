@@ -26,7 +26,6 @@ struct Walk {
     events: Vec<Event>,
     status: HashMap<String, String>,
     ivr_steps: HashMap<String, String>,
-    connected_once: bool,
     hung_up: bool,
     started: bool,
 }
@@ -41,7 +40,7 @@ impl Walk {
 pub(crate) fn events(report: &Value, facts: &CallFacts) -> Vec<Event> {
     let mut walk = Walk::default();
     for state in sorted_states(report) {
-        let at = time_of(state).or(facts.created);
+        let at = time_of(state);
         if !walk.started {
             walk.started = true;
             walk.say(at, facts.opening());
@@ -130,7 +129,6 @@ fn participants_changed(walk: &mut Walk, state: &Value, at: Option<Timestamp>, f
         walk.say(at, format!("{verb} {}", rang.join(", ")));
     }
     if !answered.is_empty() {
-        walk.connected_once = true;
         walk.say(at, format!("{} answered", answered.join(" and ")));
     }
 }
