@@ -18,7 +18,7 @@ Examples:
 const SHOW_EXAMPLES: &str = "\
 Examples:
   cer show 29a1c77a-e52a-3764-8606-8b02b1277be8
-  cer show --utc 29a1c77a-e52a-3764-8606-8b02b1277be8 | less -R
+  cer show --utc 29a1c77a-e52a-3764-8606-8b02b1277be8 | less
 
 An ID may also be the first 8 or more characters of a call in the store (the ID column of
 `cer summaries`), e.g. `cer show 29a1c77a`. A call the store lacks is fetched from GoTo

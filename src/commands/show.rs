@@ -9,8 +9,7 @@ use super::Context;
 use crate::api::ApiError;
 use crate::api::reports::fetch_report;
 use crate::errors::{AlreadyReported, code};
-use crate::escape::terminal_safe;
-use crate::output::show::{View, render};
+use crate::output::show::{View, candidate_line, render};
 use crate::output::width::terminal_width;
 use crate::settings::show::{CallRef, ShowSettings};
 use crate::store::Store;
@@ -21,7 +20,8 @@ const CANDIDATES: usize = 10;
 /// What looking a call up found.
 enum Found {
     Report(Value),
-    Ambiguous(Vec<String>),
+    /// The candidates' IDs and stored reports.
+    Ambiguous(Vec<(String, Option<Value>)>),
     Unknown,
 }
 
@@ -44,7 +44,7 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
                 continue;
             }
             Found::Ambiguous(candidates) => {
-                ambiguous(call, &candidates, context);
+                ambiguous(call, &candidates, &settings, context);
                 code::USAGE
             }
             Found::Unknown => {
@@ -89,13 +89,25 @@ async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyho
                     let report = store.report(&id).await?;
                     Ok(report.map_or(Found::Unknown, Found::Report))
                 }
-                _ => Ok(Found::Ambiguous(ids)),
+                _ => {
+                    let mut candidates = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        let report = store.report(&id).await?;
+                        candidates.push((id, report));
+                    }
+                    Ok(Found::Ambiguous(candidates))
+                }
             }
         }
     }
 }
 
-fn ambiguous(call: &CallRef, candidates: &[String], context: &Context) {
+fn ambiguous(
+    call: &CallRef,
+    candidates: &[(String, Option<Value>)],
+    settings: &ShowSettings,
+    context: &Context,
+) {
     let prefix = match call {
         CallRef::Full(id) | CallRef::Prefix(id) => id,
     };
@@ -109,8 +121,9 @@ fn ambiguous(call: &CallRef, candidates: &[String], context: &Context) {
     output.error(format!(
         "{prefix} is the start of {shown}{more} stored calls:"
     ));
-    for id in &candidates[..shown] {
-        output.error(format!("  {}", terminal_safe(id)));
+    for (id, report) in &candidates[..shown] {
+        let line = candidate_line(id, report.as_ref(), &settings.zone);
+        output.error(format!("  {line}"));
     }
     output.hint("give more characters of the ID, or the whole ID");
 }

@@ -29,6 +29,24 @@ pub(crate) struct View {
 /// Narrower than this and labels no longer leave room for text; such a terminal gets this.
 const MIN_COLUMNS: usize = 40;
 
+/// One candidate of an ambiguous short ID, to choose from: its whole ID, when it started and
+/// who called whom.
+pub(crate) fn candidate_line(id: &str, report: Option<&Value>, zone: &TimeZone) -> String {
+    let id = super::escape::terminal_safe(id);
+    let Some(report) = report else {
+        return id.into_owned();
+    };
+    let facts = CallFacts::of(report);
+    let started = facts.created.map_or_else(String::new, |t| {
+        t.to_zoned_datetime(zone.clone())
+            .strftime("%Y-%m-%d %H:%M")
+            .to_string()
+    });
+    let parties =
+        super::text::strip_styles(&header::headline(report, &facts, Palette::new(false), 80));
+    format!("{id}  {started}  {parties}")
+}
+
 /// A part of the page before it is laid out.
 enum Block {
     /// A blank line, then the title.
