@@ -204,6 +204,39 @@ fn every_line_fits_every_width_from_60_to_200_in_colour_and_plain() {
 }
 
 #[test]
+fn a_queue_and_a_voicemail_box_read_once_whatever_their_ids() {
+    let c = caller("Waiting Wendy");
+    let queue_type = json!({"value": "CALL_QUEUE", "queueId": "q1", "queueName": "Sales", "extensionNumber": "1100"});
+    let mut entry_type = queue_type.clone();
+    entry_type["leftQueueReason"] = json!("ABANDON");
+    entry_type["callerWaitDuration"] = json!(95_000);
+    entry_type["callbackOffered"] = json!(true);
+    let report = json!({
+        "conversationSpaceId": "cccccccc-1111-2222-3333-444444444444",
+        "callCreated": "2026-11-25T09:00:00Z",
+        "callEnded": "2026-11-25T09:01:40Z",
+        "direction": "INBOUND",
+        "participants": [c],
+        "interactiveVoiceResponseSystems": [{"id": "entry-1", "originator": "c", "type": entry_type}],
+        "hangupOriginatorId": "c",
+        "callStates": [
+            state(1, "00:00", vec![with_status(c.clone(), "RINGING")], vec![]),
+            state(2, "00:03", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![json!({"id": "state-1", "status": {"value": "CONNECTED"}, "type": queue_type})]),
+            state(3, "01:39", vec![with_status(c.clone(), "DISCONNECTING")], vec![]),
+        ]
+    });
+    let text = page(&report, 80);
+    assert_eq!(text.matches("queue Sales").count(), 1, "{text}");
+    assert!(
+        text.contains(
+            "+0:03    queue Sales (1100): the caller gave up after 1m 35s, callback offered"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_report_with_almost_nothing_still_reads() {
     insta::assert_snapshot!(page(&json!({}), 80));
 }

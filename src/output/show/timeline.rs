@@ -153,15 +153,35 @@ fn voice_systems_changed(walk: &mut Walk, state: &Value, at: Option<Timestamp>, 
         walk.ivr_steps.insert(id.clone(), step);
         // The report's own entry knows more (waits, durations) than the state's, except for
         // a dial plan, whose steps only the states show.
-        let known = facts.ivrs.iter().find(|(known, _)| *known == id);
+        let known = facts
+            .ivrs
+            .iter()
+            .find(|(known, entry)| *known == id || same_box(ivr, entry));
         let text = match known {
-            Some((_, known)) if first && ivr_type(ivr) != Some("DIAL_PLAN") => {
+            Some((known_id, known)) if first && ivr_type(ivr) != Some("DIAL_PLAN") => {
+                // Seen now, under whichever id: not listed again at the end.
+                walk.ivr_steps.insert(known_id.clone(), String::new());
                 facts.ivr_text(known)
             }
             _ => facts.ivr_text(ivr),
         };
         walk.say(at, text);
     }
+}
+
+/// Whether a state's voice system is the report's entry under another id: the same queue or
+/// the same voicemail box (GoTo's samples use one id for both, which nothing promises).
+fn same_box(in_state: &Value, entry: &Value) -> bool {
+    let key = |ivr: &Value| {
+        let kind = ivr.get("type")?;
+        let value = kind.get("value")?.as_str()?;
+        let id = kind
+            .get("queueId")
+            .or_else(|| kind.get("voicemailBoxId"))?
+            .as_str()?;
+        Some((value.to_string(), id.to_string()))
+    };
+    key(in_state).is_some_and(|k| key(entry) == Some(k))
 }
 
 /// What identifies a voice system's step: the dial plan's node, else nothing (one line).
