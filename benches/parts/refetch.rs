@@ -106,13 +106,19 @@ pub fn cost(runtime: &tokio::runtime::Runtime) -> Row {
         for i in 0..runs {
             let mut report = template.clone();
             report["conversationSpaceId"] = format!("refetch-{i}").into();
-            store.store_report(&report, None, &queue, now).await.expect("stored");
+            store
+                .store_report(&report, None, &queue, now)
+                .await
+                .expect("stored");
             report["callReason"] = "Billing question".into();
             reports.push(report);
         }
         let started = Instant::now();
         for report in &reports {
-            store.store_revision(report, &queue, now).await.expect("revised");
+            store
+                .store_revision(report, &queue, now)
+                .await
+                .expect("revised");
         }
         started.elapsed()
     });

@@ -11,6 +11,7 @@
 mod location;
 mod migrate;
 pub mod outbox;
+mod read;
 pub mod refetch;
 mod reports;
 mod retention;

@@ -21,6 +21,7 @@ mod revisions;
 mod sandbox_api;
 mod sandbox_cmd;
 mod service;
+mod show;
 mod store;
 mod summaries;
 mod summaries_glance;
