@@ -15,6 +15,15 @@ Examples:
   cer summaries --day yesterday        Browse yesterday's calls
   cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8";
 
+const SHOW_EXAMPLES: &str = "\
+Examples:
+  cer show 29a1c77a-e52a-3764-8606-8b02b1277be8
+  cer show --utc 29a1c77a-e52a-3764-8606-8b02b1277be8 | less
+
+An ID may also be the first 8 or more characters of a call in the store (the ID column of
+`cer summaries`), e.g. `cer show 29a1c77a`. A call the store lacks is fetched from GoTo
+by its whole ID. `cer fetch` prints the JSON.";
+
 /// Command-line client for GoTo Connect Call Events Reports.
 ///
 /// cer logs in with OAuth, streams each call's full report the moment the call ends (reconnecting,
@@ -104,6 +113,9 @@ pub(crate) enum Command {
     Token,
 
     /// Stream each call's full report as soon as the call ends, until Ctrl-C
+    ///
+    /// With --sandbox, the simulator's business day ends a call every 10 s on average even at
+    /// night and at weekends, so the first line shows within about 15 s.
     #[command(
         after_help = "Examples:\n  cer listen\n  cer listen --json | jq .conversationSpaceId\n  cer listen --since 2h --forward-to http://127.0.0.1:8080/calls"
     )]
@@ -115,6 +127,10 @@ pub(crate) enum Command {
     )]
     Fetch(FetchArgs),
 
+    /// One call for a person: who called whom, a timeline of what happened, post-call analysis
+    #[command(after_help = SHOW_EXAMPLES)]
+    Show(ShowArgs),
+
     /// Browse the report summaries of a day or a time range
     #[command(
         after_help = "Examples:\n  cer summaries                          # today\n  cer summaries --day yesterday --outcome MISSED\n  cer summaries --stats --json           # today's figures for a dashboard\n  cer summaries --from 2026-11-01 --to 2026-11-07 --json | jq .conversationSpaceId"
@@ -122,6 +138,10 @@ pub(crate) enum Command {
     Summaries(SummariesArgs),
 
     /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
+    ///
+    /// Its calls follow a business day in the local time zone (TZ): a call every 2 s at the
+    /// busiest hours (10:00 and 15:00 on weekdays), a fifth of that at night and at weekends,
+    /// so that at any hour `cer listen` against it shows a call within about 15 s.
     #[command(
         after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3 --analysis-delay 5\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs\n  curl -X POST \"$CER_API_BASE/_sandbox/reports/ID/analysis\"   # post-call analysis now"
     )]
@@ -341,6 +361,21 @@ pub(crate) struct FetchArgs {
     pub compact: bool,
 }
 
+/// `cer show`.
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// conversationSpaceId of each call, or its first 8 or more characters for a stored call
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Show times in UTC instead of the local time zone
+    #[arg(long)]
+    pub utc: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
 /// `cer summaries`.
 #[derive(Debug, Args)]
 pub(crate) struct SummariesArgs {
@@ -408,9 +443,14 @@ pub(crate) struct SandboxArgs {
     #[arg(long, value_name = "S")]
     pub seed: Option<u64>,
 
-    /// One simulated call starts every SECS seconds; 0 turns scheduled calls off
+    /// At the busiest hour one simulated call starts every SECS seconds [default: 2, or 10
+    /// with --flat]; 0 turns scheduled calls off
     #[arg(long, value_name = "SECS")]
     pub call_every: Option<f64>,
+
+    /// The same number of calls in every hour of every day, instead of a business day
+    #[arg(long)]
+    pub flat: bool,
 
     /// Lifetime of issued access tokens, in seconds
     #[arg(long, value_name = "SECS")]

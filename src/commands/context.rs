@@ -31,7 +31,7 @@ pub struct Context {
 /// The `--sandbox` simulator: GoTo's defaults, with the post-call analysis delay shrunk by
 /// `CER_TIME_SCALE` like `listen`'s timers, so scaled re-fetches still see analysis arrive.
 fn sandbox_config(time_scale: Option<f64>) -> SandboxConfig {
-    let defaults = SandboxConfig::default();
+    let defaults = SandboxConfig::demo();
     let factor = time_scale.unwrap_or(1.0).clamp(0.001, 1000.0);
     SandboxConfig {
         analysis_delay: defaults.analysis_delay.map(|d| d.mul_f64(factor)),

@@ -16,9 +16,10 @@ use crate::errors::code;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
-use crate::output::delivery_line::delivery_line;
+use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
+use crate::output::width::terminal_width;
 use crate::service::{ServerTiming, Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
@@ -309,6 +310,7 @@ fn render(
                     &report,
                     &jiff::tz::TimeZone::system(),
                     output.stdout_palette(),
+                    terminal_width(),
                 )
             };
             line.push('\n');
@@ -341,7 +343,8 @@ fn render(
         ),
         ListenEvent::Delivery { target, result, .. } => {
             if !settings.json {
-                let mut line = delivery_line(&target, &result, output.stdout_palette());
+                let line = delivery_line(&target, &result, output.stdout_palette());
+                let mut line = fit_delivery_line(&line, terminal_width());
                 line.push('\n');
                 output.data(line.as_bytes())?;
             }

@@ -10,6 +10,7 @@ pub mod listen;
 pub mod login;
 pub mod logout;
 pub mod sandbox;
+pub mod show;
 mod signals;
 pub mod status;
 pub mod summaries;
@@ -60,6 +61,13 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
             let terminal = context.output.stdout_is_terminal();
             let listen = ListenSettings::resolve(&args, &context.settings, terminal)?;
             listen::run(listen, &context).await
+        }
+        Command::Show(args) => {
+            let context = Context::new(settings, output).await?;
+            let local = jiff::tz::TimeZone::system();
+            let show =
+                crate::settings::show::ShowSettings::resolve(&args, &context.settings, local)?;
+            show::run(show, &context).await
         }
         Command::Sandbox(args) => sandbox::run(SandboxSettings::resolve(&args)?, &output).await,
         Command::Sync(args) => {

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use super::signals::StopSignals;
 use crate::errors::UsageError;
 use crate::output::Output;
-use crate::sandbox::{FAULTS, Faults, Sandbox};
+use crate::sandbox::{DayShape, FAULTS, Faults, Sandbox};
 use crate::settings::commands::{FaultSpec, SandboxSettings};
 
 /// CER_TOKEN must outlive any session: a century is "while it runs".
@@ -64,9 +64,14 @@ fn exports(sandbox: &Sandbox) -> String {
 }
 
 fn describe(sandbox: &Sandbox, settings: &SandboxSettings, output: &Output) {
-    let calls = match settings.config.call_every {
-        Some(every) => format!("a call every {:.1} s", every.as_secs_f64()),
-        None => "no scheduled calls".to_string(),
+    let calls = match (settings.config.call_every, &settings.config.day) {
+        (Some(every), DayShape::Flat) => format!("a call every {:.1} s", every.as_secs_f64()),
+        (Some(every), DayShape::Business(_)) => format!(
+            "a business day: a call every {:.1} s at the busiest hour, every {:.0} s at night",
+            every.as_secs_f64(),
+            every.as_secs_f64() * 5.0
+        ),
+        (None, _) => "no scheduled calls".to_string(),
     };
     output.status(format!(
         "GoTo sandbox on {} (seed {}, {calls}). Paste the lines above into a shell; Ctrl-C stops it.\n\

@@ -37,6 +37,12 @@ pub fn delivery_line(target: &str, result: &DeliveryResult, palette: Palette) ->
     }
 }
 
+/// A delivery line cut to `columns` so it never wraps on a terminal (a long target or error
+/// text ends in `…`); colour codes do not count.
+pub fn fit_delivery_line(line: &str, columns: usize) -> String {
+    super::text::cut_styled(line, columns)
+}
+
 fn millis(elapsed: Duration) -> String {
     format!("{} ms", elapsed.as_millis())
 }
@@ -70,5 +76,38 @@ mod tests {
         };
         let line = delivery_line("http://h/x", &failed, plain);
         assert!(!line.contains('\u{1b}'), "{line:?}");
+    }
+
+    #[test]
+    fn a_fitted_line_never_wraps_from_60_to_200_columns() {
+        let target = format!("http://127.0.0.1:3000/{}", "hook/".repeat(40));
+        let results = [
+            DeliveryResult::Delivered {
+                status: 200,
+                elapsed: Duration::from_millis(12),
+            },
+            DeliveryResult::WillRetry {
+                error: "connection refused ".repeat(5),
+                elapsed: Duration::from_millis(3),
+                next_in: Duration::from_millis(1500),
+            },
+            DeliveryResult::Failed {
+                error: "timed out".into(),
+            },
+        ];
+        for columns in 60..=200 {
+            for result in &results {
+                let line = delivery_line(&target, result, Palette::new(true));
+                let fitted = fit_delivery_line(&line, columns);
+                let shown = crate::output::text::strip_styles(&fitted);
+                assert!(
+                    crate::output::text::width(&shown) <= columns,
+                    "{columns}: {shown}"
+                );
+                assert!(shown.starts_with("  → "), "{shown}");
+            }
+        }
+        let short = delivery_line("http://h/x", &results[0], Palette::new(false));
+        assert_eq!(fit_delivery_line(&short, 60), short);
     }
 }

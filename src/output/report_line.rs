@@ -1,5 +1,7 @@
 //! The one-line human view of a full report that `listen` prints on a terminal: when the call
-//! ended, its direction, who called whom, how long, how it went, and its ID.
+//! ended, its direction, who called whom, how long, how it went, and its short ID, fitted to
+//! the terminal's width the way the summaries table is: names shorten first, then the
+//! direction shortens and the ID goes; a phone number is cut only when nothing else is left.
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -7,47 +9,193 @@ use serde_json::Value;
 
 use super::Palette;
 use super::escape::terminal_safe;
+use super::party::{PartyCell, share};
 use super::summaries::human_duration;
+use super::text::{cut_styled, shorten, width};
+use crate::outcome::Outcome;
 
-/// `14:03:12  INBOUND   PROBE CALLER (+12015550100) → Test Person 8625 (8625)  4m 40s  answered  <id>`
-pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette) -> String {
-    let time = |name: &str| {
-        report
-            .get(name)
-            .and_then(Value::as_str)
-            .and_then(|t| t.parse::<Timestamp>().ok())
-    };
-    let ended = time("callEnded")
-        .map(|t| {
-            t.to_zoned_datetime(zone.clone())
-                .strftime("%H:%M:%S")
-                .to_string()
-        })
-        .unwrap_or_else(|| "--:--:--".into());
-    let duration = match (time("callCreated"), time("callEnded")) {
-        (Some(start), Some(end)) => human_duration(end.duration_since(start).as_secs().max(0)),
-        _ => "?".into(),
-    };
-    // Every field is GoTo's (and a caller ID is the caller's own): escaped for the terminal.
-    let text = |name: &str| terminal_safe(report.get(name).and_then(Value::as_str).unwrap_or("?"));
-    let (caller, callees) = parties(report);
-    let outcome = crate::outcome::Outcome::of_report(report).as_str();
-    let outcome = match outcome {
-        "missed" | "abandoned" => palette.red(outcome).to_string(),
-        "voicemail" => palette.yellow(outcome).to_string(),
-        "other" => outcome.to_string(),
-        _ => palette.green(outcome).to_string(),
-    };
-    format!(
-        "{}  {:<8}  {caller} → {callees}  {duration}  {outcome}  {}",
-        palette.bold(&ended),
-        text("direction"),
-        palette.dim(&text("conversationSpaceId")),
-    )
+/// How much of the direction and the ID a line shows.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    /// `INBOUND ` (8 columns), else `in ` (3).
+    long_direction: bool,
+    /// The 8-character short ID at the end.
+    id: bool,
+    /// Columns of name each party keeps at least, beside its number.
+    name_floor: usize,
 }
 
-/// The originating participant, and the others ("A +2" when several).
-fn parties(report: &Value) -> (String, String) {
+const PLANS: [Plan; 4] = [
+    Plan {
+        long_direction: true,
+        id: true,
+        name_floor: 12,
+    },
+    Plan {
+        long_direction: false,
+        id: true,
+        name_floor: 12,
+    },
+    Plan {
+        long_direction: false,
+        id: true,
+        name_floor: 0,
+    },
+    Plan {
+        long_direction: false,
+        id: false,
+        name_floor: 0,
+    },
+];
+
+/// `14:03:12  INBOUND   PROBE CALLER (+12015550100) → Test Person 8625 (8625)  4m 40s  answered  b6ad7073`,
+/// in at most `columns` columns.
+pub fn report_line(report: &Value, zone: &TimeZone, palette: Palette, columns: usize) -> String {
+    let cells = Cells::of(report, zone);
+    let (plan, caller, callee) = cells.fit(columns);
+    let direction = if plan.long_direction {
+        format!("{:<8}", cells.direction)
+    } else {
+        format!("{:<3}", shorten(&cells.direction_short, 3))
+    };
+    let outcome = cells.outcome.as_str();
+    let outcome = match cells.outcome {
+        Outcome::Missed | Outcome::Abandoned => palette.red(outcome).to_string(),
+        Outcome::Voicemail => palette.yellow(outcome).to_string(),
+        Outcome::Other => outcome.to_string(),
+        Outcome::Answered => palette.green(outcome).to_string(),
+    };
+    let mut line = format!(
+        "{}  {direction}  {caller} → {callee}  {}  {outcome}",
+        palette.bold(&cells.ended),
+        cells.duration,
+    );
+    if plan.id && !cells.id.is_empty() {
+        line.push_str(&format!("  {}", palette.dim(&cells.id)));
+    }
+    // Only a number wider than the whole terminal gets here cut: the line never wraps.
+    cut_styled(&line, columns)
+}
+
+/// The parts of a line, escaped, before fitting.
+struct Cells {
+    ended: String,
+    direction: String,
+    direction_short: String,
+    caller: PartyCell,
+    callee: PartyCell,
+    duration: String,
+    outcome: Outcome,
+    id: String,
+}
+
+impl Cells {
+    fn of(report: &Value, zone: &TimeZone) -> Self {
+        let time = |name: &str| {
+            report
+                .get(name)
+                .and_then(Value::as_str)
+                .and_then(|t| t.parse::<Timestamp>().ok())
+        };
+        let ended = time("callEnded")
+            .map(|t| {
+                t.to_zoned_datetime(zone.clone())
+                    .strftime("%H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "--:--:--".into());
+        let duration = match (time("callCreated"), time("callEnded")) {
+            (Some(start), Some(end)) => human_duration(end.duration_since(start).as_secs().max(0)),
+            _ => "?".into(),
+        };
+        // Every field is GoTo's (and a caller ID is the caller's own): escaped for the terminal.
+        let text = |name: &str| {
+            terminal_safe(report.get(name).and_then(Value::as_str).unwrap_or("?")).into_owned()
+        };
+        let direction = text("direction");
+        let direction_short = match direction.as_str() {
+            "INBOUND" => "in".to_string(),
+            "OUTBOUND" => "out".to_string(),
+            other => other.to_lowercase(),
+        };
+        let (caller, callee) = parties(report);
+        let id = report
+            .get("conversationSpaceId")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        Self {
+            ended,
+            direction,
+            direction_short,
+            caller,
+            callee,
+            duration,
+            outcome: Outcome::of_report(report),
+            id: terminal_safe(&id.chars().take(8).collect::<String>()).into_owned(),
+        }
+    }
+
+    /// The first plan whose fixed columns leave the parties what they need, and each party's
+    /// text in its share of the room.
+    fn fit(&self, columns: usize) -> (Plan, String, String) {
+        let full = (self.caller.full().max(1), self.callee.full().max(1));
+        for plan in &PLANS {
+            let room = columns.saturating_sub(self.fixed(plan));
+            let needs = (
+                self.caller.needs_with_count(plan.name_floor),
+                self.callee.needs_with_count(plan.name_floor),
+            );
+            if room >= needs.0 + needs.1 {
+                let (a, b) = share(room, needs, full);
+                return (
+                    *plan,
+                    self.party(&self.caller, a),
+                    self.party(&self.callee, b),
+                );
+            }
+        }
+        let plan = PLANS[PLANS.len() - 1];
+        let room = columns.saturating_sub(self.fixed(&plan));
+        let (a, b) = share(room, (room / 2, room - room / 2), full);
+        let cut = |cell: &PartyCell, n| shorten(&self.party(cell, n), n);
+        (plan, cut(&self.caller, a), cut(&self.callee, b))
+    }
+
+    fn party(&self, cell: &PartyCell, columns: usize) -> String {
+        if cell.is_empty() {
+            "?".to_string()
+        } else {
+            cell.fitted(columns)
+        }
+    }
+
+    /// Columns of everything but the two parties, gaps and arrow included.
+    fn fixed(&self, plan: &Plan) -> usize {
+        let direction = if plan.long_direction {
+            8.max(width(&self.direction))
+        } else {
+            3
+        };
+        let id = if plan.id && !self.id.is_empty() {
+            2 + width(&self.id)
+        } else {
+            0
+        };
+        width(&self.ended)
+            + 2
+            + direction
+            + 2
+            + 3
+            + 2
+            + width(&self.duration)
+            + 2
+            + self.outcome.as_str().len()
+            + id
+    }
+}
+
+/// The originating participant, and the first other one with a count of the rest.
+fn parties(report: &Value) -> (PartyCell, PartyCell) {
     let participants: &[Value] = report
         .get("participants")
         .and_then(Value::as_array)
@@ -56,40 +204,11 @@ fn parties(report: &Value) -> (String, String) {
     let is_origin = |p: &&Value| p.get("id").is_some() && p.get("id") == p.get("originator");
     let caller = participants.iter().find(is_origin).or(participants.first());
     let others: Vec<&Value> = participants.iter().filter(|p| Some(*p) != caller).collect();
-    let caller = caller.map(describe).unwrap_or_else(|| "?".into());
-    let callees = match others.as_slice() {
-        [] => "?".to_string(),
-        [only] => describe(only),
-        [first, rest @ ..] => format!("{} +{}", describe(first), rest.len()),
-    };
-    (caller, callees)
-}
-
-/// A participant by name and number: the outside party of a phone-number leg, else the line.
-fn describe(participant: &Value) -> String {
-    let kind = participant.get("type").unwrap_or(&Value::Null);
-    let field = |v: &Value, name: &str| {
-        v.get(name)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-    };
-    let outside = kind.get("caller").or_else(|| kind.get("callee"));
-    let (name, number) = match outside {
-        Some(party) => (field(party, "name"), field(party, "number")),
-        None => (
-            field(kind, "name"),
-            field(kind, "extensionNumber").or_else(|| field(kind, "number")),
-        ),
-    };
-    let shown = match (name, number) {
-        (Some(name), Some(number)) if name != number => format!("{name} ({number})"),
-        (Some(name), _) => name,
-        (None, Some(number)) => number,
-        (None, None) => "?".into(),
-    };
-    terminal_safe(&shown).into_owned()
+    let caller = caller.map_or_else(PartyCell::default, |p| PartyCell::of_participant(p, 0));
+    let callee = others.first().map_or_else(PartyCell::default, |p| {
+        PartyCell::of_participant(p, others.len() - 1)
+    });
+    (caller, callee)
 }
 
 #[cfg(test)]
@@ -100,10 +219,10 @@ mod tests {
     fn reads_the_fixture_report() {
         let text = include_str!("../../tests/fixtures/report_answered_then_voicemail.json");
         let report: Value = serde_json::from_str(text).unwrap();
-        let line = report_line(&report, &TimeZone::UTC, Palette::new(false));
+        let line = report_line(&report, &TimeZone::UTC, Palette::new(false), 200);
         assert_eq!(
             line,
-            "15:54:43  INBOUND   PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1  2m 11s  voicemail  b6ad7073-be3a-31d5-a956-777109126542"
+            "15:54:43  INBOUND   PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1  2m 11s  voicemail  b6ad7073"
         );
     }
 
@@ -119,7 +238,7 @@ mod tests {
                 {"id": "2", "type": {"name": "B", "extensionNumber": "9"}}
             ]
         });
-        let line = report_line(&report, &TimeZone::UTC, Palette::new(false));
+        let line = report_line(&report, &TimeZone::UTC, Palette::new(false), 200);
         assert!(!line.chars().any(char::is_control), "{line:?}");
         assert!(
             line.contains("A\\e]0;pwned\\u{7}\\n12:00:00 fake (+1)"),
@@ -129,8 +248,63 @@ mod tests {
 
     #[test]
     fn survives_a_report_with_almost_nothing() {
-        let line = report_line(&serde_json::json!({}), &TimeZone::UTC, Palette::new(false));
+        let line = report_line(
+            &serde_json::json!({}),
+            &TimeZone::UTC,
+            Palette::new(false),
+            80,
+        );
         // No call states at all: nothing says how the call went.
         assert_eq!(line, "--:--:--  ?         ? → ?  ?  other  ?");
+    }
+
+    fn long_names() -> Value {
+        serde_json::json!({
+            "conversationSpaceId": "702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f",
+            "callCreated": "2026-11-25T09:04:30.185Z",
+            "callEnded": "2026-11-25T10:09:10.933Z",
+            "direction": "INBOUND",
+            "participants": [
+                {"id": "1", "originator": "1", "type": {"value": "PHONE_NUMBER", "caller":
+                    {"name": "Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301}", "number": "+442079460958"}}},
+                {"id": "2", "originator": "1", "type": {"value": "LINE", "name": "Maximiliana Oyelaran-Vasquez 😀", "extensionNumber": "8625"},
+                 "status": {"value": "CONNECTED"}},
+                {"id": "3", "originator": "1", "type": {"value": "LINE", "name": "Ann", "extensionNumber": "8629"}}
+            ],
+            "callStates": [{"participants": [{"id": "2", "originator": "1", "status": {"value": "CONNECTED"}}]}]
+        })
+    }
+
+    #[test]
+    fn fits_every_width_from_60_to_200_keeping_the_numbers() {
+        use crate::output::text::{strip_styles, width};
+        for columns in 60..=200 {
+            let line = report_line(&long_names(), &TimeZone::UTC, Palette::new(true), columns);
+            let shown = strip_styles(&line);
+            assert!(width(&shown) <= columns, "{columns}: {shown}");
+            assert!(!shown.contains('\n'));
+            assert!(shown.contains("+442079460958"), "{columns}: {shown}");
+            assert!(shown.contains("8625"), "{columns}: {shown}");
+            assert!(shown.contains(" +1  1h 04m  "), "{columns}: {shown}");
+            assert!(shown.contains("answered"), "{columns}: {shown}");
+        }
+        let wide = report_line(&long_names(), &TimeZone::UTC, Palette::new(false), 200);
+        assert_eq!(
+            wide,
+            "10:09:10  INBOUND   Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301} (+442079460958) → Maximiliana Oyelaran-Vasquez 😀 (8625) +1  1h 04m  answered  702e4d82"
+        );
+        let at = |columns| report_line(&long_names(), &TimeZone::UTC, Palette::new(false), columns);
+        assert_eq!(
+            at(60),
+            "10:09:10  in   +442079460958 → 8625 +1  1h 04m  answered"
+        );
+        assert_eq!(
+            at(80),
+            "10:09:10  in   Bart… (+442079460958) → Ma… (8625) +1  1h 04m  answered  702e4d82"
+        );
+        assert_eq!(
+            at(110),
+            "10:09:10  INBOUND   Bartholomew Feath… (+442079460958) → Maximiliana Oy… (8625) +1  1h 04m  answered  702e4d82"
+        );
     }
 }

@@ -10,10 +10,11 @@ use serde_json::Value;
 
 use super::Palette;
 use super::escape::terminal_safe;
+use super::party::{PartyCell, share};
 use super::summaries::human_duration;
 use super::text::{pad, pad_left, shorten, width};
 use crate::outcome::Outcome;
-use crate::summary_view::{PartyView, SummaryView};
+use crate::summary_view::SummaryView;
 
 /// How the STARTED column shows a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,76 +72,6 @@ struct Plan {
     direction: bool,
     /// Columns of name each party keeps at least, beside its number.
     name_floor: usize,
-}
-
-/// A caller or callee cell before fitting: escaped name and number, and how many more parties.
-#[derive(Debug, Clone, Default)]
-struct PartyCell {
-    name: String,
-    number: String,
-    more: usize,
-}
-
-impl PartyCell {
-    fn of(party: Option<&PartyView>, more: usize) -> Self {
-        let clean = |v: Option<&String>| terminal_safe(v.map_or("", |s| s.trim())).into_owned();
-        let name = clean(party.and_then(|p| p.name.as_ref()));
-        let number = clean(party.and_then(|p| p.number.as_ref()));
-        let name = if name == number { String::new() } else { name };
-        Self { name, number, more }
-    }
-
-    fn suffix(&self) -> String {
-        if self.more > 0 {
-            format!(" +{}", self.more)
-        } else {
-            String::new()
-        }
-    }
-
-    /// Columns it takes uncut.
-    fn full(&self) -> usize {
-        width(&self.fitted(usize::MAX))
-    }
-
-    /// Columns it needs keeping `floor` columns of name (the number is never cut).
-    fn needs(&self, floor: usize) -> usize {
-        let number = width(&self.number);
-        let least = match (self.number.is_empty(), self.name.is_empty()) {
-            (true, _) => width(&self.name).min(floor.max(6)),
-            (false, true) => number,
-            (false, false) if floor == 0 => number,
-            (false, false) => number + 3 + floor,
-        };
-        least.min(self.full())
-    }
-
-    /// The cell in at most `columns` (more only when the number alone is wider).
-    fn fitted(&self, columns: usize) -> String {
-        let suffix = self.suffix();
-        let whole = match (self.name.is_empty(), self.number.is_empty()) {
-            (false, false) => format!("{} ({}){suffix}", self.name, self.number),
-            (false, true) => format!("{}{suffix}", self.name),
-            (true, _) => format!("{}{suffix}", self.number),
-        };
-        if width(&whole) <= columns || self.number.is_empty() && self.name.is_empty() {
-            return whole;
-        }
-        if self.number.is_empty() {
-            return shorten(&self.name, columns);
-        }
-        let around = width(&self.number) + 3 + width(&suffix);
-        if !self.name.is_empty() && columns >= around + 2 {
-            let name = shorten(&self.name, columns - around);
-            return format!("{name} ({}){suffix}", self.number);
-        }
-        let bare = format!("{}{suffix}", self.number);
-        if width(&bare) <= columns {
-            bare
-        } else {
-            self.number.clone()
-        }
-    }
 }
 
 /// The cells of one summary.
@@ -341,21 +272,6 @@ fn fixed_columns(plan: &Plan, length: usize) -> usize {
     }
     let columns = shown.len() + 2;
     shown.iter().sum::<usize>() + plan.gap * (columns - 1)
-}
-
-/// Splits `room` between the two party columns: each gets what it needs, then the rest goes
-/// to both in proportion to how much more they could use, up to their full width.
-fn share(room: usize, needs: (usize, usize), full: (usize, usize)) -> (usize, usize) {
-    let want = (
-        full.0.saturating_sub(needs.0),
-        full.1.saturating_sub(needs.1),
-    );
-    let spare = room.saturating_sub(needs.0 + needs.1);
-    if spare >= want.0 + want.1 {
-        return (needs.0 + want.0, needs.1 + want.1);
-    }
-    let first = (spare * want.0).checked_div(want.0 + want.1).unwrap_or(0);
-    (needs.0 + first, needs.1 + (spare - first).min(want.1))
 }
 
 #[cfg(test)]

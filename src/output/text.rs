@@ -63,6 +63,99 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A line that may carry cer's own colour codes (`ESC[…m`; text from GoTo has none left once
+/// escaped) cut to at most `columns` visible columns, marking a cut with `…` and closing any
+/// colour left open, so a line never wraps on a terminal.
+pub fn cut_styled(line: &str, columns: usize) -> String {
+    if width(&strip_styles(line)) <= columns {
+        return line.to_string();
+    }
+    let mut kept = String::with_capacity(line.len());
+    let (mut used, mut styled, mut rest) = (0, false, line);
+    while !rest.is_empty() {
+        if let Some(code) = leading_style(rest) {
+            kept.push_str(code);
+            styled = true;
+            rest = &rest[code.len()..];
+            continue;
+        }
+        let Some(grapheme) = rest.graphemes(true).next() else {
+            break;
+        };
+        let w = width(grapheme);
+        if used + w + 1 > columns {
+            break;
+        }
+        kept.push_str(grapheme);
+        used += w;
+        rest = &rest[grapheme.len()..];
+    }
+    if columns > 0 {
+        kept.push('…');
+    }
+    if styled {
+        kept.push_str("\x1b[0m");
+    }
+    kept
+}
+
+/// `line` without cer's colour codes: what a person sees of it.
+pub fn strip_styles(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find('\x1b') {
+        plain.push_str(&rest[..at]);
+        rest = &rest[at..];
+        match leading_style(rest) {
+            Some(code) => rest = &rest[code.len()..],
+            None => {
+                plain.push('\x1b');
+                rest = &rest[1..];
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain
+}
+
+/// The `ESC[…m` colour code `text` starts with, if it starts with one.
+fn leading_style(text: &str) -> Option<&str> {
+    let body = text.strip_prefix("\x1b[")?;
+    let end = body.find(|c: char| !(c.is_ascii_digit() || c == ';'))?;
+    (body.as_bytes().get(end) == Some(&b'm')).then(|| &text[..end + 3])
+}
+
+/// `text` broken into lines of at most `columns` columns at spaces; a word wider than a whole
+/// line is cut between grapheme clusters. Never returns an empty list.
+pub fn wrap(text: &str, columns: usize) -> Vec<String> {
+    let columns = columns.max(1);
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let gap = usize::from(!line.is_empty());
+        if width(&line) + gap + width(word) <= columns {
+            if gap == 1 {
+                line.push(' ');
+            }
+            line.push_str(word);
+            continue;
+        }
+        if !line.is_empty() {
+            lines.push(std::mem::take(&mut line));
+        }
+        for grapheme in word.graphemes(true) {
+            if width(&line) + width(grapheme) > columns && !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            line.push_str(grapheme);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,5 +191,25 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(3610), "3,610");
         assert_eq!(thousands(1_234_567), "1,234,567");
+    }
+    #[test]
+    fn styled_lines_are_cut_by_what_shows() {
+        let line = "\x1b[1mab\x1b[0m cdef";
+        assert_eq!(cut_styled(line, 7), line);
+        assert_eq!(cut_styled(line, 5), "\x1b[1mab\x1b[0m c…\x1b[0m");
+        assert_eq!(width(&strip_styles(&cut_styled(line, 5))), 5);
+        assert_eq!(cut_styled("山田太郎", 5), "山田…");
+        assert_eq!(strip_styles("a\x1b[31mb\x1b[0m\x1bc"), "ab\x1bc");
+    }
+
+    #[test]
+    fn wrapping_breaks_at_spaces_and_cuts_only_overlong_words() {
+        assert_eq!(wrap("one two three", 7), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 10), [""]);
+        assert_eq!(wrap("山田太郎 x", 5), ["山田", "太郎", "x"]);
+        for line in wrap("a very long sentence with 山田太郎 and 😀😀😀 in it", 6) {
+            assert!(width(&line) <= 6, "{line}");
+        }
     }
 }

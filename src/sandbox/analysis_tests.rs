@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::*;
 use crate::sandbox::calls::Schedule;
+use crate::sandbox::config::DayShape;
 use crate::sandbox::directory::Directory;
 use crate::sandbox::report::report;
 
@@ -12,9 +13,9 @@ const DELAY: i64 = 60_000;
 
 fn calls(seed: u64, n: u64) -> (Directory, Vec<CallFacts>) {
     let dir = Directory::new(seed);
-    let s = Schedule::new(seed, 10_000);
+    let s = Schedule::new(seed, 10_000, DayShape::Flat);
     let calls = (1_790_000_000u64..1_790_000_000 + n)
-        .map(|i| s.call(&dir, i))
+        .filter_map(|i| s.call(&dir, i))
         .collect();
     (dir, calls)
 }

@@ -1,7 +1,10 @@
 //! The deterministic call history: every call is a pure function of (seed, slot length, slot
-//! number), and its id encodes the slot, so any process with the same seed can answer for any
-//! call in O(1) without storing history.
+//! number, the shape of the day), and its id encodes the slot, so any process with the same
+//! seed can answer for any call in O(1) without storing history. On a business day a slot
+//! keeps its call with a chance that follows the local hour and weekday: every slot at the
+//! busiest hours, one in five at night and at weekends.
 
+use super::config::DayShape;
 use super::directory::{Did, Directory, Outsider, Person};
 use super::rng::{SplitMix64, hash, mix, scramble48, unscramble48, uuid_bits, uuid_from};
 
@@ -14,6 +17,7 @@ const D_ID: u64 = 0x1D;
 const D_PLACED: u64 = 0x91ACED;
 const D_LEG: u64 = 0x1E6;
 const D_PARTICIPANT: u64 = 0x9A27;
+const D_BUSY: u64 = 0xB05E;
 
 /// Which way the call went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,20 +184,61 @@ impl CallFacts {
     }
 }
 
-/// Where scheduled calls come from: slot `i` creates one call in `[i*every, (i+1)*every)`.
+/// Where scheduled calls come from: slot `i` creates at most one call, in
+/// `[i*every, (i+1)*every)`; on a flat day every slot has one.
 #[derive(Debug, Clone)]
 pub(crate) struct Schedule {
     seed: u64,
     every_ms: i64,
     key48: u64,
+    day: DayShape,
+}
+
+/// Per mille of the slots that keep their call, by local hour: a weekday with a morning peak
+/// (10:00) and an afternoon one (15:00), a lunch dip, and a fifth of the slots at night, so
+/// the quietest hour still has a call every 10 s at the demo's 2 s slots.
+const WEEKDAY: [u64; 24] = [
+    200, 200, 200, 200, 200, 200, 200, 320, 600, 900, 1000, 880, //
+    560, 660, 860, 1000, 760, 480, 300, 200, 200, 200, 200, 200,
+];
+/// Saturday and Sunday: the night's fifth, a little more around midday.
+const WEEKEND: [u64; 24] = [
+    200, 200, 200, 200, 200, 200, 200, 200, 200, 220, 250, 260, //
+    260, 260, 250, 240, 220, 200, 200, 200, 200, 200, 200, 200,
+];
+
+/// The per mille of slots starting at `ms` that keep their call on a business day in `zone`.
+fn busy_share(ms: i64, zone: &jiff::tz::TimeZone) -> u64 {
+    let Ok(at) = jiff::Timestamp::from_millisecond(ms) else {
+        return 1000;
+    };
+    let local = at.to_zoned_datetime(zone.clone());
+    let hour = usize::try_from(local.hour()).unwrap_or(0) % 24;
+    match local.weekday() {
+        jiff::civil::Weekday::Saturday | jiff::civil::Weekday::Sunday => WEEKEND[hour],
+        _ => WEEKDAY[hour],
+    }
 }
 
 impl Schedule {
-    pub(crate) fn new(seed: u64, every_ms: i64) -> Self {
+    pub(crate) fn new(seed: u64, every_ms: i64, day: DayShape) -> Self {
         Schedule {
             seed,
             every_ms,
             key48: hash(&[seed, D_ID, 48]),
+            day,
+        }
+    }
+
+    /// Whether slot `i` has a call: always on a flat day; on a business day by a draw of its
+    /// own against the share of its local hour, so the rest of the call does not change.
+    pub(crate) fn has_call(&self, i: u64) -> bool {
+        match &self.day {
+            DayShape::Flat => true,
+            DayShape::Business(zone) => {
+                let start = (i as i64).saturating_mul(self.every_ms);
+                hash(&[self.seed, self.every_ms as u64, D_BUSY, i]) % 1000 < busy_share(start, zone)
+            }
         }
     }
 
@@ -221,8 +266,12 @@ impl Schedule {
         (self.slot_id(i) == id).then_some(i)
     }
 
-    /// The call of slot `i`.
-    pub(crate) fn call(&self, dir: &Directory, i: u64) -> CallFacts {
+    /// The call of slot `i`, if the slot has one.
+    pub(crate) fn call(&self, dir: &Directory, i: u64) -> Option<CallFacts> {
+        self.has_call(i).then(|| self.draw(dir, i))
+    }
+
+    fn draw(&self, dir: &Directory, i: u64) -> CallFacts {
         let mut rng = SplitMix64::new(hash(&[self.seed, self.every_ms as u64, D_SLOT, i]));
         let start = (i as i64).saturating_mul(self.every_ms);
         let created = start + rng.below(self.every_ms as u64) as i64;
@@ -368,12 +417,18 @@ mod tests {
 
     #[test]
     fn slot_ids_round_trip_and_reject_others() {
-        let s = Schedule::new(9, 10_000);
+        let s = Schedule::new(9, 10_000, DayShape::Flat);
         for i in [0u64, 1, 176_000_000, 176_000_001] {
             assert_eq!(s.slot_from_id(s.slot_id(i)), Some(i));
         }
-        assert_eq!(Schedule::new(10, 10_000).slot_from_id(s.slot_id(5)), None);
-        assert_eq!(Schedule::new(9, 20_000).slot_from_id(s.slot_id(5)), None);
+        assert_eq!(
+            Schedule::new(10, 10_000, DayShape::Flat).slot_from_id(s.slot_id(5)),
+            None
+        );
+        assert_eq!(
+            Schedule::new(9, 20_000, DayShape::Flat).slot_from_id(s.slot_id(5)),
+            None
+        );
         let dir = Directory::new(9);
         let placed = placed_call(&dir, 9, 1, 1_000_000, 60_000);
         assert_eq!(s.slot_from_id(placed.id), None);
@@ -382,10 +437,10 @@ mod tests {
     #[test]
     fn calls_stay_in_their_slot_and_under_two_hours() {
         let dir = Directory::new(3);
-        let s = Schedule::new(3, 1_000);
+        let s = Schedule::new(3, 1_000, DayShape::Flat);
         let mut long = 0;
         for i in 1_700_000_000u64..1_700_010_000 {
-            let c = s.call(&dir, i);
+            let c = s.call(&dir, i).unwrap();
             assert_eq!(s.slot_of(c.created_ms), i as i64);
             let d = c.ended_ms - c.created_ms;
             assert!((0..=MAX_CALL_MS).contains(&d));
@@ -393,8 +448,73 @@ mod tests {
                 assert!(a >= c.created_ms && a <= c.ended_ms);
             }
             long += i64::from(d >= 1_800_000);
-            assert_eq!(c, s.call(&dir, i));
+            assert_eq!(Some(c), s.call(&dir, i));
         }
         assert!((50..600).contains(&long), "{long} long calls");
+    }
+
+    /// Calls per local hour of a day starting at `day` (midnight in `zone`), at `every_ms`.
+    fn per_hour(seed: u64, every_ms: i64, zone: &jiff::tz::TimeZone, day: &str) -> [u32; 24] {
+        let dir = Directory::new(seed);
+        let s = Schedule::new(seed, every_ms, DayShape::Business(zone.clone()));
+        let midnight = day
+            .parse::<jiff::civil::Date>()
+            .unwrap()
+            .to_zoned_datetime(zone.clone())
+            .unwrap();
+        let start = midnight.timestamp().as_millisecond();
+        let mut hours = [0u32; 24];
+        for i in s.slot_of(start)..s.slot_of(start + 86_400_000) {
+            if let Some(call) = s.call(&dir, i as u64) {
+                let at = jiff::Timestamp::from_millisecond(call.created_ms).unwrap();
+                hours[usize::from(at.to_zoned_datetime(zone.clone()).hour() as u8)] += 1;
+            }
+        }
+        hours
+    }
+
+    #[test]
+    fn a_business_day_peaks_in_the_morning_and_afternoon_and_is_quiet_at_night() {
+        // A zone an hour east of UTC, without relying on the system's time zone database.
+        let paris = jiff::tz::TimeZone::fixed(jiff::tz::offset(1));
+        for (seed, zone, day) in [
+            (1, jiff::tz::TimeZone::UTC, "2026-11-25"),
+            (7, paris.clone(), "2026-11-23"),
+        ] {
+            let hours = per_hour(seed, 2_000, &zone, day);
+            let busiest = *hours.iter().max().unwrap();
+            let quietest = *hours.iter().min().unwrap();
+            assert!(busiest >= 5 * quietest, "{hours:?}");
+            // Peaks at 10:00 and 15:00, a dip at lunch, nights quiet.
+            assert!(hours[10] > hours[12] && hours[15] > hours[12], "{hours:?}");
+            assert!(
+                hours[3] * 4 < hours[10] && hours[22] * 4 < hours[15],
+                "{hours:?}"
+            );
+            // Even the quietest hour has a call every 10 s or so, for `--sandbox listen`.
+            assert!(quietest >= 300, "{hours:?}");
+        }
+        let weekday: u32 = per_hour(1, 2_000, &paris, "2026-11-25").iter().sum();
+        let saturday: u32 = per_hour(1, 2_000, &paris, "2026-11-28").iter().sum();
+        assert!(
+            saturday * 2 < weekday,
+            "{saturday} on Saturday, {weekday} on Wednesday"
+        );
+    }
+
+    #[test]
+    fn a_business_day_is_a_pure_function_of_seed_and_clock() {
+        let zone = jiff::tz::TimeZone::UTC;
+        let dir = Directory::new(5);
+        let a = Schedule::new(5, 2_000, DayShape::Business(zone.clone()));
+        let b = Schedule::new(5, 2_000, DayShape::Business(zone));
+        let flat = Schedule::new(5, 2_000, DayShape::Flat);
+        for i in 880_000_000u64..880_002_000 {
+            assert_eq!(a.call(&dir, i), b.call(&dir, i));
+            // A kept slot's call is the flat day's call of that slot: only density changes.
+            if let Some(call) = a.call(&dir, i) {
+                assert_eq!(Some(call), flat.call(&dir, i));
+            }
+        }
     }
 }

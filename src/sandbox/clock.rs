@@ -35,8 +35,9 @@ pub(crate) async fn run_notifier(shared: Arc<Shared>) {
         let now = now_ms();
         // A slot cannot create its call before the slot starts, so slots are queued as they open.
         while next_slot.saturating_mul(every) <= now {
-            let call = schedule.call(&shared.dir, next_slot as u64);
-            if call.ended_ms > start {
+            if let Some(call) = schedule.call(&shared.dir, next_slot as u64)
+                && call.ended_ms > start
+            {
                 pending.push(Reverse((call.ended_ms, call.id)));
             }
             next_slot += 1;

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use jiff::tz::TimeZone;
+
 /// The OAuth client id the simulator accepts; a documented constant so scripts can hard-code it.
 pub const CLIENT_ID: &str = "cer-sandbox-client";
 /// The OAuth client secret paired with [`CLIENT_ID`].
@@ -37,7 +39,23 @@ pub struct SandboxConfig {
     pub analysis_delay: Option<Duration>,
     /// After `WEBSOCKET_TO_BE_CLOSED`, sockets are closed after this grace period.
     pub to_be_closed_grace: Duration,
+    /// How scheduled calls spread over the day and the week.
+    pub day: DayShape,
 }
+
+/// How scheduled calls spread over the day and the week.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DayShape {
+    /// Every slot has its call: the same number of calls in every hour, which tests count on.
+    Flat,
+    /// A business day in this time zone: every slot has its call at the busiest hours (10:00
+    /// and 15:00 on weekdays), about one in five at night and at weekends.
+    Business(TimeZone),
+}
+
+/// The slot length of [`SandboxConfig::demo`]: a call every 2 s at the busiest hour, so that
+/// even the quietest hour has one every 10 s for `--sandbox listen` to show.
+pub const DEMO_CALL_EVERY: Duration = Duration::from_secs(2);
 
 impl Default for SandboxConfig {
     fn default() -> Self {
@@ -50,6 +68,18 @@ impl Default for SandboxConfig {
             report_delay: Duration::ZERO,
             analysis_delay: Some(DEFAULT_ANALYSIS_DELAY),
             to_be_closed_grace: Duration::from_secs(2),
+            day: DayShape::Flat,
+        }
+    }
+}
+
+impl SandboxConfig {
+    /// What `cer sandbox` and `cer --sandbox` run: a business day in the local time zone.
+    pub fn demo() -> Self {
+        SandboxConfig {
+            call_every: Some(DEMO_CALL_EVERY),
+            day: DayShape::Business(TimeZone::system()),
+            ..SandboxConfig::default()
         }
     }
 }

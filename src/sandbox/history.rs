@@ -93,7 +93,7 @@ pub(crate) fn find(shared: &Shared, id: u128) -> Option<CallFacts> {
     let schedule = shared.schedule.as_ref()?;
     schedule
         .slot_from_id(id)
-        .map(|i| schedule.call(&shared.dir, i))
+        .and_then(|i| schedule.call(&shared.dir, i))
 }
 
 /// One page of calls, newest first, and the key to continue after when more remain.
@@ -146,7 +146,11 @@ fn slot_calls<'a>(
         return Box::new(std::iter::empty());
     }
     let dir = &shared.dir;
-    Box::new((lo..=hi).rev().map(move |i| schedule.call(dir, i as u64)))
+    Box::new(
+        (lo..=hi)
+            .rev()
+            .filter_map(move |i| schedule.call(dir, i as u64)),
+    )
 }
 
 /// Merges two descending streams into one.

@@ -59,7 +59,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use config::{
-    ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, DEFAULT_ANALYSIS_DELAY, PRINCIPAL, SandboxConfig,
+    ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, DEFAULT_ANALYSIS_DELAY, DEMO_CALL_EVERY, DayShape,
+    PRINCIPAL, SandboxConfig,
 };
 pub use faults::{FAULTS, FaultError, FaultInfo, FaultKind, FaultRule, Faults, fault_names};
 pub use views::{ChannelView, PlacedCall, RequestRecord, SubscriptionView};

@@ -211,7 +211,7 @@ impl Shared {
             dir: Directory::new(config.seed),
             schedule: config
                 .every_ms()
-                .map(|every| Schedule::new(config.seed, every)),
+                .map(|every| Schedule::new(config.seed, every, config.day.clone())),
             config,
             inner: Mutex::new(inner),
             keeper_wake: Notify::new(),

@@ -14,7 +14,7 @@ use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
 use crate::outcome::GOTO_CALLER_OUTCOMES;
-use crate::sandbox::{SandboxConfig, fault_names};
+use crate::sandbox::{DayShape, SandboxConfig, fault_names};
 
 /// `login`'s choices.
 #[derive(Debug, Clone)]
@@ -279,9 +279,14 @@ pub struct SandboxSettings {
 
 impl SandboxSettings {
     pub fn resolve(args: &SandboxArgs) -> Result<Self, UsageError> {
-        let defaults = SandboxConfig::default();
+        let defaults = SandboxConfig::demo();
+        let (day, default_every) = if args.flat {
+            (DayShape::Flat, SandboxConfig::default().call_every)
+        } else {
+            (defaults.day.clone(), defaults.call_every)
+        };
         let call_every = match args.call_every {
-            None => defaults.call_every,
+            None => default_every,
             Some(0.0) => None,
             Some(secs) if secs.is_finite() && secs >= 0.1 => Some(Duration::from_secs_f64(secs)),
             Some(secs) => {
@@ -303,6 +308,7 @@ impl SandboxSettings {
                 args.analysis_delay.as_deref(),
                 defaults.analysis_delay,
             )?,
+            day,
             ..defaults
         };
         Ok(Self {

@@ -4,6 +4,7 @@
 pub mod commands;
 mod duration;
 mod range;
+pub mod show;
 mod sources;
 pub mod store;
 

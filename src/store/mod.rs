@@ -13,6 +13,7 @@ mod last_write;
 mod location;
 mod migrate;
 pub mod outbox;
+mod read;
 pub mod refetch;
 mod reports;
 mod retention;

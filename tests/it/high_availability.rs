@@ -22,14 +22,14 @@ const ARRIVE: Duration = Duration::from_secs(30);
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 
 /// One machine's folders: its own HOME, state and config, as on another host.
-fn machine(env: &TestEnv, name: &str) -> PathBuf {
+pub(crate) fn machine(env: &TestEnv, name: &str) -> PathBuf {
     let home = env.dir.path().join(name);
     std::fs::create_dir_all(&home).expect("a machine folder");
     home
 }
 
 /// `cer listen --json --store URL` on `machine`, started and Ready.
-fn listener(env: &TestEnv, home: &PathBuf, store: &str, args: &[&str]) -> Running {
+pub(crate) fn listener(env: &TestEnv, home: &PathBuf, store: &str, args: &[&str]) -> Running {
     ready(listen_command(env, home, store, args))
 }
 

@@ -319,13 +319,20 @@ fn a_terminal_gets_one_human_line_per_call() {
         .env("CER_TOKEN", env.sandbox.issue_token(None))
         .env("CER_FORCE_TTY", "stdout")
         .env("NO_COLOR", "1")
+        .env("COLUMNS", "72")
         .arg("listen");
     let mut running = Running::start(command);
     running.wait_for_stderr("Ready", READY);
     let call = env.sandbox.place_call().conversation_space_id;
     let lines = running.stdout_lines(1, ARRIVE);
     assert_eq!(lines.len(), 1);
-    assert!(lines[0].ends_with(&call), "{}", lines[0]);
+    // The short ID, as the summaries table shows it, and nothing wider than the terminal.
+    assert!(
+        lines[0].ends_with(&format!("  {}", &call[..8])),
+        "{}",
+        lines[0]
+    );
+    assert!(cer::output::text::width(&lines[0]) <= 72, "{}", lines[0]);
     assert!(lines[0].contains('→'));
     stop(running);
 }

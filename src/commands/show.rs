@@ -1,0 +1,174 @@
+//! `cer show ID...`: each call as a page for a person. The store is read first (a prefix of
+//! 8 or more characters names a stored call, as the summaries table shows it); GoTo is asked
+//! only for a whole ID the store lacks. An ambiguous prefix is a usage error listing the
+//! candidates (exit 2), an unknown call exit 3; the calls found are printed either way.
+
+use serde_json::Value;
+
+use super::Context;
+use crate::api::ApiError;
+use crate::api::reports::fetch_report;
+use crate::errors::{AlreadyReported, code};
+use crate::output::show::revisions::Revision;
+use crate::output::show::{View, candidate_line, render};
+use crate::output::width::terminal_width;
+use crate::settings::show::{CallRef, ShowSettings};
+use crate::store::Store;
+
+/// Candidates listed for an ambiguous prefix; one more is read to know there are more.
+const CANDIDATES: usize = 10;
+
+/// What looking a call up found.
+enum Found {
+    /// The report, and its stored revisions (oldest first; none when it came from GoTo).
+    Report(Value, Vec<(i64, String, String)>),
+    /// The candidates' IDs and stored reports.
+    Ambiguous(Vec<(String, Option<Value>)>),
+    Unknown,
+}
+
+pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()> {
+    let output = &context.output;
+    let store = Store::open_existing(&settings.store).await?;
+    let view = View {
+        zone: settings.zone.clone(),
+        columns: terminal_width(),
+        palette: output.stdout_palette(),
+    };
+    let (mut printed, mut failure) = (0, None::<u8>);
+    for call in &settings.calls {
+        let failed = match find(call, store.as_ref(), context).await? {
+            Found::Report(report, stored) => {
+                let revisions = revisions(&stored);
+                let listed: Vec<Revision<'_>> = revisions
+                    .iter()
+                    .map(|(number, fetched_at, report)| Revision {
+                        number: *number,
+                        fetched_at: *fetched_at,
+                        report,
+                    })
+                    .collect();
+                let page = render(&report, &listed, &view);
+                let gap = if printed > 0 { "\n" } else { "" };
+                output.data(format!("{gap}{page}").as_bytes())?;
+                printed += 1;
+                continue;
+            }
+            Found::Ambiguous(candidates) => {
+                ambiguous(call, &candidates, &settings, context);
+                code::USAGE
+            }
+            Found::Unknown => {
+                unknown(call, &settings, store.is_some(), context);
+                code::NOT_FOUND
+            }
+        };
+        // A usage error (an ambiguous prefix) says more about what to do than a missing call.
+        failure = Some(failure.map_or(failed, |f| if f == code::USAGE { f } else { failed }));
+    }
+    match failure {
+        Some(exit) => Err(AlreadyReported(exit).into()),
+        None => Ok(()),
+    }
+}
+
+/// The stored revisions as the page reads them; one that cannot be read is left out.
+fn revisions(stored: &[(i64, String, String)]) -> Vec<(u32, jiff::Timestamp, Value)> {
+    stored
+        .iter()
+        .filter_map(|(number, fetched_at, text)| {
+            Some((
+                u32::try_from(*number).ok()?,
+                fetched_at.parse().ok()?,
+                serde_json::from_str(text).ok()?,
+            ))
+        })
+        .collect()
+}
+
+async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyhow::Result<Found> {
+    match call {
+        CallRef::Full(id) => {
+            if let Some(store) = store
+                && let Some(report) = store.report(id).await?
+            {
+                return Ok(Found::Report(report, store.revisions(id).await?));
+            }
+            match fetch_report(&context.api(), id).await {
+                Ok(report) => Ok(Found::Report(report, Vec::new())),
+                Err(ApiError::NotFound { .. }) => Ok(Found::Unknown),
+                Err(err) => {
+                    Err(anyhow::Error::new(err).context(format!("cannot fetch the report of {id}")))
+                }
+            }
+        }
+        CallRef::Prefix(prefix) => {
+            let Some(store) = store else {
+                return Ok(Found::Unknown);
+            };
+            let mut ids = store.ids_with_prefix(prefix, CANDIDATES + 1).await?;
+            match ids.len() {
+                0 => Ok(Found::Unknown),
+                1 => {
+                    let id = ids.remove(0);
+                    let Some(report) = store.report(&id).await? else {
+                        return Ok(Found::Unknown);
+                    };
+                    Ok(Found::Report(report, store.revisions(&id).await?))
+                }
+                _ => {
+                    let mut candidates = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        let report = store.report(&id).await?;
+                        candidates.push((id, report));
+                    }
+                    Ok(Found::Ambiguous(candidates))
+                }
+            }
+        }
+    }
+}
+
+fn ambiguous(
+    call: &CallRef,
+    candidates: &[(String, Option<Value>)],
+    settings: &ShowSettings,
+    context: &Context,
+) {
+    let prefix = match call {
+        CallRef::Full(id) | CallRef::Prefix(id) => id,
+    };
+    let output = &context.output;
+    let more = if candidates.len() > CANDIDATES {
+        " or more"
+    } else {
+        ""
+    };
+    let shown = candidates.len().min(CANDIDATES);
+    output.error(format!(
+        "{prefix} is the start of {shown}{more} stored calls:"
+    ));
+    for (id, report) in &candidates[..shown] {
+        let line = candidate_line(id, report.as_ref(), &settings.zone);
+        output.error(format!("  {line}"));
+    }
+    output.hint("give more characters of the ID, or the whole ID");
+}
+
+fn unknown(call: &CallRef, settings: &ShowSettings, stored: bool, context: &Context) {
+    let output = &context.output;
+    let store = if stored {
+        settings.store.to_string()
+    } else {
+        format!("{} (not created yet)", settings.store)
+    };
+    match call {
+        CallRef::Full(id) => output.error(format!(
+            "no call {id}: not in the store {store}, and GoTo has no report of it (a call has one a few seconds after it ends)"
+        )),
+        CallRef::Prefix(prefix) => {
+            output.error(format!("no stored call starts with {prefix} (store {store})"));
+            output.hint("a short ID finds only calls in the store (`cer listen` and `cer sync` store them); give the whole ID to ask GoTo");
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! The top of `cer show`: one headline (direction, caller → callee, fitted to the width with
+//! names shortened before numbers), when the call started and ended, its length and outcome,
+//! and every party of the call with its role.
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde_json::Value;
+
+use super::super::Palette;
+use super::super::escape::terminal_safe;
+use super::super::party::{PartyCell, share};
+use super::super::summaries::human_duration;
+use super::super::text::{cut_styled, shorten, width};
+use super::facts::CallFacts;
+use super::timeline::words;
+use crate::outcome::Outcome;
+
+/// `INBOUND  PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1`, in `columns`.
+pub(crate) fn headline(
+    report: &Value,
+    facts: &CallFacts,
+    palette: Palette,
+    columns: usize,
+) -> String {
+    let direction = report
+        .get("direction")
+        .and_then(Value::as_str)
+        .unwrap_or("CALL");
+    let direction = terminal_safe(direction).into_owned();
+    let (caller, callee) = caller_and_callee(facts);
+    let room = columns.saturating_sub(width(&direction) + 2 + 3);
+    let full = (caller.full().max(1), callee.full().max(1));
+    let mut needs = [12, 0].into_iter().map(|floor| {
+        (
+            caller.needs_with_count(floor),
+            callee.needs_with_count(floor),
+        )
+    });
+    let needs = needs
+        .find(|(a, b)| a + b <= room)
+        .unwrap_or((room / 2, room - room / 2));
+    let (a, b) = share(room, needs, full);
+    let show = |cell: &PartyCell, n: usize| {
+        if cell.is_empty() {
+            "?".to_string()
+        } else {
+            shorten(&cell.fitted(n), n.max(1))
+        }
+    };
+    let line = format!(
+        "{}  {} → {}",
+        palette.bold(&direction),
+        show(&caller, a),
+        show(&callee, b)
+    );
+    cut_styled(&line, columns)
+}
+
+/// The originator, and the first other party with a count of the rest (or, with nobody but
+/// the caller, the number the caller dialled).
+fn caller_and_callee(facts: &CallFacts) -> (PartyCell, PartyCell) {
+    let originator = facts.participants.iter().find(|p| {
+        let id = p.get("id").and_then(Value::as_str).unwrap_or("");
+        facts.is_originator(id)
+    });
+    let caller = originator.map_or_else(PartyCell::default, |p| PartyCell::of_participant(p, 0));
+    let others: Vec<&&Value> = facts
+        .participants
+        .iter()
+        .filter(|p| Some(*p) != originator)
+        .collect();
+    let dialled = || {
+        let number = originator?.pointer("/type/number")?.as_str()?;
+        originator?.pointer("/type/caller")?;
+        Some(PartyCell::named(None, Some(number), 0))
+    };
+    let callee = match others.first() {
+        Some(p) => PartyCell::of_participant(p, others.len() - 1),
+        None => dialled().unwrap_or_default(),
+    };
+    (caller, callee)
+}
+
+/// `outcome`, `started`, `ended` (with the length) and `id`.
+pub(crate) fn when_lines(
+    report: &Value,
+    facts: &CallFacts,
+    zone: &TimeZone,
+    palette: Palette,
+) -> Vec<(String, String)> {
+    let outcome = Outcome::of_report(report);
+    let word = outcome.as_str();
+    let word = match outcome {
+        Outcome::Missed | Outcome::Abandoned => palette.red(word).to_string(),
+        Outcome::Voicemail => palette.yellow(word).to_string(),
+        Outcome::Answered => palette.green(word).to_string(),
+        Outcome::Other => word.to_string(),
+    };
+    let local = |at: Option<Timestamp>| {
+        at.map_or_else(
+            || "?".to_string(),
+            |t| {
+                t.to_zoned_datetime(zone.clone())
+                    .strftime("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string()
+            },
+        )
+    };
+    let length = match (facts.created, facts.ended) {
+        (Some(a), Some(b)) => format!(
+            " ({})",
+            human_duration(b.duration_since(a).as_secs().max(0))
+        ),
+        _ => String::new(),
+    };
+    let id = report
+        .get("conversationSpaceId")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    vec![
+        ("outcome".to_string(), word),
+        ("started".to_string(), local(facts.created)),
+        (
+            "ended".to_string(),
+            format!("{}{length}", local(facts.ended)),
+        ),
+        ("id".to_string(), terminal_safe(id).into_owned()),
+    ]
+}
+
+/// Every participant of the report with its role: the caller, agents (with their queue),
+/// lines, outside numbers.
+pub(crate) fn party_lines(facts: &CallFacts) -> Vec<(String, String)> {
+    facts
+        .participants
+        .iter()
+        .map(|p| {
+            let id = p.get("id").and_then(Value::as_str).unwrap_or("");
+            let kind = p
+                .pointer("/type/value")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let cell = PartyCell::of_participant(p, 0);
+            let mut text = if cell.is_empty() {
+                "?".to_string()
+            } else {
+                cell.fitted(usize::MAX)
+            };
+            let number = p
+                .pointer("/type/number")
+                .and_then(Value::as_str)
+                .map(terminal_safe);
+            let label = if facts.is_originator(id) {
+                "caller".to_string()
+            } else {
+                match kind {
+                    "AGENT" => "agent".to_string(),
+                    "LINE" => "line".to_string(),
+                    "PHONE_NUMBER" => "callee".to_string(),
+                    other => words(other),
+                }
+            };
+            match (p.pointer("/type/caller"), p.pointer("/type/callee"), number) {
+                (Some(_), _, Some(n)) => text.push_str(&format!(", dialled {n}")),
+                (_, Some(_), Some(n)) => text.push_str(&format!(", called from {n}")),
+                _ => {}
+            }
+            let queue = p
+                .pointer("/type/interactiveVoiceResponseSystemId")
+                .and_then(Value::as_str)
+                .and_then(|q| facts.queue_name(q));
+            if let Some(queue) = queue {
+                text.push_str(&format!(", queue {queue}"));
+            }
+            (label, text)
+        })
+        .collect()
+}

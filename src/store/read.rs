@@ -1,0 +1,138 @@
+//! Reads for `cer show`: one stored report by its full ID, and the stored IDs that start with
+//! a prefix (the short ID a table shows), on both backends. A store that does not exist yet is
+//! not created just to find it empty.
+
+use serde_json::Value;
+use sqlx::Row;
+
+use super::{Backend, Store, StoreError, StoreLocation};
+
+impl Store {
+    /// Opens the store if there is one: a SQLite file that does not exist yet is `None`, not a
+    /// new empty file (a look-up has nothing to find there). PostgreSQL is always opened.
+    pub async fn open_existing(location: &StoreLocation) -> Result<Option<Self>, StoreError> {
+        if let StoreLocation::Sqlite(path) = location
+            && !path.exists()
+        {
+            return Ok(None);
+        }
+        Self::open(location).await.map(Some)
+    }
+
+    /// The stored report of `id`, exactly as GoTo sent it (the newest revision).
+    pub async fn report(&self, id: &str) -> Result<Option<Value>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT report FROM cer_reports WHERE conversation_space_id = $1",
+            Backend::Postgres => {
+                "SELECT report::text FROM cer_reports WHERE conversation_space_id = $1"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let text: String = row.try_get(0).map_err(|e| self.failed(e))?;
+        let report = serde_json::from_str(&text)
+            .map_err(|e| self.failed(sqlx::Error::Decode(Box::new(e))))?;
+        Ok(Some(report))
+    }
+
+    /// At most `limit` stored IDs that start with `prefix` (compared without regard to
+    /// case), in order. The prefix is compared as a string, never as a LIKE pattern, so `%`
+    /// and `_` in it match only themselves.
+    pub async fn ids_with_prefix(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        let length = prefix.chars().count();
+        // The length is cer's own number, not the user's text: safe to write into the SQL,
+        // which spares PostgreSQL's substr an integer parameter of the wrong width.
+        let sql = format!(
+            "SELECT conversation_space_id FROM cer_reports \
+             WHERE lower(substr(conversation_space_id, 1, {length})) = $1 \
+             ORDER BY conversation_space_id LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(prefix.to_lowercase())
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| row.try_get::<String, _>(0).map_err(|e| self.failed(e)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::outbox::Queue;
+
+    async fn store_with(ids: &[&str]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StoreLocation::Sqlite(dir.path().join("cer.db"));
+        let store = Store::open(&location).await.unwrap();
+        let now = jiff::Timestamp::now();
+        for id in ids {
+            let report = serde_json::json!({"conversationSpaceId": id, "callStates": []});
+            store
+                .store_report(&report, None, &Queue::NONE, now)
+                .await
+                .unwrap();
+        }
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_prefix_matches_as_text_not_as_a_pattern() {
+        let (_dir, store) =
+            store_with(&["abc_1234-x", "abcd1234-y", "abcd1234-z", "ABC%9999"]).await;
+        assert_eq!(
+            store.ids_with_prefix("abcd1234", 10).await.unwrap(),
+            ["abcd1234-y", "abcd1234-z"]
+        );
+        assert_eq!(
+            store.ids_with_prefix("abc_1234", 10).await.unwrap(),
+            ["abc_1234-x"]
+        );
+        assert_eq!(
+            store.ids_with_prefix("abc%", 10).await.unwrap(),
+            ["ABC%9999"]
+        );
+        assert_eq!(
+            store.ids_with_prefix("ABCD1234", 1).await.unwrap(),
+            ["abcd1234-y"]
+        );
+        assert!(
+            store
+                .ids_with_prefix("ffffffff", 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn reads_a_report_back_and_none_for_another() {
+        let (_dir, store) = store_with(&["one"]).await;
+        let report = store.report("one").await.unwrap().unwrap();
+        assert_eq!(report["conversationSpaceId"], "one");
+        assert!(store.report("two").await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_missing_file_is_no_store_and_stays_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/cer.db");
+        let location = StoreLocation::Sqlite(path.clone());
+        assert!(Store::open_existing(&location).await.unwrap().is_none());
+        assert!(!path.exists());
+        assert!(!dir.path().join("state").exists());
+    }
+}

@@ -1,0 +1,314 @@
+//! `cer show`: simulator calls of every outcome as a person sees them (snapshots at 80 and
+//! 120 columns), the ID rules (whole IDs from the store or GoTo, prefixes of 8 or more
+//! characters of stored calls, ambiguous exit 2, unknown exit 3) on SQLite and PostgreSQL,
+//! hostile names, and the same lines to a pipe as to a terminal, without colour.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use cer::outcome::Outcome;
+use cer::sandbox::SandboxConfig;
+use cer::store::outbox::Queue;
+use cer::store::{Store, StoreLocation};
+use serde_json::{Value, json};
+
+use crate::harness::{TestEnv, json_lines, stderr_of, stdout_of};
+
+/// A past UTC day: the simulator's history of it is fixed.
+const DAY: &str = "2026-01-05";
+
+fn day_env() -> TestEnv {
+    TestEnv::with(SandboxConfig {
+        call_every: Some(Duration::from_secs(60)),
+        ..SandboxConfig::default()
+    })
+}
+
+/// The first call of the day of each outcome, by cer's word.
+fn one_call_per_outcome(env: &TestEnv) -> BTreeMap<&'static str, String> {
+    let output = env
+        .cer_with_token()
+        .args([
+            "summaries",
+            "--day",
+            DAY,
+            "--utc",
+            "--json",
+            "--page-size",
+            "1000",
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let lines: Vec<String> = stdout_of(&output).lines().map(str::to_string).collect();
+    let mut found = BTreeMap::new();
+    for item in json_lines(&lines).iter().rev() {
+        let word = Outcome::of_summary(item).as_str();
+        let id = item["conversationSpaceId"].as_str().unwrap().to_string();
+        found.entry(word).or_insert(id);
+    }
+    found
+}
+
+fn show(env: &TestEnv, columns: &str, args: &[&str]) -> std::process::Output {
+    env.cer_with_token()
+        .env("CER_FORCE_TTY", "stdout")
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", columns)
+        .arg("show")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn simulator_calls_of_every_outcome_at_80_and_120_columns() {
+    let env = day_env();
+    let calls = one_call_per_outcome(&env);
+    let words: Vec<&str> = calls.keys().copied().collect();
+    assert_eq!(words, ["abandoned", "answered", "missed", "voicemail"]);
+    for (word, id) in &calls {
+        for columns in ["80", "120"] {
+            let output = show(&env, columns, &["--utc", id]);
+            assert!(output.status.success(), "{}", stderr_of(&output));
+            let page = stdout_of(&output);
+            let max: usize = columns.parse().unwrap();
+            assert!(
+                page.lines().all(|l| cer::output::text::width(l) <= max),
+                "{page}"
+            );
+            let outcome = page
+                .lines()
+                .any(|l| l.split_whitespace().eq(["outcome", *word]));
+            assert!(outcome, "{page}");
+            insta::assert_snapshot!(format!("show_{word}_{columns}"), page);
+        }
+    }
+}
+
+#[test]
+fn a_pipe_gets_the_same_lines_without_colour() {
+    let env = day_env();
+    let id = "29a1c77a-e52a-3764-8606-8b02b1277be8";
+    let terminal = env
+        .cer_with_token()
+        .env("CER_FORCE_TTY", "stdout")
+        .env("COLUMNS", "80")
+        .args(["show", "--utc", id])
+        .output()
+        .unwrap();
+    let pipe = env
+        .cer_with_token()
+        .env("COLUMNS", "80")
+        .args(["show", "--utc", id])
+        .output()
+        .unwrap();
+    assert!(terminal.status.success() && pipe.status.success());
+    let coloured = stdout_of(&terminal);
+    assert!(coloured.contains('\u{1b}'), "a terminal gets colour");
+    assert!(!stdout_of(&pipe).contains('\u{1b}'), "a pipe gets none");
+    assert_eq!(cer::output::text::strip_styles(&coloured), stdout_of(&pipe));
+}
+
+/// A store holding `reports`, at a fresh SQLite file; its `--store` value.
+fn store_with(env: &TestEnv, url: &str, reports: &[Value]) -> String {
+    let location = StoreLocation::parse(url).unwrap();
+    env.block_on(async {
+        let store = Store::open(&location).await.unwrap();
+        for report in reports {
+            let now = jiff::Timestamp::now();
+            store
+                .store_report(report, None, &Queue::NONE, now)
+                .await
+                .unwrap();
+        }
+    });
+    url.to_string()
+}
+
+fn sqlite_url(env: &TestEnv) -> String {
+    format!("sqlite:{}", env.dir.path().join("show.db").display())
+}
+
+fn report(id: &str, caller: &str) -> Value {
+    json!({
+        "conversationSpaceId": id,
+        "callCreated": "2026-11-25T09:00:00Z",
+        "callEnded": "2026-11-25T09:01:00Z",
+        "direction": "INBOUND",
+        "participants": [{"id": "c", "originator": "c", "type": {"value": "PHONE_NUMBER",
+            "number": "+18005550199", "caller": {"name": caller, "number": "+12015550123"}}}],
+        "hangupOriginatorId": "c",
+        "callStates": [
+            {"type": "STARTING", "sequenceNumber": 1, "timestamp": "2026-11-25T09:00:00Z",
+             "participants": [{"id": "c", "originator": "c", "status": {"value": "RINGING"},
+                "type": {"value": "PHONE_NUMBER", "number": "+18005550199",
+                         "caller": {"name": caller, "number": "+12015550123"}}}]}
+        ]
+    })
+}
+
+const TWINS: [&str; 2] = [
+    "abcdef01-1111-4111-8111-111111111111",
+    "abcdef01-2222-4222-8222-222222222222",
+];
+const SINGLE: &str = "12345678-3333-4333-8333-333333333333";
+
+fn prefix_rules(url: &str) {
+    let env = TestEnv::new();
+    let reports = [
+        report(TWINS[0], "One"),
+        report(TWINS[1], "Two"),
+        report(SINGLE, "Solo"),
+    ];
+    let store = store_with(&env, url, &reports);
+    let run = |id: &str| show(&env, "80", &["--store", &store, id]);
+    // A unique prefix of 8 characters, in any case: the stored call, GoTo not asked.
+    for prefix in ["12345678", "12345678-33", "1234567"] {
+        let output = run(prefix);
+        if prefix.len() < 8 {
+            assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+            assert!(
+                stderr_of(&output).contains("at least 8"),
+                "{}",
+                stderr_of(&output)
+            );
+            continue;
+        }
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        assert!(
+            stdout_of(&output).contains("Solo (+12015550123)"),
+            "{}",
+            stdout_of(&output)
+        );
+    }
+    assert!(run("ABCDEF01-2").status.success());
+    assert_eq!(
+        env.report_requests(),
+        0,
+        "a stored call is read from the store"
+    );
+    // Ambiguous: exit 2 and both candidates named.
+    let output = run("abcdef01");
+    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let stderr = stderr_of(&output);
+    assert!(
+        stderr.contains("abcdef01 is the start of 2 stored calls"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(TWINS[0]) && stderr.contains(TWINS[1]),
+        "{stderr}"
+    );
+    assert_eq!(stdout_of(&output), "");
+    // Unknown: exit 3, and a LIKE wildcard is no wildcard.
+    for unknown in ["ffffffff", "abcdef0-"] {
+        let output = run(unknown);
+        assert_eq!(
+            output.status.code(),
+            Some(3),
+            "{unknown}: {}",
+            stderr_of(&output)
+        );
+        assert!(
+            stderr_of(&output).contains("no stored call starts with"),
+            "{}",
+            stderr_of(&output)
+        );
+    }
+}
+
+fn run_many(env: &TestEnv, store: &str, ids: &[&str]) -> std::process::Output {
+    let mut args = vec!["--store", store];
+    args.extend_from_slice(ids);
+    show(env, "80", &args)
+}
+
+#[test]
+fn whole_ids_come_from_the_store_else_from_goto() {
+    let env = TestEnv::new();
+    let url = sqlite_url(&env);
+    let store = store_with(&env, &url, &[report(SINGLE, "Solo")]);
+    let run = |id: &str| show(&env, "80", &["--store", &store, id]);
+    assert!(run(SINGLE).status.success());
+    assert_eq!(
+        env.report_requests(),
+        0,
+        "a stored call is read from the store"
+    );
+    // A whole ID the store lacks comes from GoTo; one GoTo lacks too is exit 3.
+    let placed = env.sandbox.place_call().conversation_space_id;
+    let output = run(&placed);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains(&placed));
+    let output = run("00000000-0000-3000-8000-000000000000");
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    // Several IDs: what is found is printed, the exit code says what was not.
+    let output = run_many(&env, &store, &[SINGLE, "ffffffff"]);
+    assert_eq!(output.status.code(), Some(3));
+    assert!(stdout_of(&output).contains("Solo"));
+}
+
+#[test]
+fn prefixes_of_stored_calls_on_sqlite() {
+    let env = TestEnv::new();
+    prefix_rules(&sqlite_url(&env));
+}
+
+#[test]
+fn prefixes_of_stored_calls_on_postgres() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    prefix_rules(&url);
+}
+
+#[test]
+fn a_missing_store_is_not_created_and_the_sandbox_needs_no_home() {
+    let env = TestEnv::new();
+    let output = env
+        .cer()
+        .args(["--sandbox", "show", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert!(stdout_of(&output).contains("29a1c77a-e52a-3764-8606-8b02b1277be8"));
+    let output = env
+        .cer_with_token()
+        .args(["show", "abcdef01"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
+    assert!(
+        !env.state_dir().join("cer.db").exists(),
+        "show created the store"
+    );
+}
+
+#[test]
+fn hostile_names_from_the_store_are_escaped() {
+    let env = TestEnv::new();
+    let hostile = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\n09:00:00 fake 山田太郎 e\u{301} \u{202e}";
+    let store = store_with(&env, &sqlite_url(&env), &[report(SINGLE, hostile)]);
+    let output = env
+        .cer_with_token()
+        .env("CER_FORCE_TTY", "stdout")
+        .env("COLUMNS", "60")
+        .args(["show", "--store", &store, SINGLE])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let page = cer::output::text::strip_styles(&stdout_of(&output));
+    assert!(
+        !page.chars().any(|c| c.is_control() && c != '\n'),
+        "{page:?}"
+    );
+    assert!(
+        page.contains("Evil\\e]0;pwned\\u{7}\\e[2J\\n09:00:00"),
+        "{page}"
+    );
+    assert!(
+        page.lines().all(|l| cer::output::text::width(l) <= 60),
+        "{page}"
+    );
+}
