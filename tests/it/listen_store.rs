@@ -133,7 +133,9 @@ fn listen_as_plain_user(env: &TestEnv) -> Running {
     let mut plain = env.cer_process();
     plain
         .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .arg("listen");
+        // No re-fetcher: its looks at the schedule would keep a pooled connection, opened
+        // writable before the chmod, from going idle.
+        .args(["listen", "--refetch", "off"]);
     let command = if running_as_root() {
         let status = std::process::Command::new("chown")
             .args(["-R", "postgres"])
