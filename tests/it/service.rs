@@ -549,3 +549,50 @@ fn a_stuck_scraper_never_holds_up_listening() {
     drop(stuck);
     running.stop();
 }
+
+/// `cer_refetches_total{result}` and `cer_refetches_due` (issue 19, point 6): of three calls,
+/// one gains post-call analysis (changed), one does not (unchanged), and one's report answers
+/// 503 from its first fetch on (error); nothing stays due.
+#[test]
+fn refetches_are_counted_by_result_and_none_stays_due() {
+    let env = TestEnv::with(cer::sandbox::SandboxConfig {
+        call_every: None,
+        analysis_delay: None,
+        ..cer::sandbox::SandboxConfig::default()
+    });
+    let (mut running, address) = listen_with_metrics(&env, &["--refetch", "2s"]);
+    running.wait_for_stderr("Ready", READY);
+    let calls = env.place_calls(3);
+    let printed = json_lines(&running.stdout_lines(3, ARRIVE));
+    assert_eq!(
+        printed.len(),
+        3,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    let broken = format!("/call-events-report/v1/reports/{}", calls[2]);
+    env.sandbox.faults().fail_next_on(&broken, 100_000, 503);
+    env.sandbox
+        .add_analysis(&calls[0], None)
+        .expect("a known call");
+    let counted = |samples: &Samples, result: &str| {
+        value(samples, "cer_refetches_total", &[("result", result)])
+    };
+    let done = eventually(ARRIVE, || {
+        let samples = scrape(&env, &address);
+        counted(&samples, "changed") == 1.0
+            && counted(&samples, "unchanged") == 1.0
+            && counted(&samples, "error") >= 1.0
+    });
+    let samples = scrape(&env, &address);
+    assert!(done, "{samples:#?}");
+    assert!(
+        eventually(ARRIVE, || value(
+            &scrape(&env, &address),
+            "cer_refetches_due",
+            &[]
+        ) == 0.0),
+        "re-fetches left due"
+    );
+    running.stop();
+}
