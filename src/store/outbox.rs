@@ -116,9 +116,7 @@ pub(super) async fn enqueue_missing(
     queue: &Queue<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let deadline = now
-        .as_millisecond()
-        .saturating_add(millis(queue.forward_for));
+    let deadline = deadline(queue, now);
     for target in queue.targets {
         sqlx::query(
             "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state,              attempts, created_ms, next_ms, lease_ms, deadline_ms)              SELECT r.conversation_space_id, r.revision, $2, $3, 'pending', 0, $4, $4, 0, $5              FROM cer_reports r WHERE r.conversation_space_id = $1 AND NOT EXISTS              (SELECT 1 FROM cer_outbox o WHERE o.conversation_space_id = $1              AND o.target_key = $2)",
@@ -145,9 +143,7 @@ pub(super) async fn supersede_and_enqueue(
     queue: &Queue<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let deadline = now
-        .as_millisecond()
-        .saturating_add(millis(queue.forward_for));
+    let deadline = deadline(queue, now);
     for target in queue.targets {
         sqlx::query(
             "UPDATE cer_outbox SET state = 'superseded' WHERE conversation_space_id = $1              AND target_key = $2 AND revision < $3              AND state IN ('pending', 'failed', 'orphaned')",
@@ -172,6 +168,12 @@ pub(super) async fn supersede_and_enqueue(
         .map_err(|e| store.failed(e))?;
     }
     Ok(())
+}
+
+/// When a delivery queued `now` stops being tried (`--forward-for` later).
+fn deadline(queue: &Queue<'_>, now: Timestamp) -> i64 {
+    now.as_millisecond()
+        .saturating_add(millis(queue.forward_for))
 }
 
 fn millis(duration: Duration) -> i64 {

@@ -194,18 +194,8 @@ impl Store {
                  ON CONFLICT (conversation_space_id) DO NOTHING"
             }
         };
-        let done = sqlx::query(sql)
-            .bind(&row.conversation_space_id)
-            .bind(&row.account_key)
-            .bind(&row.call_created)
-            .bind(&row.call_answered)
-            .bind(&row.call_ended)
-            .bind(&row.direction)
-            .bind(&row.outcome)
-            .bind(&row.caller_name)
-            .bind(&row.caller_number)
-            .bind(row.duration_seconds)
-            .bind(self.queryable(&row.report).as_ref())
+        let done = self
+            .bind_columns(sqlx::query(sql), row)
             .bind(&row.stored_at)
             .execute(&mut **tx)
             .await
@@ -236,7 +226,23 @@ impl Store {
                  WHERE conversation_space_id = $1"
             }
         };
-        sqlx::query(sql)
+        self.bind_columns(sqlx::query(sql), row)
+            .bind(revision)
+            .bind(super::row::utc_text(now))
+            .execute(&mut **tx)
+            .await
+            .map(drop)
+            .map_err(|e| self.failed(e))
+    }
+
+    /// Binds `$1` to `$11`: the row's key, its columns and its queryable payload, in the
+    /// order both the insert and the update name them.
+    fn bind_columns<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+        row: &'q ReportRow,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        query
             .bind(&row.conversation_space_id)
             .bind(&row.account_key)
             .bind(&row.call_created)
@@ -247,13 +253,7 @@ impl Store {
             .bind(&row.caller_name)
             .bind(&row.caller_number)
             .bind(row.duration_seconds)
-            .bind(self.queryable(&row.report).as_ref())
-            .bind(revision)
-            .bind(super::row::utc_text(now))
-            .execute(&mut **tx)
-            .await
-            .map(drop)
-            .map_err(|e| self.failed(e))
+            .bind(self.queryable(&row.report).into_owned())
     }
 
     async fn insert_revision(

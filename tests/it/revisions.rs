@@ -7,23 +7,11 @@ use std::time::Duration;
 use cer::store::outbox::{Queue, Settled};
 use cer::store::refetch::RefetchDone;
 use cer::store::{Revised, Store, StoreLocation, Stored};
-use jiff::{SignedDuration, Timestamp};
+use jiff::SignedDuration;
 use serde_json::{Value, json};
 
 use super::postgres;
-use super::store::{report, targets};
-
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use super::store::{at, report, runtime, targets};
 
 /// Runs `suite` on a SQLite file, then on PostgreSQL; it gets two handles on the one store,
 /// as two listeners would have.

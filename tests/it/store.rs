@@ -35,11 +35,11 @@ pub fn targets(urls: &[&str]) -> Vec<ForwardTarget> {
         .collect()
 }
 
-fn at(text: &str) -> Timestamp {
+pub fn at(text: &str) -> Timestamp {
     text.parse().unwrap()
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+pub fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
