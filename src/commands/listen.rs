@@ -300,6 +300,49 @@ fn render(
             "Ready: listening for the calls of account {}. Press Ctrl-C to stop.",
             account_keys.join(", ")
         )),
+        event @ (ListenEvent::Report { .. }
+        | ListenEvent::Revision { .. }
+        | ListenEvent::Delivery { .. }) => print_data(event, settings, context)?,
+        ListenEvent::Refetched(_) => {}
+        ListenEvent::SetAside {
+            conversation_space_id,
+            path,
+            reason,
+        } => tracing::error!(
+            "the store refused the report of {conversation_space_id} ({reason}); it was set aside in {} and listening goes on",
+            path.display()
+        ),
+        ListenEvent::Reconnecting {
+            attempt,
+            delay,
+            reason,
+        } if ready => output.status(format!(
+            "Connection lost ({reason}); reconnecting in {delay:.1?} (attempt {attempt})"
+        )),
+        ListenEvent::Reconnecting {
+            attempt,
+            delay,
+            reason,
+        } => output.status(format!(
+            "Cannot connect yet ({reason}); trying again in {delay:.1?} (attempt {attempt})"
+        )),
+        ListenEvent::Reconnected => output.status("Reconnected."),
+        ListenEvent::CatchingUp { calls, at_start } => output.status(catching_up(calls, at_start)),
+        ListenEvent::CaughtUp => output.status("Caught up; live again."),
+        ListenEvent::Warning(message) => output.warn(message),
+    }
+    Ok(())
+}
+
+/// What goes to stdout: a report (its first revision), a later revision with `--updates`,
+/// and on a terminal each delivery's result under its call line.
+fn print_data(
+    event: ListenEvent,
+    settings: &ListenSettings,
+    context: &Context,
+) -> anyhow::Result<()> {
+    let output = &context.output;
+    match event {
         ListenEvent::Report {
             report, printed, ..
         } => {
@@ -321,52 +364,23 @@ fn render(
             report,
             revision,
             previous,
-        } => {
-            if settings.updates {
-                let mut line = if settings.json {
-                    serde_json::to_string(&report).context("cannot print a report")?
-                } else {
-                    revision_line(&report, revision, &previous, output.stdout_palette())
-                };
-                line.push('\n');
-                output.data(line.as_bytes())?;
-            }
+        } if settings.updates => {
+            let mut line = if settings.json {
+                serde_json::to_string(&report).context("cannot print a report")?
+            } else {
+                let line = revision_line(&report, revision, &previous, output.stdout_palette());
+                fit_delivery_line(&line, terminal_width())
+            };
+            line.push('\n');
+            output.data(line.as_bytes())?;
         }
-        ListenEvent::Refetched(_) => {}
-        ListenEvent::SetAside {
-            conversation_space_id,
-            path,
-            reason,
-        } => tracing::error!(
-            "the store refused the report of {conversation_space_id} ({reason}); it was set aside in {} and listening goes on",
-            path.display()
-        ),
-        ListenEvent::Delivery { target, result, .. } => {
-            if !settings.json {
-                let line = delivery_line(&target, &result, output.stdout_palette());
-                let mut line = fit_delivery_line(&line, terminal_width());
-                line.push('\n');
-                output.data(line.as_bytes())?;
-            }
+        ListenEvent::Delivery { target, result, .. } if !settings.json => {
+            let line = delivery_line(&target, &result, output.stdout_palette());
+            let mut line = fit_delivery_line(&line, terminal_width());
+            line.push('\n');
+            output.data(line.as_bytes())?;
         }
-        ListenEvent::Reconnecting {
-            attempt,
-            delay,
-            reason,
-        } if ready => output.status(format!(
-            "Connection lost ({reason}); reconnecting in {delay:.1?} (attempt {attempt})"
-        )),
-        ListenEvent::Reconnecting {
-            attempt,
-            delay,
-            reason,
-        } => output.status(format!(
-            "Cannot connect yet ({reason}); trying again in {delay:.1?} (attempt {attempt})"
-        )),
-        ListenEvent::Reconnected => output.status("Reconnected."),
-        ListenEvent::CatchingUp { calls, at_start } => output.status(catching_up(calls, at_start)),
-        ListenEvent::CaughtUp => output.status("Caught up; live again."),
-        ListenEvent::Warning(message) => output.warn(message),
+        _ => {}
     }
     Ok(())
 }
