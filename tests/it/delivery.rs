@@ -333,14 +333,30 @@ fn a_secret_in_a_target_url_reaches_no_output_log_or_store_row() {
         .url
         .replace("http://", "http://hook-user:PW-SECRET-1@")
         + "?token=TOKEN-SECRET-2";
-    let args = ["--forward-to", &url, "--forward-for", "2s", "-vv"];
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let args = [
+        "--forward-to",
+        &url,
+        "--forward-for",
+        "2s",
+        "-vv",
+        "--metrics",
+        &metrics,
+    ];
     let mut running = env.listen_with(&args, |command| {
         command.env("CER_FORCE_TTY", "stdout");
     });
     let calls = env.place_calls(1);
     running.wait_for_stderr("gave up forwarding", Duration::from_secs(30));
+    let scraped = env.block_on(async {
+        let answer = reqwest::get(format!("http://{metrics}/metrics"))
+            .await
+            .unwrap();
+        answer.text().await.unwrap()
+    });
+    assert!(scraped.contains("cer_deliveries_total"), "{scraped}");
     let (stdout, stderr) = running.stop();
-    let mut seen = stdout.join("\n") + &stderr.join("\n");
+    let mut seen = stdout.join("\n") + &stderr.join("\n") + &scraped;
     assert!(seen.contains("***"), "the target is shown redacted: {seen}");
     for args in [
         &["deliveries"][..],
