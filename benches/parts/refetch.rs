@@ -13,7 +13,7 @@ use super::process::Running;
 use super::table::{Row, Verdict};
 
 /// Live calls in the burst, and re-fetches due when it starts.
-const CALLS: usize = 100;
+const CALLS: usize = 500;
 
 fn sandbox(runtime: &tokio::runtime::Runtime) -> Sandbox {
     runtime
@@ -75,7 +75,7 @@ pub fn live_behind(runtime: &tokio::runtime::Runtime) -> Row {
     let (behind, refetched) = burst(&loaded, busy.path());
     let ratio = behind / alone;
     Row::new(
-        "`listen --rate 10`, 100 live calls at once with 100 re-fetches due",
+        "`listen --rate 10`, 500 live calls at once with 500 re-fetches due",
         format!("drained in {behind:.2} s ({ratio:.2} x), {refetched} re-fetches meanwhile"),
         format!("{alone:.2} s with none due"),
         "at most 1.1 x the drain with none due",
