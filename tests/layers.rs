@@ -144,3 +144,127 @@ fn visit(
     done.insert(node.to_string());
     None
 }
+
+#[test]
+fn listen_modules_form_no_circle() {
+    let listen = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/listen");
+    let graph = folder_graph(&listen, "crate::listen::");
+    assert!(
+        graph.get("engine").is_some_and(|t| !t.is_empty()),
+        "the graph of listen/ was not read: {graph:?}"
+    );
+    for file in rust_files(&listen) {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        assert!(
+            !text.contains("#[path"),
+            "{} attaches a module by #[path]: make it a folder",
+            file.display()
+        );
+    }
+    if let Some(circle) = find_circle(&graph) {
+        panic!(
+            "modules of listen/ import each other in a circle: {}",
+            circle.join(" -> ")
+        );
+    }
+}
+
+#[test]
+fn the_folder_reader_sees_siblings_at_any_depth() {
+    let one = sibling_references("use super::{ledger::X, flood};\nsuper::timing::T", 1, "");
+    assert_eq!(
+        one,
+        BTreeSet::from(["flood".into(), "ledger".into(), "timing".into()])
+    );
+    // Two levels down (`pump/reports.rs`), `super::` is `pump` itself and `super::super::` the
+    // folder; a glob names no module.
+    let two = sibling_references(
+        "use super::Pump;\nuse super::super::gap::G;\nuse super::*;",
+        2,
+        "",
+    );
+    assert_eq!(two, BTreeSet::from(["gap".into()]));
+    let named = sibling_references("crate::listen::set_aside::write", 1, "crate::listen::");
+    assert_eq!(named, BTreeSet::from(["set_aside".into()]));
+}
+
+/// Which children of `dir` (its files and subfolders, `mod.rs` aside: it only gathers them)
+/// refer to which others, from `super::` paths that climb to `dir` and from `crate_path`
+/// (`crate::listen::`). A reference to an item of `mod.rs` itself names no child.
+fn folder_graph(dir: &Path, crate_path: &str) -> Graph {
+    let children: BTreeSet<String> = fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "rs"))
+        .filter_map(|p| Some(p.file_stem()?.to_string_lossy().to_string()))
+        .filter(|name| name != "mod")
+        .collect();
+    let mut graph = Graph::new();
+    for file in rust_files(dir) {
+        let relative = file.strip_prefix(dir).unwrap_or(&file);
+        let mut parts: Vec<String> = relative
+            .components()
+            .map(|c| {
+                c.as_os_str()
+                    .to_string_lossy()
+                    .trim_end_matches(".rs")
+                    .to_string()
+            })
+            .collect();
+        if parts.last().is_some_and(|p| p == "mod") {
+            parts.pop();
+        }
+        let Some(owner) = parts.first().cloned() else {
+            continue;
+        };
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        let targets = graph.entry(owner.clone()).or_default();
+        for target in sibling_references(&text, parts.len(), crate_path) {
+            if target != owner && children.contains(&target) {
+                targets.insert(target);
+            }
+        }
+    }
+    graph
+}
+
+/// The names right after each `super::` chain exactly `depth` long (a file `depth` modules
+/// below the folder) and after each `crate_path`.
+fn sibling_references(text: &str, depth: usize, crate_path: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let climb = "super::".repeat(depth);
+    for (at, _) in text.match_indices(&climb) {
+        let before = &text[..at];
+        let rest = &text[at + climb.len()..];
+        if before.ends_with("super::") || rest.starts_with("super::") {
+            continue;
+        }
+        found.extend(names_after(rest));
+    }
+    if !crate_path.is_empty() {
+        for (at, _) in text.match_indices(crate_path) {
+            found.extend(names_after(&text[at + crate_path.len()..]));
+        }
+    }
+    found
+}
+
+/// `name` or each first name of a `{a, b::c}` group.
+fn names_after(rest: &str) -> Vec<String> {
+    let parts: Vec<&str> = match rest.strip_prefix('{') {
+        Some(group) => group
+            .split('}')
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .collect(),
+        None => vec![rest],
+    };
+    parts
+        .into_iter()
+        .map(|part| part.trim().chars().take_while(is_ident).collect::<String>())
+        .filter(|name| !name.is_empty() && name != "self")
+        .collect()
+}

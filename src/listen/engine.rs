@@ -7,61 +7,36 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
-use super::error::{ListenError, NeedsStart};
-use super::ledger::{CursorMove, Ledgers, OVERLAP, save_cursor_moves};
-use super::pump::{End, Pump};
+use super::error::{ListenError, NeedsStart, is_fatal};
+use super::ledger::{
+    Ledgers, backfill_start, minus_overlap, save_cursor_moves, save_in_background,
+};
+use super::outbox::Outbox;
+use super::pump::{End, Needs, Pump};
 use super::session::{Session, discard, tear_down};
+use super::shutdown::stopped;
 use super::{Clock, ListenConfig, ListenEvent, StartFrom};
+use crate::api::ApiClient;
 use crate::api::channels::Channel;
-use crate::api::{ApiClient, ApiError};
-use crate::auth::CredentialsError;
 use crate::store::{Store, StoreError, StoreLocation};
 
 /// The listen engine. Build it, then [`Engine::run`] it until `shutdown` turns true.
 pub struct Engine {
-    pub(super) api: ApiClient,
-    pub(super) config: ListenConfig,
-    pub(super) events: mpsc::Sender<ListenEvent>,
-    pub(super) ledgers: Ledgers,
-    pub(super) clock: Arc<dyn Clock>,
+    api: ApiClient,
+    config: ListenConfig,
+    events: mpsc::Sender<ListenEvent>,
+    ledgers: Ledgers,
+    clock: Arc<dyn Clock>,
     /// Where reports, cursors and deliveries are kept; opened in `run` when not given.
-    pub(super) store: Option<Store>,
-    pub(super) outbox: Outbox,
+    store: Option<Store>,
+    outbox: Outbox,
     /// A fresh listen (no `--since`, no cursor) never reaches behind its own start, even
     /// with the overlap that catches late notifications.
     floor: Option<Timestamp>,
     /// True until the first backfill of the run has been started (see `CatchingUp::at_start`).
-    pub(super) catch_up_at_start: bool,
+    catch_up_at_start: bool,
     /// Whether [`Engine::load`] has read the saved cursors.
     loaded: bool,
-}
-
-/// Where each newly stored report is to be delivered (`--forward-to`), when it is fetched
-/// again (`--refetch`), and who to wake.
-#[derive(Debug, Clone, Default)]
-pub struct Outbox {
-    /// The `--forward-to` targets; none: nothing is queued.
-    pub targets: Vec<crate::target::ForwardTarget>,
-    /// `--forward-for`: how long a delivery is retried before it is marked failed.
-    pub forward_for: std::time::Duration,
-    /// `--refetch`: when after a call's end its report is fetched again.
-    pub refetch_after: Vec<std::time::Duration>,
-    /// Woken when a report queued deliveries, so the delivery tasks need not wait to poll.
-    pub wake: Arc<tokio::sync::Notify>,
-    /// Report fetches the session has under way or waiting: re-fetches wait while there are
-    /// any, so live calls never queue behind them.
-    pub live_work: Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Outbox {
-    /// What the store is to do with each newly stored report.
-    pub fn queue(&self) -> crate::store::outbox::Queue<'_> {
-        crate::store::outbox::Queue {
-            targets: &self.targets,
-            forward_for: self.forward_for,
-            refetch_after: &self.refetch_after,
-        }
-    }
 }
 
 impl Engine {
@@ -119,18 +94,18 @@ impl Engine {
         Ok(())
     }
 
-    /// Saves cursor moves in the background: they only move forward in the store, so a
-    /// late write does no harm, and a failed one is redone by the next report or backfill.
-    pub(super) fn save_cursors(&self, moves: Vec<CursorMove>) {
-        let Some(store) = self.store.clone() else {
-            return;
-        };
-        let now = self.clock.now();
-        tokio::spawn(async move {
-            if let Err(err) = save_cursor_moves(&store, &moves, now).await {
-                tracing::warn!("cannot save the listen cursor: {err}");
-            }
-        });
+    /// What a session's loop borrows for its lifetime.
+    fn needs(&mut self) -> Needs<'_> {
+        Needs {
+            api: &self.api,
+            config: &self.config,
+            events: &self.events,
+            clock: &*self.clock,
+            store: self.store.as_ref(),
+            outbox: &self.outbox,
+            ledgers: &mut self.ledgers,
+            floor: self.floor,
+        }
     }
 
     /// Listens until `shutdown` is set (then cleans up and returns `Ok`) or authentication
@@ -159,7 +134,8 @@ impl Engine {
                     let opened_at = Instant::now();
                     self.announce(ready, &session.channel).await;
                     ready = true;
-                    match Pump::new(&mut self, session, backfill_from)
+                    let at_start = std::mem::take(&mut self.catch_up_at_start);
+                    match Pump::new(self.needs(), session, backfill_from, at_start)
                         .run(&mut shutdown)
                         .await
                     {
@@ -282,21 +258,15 @@ impl Engine {
         }
         if self.ledgers.cursor().is_none() {
             let moves = self.ledgers.start_at(start.unwrap_or(now));
-            self.save_cursors(moves);
+            save_in_background(self.store.as_ref(), moves, self.clock.now());
         }
         Ok(start.filter(|_| self.config.backfill))
     }
 
-    fn reconnect_backfill_start(&self) -> Option<Timestamp> {
-        self.backfill_from_cursor()
-    }
-
     /// Where a backfill after a gap starts: the overlap before the cursor, but never before
     /// the start of a fresh listen; `None` when backfill is off or there is no cursor.
-    pub(super) fn backfill_from_cursor(&self) -> Option<Timestamp> {
-        let from = self.ledgers.cursor().map(minus_overlap)?;
-        let from = self.floor.map_or(from, |floor| from.max(floor));
-        Some(from).filter(|_| self.config.backfill)
+    fn reconnect_backfill_start(&self) -> Option<Timestamp> {
+        backfill_start(&self.ledgers, self.floor).filter(|_| self.config.backfill)
     }
 
     /// Deletes what this run created on GoTo's side and saves the cursors.
@@ -316,57 +286,5 @@ impl Engine {
                 tracing::warn!("cannot save the listen cursor: {err}");
             }
         }
-    }
-}
-
-fn minus_overlap(cursor: Timestamp) -> Timestamp {
-    cursor.saturating_sub(OVERLAP).unwrap_or(cursor)
-}
-
-/// An error that retrying cannot cure: authentication always; before the first `Ready`, also
-/// a request GoTo rejects outright (a wrong account key, a missing scope), which a person must
-/// fix, rather than retrying it forever.
-pub(super) fn is_fatal(err: &ApiError, ready: bool) -> bool {
-    match err {
-        ApiError::Auth(_) | ApiError::Unauthorized { .. } => true,
-        // The credential store fails the same way next time; an OAuth client missing for a
-        // refresh is not fatal: another cer may refresh the stored tokens meanwhile.
-        ApiError::Local(_) => err.local_cause::<CredentialsError>().is_some(),
-        ApiError::Forbidden { .. } => !ready,
-        ApiError::Rejected { status, .. } => {
-            !ready && (400..500).contains(status) && *status != 408
-        }
-        _ => false,
-    }
-}
-
-/// Resolves once shutdown is requested (or nobody can request it any more).
-pub(super) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    while !*shutdown.borrow_and_update() {
-        if shutdown.changed().await.is_err() {
-            // The sender is gone: nobody can stop us, so never resolve.
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::auth::OAuthClientError;
-
-    #[test]
-    fn a_failing_credential_store_is_fatal_a_missing_oauth_client_is_not() {
-        let lock = CredentialsError::LockHeld {
-            path: "/c/credentials.lock".into(),
-            waited: std::time::Duration::from_secs(10),
-        };
-        assert!(is_fatal(&ApiError::local(lock), true));
-        let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_ID not set".into());
-        assert!(!is_fatal(&ApiError::local(missing), true));
-        assert!(is_fatal(
-            &ApiError::from(crate::auth::AuthError::NotLoggedIn),
-            true
-        ));
     }
 }

@@ -2,6 +2,7 @@
 //! cannot cure, no start is known, or the store failed when the engine opened it itself.
 
 use crate::api::ApiError;
+use crate::auth::CredentialsError;
 use crate::store::StoreError;
 
 /// The end of [`Engine::run`](super::Engine::run) when it is not a requested shutdown.
@@ -34,9 +35,42 @@ pub struct NeedsStart {
     pub unreadable: Vec<String>,
 }
 
+/// An error that retrying cannot cure: authentication always; before the first `Ready`, also
+/// a request GoTo rejects outright (a wrong account key, a missing scope), which a person must
+/// fix, rather than retrying it forever.
+pub fn is_fatal(err: &ApiError, ready: bool) -> bool {
+    match err {
+        ApiError::Auth(_) | ApiError::Unauthorized { .. } => true,
+        // The credential store fails the same way next time; an OAuth client missing for a
+        // refresh is not fatal: another cer may refresh the stored tokens meanwhile.
+        ApiError::Local(_) => err.local_cause::<CredentialsError>().is_some(),
+        ApiError::Forbidden { .. } => !ready,
+        ApiError::Rejected { status, .. } => {
+            !ready && (400..500).contains(status) && *status != 408
+        }
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::OAuthClientError;
+
+    #[test]
+    fn a_failing_credential_store_is_fatal_a_missing_oauth_client_is_not() {
+        let lock = CredentialsError::LockHeld {
+            path: "/c/credentials.lock".into(),
+            waited: std::time::Duration::from_secs(10),
+        };
+        assert!(is_fatal(&ApiError::local(lock), true));
+        let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_ID not set".into());
+        assert!(!is_fatal(&ApiError::local(missing), true));
+        assert!(is_fatal(
+            &ApiError::from(crate::auth::AuthError::NotLoggedIn),
+            true
+        ));
+    }
 
     #[test]
     fn needs_start_names_every_unreadable_cursor() {

@@ -22,7 +22,7 @@ impl FirstConnectionFailed {
     /// Reads the last error of the first connection attempts; `None` when the engine stopped
     /// for a reason of its own (a refused login, a wrong account), which says enough itself.
     pub fn diagnose(err: &ApiError, waited: Duration) -> Option<Self> {
-        if super::engine::is_fatal(err, false) {
+        if super::error::is_fatal(err, false) {
             return None;
         }
         let (what, hint) = classify(err)?;

@@ -8,11 +8,14 @@ mod engine;
 mod error;
 pub mod first_connection;
 mod flood;
+mod gap;
 mod ledger;
+mod outbox;
 mod pump;
 pub mod refetch;
 mod session;
 pub(crate) mod set_aside;
+mod shutdown;
 mod timing;
 
 use std::path::PathBuf;
@@ -22,9 +25,10 @@ use jiff::Timestamp;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-pub use engine::{Engine, Outbox};
+pub use engine::Engine;
 pub use error::{ListenError, NeedsStart};
 pub use ledger::{OVERLAP, REMEMBER_AT_MOST};
+pub use outbox::Outbox;
 pub use timing::Timing;
 
 /// Everything the engine needs to know, resolved from flags and settings.

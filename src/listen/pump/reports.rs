@@ -2,7 +2,21 @@
 //! storing each report (with its cursor) before it is printed, and what a failed store does.
 //! A child of `pump`, so it shares the loop's state without making any of it public.
 
-use super::*;
+use jiff::Timestamp;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::super::backfill::{Missed, find_missed, not_stored};
+use super::super::error::is_fatal;
+use super::super::ledger::{CursorMove, backfill_start, save_in_background};
+use super::super::set_aside;
+use super::super::{ListenEvent, Origin};
+use super::{End, Fetched, Pump, SearchResult, Step, call_ended, later};
+use crate::api::ApiError;
+use crate::store::Stored;
+
+/// Backfilled reports fetched at once; they are emitted in `callEnded` order regardless.
+const BACKFILL_CONCURRENCY: usize = 4;
 
 /// What became of a report handed to the store.
 pub(super) enum Keeping {
@@ -15,34 +29,33 @@ pub(super) enum Keeping {
 }
 
 impl Pump<'_> {
+    /// A backfill from the cursor (less the overlap), unless backfill is off or there is no
+    /// cursor.
     pub(super) fn search_from_cursor(&mut self) {
-        if let Some(from) = self.engine.backfill_from_cursor() {
+        let from = backfill_start(self.needs.ledgers, self.needs.floor);
+        if let Some(from) = from.filter(|_| self.needs.config.backfill) {
             self.start_search(from);
         }
     }
 
+    /// Searches the calls that ended from `from` till now, unless a backfill is under way
+    /// (then it runs again once that one is done).
     pub(super) fn start_search(&mut self, from: Timestamp) {
-        let backfill = &mut self.backfill;
-        backfill.gap_open = true;
-        if backfill.search.is_some() || backfill.until.is_some() {
-            backfill.again = true;
+        if !self.gap.backfill_needed() {
             return;
         }
-        backfill.failures_at_start = backfill.failures;
-        let api = self.engine.api.clone();
-        let keys = self.engine.config.account_keys.clone();
-        let longest = self.engine.config.max_call_duration;
-        let until = self.engine.clock.now();
-        let store = self.engine.store.clone();
-        let outbox = self.engine.outbox.clone();
-        backfill.search = Some(Box::pin(async move {
+        let api = self.needs.api.clone();
+        let keys = self.needs.config.account_keys.clone();
+        let longest = self.needs.config.max_call_duration;
+        let until = self.needs.clock.now();
+        let store = self.needs.store.cloned();
+        let outbox = self.needs.outbox.clone();
+        self.backfill.search = Some(Box::pin(async move {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
                 (Ok(missed), Some(store)) => {
                     let missed = not_stored(&store, from, missed, &outbox.queue()).await;
-                    if !outbox.targets.is_empty() {
-                        outbox.wake.notify_waiters();
-                    }
+                    outbox.wake_deliveries();
                     Ok(missed)
                 }
                 (found, _) => found,
@@ -55,22 +68,24 @@ impl Pump<'_> {
         self.backfill.search = None;
         match found {
             Ok(missed) => {
+                self.gap.searched(until);
                 let fresh: Vec<Missed> = missed
                     .into_iter()
-                    .filter(|m| !self.engine.ledgers.seen(&m.id))
+                    .filter(|m| !self.needs.ledgers.seen(&m.id))
                     .collect();
                 self.announce_catch_up(&fresh).await;
                 self.backfill.queue.extend(fresh);
-                self.backfill.until = Some(until);
                 self.fill_ordered();
                 self.finish_backfill_if_done();
                 Ok(())
             }
             Err(err) if is_fatal(&err, true) => {
+                self.gap.search_failed();
                 Err(Box::new(End::Fatal(err, Some(self.channel.clone()))))
             }
             Err(err) => {
-                let delay = self.engine.config.timing.reconnect_cap / 3;
+                self.gap.search_failed();
+                let delay = self.needs.config.timing.reconnect_cap / 3;
                 tracing::warn!("backfill failed ({err}); trying again in {delay:.0?}");
                 self.note_failure();
                 Ok(())
@@ -91,15 +106,13 @@ impl Pump<'_> {
         self.backfill.announced = true;
         let at_start = std::mem::take(&mut self.backfill.at_start);
         let event = ListenEvent::CatchingUp { calls, at_start };
-        let _ = self.engine.events.send(event).await;
+        let _ = self.needs.events.send(event).await;
     }
 
     /// Something may have been missed: keep the cursor where it is and search again later.
     pub(super) fn note_failure(&mut self) {
-        let delay = self.engine.config.timing.reconnect_cap / 3;
-        self.backfill.failures += 1;
-        self.backfill.gap_open = true;
-        self.backfill.retry_at.get_or_insert_with(|| later(delay));
+        let delay = self.needs.config.timing.reconnect_cap / 3;
+        self.gap.failed(later(delay));
     }
 
     pub(super) fn fill_ordered(&mut self) {
@@ -107,7 +120,7 @@ impl Pump<'_> {
             let Some(missed) = self.backfill.queue.pop_front() else {
                 break;
             };
-            if self.engine.ledgers.seen(&missed.id) || !self.in_flight.insert(missed.id.clone()) {
+            if self.needs.ledgers.seen(&missed.id) || !self.in_flight.insert(missed.id.clone()) {
                 // Already emitted, or being fetched live (a failure there opens the gap again).
                 continue;
             }
@@ -119,21 +132,18 @@ impl Pump<'_> {
     /// When a backfill's reports are all out and nothing failed meanwhile, the gap is closed
     /// and the cursor moves to the backfill's end.
     pub(super) fn finish_backfill_if_done(&mut self) {
-        let backfill = &mut self.backfill;
-        if !backfill.queue.is_empty() || !backfill.ordered.is_empty() {
+        if !self.backfill.queue.is_empty() || !self.backfill.ordered.is_empty() {
             return;
         }
-        let Some(until) = backfill.until.take() else {
+        let Some(done) = self.gap.emitted() else {
             return;
         };
-        let complete = backfill.failures == backfill.failures_at_start;
-        if complete && !backfill.again && backfill.retry_at.is_none() {
-            backfill.gap_open = false;
-            let now = self.engine.clock.now();
-            let moves = self.engine.ledgers.advance_all(until, now);
-            self.engine.save_cursors(moves);
+        if let Some(until) = done.cursor_to {
+            let now = self.needs.clock.now();
+            let moves = self.needs.ledgers.advance_all(until, now);
+            save_in_background(self.needs.store, moves, self.needs.clock.now());
         }
-        if std::mem::take(&mut self.backfill.again) {
+        if done.again {
             self.search_from_cursor();
         }
     }
@@ -157,7 +167,7 @@ impl Pump<'_> {
                 let message = format!(
                     "skipped the report of {id} for now: {why}; a later backfill will retry it"
                 );
-                let _ = self.engine.events.send(ListenEvent::Warning(message)).await;
+                let _ = self.needs.events.send(ListenEvent::Warning(message)).await;
                 self.note_failure();
             }
         }
@@ -175,23 +185,26 @@ impl Pump<'_> {
     /// store fails, nothing is printed: the gap stays open and a later backfill brings the
     /// report again once the store is back.
     pub(super) async fn emit_report(&mut self, id: &str, report: Value, origin: Origin) -> Step {
-        if self.engine.ledgers.seen(id) {
+        if self.needs.ledgers.seen(id) {
             return Ok(());
         }
-        let now = self.engine.clock.now();
+        let now = self.needs.clock.now();
         let ended = call_ended(&report).unwrap_or(now);
         let account = report
             .get("accountKey")
             .and_then(Value::as_str)
             .map(str::to_string);
-        let advance = !self.backfill.gap_open;
-        let ledgers = &self.engine.ledgers;
-        let cursor = ledgers.cursor_after(account.as_deref(), ended, now, advance);
+        let advance = !self.gap.is_open();
+        let cursor = self
+            .needs
+            .ledgers
+            .cursor_after(account.as_deref(), ended, now, advance);
         match self.store(id, &report, cursor, now).await {
             Keeping::Stored(Stored::New) | Keeping::SetAside => {}
             Keeping::Stored(Stored::AlreadyThere) => {
-                let ledgers = &mut self.engine.ledgers;
-                ledgers.record(id, account.as_deref(), ended, now, advance);
+                self.needs
+                    .ledgers
+                    .record(id, account.as_deref(), ended, now, advance);
                 // Another command (`sync`) may have stored it without queueing it for these
                 // targets: the store queued it just now.
                 self.wake_deliveries();
@@ -202,7 +215,7 @@ impl Pump<'_> {
                 return Ok(());
             }
         }
-        self.engine
+        self.needs
             .ledgers
             .record(id, account.as_deref(), ended, now, advance);
         let (printed, answer) = oneshot::channel();
@@ -211,7 +224,7 @@ impl Pump<'_> {
             origin,
             printed,
         };
-        if self.engine.events.send(event).await.is_err() || answer.await.is_err() {
+        if self.needs.events.send(event).await.is_err() || answer.await.is_err() {
             // The renderer is gone (stdout closed): stop like on Ctrl-C.
             return Err(Box::new(End::Shutdown(self.channel.clone())));
         }
@@ -221,9 +234,7 @@ impl Pump<'_> {
     }
 
     fn wake_deliveries(&self) {
-        if !self.engine.outbox.targets.is_empty() {
-            self.engine.outbox.wake.notify_waiters();
-        }
+        self.needs.outbox.wake_deliveries();
     }
 
     /// What the store did with a report; a failure says so in a line. A report the store
@@ -236,10 +247,10 @@ impl Pump<'_> {
         cursor: Option<CursorMove>,
         now: Timestamp,
     ) -> Keeping {
-        let Some(store) = self.engine.store.as_ref() else {
+        let Some(store) = self.needs.store else {
             return Keeping::Failed;
         };
-        let queue = self.engine.outbox.queue();
+        let queue = self.needs.outbox.queue();
         let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
         match store.store_report(report, cursor, &queue, now).await {
             Ok(stored) => {
@@ -248,8 +259,8 @@ impl Pump<'_> {
             }
             Err(err) if err.refused_the_data() => {
                 self.store_failures = 0;
-                let dir = self.engine.config.state_dir.join("set-aside");
-                match crate::listen::set_aside::write(&dir, id, report) {
+                let dir = self.needs.config.state_dir.join("set-aside");
+                match set_aside::write(&dir, id, report) {
                     Ok(path) => {
                         let reason = err.to_string();
                         let conversation_space_id = id.to_string();
@@ -258,7 +269,7 @@ impl Pump<'_> {
                             path,
                             reason,
                         };
-                        let _ = self.engine.events.send(event).await;
+                        let _ = self.needs.events.send(event).await;
                         Keeping::SetAside
                     }
                     Err(write) => {
@@ -279,15 +290,12 @@ impl Pump<'_> {
     pub(super) fn note_store_failure(&mut self) {
         self.store_failures = self.store_failures.saturating_add(1);
         let delay = self
-            .engine
+            .needs
             .config
             .timing
             .reconnect_delay(self.store_failures);
-        self.backfill.failures += 1;
-        self.backfill.gap_open = true;
-        if self.backfill.retry_at.is_none() {
+        if self.gap.failed(later(delay)) {
             tracing::info!("trying the store again in {delay:.1?}");
-            self.backfill.retry_at = Some(later(delay));
         }
     }
 }

@@ -380,6 +380,31 @@ pub async fn save_cursor_moves(
     Ok(())
 }
 
+/// Saves cursor moves in the background: they only move forward in the store, so a late
+/// write does no harm, and a failed one is redone by the next report or backfill.
+pub fn save_in_background(store: Option<&Store>, moves: Vec<CursorMove>, now: Timestamp) {
+    let Some(store) = store.cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        if let Err(err) = save_cursor_moves(&store, &moves, now).await {
+            tracing::warn!("cannot save the listen cursor: {err}");
+        }
+    });
+}
+
+/// Where a backfill after a gap starts: the overlap before the cursor, but never before
+/// `floor` (the start of a fresh listen); `None` when there is no cursor.
+pub fn backfill_start(ledgers: &Ledgers, floor: Option<Timestamp>) -> Option<Timestamp> {
+    let from = ledgers.cursor().map(minus_overlap)?;
+    Some(floor.map_or(from, |floor| from.max(floor)))
+}
+
+/// A cursor less the [`OVERLAP`] that catches late notifications.
+pub fn minus_overlap(cursor: Timestamp) -> Timestamp {
+    cursor.saturating_sub(OVERLAP).unwrap_or(cursor)
+}
+
 /// Renames an imported file so it is imported once only (and kept, for a downgrade). No file
 /// is the usual case (renamed by an earlier run, or never there): nothing to say then.
 fn forget_imported_file(state_dir: &Path, account_key: &str) {
@@ -410,5 +435,4 @@ fn file_name(account_key: &str) -> String {
 }
 
 #[cfg(test)]
-#[path = "ledger_tests.rs"]
 mod tests;

@@ -1,0 +1,46 @@
+//! What the engine hands on with each newly stored report: where it is delivered, when it is
+//! fetched again, and who is woken for it. Shared by the session loop and the re-fetcher.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::store::outbox::Queue;
+use crate::target::ForwardTarget;
+
+/// Where each newly stored report is to be delivered (`--forward-to`), when it is fetched
+/// again (`--refetch`), and who to wake.
+#[derive(Debug, Clone, Default)]
+pub struct Outbox {
+    /// The `--forward-to` targets; none: nothing is queued.
+    pub targets: Vec<ForwardTarget>,
+    /// `--forward-for`: how long a delivery is retried before it is marked failed.
+    pub forward_for: Duration,
+    /// `--refetch`: when after a call's end its report is fetched again.
+    pub refetch_after: Vec<Duration>,
+    /// Woken when a report queued deliveries, so the delivery tasks need not wait to poll.
+    pub wake: Arc<Notify>,
+    /// Report fetches the session has under way or waiting: re-fetches wait while there are
+    /// any, so live calls never queue behind them.
+    pub live_work: Arc<AtomicUsize>,
+}
+
+impl Outbox {
+    /// What the store is to do with each newly stored report.
+    pub fn queue(&self) -> Queue<'_> {
+        Queue {
+            targets: &self.targets,
+            forward_for: self.forward_for,
+            refetch_after: &self.refetch_after,
+        }
+    }
+
+    /// Wakes the delivery tasks, when there are targets to deliver to.
+    pub fn wake_deliveries(&self) {
+        if !self.targets.is_empty() {
+            self.wake.notify_waiters();
+        }
+    }
+}
