@@ -28,16 +28,74 @@ fn version_and_help_with_examples() {
     }
 }
 
+/// What each shell's script must hold to be that shell's completion of `cer`: the line that
+/// registers it, how it offers a subcommand, and how it offers the global `--sandbox`.
+fn completion_markers(shell: &str, subcommand: &str) -> [String; 3] {
+    match shell {
+        "bash" => [
+            "complete -F _cer ".into(),
+            format!("cer,{subcommand})"),
+            " --sandbox ".into(),
+        ],
+        "zsh" => [
+            "#compdef cer\n".into(),
+            format!("\n'{subcommand}:"),
+            "'--sandbox[".into(),
+        ],
+        "fish" => [
+            "complete -c cer ".into(),
+            format!("-n \"__fish_cer_needs_command\" -f -a \"{subcommand}\""),
+            "-n \"__fish_cer_needs_command\" -l sandbox ".into(),
+        ],
+        "powershell" => [
+            "Register-ArgumentCompleter -Native -CommandName 'cer'".into(),
+            format!("[CompletionResult]::new('{subcommand}', '{subcommand}',"),
+            "[CompletionResult]::new('--sandbox', '--sandbox',".into(),
+        ],
+        "elvish" => [
+            "set edit:completion:arg-completer[cer] = ".into(),
+            format!("cand {subcommand} '"),
+            "cand --sandbox '".into(),
+        ],
+        other => panic!("no markers for {other}"),
+    }
+}
+
 #[test]
 fn completions_are_printed_for_every_shell() {
     let env = TestEnv::new();
+    let subcommands = crate::harness::subcommands();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
-        env.cer()
-            .args(["completions", shell])
-            .assert()
-            .success()
-            .stdout(predicate::str::contains("cer"));
+        let output = env.cer().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success(), "{shell}: {output:?}");
+        let script = crate::harness::stdout_of(&output);
+        for subcommand in &subcommands {
+            for marker in completion_markers(shell, subcommand) {
+                assert!(
+                    script.contains(&marker),
+                    "{shell}: no {marker:?} (for {subcommand}) in:\n{script}"
+                );
+            }
+        }
+        // Hidden flags stay out of every shell's script.
+        assert!(!script.contains("api-base"), "{shell}: {script}");
     }
+    // The bash script is bash: it parses and, sourced, defines `_cer` and registers it.
+    let output = env.cer().args(["completions", "bash"]).output().unwrap();
+    let script = env.dir.path().join("cer.bash");
+    std::fs::write(&script, &output.stdout).unwrap();
+    let program = format!(
+        "source {} && declare -F _cer && complete -p cer",
+        script.display()
+    );
+    let checked = std::process::Command::new("bash")
+        .args(["--norc", "-c", &program])
+        .output()
+        .unwrap();
+    let said = crate::harness::stdout_of(&checked);
+    assert!(checked.status.success(), "{checked:?}");
+    assert!(said.contains("_cer\n"), "{said}");
+    assert!(said.contains(" -F _cer cer"), "{said}");
 }
 
 #[test]
