@@ -18,24 +18,57 @@ pub struct TestEnv {
     runtime: tokio::runtime::Runtime,
 }
 
-/// Variables the test process may have that must not leak into `cer`.
-const SCRUBBED: [&str; 16] = [
+/// Every variable `cer` reads (itself, or through a library: proxies, systemd's notify socket,
+/// the keyring's bus), removed before each run so a developer's own settings never reach a
+/// test; each test then sets what it means. `cli::every_variable_the_settings_read_is_scrubbed`
+/// fails when `src/settings` reads one that is missing here.
+pub const SCRUBBED: &[&str] = &[
+    // GoTo and the account.
     "OAUTH_CLIENT_ID",
     "OAUTH_CLIENT_SECRET",
-    "ACCOUNT_KEY",
-    "LOG_LEVEL",
     "OAUTH_REDIRECT_URI",
+    "ACCOUNT_KEY",
     "CER_API_BASE",
     "CER_AUTH_BASE",
     "CER_TOKEN",
+    "CER_KEYRING",
+    "DBUS_SESSION_BUS_ADDRESS",
+    // Where cer keeps things.
     "CER_CONFIG_DIR",
     "CER_STATE_DIR",
-    "NO_COLOR",
-    "CLICOLOR_FORCE",
-    "BROWSER",
-    "HTTPS_PROXY",
+    "CER_STORE",
     "XDG_CONFIG_HOME",
     "XDG_STATE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_CACHE_HOME",
+    // How it behaves.
+    "CER_RATE",
+    "CER_REFETCH",
+    "CER_FORWARD_SECRET",
+    "CER_RETRY_BASE_MS",
+    "CER_TIME_SCALE",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
+    // What a person sees.
+    "CER_FORCE_TTY",
+    "NO_COLOR",
+    "CLICOLOR_FORCE",
+    "TERM",
+    "COLUMNS",
+    "BROWSER",
+    // The network.
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    // systemd.
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
 ];
 
 /// How long `listen` may take to say `Ready` in a test.

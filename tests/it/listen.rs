@@ -136,21 +136,57 @@ fn sockets_that_break_with_no_call_through_them_back_off_further_each_time() {
     stop(running);
 }
 
+/// The report-summaries path: failing it makes every backfill fail, so a report can only
+/// come from its notification.
+const SUMMARIES: &str = "/call-events-report/v1/report-summaries";
+
+// Make before break: a new channel and socket while the old socket still works. A plain
+// reconnect once the old socket closed passes the report count (the backfill fills the gap),
+// so the test checks what only a switch does: the new channel is there before the grace
+// ends (the old socket closes only then), and no connection was lost on the way.
 #[test]
 fn to_be_closed_switches_sockets_without_a_gap() {
+    let grace = Duration::from_millis(1500);
     let env = TestEnv::with(SandboxConfig {
         call_every: None,
-        to_be_closed_grace: Duration::from_millis(300),
+        to_be_closed_grace: grace,
         ..SandboxConfig::default()
     });
     let mut running = env.listen(&[]);
+    let first = env.sandbox.channels()[0].channel_id.clone();
     let mut calls = env.place_calls(1);
+    let warned = std::time::Instant::now();
     env.sandbox.faults().send_to_be_closed();
     calls.extend(env.place_calls(2));
-    std::thread::sleep(Duration::from_millis(500));
+    let switched = loop {
+        let live = env.sandbox.channels();
+        if live
+            .iter()
+            .any(|c| c.channel_id != first && c.connected_sockets > 0)
+        {
+            break warned.elapsed();
+        }
+        assert!(
+            warned.elapsed() < grace,
+            "no new channel before the grace ended: {live:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert!(switched < grace, "{switched:?}");
+    std::thread::sleep(grace);
     calls.extend(env.place_calls(2));
     expect_reports(&mut running, &calls);
-    stop(running);
+    let channels = env.sandbox.channels();
+    assert_eq!(channels.len(), 1, "{channels:?}");
+    assert_ne!(
+        channels[0].channel_id, first,
+        "the channel was not replaced"
+    );
+    let stderr = stop(running);
+    assert!(
+        !stderr.iter().any(|l| l.contains("Connection lost")),
+        "a reconnect, not a switch: {stderr:#?}"
+    );
 }
 
 #[test]
@@ -211,6 +247,9 @@ fn a_subscription_deleted_by_goto_is_restored_and_the_gap_backfilled() {
     stop(running);
 }
 
+// Only a retry can bring these reports: every backfill fails, so a listener that gave up on a
+// 404 would never print them. The request log shows each report asked for more than once, a
+// 404 first and a 200 last.
 #[test]
 fn reports_that_are_not_ready_yet_are_retried() {
     let env = TestEnv::new();
@@ -218,9 +257,27 @@ fn reports_that_are_not_ready_yet_are_retried() {
         .faults()
         .report_not_ready_for(Duration::from_millis(2000));
     let mut running = env.listen(&[]);
+    env.sandbox.faults().fail_next_on(SUMMARIES, 100_000, 503);
     let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     stop(running);
+    let requests = env.sandbox.requests();
+    for call in &calls {
+        let statuses: Vec<u16> = requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.path.ends_with(call.as_str()))
+            .map(|r| r.status)
+            .collect();
+        assert!(statuses.len() >= 2, "{call}: {statuses:?}");
+        assert_eq!(statuses.first(), Some(&404), "{call}: {statuses:?}");
+        assert_eq!(statuses.last(), Some(&200), "{call}: {statuses:?}");
+    }
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.path == SUMMARIES && r.status == 200),
+        "a backfill got through"
+    );
 }
 
 #[test]
@@ -303,12 +360,23 @@ fn since_backfills_at_start_and_no_backfill_does_not() {
     let mut running = env.listen(&["--since", "1h"]);
     expect_reports(&mut running, &past);
     stop(running);
+    // The same past, with a cursor that a plain start would backfill from, and --no-backfill.
     let env = TestEnv::new();
     stop(env.listen(&[]));
-    env.place_calls(2);
+    let past = env.place_calls(2);
     let mut running = env.listen(&["--no-backfill"]);
-    assert!(running.more_stdout(Duration::from_millis(800)).is_empty());
+    // Live reports wait while a backfill runs, so once a live one is out, a backfill would
+    // have printed the past ones before it.
+    let live = env.place_calls(1);
+    expect_reports(&mut running, &live);
     stop(running);
+    let requests = env.sandbox.requests();
+    let asked: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path == SUMMARIES || past.iter().any(|id| r.path.ends_with(id.as_str())))
+        .map(|r| r.path.as_str())
+        .collect();
+    assert!(asked.is_empty(), "--no-backfill looked back: {asked:?}");
 }
 
 #[test]
@@ -428,12 +496,76 @@ fn forwards_each_report_to_a_webhook_that_fails_at_first() {
     stop(running);
 }
 
+/// A receiver that accepts each connection, reads what comes and never answers; the text of
+/// every request it received.
+fn silent_webhook(env: &TestEnv) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::sync::{Arc, Mutex};
+    use tokio::io::AsyncReadExt;
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let listener = env
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let url = format!("http://{}/nowhere", listener.local_addr().unwrap());
+    env.spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut buffer = vec![0; 64 * 1024];
+                let read = socket.read(&mut buffer).await.unwrap_or(0);
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buffer[..read]).into_owned());
+                // Hold the connection open, silent, until cer gives up on it.
+                let _ = socket.read(&mut buffer).await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+// Each report is posted, the post times out (cer's scaled 10 s timeout) and is kept for a
+// retry, and the calls that end meanwhile are still printed at once.
 #[test]
 fn a_webhook_that_never_answers_does_not_stop_listening() {
     let env = TestEnv::new();
-    let mut running = env.listen(&["--forward-to", "http://127.0.0.1:9/nowhere"]);
+    let (url, seen) = silent_webhook(&env);
+    let mut running = env.listen(&["--forward-to", &url]);
     let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let timed_out = loop {
+        let output = env.cer().args(["deliveries", "--json"]).output().unwrap();
+        let lines: Vec<String> = crate::harness::stdout_of(&output)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        let rows = json_lines(&lines);
+        let done = rows.len() == 2
+            && rows.iter().all(|row| {
+                row["state"] == "pending"
+                    && row["lastError"]
+                        .as_str()
+                        .is_some_and(|e| e.contains("timed out"))
+            });
+        if done || std::time::Instant::now() > deadline {
+            break (done, rows);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(timed_out.0, "no timed-out deliveries: {:?}", timed_out.1);
+    let posts = seen.lock().unwrap().clone();
+    for call in &calls {
+        assert!(
+            posts
+                .iter()
+                .any(|p| p.starts_with("POST /nowhere ") && p.contains(call.as_str())),
+            "{call} was not posted: {posts:?}"
+        );
+    }
+    let later = env.place_calls(1);
+    expect_reports(&mut running, &later);
     stop(running);
 }
 
