@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use cer::sandbox::Sandbox;
+use cer_sandbox::Sandbox;
 
 /// The binary measured: the release build cargo made for this run, or `CER_BENCH_BIN` (for
 /// example `target/dist/cer`, to see what the `dist` profile changes).

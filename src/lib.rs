@@ -2,7 +2,8 @@
 //!
 //! Layers, from the outside in: [`cli`] (flags), `settings` (resolved values), `commands`
 //! (one file per command), then [`api`] (GoTo HTTP and WebSocket), [`auth`] (tokens),
-//! [`output`] (what reaches the terminal) and [`sandbox`] (the simulator, independent of the rest).
+//! [`output`] (what reaches the terminal). The simulator is the `cer-sandbox` crate of this
+//! workspace, which cannot import any of this.
 
 // The public modules are what the binary, the integration tests and the benchmarks reach
 // through `cer::`; the rest are the binary's own internals, visible to the crate only.
@@ -19,7 +20,6 @@ mod logging;
 mod net;
 pub mod outcome;
 pub mod output;
-pub mod sandbox;
 pub mod secret;
 mod service;
 mod settings;

@@ -1,6 +1,8 @@
 //! The house has no circles: reads every `src/` file's references to `crate::MODULE` and checks
-//! that the graph of top-level modules is acyclic, so a layer never looks back up. Run alone
-//! with `cargo test --test layers`; a failure names the circle.
+//! that the graph of top-level modules is acyclic, so a layer never looks back up; the same for
+//! the simulator's crate (`crates/sandbox/src/`, whose modules also reach each other through
+//! `super::`), which moreover never names cer. Run alone with `cargo test --test layers`; a
+//! failure names the circle or the file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -21,6 +23,99 @@ fn top_level_modules_form_no_circle() {
             circle.join(" -> ")
         );
     }
+}
+
+#[test]
+fn the_simulators_modules_form_no_circle() {
+    let src = sandbox_src();
+    let modules: BTreeSet<String> = rust_files(&src)
+        .iter()
+        .filter_map(|f| Some(owner_of(f.strip_prefix(&src).ok()?)))
+        .collect();
+    let mut graph = Graph::new();
+    for file in rust_files(&src) {
+        let owner = owner_of(file.strip_prefix(&src).unwrap_or(&file));
+        if owner == "lib" {
+            continue;
+        }
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        let targets = graph.entry(owner.clone()).or_default();
+        for prefix in ["crate::", "super::"] {
+            for target in referenced_modules(&text, prefix) {
+                // `super::` in a test module may name an item of its own module, not a module.
+                if target != owner && modules.contains(&target) {
+                    targets.insert(target);
+                }
+            }
+        }
+    }
+    assert!(
+        graph.get("faults").is_some_and(|t| t.contains("state")),
+        "the graph was not read: {graph:?}"
+    );
+    if let Some(circle) = find_circle(&graph) {
+        panic!(
+            "the simulator's modules import each other in a circle: {}",
+            circle.join(" -> ")
+        );
+    }
+}
+
+/// The crate boundary already keeps the client out (cer depends on cer-sandbox, so the reverse
+/// would be a cycle Cargo refuses); this also keeps its name out of the simulator's code, so
+/// nobody reaches for it through a dev-dependency or a doc link either.
+#[test]
+fn the_simulator_never_names_cer() {
+    let src = sandbox_src();
+    let files = rust_files(&src);
+    assert!(
+        files.len() > 10,
+        "the simulator's files were not read: {files:?}"
+    );
+    let mut found = Vec::new();
+    for file in files {
+        let text = fs::read_to_string(&file).unwrap_or_default();
+        for (number, line) in text.lines().enumerate() {
+            if names_cer(line) {
+                found.push(format!("{}:{}: {line}", file.display(), number + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "the simulator names cer:\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_cer_check_sees_a_path_and_not_a_longer_word() {
+    assert!(names_cer("use cer::api::ApiClient;"));
+    assert!(names_cer("let x = ::cer::output::Output::new();"));
+    assert!(!names_cer("use cer_sandbox::Sandbox;"));
+    assert!(!names_cer("let spacer::x = 1; // a word ending in cer"));
+}
+
+fn sandbox_src() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/sandbox/src")
+}
+
+/// `cer::` as a path, not the end of a longer identifier.
+fn names_cer(line: &str) -> bool {
+    line.match_indices("cer::")
+        .any(|(at, _)| !line[..at].chars().next_back().is_some_and(|c| is_ident(&c)))
+}
+
+/// The module a file belongs to: its first path component, with a `_tests` file counted as
+/// part of the module it tests (attached there with `#[path]`).
+fn owner_of(relative: &Path) -> String {
+    let first = relative
+        .components()
+        .next()
+        .map(|c| c.as_os_str().to_string_lossy().to_string())
+        .unwrap_or_default();
+    let stem = first.trim_end_matches(".rs");
+    stem.strip_suffix("_tests").unwrap_or(stem).to_string()
 }
 
 #[test]
@@ -53,7 +148,7 @@ fn module_graph(src: &Path) -> Graph {
         }
         let text = fs::read_to_string(&file).unwrap_or_default();
         let targets = graph.entry(owner.clone()).or_default();
-        for target in referenced_modules(&text) {
+        for target in referenced_modules(&text, "crate::") {
             if target != owner {
                 targets.insert(target);
             }
@@ -62,10 +157,10 @@ fn module_graph(src: &Path) -> Graph {
     graph
 }
 
-fn referenced_modules(text: &str) -> BTreeSet<String> {
+fn referenced_modules(text: &str, prefix: &str) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
-    for (at, _) in text.match_indices("crate::") {
-        let rest = &text[at + "crate::".len()..];
+    for (at, _) in text.match_indices(prefix) {
+        let rest = &text[at + prefix.len()..];
         if let Some(group) = rest.strip_prefix('{') {
             let inner = group.split('}').next().unwrap_or_default();
             for part in inner.split(',') {

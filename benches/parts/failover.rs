@@ -7,9 +7,9 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use cer::sandbox::{Sandbox, SandboxConfig};
 use cer::store::outbox::Queue;
 use cer::store::{Store, StoreLocation, Stored};
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use crate::{cer, ms};
 

@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use cer::sandbox::{Sandbox, SandboxConfig};
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use super::cer;
 use super::process::{Running, conversation_id, quantile_ms, status_kib};

@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use cer::sandbox::{Sandbox, SandboxConfig};
 use cer::store::outbox::Queue;
 use cer::store::{Store, StoreLocation};
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use super::cer;
 use super::process::Running;

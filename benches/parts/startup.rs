@@ -4,7 +4,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use cer::sandbox::{Sandbox, SandboxConfig};
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use super::process::quantile_ms;
 use super::table::{Row, Verdict};

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use cer::sandbox::{Sandbox, SandboxConfig};
 use cer::store::outbox::Queue;
 use cer::store::{Store, StoreLocation};
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use jiff::Timestamp;
 

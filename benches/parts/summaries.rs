@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use cer::sandbox::{Sandbox, SandboxConfig};
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use super::cer;
 use super::process::{Finished, run_measured};

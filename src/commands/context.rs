@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cer_sandbox::{Sandbox, SandboxConfig};
 
 use crate::api::ApiClient;
 use crate::api::http::{client_reaching, needs_tls};
@@ -12,7 +13,6 @@ use crate::auth::store::{Store, Stores};
 use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
-use crate::sandbox::{Sandbox, SandboxConfig};
 use crate::secret::Secret;
 use crate::settings::Settings;
 

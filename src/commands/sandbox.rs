@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use cer_sandbox::{DayShape, FAULTS, Faults, Sandbox};
 
 use super::signals::StopSignals;
 use crate::errors::UsageError;
 use crate::output::Output;
-use crate::sandbox::{DayShape, FAULTS, Faults, Sandbox};
 use crate::settings::commands::{FaultSpec, SandboxSettings};
 
 /// CER_TOKEN must outlive any session: a century is "while it runs".
@@ -97,7 +97,7 @@ fn list_faults(output: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn apply(faults: &Faults, fault: &FaultSpec) -> Result<String, crate::sandbox::FaultError> {
+fn apply(faults: &Faults, fault: &FaultSpec) -> Result<String, cer_sandbox::FaultError> {
     faults.apply(&fault.name, &fault.params)
 }
 

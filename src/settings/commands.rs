@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use cer_sandbox::{DayShape, SandboxConfig, fault_names};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -14,7 +15,6 @@ use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
 use crate::outcome::GOTO_CALLER_OUTCOMES;
-use crate::sandbox::{DayShape, SandboxConfig, fault_names};
 
 /// `login`'s choices.
 #[derive(Debug, Clone)]

@@ -240,7 +240,7 @@ fn analysis_delay_takes_seconds_zero_or_off() {
     let delay = |argv: &[&str]| sandbox(argv).map(|s| s.config.analysis_delay);
     assert_eq!(
         delay(&[]).unwrap(),
-        Some(crate::sandbox::DEFAULT_ANALYSIS_DELAY)
+        Some(cer_sandbox::DEFAULT_ANALYSIS_DELAY)
     );
     assert_eq!(
         delay(&["--analysis-delay", "2.5"]).unwrap(),

@@ -126,7 +126,7 @@ fn finish(env: &TestEnv, harness: Harness) {
 
 #[test]
 fn ready_comes_first_and_duplicate_notifications_yield_one_report() {
-    let env = TestEnv::with(cer::sandbox::SandboxConfig {
+    let env = TestEnv::with(cer_sandbox::SandboxConfig {
         call_every: None,
         to_be_closed_grace: Duration::from_millis(800),
         ..Default::default()

@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use cer::sandbox::{Sandbox, SandboxConfig};
+use cer_sandbox::{Sandbox, SandboxConfig};
 use tempfile::TempDir;
 
 /// One test's world.

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use cer::sandbox::SandboxConfig;
+use cer_sandbox::SandboxConfig;
 
 use crate::harness::READY;
 use crate::harness::{Running, TestEnv, json_lines};

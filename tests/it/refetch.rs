@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use cer::sandbox::SandboxConfig;
 use cer::store::{Store, StoreLocation};
+use cer_sandbox::SandboxConfig;
 use serde_json::Value;
 use sqlx::Row;
 

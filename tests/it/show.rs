@@ -7,9 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use cer::outcome::Outcome;
-use cer::sandbox::SandboxConfig;
 use cer::store::outbox::Queue;
 use cer::store::{Store, StoreLocation};
+use cer_sandbox::SandboxConfig;
 use serde_json::{Value, json};
 
 use crate::harness::{TestEnv, json_lines, stderr_of, stdout_of};

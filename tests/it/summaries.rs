@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use cer::sandbox::SandboxConfig;
+use cer_sandbox::SandboxConfig;
 use predicates::prelude::*;
 
 use crate::harness::{TestEnv, json_lines, stderr_of, stdout_of};

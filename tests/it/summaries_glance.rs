@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use cer::outcome::Outcome;
 use cer::output::text::width;
-use cer::sandbox::SandboxConfig;
+use cer_sandbox::SandboxConfig;
 use jiff::Timestamp;
 use serde_json::Value;
 

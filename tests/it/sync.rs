@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use cer::sandbox::SandboxConfig;
+use cer_sandbox::SandboxConfig;
 use serde_json::Value;
 use sqlx::Row;
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cer::sandbox::{SandboxConfig, fault_names};
+use cer_sandbox::{SandboxConfig, fault_names};
 use serde_json::{Value, json};
 
 use super::support::{get, http, keys, listening, quiet, recent_window, start};

@@ -170,7 +170,7 @@ async fn stalled_sockets_answer_no_pong_and_lose_notifications() {
 
 #[tokio::test]
 async fn refresh_required_and_to_be_closed_frames() {
-    let config = cer::sandbox::SandboxConfig {
+    let config = cer_sandbox::SandboxConfig {
         to_be_closed_grace: Duration::from_millis(300),
         ..quiet()
     };

@@ -2,7 +2,7 @@
 //! revocation, and the error answers a client must handle.
 
 use base64::Engine as _;
-use cer::sandbox::Sandbox;
+use cer_sandbox::Sandbox;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use cer::sandbox::{Sandbox, SandboxConfig};
+use cer_sandbox::{Sandbox, SandboxConfig};
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! Wrong requests get GoTo's errors: report-summaries parameters and subscription bodies.
 
-use cer::sandbox::Sandbox;
+use cer_sandbox::Sandbox;
 use serde_json::json;
 
 use super::support::{assert_goto_error, create_channel, get, http, post_json, quiet, start};

@@ -1,7 +1,7 @@
 //! The guide's REST calls (channel, subscription, report summaries, report) answer payloads
 //! shaped like GoTo's examples, and wrong requests get GoTo's errors.
 
-use cer::sandbox::Sandbox;
+use cer_sandbox::Sandbox;
 use serde_json::{Value, json};
 
 use super::support::{

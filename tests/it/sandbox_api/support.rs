@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cer::sandbox::{Sandbox, SandboxConfig};
+use cer_sandbox::{Sandbox, SandboxConfig};
 use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::net::TcpStream;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cer::sandbox::SandboxConfig;
+use cer_sandbox::SandboxConfig;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;

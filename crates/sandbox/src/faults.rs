@@ -6,40 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::channels::purge_expired;
+use super::fault_rule::{FaultKind, FaultRule};
 use super::notify::{control_everywhere, to_every_socket, unknown_frame};
+use super::socket_cmd::SocketCmd;
 use super::state::Shared;
 use super::time::now_ms;
-use super::websocket::SocketCmd;
-
-/// How a REST request is spoiled.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FaultKind {
-    /// 429 with `Retry-After: <secs>` and a GoTo-style error body.
-    RateLimit {
-        /// Sent as `Retry-After`, in whole seconds.
-        retry_after: Duration,
-    },
-    /// This status (normally a 5xx) with an error body.
-    Fail {
-        /// The HTTP status answered.
-        status: u16,
-    },
-    /// 200 with a body that is not JSON.
-    Garbage,
-    /// 200 with the real answer's JSON cut short.
-    Truncated,
-}
-
-/// Spoils the next `remaining` requests whose path starts with `path_prefix` (any path if `None`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FaultRule {
-    /// Only requests whose path starts with this; `None` for any request.
-    pub path_prefix: Option<String>,
-    /// How many more requests it spoils.
-    pub remaining: u32,
-    /// How it spoils them.
-    pub kind: FaultKind,
-}
 
 /// A fault's name, parameters and effect, for `cer sandbox --help` and the control endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,23 +20,9 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
 
 use super::channels::purge_expired;
 use super::errors::ApiError;
+use super::socket_cmd::SocketCmd;
 use super::state::Shared;
 use super::time::now_ms;
-
-/// What a socket task is told to do.
-#[derive(Debug, Clone)]
-pub(crate) enum SocketCmd {
-    /// Send a text frame.
-    Text(String),
-    /// Close cleanly (close frame with this reason), then end.
-    Close(&'static str),
-    /// End at once without a close frame: the TCP connection just drops.
-    Abort,
-    /// Neither read nor write for this long: a dead link.
-    Stall(Duration),
-    /// Close cleanly after this grace period.
-    CloseAfter(Duration),
-}
 
 type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 

@@ -10,9 +10,9 @@ use std::time::Duration;
 use super::calls::MAX_CALL_MS;
 use super::channels::purge_expired;
 use super::notify::{control_frame, notify_call};
+use super::socket_cmd::SocketCmd;
 use super::state::Shared;
 use super::time::now_ms;
-use super::websocket::SocketCmd;
 
 /// Never sleep longer than this, so wall-clock jumps are noticed.
 const MAX_SLEEP_MS: i64 = 60_000;

@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 use super::calls::{CallFacts, Schedule};
 use super::config::SandboxConfig;
 use super::directory::Directory;
-use super::faults::FaultRule;
+use super::fault_rule::FaultRule;
 use super::rng::{SplitMix64, hash};
+use super::socket_cmd::SocketCmd;
 use super::views::RequestRecord;
-use super::websocket::SocketCmd;
 
 /// The request log keeps this many records; older ones are dropped in a long-running sandbox.
 const REQUEST_LOG_CAP: usize = 100_000;

@@ -4,10 +4,10 @@
 use serde_json::{Map, Value, json};
 
 use super::*;
-use crate::sandbox::calls::Schedule;
-use crate::sandbox::config::DayShape;
-use crate::sandbox::directory::Directory;
-use crate::sandbox::report::report;
+use crate::calls::Schedule;
+use crate::config::DayShape;
+use crate::directory::Directory;
+use crate::report::report;
 
 const DELAY: i64 = 60_000;
 

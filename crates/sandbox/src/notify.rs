@@ -4,9 +4,9 @@
 use serde_json::{Value, json};
 
 use super::rng::format_uuid;
+use super::socket_cmd::SocketCmd;
 use super::state::{Inner, Shared};
 use super::time::fmt_now_nanos;
-use super::websocket::SocketCmd;
 
 fn envelope(event_id: u64, data: Value) -> String {
     json!({

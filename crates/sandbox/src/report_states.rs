@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::calls::{CallFacts, Flow, Leg, Outcome, Party};
 use super::directory::Directory;
-use super::report::{
+use super::report_parts::{
     IVR_DIAL_PLAN, IVR_QUEUE, IVR_VOICEMAIL, ivr_id, outside_role, voicemail_number,
 };
 use super::rng::uuid_from;

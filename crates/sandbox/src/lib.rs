@@ -32,6 +32,7 @@ mod control;
 mod directory;
 mod errors;
 mod fault_params;
+mod fault_rule;
 mod faults;
 mod history;
 mod middleware;
@@ -40,11 +41,13 @@ mod oauth;
 mod payloads;
 mod rate_limit;
 mod report;
+mod report_parts;
 mod report_states;
 mod reports;
 mod request;
 mod rng;
 mod server;
+mod socket_cmd;
 mod state;
 mod subscriptions;
 mod summaries;
@@ -62,7 +65,8 @@ pub use config::{
     ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, DEFAULT_ANALYSIS_DELAY, DEMO_CALL_EVERY, DayShape,
     PRINCIPAL, SandboxConfig,
 };
-pub use faults::{FAULTS, FaultError, FaultInfo, FaultKind, FaultRule, Faults, fault_names};
+pub use fault_rule::{FaultKind, FaultRule};
+pub use faults::{FAULTS, FaultError, FaultInfo, Faults, fault_names};
 pub use views::{ChannelView, PlacedCall, RequestRecord, SubscriptionView};
 
 use state::{Scopes, Shared};

@@ -4,21 +4,12 @@
 
 use serde_json::{Value, json};
 
-use super::calls::{CallFacts, Flow, Leg, Outcome, Party};
+use super::calls::{CallFacts, Leg, Outcome, Party};
 use super::directory::Directory;
+use super::report_parts::{IVR_QUEUE, IVR_VOICEMAIL, ivr_id, outside_role, voicemail_number};
 use super::report_states::call_states;
-use super::rng::{format_uuid, uuid_from};
+use super::rng::format_uuid;
 use super::time::fmt_ms;
-
-const D_IVR: u64 = 0x1F2;
-
-/// Ids of the call's interactive voice response systems (dial plan, queue, voicemail).
-pub(crate) fn ivr_id(call: &CallFacts, which: u64) -> String {
-    uuid_from(&[call.salt, D_IVR, which], 5)
-}
-pub(crate) const IVR_DIAL_PLAN: u64 = 0;
-pub(crate) const IVR_QUEUE: u64 = 1;
-pub(crate) const IVR_VOICEMAIL: u64 = 2;
 
 /// The whole report of a call.
 pub(crate) fn report(dir: &Directory, call: &CallFacts) -> Value {
@@ -62,16 +53,6 @@ fn report_participant(call: &CallFacts, leg: &Leg<'_>, originator: &str) -> Valu
 }
 
 /// A participant's `type` as the report's top level shows it (`value` first).
-/// The outside party of a phone-number leg: the `caller` (with the name caller ID showed)
-/// on an inbound call, the `callee` (no name) on an outbound one.
-pub(crate) fn outside_role(inbound: bool, name: &str) -> (&'static str, &str) {
-    if inbound {
-        ("caller", name)
-    } else {
-        ("callee", "")
-    }
-}
-
 fn participant_type(call: &CallFacts, leg: &Leg<'_>) -> Value {
     match leg.party {
         Party::Line(p) => json!({
@@ -158,12 +139,4 @@ fn ivrs(dir: &Directory, call: &CallFacts, originator: &str) -> Vec<Value> {
         }));
     }
     out
-}
-
-/// The number the voicemail box answered on: the company number, or the extension called.
-pub(crate) fn voicemail_number(dir: &Directory, call: &CallFacts) -> String {
-    match (call.flow, call.targets.first()) {
-        (Flow::Internal, Some(t)) => dir.people[*t].extension.clone(),
-        _ => dir.dids[call.did].number.clone(),
-    }
 }

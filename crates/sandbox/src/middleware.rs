@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::errors::ApiError;
-use super::faults::{FaultKind, over_limit, take_rule};
+use super::fault_rule::FaultKind;
+use super::faults::{over_limit, take_rule};
 use super::state::Shared;
 use super::tokens::bearer;
 use super::views::RequestRecord;
