@@ -555,10 +555,10 @@ fn a_stuck_scraper_never_holds_up_listening() {
 /// 503 from its first fetch on (error); nothing stays due.
 #[test]
 fn refetches_are_counted_by_result_and_none_stays_due() {
-    let env = TestEnv::with(cer::sandbox::SandboxConfig {
+    let env = TestEnv::with(cer_sandbox::SandboxConfig {
         call_every: None,
         analysis_delay: None,
-        ..cer::sandbox::SandboxConfig::default()
+        ..cer_sandbox::SandboxConfig::default()
     });
     let (mut running, address) = listen_with_metrics(&env, &["--refetch", "2s"]);
     running.wait_for_stderr("Ready", READY);
