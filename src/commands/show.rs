@@ -32,7 +32,7 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
     let store = Store::open_existing(&settings.store).await?;
     let view = View {
         zone: settings.zone.clone(),
-        columns: terminal_width(),
+        columns: terminal_width(context.settings.columns),
         palette: output.stdout_palette(),
     };
     let (mut printed, mut failure) = (0, None::<u8>);
