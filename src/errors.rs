@@ -4,9 +4,10 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::api::ApiError;
+use crate::net::ApiError;
 use crate::auth::redirect::LoginError;
-use crate::auth::{AuthError, CredentialsError, OAuthClientError};
+use crate::auth::{CredentialsError, OAuthClientError};
+use crate::net::AuthError;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{ListenError, NeedsStart};
 use crate::output::Palette;

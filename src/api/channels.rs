@@ -3,7 +3,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::ApiError;
+use crate::net::ApiError;
 use super::client::{ApiClient, ApiRequest};
 
 const CHANNELS: &str = "/notification-channel/v1/channels";

@@ -12,5 +12,7 @@ pub mod proxy;
 pub(crate) mod reports;
 pub(crate) mod subscriptions;
 
-pub use crate::net::{ApiError, body, error_message, retry};
+// `ApiError` lives in `net`; only `listen/` still imports it from here.
+pub use crate::net::ApiError;
+pub use crate::net::{body, error_message, retry};
 pub use client::{ApiClient, ApiRequest};

@@ -5,7 +5,7 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::ApiError;
+use crate::net::ApiError;
 use super::http::CONNECT_TIMEOUT;
 use super::proxy::ProxyConfig;
 

@@ -11,7 +11,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::ApiError;
+use crate::net::ApiError;
 use super::client::ApiClient;
 use super::reports::{SummaryPage, SummaryQuery, summaries_page};
 

@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use super::ApiError;
+use crate::net::ApiError;
 use super::client::{ApiClient, ApiRequest};
 
 const REPORTS: &str = "/call-events-report/v1/reports";

@@ -7,6 +7,7 @@ pub(crate) mod redirect;
 pub mod store;
 mod tokens;
 
+// Only `listen/` still reaches it here; everything else imports it from `net`, where it lives.
 pub use crate::net::AuthError;
 pub use credentials::Credentials;
 pub use local_error::{CredentialsError, OAuthClientError};

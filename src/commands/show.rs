@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::Context;
-use crate::api::ApiError;
+use crate::net::ApiError;
 use crate::api::reports::fetch_report;
 use crate::errors::{AlreadyReported, code};
 use crate::output::show::revisions::Revision;
