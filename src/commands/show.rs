@@ -6,9 +6,9 @@
 use serde_json::Value;
 
 use super::Context;
-use crate::net::ApiError;
 use crate::api::reports::fetch_report;
 use crate::errors::{AlreadyReported, code};
+use crate::net::ApiError;
 use crate::output::show::revisions::Revision;
 use crate::output::show::{View, candidate_line, render};
 use crate::output::width::terminal_width;

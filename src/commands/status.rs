@@ -5,9 +5,9 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use super::Context;
-use crate::net::ApiError;
 use crate::api::reports::fetch_report;
 use crate::auth::Credentials;
+use crate::net::ApiError;
 use crate::net::AuthError;
 
 /// A conversationSpaceId no call has: asking for its report costs one request, and GoTo

@@ -50,7 +50,10 @@ impl Empty {
             ("TMPDIR", self.tmp.path()),
         ] {
             let left = entries(dir);
-            assert!(left.is_empty(), "`cer --sandbox {what}` left in {name}: {left:?}");
+            assert!(
+                left.is_empty(),
+                "`cer --sandbox {what}` left in {name}: {left:?}"
+            );
         }
     }
 }
@@ -110,10 +113,17 @@ fn sync_check_in_the_sandbox_compares_with_the_sessions_own_empty_store() {
     let empty = Empty::new();
     let output = empty.cer(&["sync", "--check", "--since", "5m"], &[]);
     let stdout = text(&output.stdout);
-    assert!(stdout.contains("0 stored"), "{stdout}\n{}", text(&output.stderr));
+    assert!(
+        stdout.contains("0 stored"),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
     match output.status.code() {
         Some(0) => assert!(stdout.contains("0 missing"), "{stdout}"),
-        Some(1) => assert!(text(&output.stderr).contains("the store lacks"), "{output:?}"),
+        Some(1) => assert!(
+            text(&output.stderr).contains("the store lacks"),
+            "{output:?}"
+        ),
         other => panic!("exit {other:?}: {output:?}"),
     }
     empty.assert_untouched("sync --check");
