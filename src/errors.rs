@@ -4,11 +4,12 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::api::ApiError;
 use crate::auth::redirect::LoginError;
-use crate::auth::{AuthError, CredentialsError, OAuthClientError};
+use crate::auth::{CredentialsError, OAuthClientError};
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{ListenError, NeedsStart};
+use crate::net::ApiError;
+use crate::net::AuthError;
 use crate::output::Palette;
 
 /// A usage or configuration error, found before any network call: exit 2.

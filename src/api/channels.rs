@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::ApiError;
 use super::client::{ApiClient, ApiRequest};
+use crate::net::ApiError;
 
 const CHANNELS: &str = "/notification-channel/v1/channels";
 

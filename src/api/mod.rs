@@ -12,5 +12,5 @@ pub mod proxy;
 pub(crate) mod reports;
 pub(crate) mod subscriptions;
 
-pub use crate::net::{ApiError, body, error_message, retry};
+pub use crate::net::{body, error_message, retry};
 pub use client::{ApiClient, ApiRequest};

@@ -5,9 +5,9 @@ use serde_json::Value;
 use tokio::net::TcpStream;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::ApiError;
 use super::http::CONNECT_TIMEOUT;
 use super::proxy::ProxyConfig;
+use crate::net::ApiError;
 
 /// An open channel WebSocket, direct or through the proxy's tunnel, TLS or not.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;

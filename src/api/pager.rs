@@ -11,9 +11,9 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::ApiError;
 use super::client::ApiClient;
 use super::reports::{SummaryPage, SummaryQuery, summaries_page};
+use crate::net::ApiError;
 
 /// The page size cer asks for when the user did not choose one (GoTo's known maximum).
 pub const PREFERRED_PAGE_SIZE: u32 = 1000;

@@ -11,7 +11,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use url::{Host, Url};
 
-use super::ApiError;
+use crate::net::ApiError;
 
 /// The proxy for the WebSocket tunnel and the hosts that bypass it.
 #[derive(Debug, Clone)]

@@ -10,8 +10,8 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
-use super::ApiError;
 use super::client::{ApiClient, ApiRequest};
+use crate::net::ApiError;
 
 const REPORTS: &str = "/call-events-report/v1/reports";
 const SUMMARIES: &str = "/call-events-report/v1/report-summaries";

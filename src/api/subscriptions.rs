@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::ApiError;
 use super::client::{ApiClient, ApiRequest};
+use crate::net::ApiError;
 
 const SUBSCRIPTIONS: &str = "/call-events-report/v1/subscriptions";
 

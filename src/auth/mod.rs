@@ -7,7 +7,6 @@ pub(crate) mod redirect;
 pub mod store;
 mod tokens;
 
-pub use crate::net::AuthError;
 pub use credentials::Credentials;
 pub use local_error::{CredentialsError, OAuthClientError};
 pub use oauth::OAuthClient;

@@ -15,6 +15,7 @@ use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::secret::Secret;
 use crate::settings::Settings;
+use crate::settings::sandbox::SandboxAccess;
 
 /// The environment of one command run.
 pub struct Context {
@@ -42,6 +43,25 @@ fn sandbox_config(time_scale: Option<f64>) -> SandboxConfig {
 /// A folder deleted when the command ends.
 struct Scratch(std::path::PathBuf);
 
+impl Scratch {
+    /// A new `cer-sandbox-PID-RANDOM` in `temp_dir`, for this user only.
+    fn create(temp_dir: &std::path::Path) -> anyhow::Result<Self> {
+        let name = format!(
+            "cer-sandbox-{}-{:08x}",
+            std::process::id(),
+            fastrand::u32(..)
+        );
+        let path = temp_dir.join(name);
+        let mut builder = std::fs::DirBuilder::new();
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&path)
+            .with_context(|| format!("cannot create the sandbox's folder {}", path.display()))?;
+        Ok(Self(path))
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
@@ -49,37 +69,39 @@ impl Drop for Scratch {
 }
 
 impl Context {
-    /// Sets up the HTTP client and, with `--sandbox`, starts the simulator and logs in to it.
+    /// The one place `--sandbox` is resolved, before any command reads its own settings: starts
+    /// the simulator, points the settings at it and at a scratch folder, and logs in to it. Then
+    /// sets up the HTTP client.
     pub async fn new(mut settings: Settings, output: Output) -> anyhow::Result<Self> {
+        let mut sandbox = None;
+        let mut scratch = None;
+        if settings.sandbox {
+            let started = Sandbox::start(sandbox_config(settings.time_scale))
+                .await
+                .context("cannot start the sandbox")?;
+            let folder = Scratch::create(&settings.temp_dir)?;
+            settings.use_sandbox(sandbox_access(&started)?, &folder.0);
+            sandbox = Some(started);
+            scratch = Some(folder);
+        }
         let bases = [settings.api_base.as_str(), settings.auth_base.as_str()];
         let (proxy, no_proxy) = (settings.proxy.as_deref(), settings.no_proxy.as_deref());
         let http = client_reaching(proxy, no_proxy, &bases)?;
         let retry = retry_policy(&settings);
         let mut context = Self {
-            settings: settings.clone(),
+            settings,
             output,
             http,
             retry,
             tokens: None,
-            _sandbox: None,
-            _scratch: None,
+            _sandbox: sandbox,
+            _scratch: scratch,
         };
-        if settings.sandbox {
-            let sandbox = Sandbox::start(sandbox_config(settings.time_scale))
-                .await
-                .context("cannot start the sandbox")?;
-            point_at_sandbox(&mut settings, &sandbox);
-            // A sandbox session keeps nothing: a cursor saved by yesterday's demo would make
-            // today's backfill replay a whole day of simulated calls.
-            settings.state_dir =
-                std::env::temp_dir().join(format!("cer-sandbox-{}", std::process::id()));
-            context._scratch = Some(Scratch(settings.state_dir.clone()));
-            context.settings = settings;
+        if context._sandbox.is_some() {
             let credentials = log_in_to_sandbox(&context).await?;
             let store = Store::Memory(Default::default());
             store.save(&credentials).await?;
             context.tokens = Some(Tokens::in_store(context.oauth()?, store, credentials));
-            context._sandbox = Some(sandbox);
         }
         Ok(context)
     }
@@ -174,16 +196,14 @@ fn retry_policy(settings: &Settings) -> RetryPolicy {
     }
 }
 
-fn point_at_sandbox(settings: &mut Settings, sandbox: &Sandbox) {
-    let base = url::Url::parse(&sandbox.base_url()).ok();
-    if let Some(base) = base {
-        settings.api_base = base.clone();
-        settings.auth_base = base;
-    }
-    settings.client_id = Some(sandbox.client_id().to_string());
-    settings.client_secret = Some(Secret::new(sandbox.client_secret()));
-    settings.account_key = Some(sandbox.account_key().to_string());
-    settings.token_override = None;
+fn sandbox_access(sandbox: &Sandbox) -> anyhow::Result<SandboxAccess> {
+    let base = url::Url::parse(&sandbox.base_url()).context("the sandbox's address")?;
+    Ok(SandboxAccess {
+        base,
+        client_id: sandbox.client_id().to_string(),
+        client_secret: Secret::new(sandbox.client_secret()),
+        account_key: sandbox.account_key().to_string(),
+    })
 }
 
 /// The simulator approves every authorize request at once, so the login needs no browser:

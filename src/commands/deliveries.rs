@@ -6,7 +6,7 @@ use jiff::tz::TimeZone;
 
 use super::Context;
 use crate::escape::terminal_safe;
-use crate::settings::store::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
+use crate::settings::persistence::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
 use crate::store::outbox::Listed;
 

@@ -10,9 +10,10 @@ use serde_json::Value;
 
 use super::Context;
 use super::fetch_wait::WaitSpinner;
+use crate::api::ApiClient;
 use crate::api::reports::fetch_report_when_ready;
-use crate::api::{ApiClient, ApiError};
 use crate::errors::{AlreadyReported, code};
+use crate::net::ApiError;
 use crate::output::{Palette, json};
 use crate::settings::commands::{FetchSettings, JsonLayout};
 

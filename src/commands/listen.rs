@@ -188,8 +188,9 @@ async fn start_service(
     context: &Context,
 ) -> anyhow::Result<Service> {
     let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or(1.0));
+    let manager = &context.settings.service_manager;
     let (service, address) =
-        Service::start(settings.metrics, timing, stop_requested.clone()).await?;
+        Service::start(settings.metrics, manager, timing, stop_requested.clone()).await?;
     if let Some(address) = address {
         context.output.status(format!(
             "Serving metrics on http://{address}/metrics and health on http://{address}/healthz"
@@ -353,7 +354,7 @@ fn print_data(
                     &report,
                     &jiff::tz::TimeZone::system(),
                     output.stdout_palette(),
-                    terminal_width(),
+                    terminal_width(context.settings.columns),
                 )
             };
             line.push('\n');
@@ -369,14 +370,14 @@ fn print_data(
                 serde_json::to_string(&report).context("cannot print a report")?
             } else {
                 let line = revision_line(&report, revision, &previous, output.stdout_palette());
-                fit_delivery_line(&line, terminal_width())
+                fit_delivery_line(&line, terminal_width(context.settings.columns))
             };
             line.push('\n');
             output.data(line.as_bytes())?;
         }
         ListenEvent::Delivery { target, result, .. } if !settings.json => {
             let line = delivery_line(&target, &result, output.stdout_palette());
-            let mut line = fit_delivery_line(&line, terminal_width());
+            let mut line = fit_delivery_line(&line, terminal_width(context.settings.columns));
             line.push('\n');
             output.data(line.as_bytes())?;
         }

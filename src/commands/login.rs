@@ -110,15 +110,79 @@ async fn replace_stored_login(context: &Context) -> anyhow::Result<bool> {
 /// `$BROWSER` whenever it is set; otherwise the platform opener, but only for a person at a
 /// terminal (a script or CI job has no one to look at a browser).
 fn open_browser(settings: &LoginSettings, context: &Context, url: &Url) {
-    if !settings.browser_variable && !context.output.stderr_is_terminal() {
+    let browser = settings.browser.clone();
+    if browser.is_none() && !context.output.stderr_is_terminal() {
         return;
     }
     let url = url.to_string();
     tokio::task::spawn_blocking(move || {
-        if let Err(err) = webbrowser::open(&url) {
+        let opened = match &browser {
+            Some(commands) => run_browser(commands, &url),
+            None => webbrowser::open(&url),
+        };
+        if let Err(err) = opened {
             tracing::warn!("could not open a browser ({err}); open the URL above yourself");
         }
     });
+}
+
+/// Runs the first command of `$BROWSER` that starts, as the convention has it: commands
+/// separated by `:`, `%s` replaced by the URL (else the URL is the last argument), `%c` a colon
+/// and `%%` a percent sign. Waits for it, so a browser that exits at once leaves no zombie.
+fn run_browser(commands: &str, url: &str) -> std::io::Result<()> {
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "BROWSER names no command");
+    for command in commands.split(':').filter(|c| !c.trim().is_empty()) {
+        let words = browser_words(command, url);
+        let Some((program, args)) = words.split_first() else {
+            continue;
+        };
+        let spawned = std::process::Command::new(program)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match spawned {
+            Ok(mut child) => {
+                let _ = child.wait();
+                return Ok(());
+            }
+            Err(err) => last = err,
+        }
+    }
+    Err(last)
+}
+
+fn browser_words(command: &str, url: &str) -> Vec<String> {
+    let mut has_url = false;
+    let mut words: Vec<String> = command
+        .split_ascii_whitespace()
+        .map(|word| {
+            let mut out = String::with_capacity(word.len());
+            let mut chars = word.chars();
+            while let Some(c) = chars.next() {
+                if c != '%' {
+                    out.push(c);
+                    continue;
+                }
+                match chars.next() {
+                    Some('s') => {
+                        out.push_str(url);
+                        has_url = true;
+                    }
+                    Some('c') => out.push(':'),
+                    Some('%') => out.push('%'),
+                    Some(other) => out.extend(['%', other]),
+                    None => out.push('%'),
+                }
+            }
+            out
+        })
+        .collect();
+    if !has_url {
+        words.push(url.to_string());
+    }
+    words
 }
 
 /// `--no-browser`: the user opens the URL anywhere and pastes the address it ended on.
@@ -139,5 +203,24 @@ async fn read_pasted(settings: &LoginSettings, state: &Secret) -> Result<Secret,
             "nothing was pasted (stdin is empty)".into(),
         )),
         Ok(Ok(_)) => check_pasted(&line, state),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::browser_words;
+
+    #[test]
+    fn browser_commands_take_the_url_where_percent_s_is_else_last() {
+        let url = "http://a.test/x?y=1";
+        assert_eq!(browser_words("open", url), ["open", url]);
+        assert_eq!(
+            browser_words("firefox --new-tab=%s --x%%%c", url),
+            [
+                "firefox".to_string(),
+                format!("--new-tab={url}"),
+                "--x%:".into()
+            ]
+        );
     }
 }

@@ -26,58 +26,52 @@ use crate::settings::Settings;
 use crate::settings::commands::{
     FetchSettings, ListenSettings, LoginSettings, SandboxSettings, SummariesSettings,
 };
-use crate::settings::store::{DeliveriesSettings, SyncSettings};
+use crate::settings::persistence::{DeliveriesSettings, SyncSettings};
+use crate::settings::show::ShowSettings;
 
-/// Runs one command to completion.
+/// Runs one command to completion. The context, and with it `--sandbox`, is set up before any
+/// command resolves its own settings, so every command sees the same sandbox settings.
 pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow::Result<()> {
-    match command {
-        Command::Completions(args) => completions::run(args.shell, &output),
-        Command::Fetch(args) => {
-            let fetch = FetchSettings::resolve(&args)?;
-            fetch::run(fetch, &Context::new(settings, output).await?).await
+    let command = match command {
+        Command::Completions(args) => return completions::run(args.shell, &output),
+        Command::Sandbox(args) => {
+            return sandbox::run(SandboxSettings::resolve(&args)?, &output).await;
         }
+        command => command,
+    };
+    let context = Context::new(settings, output).await?;
+    let settings = &context.settings;
+    let local = jiff::tz::TimeZone::system;
+    match command {
+        // Both ran above, without a context.
+        Command::Completions(_) | Command::Sandbox(_) => Ok(()),
+        Command::Fetch(args) => fetch::run(FetchSettings::resolve(&args)?, &context).await,
         Command::Summaries(args) => {
-            let context = Context::new(settings, output).await?;
-            let summaries = SummariesSettings::resolve(
-                &args,
-                &context.settings,
-                jiff::Timestamp::now(),
-                jiff::tz::TimeZone::system(),
-            )?;
+            let now = jiff::Timestamp::now();
+            let summaries = SummariesSettings::resolve(&args, settings, now, local())?;
             summaries::run(summaries, &context).await
         }
-        Command::Status(args) => {
-            status::run(args.check, &Context::new(settings, output).await?).await
-        }
-        Command::Token => token::run(&Context::new(settings, output).await?).await,
-        Command::Logout => logout::run(&Context::new(settings, output).await?).await,
+        Command::Status(args) => status::run(args.check, &context).await,
+        Command::Token => token::run(&context).await,
+        Command::Logout => logout::run(&context).await,
         Command::Login(args) => {
-            let browser_variable = std::env::var_os("BROWSER").is_some_and(|b| !b.is_empty());
-            let login = LoginSettings::resolve(&args, &settings, browser_variable)?;
-            login::run(login, &Context::new(settings, output).await?).await
+            login::run(LoginSettings::resolve(&args, settings)?, &context).await
         }
         Command::Listen(args) => {
-            let context = Context::new(settings, output).await?;
             let terminal = context.output.stdout_is_terminal();
-            let listen = ListenSettings::resolve(&args, &context.settings, terminal)?;
+            let listen = ListenSettings::resolve(&args, settings, terminal)?;
             listen::run(listen, &context).await
         }
         Command::Show(args) => {
-            let context = Context::new(settings, output).await?;
-            let local = jiff::tz::TimeZone::system();
-            let show =
-                crate::settings::show::ShowSettings::resolve(&args, &context.settings, local)?;
-            show::run(show, &context).await
+            show::run(ShowSettings::resolve(&args, settings, local())?, &context).await
         }
-        Command::Sandbox(args) => sandbox::run(SandboxSettings::resolve(&args)?, &output).await,
         Command::Sync(args) => {
             let now = jiff::Timestamp::now();
-            let sync = SyncSettings::resolve(&args, &settings, now, jiff::tz::TimeZone::system())?;
-            sync::run(sync, &Context::new(settings, output).await?).await
+            let sync = SyncSettings::resolve(&args, settings, now, local())?;
+            sync::run(sync, &context).await
         }
         Command::Deliveries(args) => {
-            let deliveries = DeliveriesSettings::resolve(&args, &settings)?;
-            deliveries::run(deliveries, &Context::new(settings, output).await?).await
+            deliveries::run(DeliveriesSettings::resolve(&args, settings)?, &context).await
         }
     }
 }

@@ -6,9 +6,9 @@
 use serde_json::Value;
 
 use super::Context;
-use crate::api::ApiError;
 use crate::api::reports::fetch_report;
 use crate::errors::{AlreadyReported, code};
+use crate::net::ApiError;
 use crate::output::show::revisions::Revision;
 use crate::output::show::{View, candidate_line, render};
 use crate::output::width::terminal_width;
@@ -32,7 +32,7 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
     let store = Store::open_existing(&settings.store).await?;
     let view = View {
         zone: settings.zone.clone(),
-        columns: terminal_width(),
+        columns: terminal_width(context.settings.columns),
         palette: output.stdout_palette(),
     };
     let (mut printed, mut failure) = (0, None::<u8>);

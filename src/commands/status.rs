@@ -5,9 +5,10 @@ use anyhow::Context as _;
 use jiff::Timestamp;
 
 use super::Context;
-use crate::api::ApiError;
 use crate::api::reports::fetch_report;
-use crate::auth::{AuthError, Credentials};
+use crate::auth::Credentials;
+use crate::net::ApiError;
+use crate::net::AuthError;
 
 /// A conversationSpaceId no call has: asking for its report costs one request, and GoTo
 /// answers 404 to an accepted token, 401 or 403 to a refused one.

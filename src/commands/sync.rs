@@ -15,7 +15,7 @@ use super::Context;
 use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
-use crate::settings::store::SyncSettings;
+use crate::settings::persistence::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
 use crate::summary_view::SummaryView;

@@ -7,7 +7,7 @@ use serde_json::json;
 use tracing::level_filters::LevelFilter;
 
 use super::Context;
-use crate::settings::store::SyncSettings;
+use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
 
 /// Prints the comparison on stdout; fails (exit 1) when a call of the range is not stored.

@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, split_range};
-use crate::api::{ApiClient, ApiError};
+use crate::net::ApiError;
 use crate::store::Store;
 use crate::store::outbox::Queue;
 use crate::summary_view::SummaryView;

@@ -1,8 +1,8 @@
 //! Why the listen engine stopped for good: GoTo or the token side failed in a way retrying
 //! cannot cure, no start is known, or the store failed when the engine opened it itself.
 
-use crate::api::ApiError;
 use crate::auth::CredentialsError;
+use crate::net::ApiError;
 use crate::store::StoreError;
 
 /// The end of [`Engine::run`](super::Engine::run) when it is not a requested shutdown.
@@ -67,7 +67,7 @@ mod tests {
         let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_ID not set".into());
         assert!(!is_fatal(&ApiError::local(missing), true));
         assert!(is_fatal(
-            &ApiError::from(crate::auth::AuthError::NotLoggedIn),
+            &ApiError::from(crate::net::AuthError::NotLoggedIn),
             true
         ));
     }

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::api::ApiError;
+use crate::net::ApiError;
 
 /// `listen` gave up before its first `Ready`; the cause stays in the error chain below it.
 #[derive(Debug, thiserror::Error)]

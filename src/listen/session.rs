@@ -6,7 +6,8 @@ use std::time::Duration;
 use super::ListenConfig;
 use crate::api::channels::{self, Channel};
 use crate::api::notifications::{self, Socket};
-use crate::api::{ApiClient, ApiError, subscriptions};
+use crate::api::{ApiClient, subscriptions};
+use crate::net::ApiError;
 
 /// A channel with live subscriptions and a connected socket.
 pub struct Session {

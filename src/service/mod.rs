@@ -21,6 +21,7 @@ pub use notify::Notifier;
 
 use crate::api::client::RequestObserver;
 use crate::listen::ListenEvent;
+use crate::settings::ServiceManager;
 
 /// The operator's view of one `listen` process. Cheap to clone: clones share everything.
 #[derive(Clone)]
@@ -35,6 +36,7 @@ impl Service {
     /// sends `STOPPING=1` once `stop` turns true. Returns the metrics server's bound address too.
     pub async fn start(
         metrics_address: Option<SocketAddr>,
+        manager: &ServiceManager,
         timing: ServerTiming,
         mut stop: watch::Receiver<bool>,
     ) -> anyhow::Result<(Self, Option<SocketAddr>)> {
@@ -42,7 +44,7 @@ impl Service {
         let service = Self {
             metrics: Metrics::new(started),
             health: Health::default(),
-            notifier: Notifier::from_environment(),
+            notifier: Notifier::new(manager),
         };
         let bound = match metrics_address {
             Some(address) => {

@@ -22,18 +22,14 @@ pub struct LoginSettings {
     pub no_browser: bool,
     pub timeout: Duration,
     pub redirect_uri: url::Url,
-    /// Whether `$BROWSER` is set: then a browser is opened even when stderr is not a terminal.
-    pub browser_variable: bool,
+    /// `BROWSER`: opened even when stderr is not a terminal; `None`: the platform's opener.
+    pub browser: Option<String>,
     /// `--force`: replace a stored login without asking.
     pub force: bool,
 }
 
 impl LoginSettings {
-    pub fn resolve(
-        args: &LoginArgs,
-        settings: &Settings,
-        browser_variable: bool,
-    ) -> Result<Self, UsageError> {
+    pub fn resolve(args: &LoginArgs, settings: &Settings) -> Result<Self, UsageError> {
         let text = args
             .redirect_uri
             .as_deref()
@@ -45,7 +41,7 @@ impl LoginSettings {
             no_browser: args.no_browser,
             timeout: Duration::from_secs(args.timeout),
             redirect_uri: loopback_redirect(text)?,
-            browser_variable,
+            browser: settings.browser.clone(),
             force: args.force,
         })
     }
@@ -159,13 +155,13 @@ impl ListenSettings {
                 .map(|u| webhook_url(u).map(crate::target::ForwardTarget::new))
                 .collect::<Result<_, _>>()?,
             forward_headers: forward_headers(args)?,
-            refetch_after: super::store::refetch_after(args.refetch.as_deref(), settings)?,
+            refetch_after: super::persistence::refetch_after(args.refetch.as_deref(), settings)?,
             updates: args.updates,
             metrics: args.metrics.as_deref().map(metrics_address).transpose()?,
-            store: super::store::store_location(&args.store, settings)?,
-            keep: super::store::keep(args.keep.as_deref())?,
-            forward_for: super::store::forward_for(args.forward_for.as_deref())?,
-            signer: super::store::signer(args.forward_secret_file.as_deref(), settings)?,
+            store: super::persistence::store_location(&args.store, settings)?,
+            keep: super::persistence::keep(args.keep.as_deref())?,
+            forward_for: super::persistence::forward_for(args.forward_for.as_deref())?,
+            signer: super::persistence::signer(args.forward_secret_file.as_deref(), settings)?,
         })
     }
 }

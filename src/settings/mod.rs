@@ -3,12 +3,14 @@
 
 pub mod commands;
 mod duration;
+pub mod persistence;
 mod range;
+pub mod sandbox;
 pub mod show;
 mod sources;
-pub mod store;
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use tracing::level_filters::LevelFilter;
 use url::Url;
@@ -59,6 +61,23 @@ pub struct Settings {
     pub refetch: Option<String>,
     /// `CER_FORWARD_SECRET`: signs forwarded reports.
     pub forward_secret: Option<Secret>,
+    /// `COLUMNS`: how wide the terminal is, when the terminal cannot say (or a test fakes one).
+    pub columns: Option<usize>,
+    /// `BROWSER`: the command `login` opens the authorize URL with.
+    pub browser: Option<String>,
+    /// `NOTIFY_SOCKET`, `WATCHDOG_USEC`, `WATCHDOG_PID`: systemd's notify protocol.
+    pub service_manager: ServiceManager,
+    /// `TMPDIR`: where `--sandbox` keeps its scratch folder.
+    pub temp_dir: PathBuf,
+}
+
+/// What systemd tells a `Type=notify` service about itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceManager {
+    /// Where notifications go; `None`: not run by a service manager.
+    pub notify_socket: Option<PathBuf>,
+    /// How often systemd wants a `WATCHDOG=1`; `None`: no watchdog (or one for another process).
+    pub watchdog: Option<Duration>,
 }
 
 impl Settings {
@@ -105,6 +124,13 @@ impl Settings {
             forward_secret: get("CER_FORWARD_SECRET")
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
+            columns: sources
+                .get("COLUMNS")
+                .and_then(|v| v.parse().ok())
+                .filter(|&n: &usize| n > 0),
+            browser: get("BROWSER"),
+            service_manager: service_manager(sources),
+            temp_dir: get("TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from),
         })
     }
 
@@ -219,6 +245,22 @@ fn dir_setting(
             "cannot tell where to keep cer's files: neither {own}, {xdg} nor HOME is set"
         ))
         .with_hint(format!("set {own} to a folder"))),
+    }
+}
+
+/// The watchdog counts only when `WATCHDOG_PID`, if set, is this process (sd_watchdog_enabled).
+fn service_manager(sources: &Sources) -> ServiceManager {
+    let pid_matches = sources
+        .get("WATCHDOG_PID")
+        .is_none_or(|pid| pid.parse() == Ok(std::process::id()));
+    let watchdog = sources
+        .get("WATCHDOG_USEC")
+        .and_then(|usec| usec.parse().ok())
+        .filter(|&usec: &u64| usec > 0 && pid_matches)
+        .map(Duration::from_micros);
+    ServiceManager {
+        notify_socket: sources.get("NOTIFY_SOCKET").map(PathBuf::from),
+        watchdog,
     }
 }
 

@@ -5,7 +5,7 @@ use jiff::tz::TimeZone;
 
 use super::Settings;
 use super::commands::is_uuid;
-use super::store::store_location;
+use super::persistence::store_location;
 use crate::cli::ShowArgs;
 use crate::errors::UsageError;
 use crate::store::StoreLocation;

@@ -120,3 +120,48 @@ fn client_secret_is_redacted_in_debug_output() {
     let s = resolve(&[], &[("OAUTH_CLIENT_SECRET", "s3cr3t")], &[]).unwrap();
     assert!(!format!("{s:?}").contains("s3cr3t"));
 }
+
+// Regression: `COLUMNS`, `BROWSER` and `NOTIFY_SOCKET` were read from the process environment
+// where they were used, so a `.env` file could not set them.
+#[test]
+fn columns_browser_and_the_notify_socket_come_from_dotenv_too() {
+    let file = [
+        ("COLUMNS", "132"),
+        ("BROWSER", "firefox %s"),
+        ("NOTIFY_SOCKET", "/run/notify"),
+        ("WATCHDOG_USEC", "200000"),
+    ];
+    let settings = resolve(&[], &[], &file).unwrap();
+    assert_eq!(settings.columns, Some(132));
+    assert_eq!(settings.browser.as_deref(), Some("firefox %s"));
+    assert_eq!(
+        settings.service_manager,
+        ServiceManager {
+            notify_socket: Some(PathBuf::from("/run/notify")),
+            watchdog: Some(Duration::from_millis(200)),
+        }
+    );
+    let env = [("COLUMNS", "40"), ("BROWSER", "lynx")];
+    let settings = resolve(&[], &env, &file).unwrap();
+    assert_eq!(settings.columns, Some(40));
+    assert_eq!(settings.browser.as_deref(), Some("lynx"));
+}
+
+#[test]
+fn a_watchdog_for_another_process_and_a_bad_width_are_ignored() {
+    let env = [
+        ("WATCHDOG_USEC", "200000"),
+        ("WATCHDOG_PID", "1"),
+        ("COLUMNS", "wide"),
+    ];
+    let settings = resolve(&[], &env, &[]).unwrap();
+    assert_eq!(settings.service_manager.watchdog, None);
+    assert_eq!(settings.columns, None);
+    let own = std::process::id().to_string();
+    let env = [("WATCHDOG_USEC", "1000"), ("WATCHDOG_PID", own.as_str())];
+    let settings = resolve(&[], &env, &[]).unwrap();
+    assert_eq!(
+        settings.service_manager.watchdog,
+        Some(Duration::from_millis(1))
+    );
+}

@@ -21,6 +21,7 @@ mod refetch;
 mod revisions;
 mod sandbox_api;
 mod sandbox_cmd;
+mod sandbox_everywhere;
 mod secrets_store;
 mod service;
 mod show;

@@ -29,10 +29,11 @@ use super::outbox::Outbox;
 use super::session::Session;
 use super::shutdown::stopped;
 use super::{Clock, ListenConfig, ListenEvent, Origin};
+use crate::api::ApiClient;
 use crate::api::channels::Channel;
 use crate::api::notifications::Socket;
 use crate::api::reports::fetch_report_when_ready;
-use crate::api::{ApiClient, ApiError};
+use crate::net::ApiError;
 use crate::store::Store;
 
 /// How a session ended.

@@ -12,7 +12,7 @@ use super::super::ledger::{CursorMove, backfill_start, save_in_background};
 use super::super::set_aside;
 use super::super::{ListenEvent, Origin};
 use super::{End, Fetched, Pump, SearchResult, Step, call_ended, later};
-use crate::api::ApiError;
+use crate::net::ApiError;
 use crate::store::Stored;
 
 /// Backfilled reports fetched at once; they are emitted in `callEnded` order regardless.

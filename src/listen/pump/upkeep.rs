@@ -9,10 +9,10 @@ use tokio_tungstenite::tungstenite::Message;
 use super::super::error::is_fatal;
 use super::super::session::{Session, discard, subscribe, subscriptions_intact};
 use super::{End, Pump, Step, later};
-use crate::api::ApiError;
 use crate::api::channels;
 use crate::api::notifications::{self, Frame};
 use crate::escape::terminal_safe;
+use crate::net::ApiError;
 
 impl Pump<'_> {
     pub(super) async fn on_message(

@@ -19,11 +19,10 @@ const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);
 /// How long a delivery is tried by default: 24 hours.
 pub const DEFAULT_FORWARD_FOR: Duration = Duration::from_secs(24 * 3600);
 
-/// Where the store is: `--store`, else `CER_STORE`, else `sqlite:STATE_DIR/cer.db`. With
-/// `--sandbox` only `--store` counts: simulated calls never land in the real store.
+/// Where the store is: `--store`, else `CER_STORE`, else `sqlite:STATE_DIR/cer.db` (with
+/// `--sandbox`, `Settings::use_sandbox` has cleared `CER_STORE` and moved the state folder).
 pub fn store_location(args: &StoreArgs, settings: &Settings) -> Result<StoreLocation, UsageError> {
-    let variable = settings.store.as_deref().filter(|_| !settings.sandbox);
-    match args.store.as_deref().or(variable) {
+    match args.store.as_deref().or(settings.store.as_deref()) {
         Some(text) => StoreLocation::parse(text).map_err(|err| {
             UsageError::new(err.to_string()).with_hint(
                 "e.g. --store sqlite:/var/lib/cer/cer.db or --store postgres://cer@db/cer",
