@@ -157,7 +157,10 @@ impl TestEnv {
             .env("ACCOUNT_KEY", self.sandbox.account_key())
             .env("CER_RETRY_BASE_MS", "5")
             .env("CER_TIME_SCALE", "0.05")
-            .env("TZ", "UTC");
+            .env("TZ", "UTC")
+            // A usual terminal type, not the developer's: `TERM=dumb` turns colour off, and the
+            // spinner's terminal library wants one under a pseudo-terminal.
+            .env("TERM", "xterm");
     }
 
     /// `cer` with `CER_TOKEN` set to a fresh simulator token.
