@@ -98,29 +98,8 @@ impl ListenSettings {
         settings: &Settings,
         stdout_is_terminal: bool,
     ) -> Result<Self, UsageError> {
-        let mut account_keys = args.account_key.clone();
-        if account_keys.is_empty() {
-            account_keys.extend(settings.account_key.clone());
-        }
-        if account_keys.is_empty() {
-            return Err(missing_account_key());
-        }
-        account_keys.dedup();
-        for key in &account_keys {
-            non_empty("--account-key", key)?;
-        }
-        let event_types: Vec<String> = match args.event_types.as_slice() {
-            [] => vec!["REPORT_SUMMARY".to_string()],
-            given => given
-                .iter()
-                .map(|t| t.trim().to_ascii_uppercase())
-                .filter(|t| !t.is_empty())
-                .collect(),
-        };
-        if event_types.is_empty() {
-            return Err(UsageError::new("--event-types names no event type")
-                .with_hint("e.g. --event-types REPORT_SUMMARY"));
-        }
+        let account_keys = listen_account_keys(args, settings)?;
+        let event_types = listen_event_types(args)?;
         let start = match &args.since {
             Some(text) => StartFrom::Since(lookback("--since", text)?),
             None => StartFrom::Cursor,
@@ -164,6 +143,39 @@ impl ListenSettings {
             signer: super::persistence::signer(args.forward_secret_file.as_deref(), settings)?,
         })
     }
+}
+
+/// `--account-key` (repeatable), else `ACCOUNT_KEY`: at least one, none empty.
+fn listen_account_keys(args: &ListenArgs, settings: &Settings) -> Result<Vec<String>, UsageError> {
+    let mut account_keys = args.account_key.clone();
+    if account_keys.is_empty() {
+        account_keys.extend(settings.account_key.clone());
+    }
+    if account_keys.is_empty() {
+        return Err(missing_account_key());
+    }
+    account_keys.dedup();
+    for key in &account_keys {
+        non_empty("--account-key", key)?;
+    }
+    Ok(account_keys)
+}
+
+/// `--event-types`, upper case, `REPORT_SUMMARY` when not given.
+fn listen_event_types(args: &ListenArgs) -> Result<Vec<String>, UsageError> {
+    let event_types: Vec<String> = match args.event_types.as_slice() {
+        [] => vec!["REPORT_SUMMARY".to_string()],
+        given => given
+            .iter()
+            .map(|t| t.trim().to_ascii_uppercase())
+            .filter(|t| !t.is_empty())
+            .collect(),
+    };
+    if event_types.is_empty() {
+        return Err(UsageError::new("--event-types names no event type")
+            .with_hint("e.g. --event-types REPORT_SUMMARY"));
+    }
+    Ok(event_types)
 }
 
 /// `--metrics ADDR`: an IP address and port, so it is clear which interface is exposed.

@@ -41,6 +41,7 @@ pub const SCRUBBED: &[&str] = &[
     "XDG_STATE_HOME",
     "XDG_DATA_HOME",
     "XDG_CACHE_HOME",
+    "TMPDIR",
     // How it behaves.
     "CER_RATE",
     "CER_REFETCH",
