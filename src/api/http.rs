@@ -33,9 +33,10 @@ pub fn client_reaching(
     no_proxy: Option<&str>,
     urls: &[&str],
 ) -> anyhow::Result<reqwest::Client> {
-    // Both rustls providers can end up in the graph through dependencies; pick one explicitly so
-    // neither reqwest nor tungstenite has to guess. An error means one is installed already.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // ring is the one provider in the graph (aws-lc-rs would add a C build of over half a minute
+    // to a first build on two cores); reqwest and tungstenite both take the process default.
+    // An error means it is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("cer/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(CONNECT_TIMEOUT)
