@@ -506,9 +506,11 @@ pub fn command() -> clap::Command {
     command.mut_subcommand("sandbox", |sandbox| sandbox.args(hidden))
 }
 
-/// Parses the process arguments with [`command`].
-pub(crate) fn try_parse() -> Result<Cli, clap::Error> {
+/// Parses `args` (the program's name first) with [`command`].
+pub(crate) fn try_parse_from(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Cli, clap::Error> {
     let mut command = command();
-    let matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    let matches = command.try_get_matches_from_mut(args)?;
     Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))
 }

@@ -1,16 +1,13 @@
 //! The one place that turns an error into the contract's exit code and a short message with a
 //! hint, so every command fails the same way.
 
-use std::io::Write;
-use std::process::ExitCode;
-
 use crate::auth::redirect::LoginError;
 use crate::auth::{CredentialsError, OAuthClientError};
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{ListenError, NeedsStart};
 use crate::net::ApiError;
 use crate::net::AuthError;
-use crate::output::Palette;
+use crate::output::Output;
 
 /// A usage or configuration error, found before any network call: exit 2.
 #[derive(Debug, thiserror::Error)]
@@ -183,6 +180,7 @@ fn auth_hint(err: &AuthError) -> &'static str {
         AuthError::TokenRefused => {
             "CER_TOKEN is used as is and never refreshed: set a valid token in it, or unset it to use the tokens of `cer login`"
         }
+        AuthError::NotLoggedIn => "run `cer login` to log in (or set CER_TOKEN to an access token)",
         _ => "run `cer login` to log in again",
     }
 }
@@ -206,20 +204,21 @@ fn login_hint(err: &LoginError) -> Option<&'static str> {
 }
 
 /// Prints the error (unless the verdict says to stay quiet) and returns the exit code.
-pub fn report(err: &anyhow::Error, palette: Palette) -> ExitCode {
+pub fn report(err: &anyhow::Error, output: &Output) -> u8 {
     let verdict = verdict(err);
-    if verdict.print && crate::logging::json_lines() {
+    if verdict.print && output.json_logs() {
         tracing::error!(hint = verdict.hint.as_deref(), "{err:#}");
     } else if verdict.print {
-        let mut stderr = std::io::stderr().lock();
+        let palette = output.stderr_palette();
         // Messages quote servers and files: shown inert, whatever they contain.
         let message = crate::escape::terminal_safe(&format!("{err:#}")).into_owned();
-        let _ = writeln!(stderr, "{} {message}", palette.error("error:"));
+        let mut text = format!("{} {message}\n", palette.error("error:"));
         if let Some(hint) = &verdict.hint {
-            let _ = writeln!(stderr, "{} {hint}", palette.hint("hint:"));
+            text.push_str(&format!("{} {hint}\n", palette.hint("hint:")));
         }
+        output.say(text);
     }
-    ExitCode::from(verdict.code)
+    verdict.code
 }
 
 #[cfg(test)]

@@ -27,50 +27,105 @@ pub mod store;
 mod summary_view;
 pub mod target;
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::level_filters::LevelFilter;
 
-use crate::output::{Output, Terminals};
+use crate::errors::UsageError;
+use crate::output::{Output, Sinks, StderrStyle, Style, Terminals};
 use crate::settings::{Settings, Sources};
 
-/// Runs cer with the process's arguments and environment; returns the exit code.
+/// Runs cer with the process's arguments, environment and streams; returns the exit code.
 pub fn main() -> ExitCode {
-    let cli = match cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) => {
-            let _ = err.print();
-            // clap uses 2 for usage errors, which is the contract's code too; help is 0.
-            return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(errors::code::USAGE));
-        }
+    let world = World {
+        sinks: Sinks::process(),
+        terminals: Terminals::detect,
+        sources: Box::new(Sources::load),
+        is_process: true,
     };
-    let sources = Sources::load(cli.global.env_file.as_deref());
-    let settings = sources.and_then(|sources| Settings::resolve(&cli.global, &sources));
+    ExitCode::from(run(std::env::args_os(), world))
+}
+
+/// Reads the variables of a run, given its `--env-file`.
+type LoadSources = Box<dyn FnOnce(Option<&std::path::Path>) -> Result<Sources, UsageError>>;
+
+/// What one run of cer reads from and writes to: the process's own in `main`, given ones in a
+/// test that runs a command in-process.
+struct World {
+    sinks: Sinks,
+    /// Which streams are terminals, given `CER_FORCE_TTY`.
+    terminals: fn(Option<&str>) -> Terminals,
+    /// The variables, given `--env-file`.
+    sources: LoadSources,
+    /// The process's own: `tracing`'s global subscriber is installed (a test's in-process
+    /// runs share the test binary's) and clap prints its messages itself.
+    is_process: bool,
+}
+
+fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
+    let cli = match cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => return clap_error(&err, world),
+    };
+    let settings = (world.sources)(cli.global.env_file.as_deref())
+        .and_then(|sources| Settings::resolve(&cli.global, &sources));
     let settings = match settings {
         Ok(settings) => settings,
         Err(err) => {
-            let output = Output::new(
-                Terminals::detect(None),
-                output::ColorPolicy::Auto,
-                output::Verbosity::Normal,
-            );
-            if cli.global.log_format.as_deref() == Some("json") {
-                // A log collector should get even a configuration error as JSON.
+            // A log collector should get even a configuration error as JSON.
+            let json = cli.global.log_format.as_deref() == Some("json");
+            if json && world.is_process {
                 logging::init(LevelFilter::ERROR, false, logging::LogFormat::Json);
             }
-            return errors::report(&err.into(), output.stderr_palette());
+            let style = Style {
+                terminals: (world.terminals)(None),
+                color: output::ColorPolicy::Auto,
+                verbosity: output::Verbosity::Normal,
+                stderr: if json && world.is_process {
+                    StderrStyle::JsonLogs
+                } else {
+                    StderrStyle::Text
+                },
+            };
+            return errors::report(&err.into(), &Output::new(world.sinks, style));
         }
     };
-    let output = Output::new(
-        Terminals::detect(settings.force_tty.as_deref()),
-        settings.color,
-        settings.verbosity(),
-    );
-    logging::init(
-        settings.log_level,
-        output.stderr_palette().enabled(),
-        settings.log_format,
-    );
+    let style = output_style(&settings, world.terminals, world.is_process);
+    let output = Output::new(world.sinks, style);
+    if world.is_process {
+        logging::init(
+            settings.log_level,
+            output.stderr_palette().enabled(),
+            settings.log_format,
+        );
+    }
+    execute(cli.command, settings, &output)
+}
+
+/// How the output looks, from the settings. JSON logs need the global subscriber.
+fn output_style(
+    settings: &Settings,
+    terminals: fn(Option<&str>) -> Terminals,
+    logs: bool,
+) -> Style {
+    let json = logs && settings.log_format == logging::LogFormat::Json;
+    Style {
+        terminals: terminals(settings.force_tty.as_deref()),
+        color: settings.color,
+        verbosity: settings.verbosity(),
+        stderr: if json {
+            StderrStyle::JsonLogs
+        } else {
+            StderrStyle::Text
+        },
+    }
+}
+
+/// Runs the command on a runtime of its own and maps its result to the exit code.
+fn execute(command: cli::Command, settings: Settings, output: &Output) -> u8 {
     // One thread runs every task: cer waits on GoTo, the store and the terminal, never on
     // its own CPU, and each extra worker cost a malloc arena that kept what a burst of
     // reports left in it (`cargo bench --bench cer`: RSS and latency, see the README).
@@ -79,13 +134,90 @@ pub fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(err) => return errors::report(&err.into(), output.stderr_palette()),
+        Err(err) => return errors::report(&err.into(), output),
     };
-    let result = runtime.block_on(commands::run(cli.command, settings, output.clone()));
+    let result = runtime.block_on(commands::run(command, settings, output.clone()));
     // Detached tasks (a hung keyring call, a socket) must not hold the exit back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => errors::report(&err, output.stderr_palette()),
+        Ok(()) => 0,
+        Err(err) => errors::report(&err, output),
+    }
+}
+
+/// Prints clap's own message (help, version, a usage error) and returns its exit code: 2 for
+/// usage errors, which is the contract's code too; 0 for help.
+fn clap_error(err: &clap::Error, world: World) -> u8 {
+    if world.is_process {
+        let _ = err.print();
+    } else {
+        let output = Output::new(world.sinks, Style::plain());
+        let text = err.render().to_string();
+        if err.use_stderr() {
+            output.say(text);
+        } else {
+            let _ = output.data(text.as_bytes());
+        }
+    }
+    u8::try_from(err.exit_code()).unwrap_or(errors::code::USAGE)
+}
+
+/// What a run of cer inside this process printed, and its exit code.
+#[derive(Debug)]
+pub struct Captured {
+    /// The exit code.
+    pub code: u8,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+/// Runs cer in this process, for tests of what a command prints: `args` without the program's
+/// name, and only the variables in `env` (nothing of the process's environment; a `.env` only
+/// through `--env-file`). Neither stream is a terminal unless `CER_FORCE_TTY` says so.
+pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> Captured {
+    let stdout = Buffer::default();
+    let stderr = Buffer::default();
+    let variables = env
+        .iter()
+        .map(|(name, value)| ((*name).to_string(), (*value).to_string()))
+        .collect();
+    let world = World {
+        sinks: Sinks::new(Box::new(stdout.clone()), Box::new(stderr.clone())),
+        terminals: |forced| Terminals::forced(forced).unwrap_or(Terminals::NONE),
+        sources: Box::new(move |env_file| Sources::with_process(variables, env_file, false)),
+        is_process: false,
+    };
+    let argv = std::iter::once("cer")
+        .chain(args.iter().copied())
+        .map(OsString::from);
+    let code = run(argv, world);
+    Captured {
+        code,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+    }
+}
+
+/// A writer into shared bytes: the test keeps one handle, the output the other.
+#[derive(Clone, Default)]
+struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+impl Buffer {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(PoisonError::into_inner)).into_owned()
+    }
+}
+
+impl Write for Buffer {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        held.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }

@@ -40,7 +40,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         } else if json {
             text.push_str(&tab_separated(row));
         } else {
-            text.push_str(&human(row));
+            text.push_str(&human(row, &context.settings.time_zone));
         }
         text.push('\n');
     }
@@ -80,11 +80,11 @@ fn tab_separated(row: &Listed) -> String {
 }
 
 /// A terminal: one readable line per delivery, local times.
-fn human(row: &Listed) -> String {
+fn human(row: &Listed, zone: &TimeZone) -> String {
     let next = row
         .next_try
         .map(|t| {
-            let local = t.to_zoned_datetime(TimeZone::system());
+            let local = t.to_zoned_datetime(zone.clone());
             format!(", next try {}", local.strftime("%H:%M:%S"))
         })
         .unwrap_or_default();
@@ -93,15 +93,15 @@ fn human(row: &Listed) -> String {
         .as_deref()
         .map(|e| format!(", last error: {}", terminal_safe(e)))
         .unwrap_or_default();
-    let revision = if row.revision > 1 {
-        format!(" (revision {})", row.revision)
-    } else {
-        String::new()
-    };
+    // The call and its revision in one column of fixed width, so the targets line up.
+    let call = format!(
+        "{} rev {}",
+        terminal_safe(&row.conversation_space_id),
+        row.revision
+    );
     format!(
-        "{:<10}  {}{revision}  {}  {} attempt(s){error}{next}",
+        "{:<10}  {call:<43}  {}  {} attempt(s){error}{next}",
         row.state,
-        row.conversation_space_id,
         terminal_safe(&row.target),
         row.attempts
     )

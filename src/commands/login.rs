@@ -10,6 +10,7 @@ use url::Url;
 use super::Context;
 use crate::auth::redirect::{LoginError, RedirectListener, check_pasted};
 use crate::auth::store::Store;
+use crate::output::Output;
 use crate::secret::Secret;
 use crate::settings::commands::LoginSettings;
 
@@ -40,19 +41,21 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
     let redirect = settings.redirect_uri.as_str();
     let request = oauth.authorize(redirect)?;
     // Always printed, whatever the verbosity: without it there is no way to log in.
-    eprintln!(
-        "Open this URL in a browser to log in to GoTo:\n\n  {}\n",
+    context.output.say(format!(
+        "Open this URL in a browser to log in to GoTo:\n\n  {}\n\n",
         request.url
-    );
+    ));
     let code = match listener {
         Some(listener) => {
             open_browser(&settings, context, &request.url);
-            eprintln!("Waiting for the browser to come back to {redirect} …");
+            context.output.say(format!(
+                "Waiting for the browser to come back to {redirect} …\n"
+            ));
             listener
                 .wait(request.state.clone(), settings.timeout)
                 .await?
         }
-        None => read_pasted(&settings, &request.state).await?,
+        None => read_pasted(&settings, &request.state, &context.output).await?,
     };
     let credentials = oauth
         .exchange_code(&code, &request.verifier, redirect)
@@ -84,15 +87,16 @@ async fn replace_stored_login(context: &Context) -> anyhow::Result<bool> {
         return Ok(true);
     };
     let who = credentials.principal.as_deref().unwrap_or("a GoTo user");
-    eprintln!(
-        "Already logged in to GoTo as {who} (tokens in the {}).",
+    let output = &context.output;
+    output.say(format!(
+        "Already logged in to GoTo as {who} (tokens in the {}).\n",
         store.describe()
-    );
+    ));
     if !std::io::stdin().is_terminal() {
-        eprintln!("Kept that login; `cer login --force` replaces it.");
+        output.say("Kept that login; `cer login --force` replaces it.\n");
         return Ok(false);
     }
-    eprint!("Log in again and replace it? [y/N] ");
+    output.say("Log in again and replace it? [y/N] ");
     let answer = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map(|_| line)
@@ -102,7 +106,7 @@ async fn replace_stored_login(context: &Context) -> anyhow::Result<bool> {
     .context("cannot read the answer")?;
     let replace = matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes");
     if !replace {
-        eprintln!("Kept that login.");
+        output.say("Kept that login.\n");
     }
     Ok(replace)
 }
@@ -186,12 +190,16 @@ fn browser_words(command: &str, url: &str) -> Vec<String> {
 }
 
 /// `--no-browser`: the user opens the URL anywhere and pastes the address it ended on.
-async fn read_pasted(settings: &LoginSettings, state: &Secret) -> Result<Secret, LoginError> {
-    eprintln!(
+async fn read_pasted(
+    settings: &LoginSettings,
+    state: &Secret,
+    output: &Output,
+) -> Result<Secret, LoginError> {
+    output.say(format!(
         "After logging in, the browser goes to {} (it may fail to load there).\n\
-         Paste that whole address here and press Enter:",
+         Paste that whole address here and press Enter:\n",
         settings.redirect_uri
-    );
+    ));
     let mut line = String::new();
     let mut stdin = tokio::io::BufReader::new(tokio::io::stdin());
     match tokio::time::timeout(settings.timeout, stdin.read_line(&mut line)).await {

@@ -41,7 +41,7 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
     };
     let context = Context::new(settings, output).await?;
     let settings = &context.settings;
-    let local = jiff::tz::TimeZone::system;
+    let local = || settings.time_zone.clone();
     match command {
         // Both ran above, without a context.
         Command::Completions(_) | Command::Sandbox(_) => Ok(()),

@@ -21,7 +21,7 @@ pub(crate) mod time;
 pub(crate) mod width;
 
 use std::io::{IsTerminal, Write};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 pub(crate) use palette::Palette;
 
@@ -41,27 +41,76 @@ pub(crate) struct Terminals {
 }
 
 impl Terminals {
+    /// Neither stream is a terminal: what a test's buffers are.
+    pub const NONE: Self = Self {
+        stdout: false,
+        stderr: false,
+    };
+
     /// Asks the OS, unless `forced` (the value of `CER_FORCE_TTY`) says otherwise.
     pub fn detect(forced: Option<&str>) -> Self {
-        match forced {
-            Some("stdout") => Self {
-                stdout: true,
-                stderr: false,
-            },
-            Some("stderr") => Self {
-                stdout: false,
-                stderr: true,
-            },
-            Some("both") => Self {
-                stdout: true,
-                stderr: true,
-            },
-            _ => Self {
-                stdout: std::io::stdout().is_terminal(),
-                stderr: std::io::stderr().is_terminal(),
-            },
+        Self::forced(forced).unwrap_or_else(|| Self {
+            stdout: std::io::stdout().is_terminal(),
+            stderr: std::io::stderr().is_terminal(),
+        })
+    }
+
+    /// What `CER_FORCE_TTY=stdout|stderr|both` says, if it says anything.
+    pub fn forced(forced: Option<&str>) -> Option<Self> {
+        let (stdout, stderr) = match forced? {
+            "stdout" => (true, false),
+            "stderr" => (false, true),
+            "both" => (true, true),
+            _ => return None,
+        };
+        Some(Self { stdout, stderr })
+    }
+}
+
+/// Where [`Output`] writes: the process's own streams in `main`, buffers in tests, so a test
+/// can run a command in-process and read what it printed.
+pub struct Sinks {
+    stdout: Mutex<Box<dyn Write + Send>>,
+    stderr: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Sinks {
+    /// The process's stdout and stderr.
+    pub fn process() -> Self {
+        Self::new(Box::new(std::io::stdout()), Box::new(std::io::stderr()))
+    }
+
+    /// Any two writers (a test's buffers).
+    pub fn new(stdout: Box<dyn Write + Send>, stderr: Box<dyn Write + Send>) -> Self {
+        Self {
+            stdout: Mutex::new(stdout),
+            stderr: Mutex::new(stderr),
         }
     }
+
+    fn stdout(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
+        // A writer that panicked mid-line leaves nothing to protect: keep writing.
+        self.stdout.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn stderr(&self) -> std::sync::MutexGuard<'_, Box<dyn Write + Send>> {
+        self.stderr.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl std::fmt::Debug for Sinks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sinks")
+    }
+}
+
+/// How stderr lines are written: as text for a person, or as JSON log events (`--log-format
+/// json`), so a log collector never meets a bare text line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum StderrStyle {
+    #[default]
+    Text,
+    JsonLogs,
 }
 
 /// The handle commands print through. Cheap to clone; safe to share between tasks.
@@ -72,11 +121,34 @@ pub(crate) struct Output {
 
 #[derive(Debug)]
 struct Inner {
+    sinks: Sinks,
     terminals: Terminals,
     stdout_palette: Palette,
     stderr_palette: Palette,
     show_status: bool,
     show_warnings: bool,
+    json_logs: bool,
+}
+
+/// How an [`Output`] behaves, resolved from flags and variables before it is made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Style {
+    pub terminals: Terminals,
+    pub color: ColorPolicy,
+    pub verbosity: Verbosity,
+    pub stderr: StderrStyle,
+}
+
+impl Style {
+    /// No terminal, no colour, text: for messages written before any setting is known.
+    pub fn plain() -> Self {
+        Self {
+            terminals: Terminals::NONE,
+            color: ColorPolicy::Never,
+            verbosity: Verbosity::Normal,
+            stderr: StderrStyle::Text,
+        }
+    }
 }
 
 /// How chatty stderr may be, from the log level.
@@ -88,9 +160,10 @@ pub(crate) enum Verbosity {
 }
 
 impl Output {
-    pub fn new(terminals: Terminals, color: ColorPolicy, verbosity: Verbosity) -> Self {
+    /// An output writing to `sinks` in `style`.
+    pub fn new(sinks: Sinks, style: Style) -> Self {
         let palette_for = |is_tty: bool| {
-            Palette::new(match color {
+            Palette::new(match style.color {
                 ColorPolicy::Always => true,
                 ColorPolicy::Never => false,
                 ColorPolicy::Auto => is_tty,
@@ -98,13 +171,20 @@ impl Output {
         };
         Self {
             inner: Arc::new(Inner {
-                terminals,
-                stdout_palette: palette_for(terminals.stdout),
-                stderr_palette: palette_for(terminals.stderr),
-                show_status: verbosity >= Verbosity::Normal,
-                show_warnings: verbosity >= Verbosity::Warnings,
+                sinks,
+                terminals: style.terminals,
+                stdout_palette: palette_for(style.terminals.stdout),
+                stderr_palette: palette_for(style.terminals.stderr),
+                show_status: style.verbosity >= Verbosity::Normal,
+                show_warnings: style.verbosity >= Verbosity::Warnings,
+                json_logs: style.stderr == StderrStyle::JsonLogs,
             }),
         }
+    }
+
+    /// Whether stderr carries JSON log events only.
+    pub fn json_logs(&self) -> bool {
+        self.inner.json_logs
     }
 
     pub fn stdout_is_terminal(&self) -> bool {
@@ -128,7 +208,7 @@ impl Output {
     /// Writes data to stdout and flushes, so a reader of a pipe sees each record as it comes.
     /// A closed pipe comes back as `BrokenPipe`, which ends cer quietly with exit 0.
     pub fn data(&self, bytes: &[u8]) -> std::io::Result<()> {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = self.inner.sinks.stdout();
         stdout.write_all(bytes)?;
         stdout.flush()
     }
@@ -141,7 +221,7 @@ impl Output {
     /// A status line on stderr for a person (`Ready`, reconnects); hidden by `-q`.
     pub fn status(&self, message: impl AsRef<str>) {
         if self.inner.show_status {
-            if crate::logging::json_lines() {
+            if self.inner.json_logs {
                 tracing::info!("{}", message.as_ref());
                 return;
             }
@@ -152,7 +232,7 @@ impl Output {
     /// A warning on stderr; hidden only by `-qq`.
     pub fn warn(&self, message: impl AsRef<str>) {
         if self.inner.show_warnings {
-            if crate::logging::json_lines() {
+            if self.inner.json_logs {
                 tracing::warn!("{}", message.as_ref());
                 return;
             }
@@ -164,7 +244,7 @@ impl Output {
     /// An error line on stderr for one item of a command that goes on with the others;
     /// shown at every verbosity, like the final error.
     pub fn error(&self, message: impl AsRef<str>) {
-        if crate::logging::json_lines() {
+        if self.inner.json_logs {
             tracing::error!("{}", message.as_ref());
             return;
         }
@@ -174,7 +254,7 @@ impl Output {
 
     /// A hint line on stderr, after an error.
     pub fn hint(&self, message: impl AsRef<str>) {
-        if crate::logging::json_lines() {
+        if self.inner.json_logs {
             tracing::info!(hint = message.as_ref(), "hint");
             return;
         }
@@ -182,8 +262,16 @@ impl Output {
         self.stderr_line(&format!("{label} {}", message.as_ref()));
     }
 
-    fn stderr_line(&self, line: &str) {
+    /// Text a person must see whatever the verbosity (the login URL, a question), written as it
+    /// is: the caller ends its lines.
+    pub fn say(&self, text: impl AsRef<str>) {
+        let mut stderr = self.inner.sinks.stderr();
         // A closed stderr must not turn into a failure of the command itself.
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        let _ = stderr.write_all(text.as_ref().as_bytes());
+        let _ = stderr.flush();
+    }
+
+    fn stderr_line(&self, line: &str) {
+        self.say(format!("{line}\n"));
     }
 }

@@ -69,6 +69,8 @@ pub struct Settings {
     pub service_manager: ServiceManager,
     /// `TMPDIR`: where `--sandbox` keeps its scratch folder.
     pub temp_dir: PathBuf,
+    /// `TZ`: the local time zone of times shown to a person.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// What systemd tells a `Type=notify` service about itself.
@@ -131,6 +133,7 @@ impl Settings {
             browser: get("BROWSER"),
             service_manager: service_manager(sources),
             temp_dir: get("TMPDIR").map_or_else(std::env::temp_dir, PathBuf::from),
+            time_zone: time_zone(sources.get("TZ")),
         })
     }
 
@@ -174,6 +177,19 @@ fn log_level(args: &GlobalArgs, variable: Option<&str>) -> Result<LevelFilter, U
                 .with_hint("use one of error, warn, info, debug, trace"),
         ),
     }
+}
+
+/// The zone `TZ` names (an IANA name, `:name`, or a POSIX rule such as `EST5EDT`), else the
+/// system's: read here, with the other variables, so the zone of a run is the one its sources
+/// give, also for a run inside a test.
+fn time_zone(tz: Option<&str>) -> jiff::tz::TimeZone {
+    let Some(tz) = tz else {
+        return jiff::tz::TimeZone::system();
+    };
+    let name = tz.strip_prefix(':').unwrap_or(tz);
+    jiff::tz::TimeZone::get(name)
+        .or_else(|_| jiff::tz::TimeZone::posix(name))
+        .unwrap_or_else(|_| jiff::tz::TimeZone::system())
 }
 
 fn log_format(flag: Option<&str>, variable: Option<&str>) -> Result<LogFormat, UsageError> {

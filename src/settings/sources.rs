@@ -22,11 +22,21 @@ impl Sources {
         let process = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
             .collect();
+        Self::with_process(process, env_file, true)
+    }
+
+    /// `process` as the environment, then `env_file` when given (it must exist), else
+    /// `./.env` if `default_dotenv` and there is one.
+    pub fn with_process(
+        process: HashMap<String, String>,
+        env_file: Option<&Path>,
+        default_dotenv: bool,
+    ) -> Result<Self, UsageError> {
         let dotenv = match env_file {
             Some(path) => read_dotenv(path)?,
             None => {
                 let default = PathBuf::from(".env");
-                if default.is_file() {
+                if default_dotenv && default.is_file() {
                     read_dotenv(&default)?
                 } else {
                     HashMap::new()

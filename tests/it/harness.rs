@@ -42,6 +42,7 @@ pub const SCRUBBED: &[&str] = &[
     "XDG_DATA_HOME",
     "XDG_CACHE_HOME",
     "TMPDIR",
+    "TZ",
     // How it behaves.
     "CER_RATE",
     "CER_REFETCH",
@@ -85,6 +86,8 @@ impl TestEnv {
     }
 
     pub fn with(config: SandboxConfig) -> Self {
+        // cer's one rustls provider, as cer installs it: the tests' own HTTP clients need it too.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -144,24 +147,49 @@ impl TestEnv {
         for name in SCRUBBED {
             command.env_remove(name);
         }
+        command.current_dir(self.work_dir());
+        for (name, value) in self.variables() {
+            command.env(name, value);
+        }
+    }
+
+    /// The variables every run of `cer` in a test sees, and nothing of the developer's.
+    fn variables(&self) -> Vec<(&'static str, String)> {
         let base = self.sandbox.base_url();
-        command
-            .current_dir(self.work_dir())
-            .env("HOME", self.dir.path())
-            .env("CER_CONFIG_DIR", self.config_dir())
-            .env("CER_STATE_DIR", self.state_dir())
-            .env("CER_KEYRING", "0")
-            .env("CER_API_BASE", &base)
-            .env("CER_AUTH_BASE", &base)
-            .env("OAUTH_CLIENT_ID", self.sandbox.client_id())
-            .env("OAUTH_CLIENT_SECRET", self.sandbox.client_secret())
-            .env("ACCOUNT_KEY", self.sandbox.account_key())
-            .env("CER_RETRY_BASE_MS", "5")
-            .env("CER_TIME_SCALE", "0.05")
-            .env("TZ", "UTC")
+        let path = |p: PathBuf| p.display().to_string();
+        vec![
+            ("HOME", path(self.dir.path().to_path_buf())),
+            ("CER_CONFIG_DIR", path(self.config_dir())),
+            ("CER_STATE_DIR", path(self.state_dir())),
+            ("CER_KEYRING", "0".into()),
+            ("CER_API_BASE", base.clone()),
+            ("CER_AUTH_BASE", base),
+            ("OAUTH_CLIENT_ID", self.sandbox.client_id().to_string()),
+            (
+                "OAUTH_CLIENT_SECRET",
+                self.sandbox.client_secret().to_string(),
+            ),
+            ("ACCOUNT_KEY", self.sandbox.account_key().to_string()),
+            ("CER_RETRY_BASE_MS", "5".into()),
+            ("CER_TIME_SCALE", "0.05".into()),
+            ("TZ", "UTC".into()),
             // A usual terminal type, not the developer's: `TERM=dumb` turns colour off, and the
             // spinner's terminal library wants one under a pseudo-terminal.
-            .env("TERM", "xterm");
+            ("TERM", "xterm".into()),
+        ]
+    }
+
+    /// Runs `cer ARGS` inside this test's process, configured as [`TestEnv::cer`] is plus
+    /// `extra` variables, and returns what it printed: for tests of what a command prints,
+    /// where exit codes, signals, terminals and pipes of a real process are not the point.
+    pub fn run(&self, args: &[&str], extra: &[(&str, &str)]) -> cer::Captured {
+        let mut variables = self.variables();
+        for (name, value) in extra {
+            variables.retain(|(given, _)| given != name);
+            variables.push((name, (*value).to_string()));
+        }
+        let pairs: Vec<(&str, &str)> = variables.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        cer::run_captured(args, &pairs)
     }
 
     /// `cer` with `CER_TOKEN` set to a fresh simulator token.
@@ -207,15 +235,14 @@ impl TestEnv {
 
     /// Logs in through the real flow: `cer login` with a `$BROWSER` script that follows the
     /// authorize URL to the redirect listener.
+    /// Logs in to the simulator through the real redirect listener, with a `$BROWSER` that
+    /// follows the authorize URL; in-process, since only the stored tokens are the point.
     pub fn login(&self) {
-        let port = free_port();
-        self.cer()
-            .args(["login", "--timeout", "20", "--redirect-uri"])
-            .arg(format!("http://127.0.0.1:{port}/app/redirect"))
-            .env("BROWSER", browser_script(self.dir.path()))
-            .timeout(Duration::from_secs(30))
-            .assert()
-            .success();
+        let redirect = format!("http://127.0.0.1:{}/app/redirect", free_port());
+        let browser = browser_script(self.dir.path()).display().to_string();
+        let args = ["login", "--timeout", "20", "--redirect-uri", &redirect];
+        let run = self.run(&args, &[("BROWSER", &browser)]);
+        assert_eq!(run.code, 0, "{run:?}");
     }
 }
 

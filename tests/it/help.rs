@@ -6,10 +6,13 @@ use std::process::Command as StdCommand;
 
 use crate::harness::{TestEnv, stdout_of};
 
+/// `cer COMMAND --help`, run in-process: only its text is the point.
 fn help(env: &TestEnv, command: &[&str]) -> String {
-    let output = env.cer().args(command).arg("--help").output().unwrap();
-    assert!(output.status.success(), "{output:?}");
-    stdout_of(&output)
+    let mut args = command.to_vec();
+    args.push("--help");
+    let run = env.run(&args, &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    run.stdout
 }
 
 /// The lines of one `Heading:` section of a help text.
@@ -49,10 +52,11 @@ fn sandbox_help_has_one_default_and_no_flags_that_mean_nothing_there() {
     assert!(!text.contains("--sandbox"), "{text}");
     assert!(!text.contains("--rate"), "{text}");
     // Hidden from help, still accepted.
-    env.cer()
-        .args(["--sandbox", "--rate", "3", "sandbox", "--list-faults"])
-        .assert()
-        .success();
+    let run = env.run(
+        &["--sandbox", "--rate", "3", "sandbox", "--list-faults"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{run:?}");
 }
 
 /// `cer ...` commands from the Examples of a help text, without comments, descriptions,
@@ -95,7 +99,6 @@ fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
         if runs_forever {
             continue;
         }
-        let mut command = env.cer();
         // sync copies whole days (a simulated day is thousands of reports at 10 requests a
         // second) into stores such as a PostgreSQL server on the user's side: it runs over the
         // last 5 minutes, into a SQLite file of the test's own, with its other flags as printed.
@@ -103,16 +106,20 @@ fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
             true => sync_in_the_sandbox(example, &env.dir.path().join("help.db")),
             false => example.clone(),
         };
-        command.arg("--sandbox").args(&example);
+        let mut args: Vec<&str> = std::iter::once("--sandbox")
+            .chain(example.iter().map(String::as_str))
+            .collect();
         if example.iter().any(|word| word == "summaries") {
-            command.args(["--limit", "5"]);
+            args.extend(["--limit", "5"]);
         }
-        let output = command.output().unwrap();
-        assert!(
-            output.status.success(),
+        // In-process: the examples' output is not the point, that they work is.
+        let run = env.run(&args, &[]);
+        assert_eq!(
+            run.code,
+            0,
             "`cer --sandbox {}` failed: {}",
             example.join(" "),
-            crate::harness::stderr_of(&output)
+            run.stderr
         );
     }
 }

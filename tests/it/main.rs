@@ -16,6 +16,7 @@ mod listen_store;
 mod login;
 mod metrics_server;
 mod postgres;
+mod printed;
 mod proxy;
 mod refetch;
 mod revisions;
