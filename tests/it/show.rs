@@ -312,3 +312,52 @@ fn hostile_names_from_the_store_are_escaped() {
         "{page}"
     );
 }
+
+/// A call the store holds in two revisions (post-call analysis came after the first fetch):
+/// `show` reads both from the store, says which fields the second brought, and every line fits
+/// from 60 to 200 columns. Run in-process: only what it prints is the point.
+#[test]
+fn a_stored_call_shows_what_each_revision_brought_at_every_width() {
+    let env = TestEnv::new();
+    let url = sqlite_url(&env);
+    let first = report(SINGLE, "Revised Rita");
+    store_with(&env, &url, std::slice::from_ref(&first));
+    let mut second = first.clone();
+    second["callReason"] = json!("Asked to move an appointment to next week; agreed on Tuesday.");
+    second["aiAnalysis"] = json!({"sentiment": "POSITIVE", "summary": "Appointment moved."});
+    env.block_on(async {
+        let store = Store::open(&StoreLocation::parse(&url).unwrap())
+            .await
+            .unwrap();
+        let later = jiff::Timestamp::now();
+        let revised = store
+            .store_revision(&second, &Queue::NONE, later)
+            .await
+            .unwrap();
+        assert!(matches!(
+            revised,
+            cer::store::Revised::New { revision: 2, .. }
+        ));
+    });
+    for columns in (60..=200).step_by(7) {
+        let columns = columns.to_string();
+        let extra = [("CER_FORCE_TTY", "stdout"), ("COLUMNS", columns.as_str())];
+        let run = env.run(&["show", "--store", &url, &SINGLE[..8]], &extra);
+        assert_eq!(run.code, 0, "{run:?}");
+        let page = cer::output::text::strip_styles(&run.stdout);
+        for line in page.lines() {
+            assert!(
+                cer::output::text::width(line) <= columns.parse().unwrap(),
+                "{columns}: {line}"
+            );
+        }
+        assert!(page.contains("Revisions"), "{page}");
+        assert!(page.contains("callReason"), "{page}");
+        assert!(page.contains("move an appointment"), "{page}");
+    }
+    assert_eq!(
+        env.report_requests(),
+        0,
+        "a stored call is read from the store"
+    );
+}

@@ -117,11 +117,28 @@ impl<'a> CallFacts<'a> {
                     _ => "in the dial plan".to_string(),
                 }
             }
-            Some("CALL_QUEUE") => queue_text(kind, field("queueName"), field("extensionNumber")),
+            Some("CALL_QUEUE") => {
+                let agent = self.agent_from(text(ivr, "id").unwrap_or(""));
+                queue_text(kind, field("queueName"), field("extensionNumber"), agent)
+            }
             Some("VOICEMAIL") => voicemail_text(kind, field("number")),
             Some(other) => words(other),
             None => "a voice system".to_string(),
         }
+    }
+
+    /// The agent who took the call from the queue with voice-system id `ivr_id`: GoTo links an
+    /// agent to the queue it answered for by `type.interactiveVoiceResponseSystemId`.
+    fn agent_from(&self, ivr_id: &str) -> Option<String> {
+        if ivr_id.is_empty() {
+            return None;
+        }
+        let agent = self.participants.iter().find(|p| {
+            p.pointer("/type/interactiveVoiceResponseSystemId")
+                .and_then(Value::as_str)
+                == Some(ivr_id)
+        })?;
+        Some(self.name_of(text(agent, "id").unwrap_or(""), agent))
     }
 
     /// The queue an agent took the call from, by the agent's voice-system id.
@@ -131,7 +148,12 @@ impl<'a> CallFacts<'a> {
     }
 }
 
-fn queue_text(kind: &Value, name: Option<String>, extension: Option<String>) -> String {
+fn queue_text(
+    kind: &Value,
+    name: Option<String>,
+    extension: Option<String>,
+    agent: Option<String>,
+) -> String {
     let mut line = match (name, extension) {
         (Some(n), Some(e)) => format!("queue {n} ({e})"),
         (Some(n), None) => format!("queue {n}"),
@@ -141,7 +163,13 @@ fn queue_text(kind: &Value, name: Option<String>, extension: Option<String>) -> 
     let waited = kind.get("callerWaitDuration").and_then(Value::as_i64);
     let reason = text(kind, "leftQueueReason");
     let detail = match (reason, waited) {
-        (Some("ANSWERED"), Some(ms)) => format!(": answered after {}", seconds_text(ms)),
+        (Some("ANSWERED"), Some(ms)) => match agent {
+            Some(agent) => format!(
+                ": {agent} answered after the caller waited {}",
+                seconds_text(ms)
+            ),
+            None => format!(": answered after {}", seconds_text(ms)),
+        },
         (Some("ABANDON"), Some(ms)) => format!(": the caller gave up after {}", seconds_text(ms)),
         (Some(other), Some(ms)) => format!(": waited {}, {}", seconds_text(ms), words(other)),
         (None, Some(ms)) => format!(": waited {}", seconds_text(ms)),
@@ -162,7 +190,7 @@ fn voicemail_text(kind: &Value, number: Option<String>) -> String {
         None => "voicemail".to_string(),
     };
     if let Some(ms) = kind.get("duration").and_then(Value::as_i64) {
-        line.push_str(&format!(": a {} message", seconds_text(ms)));
+        line.push_str(&format!(": the caller left a {} message", seconds_text(ms)));
     }
     match text(kind, "voicemailStatus") {
         Some("SUCCESS") | None => {}

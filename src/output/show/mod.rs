@@ -68,13 +68,31 @@ pub(crate) fn render(report: &Value, revisions: &[Revision<'_>], view: &View) ->
         Block::Section("Parties"),
         Block::Lines(or_note(header::party_lines(&facts), "none listed")),
         Block::Section("Timeline"),
-        Block::Lines(timeline_lines(report, &facts)),
+    ];
+    let (timed, untimed) = timeline_lines(report, &facts);
+    if timed.is_empty() {
+        blocks.push(Block::Lines(or_note(
+            untimed,
+            "no call states in the report",
+        )));
+    } else {
+        blocks.push(Block::Lines(timed));
+        if !untimed.is_empty() {
+            // Apart, not under the timeline's times, where they would read as a wrapped line
+            // or as happening at the time above them (a trimmed report keeps some states only).
+            blocks.push(Block::Section(
+                "Also in the report (its states do not say when)",
+            ));
+            blocks.push(Block::Lines(untimed));
+        }
+    }
+    blocks.extend([
         Block::Section("Post-call analysis"),
         Block::Lines(or_note(
             analysis::analysis_lines(report),
             "none yet: GoTo adds the call reason, recordings and transcripts later",
         )),
-    ];
+    ]);
     if !revisions.is_empty() {
         blocks.push(Block::Section("Revisions"));
         let lines = revisions::revision_lines(revisions, &view.zone);
@@ -85,18 +103,20 @@ pub(crate) fn render(report: &Value, revisions: &[Revision<'_>], view: &View) ->
     lay_out(&blocks, columns, palette)
 }
 
-fn timeline_lines(report: &Value, facts: &CallFacts) -> Vec<(String, String)> {
-    timeline::events(report, facts)
-        .into_iter()
-        .map(|event| {
-            let at = match (event.at, facts.created) {
-                (Some(at), Some(start)) => timeline::offset(at, start),
-                _ => String::new(),
-            };
-            (at, event.text)
-        })
-        .collect()
+/// The timeline's lines with their offsets, then the facts the states do not place in time.
+fn timeline_lines(report: &Value, facts: &CallFacts) -> (Lines, Lines) {
+    let (mut timed, mut untimed) = (Vec::new(), Vec::new());
+    for event in timeline::events(report, facts) {
+        match (event.at, facts.created) {
+            (Some(at), Some(start)) => timed.push((timeline::offset(at, start), event.text)),
+            _ => untimed.push((String::new(), event.text)),
+        }
+    }
+    (timed, untimed)
 }
+
+/// Lines of a block: a label (an offset, a word) and the text beside it.
+type Lines = Vec<(String, String)>;
 
 fn or_note(lines: Vec<(String, String)>, note: &str) -> Vec<(String, String)> {
     if lines.is_empty() {
