@@ -96,14 +96,18 @@ pub fn redact(url: &url::Url) -> String {
 }
 
 /// A path segment of 16 or more characters, letters and digits mixed (with `-`, `_`, `.`,
-/// `~`, `=` or `%`): a Slack, Discord or Teams hook token, a UUID, a key. Words and short IDs
-/// stay readable.
+/// `~`, `=` or `%`): a Slack, Discord or Teams hook token, a UUID, a key; or one of 20 or more
+/// letters and digits alone, whatever they are (a random token may hold no digit, and a path
+/// word that long without a separator is rare: hiding one is the cheaper mistake). Words and
+/// short IDs stay readable.
 fn looks_like_a_token(segment: &str) -> bool {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.~=%+".contains(c);
-    segment.len() >= 16
+    let mixed = segment.len() >= 16
         && segment.chars().all(allowed)
         && segment.chars().any(|c| c.is_ascii_digit())
-        && segment.chars().any(|c| c.is_ascii_alphabetic())
+        && segment.chars().any(|c| c.is_ascii_alphabetic());
+    let long_run = segment.len() >= 20 && segment.chars().all(|c| c.is_ascii_alphanumeric());
+    mixed || long_run
 }
 
 #[cfg(test)]
@@ -139,6 +143,11 @@ mod tests {
         assert_eq!(
             shown("https://x.example/h/3f2b8c1e-9d4a-4e5f-8a7b-1c2d3e4f5a6b#frag"),
             "https://x.example/h/***#***"
+        );
+        // Regression: a token of letters alone was shown in clear.
+        assert_eq!(
+            shown("https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/abcdEFGHijklMNOPqrstUVWX"),
+            "https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/***"
         );
     }
 

@@ -352,7 +352,7 @@ fn print_data(
             } else {
                 report_line(
                     &report,
-                    &jiff::tz::TimeZone::system(),
+                    &context.settings.time_zone,
                     output.stdout_palette(),
                     terminal_width(context.settings.columns),
                 )
@@ -375,8 +375,14 @@ fn print_data(
             line.push('\n');
             output.data(line.as_bytes())?;
         }
-        ListenEvent::Delivery { target, result, .. } if !settings.json => {
-            let line = delivery_line(&target, &result, output.stdout_palette());
+        ListenEvent::Delivery {
+            conversation_space_id,
+            revision,
+            target,
+            result,
+        } if !settings.json => {
+            let about = Some((conversation_space_id.as_str(), revision));
+            let line = delivery_line(&target, &result, about, output.stdout_palette());
             let mut line = fit_delivery_line(&line, terminal_width(context.settings.columns));
             line.push('\n');
             output.data(line.as_bytes())?;

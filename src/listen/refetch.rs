@@ -72,6 +72,12 @@ impl Refetcher {
     async fn serve(self, mut stop: watch::Receiver<bool>) {
         let mut store_was_down = false;
         while !*stop.borrow() {
+            // Nothing is claimed while live work runs: a point this listener holds but cannot
+            // do is a point no other listener may do either.
+            if !self.wait_for_quiet(&mut stop).await {
+                return;
+            }
+            let claimed_at = tokio::time::Instant::now();
             let claimed = self
                 .store
                 .claim_refetches(Timestamp::now(), self.timing.lease, BATCH)
@@ -82,6 +88,12 @@ impl Refetcher {
                     for point in due {
                         if !self.wait_for_quiet(&mut stop).await {
                             return;
+                        }
+                        // A burst held the rest of the batch past half its lease: leave them
+                        // to the lease's end, whoever claims them then, rather than fetch a
+                        // point another listener may already be doing.
+                        if claimed_at.elapsed() > self.timing.lease / 2 {
+                            break;
                         }
                         self.refetch(point).await;
                     }

@@ -24,6 +24,13 @@ pub fn write(dir: &Path, id: &str, report: &Value) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+/// Where `id`'s report was set aside before, if it was: a catch-up that meets it again (after
+/// a restart) must neither print it nor set it aside a second time.
+pub fn already(dir: &Path, id: &str) -> Option<PathBuf> {
+    let path = dir.join(file_name(id));
+    path.is_file().then_some(path)
+}
+
 /// `ID.json`, with anything but letters, digits and `-` replaced, so an ID names no path.
 fn file_name(id: &str) -> String {
     let safe: String = id

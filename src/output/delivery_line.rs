@@ -7,8 +7,25 @@ use super::Palette;
 use super::escape::terminal_safe;
 use crate::listen::DeliveryResult;
 
-/// One delivery attempt's line.
-pub fn delivery_line(target: &str, result: &DeliveryResult, palette: Palette) -> String {
+/// One delivery attempt's line. A delivery of a later revision comes long after its call's line,
+/// so it says which call and revision it carries (`  → 4d9c1a7e revision 2: 200 …`).
+pub fn delivery_line(
+    target: &str,
+    result: &DeliveryResult,
+    revision_of: Option<(&str, i64)>,
+    palette: Palette,
+) -> String {
+    let line = attempt(target, result, palette);
+    match revision_of {
+        Some((id, revision)) if revision > 1 => {
+            let short: String = terminal_safe(id).chars().take(8).collect();
+            line.replacen("  → ", &format!("  → {short} revision {revision}: "), 1)
+        }
+        _ => line,
+    }
+}
+
+fn attempt(target: &str, result: &DeliveryResult, palette: Palette) -> String {
     let target = terminal_safe(target);
     match result {
         DeliveryResult::Delivered { status, elapsed } => {
@@ -59,7 +76,7 @@ mod tests {
             elapsed: Duration::from_millis(12),
         };
         assert_eq!(
-            delivery_line("http://127.0.0.1:3000/hook", &ok, plain),
+            delivery_line("http://127.0.0.1:3000/hook", &ok, None, plain),
             "  → 200 http://127.0.0.1:3000/hook (12 ms)"
         );
         let retry = DeliveryResult::WillRetry {
@@ -68,14 +85,34 @@ mod tests {
             next_in: Duration::from_millis(1500),
         };
         assert_eq!(
-            delivery_line("http://h/x", &retry, plain),
+            delivery_line("http://h/x", &retry, None, plain),
             "  → answered 500 http://h/x (3 ms); next try in 1.5s"
         );
         let failed = DeliveryResult::Failed {
             error: "connection failed\u{1b}[2J".into(),
         };
-        let line = delivery_line("http://h/x", &failed, plain);
+        let line = delivery_line("http://h/x", &failed, None, plain);
         assert!(!line.contains('\u{1b}'), "{line:?}");
+    }
+
+    /// Regression: a revision's delivery came as a bare `→ 200 target` line long after its
+    /// call's line, naming neither the call nor the revision.
+    #[test]
+    fn a_later_revision_names_its_call_and_number_and_revision_1_does_not() {
+        let plain = Palette::new(false);
+        let ok = DeliveryResult::Delivered {
+            status: 200,
+            elapsed: Duration::from_millis(7),
+        };
+        let id = "4d9c1a7e-be3a-31d5-a956-777109126542";
+        assert_eq!(
+            delivery_line("http://h/x", &ok, Some((id, 2)), plain),
+            "  → 4d9c1a7e revision 2: 200 http://h/x (7 ms)"
+        );
+        assert_eq!(
+            delivery_line("http://h/x", &ok, Some((id, 1)), plain),
+            "  → 200 http://h/x (7 ms)"
+        );
     }
 
     #[test]
@@ -97,7 +134,12 @@ mod tests {
         ];
         for columns in 60..=200 {
             for result in &results {
-                let line = delivery_line(&target, result, Palette::new(true));
+                let line = delivery_line(
+                    &target,
+                    result,
+                    Some(("4d9c1a7e-0000", 2)),
+                    Palette::new(true),
+                );
                 let fitted = fit_delivery_line(&line, columns);
                 let shown = crate::output::text::strip_styles(&fitted);
                 assert!(
@@ -107,7 +149,7 @@ mod tests {
                 assert!(shown.starts_with("  → "), "{shown}");
             }
         }
-        let short = delivery_line("http://h/x", &results[0], Palette::new(false));
+        let short = delivery_line("http://h/x", &results[0], None, Palette::new(false));
         assert_eq!(fit_delivery_line(&short, 60), short);
     }
 }

@@ -186,11 +186,27 @@ fn metrics_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
     })
 }
 
+/// A `--forward-to` URL. The error shows it redacted like every target (user info, query
+/// values and token-like path segments hidden), and not at all when it is not a URL: a
+/// mistyped target still holds the secrets of the real one.
 fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
-    url::Url::parse(text)
-        .ok()
+    let parsed = url::Url::parse(text).ok();
+    parsed
+        .clone()
         .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| UsageError::new(format!("--forward-to {text:?} is not an http(s) URL")))
+        .ok_or_else(|| {
+            // Only an http(s) URL has parts redaction knows; of another, its scheme alone
+            // (`user:pw@host` parses as the scheme `user` with the password in its path).
+            let shown = match parsed {
+                Some(url) if matches!(url.scheme(), "http" | "https") => {
+                    format!("{:?}", crate::target::redact(&url))
+                }
+                Some(url) => format!("\"{}:…\"", url.scheme()),
+                None => "(not shown: it is not a URL)".to_string(),
+            };
+            UsageError::new(format!("--forward-to {shown} is not an http(s) URL"))
+                .with_hint("give the receiver's URL, e.g. --forward-to http://127.0.0.1:3000/hook")
+        })
 }
 
 /// Headers that frame or route a request: set by hand, they make a receiver read an empty
@@ -264,7 +280,10 @@ fn header(text: &str) -> Result<(String, String), UsageError> {
         return Err(UsageError::new(format!(
             "--forward-header {shown:?} cannot be set: cer frames and routes the request itself"
         ))
-        .with_hint("pass only headers the webhook reads, such as Authorization"));
+        .with_hint(
+            "pass only headers the webhook reads; credentials such as Authorization belong in \
+             --forward-header-file PATH, out of the process list",
+        ));
     }
     Ok((name.to_string(), value.to_string()))
 }

@@ -80,6 +80,18 @@ impl Store {
         deliveries: &Queue<'_>,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
+        let revised = self.revise(report, deliveries, now).await;
+        // A re-fetch is a write like a report's: health sees it fail or work.
+        self.last_write.note(&revised);
+        revised
+    }
+
+    async fn revise(
+        &self,
+        report: &Value,
+        deliveries: &Queue<'_>,
+        now: Timestamp,
+    ) -> Result<Revised, StoreError> {
         let row = ReportRow::of(report, now);
         let id = row.conversation_space_id.as_str();
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;

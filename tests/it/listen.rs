@@ -801,3 +801,47 @@ fn a_listen_that_never_connects_says_what_failed_and_what_to_check() {
     assert!(stderr.contains("hint: check CER_API_BASE"), "{stderr}");
     assert!(!stderr.contains("Connection lost"), "{stderr}");
 }
+
+/// Receiver credentials can stay out of the process list: `--forward-header-file` lines reach
+/// the receiver like `--forward-header`, and a line that is not a header is an error naming
+/// the file, never quoting the line (it may be a token).
+#[test]
+fn headers_from_a_file_reach_the_receiver_and_a_bad_line_is_never_quoted() {
+    let env = TestEnv::new();
+    let file = env.dir.path().join("receiver.headers");
+    let path = file.display().to_string();
+    std::fs::write(
+        &file,
+        "# the receiver's credentials\nAuthorization: Bearer from-a-file\n\nX-Source: cer\n",
+    )
+    .unwrap();
+    let (url, seen) = silent_webhook(&env);
+    let mut running = env.listen(&["--forward-to", &url, "--forward-header-file", &path]);
+    let calls = env.place_calls(1);
+    expect_reports(&mut running, &calls);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let request = seen.lock().unwrap().first().cloned().unwrap_or_default();
+    let request = request.to_lowercase();
+    assert!(
+        request.contains("authorization: bearer from-a-file"),
+        "{request}"
+    );
+    assert!(request.contains("x-source: cer"), "{request}");
+    stop(running);
+
+    std::fs::write(&file, "Authorization Bearer s3cret-without-a-colon\n").unwrap();
+    let args = [
+        "listen",
+        "--forward-to",
+        &url,
+        "--forward-header-file",
+        &path,
+    ];
+    let run = env.run(&args, &[("CER_TOKEN", "t")]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains(&path), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+}

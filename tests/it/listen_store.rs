@@ -388,4 +388,15 @@ fn a_report_the_store_refuses_for_good_is_set_aside_and_nothing_stalls() {
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(kept["conversationSpaceId"], id.as_str());
     }
+    // Regression: a restart whose catch-up reached them set them aside and printed them again.
+    let mut again = env.listen(&["--store", &url, "--since", "10m"]);
+    let later = env.place_calls(1);
+    let printed = json_lines(&again.stdout_lines(1, Duration::from_secs(20)));
+    assert_eq!(ids(&printed), later, "only the new call");
+    let (rest, stderr) = again.stop();
+    assert!(
+        rest.is_empty(),
+        "printed again: {rest:?}\n{}",
+        stderr.join("\n")
+    );
 }

@@ -330,3 +330,63 @@ fn sync_plans_the_refetches_still_due_and_a_running_listen_does_them() {
         "stored by sync, so not printed: {stdout:?}"
     );
 }
+
+/// Waits until the store plans no re-fetch at all any more (each point done or given up).
+fn wait_for_no_points(env: &TestEnv, store: &Store) {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let (_, planned) = env
+            .block_on(store.refetches_due(jiff::Timestamp::now()))
+            .unwrap();
+        if planned == 0 {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{planned} re-fetches still planned"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Issue 19's bad input: a re-fetch that GoTo answers with another call's report, and one it
+/// keeps failing (5xx past the retries), each keep the stored revision, print nothing, and
+/// are tried exactly once more before the point is given up.
+#[test]
+fn a_refetch_answered_with_another_call_or_failing_keeps_the_stored_report() {
+    let env = env();
+    let mut running = env.listen(&["--json", "--updates", "--refetch", POINT]);
+    let ids = env.place_calls(2);
+    let (swapped, failing) = (ids[0].clone(), ids[1].clone());
+    let first: Vec<String> = running.stdout_lines(2, LIMIT);
+    assert_eq!(first.len(), 2, "{}", running.stderr_seen.join("\n"));
+    // Its next answers claim to be the other call's report, with analysis in it.
+    let mut other = serde_json::Map::new();
+    other.insert("conversationSpaceId".into(), failing.clone().into());
+    other.insert("callReason".into(), "not this call's".into());
+    env.sandbox.add_analysis(&swapped, Some(other)).unwrap();
+    let path = format!("/call-events-report/v1/reports/{failing}");
+    env.sandbox.faults().fail_next_on(&path, 1000, 503);
+
+    let store = open(&env, &sqlite(&env));
+    wait_for_no_points(&env, &store);
+    let gets = (report_gets(&env, &swapped), report_gets(&env, &failing));
+    assert!(
+        gets.0 >= 3 && gets.1 >= 3,
+        "each point tried twice after the first fetch: {gets:?}"
+    );
+    let more = running.more_stdout(Duration::from_millis(500));
+    assert!(more.is_empty(), "printed after failed re-fetches: {more:?}");
+    let (_, stderr) = running.stop();
+    let printed: Vec<Value> = json_lines(&first);
+    for id in [&swapped, &failing] {
+        let revisions = env.block_on(store.revisions(id)).unwrap();
+        assert_eq!(revisions.len(), 1, "{id}: {revisions:?}");
+        let kept: Value = serde_json::from_str(&revisions[0].2).unwrap();
+        assert_eq!(kept["conversationSpaceId"], id.as_str());
+        assert!(kept.get("callReason").is_none(), "{kept}");
+        assert!(printed.contains(&kept), "revision 1 is what was printed");
+    }
+    let stderr = stderr.join("\n");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

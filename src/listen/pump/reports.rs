@@ -260,6 +260,13 @@ impl Pump<'_> {
             Err(err) if err.refused_the_data() => {
                 self.store_failures = 0;
                 let dir = self.needs.config.state_dir.join("set-aside");
+                if let Some(path) = set_aside::already(&dir, id) {
+                    tracing::info!(
+                        "the report of {id} was set aside before, in {}",
+                        path.display()
+                    );
+                    return Keeping::Stored(Stored::AlreadyThere);
+                }
                 match set_aside::write(&dir, id, report) {
                     Ok(path) => {
                         let reason = err.to_string();
