@@ -264,6 +264,40 @@ fn listen_modules_form_no_circle() {
     }
 }
 
+/// Inside every folder of `src/`, not only `listen/`, the modules import each other without a
+/// circle: the layers hold in each room as they do between the rooms.
+#[test]
+fn every_folders_modules_form_no_circle() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut folders = Vec::new();
+    let mut pending = vec![src.clone()];
+    while let Some(dir) = pending.pop() {
+        for entry in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n != "snapshots") {
+                pending.push(path.clone());
+                folders.push(path);
+            }
+        }
+    }
+    assert!(
+        folders.len() >= 10,
+        "the folders of src/ were not read: {folders:?}"
+    );
+    for folder in folders {
+        let relative = folder.strip_prefix(&src).unwrap_or(&folder);
+        let crate_path = format!("crate::{}::", relative.to_string_lossy().replace('/', "::"));
+        let graph = folder_graph(&folder, &crate_path);
+        if let Some(circle) = find_circle(&graph) {
+            panic!(
+                "modules of {} import each other in a circle: {}",
+                relative.display(),
+                circle.join(" -> ")
+            );
+        }
+    }
+}
+
 #[test]
 fn the_folder_reader_sees_siblings_at_any_depth() {
     let one = sibling_references("use super::{ledger::X, flood};\nsuper::timing::T", 1, "");
