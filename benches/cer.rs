@@ -58,7 +58,12 @@ fn main() {
         ),
         (
             "refetch",
-            Box::new(|rt| vec![refetch::cost(rt), refetch::live_behind(rt)]),
+            Box::new(|rt| {
+                let (behind, gets_per_point) = refetch::live_behind(rt);
+                let mut rows = vec![refetch::cost(rt, gets_per_point)];
+                rows.extend(behind);
+                rows
+            }),
         ),
         ("size", Box::new(|_| vec![startup::binary_size()])),
         (
