@@ -104,7 +104,9 @@ impl<'a> CallFacts<'a> {
     }
 
     /// A voice system in words: the dial plan's step, the queue and the wait, the voicemail.
-    pub(crate) fn ivr_text(&self, ivr: &Value) -> String {
+    /// `name_agent`: whether a queue's line names the agent who took the call, which only
+    /// helps where the states do not show that agent answering.
+    pub(crate) fn ivr_text(&self, ivr: &Value, name_agent: bool) -> String {
         let kind = ivr.get("type").unwrap_or(&Value::Null);
         let field = |name: &str| text(kind, name).map(|t| terminal_safe(t).into_owned());
         match text(kind, "value") {
@@ -118,7 +120,9 @@ impl<'a> CallFacts<'a> {
                 }
             }
             Some("CALL_QUEUE") => {
-                let agent = self.agent_from(text(ivr, "id").unwrap_or(""));
+                let agent = name_agent
+                    .then(|| self.agent_from(text(ivr, "id").unwrap_or("")))
+                    .flatten();
                 queue_text(kind, field("queueName"), field("extensionNumber"), agent)
             }
             Some("VOICEMAIL") => voicemail_text(kind, field("number")),

@@ -53,7 +53,8 @@ pub(crate) fn events(report: &Value, facts: &CallFacts) -> Vec<Event> {
     }
     for (id, ivr) in &facts.ivrs {
         if !walk.ivr_steps.contains_key(id) {
-            walk.say(None, facts.ivr_text(ivr));
+            // Out of the states' order: say who answered, which the states did not show.
+            walk.say(None, facts.ivr_text(ivr, true));
         }
     }
     if !walk.hung_up {
@@ -161,9 +162,9 @@ fn voice_systems_changed(walk: &mut Walk, state: &Value, at: Option<Timestamp>, 
             Some((known_id, known)) if first && ivr_type(ivr) != Some("DIAL_PLAN") => {
                 // Seen now, under whichever id: not listed again at the end.
                 walk.ivr_steps.insert(known_id.clone(), String::new());
-                facts.ivr_text(known)
+                facts.ivr_text(known, false)
             }
-            _ => facts.ivr_text(ivr),
+            _ => facts.ivr_text(ivr, false),
         };
         walk.say(at, text);
     }
