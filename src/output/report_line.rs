@@ -308,3 +308,64 @@ mod tests {
         );
     }
 }
+
+/// What a person watching `cer listen` on a terminal reads, pinned: a call line at the
+/// narrowest, a usual and a wide terminal, each with the delivery lines that come under it and
+/// the line of a later revision.
+#[cfg(test)]
+mod screen {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::listen::DeliveryResult;
+    use crate::output::delivery_line::{delivery_line, fit_delivery_line};
+    use crate::output::revision_line::revision_line;
+
+    fn screen(columns: usize) -> String {
+        let text = include_str!("../../tests/fixtures/report_answered_then_voicemail.json");
+        let first: Value = serde_json::from_str(text).unwrap();
+        let mut analysed = first.clone();
+        analysed["callReason"] = "Asked about an unpaid invoice".into();
+        let plain = Palette::new(false);
+        let id = "b6ad7073-be3a-31d5-a956-777109126542";
+        let target = "https://hooks.example.test/cer?token=***";
+        let results = [
+            (
+                1,
+                DeliveryResult::Delivered {
+                    status: 200,
+                    elapsed: Duration::from_millis(12),
+                },
+            ),
+            (
+                1,
+                DeliveryResult::WillRetry {
+                    error: "503 Service Unavailable".into(),
+                    elapsed: Duration::from_millis(4),
+                    next_in: Duration::from_millis(1500),
+                },
+            ),
+            (
+                2,
+                DeliveryResult::Delivered {
+                    status: 204,
+                    elapsed: Duration::from_millis(9),
+                },
+            ),
+        ];
+        let mut lines = vec![report_line(&first, &TimeZone::UTC, plain, columns)];
+        for (revision, result) in &results {
+            let line = delivery_line(target, result, Some((id, *revision)), plain);
+            lines.push(fit_delivery_line(&line, columns));
+        }
+        let revised = revision_line(&analysed, 2, &first, plain);
+        lines.push(fit_delivery_line(&revised, columns));
+        format!("{columns} columns\n{}\n", lines.join("\n"))
+    }
+
+    #[test]
+    fn listen_lines_at_60_80_and_120_columns() {
+        let all: String = [60, 80, 120].into_iter().map(screen).collect();
+        insta::assert_snapshot!(all);
+    }
+}
