@@ -93,12 +93,12 @@ fn expiry(expires_at: Timestamp, now: Timestamp) -> String {
     if left > 0 {
         format!(
             "expires {when} (in {})",
-            crate::output::summaries::human_duration(left)
+            crate::output::time::human_duration(left)
         )
     } else {
         format!(
             "expired {when} ({} ago; refreshed on next use)",
-            crate::output::summaries::human_duration(-left)
+            crate::output::time::human_duration(-left)
         )
     }
 }

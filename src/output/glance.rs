@@ -5,8 +5,8 @@ use jiff::Timestamp;
 
 use super::Palette;
 use super::escape::terminal_safe;
-use super::summaries::human_duration;
 use super::text::{shorten, thousands, width};
+use super::time::human_duration;
 use crate::glance::Glance;
 use crate::outcome::Outcome;
 

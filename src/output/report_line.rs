@@ -10,8 +10,8 @@ use serde_json::Value;
 use super::Palette;
 use super::escape::terminal_safe;
 use super::party::{PartyCell, share};
-use super::summaries::human_duration;
 use super::text::{cut_styled, shorten, width};
+use super::time::human_duration;
 use crate::outcome::Outcome;
 
 /// How much of the direction and the ID a line shows.

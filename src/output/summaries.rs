@@ -256,15 +256,6 @@ fn callees(participants: &[PartyView]) -> String {
     }
 }
 
-/// `42s`, `4m 07s`, `1h 02m`.
-pub fn human_duration(secs: i64) -> String {
-    match secs {
-        ..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {:02}s", secs / 60, secs % 60),
-        _ => format!("{}h {:02}m", secs / 3600, (secs % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,8 +360,8 @@ mod tests {
 
     #[test]
     fn durations_read_naturally() {
-        assert_eq!(human_duration(42), "42s");
-        assert_eq!(human_duration(247), "4m 07s");
-        assert_eq!(human_duration(3720), "1h 02m");
+        assert_eq!(super::super::time::human_duration(42), "42s");
+        assert_eq!(super::super::time::human_duration(247), "4m 07s");
+        assert_eq!(super::super::time::human_duration(3720), "1h 02m");
     }
 }

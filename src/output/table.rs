@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::Palette;
 use super::escape::terminal_safe;
 use super::party::{PartyCell, share};
-use super::summaries::human_duration;
 use super::text::{pad, pad_left, shorten, width};
+use super::time::human_duration;
 use crate::outcome::Outcome;
 use crate::summary_view::SummaryView;
 

@@ -7,9 +7,9 @@ use cer_sandbox::{DayShape, SandboxConfig, fault_names};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::Settings;
 pub use super::range::resolve_range;
 use super::range::{lookback, non_empty};
+use super::{Settings, missing_account_key};
 use crate::api::reports::Selector;
 use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
@@ -546,13 +546,6 @@ fn selector(args: &SummariesArgs, settings: &Settings) -> Result<Selector, Usage
             "--user-key, --line-id and --phone-number-id cannot be combined: GoTo takes one selector",
         )),
     }
-}
-
-pub fn missing_account_key() -> UsageError {
-    UsageError::new("no account key: set ACCOUNT_KEY or pass --account-key")
-        .with_hint(
-            "the account key is in GoTo Connect's admin portal; set ACCOUNT_KEY in the environment or in ./.env",
-        )
 }
 
 fn one_of(flag: &str, value: Option<&str>, allowed: &[&str]) -> Result<Option<String>, UsageError> {

@@ -296,5 +296,13 @@ fn rate(flag: Option<u32>, variable: Option<&str>) -> Result<u32, UsageError> {
     Ok(value)
 }
 
+/// The error of a command that needs an account key and has none.
+pub(crate) fn missing_account_key() -> UsageError {
+    UsageError::new("no account key: set ACCOUNT_KEY or pass --account-key")
+        .with_hint(
+            "the account key is in GoTo Connect's admin portal; set ACCOUNT_KEY in the environment or in ./.env",
+        )
+}
+
 #[cfg(test)]
 mod tests;

@@ -12,7 +12,8 @@ use crate::errors::UsageError;
 use crate::store::StoreLocation;
 
 use super::Settings;
-use super::commands::{missing_account_key, resolve_range};
+use super::missing_account_key;
+use super::range::resolve_range;
 
 /// How long reports are kept by default: 90 days.
 const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::super::escape::terminal_safe;
 use super::super::party::PartyCell;
-use super::timeline::words;
+use super::facts::words;
 
 /// `(label, text)` lines, in the order a person reads them; empty when GoTo added nothing.
 pub(crate) fn analysis_lines(report: &Value) -> Vec<(String, String)> {

@@ -7,8 +7,7 @@ use serde_json::Value;
 
 use super::super::escape::terminal_safe;
 use super::super::party::PartyCell;
-use super::super::summaries::human_duration;
-use super::timeline::words;
+use super::super::time::human_duration;
 
 /// A report's top level, read once.
 pub(crate) struct CallFacts<'a> {
@@ -201,6 +200,11 @@ fn voicemail_text(kind: &Value, number: Option<String>) -> String {
         Some(other) => line.push_str(&format!(" ({})", words(other))),
     }
     line
+}
+
+/// `PARKED_CALL` as `parked call`, escaped.
+pub(crate) fn words(value: &str) -> String {
+    terminal_safe(&value.to_lowercase().replace('_', " ")).into_owned()
 }
 
 fn text<'v>(value: &'v Value, name: &str) -> Option<&'v str> {

@@ -9,10 +9,10 @@ use serde_json::Value;
 use super::super::Palette;
 use super::super::escape::terminal_safe;
 use super::super::party::{PartyCell, share};
-use super::super::summaries::human_duration;
 use super::super::text::{cut_styled, shorten, width};
+use super::super::time::human_duration;
 use super::facts::CallFacts;
-use super::timeline::words;
+use super::facts::words;
 use crate::outcome::Outcome;
 
 /// `INBOUND  PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1`, in `columns`.

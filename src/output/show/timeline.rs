@@ -10,8 +10,7 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::super::escape::terminal_safe;
-use super::facts::CallFacts;
+use super::facts::{CallFacts, words};
 
 /// One line of the timeline: when (none for a fact the states do not place), and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,11 +218,6 @@ fn status(participant: &Value) -> &str {
 /// GoTo has no documented hold status; any status that names holding is read as one.
 fn is_hold(status: &str) -> bool {
     status.contains("HOLD")
-}
-
-/// `PARKED_CALL` as `parked call`, escaped.
-pub(crate) fn words(value: &str) -> String {
-    terminal_safe(&value.to_lowercase().replace('_', " ")).into_owned()
 }
 
 /// `+0:12`, `+12:03`, `+1:02:03`: time since the call started.
