@@ -55,8 +55,8 @@ fn burst(sandbox: &Sandbox, running: &Running) -> f64 {
     (last - started).as_secs_f64()
 }
 
-/// `PACED` calls one at a time, each after the last was printed and a pause: for each, the
-/// simulator's notification to the report's stdout line. Sorted.
+/// `PACED` calls one at a time, each 350 ms after the last was printed (time for a re-fetch
+/// between them): for each, the simulator's notification to the report's stdout line. Sorted.
 fn paced(sandbox: &Sandbox, running: &Running) -> Vec<Duration> {
     let mut latencies = Vec::new();
     for _ in 0..PACED {
@@ -66,7 +66,7 @@ fn paced(sandbox: &Sandbox, running: &Running) -> Vec<Duration> {
             break;
         };
         latencies.push(at - placed);
-        std::thread::sleep(Duration::from_millis(150));
+        std::thread::sleep(Duration::from_millis(350));
     }
     latencies.sort();
     latencies
@@ -146,8 +146,6 @@ pub fn live_behind(runtime: &tokio::runtime::Runtime) -> (Vec<Row>, f64) {
     let drain_behind = burst(&loaded, &running);
     let during_burst = refetch_gets(&loaded, before, CALLS) - during_ready;
     drop(running);
-    let points_done = due - still_due(runtime, busy.path());
-    let gets_per_point = (during_ready + during_burst) as f64 / points_done.max(1) as f64;
 
     let busy = tempfile::tempdir().expect("a folder");
     let loaded = sandbox(runtime);
@@ -157,6 +155,9 @@ pub fn live_behind(runtime: &tokio::runtime::Runtime) -> (Vec<Row>, f64) {
     let latency_behind = paced(&loaded, &running);
     let during_paced = refetch_gets(&loaded, before, latency_behind.len());
     drop(running);
+    // What a point costs, from the run where re-fetches ran between live calls.
+    let points_done = due_paced - still_due(runtime, busy.path());
+    let gets_per_point = during_paced as f64 / points_done.max(1) as f64;
 
     let ratio = drain_behind / drain_alone;
     let p99 = |l: &[Duration]| quantile_ms(l, 0.99);
@@ -194,7 +195,7 @@ pub fn live_behind(runtime: &tokio::runtime::Runtime) -> (Vec<Row>, f64) {
 
 /// Store time of a re-fetch that found the report changed: a revision stored, the row
 /// updated, deliveries superseded and queued (one target), on SQLite.
-/// `gets_per_point` is what the loaded burst measured: GETs answered per point done.
+/// `gets_per_point` is what the paced run measured: GETs answered per point done.
 pub fn cost(runtime: &tokio::runtime::Runtime, gets_per_point: f64) -> Row {
     let dir = tempfile::tempdir().expect("a folder");
     let location = StoreLocation::Sqlite(dir.path().join("cer.db"));
@@ -238,7 +239,7 @@ pub fn cost(runtime: &tokio::runtime::Runtime, gets_per_point: f64) -> Row {
         format!(
             "{gets_per_point:.2} GET per point (3 points by default), {per_call:.2} ms of store time"
         ),
-        format!("store time: mean of {runs}, one target; GETs: the burst below"),
+        format!("store time: mean of {runs}, one target; GETs: the paced run below"),
         "reported",
         Verdict::Reported,
     )

@@ -44,6 +44,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         refetch_after: settings.refetch_after.clone(),
         wake: Arc::default(),
         live_work: Arc::default(),
+        live_seen: Arc::default(),
     };
     serve_targets(&store, &outbox.targets).await;
     let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
@@ -52,7 +53,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         api: api.clone(),
         store: store.clone(),
         outbox: outbox.clone(),
-        timing: RefetchTiming::scaled(scale),
+        timing: RefetchTiming::scaled(scale, context.settings.rate),
         events: events.downgrade(),
     };
     let delivery = Delivery {

@@ -2,7 +2,7 @@
 //! fetched again, and who is woken for it. Shared by the session loop and the re-fetcher.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -25,6 +25,9 @@ pub struct Outbox {
     /// Report fetches the session has under way or waiting: re-fetches wait while there are
     /// any, so live calls never queue behind them.
     pub live_work: Arc<AtomicUsize>,
+    /// Counts the moments report work was seen, so the re-fetcher can tell that a live call
+    /// came and went while it waited.
+    pub live_seen: Arc<AtomicU64>,
 }
 
 impl Outbox {

@@ -33,17 +33,22 @@ pub struct RefetchTiming {
     pub lease: Duration,
     /// When a failed re-fetch is tried again.
     pub retry_after: Duration,
+    /// How long the session must have had no report work before a re-fetch: two slots of
+    /// the rate limit, so a live call never waits for a slot a re-fetch took.
+    pub pace: Duration,
 }
 
 impl RefetchTiming {
-    /// One second between looks, a minute's lease, two minutes before a retry; times `factor`.
-    pub fn scaled(factor: f64) -> Self {
+    /// One second between looks, a minute's lease, two minutes before a retry, times
+    /// `factor`; re-fetches at most `rate / 2` a second (`--rate`, GoTo's requests a second).
+    pub fn scaled(factor: f64, rate: u32) -> Self {
         let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
         Self {
             poll: scale(Duration::from_secs(1)),
             yield_every: scale(Duration::from_millis(50)),
             lease: scale(Duration::from_secs(60)),
             retry_after: scale(Duration::from_secs(120)),
+            pace: Duration::from_secs_f64(2.0 / f64::from(rate.max(1))),
         }
     }
 }
@@ -113,15 +118,30 @@ impl Refetcher {
         }
     }
 
-    /// Waits while the session fetches or holds reports; false when asked to stop.
+    /// Waits until the session has had no report work for `pace` (two slots of the rate
+    /// limit); false when asked to stop. The limiter is shared, so a re-fetch taken right
+    /// before a live call would make that call wait a slot: after a quiet `pace` the limiter
+    /// has a slot to spare for the next live call whatever the re-fetch takes, and re-fetches
+    /// take at most half of the rate.
     async fn wait_for_quiet(&self, stop: &mut watch::Receiver<bool>) -> bool {
-        while self.outbox.live_work.load(Ordering::Relaxed) > 0 {
+        loop {
+            while self.outbox.live_work.load(Ordering::Relaxed) > 0 {
+                tokio::select! {
+                    () = tokio::time::sleep(self.timing.yield_every) => {}
+                    _ = stop.changed() => return false,
+                }
+            }
+            let seen = self.outbox.live_seen.load(Ordering::Relaxed);
             tokio::select! {
-                _ = tokio::time::sleep(self.timing.yield_every) => {}
+                () = tokio::time::sleep(self.timing.pace) => {}
                 _ = stop.changed() => return false,
             }
+            let quiet = self.outbox.live_work.load(Ordering::Relaxed) == 0
+                && self.outbox.live_seen.load(Ordering::Relaxed) == seen;
+            if quiet {
+                return !*stop.borrow();
+            }
         }
-        !*stop.borrow()
     }
 
     /// One re-fetch, its result stored and told.

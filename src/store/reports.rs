@@ -104,14 +104,20 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| self.failed(e))?;
+        // Nothing to write: end the transaction now. A dropped one is rolled back only when
+        // its connection is next used, and on SQLite it holds the write lock till then, so the
+        // next live report waited in SQLite's busy handler (50 ms a report in the benchmark).
         if locked.rows_affected() == 0 {
+            tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::NotStored);
         }
         let Some((revision, text)) = self.newest_in(&mut tx, id).await? else {
+            tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::NotStored);
         };
         let previous: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if previous == *report {
+            tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::Unchanged);
         }
         let revision = revision + 1;

@@ -351,3 +351,52 @@ fn failed_and_orphaned_deliveries_go_with_retention_and_orphans_are_told_apart()
         assert!(store.list_deliveries(false).await.unwrap().is_empty());
     });
 }
+
+/// Regression: a re-fetch that found the report unchanged left its transaction to be rolled
+/// back whenever its pooled connection was next used; on SQLite it held the write lock until
+/// then, and the next live report waited in SQLite's busy handler (50 ms a report at `--rate
+/// 10` in the benchmark). After an unchanged re-fetch, another connection takes the write
+/// lock at once.
+#[test]
+fn an_unchanged_refetch_leaves_no_write_lock_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cer.db");
+    runtime().block_on(async {
+        let store = Store::open(&StoreLocation::Sqlite(path.clone()))
+            .await
+            .unwrap();
+        let now = at("2026-11-20T12:00:00Z");
+        for id in ["kept", "missing-later"] {
+            let report = report(id, "2026-11-20T11:59:00Z");
+            store
+                .store_report(&report, None, &Queue::NONE, now)
+                .await
+                .unwrap();
+        }
+        let same = report("kept", "2026-11-20T11:59:00Z");
+        let unchanged = store
+            .store_revision(&same, &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert!(matches!(unchanged, Revised::Unchanged), "{unchanged:?}");
+        let unknown = report("never-stored", "2026-11-20T11:59:00Z");
+        let not_stored = store
+            .store_revision(&unknown, &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert!(matches!(not_stored, Revised::NotStored), "{not_stored:?}");
+
+        // Another process, which does not wait for a lock at all.
+        let url = format!("sqlite://{}", path.display());
+        let mut other = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA busy_timeout = 0")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let taken = sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await;
+        assert!(taken.is_ok(), "the write lock is still held: {taken:?}");
+        sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    });
+}

@@ -210,8 +210,15 @@ impl<'e> Pump<'e> {
             + self.held.len()
             + self.backfill.queue.len()
             + usize::from(self.catching_up());
-        let live_work = &self.needs.outbox.live_work;
-        live_work.store(work, std::sync::atomic::Ordering::Relaxed);
+        let outbox = &self.needs.outbox;
+        outbox
+            .live_work
+            .store(work, std::sync::atomic::Ordering::Relaxed);
+        if work > 0 {
+            outbox
+                .live_seen
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// Whether a backfill is searching or emitting: live reports wait meanwhile.
