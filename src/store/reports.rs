@@ -104,9 +104,8 @@ impl Store {
         .execute(&mut *tx)
         .await
         .map_err(|e| self.failed(e))?;
-        // Nothing to write: end the transaction now. A dropped one is rolled back only when
-        // its connection is next used, and on SQLite it holds the write lock till then, so the
-        // next live report waited in SQLite's busy handler (50 ms a report in the benchmark).
+        // Nothing to write: end the transaction here rather than leave its rollback to the
+        // pool when the transaction is dropped.
         if locked.rows_affected() == 0 {
             tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::NotStored);
