@@ -118,30 +118,8 @@ impl Refetcher {
         }
     }
 
-    /// Waits until the session has had no report work for `pace` (two slots of the rate
-    /// limit); false when asked to stop. The limiter is shared, so a re-fetch taken right
-    /// before a live call would make that call wait a slot: after a quiet `pace` the limiter
-    /// has a slot to spare for the next live call whatever the re-fetch takes, and re-fetches
-    /// take at most half of the rate.
     async fn wait_for_quiet(&self, stop: &mut watch::Receiver<bool>) -> bool {
-        loop {
-            while self.outbox.live_work.load(Ordering::Relaxed) > 0 {
-                tokio::select! {
-                    () = tokio::time::sleep(self.timing.yield_every) => {}
-                    _ = stop.changed() => return false,
-                }
-            }
-            let seen = self.outbox.live_seen.load(Ordering::Relaxed);
-            tokio::select! {
-                () = tokio::time::sleep(self.timing.pace) => {}
-                _ = stop.changed() => return false,
-            }
-            let quiet = self.outbox.live_work.load(Ordering::Relaxed) == 0
-                && self.outbox.live_seen.load(Ordering::Relaxed) == seen;
-            if quiet {
-                return !*stop.borrow();
-            }
-        }
+        quiet(&self.outbox, &self.timing, stop).await
     }
 
     /// One re-fetch, its result stored and told.
@@ -207,5 +185,79 @@ impl Refetcher {
         if let Some(events) = self.events.upgrade() {
             let _ = events.send(event).await;
         }
+    }
+}
+
+/// Waits until the session has had no report work for `pace` (two slots of the rate limit);
+/// false when asked to stop. The limiter is shared, so a re-fetch taken right before a live
+/// call would make that call wait a slot (50 ms a call at `--rate 10` in the benchmark): after
+/// a quiet `pace` the limiter has a slot to spare for the next live call whatever the re-fetch
+/// takes, and re-fetches take at most half of the rate.
+async fn quiet(outbox: &Outbox, timing: &RefetchTiming, stop: &mut watch::Receiver<bool>) -> bool {
+    loop {
+        while outbox.live_work.load(Ordering::Relaxed) > 0 {
+            tokio::select! {
+                () = tokio::time::sleep(timing.yield_every) => {}
+                _ = stop.changed() => return false,
+            }
+        }
+        let seen = outbox.live_seen.load(Ordering::Relaxed);
+        tokio::select! {
+            () = tokio::time::sleep(timing.pace) => {}
+            _ = stop.changed() => return false,
+        }
+        let still_quiet = outbox.live_work.load(Ordering::Relaxed) == 0
+            && outbox.live_seen.load(Ordering::Relaxed) == seen;
+        if still_quiet {
+            return !*stop.borrow();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: re-fetches took the rate limiter's slots between live calls, and each live
+    /// call then waited about one slot. A live call that comes and goes while the re-fetcher
+    /// waits (too fast for it to see the work itself) starts the quiet window over.
+    #[tokio::test(start_paused = true)]
+    async fn a_live_call_that_came_and_went_starts_the_quiet_window_over() {
+        let outbox = Outbox::default();
+        let timing = RefetchTiming::scaled(1.0, 10);
+        assert_eq!(timing.pace, Duration::from_millis(200));
+        let (_stop, mut stopped) = watch::channel(false);
+        let started = tokio::time::Instant::now();
+        let seen = outbox.live_seen.clone();
+        let waiting = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move { quiet(&outbox, &timing, &mut stopped).await })
+        };
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        seen.fetch_add(1, Ordering::Relaxed);
+        assert!(waiting.await.unwrap());
+        assert!(
+            started.elapsed() >= Duration::from_millis(400),
+            "a second full pace after the live call: {:?}",
+            started.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_live_work_waits_one_pace_and_a_stop_ends_the_wait() {
+        let outbox = Outbox::default();
+        let timing = RefetchTiming::scaled(1.0, 10);
+        let (stop, mut stopped) = watch::channel(false);
+        let started = tokio::time::Instant::now();
+        assert!(quiet(&outbox, &timing, &mut stopped).await);
+        assert_eq!(started.elapsed(), timing.pace);
+        outbox.live_work.store(1, Ordering::Relaxed);
+        let waiting = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move { quiet(&outbox, &timing, &mut stopped).await })
+        };
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        stop.send(true).unwrap();
+        assert!(!waiting.await.unwrap(), "asked to stop");
     }
 }
