@@ -94,15 +94,7 @@ fn with_refetches_due(
     std::thread::sleep(
         (ended + POINT + Duration::from_millis(500)).saturating_duration_since(Instant::now()),
     );
-    let location = StoreLocation::Sqlite(state.join("cer.db"));
-    runtime.block_on(async {
-        let store = Store::open(&location).await.expect("the store opens");
-        let (due, _) = store
-            .refetches_due(jiff::Timestamp::now())
-            .await
-            .expect("counted");
-        due
-    })
+    still_due(runtime, state)
 }
 
 /// Re-fetch points due and not done yet in `state`'s store (the live calls' own points, an
