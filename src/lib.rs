@@ -44,7 +44,7 @@ pub fn main() -> ExitCode {
         sinks: Sinks::process(),
         terminals: Terminals::detect,
         sources: Box::new(Sources::load),
-        is_process: true,
+        logs: Logs::Process,
     };
     ExitCode::from(run(std::env::args_os(), world))
 }
@@ -60,9 +60,32 @@ struct World {
     terminals: fn(Option<&str>) -> Terminals,
     /// The variables, given `--env-file`.
     sources: LoadSources,
-    /// The process's own: `tracing`'s global subscriber is installed (a test's in-process
-    /// runs share the test binary's) and clap prints its messages itself.
-    is_process: bool,
+    /// Where `tracing`'s lines go.
+    logs: Logs,
+}
+
+/// Where a run's log lines go.
+enum Logs {
+    /// The process's stderr, through the global subscriber; clap prints its own messages.
+    Process,
+    /// The run's stderr buffer, through a subscriber of the test's thread.
+    Captured(Buffer),
+}
+
+impl Logs {
+    /// Starts logging in `style`; the guard ends a captured run's subscriber.
+    fn start(&self, style: logging::LogStyle) -> Option<tracing::subscriber::DefaultGuard> {
+        match self {
+            Self::Process => {
+                logging::init(style);
+                None
+            }
+            Self::Captured(buffer) => {
+                let buffer = buffer.clone();
+                Some(logging::scoped(style, move || buffer.clone()))
+            }
+        }
+    }
 }
 
 fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
@@ -76,52 +99,46 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
         Ok(settings) => settings,
         Err(err) => {
             // A log collector should get even a configuration error as JSON.
-            let json = cli.global.log_format.as_deref() == Some("json");
-            if json && world.is_process {
-                logging::init(LevelFilter::ERROR, false, logging::LogFormat::Json);
-            }
+            let json = cli
+                .global
+                .log_format
+                .as_deref()
+                .is_some_and(|f| f.eq_ignore_ascii_case("json"));
+            let format = if json {
+                logging::LogFormat::Json
+            } else {
+                logging::LogFormat::Text
+            };
             let style = Style {
                 terminals: (world.terminals)(None),
                 color: output::ColorPolicy::Auto,
                 verbosity: output::Verbosity::Normal,
-                stderr: if json && world.is_process {
-                    StderrStyle::JsonLogs
-                } else {
-                    StderrStyle::Text
-                },
+                stderr: StderrStyle::of(format),
             };
+            let _logging = json.then(|| {
+                let level = LevelFilter::ERROR;
+                world.logs.start(logging::LogStyle {
+                    level,
+                    color: false,
+                    format,
+                })
+            });
             return errors::report(&err.into(), &Output::new(world.sinks, style));
         }
     };
-    let style = output_style(&settings, world.terminals, world.is_process);
-    let output = Output::new(world.sinks, style);
-    if world.is_process {
-        logging::init(
-            settings.log_level,
-            output.stderr_palette().enabled(),
-            settings.log_format,
-        );
-    }
-    execute(cli.command, settings, &output)
-}
-
-/// How the output looks, from the settings. JSON logs need the global subscriber.
-fn output_style(
-    settings: &Settings,
-    terminals: fn(Option<&str>) -> Terminals,
-    logs: bool,
-) -> Style {
-    let json = logs && settings.log_format == logging::LogFormat::Json;
-    Style {
-        terminals: terminals(settings.force_tty.as_deref()),
+    let style = Style {
+        terminals: (world.terminals)(settings.force_tty.as_deref()),
         color: settings.color,
         verbosity: settings.verbosity(),
-        stderr: if json {
-            StderrStyle::JsonLogs
-        } else {
-            StderrStyle::Text
-        },
-    }
+        stderr: StderrStyle::of(settings.log_format),
+    };
+    let output = Output::new(world.sinks, style);
+    let _logging = world.logs.start(logging::LogStyle {
+        level: settings.log_level,
+        color: output.stderr_palette().enabled(),
+        format: settings.log_format,
+    });
+    execute(cli.command, settings, &output)
 }
 
 /// Runs the command on a runtime of its own and maps its result to the exit code.
@@ -148,7 +165,7 @@ fn execute(command: cli::Command, settings: Settings, output: &Output) -> u8 {
 /// Prints clap's own message (help, version, a usage error) and returns its exit code: 2 for
 /// usage errors, which is the contract's code too; 0 for help.
 fn clap_error(err: &clap::Error, world: World) -> u8 {
-    if world.is_process {
+    if matches!(world.logs, Logs::Process) {
         let _ = err.print();
     } else {
         let output = Output::new(world.sinks, Style::plain());
@@ -174,8 +191,10 @@ pub struct Captured {
 }
 
 /// Runs cer in this process, for tests of what a command prints: `args` without the program's
-/// name, and only the variables in `env` (nothing of the process's environment; a `.env` only
-/// through `--env-file`). Neither stream is a terminal unless `CER_FORCE_TTY` says so.
+/// name, and only the variables in `env` as the variables cer reads (a `.env` only through
+/// `--env-file`); its log lines join its stderr. Neither stream is a terminal unless
+/// `CER_FORCE_TTY` says so. What libraries ask of the process itself stays the process's:
+/// clap's help width, a child process's environment (`$BROWSER`), the working folder.
 pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> Captured {
     let stdout = Buffer::default();
     let stderr = Buffer::default();
@@ -187,7 +206,7 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> Captured {
         sinks: Sinks::new(Box::new(stdout.clone()), Box::new(stderr.clone())),
         terminals: |forced| Terminals::forced(forced).unwrap_or(Terminals::NONE),
         sources: Box::new(move |env_file| Sources::with_process(variables, env_file, false)),
-        is_process: false,
+        logs: Logs::Captured(stderr.clone()),
     };
     let argv = std::iter::once("cer")
         .chain(args.iter().copied())

@@ -33,33 +33,63 @@ fn filter(level: LevelFilter) -> Targets {
         .with_target("cer", level)
 }
 
-/// Installs the global subscriber. Calling it twice is harmless (the second call is ignored).
-pub fn init(level: LevelFilter, color: bool, format: LogFormat) {
-    let layer = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let registry = tracing_subscriber::registry().with(filter(level));
-    let result = match format {
-        LogFormat::Json => registry
-            .with(
+/// How a run's log lines look and where they go.
+#[derive(Debug, Clone, Copy)]
+pub struct LogStyle {
+    /// Events of cer's own up to this level.
+    pub level: LevelFilter,
+    /// ANSI colour in text lines.
+    pub color: bool,
+    /// Text or JSON lines.
+    pub format: LogFormat,
+}
+
+/// The subscriber of a run, writing its lines through `writer`.
+fn subscriber<W>(style: LogStyle, writer: W) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let layer = tracing_subscriber::fmt::layer().with_writer(writer);
+    let registry = tracing_subscriber::registry().with(filter(style.level));
+    let debug = style.level >= LevelFilter::DEBUG;
+    match style.format {
+        LogFormat::Json => Box::new(
+            registry.with(
                 layer
                     .json()
                     .flatten_event(true)
                     .with_current_span(false)
                     .with_span_list(false)
                     .with_target(true),
-            )
-            .try_init(),
-        LogFormat::Text => {
-            let layer = layer
-                .with_ansi(color)
-                .with_target(level >= LevelFilter::DEBUG);
-            if level >= LevelFilter::DEBUG {
-                registry.with(layer).try_init()
-            } else {
-                registry.with(layer.without_time()).try_init()
-            }
+            ),
+        ),
+        LogFormat::Text if debug => {
+            Box::new(registry.with(layer.with_ansi(style.color).with_target(true)))
         }
-    };
-    drop(result);
+        LogFormat::Text => Box::new(
+            registry.with(
+                layer
+                    .with_ansi(style.color)
+                    .with_target(false)
+                    .without_time(),
+            ),
+        ),
+    }
+}
+
+/// Installs the process's subscriber, on stderr. Calling it twice is harmless (the second
+/// call is ignored).
+pub fn init(style: LogStyle) {
+    drop(subscriber(style, std::io::stderr).try_init());
+}
+
+/// A subscriber for this thread only, writing through `writer`, until the guard is dropped:
+/// a run inside a test gets its log lines with the rest of its stderr.
+pub fn scoped<W>(style: LogStyle, writer: W) -> tracing::subscriber::DefaultGuard
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    subscriber(style, writer).set_default()
 }
 
 #[cfg(test)]

@@ -113,6 +113,16 @@ pub(crate) enum StderrStyle {
     JsonLogs,
 }
 
+impl StderrStyle {
+    /// The style that goes with the log lines' format.
+    pub fn of(format: crate::logging::LogFormat) -> Self {
+        match format {
+            crate::logging::LogFormat::Text => Self::Text,
+            crate::logging::LogFormat::Json => Self::JsonLogs,
+        }
+    }
+}
+
 /// The handle commands print through. Cheap to clone; safe to share between tasks.
 #[derive(Debug, Clone)]
 pub(crate) struct Output {

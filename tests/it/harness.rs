@@ -233,8 +233,6 @@ impl TestEnv {
         running
     }
 
-    /// Logs in through the real flow: `cer login` with a `$BROWSER` script that follows the
-    /// authorize URL to the redirect listener.
     /// Logs in to the simulator through the real redirect listener, with a `$BROWSER` that
     /// follows the authorize URL; in-process, since only the stored tokens are the point.
     pub fn login(&self) {
@@ -269,7 +267,9 @@ pub fn browser_script(dir: &Path) -> PathBuf {
     write_script(
         dir,
         "browser.sh",
-        "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n",
+        // Only PATH and no ~/.curlrc: cer may run in-process, and the test's own environment
+        // (a developer's proxies) must not reach the simulator's redirects.
+        "#!/bin/sh\nexec env -i PATH=\"$PATH\" curl -q -s -L -o /dev/null \"$1\"\n",
     )
 }
 
