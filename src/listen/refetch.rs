@@ -90,14 +90,18 @@ impl Refetcher {
             match claimed {
                 Ok(due) if !due.is_empty() => {
                     store_was_down = false;
-                    for point in due {
-                        if !self.wait_for_quiet(&mut stop).await {
+                    for (k, point) in due.into_iter().enumerate() {
+                        // The first point follows the quiet wait before the claim, unless live
+                        // work started meanwhile; each later one waits for quiet again.
+                        let busy = self.outbox.live_work.load(Ordering::Relaxed) > 0;
+                        if (k > 0 || busy) && !self.wait_for_quiet(&mut stop).await {
                             return;
                         }
-                        // A burst held the rest of the batch past half its lease: leave them
-                        // to the lease's end, whoever claims them then, rather than fetch a
-                        // point another listener may already be doing.
-                        if claimed_at.elapsed() > self.timing.lease / 2 {
+                        // Live work held the rest of the batch past half its lease: leave
+                        // them to the lease's end, whoever claims them then, rather than
+                        // fetch a point another listener may already be doing. The first one
+                        // is always done, so a short lease still makes progress.
+                        if k > 0 && claimed_at.elapsed() > self.timing.lease / 2 {
                             break;
                         }
                         self.refetch(point).await;
@@ -174,6 +178,12 @@ impl Refetcher {
                 Some(RefetchResult::Changed)
             }
             Ok(Revised::Unchanged | Revised::NotStored) => Some(RefetchResult::Unchanged),
+            // A revision the store refuses for good (its data) is a failed re-fetch: tried
+            // once more, then given up, instead of claimed again every lease for ever.
+            Err(err) if err.refused_the_data() => {
+                tracing::warn!("the store refused a re-fetch of {}: {err}", due.id);
+                Some(RefetchResult::Error)
+            }
             Err(err) => {
                 tracing::info!("cannot store a re-fetch of {}: {err}", due.id);
                 None
@@ -235,7 +245,8 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(150)).await;
         seen.fetch_add(1, Ordering::Relaxed);
-        assert!(waiting.await.unwrap());
+        let done = tokio::time::timeout(Duration::from_secs(60), waiting).await;
+        assert!(done.expect("the wait ends").unwrap());
         assert!(
             started.elapsed() >= Duration::from_millis(400),
             "a second full pace after the live call: {:?}",
@@ -258,6 +269,10 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_secs(5)).await;
         stop.send(true).unwrap();
-        assert!(!waiting.await.unwrap(), "asked to stop");
+        let done = tokio::time::timeout(Duration::from_secs(60), waiting).await;
+        assert!(
+            !done.expect("a stop ends the wait").unwrap(),
+            "asked to stop"
+        );
     }
 }

@@ -370,10 +370,19 @@ fn a_refetch_answered_with_another_call_or_failing_keeps_the_stored_report() {
 
     let store = open(&env, &sqlite(&env));
     wait_for_no_points(&env, &store);
-    let gets = (report_gets(&env, &swapped), report_gets(&env, &failing));
-    assert!(
-        gets.0 >= 3 && gets.1 >= 3,
-        "each point tried twice after the first fetch: {gets:?}"
+    // The swapped report: the first fetch, then two attempts of three GETs each (a report
+    // about another call is asked again twice before it is an error), then nothing more.
+    assert_eq!(
+        report_gets(&env, &swapped),
+        1 + 2 * 3,
+        "tried exactly once more"
+    );
+    let failing_gets = report_gets(&env, &failing);
+    assert!(failing_gets > 2, "{failing_gets}");
+    assert_eq!(
+        (failing_gets - 1) % 2,
+        0,
+        "two attempts alike: {failing_gets}"
     );
     let more = running.more_stdout(Duration::from_millis(500));
     assert!(more.is_empty(), "printed after failed re-fetches: {more:?}");

@@ -121,93 +121,43 @@ fn restarts_say_nothing_about_an_imported_cursor_file_that_is_gone() {
     assert!(renames.is_empty(), "{renames:?}");
 }
 
-/// Retries `attempt` (a fresh pool connection may still be one the server ended) until it
-/// works, for at most 10 s.
-fn until_ok<T, E: std::fmt::Debug>(
-    env: &TestEnv,
-    mut attempt: impl AsyncFnMut() -> Result<T, E>,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match env.block_on(attempt()) {
-            Ok(done) => return done,
-            Err(err) if Instant::now() > deadline => panic!("still failing: {err:?}"),
-            Err(_) => std::thread::sleep(Duration::from_millis(50)),
-        }
-    }
-}
-
-/// Issue 19: a re-fetch point that falls due while the store refuses writes is not lost (its
-/// claim fails, or its lease runs out when storing failed, and it is claimed again once the
-/// store writes), and the revision it brings is stored once.
+/// Issue 19: a re-fetch point that falls due while the store refuses writes is neither lost
+/// nor done twice: `listen` keeps it (a claim or a revision that fails leaves the point in the
+/// schedule) and, once the store writes again, the report reaches revision 2, once.
 #[test]
 fn a_refetch_due_while_the_store_refuses_writes_is_done_once_it_writes_again() {
-    use cer::store::outbox::Queue;
-    use cer::store::refetch::RefetchDone;
-    use cer::store::{Revised, Store, StoreLocation};
+    use cer::store::{Store, StoreLocation};
 
     let Some(url) = crate::postgres::fresh_database() else {
         return;
     };
-    let env = TestEnv::new();
+    let env = TestEnv::with(cer_sandbox::SandboxConfig {
+        call_every: None,
+        analysis_delay: None,
+        ..cer_sandbox::SandboxConfig::default()
+    });
+    let mut running = env.listen(&["--json", "--store", &url, "--refetch", "2s"]);
+    let id = env.place_calls(1).remove(0);
+    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
+    env.sandbox.add_analysis(&id, None).expect("a known call");
+    read_only(&env, &url, true);
+    // The point falls due two seconds after the call's end, while every write fails.
+    std::thread::sleep(Duration::from_secs(4));
+    read_only(&env, &url, false);
+
     let store = env
         .block_on(Store::open(&StoreLocation::parse(&url).unwrap()))
         .unwrap();
-    let points = [Duration::from_secs(1)];
-    let queue = Queue {
-        refetch_after: &points,
-        ..Queue::NONE
-    };
-    let ended = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(10);
-    let first = crate::store::report("refused-writes", &ended.to_string());
-    env.block_on(store.store_report(&first, None, &queue, ended))
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while env.block_on(store.revisions(&id)).unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "the point was lost");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let (_, stderr) = running.stop();
+    let revisions = env.block_on(store.revisions(&id)).unwrap();
+    assert_eq!(revisions.len(), 2, "{revisions:?}\n{}", stderr.join("\n"));
+    let (due, planned) = env
+        .block_on(store.refetches_due(jiff::Timestamp::now()))
         .unwrap();
-    let lease = Duration::from_millis(300);
-    let now = jiff::Timestamp::now;
-
-    read_only(&env, &url, true);
-    let refused = env.block_on(async {
-        // The first attempt may meet a connection the server just ended; the next one the
-        // read-only setting.
-        let _ = store.claim_refetches(now(), lease, 10).await;
-        store.claim_refetches(now(), lease, 10).await
-    });
-    assert!(
-        refused.is_err(),
-        "a read-only store took a claim: {refused:?}"
-    );
-    read_only(&env, &url, false);
-    let claimed = until_ok(&env, async || store.claim_refetches(now(), lease, 10).await);
-    assert_eq!(claimed.len(), 1, "the point waited: {claimed:?}");
-
-    // GoTo answers with analysis, but the store refuses the revision: nothing is settled.
-    let mut analysed = first.clone();
-    analysed["callReason"] = "Billing question".into();
-    read_only(&env, &url, true);
-    let stored = env.block_on(async {
-        let _ = store.store_revision(&analysed, &Queue::NONE, now()).await;
-        store.store_revision(&analysed, &Queue::NONE, now()).await
-    });
-    assert!(stored.is_err(), "{stored:?}");
-    read_only(&env, &url, false);
-    std::thread::sleep(lease);
-
-    let again = until_ok(&env, async || store.claim_refetches(now(), lease, 10).await);
-    assert_eq!(again.len(), 1, "claimed again after its lease: {again:?}");
-    assert_eq!(
-        again[0].attempts, 0,
-        "a store failure is not a failed re-fetch"
-    );
-    let revised = env.block_on(store.store_revision(&analysed, &Queue::NONE, now()));
-    assert!(
-        matches!(revised, Ok(Revised::New { revision: 2, .. })),
-        "{revised:?}"
-    );
-    env.block_on(store.settle_refetch(&again[0], RefetchDone::Done, now(), lease))
-        .unwrap();
-    let twice = env.block_on(store.store_revision(&analysed, &Queue::NONE, now()));
-    assert!(matches!(twice, Ok(Revised::Unchanged)), "{twice:?}");
-    let revisions = env.block_on(store.revisions("refused-writes")).unwrap();
-    assert_eq!(revisions.len(), 2, "{revisions:?}");
-    assert_eq!(env.block_on(store.refetches_due(now())).unwrap(), (0, 0));
+    assert_eq!((due, planned), (0, 0), "the point was done and removed");
 }

@@ -136,11 +136,16 @@ impl<'a> CallFacts<'a> {
         if ivr_id.is_empty() {
             return None;
         }
-        let agent = self.participants.iter().find(|p| {
+        let mut agents = self.participants.iter().filter(|p| {
             p.pointer("/type/interactiveVoiceResponseSystemId")
                 .and_then(Value::as_str)
                 == Some(ivr_id)
-        })?;
+        });
+        // Several agents of the queue took part (rung, or one after another): which one
+        // answered is not known here, so none is named.
+        let (Some(agent), None) = (agents.next(), agents.next()) else {
+            return None;
+        };
         Some(self.name_of(text(agent, "id").unwrap_or(""), agent))
     }
 
