@@ -692,7 +692,8 @@ fn a_failed_backfill_keeps_the_cursor_until_a_restart_fills_the_gap() {
     let (rest, _) = second.stop();
     let late = ids_of(&rest);
     assert!(
-        late.iter().all(|id| !printed.contains(id) && !got.contains(id)),
+        late.iter()
+            .all(|id| !printed.contains(id) && !got.contains(id)),
         "printed twice: {late:?}"
     );
 }
