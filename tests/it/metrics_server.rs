@@ -116,3 +116,62 @@ fn metrics_on_a_non_loopback_address_warn_and_on_loopback_do_not() {
         "{stderr:?}"
     );
 }
+
+/// Issue 21 point 5, as the review found it: under `ulimit -n 200`, 300 clients that each send
+/// half a request line leave the store its descriptors (a call that ends meanwhile is stored
+/// and printed) and `/healthz` answering.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[test]
+fn slow_clients_under_a_small_descriptor_limit_leave_the_store_its_descriptors() {
+    use std::os::unix::process::CommandExt as _;
+
+    let env = TestEnv::new();
+    let address = format!("127.0.0.1:{}", free_port());
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .env("CER_TIME_SCALE", "1")
+        .args(["listen", "--json", "--metrics", &address]);
+    // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 200,
+                rlim_max: 200,
+            };
+            match libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) {
+                0 => Ok(()),
+                _ => Err(std::io::Error::last_os_error()),
+            }
+        });
+    }
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Serving metrics", READY);
+    let slow: Vec<TcpStream> = (0..300)
+        .filter_map(|_| {
+            let mut socket = TcpStream::connect(&address).ok()?;
+            socket.write_all(b"GET /metr").ok()?;
+            Some(socket)
+        })
+        .collect();
+    assert!(slow.len() >= 200, "{} clients connected", slow.len());
+    let calls = env.place_calls(2);
+    let lines = running.stdout_lines(2, Duration::from_secs(20));
+    let mut printed: Vec<String> = crate::harness::json_lines(&lines)
+        .iter()
+        .map(|r| {
+            r["conversationSpaceId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    printed.sort();
+    let mut calls = calls;
+    calls.sort();
+    assert_eq!(printed, calls, "{}", running.stderr_seen.join("\n"));
+    let status = healthz_within(&address, Duration::from_secs(5));
+    assert!(status.contains(" 200 "), "{status}");
+    drop(slow);
+    running.stop();
+}
