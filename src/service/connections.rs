@@ -70,6 +70,10 @@ pub(super) async fn accept_all(listener: TcpListener, router: Router, timing: Se
             }
             open.forget(id);
         });
+        // Let the connection this one evicted close before the next accept: accepts that are
+        // ready at once would otherwise run a whole scheduler budget (128) in a row, holding
+        // that many sockets past the cap, and the store and GoTo's requests met EMFILE.
+        tokio::task::yield_now().await;
     }
 }
 
