@@ -12,15 +12,14 @@ const UNKNOWN: &str = "00000000-0000-3000-8000-000000000000";
 #[test]
 fn a_non_uuid_is_a_usage_error_without_any_request() {
     let env = TestEnv::new();
-    env.cer_with_token()
-        .args([
-            "fetch",
-            "29a1c77a-e52a-3764-8606-8b02b1277be8",
-            "not-a-uuid",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not-a-uuid"));
+    let args = [
+        "fetch",
+        "29a1c77a-e52a-3764-8606-8b02b1277be8",
+        "not-a-uuid",
+    ];
+    let run = env.run_with_token(&args, &[]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("not-a-uuid"), "{}", run.stderr);
     assert!(env.sandbox.requests().is_empty());
 }
 
@@ -28,13 +27,9 @@ fn a_non_uuid_is_a_usage_error_without_any_request() {
 fn prints_the_report_as_goto_sent_it() {
     let env = TestEnv::new();
     let call = env.sandbox.place_call();
-    let output = env
-        .cer_with_token()
-        .args(["fetch", &call.conversation_space_id])
-        .output()
-        .unwrap();
-    assert!(output.status.success());
-    let text = stdout_of(&output);
+    let run = env.run_with_token(&["fetch", &call.conversation_space_id], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    let text = run.stdout;
     assert_eq!(text.lines().count(), 1, "one compact line in a pipe");
     let direct: serde_json::Value = env.block_on(async {
         reqwest::Client::new()
@@ -64,13 +59,15 @@ fn pretty_on_a_terminal_and_forced_either_way() {
     let env = TestEnv::new();
     let id = env.sandbox.place_call().conversation_space_id;
     let lines = |args: &[&str], tty: bool| {
-        let mut command = env.cer_with_token();
-        if tty {
-            command.env("CER_FORCE_TTY", "stdout");
-        }
-        stdout_of(&command.arg("fetch").args(args).arg(&id).output().unwrap())
-            .lines()
-            .count()
+        let mut words = vec!["fetch"];
+        words.extend_from_slice(args);
+        words.push(&id);
+        let terminal: &[(&str, &str)] = if tty {
+            &[("CER_FORCE_TTY", "stdout")]
+        } else {
+            &[]
+        };
+        env.run_with_token(&words, terminal).stdout.lines().count()
     };
     assert!(lines(&[], true) > 10);
     assert_eq!(lines(&["--compact"], true), 1);
@@ -80,11 +77,9 @@ fn pretty_on_a_terminal_and_forced_either_way() {
 #[test]
 fn an_unknown_id_exits_3_and_names_it() {
     let env = TestEnv::new();
-    env.cer_with_token()
-        .args(["fetch", UNKNOWN])
-        .assert()
-        .code(3)
-        .stderr(predicate::str::contains(UNKNOWN));
+    let run = env.run_with_token(&["fetch", UNKNOWN], &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    assert!(run.stderr.contains(UNKNOWN), "{}", run.stderr);
 }
 
 #[test]
@@ -93,21 +88,13 @@ fn several_ids_print_in_argument_order_and_still_exit_3_for_the_missing() {
     let ids: Vec<String> = (0..4)
         .map(|_| env.sandbox.place_call().conversation_space_id)
         .collect();
-    let output = env
-        .cer_with_token()
-        .args(["fetch", &ids[2], UNKNOWN, &ids[0], &ids[3], &ids[1]])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(3));
-    let printed: Vec<String> = json_lines(
-        &stdout_of(&output)
-            .lines()
-            .map(str::to_string)
-            .collect::<Vec<_>>(),
-    )
-    .iter()
-    .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
-    .collect();
+    let run = env.run_with_token(&["fetch", &ids[2], UNKNOWN, &ids[0], &ids[3], &ids[1]], &[]);
+    assert_eq!(run.code, 3, "{run:?}");
+    let printed: Vec<String> =
+        json_lines(&run.stdout.lines().map(str::to_string).collect::<Vec<_>>())
+            .iter()
+            .map(|r| r["conversationSpaceId"].as_str().unwrap().to_string())
+            .collect();
     assert_eq!(
         printed,
         vec![

@@ -192,6 +192,14 @@ impl TestEnv {
         cer::run_captured(args, &pairs)
     }
 
+    /// [`TestEnv::run`] with `CER_TOKEN` set to a fresh simulator token, and `extra`.
+    pub fn run_with_token(&self, args: &[&str], extra: &[(&str, &str)]) -> cer::Captured {
+        let token = self.sandbox.issue_token(None);
+        let mut variables = vec![("CER_TOKEN", token.as_str())];
+        variables.extend_from_slice(extra);
+        self.run(args, &variables)
+    }
+
     /// `cer` with `CER_TOKEN` set to a fresh simulator token.
     pub fn cer_with_token(&self) -> Command {
         let mut command = self.cer();

@@ -5,7 +5,6 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use cer_sandbox::SandboxConfig;
-use predicates::prelude::*;
 
 use crate::harness::{TestEnv, json_lines, stderr_of, stdout_of};
 
@@ -27,11 +26,10 @@ fn bad_input_is_a_usage_error_without_requests() {
         &["--scope", "EVERYWHERE"],
         &["--since", "yesterday"],
     ] {
-        env.cer_with_token()
-            .arg("summaries")
-            .args(args)
-            .assert()
-            .code(2);
+        let mut words = vec!["summaries"];
+        words.extend_from_slice(args);
+        let run = env.run_with_token(&words, &[]);
+        assert_eq!(run.code, 2, "{args:?}: {run:?}");
     }
     assert!(
         env.sandbox.requests().is_empty(),
@@ -102,12 +100,10 @@ fn a_terminal_gets_a_table_with_a_header() {
 #[test]
 fn no_calls_is_a_note_and_success() {
     let env = TestEnv::new();
-    env.cer_with_token()
-        .args(["summaries", "--since", "1h"])
-        .assert()
-        .success()
-        .stdout("")
-        .stderr(predicate::str::contains("No calls"));
+    let run = env.run_with_token(&["summaries", "--since", "1h"], &[]);
+    assert_eq!(run.code, 0, "{run:?}");
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.contains("No calls"), "{}", run.stderr);
 }
 
 #[test]
