@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tracing::level_filters::LevelFilter;
 
 use crate::errors::UsageError;
-use crate::output::{Output, Sinks, StderrStyle, Style, Terminals};
+use crate::output::{Output, Sinks, Style, Terminals};
 use crate::settings::{Settings, Sources};
 
 /// Runs cer with the process's arguments, environment and streams; returns the exit code.
@@ -113,7 +113,7 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
                 terminals: (world.terminals)(None),
                 color: output::ColorPolicy::Auto,
                 verbosity: output::Verbosity::Normal,
-                stderr: StderrStyle::of(format),
+                stderr: format,
             };
             let _logging = json.then(|| {
                 let level = LevelFilter::ERROR;
@@ -130,7 +130,7 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
         terminals: (world.terminals)(settings.force_tty.as_deref()),
         color: settings.color,
         verbosity: settings.verbosity(),
-        stderr: StderrStyle::of(settings.log_format),
+        stderr: settings.log_format,
     };
     let output = Output::new(world.sinks, style);
     let _logging = world.logs.start(logging::LogStyle {

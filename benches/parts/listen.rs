@@ -22,8 +22,20 @@ fn quiet_sandbox(runtime: &tokio::runtime::Runtime) -> Sandbox {
 
 /// `listen --json` (with its default SQLite store) at `rate`, Ready.
 fn listening(sandbox: &Sandbox, state: &std::path::Path, rate: &str) -> Running {
+    listening_with(sandbox, state, rate, &[])
+}
+
+/// [`listening`] with more `listen` flags.
+pub(super) fn listening_with(
+    sandbox: &Sandbox,
+    state: &std::path::Path,
+    rate: &str,
+    flags: &[&str],
+) -> Running {
     let mut command = cer(sandbox, state);
-    command.args(["--rate", rate, "listen", "--json"]);
+    command
+        .args(["--rate", rate, "listen", "--json"])
+        .args(flags);
     let running = Running::start(command);
     running.ready();
     running

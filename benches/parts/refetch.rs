@@ -2,6 +2,7 @@
 //! report), and whether a burst of live calls drains as fast with as many re-fetches due as
 //! without: they must wait behind live work, never in front of it.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use cer::store::outbox::Queue;
@@ -32,11 +33,7 @@ const POINT: Duration = Duration::from_secs(20);
 /// `listen --json --rate 10` on `state`'s store, Ready; the live calls' own re-fetch points
 /// are an hour away, so only the points `sync` planned fall due while it runs.
 fn listening(sandbox: &Sandbox, state: &std::path::Path) -> Running {
-    let mut command = cer(sandbox, state);
-    command.args(["--rate", "10", "listen", "--json", "--refetch", "1h"]);
-    let running = Running::start(command);
-    running.ready();
-    running
+    super::listen::listening_with(sandbox, state, "10", &["--refetch", "1h"])
 }
 
 /// `CALLS` calls ending at once: seconds until all are printed.
@@ -75,26 +72,56 @@ fn paced(sandbox: &Sandbox, running: &Running) -> Vec<Duration> {
 /// Calls in the paced latency run.
 const PACED: usize = 100;
 
-/// Stores `CALLS` ended calls with `cer sync`, each with one re-fetch point, and waits until
-/// all the points are due; how many are (read from the store, not assumed).
-fn with_refetches_due(
-    runtime: &tokio::runtime::Runtime,
-    sandbox: &Sandbox,
-    state: &std::path::Path,
-) -> i64 {
-    let ended = Instant::now();
-    for _ in 0..CALLS {
-        sandbox.place_call();
+/// A listener on a store that `cer sync` filled with `CALLS` ended calls, each with one
+/// re-fetch point, started once all the points are due.
+struct Loaded {
+    sandbox: Sandbox,
+    state: tempfile::TempDir,
+    running: Running,
+    /// Points due when the listener started (read from the store, not assumed).
+    due: i64,
+    /// The stored calls: a GET of their report is a re-fetch.
+    stored: HashSet<String>,
+    /// The simulator's requests before the listener started.
+    before: usize,
+}
+
+impl Loaded {
+    fn start(runtime: &tokio::runtime::Runtime) -> Self {
+        let sandbox = sandbox(runtime);
+        let state = tempfile::tempdir().expect("a folder");
+        let ended = Instant::now();
+        let stored = (0..CALLS)
+            .map(|_| sandbox.place_call().conversation_space_id)
+            .collect();
+        let mut sync = cer(&sandbox, state.path());
+        sync.env("CER_REFETCH", format!("{}s", POINT.as_secs()))
+            .args(["--rate", "1000", "sync", "--since", "1h"]);
+        let done = sync.output().expect("sync runs");
+        assert!(done.status.success(), "sync: {done:?}");
+        let all_due = ended + POINT + Duration::from_millis(500);
+        std::thread::sleep(all_due.saturating_duration_since(Instant::now()));
+        let due = still_due(runtime, state.path());
+        let before = sandbox.requests().len();
+        let running = listening(&sandbox, state.path());
+        Self {
+            sandbox,
+            state,
+            running,
+            due,
+            stored,
+            before,
+        }
     }
-    let mut sync = cer(sandbox, state);
-    sync.env("CER_REFETCH", format!("{}s", POINT.as_secs()))
-        .args(["--rate", "1000", "sync", "--since", "1h"]);
-    let done = sync.output().expect("sync runs");
-    assert!(done.status.success(), "sync: {done:?}");
-    std::thread::sleep(
-        (ended + POINT + Duration::from_millis(500)).saturating_duration_since(Instant::now()),
-    );
-    still_due(runtime, state)
+
+    /// Re-fetches made since the listener started: GETs of a stored call's report.
+    fn refetches(&self) -> usize {
+        self.sandbox.requests()[self.before..]
+            .iter()
+            .filter_map(|r| r.path.strip_prefix("/call-events-report/v1/reports/"))
+            .filter(|id| self.stored.contains(*id))
+            .count()
+    }
 }
 
 /// Re-fetch points due and not done yet in `state`'s store (the live calls' own points, an
@@ -111,15 +138,6 @@ fn still_due(runtime: &tokio::runtime::Runtime, state: &std::path::Path) -> i64 
     })
 }
 
-/// GETs the simulator answered for reports of calls other than `live`, from request `from` on.
-fn refetch_gets(sandbox: &Sandbox, from: usize, live: usize) -> usize {
-    let reports = sandbox.requests()[from..]
-        .iter()
-        .filter(|r| r.path.starts_with("/call-events-report/v1/reports/"))
-        .count();
-    reports.saturating_sub(live)
-}
-
 /// A live burst's drain, and the paced calls' latency, with `CALLS` re-fetches due and without.
 pub fn live_behind(runtime: &tokio::runtime::Runtime) -> (Vec<Row>, f64) {
     let quiet = tempfile::tempdir().expect("a folder");
@@ -129,27 +147,21 @@ pub fn live_behind(runtime: &tokio::runtime::Runtime) -> (Vec<Row>, f64) {
     let latency_alone = paced(&alone, &running);
     drop(running);
 
-    let busy = tempfile::tempdir().expect("a folder");
-    let loaded = sandbox(runtime);
-    let due = with_refetches_due(runtime, &loaded, busy.path());
-    let before = loaded.requests().len();
-    let running = listening(&loaded, busy.path());
-    let during_ready = refetch_gets(&loaded, before, 0);
-    let drain_behind = burst(&loaded, &running);
-    let during_burst = refetch_gets(&loaded, before, CALLS) - during_ready;
-    drop(running);
+    let burst_loaded = Loaded::start(runtime);
+    let during_ready = burst_loaded.refetches();
+    let drain_behind = burst(&burst_loaded.sandbox, &burst_loaded.running);
+    let during_burst = burst_loaded.refetches() - during_ready;
+    let due = burst_loaded.due;
+    drop(burst_loaded);
 
-    let busy = tempfile::tempdir().expect("a folder");
-    let loaded = sandbox(runtime);
-    let due_paced = with_refetches_due(runtime, &loaded, busy.path());
-    let before = loaded.requests().len();
-    let running = listening(&loaded, busy.path());
-    let latency_behind = paced(&loaded, &running);
-    let during_paced = refetch_gets(&loaded, before, latency_behind.len());
-    drop(running);
+    let paced_loaded = Loaded::start(runtime);
+    let latency_behind = paced(&paced_loaded.sandbox, &paced_loaded.running);
+    let during_paced = paced_loaded.refetches();
+    let due_paced = paced_loaded.due;
     // What a point costs, from the run where re-fetches ran between live calls.
-    let points_done = due_paced - still_due(runtime, busy.path());
+    let points_done = due_paced - still_due(runtime, paced_loaded.state.path());
     let gets_per_point = during_paced as f64 / points_done.max(1) as f64;
+    drop(paced_loaded);
 
     let ratio = drain_behind / drain_alone;
     let p99 = |l: &[Duration]| quantile_ms(l, 0.99);

@@ -79,7 +79,7 @@ impl Refetcher {
         while !*stop.borrow() {
             // Nothing is claimed while live work runs: a point this listener holds but cannot
             // do is a point no other listener may do either.
-            if !self.wait_for_quiet(&mut stop).await {
+            if !quiet(&self.outbox, &self.timing, &mut stop).await {
                 return;
             }
             let claimed_at = tokio::time::Instant::now();
@@ -94,7 +94,7 @@ impl Refetcher {
                         // The first point follows the quiet wait before the claim, unless live
                         // work started meanwhile; each later one waits for quiet again.
                         let busy = self.outbox.live_work.load(Ordering::Relaxed) > 0;
-                        if (k > 0 || busy) && !self.wait_for_quiet(&mut stop).await {
+                        if (k > 0 || busy) && !quiet(&self.outbox, &self.timing, &mut stop).await {
                             return;
                         }
                         // Live work held the rest of the batch past half its lease: leave
@@ -120,10 +120,6 @@ impl Refetcher {
                 _ = stop.changed() => {}
             }
         }
-    }
-
-    async fn wait_for_quiet(&self, stop: &mut watch::Receiver<bool>) -> bool {
-        quiet(&self.outbox, &self.timing, stop).await
     }
 
     /// One re-fetch, its result stored and told.

@@ -15,23 +15,23 @@ pub fn delivery_line(
     revision_of: Option<(&str, i64)>,
     palette: Palette,
 ) -> String {
-    let line = attempt(target, result, palette);
-    match revision_of {
+    let lead = match revision_of {
         Some((id, revision)) if revision > 1 => {
             let short: String = terminal_safe(id).chars().take(8).collect();
-            line.replacen("  → ", &format!("  → {short} revision {revision}: "), 1)
+            format!("  → {short} revision {revision}: ")
         }
-        _ => line,
-    }
+        _ => "  → ".to_string(),
+    };
+    attempt(&lead, target, result, palette)
 }
 
-fn attempt(target: &str, result: &DeliveryResult, palette: Palette) -> String {
+fn attempt(lead: &str, target: &str, result: &DeliveryResult, palette: Palette) -> String {
     let target = terminal_safe(target);
     match result {
         DeliveryResult::Delivered { status, elapsed } => {
             let status = status.to_string();
             format!(
-                "  → {} {target} ({})",
+                "{lead}{} {target} ({})",
                 palette.green(&status),
                 millis(*elapsed)
             )
@@ -41,13 +41,13 @@ fn attempt(target: &str, result: &DeliveryResult, palette: Palette) -> String {
             elapsed,
             next_in,
         } => format!(
-            "  → {} {target} ({}); next try in {:.1?}",
+            "{lead}{} {target} ({}); next try in {:.1?}",
             palette.yellow(&terminal_safe(error)),
             millis(*elapsed),
             next_in
         ),
         DeliveryResult::Failed { error } => format!(
-            "  → {} {target}: {}; gave up (see cer deliveries --failed)",
+            "{lead}{} {target}: {}; gave up (see cer deliveries --failed)",
             palette.red("failed"),
             terminal_safe(error)
         ),

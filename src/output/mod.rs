@@ -104,25 +104,6 @@ impl std::fmt::Debug for Sinks {
     }
 }
 
-/// How stderr lines are written: as text for a person, or as JSON log events (`--log-format
-/// json`), so a log collector never meets a bare text line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub(crate) enum StderrStyle {
-    #[default]
-    Text,
-    JsonLogs,
-}
-
-impl StderrStyle {
-    /// The style that goes with the log lines' format.
-    pub fn of(format: crate::logging::LogFormat) -> Self {
-        match format {
-            crate::logging::LogFormat::Text => Self::Text,
-            crate::logging::LogFormat::Json => Self::JsonLogs,
-        }
-    }
-}
-
 /// The handle commands print through. Cheap to clone; safe to share between tasks.
 #[derive(Debug, Clone)]
 pub(crate) struct Output {
@@ -146,7 +127,9 @@ pub(crate) struct Style {
     pub terminals: Terminals,
     pub color: ColorPolicy,
     pub verbosity: Verbosity,
-    pub stderr: StderrStyle,
+    /// Text for a person, or JSON log events (`--log-format json`) so that a log collector
+    /// never meets a bare text line on stderr.
+    pub stderr: crate::logging::LogFormat,
 }
 
 impl Style {
@@ -156,7 +139,7 @@ impl Style {
             terminals: Terminals::NONE,
             color: ColorPolicy::Never,
             verbosity: Verbosity::Normal,
-            stderr: StderrStyle::Text,
+            stderr: crate::logging::LogFormat::Text,
         }
     }
 }
@@ -187,7 +170,7 @@ impl Output {
                 stderr_palette: palette_for(style.terminals.stderr),
                 show_status: style.verbosity >= Verbosity::Normal,
                 show_warnings: style.verbosity >= Verbosity::Warnings,
-                json_logs: style.stderr == StderrStyle::JsonLogs,
+                json_logs: style.stderr == crate::logging::LogFormat::Json,
             }),
         }
     }

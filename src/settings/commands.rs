@@ -190,23 +190,19 @@ fn metrics_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
 /// values and token-like path segments hidden), and not at all when it is not a URL: a
 /// mistyped target still holds the secrets of the real one.
 fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
-    let parsed = url::Url::parse(text).ok();
-    parsed
-        .clone()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        .ok_or_else(|| {
-            // Only an http(s) URL has parts redaction knows; of another, its scheme alone
-            // (`user:pw@host` parses as the scheme `user` with the password in its path).
-            let shown = match parsed {
-                Some(url) if matches!(url.scheme(), "http" | "https") => {
-                    format!("{:?}", crate::target::redact(&url))
-                }
-                Some(url) => format!("\"{}:…\"", url.scheme()),
-                None => "(not shown: it is not a URL)".to_string(),
-            };
-            UsageError::new(format!("--forward-to {shown} is not an http(s) URL"))
-                .with_hint("give the receiver's URL, e.g. --forward-to http://127.0.0.1:3000/hook")
-        })
+    let http = |url: &url::Url| matches!(url.scheme(), "http" | "https");
+    // Only an http(s) URL has parts redaction knows; of another, its scheme alone
+    // (`user:pw@host` parses as the scheme `user` with the password in its path).
+    let shown = match url::Url::parse(text) {
+        Ok(url) if http(&url) && url.host_str().is_some() => return Ok(url),
+        Ok(url) if http(&url) => format!("{:?}", crate::target::redact(&url)),
+        Ok(url) => format!("\"{}:…\"", url.scheme()),
+        Err(_) => "(not shown: it is not a URL)".to_string(),
+    };
+    Err(
+        UsageError::new(format!("--forward-to {shown} is not an http(s) URL"))
+            .with_hint("give the receiver's URL, e.g. --forward-to http://127.0.0.1:3000/hook"),
+    )
 }
 
 /// Headers that frame or route a request: set by hand, they make a receiver read an empty
