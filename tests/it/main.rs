@@ -4,6 +4,7 @@ mod account;
 mod browser;
 mod cli;
 mod delivery;
+mod docs;
 mod engine;
 mod fetch;
 mod hardening;
