@@ -24,8 +24,13 @@ fn env() -> TestEnv {
     })
 }
 
-fn store(env: &TestEnv) -> Store {
-    let location = StoreLocation::Sqlite(env.state_dir().join("cer.db"));
+/// `--store` of the test: the default SQLite file, or a PostgreSQL database.
+fn sqlite(env: &TestEnv) -> String {
+    format!("sqlite:{}", env.state_dir().join("cer.db").display())
+}
+
+fn store(env: &TestEnv, url: &str) -> Store {
+    let location = StoreLocation::parse(url).unwrap();
     env.block_on(Store::open(&location))
         .expect("the store opens")
 }
@@ -41,12 +46,12 @@ fn report_gets(env: &TestEnv, id: &str) -> usize {
 
 /// Stores one call with a re-fetch point ahead, adds its analysis, and waits until the
 /// point is due; the call's ID.
-fn a_call_with_a_due_refetch(env: &TestEnv) -> String {
+fn a_call_with_a_due_refetch(env: &TestEnv, url: &str) -> String {
     let id = env.place_calls(1).remove(0);
-    let first = env.run_with_token(&["sync", "--since", "1h"], &[("CER_REFETCH", POINT)]);
+    let first = sync(env, url, POINT);
     assert_eq!(first.code, 0, "{first:?}");
     env.sandbox.add_analysis(&id, None).expect("a known call");
-    let store = store(env);
+    let store = store(env, url);
     let deadline = Instant::now() + LIMIT;
     loop {
         let (due, _) = env
@@ -60,20 +65,28 @@ fn a_call_with_a_due_refetch(env: &TestEnv) -> String {
     }
 }
 
-fn check(env: &TestEnv) -> Value {
-    let check = env.run_with_token(&["sync", "--check", "--since", "1h", "--json"], &[]);
+fn sync(env: &TestEnv, url: &str, refetch: &str) -> cer::Captured {
+    let args = ["sync", "--since", "1h", "--store", url];
+    env.run_with_token(&args, &[("CER_REFETCH", refetch)])
+}
+
+fn check(env: &TestEnv, url: &str) -> Value {
+    let args = ["sync", "--check", "--since", "1h", "--json", "--store", url];
+    let check = env.run_with_token(&args, &[]);
     assert_eq!(check.code, 0, "{check:?}");
     serde_json::from_str(&check.stdout).unwrap()
 }
 
-#[test]
-fn a_later_sync_does_the_due_refetches_of_its_range_and_stores_revision_2() {
-    let env = env();
-    let id = a_call_with_a_due_refetch(&env);
-    assert_eq!(check(&env)["refetchesDue"], 1, "due before the second sync");
-    let gets = report_gets(&env, &id);
+fn later_sync_does_the_due_refetches(env: &TestEnv, url: &str) {
+    let id = a_call_with_a_due_refetch(env, url);
+    assert_eq!(
+        check(env, url)["refetchesDue"],
+        1,
+        "due before the second sync"
+    );
+    let gets = report_gets(env, &id);
 
-    let second = env.run_with_token(&["sync", "--since", "1h"], &[("CER_REFETCH", POINT)]);
+    let second = sync(env, url, POINT);
     assert_eq!(second.code, 0, "{second:?}");
     assert!(
         second
@@ -89,31 +102,49 @@ fn a_later_sync_does_the_due_refetches_of_its_range_and_stores_revision_2() {
         "{}",
         second.stderr
     );
-    assert_eq!(report_gets(&env, &id), gets + 1, "fetched again, once");
-    let revisions = env.block_on(store(&env).revisions(&id)).unwrap();
+    assert_eq!(report_gets(env, &id), gets + 1, "fetched again, once");
+    let revisions = env.block_on(store(env, url).revisions(&id)).unwrap();
     assert_eq!(revisions.len(), 2, "{revisions:?}");
     assert!(revisions[1].2.contains("callReason"), "the analysis landed");
 
-    let after = check(&env);
+    let after = check(env, url);
     assert_eq!(after["refetchesDue"], 0, "{after}");
     assert_eq!(after["refetchesLater"], 0, "{after}");
     // Nothing left: a third sync fetches nothing again.
-    let third = env.run_with_token(&["sync", "--since", "1h"], &[("CER_REFETCH", POINT)]);
+    let third = sync(env, url, POINT);
     assert_eq!(third.code, 0, "{third:?}");
-    assert_eq!(report_gets(&env, &id), gets + 1, "done once");
+    assert_eq!(report_gets(env, &id), gets + 1, "done once");
+}
+
+#[test]
+fn a_later_sync_does_the_due_refetches_of_its_range_and_stores_revision_2() {
+    let env = env();
+    later_sync_does_the_due_refetches(&env, &sqlite(&env));
+}
+
+#[test]
+fn a_later_sync_does_the_due_refetches_of_its_range_on_postgres() {
+    if let Some(url) = crate::postgres::fresh_database() {
+        later_sync_does_the_due_refetches(&env(), &url);
+    }
 }
 
 #[test]
 fn a_sync_with_refetch_off_fetches_no_due_report_again() {
     let env = env();
-    let id = a_call_with_a_due_refetch(&env);
+    let url = sqlite(&env);
+    let id = a_call_with_a_due_refetch(&env, &url);
     let gets = report_gets(&env, &id);
 
-    let second = env.run_with_token(&["sync", "--since", "1h"], &[("CER_REFETCH", "off")]);
+    let second = sync(&env, &url, "off");
     assert_eq!(second.code, 0, "{second:?}");
     assert!(!second.stderr.contains("re-fetch"), "{}", second.stderr);
     assert_eq!(report_gets(&env, &id), gets, "not fetched again");
-    let revisions = env.block_on(store(&env).revisions(&id)).unwrap();
+    let revisions = env.block_on(store(&env, &url).revisions(&id)).unwrap();
     assert_eq!(revisions.len(), 1);
-    assert_eq!(check(&env)["refetchesDue"], 1, "still due for a listener");
+    assert_eq!(
+        check(&env, &url)["refetchesDue"],
+        1,
+        "still due for a listener"
+    );
 }
