@@ -31,4 +31,5 @@ mod store_health;
 mod summaries;
 mod summaries_glance;
 mod sync;
+mod sync_hardening;
 mod sync_refetch;
