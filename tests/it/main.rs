@@ -14,6 +14,7 @@ mod hostile;
 mod listen;
 mod listen_store;
 mod login;
+mod login_scopes;
 mod metrics_server;
 mod postgres;
 mod printed;
