@@ -110,8 +110,9 @@ async fn refetch_due(
     context: &Context,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
-    // No renderer: nothing is printed of a revision (sync prints no report).
-    let (events, _) = tokio::sync::mpsc::channel(1);
+    // No renderer: nothing is printed of a revision (sync prints no report), so the only
+    // sender is dropped at once and the re-fetcher tells no one.
+    let events = tokio::sync::mpsc::channel(1).0.downgrade();
     let refetcher = Refetcher {
         api: api.clone(),
         store: store.clone(),
@@ -120,7 +121,7 @@ async fn refetch_due(
             context.settings.time_scale.unwrap_or(1.0),
             context.settings.rate,
         ),
-        events: events.downgrade(),
+        events,
     };
     loop {
         let now = Timestamp::now();

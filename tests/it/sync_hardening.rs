@@ -66,6 +66,30 @@ fn sync_check_counts_a_summary_without_an_id_as_unusable_and_exits_1() {
     );
 }
 
+/// `sync` itself says so too, and fails, instead of storing the rest and saying nothing.
+#[test]
+fn sync_of_a_range_with_a_summary_without_an_id_says_so_and_exits_1() {
+    let env = TestEnv::new();
+    let hostile = summaries_server(&env, json!([{"callCreated": "2026-11-20T10:00:00Z"}]));
+    let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+    let output = hostile
+        .cer(&env)
+        .args(["sync", "--day", "2026-11-20", "--utc", "--store", &store])
+        .timeout(Duration::from_secs(20))
+        .output()
+        .unwrap();
+    let stderr = crate::harness::stderr_of(&output);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Stored 0 new reports (0 already stored)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 of GoTo's summaries of the range name no conversationSpaceId"),
+        "{stderr}"
+    );
+}
+
 /// Before: each command waited the pool's 5 s and said "timed out connecting (it answers
 /// now; try again)", which no retry could fix.
 #[test]
