@@ -34,16 +34,6 @@ pub(crate) struct Scopes {
     pub recording_manage: bool,
 }
 
-/// Each scope the simulated client has, by GoTo's name.
-const NAMES: [(&str, fn(&mut Scopes) -> &mut bool); 4] = [
-    ("cr.v1.read", |s| &mut s.read),
-    ("call-events.v1.notifications.manage", |s| &mut s.manage),
-    ("recording.v1.read", |s| &mut s.recording_read),
-    ("recording.v1.notifications.manage", |s| {
-        &mut s.recording_manage
-    }),
-];
-
 impl Scopes {
     /// cer's two scopes: what a token gets when the request names none.
     pub(crate) const ALL: Scopes = Scopes {
@@ -57,8 +47,13 @@ impl Scopes {
     pub(crate) fn parse(s: &str) -> Option<Scopes> {
         let mut out = Scopes::default();
         for word in s.split(' ').filter(|w| !w.is_empty()) {
-            let (_, field) = NAMES.iter().find(|(name, _)| *name == word)?;
-            *field(&mut out) = true;
+            match word {
+                "cr.v1.read" => out.read = true,
+                "call-events.v1.notifications.manage" => out.manage = true,
+                "recording.v1.read" => out.recording_read = true,
+                "recording.v1.notifications.manage" => out.recording_manage = true,
+                _ => return None,
+            }
         }
         Some(if out == Scopes::default() {
             Scopes::ALL
@@ -68,13 +63,17 @@ impl Scopes {
     }
 
     pub(crate) fn as_string(self) -> String {
-        let mut scopes = self;
-        NAMES
-            .iter()
-            .filter(|(_, field)| *field(&mut scopes))
-            .map(|(name, _)| *name)
-            .collect::<Vec<_>>()
-            .join(" ")
+        [
+            (self.read, "cr.v1.read"),
+            (self.manage, "call-events.v1.notifications.manage"),
+            (self.recording_read, "recording.v1.read"),
+            (self.recording_manage, "recording.v1.notifications.manage"),
+        ]
+        .iter()
+        .filter(|(granted, _)| *granted)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 
