@@ -124,7 +124,8 @@ fn a_store_file_that_is_not_a_database_is_refused_at_once_by_name() {
     );
 }
 
-/// Before: `CER_REFETCH=abc` made `sync` fail about a `--refetch` flag it does not have.
+/// Before: `CER_REFETCH=abc` made `sync` fail about a `--refetch` flag it does not have, and
+/// a point of 9999999999 days was accepted.
 #[test]
 fn a_bad_cer_refetch_makes_sync_name_the_variable() {
     let env = TestEnv::new();
@@ -132,8 +133,17 @@ fn a_bad_cer_refetch_makes_sync_name_the_variable() {
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("CER_REFETCH \"abc\""), "{}", run.stderr);
     assert!(!run.stderr.contains("--refetch"), "{}", run.stderr);
-    let far = env.run_with_token(&["listen", "--refetch", "9999999999d"], &[]);
+    // Before: accepted, and planned points that would never fire.
+    let far = env.run_with_token(
+        &["sync", "--since", "1h"],
+        &[("CER_REFETCH", "2m,9999999999d")],
+    );
     assert_eq!(far.code, 2, "{far:?}");
+    assert!(
+        far.stderr.contains("CER_REFETCH \"2m,9999999999d\""),
+        "{}",
+        far.stderr
+    );
     assert!(far.stderr.contains("at most 365d"), "{}", far.stderr);
 }
 
