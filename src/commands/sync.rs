@@ -75,7 +75,7 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
         })
         .buffer_unordered(CONCURRENCY);
     // sync delivers nothing (a later `listen --forward-to` does), but plans the re-fetches
-    // still ahead, which a running or later `listen` carries out.
+    // still ahead, which a running `listen` or a later `sync` of the range carries out.
     let queue = Queue {
         refetch_after: &settings.refetch_after,
         ..Queue::NONE

@@ -181,7 +181,8 @@ pub struct SyncSettings {
     pub end: Timestamp,
     pub account_key: String,
     pub store: StoreLocation,
-    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored.
+    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored,
+    /// and the due ones of the range's calls are done; empty (`off`): neither.
     pub refetch_after: Vec<Duration>,
     /// `--check`: compare, fetch nothing.
     pub check: bool,
