@@ -89,10 +89,12 @@ fn revisions(stored: &[(i64, String, String)]) -> Vec<(u32, jiff::Timestamp, Val
 async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyhow::Result<Found> {
     match call {
         CallRef::Full(id) => {
+            // The store may hold it under another case than the one typed.
             if let Some(store) = store
-                && let Some(report) = store.report(id).await?
+                && let Some(stored) = store.stored_id(id).await?
+                && let Some(report) = store.report(&stored).await?
             {
-                return Ok(Found::Report(report, store.revisions(id).await?));
+                return Ok(Found::Report(report, store.revisions(&stored).await?));
             }
             match fetch_report(&context.api(), id).await {
                 Ok(report) => Ok(Found::Report(report, Vec::new())),

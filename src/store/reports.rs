@@ -124,6 +124,7 @@ impl Store {
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, deliveries, now).await?;
+        refetch::queue_for_known_targets(self, &mut tx, id, revision, now).await?;
         tx.commit().await.map_err(|e| self.failed(e))?;
         Ok(Revised::New { revision, previous })
     }
