@@ -182,4 +182,6 @@ fn lay_out(blocks: &[Block], columns: usize, palette: Palette) -> String {
 }
 
 #[cfg(test)]
+mod real_tests;
+#[cfg(test)]
 mod tests;

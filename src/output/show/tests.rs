@@ -227,7 +227,8 @@ fn a_queue_and_a_voicemail_box_read_once_whatever_their_ids() {
         ]
     });
     let text = page(&report, 80);
-    assert_eq!(text.matches("queue Sales").count(), 1, "{text}");
+    let timeline = text.split("Timeline").nth(1).unwrap();
+    assert_eq!(timeline.matches("queue Sales").count(), 1, "{text}");
     assert!(
         text.contains(
             "+0:03    queue Sales (1100): the caller gave up after 1m 35s, callback offered"
