@@ -250,6 +250,31 @@ fn whole_ids_come_from_the_store_else_from_goto() {
 }
 
 #[test]
+fn a_server_error_on_one_call_still_shows_the_others_and_exits_with_the_worst() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..3)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    let broken = format!("/call-events-report/v1/reports/{}", ids[1]);
+    env.sandbox.faults().fail_next_on(&broken, 100, 500);
+    let unknown = "00000000-0000-3000-8000-000000000000";
+    let output = show(&env, "80", &["--utc", &ids[0], &ids[1], &ids[2], unknown]);
+    let (out, err) = (stdout_of(&output), stderr_of(&output));
+    assert!(
+        out.contains(&ids[0]) && out.contains(&ids[2]),
+        "{out}\n{err}"
+    );
+    assert!(!out.contains(&ids[1]), "{out}");
+    assert!(err.contains(&ids[1]) && err.contains("500"), "{err}");
+    assert!(err.contains(unknown), "{err}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a server error is worse than a missing call"
+    );
+}
+
+#[test]
 fn prefixes_of_stored_calls_on_sqlite() {
     let env = TestEnv::new();
     prefix_rules(&sqlite_url(&env));

@@ -241,3 +241,44 @@ fn a_queue_and_a_voicemail_box_read_once_whatever_their_ids() {
 fn a_report_with_almost_nothing_still_reads() {
     insta::assert_snapshot!(page(&json!({}), 80));
 }
+
+#[test]
+fn narrow_terminals_fit_from_40_columns_and_lay_out_at_40_below() {
+    let long = "Bartholomew Featherstonehaugh-Worthington III of the Very Long Name Department";
+    let mut trimmed = fixture();
+    // Keep few states so the facts the states do not place get their own titled section.
+    trimmed["callStates"] = json!([]);
+    let reports = [
+        fixture(),
+        trimmed,
+        held_and_transferred(long),
+        left_the_dial_plan(),
+    ];
+    for report in &reports {
+        for columns in 1..=60 {
+            let text = page(report, columns);
+            let room = columns.max(40);
+            for line in text.lines() {
+                assert!(width(line) <= room, "{columns}: {line:?}\n{text}");
+            }
+            assert!(text.lines().count() < 80, "{columns}: {text}");
+        }
+    }
+    let mut analysed = fixture();
+    analysed["callReason"] = json!(long.repeat(3));
+    analysed["aVeryLongFieldNameThatGoToMightAddOneDay"] = json!({"nested": long});
+    let at = "2026-09-30T15:54:50Z".parse::<Timestamp>().unwrap();
+    let revisions = [Revision {
+        number: 1,
+        fetched_at: at,
+        report: &analysed,
+    }];
+    for columns in 1..=60 {
+        let text = page_with(&analysed, &revisions, columns, false);
+        assert!(
+            text.lines().all(|l| width(l) <= columns.max(40)),
+            "{columns}: {text}"
+        );
+        assert!(text.lines().count() < 120, "{columns}: {text}");
+    }
+}
