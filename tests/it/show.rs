@@ -274,6 +274,37 @@ fn a_server_error_on_one_call_still_shows_the_others_and_exits_with_the_worst() 
     );
 }
 
+/// Fields GoTo may add are listed as GoTo sent them, whichever store kept the report.
+fn analysis_in_goto_order(url: &str) {
+    let env = TestEnv::new();
+    let mut stored = report(SINGLE, "Ordered");
+    // jsonb would sort these by length, then bytes: `al` before `zeta`.
+    stored["aiAnalysis"] = json!({"zeta": "first", "al": "second"});
+    let store = store_with(&env, url, &[stored]);
+    let output = show(&env, "80", &["--store", &store, SINGLE]);
+    let page = stdout_of(&output);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let (zeta, al) = (
+        page.find("zeta: first").unwrap(),
+        page.find("al: second").unwrap(),
+    );
+    assert!(zeta < al, "{page}");
+}
+
+#[test]
+fn analysis_fields_in_goto_order_on_sqlite() {
+    let env = TestEnv::new();
+    analysis_in_goto_order(&sqlite_url(&env));
+}
+
+#[test]
+fn analysis_fields_in_goto_order_on_postgres() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    analysis_in_goto_order(&url);
+}
+
 #[test]
 fn prefixes_of_stored_calls_on_sqlite() {
     let env = TestEnv::new();
