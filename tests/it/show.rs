@@ -417,3 +417,31 @@ fn a_stored_call_shows_what_each_revision_brought_at_every_width() {
         "a stored call is read from the store"
     );
 }
+
+/// The simulator's calls carry what GoTo's real reports carry (a menu choice, a queue, one
+/// person on two devices, a transfer with who and where): `show` reads them as it reads GoTo's.
+#[test]
+fn simulated_calls_read_like_real_ones() {
+    let env = day_env();
+    let calls = [
+        (
+            "queue_menu",
+            "77cc930c-3957-30b3-84b2-12e3739f3e9d",
+            "queue Support (1113)",
+        ),
+        (
+            "transfer",
+            "18c810ce-7ea6-3826-b305-331e3d791527",
+            "transferred the call to",
+        ),
+    ];
+    for (name, id, expected) in calls {
+        let output = show(&env, "80", &["--utc", id]);
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let page = stdout_of(&output);
+        assert!(page.contains(expected), "{page}");
+        assert!(page.contains("the caller pressed"), "{page}");
+        assert!(page.contains("rang on 2 devices"), "{page}");
+        insta::assert_snapshot!(format!("simulated_{name}_80"), page);
+    }
+}

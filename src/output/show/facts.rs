@@ -365,25 +365,34 @@ fn voicemail_text(kind: &Value, whose: Option<String>) -> String {
 }
 
 /// A satisfaction survey: GoTo has not published its fields, so any score or feedback-like
-/// field is shown by its own name, and a survey without them still reads as one.
+/// field is shown by its own name (a score with its maximum as `4/5`), and a survey without
+/// them still reads as one.
 fn survey_text(kind: &Value) -> String {
+    let Some(fields) = kind.as_object() else {
+        return "satisfaction survey".to_string();
+    };
+    let maximum = fields.iter().find_map(|(name, value)| {
+        let lower = name.to_ascii_lowercase();
+        (lower.starts_with("max") && lower.contains("score")).then(|| value.as_f64())?
+    });
     let mut parts = Vec::new();
-    if let Some(fields) = kind.as_object() {
-        for (name, value) in fields {
-            let lower = name.to_ascii_lowercase();
-            if !["score", "rating", "feedback", "comment"]
-                .iter()
-                .any(|w| lower.contains(w))
-            {
-                continue;
-            }
-            let shown = match value {
-                Value::Number(n) => n.to_string(),
-                Value::String(s) => format!("\"{}\"", terminal_safe(&one_space(s))),
-                _ => continue,
-            };
-            parts.push(format!("{} {shown}", terminal_safe(name)));
+    for (name, value) in fields {
+        let lower = name.to_ascii_lowercase();
+        let wanted = ["score", "rating", "feedback", "comment"]
+            .iter()
+            .any(|w| lower.contains(w));
+        if !wanted || lower.starts_with("max") {
+            continue;
         }
+        let shown = match (value, maximum) {
+            (Value::Number(n), Some(max)) => format!("{n}/{max}"),
+            (Value::Number(n), None) => n.to_string(),
+            (Value::String(s), _) if !s.trim().is_empty() => {
+                format!("\"{}\"", terminal_safe(&one_space(s)))
+            }
+            _ => continue,
+        };
+        parts.push(format!("{} {shown}", terminal_safe(name)));
     }
     if parts.is_empty() {
         "satisfaction survey".to_string()

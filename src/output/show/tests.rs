@@ -282,3 +282,34 @@ fn narrow_terminals_fit_from_40_columns_and_lay_out_at_40_below() {
         assert!(text.lines().count() < 120, "{columns}: {text}");
     }
 }
+
+#[test]
+fn goto_newest_fields_read_without_breaking_the_page() {
+    let mut report = held_and_transferred("Carol Caller");
+    report["participants"][0]["type"]["contact"] =
+        json!({"id": "c0ffee00-0000-4000-8000-000000000001"});
+    report["interactiveVoiceResponseSystems"] = json!([
+        {"id": "s", "originator": "c", "type": {"value": "SATISFACTION_SURVEY", "score": 4, "maxScore": 5,
+            "feedback": "Very  helpful"}},
+        {"id": "t", "originator": "c", "type": {"value": "SATISFACTION_SURVEY", "answers": [{"q": 1}]}},
+    ]);
+    let text = page(&report, 80);
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("contact c0ffee00-0000-4000-8000-000000000001"),
+        "{text}"
+    );
+    assert!(
+        words.contains("satisfaction survey: score 4/5, feedback \"Very helpful\""),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim() == "satisfaction survey"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().eq(["outcome", "answered"])),
+        "{text}"
+    );
+}

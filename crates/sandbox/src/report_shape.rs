@@ -1,0 +1,162 @@
+//! What GoTo's own captured reports show that a call's facts alone do not: a menu the caller
+//! answered, a person rung on two devices, a queue ringing its agents in rounds, a transfer
+//! with who made it and where to, a matched contact and a satisfaction survey. Each is drawn
+//! from the call's salt, never from the history's random stream, so every call keeps the
+//! attributes (and summary) it had; the same call always gets the same shape.
+
+use serde_json::{Value, json};
+
+use super::calls::{CallFacts, Flow, Outcome};
+use super::directory::Directory;
+use super::rng::{hash, uuid_from};
+
+const D_SHAPE: u64 = 0x5A4E;
+const D_DEVICE: u64 = 0xDE71;
+const D_CONTACT: u64 = 0xC047;
+
+/// Participant indexes of the parties only the report lists (the summary never does).
+pub(crate) const SECOND_DEVICE: u64 = 40;
+/// Agents a queue rang in round `r` (0, 1) are `QUEUE_ROUNDS + 10 * r + k`.
+pub(crate) const QUEUE_ROUNDS: u64 = 60;
+
+/// The extra shapes of one call's report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// The key the caller pressed at the dial plan's menu.
+    pub menu_option: Option<u64>,
+    /// The first person rung also rang on a second device (its id).
+    pub second_device: Option<String>,
+    /// The first person who answered transferred the call to the second.
+    pub transfer: bool,
+    /// People an abandoned queue rang, twice, before the caller gave up.
+    pub queue_agents: Vec<usize>,
+    /// The contact GoTo matched to the outside party.
+    pub contact: Option<String>,
+    /// A satisfaction survey after the call: score and feedback.
+    pub survey: Option<(u64, &'static str)>,
+}
+
+const FEEDBACK: [&str; 4] = [
+    "Quick and friendly, thank you.",
+    "Had to wait too long in the queue.",
+    "",
+    "Problem solved on the first call.",
+];
+
+/// The shape of `call`'s report.
+pub(crate) fn shape(dir: &Directory, call: &CallFacts) -> Shape {
+    let bits = hash(&[call.salt, D_SHAPE]);
+    let draw = |shift: u32, n: u64| (bits >> shift) % n;
+    let inbound = call.flow == Flow::Inbound;
+    let people = dir.people.len();
+    let queue_agents = if inbound && call.outcome == Outcome::LeftQueue && people >= 2 {
+        let first = draw(20, people as u64) as usize;
+        let step = 1 + draw(28, people as u64 - 1) as usize;
+        vec![first, (first + step) % people]
+    } else {
+        Vec::new()
+    };
+    Shape {
+        menu_option: (inbound && draw(0, 3) != 0).then(|| 1 + draw(4, 4)),
+        second_device: (inbound && !call.targets.is_empty() && draw(8, 4) == 0)
+            .then(|| uuid_from(&[call.salt, D_DEVICE], 4)),
+        transfer: inbound && call.connected && call.queue.is_none() && call.targets.len() == 2,
+        queue_agents,
+        contact: (call.flow != Flow::Internal && draw(12, 2) == 0)
+            .then(|| uuid_from(&[call.salt, D_CONTACT], 4)),
+        survey: (inbound && call.connected && draw(16, 4) == 0)
+            .then(|| (1 + draw(36, 5), FEEDBACK[draw(40, 4) as usize])),
+    }
+}
+
+/// GoTo announced `SATISFACTION_SURVEY` (2025-11) without its fields: these names (`score`,
+/// `feedback`) are a guess, so that clients meet one and must show what they can of it.
+pub(crate) fn survey_type(score: u64, feedback: &str) -> Value {
+    json!({
+        "value": "SATISFACTION_SURVEY",
+        "score": score,
+        "maxScore": 5,
+        "feedback": feedback,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::calls::Schedule;
+    use crate::config::DayShape;
+    use crate::report::report;
+
+    /// Half a day of reports (one call a minute) with their shapes.
+    fn day() -> Vec<(Shape, Value)> {
+        let dir = Directory::new(11);
+        let schedule = Schedule::new(11, 60_000, DayShape::Flat);
+        (29_000_000..29_000_720)
+            .filter_map(|i| schedule.call(&dir, i))
+            .map(|call| (shape(&dir, &call), report(&dir, &call)))
+            .collect()
+    }
+
+    fn states(report: &Value) -> &[Value] {
+        report["callStates"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    fn has_state(report: &Value, found: impl Fn(&Value) -> bool) -> bool {
+        states(report).iter().any(found)
+    }
+
+    #[test]
+    fn every_real_shape_occurs_and_states_stay_in_time_order() {
+        let day = day();
+        let count =
+            |f: &dyn Fn(&Shape, &Value) -> bool| day.iter().filter(|(s, r)| f(s, r)).count();
+        let menu = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/interactiveVoiceResponseSystems/0/type/currentNode/option")
+                    .is_some()
+            })
+        };
+        let transfer = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/participants/0/status/destination/number")
+                    .is_some()
+            })
+        };
+        assert!(count(&menu) > 100, "menu choices");
+        assert!(count(&transfer) > 0, "transfers");
+        assert!(
+            count(&|s, _| s.second_device.is_some()) > 20,
+            "second devices"
+        );
+        assert!(
+            count(&|s, _| !s.queue_agents.is_empty()) > 10,
+            "queue rounds"
+        );
+        assert!(count(&|s, _| s.survey.is_some()) > 20, "surveys");
+        assert!(count(&|s, _| s.contact.is_some()) > 100, "contacts");
+        for (_, report) in &day {
+            let times: Vec<&str> = states(report)
+                .iter()
+                .map(|s| s["timestamp"].as_str().unwrap())
+                .collect();
+            assert!(times.windows(2).all(|w| w[0] <= w[1]), "{report}");
+        }
+    }
+
+    #[test]
+    fn a_node_result_comes_on_a_later_state_of_the_same_node() {
+        let (_, report) = &day()[0];
+        let nodes: Vec<&Value> = states(report)
+            .iter()
+            .filter_map(|s| s.pointer("/interactiveVoiceResponseSystems/0/type/currentNode"))
+            .collect();
+        assert_eq!(nodes[0]["id"], nodes[1]["id"]);
+        assert!(nodes[0].get("result").is_none() && nodes[1].get("result").is_some());
+    }
+
+    #[test]
+    fn a_call_keeps_its_shape() {
+        let (a, b) = (day(), day());
+        assert_eq!(a, b);
+    }
+}
