@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::Palette;
-use super::escape::terminal_safe;
+use super::party::PartyCell;
 use super::text::{shorten, thousands, width};
 use super::time::human_duration;
 use crate::glance::Glance;
@@ -132,14 +132,10 @@ fn or_none(items: Vec<String>) -> Vec<String> {
     }
 }
 
-/// `Name (number)`, escaped, or whichever of the two there is.
+/// `Name (number)`, escaped, or whichever of the two there is: written as the tables and
+/// `cer show` write a party.
 fn who(name: &str, number: &str) -> String {
-    let (name, number) = (terminal_safe(name.trim()), terminal_safe(number.trim()));
-    match (name.is_empty(), number.is_empty()) {
-        (false, false) if name != number => format!("{name} ({number})"),
-        (false, _) => name.into_owned(),
-        (true, _) => number.into_owned(),
-    }
+    PartyCell::named(Some(name), Some(number), 0).fitted(usize::MAX)
 }
 
 fn seconds(s: u64) -> String {

@@ -196,3 +196,87 @@ fn ivrs(dir: &Directory, call: &CallFacts, originator: &str, shape: &Shape) -> V
     }
     out
 }
+
+#[cfg(test)]
+mod shape_tests {
+    //! The report shapes of `report_shape` over half a day of the history.
+    use super::report;
+    use crate::calls::Schedule;
+    use crate::config::DayShape;
+    use crate::directory::Directory;
+    use crate::report_shape::{Shape, shape};
+    use serde_json::Value;
+
+    /// Half a day of reports (one call a minute) with their shapes.
+    fn day() -> Vec<(Shape, Value)> {
+        let dir = Directory::new(11);
+        let schedule = Schedule::new(11, 60_000, DayShape::Flat);
+        (29_000_000..29_000_720)
+            .filter_map(|i| schedule.call(&dir, i))
+            .map(|call| (shape(&dir, &call), report(&dir, &call)))
+            .collect()
+    }
+
+    fn states(report: &Value) -> &[Value] {
+        report["callStates"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    fn has_state(report: &Value, found: impl Fn(&Value) -> bool) -> bool {
+        states(report).iter().any(found)
+    }
+
+    #[test]
+    fn every_real_shape_occurs_and_states_stay_in_time_order() {
+        let day = day();
+        let count =
+            |f: &dyn Fn(&Shape, &Value) -> bool| day.iter().filter(|(s, r)| f(s, r)).count();
+        let menu = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/interactiveVoiceResponseSystems/0/type/currentNode/option")
+                    .is_some()
+            })
+        };
+        let transfer = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/participants/0/status/destination/number")
+                    .is_some()
+            })
+        };
+        assert!(count(&menu) > 100, "menu choices");
+        assert!(count(&transfer) > 0, "transfers");
+        assert!(
+            count(&|s, _| s.second_device.is_some()) > 20,
+            "second devices"
+        );
+        assert!(
+            count(&|s, _| !s.queue_agents.is_empty()) > 10,
+            "queue rounds"
+        );
+        assert!(count(&|s, _| s.survey.is_some()) > 20, "surveys");
+        assert!(count(&|s, _| s.contact.is_some()) > 100, "contacts");
+        for (_, report) in &day {
+            let times: Vec<&str> = states(report)
+                .iter()
+                .map(|s| s["timestamp"].as_str().unwrap())
+                .collect();
+            assert!(times.windows(2).all(|w| w[0] <= w[1]), "{report}");
+        }
+    }
+
+    #[test]
+    fn a_node_result_comes_on_a_later_state_of_the_same_node() {
+        let (_, report) = &day()[0];
+        let nodes: Vec<&Value> = states(report)
+            .iter()
+            .filter_map(|s| s.pointer("/interactiveVoiceResponseSystems/0/type/currentNode"))
+            .collect();
+        assert_eq!(nodes[0]["id"], nodes[1]["id"]);
+        assert!(nodes[0].get("result").is_none() && nodes[1].get("result").is_some());
+    }
+
+    #[test]
+    fn a_call_keeps_its_shape() {
+        let (a, b) = (day(), day());
+        assert_eq!(a, b);
+    }
+}

@@ -166,6 +166,9 @@ fn post_call_analysis_and_revisions() {
 #[test]
 fn hostile_names_are_escaped_and_wide_ones_fit() {
     let hostile = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\n09:00:00 fake line 山田太郎 e\u{301}\u{202e}";
+    let invisible = ['\u{200b}', '\u{200e}', '\u{200f}', '\u{2028}', '\u{feff}'];
+    let hostile = format!("{hostile}{}", invisible.iter().collect::<String>());
+    let hostile = hostile.as_str();
     let report = held_and_transferred(hostile);
     let text = page(&report, 80);
     assert!(
@@ -173,6 +176,7 @@ fn hostile_names_are_escaped_and_wide_ones_fit() {
         "{text:?}"
     );
     assert!(!text.contains('\u{202e}'), "{text:?}");
+    assert!(!text.contains(&invisible[..]), "{text:?}");
     assert!(
         !text.lines().any(|l| l.starts_with("09:00:00 fake")),
         "{text}"
