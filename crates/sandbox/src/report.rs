@@ -254,6 +254,13 @@ mod shape_tests {
         );
         assert!(count(&|s, _| s.survey.is_some()) > 20, "surveys");
         assert!(count(&|s, _| s.contact.is_some()) > 100, "contacts");
+        let failed = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/interactiveVoiceResponseSystems/0/type/voicemailStatus")
+                    == Some(&Value::from("FAILED"))
+            })
+        };
+        assert!(count(&failed) > 5, "failed voicemails");
         for (_, report) in &day {
             let times: Vec<&str> = states(report)
                 .iter()

@@ -34,6 +34,11 @@ pub(crate) struct Shape {
     pub contact: Option<String>,
     /// A satisfaction survey after the call: score and feedback.
     pub survey: Option<(u64, &'static str)>,
+    /// After the rings of a missed call the voicemail box answered and took no message. The
+    /// states show it; GoTo's own missed report lists it at the top level too, which the
+    /// simulator does not yet, so a client that reads any voicemail entry as a voicemail still
+    /// agrees with the summary's MISSED.
+    pub failed_voicemail: bool,
 }
 
 const FEEDBACK: [&str; 4] = [
@@ -66,6 +71,10 @@ pub(crate) fn shape(dir: &Directory, call: &CallFacts) -> Shape {
             .then(|| uuid_from(&[call.salt, D_CONTACT], 4)),
         survey: (inbound && call.connected && draw(16, 4) == 0)
             .then(|| (1 + draw(36, 5), FEEDBACK[draw(40, 4) as usize])),
+        failed_voicemail: inbound
+            && call.outcome == Outcome::Missed
+            && !call.targets.is_empty()
+            && draw(44, 2) == 0,
     }
 }
 

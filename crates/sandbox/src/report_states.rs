@@ -135,6 +135,14 @@ fn inbound_steps(dir: &Directory, call: &CallFacts, legs: &[Leg<'_>]) -> Vec<Ste
             vec![voicemail(dir, call)],
         ));
     }
+    if shape.failed_voicemail {
+        let mut failed = voicemail(dir, call);
+        steps.push(step("ACTIVE", t.connect, in_ivr(), vec![failed.clone()]));
+        failed["status"] = json!({ "value": "DISCONNECTING" });
+        failed["type"]["voicemailStatus"] = json!("FAILED");
+        let at = t.connect + (t.disconnect - t.connect) / 2;
+        steps.push(step("ACTIVE", at, in_ivr(), vec![failed]));
+    }
     let still_on: Vec<&Leg<'_>> = match (call.connected, shape.transfer) {
         (true, true) => vec![&legs[0], &legs[2]],
         (true, false) => legs.iter().collect(),

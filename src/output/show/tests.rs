@@ -317,3 +317,33 @@ fn goto_newest_fields_read_without_breaking_the_page() {
         "{text}"
     );
 }
+
+#[test]
+fn a_voicemail_that_failed_on_a_later_state_says_so() {
+    let c = caller("Late Larry");
+    let vm = |status: &str, result: Option<&str>| {
+        let mut kind =
+            json!({"voicemailBoxId": "vb", "number": "+18005550199", "value": "VOICEMAIL"});
+        if let Some(r) = result {
+            kind["voicemailStatus"] = json!(r);
+        }
+        json!({"id": "v", "status": {"value": status}, "originator": "c", "type": kind})
+    };
+    let report = json!({
+        "conversationSpaceId": "dddddddd-1111-2222-3333-444444444444",
+        "callCreated": "2026-11-25T09:00:00Z", "callEnded": "2026-11-25T09:00:30Z",
+        "direction": "INBOUND", "participants": [c], "interactiveVoiceResponseSystems": [],
+        "callStates": [
+            state(1, "00:00", vec![with_status(c.clone(), "RINGING")], vec![]),
+            state(2, "00:10", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")], vec![vm("CONNECTED", None)]),
+            state(3, "00:20", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![vm("DISCONNECTING", Some("FAILED"))]),
+            state(4, "00:30", vec![], vec![]),
+        ]
+    });
+    let text = page(&report, 80);
+    assert!(
+        text.contains("+0:10    voicemail box +18005550199: no message left (failed)"),
+        "{text}"
+    );
+}

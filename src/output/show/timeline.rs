@@ -68,6 +68,8 @@ struct Walk<'f, 'a> {
     ringing_since: HashMap<String, Timestamp>,
     steps: HashMap<String, Step>,
     seen_systems: HashSet<String>,
+    /// The line of each voice system other than a dial plan, by its id in the states.
+    system_lines: HashMap<String, usize>,
     open: Option<(usize, Group, Vec<Member>, Option<Timestamp>)>,
     transferred_by: HashSet<String>,
     left: Vec<(usize, Option<Timestamp>)>,
@@ -113,6 +115,7 @@ impl<'f, 'a> Walk<'f, 'a> {
             ringing_since: HashMap::new(),
             steps: HashMap::new(),
             seen_systems: HashSet::new(),
+            system_lines: HashMap::new(),
             open: None,
             transferred_by: HashSet::new(),
             left: Vec::new(),
@@ -332,6 +335,7 @@ impl<'f, 'a> Walk<'f, 'a> {
                 continue;
             }
             if !self.seen_systems.insert(id.clone()) {
+                self.voicemail_failed(&id, ivr);
                 continue;
             }
             // The report's own entry knows more (waits, durations) than the state's.
@@ -347,7 +351,22 @@ impl<'f, 'a> Walk<'f, 'a> {
                 }
                 None => self.facts.ivr_text(ivr, false),
             };
+            self.system_lines.insert(id, self.events.len());
             self.say(at, line);
+        }
+    }
+
+    /// A voicemail box whose later state says it took no message (`voicemailStatus` other
+    /// than SUCCESS) when its line does not say so yet.
+    fn voicemail_failed(&mut self, id: &str, ivr: &Value) {
+        let status = ivr.pointer("/type/voicemailStatus").and_then(Value::as_str);
+        let (Some(status), Some(&line)) = (status, self.system_lines.get(id)) else {
+            return;
+        };
+        let text = &mut self.events[line].text;
+        if status != "SUCCESS" && ivr_type(ivr) == Some("VOICEMAIL") && !text.contains("no message")
+        {
+            text.push_str(&format!(": no message left ({})", words(status)));
         }
     }
 
