@@ -46,12 +46,17 @@ impl Store {
             .map_err(|e| self.failed(e))
     }
 
-    /// The stored report of `id`, exactly as GoTo sent it (the newest revision).
+    /// The stored report of `id`, exactly as GoTo sent it (the newest revision). On PostgreSQL
+    /// the `report` column is jsonb, which keeps neither GoTo's key order nor a NUL: the
+    /// revision's `exact` text is read instead (the column only where no revision row exists).
     pub async fn report(&self, id: &str) -> Result<Option<Value>, StoreError> {
         let sql = match self.backend {
             Backend::Sqlite => "SELECT report FROM cer_reports WHERE conversation_space_id = $1",
             Backend::Postgres => {
-                "SELECT report::text FROM cer_reports WHERE conversation_space_id = $1"
+                "SELECT COALESCE((SELECT v.exact FROM cer_report_revisions v \
+                 WHERE v.conversation_space_id = r.conversation_space_id \
+                 AND v.revision = r.revision), r.report::text) \
+                 FROM cer_reports r WHERE r.conversation_space_id = $1"
             }
         };
         let row = sqlx::query(sql)
