@@ -1,0 +1,146 @@
+//! Recording notifications: when a call's recording (and a second one, when another device
+//! rang) and its transcript are uploaded, channels subscribed to the account's recording events
+//! hear `RECORDING_UPLOADED` / `RECORDING_TRANSCRIPT_UPLOADED` on their socket, in GoTo's
+//! envelope, with the id spelled `recordingId` (documented) or `recording_id` (seen live).
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::calls::MAX_CALL_MS;
+use super::history::find;
+use super::media_ids::MediaKind;
+use super::media_state::IdSpelling;
+use super::recordings::{Media, of_call, upload_ms};
+use super::socket_cmd::SocketCmd;
+use super::state::Shared;
+use super::time::{fmt_now_nanos, now_ms};
+
+/// Never sleep longer than this, so wall-clock jumps are noticed.
+const MAX_SLEEP_MS: i64 = 60_000;
+/// Slots looked back at start at most, whatever the delays (recordings due later than that
+/// after the sandbox started are not announced).
+const MAX_BACK_SLOTS: i64 = 200_000;
+
+/// A recording notification frame.
+pub(crate) fn recording_frame(event_id: u64, kind: &str, id: &str, spelling: IdSpelling) -> String {
+    let content = match spelling {
+        IdSpelling::Camel => json!({ "recordingId": id }),
+        IdSpelling::Snake => json!({ "recording_id": id }),
+    };
+    json!({
+        "event": "Notification",
+        "eventId": event_id,
+        "timestamp": fmt_now_nanos(),
+        "data": {
+            "source": "recording-service",
+            "type": kind,
+            "usage": "VOIP",
+            "timestamp": fmt_now_nanos(),
+            "ttl": 3600,
+            "bypassDoNotDisturb": false,
+            "contentVersion": 1,
+            "content": content,
+        },
+    })
+    .to_string()
+}
+
+/// What a recorded call's upload announces, in order.
+fn events(shared: &Shared, call_id: u128) -> Vec<(&'static str, Media)> {
+    let Some(call) = find(shared, call_id) else {
+        return Vec::new();
+    };
+    [
+        (MediaKind::Recording, "RECORDING_UPLOADED"),
+        (MediaKind::Duplicate, "RECORDING_UPLOADED"),
+        (MediaKind::Transcript, "RECORDING_TRANSCRIPT_UPLOADED"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, event)| Some((event, of_call(shared, &call, kind)?)))
+    .collect()
+}
+
+/// Sends a call's recording notifications to every channel subscribed to them.
+pub(crate) fn announce(shared: &Shared, call_id: u128) {
+    let events = events(shared, call_id);
+    let inner = shared.lock();
+    let account = &shared.dir.account_key;
+    for channel in inner.channels.iter().filter(|c| !c.sockets.is_empty()) {
+        let wants = |event: &str| {
+            inner.media.subscriptions.iter().any(|s| {
+                s.channel_id == channel.id
+                    && s.account_key == *account
+                    && s.event_types.iter().any(|t| t == event)
+            })
+        };
+        for (event, media) in events.iter().filter(|(e, _)| wants(e)) {
+            let spelling = media.id_spelling(inner.media.id_spelling);
+            let frame =
+                recording_frame(shared.next_event_id(), event, &media.id_string(), spelling);
+            for tx in channel.sockets.values() {
+                let _ = tx.send(SocketCmd::Text(frame.clone()));
+            }
+        }
+    }
+}
+
+/// Announces uploads as they happen: scheduled calls' (queued as their slots open) and those of
+/// calls placed by hand (handed over through the shared state). Uploads due before the sandbox
+/// started are not announced.
+pub(crate) async fn run_recording_notifier(shared: Arc<Shared>) {
+    let Some(delay) = shared.config.analysis_delay_ms() else {
+        return;
+    };
+    let start = now_ms();
+    let schedule = shared.schedule.clone();
+    let reach = MAX_CALL_MS.saturating_add(delay.saturating_mul(10));
+    let mut next_slot = schedule.as_ref().map_or(0, |s| {
+        s.slot_of(start.saturating_sub(reach))
+            .max(s.slot_of(start) - MAX_BACK_SLOTS)
+            .max(0)
+    });
+    let mut pending: BinaryHeap<Reverse<(i64, u128)>> = BinaryHeap::new();
+    loop {
+        let now = now_ms();
+        if let Some(s) = &schedule {
+            while next_slot.saturating_mul(s.every_ms()) <= now {
+                let due = s
+                    .call(&shared.dir, next_slot as u64)
+                    .and_then(|c| Some((upload_ms(&shared, &c)?, c.id)));
+                if let Some((at, id)) = due.filter(|(at, _)| *at > start) {
+                    pending.push(Reverse((at, id)));
+                }
+                next_slot += 1;
+            }
+        }
+        let placed = std::mem::take(&mut shared.lock().media.placed);
+        for id in placed {
+            if let Some(at) = find(&shared, id).and_then(|c| upload_ms(&shared, &c)) {
+                pending.push(Reverse((at, id)));
+            }
+        }
+        while let Some(Reverse((at, id))) = pending.peek().copied() {
+            if at > now {
+                break;
+            }
+            pending.pop();
+            announce(&shared, id);
+        }
+        let next_slot_at = schedule
+            .as_ref()
+            .map_or(i64::MAX, |s| next_slot.saturating_mul(s.every_ms()));
+        let next_due = pending
+            .peek()
+            .map_or(i64::MAX, |Reverse((at, _))| *at)
+            .min(next_slot_at);
+        let wait = (next_due.saturating_sub(now_ms())).clamp(1, MAX_SLEEP_MS) as u64;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(wait)) => {}
+            _ = shared.media_wake.notified() => {}
+        }
+    }
+}
