@@ -144,3 +144,74 @@ pub(crate) async fn run_recording_notifier(shared: Arc<Shared>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SandboxConfig;
+    use crate::recordings::resolve;
+
+    /// A sandbox's world with a call every 10 s and GoTo's default delays, without a server.
+    fn shared() -> Shared {
+        let config = SandboxConfig {
+            call_every: Some(Duration::from_secs(10)),
+            ..SandboxConfig::default()
+        };
+        Shared::new(config, 1, 2)
+    }
+
+    #[test]
+    fn a_call_two_devices_recorded_announces_two_recordings_and_one_transcript() {
+        let shared = shared();
+        let schedule = shared.schedule.clone().expect("a schedule");
+        let call = (1_790_000_000u64..1_790_020_000)
+            .filter_map(|i| schedule.call(&shared.dir, i))
+            .find(|c| super::super::recordings::has_duplicate(c) && upload_ms(&shared, c).is_some())
+            .expect("a recorded call that rang two devices");
+        let events = events(&shared, call.id);
+        let kinds: Vec<(&str, MediaKind)> = events.iter().map(|(e, m)| (*e, m.kind)).collect();
+        assert_eq!(
+            kinds,
+            [
+                ("RECORDING_UPLOADED", MediaKind::Recording),
+                ("RECORDING_UPLOADED", MediaKind::Duplicate),
+                ("RECORDING_TRANSCRIPT_UPLOADED", MediaKind::Transcript),
+            ]
+        );
+        let after = call.ended_ms + 86_400_000;
+        for (_, media) in &events {
+            let found = resolve(&shared, &media.id_string(), after).expect("resolves");
+            assert_eq!((found.kind, found.call.id), (media.kind, call.id));
+            assert!(
+                resolve(&shared, &media.id_string(), call.ended_ms - 1).is_none(),
+                "not before the call ended"
+            );
+        }
+        let call_id = crate::rng::format_uuid(call.id);
+        assert!(
+            resolve(&shared, &call_id, after).is_none(),
+            "a conversationSpaceId is no recording id"
+        );
+    }
+
+    #[test]
+    fn notifications_spell_the_id_as_asked() {
+        let camel: serde_json::Value = serde_json::from_str(&recording_frame(
+            1,
+            "RECORDING_UPLOADED",
+            "x",
+            IdSpelling::Camel,
+        ))
+        .unwrap_or_default();
+        assert_eq!(camel["data"]["content"], json!({ "recordingId": "x" }));
+        assert_eq!(camel["data"]["usage"], "VOIP");
+        let snake: serde_json::Value = serde_json::from_str(&recording_frame(
+            2,
+            "RECORDING_UPLOADED",
+            "x",
+            IdSpelling::Snake,
+        ))
+        .unwrap_or_default();
+        assert_eq!(snake["data"]["content"], json!({ "recording_id": "x" }));
+    }
+}

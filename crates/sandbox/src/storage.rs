@@ -28,6 +28,8 @@ use super::views::StorageRequest;
 pub(crate) const URL_LIFETIME_MS: i64 = 60_000;
 /// Bytes per piece of a download at full speed.
 const PIECE: usize = 64 * 1024;
+/// A cut download waits this long after its last byte before dropping the connection.
+const CUT_GRACE: Duration = Duration::from_millis(50);
 /// A slow download sends a piece this often.
 const SLOW_TICK: Duration = Duration::from_millis(100);
 
@@ -199,12 +201,14 @@ fn stream(source: Source, rate: Option<u64>, cut: Option<u64>) -> Response {
         async move {
             let stop = cut.unwrap_or(total).min(total);
             if pos >= stop {
-                return (cut.is_some_and(|c| c < total) && pos < total).then(|| {
-                    (
-                        Err(std::io::Error::other("download cut (sandbox fault)")),
-                        total,
-                    )
-                });
+                if !(cut.is_some_and(|c| c < total) && pos < total) {
+                    return None;
+                }
+                // Let the headers and the bytes so far reach the client before the connection
+                // drops, as with a transfer that breaks mid-way.
+                tokio::time::sleep(CUT_GRACE).await;
+                let cut_error = std::io::Error::other("download cut (sandbox fault)");
+                return Some((Err(cut_error), total));
             }
             if rate.is_some() {
                 tokio::time::sleep(SLOW_TICK).await;
