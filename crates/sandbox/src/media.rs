@@ -18,7 +18,7 @@ const MAX_DATA: u64 = u32::MAX as u64 - 64;
 /// One "syllable" of sound or silence, in samples.
 const SEGMENT: u64 = 1_600;
 
-const D_AUDIO: u64 = 0xA0D1_0;
+const D_AUDIO: u64 = 0xA0D10;
 const D_WORDS: u64 = 0x7E47;
 
 /// The audio of one recording: `data_len` bytes of samples after the header.
