@@ -123,7 +123,8 @@ type Plan = Option<(Source, Option<u64>, Option<u64>)>;
 /// The refusal, or a 200 placeholder with what to stream (the source, a rate, a cut point).
 fn answer(shared: &Shared, name: &str, authorization: bool, raw: Option<&str>) -> (Response, Plan) {
     if authorization {
-        let m = "Only one auth mechanism allowed; only the signed query string or the Authorization header may be given";
+        let m = "Only one auth mechanism allowed; \
+                 only the signed query string or the Authorization header may be given";
         return (
             s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", m),
             None,
