@@ -65,6 +65,7 @@ impl Audio {
     }
 
     /// Bytes `from..from + len` of the file (fewer at its end).
+    #[cfg(test)]
     pub(crate) fn read(&self, from: u64, len: usize) -> Vec<u8> {
         self.reader().read(from, len)
     }
