@@ -23,17 +23,37 @@ use super::state::{Scopes, Shared};
 use super::time::{fmt_ms, now_ms};
 use super::tokens::issue;
 
+/// Draws tried for an answered call before settling for whatever came (two in three calls are
+/// answered, so this never runs out in practice).
+const ANSWERED_TRIES: usize = 64;
+
 /// Places a call that ends now and notifies subscribed channels; `None` draws a 5 s–3 min length.
-pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>) -> CallFacts {
+/// A `recorded` call is answered and recorded (its recording and transcript come with the
+/// analysis delay's schedule), whatever the draws would say.
+pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>, recorded: bool) -> CallFacts {
     let now = now_ms();
     let mut inner = shared.lock();
-    let nonce = hash(&[inner.rng.next_u64(), inner.placed.len() as u64, now as u64]);
-    let duration = duration_ms.unwrap_or(5_000 + (mix(nonce) % 175_000) as i64);
-    let call = placed_call(&shared.dir, shared.config.seed, nonce, now, duration);
+    let draw = |inner: &mut super::state::Inner| {
+        let nonce = hash(&[inner.rng.next_u64(), inner.placed.len() as u64, now as u64]);
+        let duration = duration_ms.unwrap_or(5_000 + (mix(nonce) % 175_000) as i64);
+        placed_call(&shared.dir, shared.config.seed, nonce, now, duration)
+    };
+    let mut call = draw(&mut inner);
+    for _ in 1..ANSWERED_TRIES {
+        if call.connected || !recorded {
+            break;
+        }
+        call = draw(&mut inner);
+    }
     let key = (call.created_ms, call.id);
     inner.placed_index.insert(call.id, key);
     inner.placed.insert(key, call.clone());
+    if recorded {
+        inner.media.recorded.insert(call.id);
+    }
+    inner.media.placed.push(call.id);
     drop(inner);
+    shared.media_wake.notify_one();
     notify_call(shared, call.id, None);
     call
 }
@@ -62,7 +82,7 @@ fn bad_seconds() -> Response {
     )
 }
 
-/// `POST /_sandbox/calls[?seconds=N]`: answers the new call's summary.
+/// `POST /_sandbox/calls[?seconds=N][&recorded=true]`: answers the new call's summary.
 pub(crate) async fn place_call(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
@@ -71,11 +91,21 @@ pub(crate) async fn place_call(
     let Ok(seconds) = seconds_param(&pairs) else {
         return bad_seconds();
     };
-    let call = place(&shared, seconds.map(|s| (s * 1000.0) as i64));
+    let recorded = match pairs
+        .iter()
+        .find(|(k, _)| k == "recorded")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return bad(StatusCode::BAD_REQUEST, "recorded must be true or false"),
+    };
+    let call = place(&shared, seconds.map(|s| (s * 1000.0) as i64), recorded);
     (StatusCode::CREATED, axum::Json(summary(&shared.dir, &call))).into_response()
 }
 
-/// `POST /_sandbox/token[?seconds=N]`: an access token with both scopes, for curl.
+/// `POST /_sandbox/token[?seconds=N][&scope=…]`: an access token for curl, with every scope
+/// (the Recording API's too) or those of a space-separated `scope`.
 pub(crate) async fn token(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
     let pairs = query_pairs(raw.as_deref());
     let default = shared.config.token_lifetime.as_secs_f64();
@@ -83,14 +113,38 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQ
         Ok(s) => s.unwrap_or(default),
         Err(()) => return bad_seconds(),
     };
-    let issued = issue(
-        &mut shared.lock(),
-        Scopes::ALL,
-        (seconds * 1000.0) as i64,
-        false,
-    );
+    let scopes = match pairs.iter().find(|(k, _)| k == "scope") {
+        None => Scopes::EVERY,
+        Some((_, v)) => match Scopes::parse(v) {
+            Some(s) if !v.trim().is_empty() => s,
+            _ => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    "scope names a scope the sandbox does not know",
+                );
+            }
+        },
+    };
+    let issued = issue(&mut shared.lock(), scopes, (seconds * 1000.0) as i64, false);
     let body = json!({ "access_token": issued.access_token, "expires_in": issued.expires_in });
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// `POST /_sandbox/recording-options?token_shape=…&id_spelling=…&bytes=…`: GoTo's answer shapes
+/// (`documented`, `live` or `mixed`; `camel`, `snake` or `mixed`) and the size of every
+/// recording's audio (`natural`: follows the talk time).
+pub(crate) async fn recording_options(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let mut inner = shared.lock();
+    for (k, v) in query_pairs(raw.as_deref()) {
+        if inner.media.set_option(&k, &v).is_err() {
+            let why = format!("unknown option {k}={v} ({})", super::media_state::OPTIONS);
+            return bad(StatusCode::BAD_REQUEST, why);
+        }
+    }
+    axum::Json(inner.media.options()).into_response()
 }
 
 /// `GET /_sandbox/faults`: the catalogue.
@@ -143,6 +197,9 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
         "seed": shared.config.seed,
         "channels": channels,
         "subscriptions": subscriptions,
+        "storageBaseUrl": shared.storage_base,
+        "recordingSubscriptions": inner.media.subscriptions.len(),
+        "storageRequests": inner.media.storage_log.len(),
         "placedCalls": inner.placed.len(),
         "requestCount": inner.request_count,
         "pendingFaultRules": inner.rules.len(),

@@ -135,6 +135,8 @@ pub(crate) struct Inner {
     pub next_socket_id: u64,
     /// GoTo's per-API limit when a test or benchmark asked for one.
     pub rate_limit: Option<super::rate_limit::RateLimit>,
+    /// The Recording API's world: subscriptions, download tokens, knobs and faults.
+    pub media: super::media_state::MediaState,
 }
 
 impl Inner {
@@ -175,8 +177,20 @@ impl Inner {
             let _ = tx.send(SocketCmd::Close(reason));
         }
         self.subscriptions.retain(|s| s.channel_id != id);
+        self.media.subscriptions.retain(|s| s.channel_id != id);
         true
     }
+}
+
+impl Scopes {
+    /// Every scope the sandbox's OAuth client has, the Recording API's included: what the
+    /// tokens it hands to tests and to `cer sandbox` users carry.
+    pub(crate) const EVERY: Scopes = Scopes {
+        read: true,
+        manage: true,
+        recording_read: true,
+        recording_manage: true,
+    };
 }
 
 /// The state every handler and background task shares.
@@ -184,6 +198,12 @@ pub(crate) struct Shared {
     pub config: SandboxConfig,
     pub base_url: String,
     pub ws_base: String,
+    /// `http://127.0.0.1:PORT` of the storage host that serves the audio and transcripts.
+    pub storage_base: String,
+    /// Signs the storage host's URLs; random per sandbox.
+    pub storage_key: [u8; 32],
+    /// Wakes the recording notifier when a call is placed by hand.
+    pub media_wake: Notify,
     pub dir: Directory,
     pub schedule: Option<Schedule>,
     inner: Mutex<Inner>,
@@ -195,13 +215,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: SandboxConfig, port: u16) -> Self {
+    pub(crate) fn new(config: SandboxConfig, port: u16, storage_port: u16) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
+        let mut rng = SplitMix64::new(hash(&[config.seed, nanos, u64::from(port)]));
+        let mut storage_key = [0u8; 32];
+        for chunk in storage_key.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
         let inner = Inner {
-            rng: SplitMix64::new(hash(&[config.seed, nanos, u64::from(port)])),
+            rng,
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             codes: HashMap::new(),
@@ -217,10 +242,14 @@ impl Shared {
             deny_next_authorize: false,
             next_socket_id: 0,
             rate_limit: None,
+            media: super::media_state::MediaState::new(&config),
         };
         Shared {
             base_url: format!("http://127.0.0.1:{port}"),
             ws_base: format!("ws://127.0.0.1:{port}"),
+            storage_base: format!("http://127.0.0.1:{storage_port}"),
+            storage_key,
+            media_wake: Notify::new(),
             dir: Directory::new(config.seed),
             schedule: config
                 .every_ms()
