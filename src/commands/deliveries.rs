@@ -1,18 +1,25 @@
 //! `cer deliveries`: lists the forwarding outbox (pending and failed deliveries) from the
-//! store; `--retry` queues the failed ones again for the running or the next `cer listen`.
+//! store; `--retry` queues the failed ones again for the running or the next `cer listen`;
+//! `--forget TARGET` unregisters a target and drops its queue.
 
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
 
 use super::Context;
+use crate::errors::UsageError;
 use crate::escape::terminal_safe;
 use crate::settings::persistence::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
 use crate::store::outbox::Listed;
+use crate::store::targets::Registered;
+use crate::target::ForwardTarget;
 
 pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<()> {
     let store = Store::open(&args.store).await?;
     let output = &context.output;
+    if let Some(given) = &args.forget {
+        return forget(&store, given, context).await;
+    }
     if args.retry {
         let now = jiff::Timestamp::now();
         let queued = store.retry_failed(now, DEFAULT_FORWARD_FOR).await?;
@@ -23,7 +30,10 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         ));
         return Ok(());
     }
-    let rows = store.list_deliveries(args.failed).await?;
+    let now = jiff::Timestamp::now();
+    // Orphaned deliveries past their --forward-for are failed, as a listener would find them.
+    store.expire_orphans(now).await?;
+    let rows = store.list_deliveries(args.failed, now).await?;
     if rows.is_empty() {
         output.status(if args.failed {
             "No failed deliveries."
@@ -49,6 +59,67 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
     Ok(())
 }
 
+/// `--forget TARGET`: unregisters the target and drops its queue.
+async fn forget(store: &Store, given: &str, context: &Context) -> anyhow::Result<()> {
+    let known = store.registered_targets().await?;
+    let target = named(given, &known)?;
+    let dropped = store.forget_target(&target.key).await?;
+    context.output.status(format!(
+        "Forgot {}: {dropped} deliver{} dropped; no report is queued for it any more.",
+        terminal_safe(&target.target),
+        if dropped == 1 { "y" } else { "ies" }
+    ));
+    Ok(())
+}
+
+/// The registered target `given` names: its tag (brackets allowed) or its whole URL. An
+/// error never quotes a URL (it is a secret), only a tag.
+fn named<'a>(given: &str, known: &'a [Registered]) -> Result<&'a Registered, UsageError> {
+    let given = given.trim();
+    let key = url::Url::parse(given)
+        .ok()
+        .filter(|url| url.host_str().is_some())
+        .map(|url| ForwardTarget::new(url).key().to_string());
+    let tag = given
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let found: Vec<&Registered> = known
+        .iter()
+        .filter(|t| key.as_ref().map_or(t.tag == tag, |key| &t.key == key))
+        .collect();
+    let shown = if key.is_some() {
+        "the URL given".to_string()
+    } else if tag.len() == 6 && tag.chars().all(|c| c.is_ascii_hexdigit()) {
+        format!("tag {tag}")
+    } else {
+        "the text given".to_string()
+    };
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let hint = if known.is_empty() {
+                "no target is registered in this store".to_string()
+            } else {
+                let list: Vec<String> = known
+                    .iter()
+                    .map(|t| terminal_safe(&t.target).into_owned())
+                    .collect();
+                format!("the registered targets: {}", list.join(", "))
+            };
+            Err(
+                UsageError::new(format!("--forget: {shown} names no registered target"))
+                    .with_hint(hint),
+            )
+        }
+        _ => Err(UsageError::new(format!(
+            "--forget: {shown} names {} registered targets",
+            found.len()
+        ))
+        .with_hint("give the target's whole URL instead of its tag")),
+    }
+}
+
 /// `3 pending, 1 failed, 2 orphaned (their target is no longer given to any listener)`.
 fn counted(rows: &[Listed]) -> String {
     let mut parts = Vec::new();
@@ -60,7 +131,10 @@ fn counted(rows: &[Listed]) -> String {
     }
     let mut line = parts.join(", ");
     if rows.iter().any(|row| row.state == "orphaned") {
-        line.push_str(" (orphaned: no running listener forwards to their target)");
+        line.push_str(
+            " (orphaned: no running listener forwards to their target; they wait for one until \
+             --forward-for runs out, or `cer deliveries --forget TAG` drops them)",
+        );
     }
     line
 }

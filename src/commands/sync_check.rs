@@ -1,6 +1,6 @@
 //! `cer sync --check`: proves the store complete, or says what it lacks, without fetching a
 //! single report: GoTo's summaries of the range against the store, then what the store still
-//! owes for those calls (re-fetches planned, deliveries pending or failed).
+//! owes for those calls (re-fetches planned, deliveries pending, failed or orphaned).
 
 use anyhow::Context as _;
 use serde_json::json;
@@ -27,6 +27,7 @@ pub async fn run(
     let (start, end) = (settings.start, settings.end);
     let refetches = store.refetches_planned_between(start, end).await?;
     let (pending, failed) = store.deliveries_between(start, end).await?;
+    let orphaned = store.orphaned_between(start, end).await?;
     let mut text = if settings.json {
         let check = json!({
             "from": start.to_string(),
@@ -37,6 +38,7 @@ pub async fn run(
             "refetchesDue": refetches,
             "deliveriesPending": pending,
             "deliveriesFailed": failed,
+            "deliveriesOrphaned": orphaned,
             "complete": missing.is_empty(),
         });
         serde_json::to_string(&check).context("cannot print the check")?
@@ -48,7 +50,8 @@ pub async fn run(
                 missing.len()
             ),
             format!(
-                "{refetches} re-fetches still due; {pending} deliveries pending, {failed} failed"
+                "{refetches} re-fetches still due; {pending} deliveries pending, {failed} failed, \
+                 {orphaned} orphaned"
             ),
         ];
         if context.settings.log_level >= LevelFilter::DEBUG {

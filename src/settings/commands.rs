@@ -186,17 +186,15 @@ fn metrics_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
     })
 }
 
-/// A `--forward-to` URL. The error shows it redacted like every target (user info, query
-/// values and token-like path segments hidden), and not at all when it is not a URL: a
-/// mistyped target still holds the secrets of the real one.
+/// A `--forward-to` URL. The error shows nothing of it but its scheme: a mistyped target
+/// still holds the secrets of the real one, in any part (`user:pw@host/hook` parses as the
+/// scheme `user` with the password in its path).
 fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
     let http = |url: &url::Url| matches!(url.scheme(), "http" | "https");
-    // Only an http(s) URL has parts redaction knows; of another, its scheme alone
-    // (`user:pw@host` parses as the scheme `user` with the password in its path).
     let shown = match url::Url::parse(text) {
         Ok(url) if http(&url) && url.host_str().is_some() => return Ok(url),
-        Ok(url) if http(&url) => format!("{:?}", crate::target::redact(&url)),
-        Ok(url) => format!("\"{}:…\"", url.scheme()),
+        Ok(url) if http(&url) => format!("\"{}://…\" (no host)", url.scheme()),
+        Ok(url) => format!("\"{}:…\"", crate::escape::terminal_safe(url.scheme())),
         Err(_) => "(not shown: it is not a URL)".to_string(),
     };
     Err(
@@ -264,6 +262,14 @@ fn header(text: &str) -> Result<(String, String), UsageError> {
     })?;
     let (name, value) = (name.trim(), value.trim());
     let shown = crate::escape::terminal_safe(name);
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+        && value.contains(['\r', '\n'])
+    {
+        return Err(UsageError::new(format!(
+            "--forward-header {shown:?} has a value that holds a line break (CR or LF)"
+        ))
+        .with_hint("give the value on one line; a header cannot span lines"));
+    }
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
         || reqwest::header::HeaderValue::from_str(value).is_err()
     {

@@ -256,3 +256,22 @@ fn analysis_delay_takes_seconds_zero_or_off() {
         assert!(delay(&[flag.as_str()]).is_err(), "{bad}");
     }
 }
+
+// Regression (issue 26): a value holding CR or LF was refused as "not a valid header", which
+// named the header but not what was wrong with its value.
+#[test]
+fn a_header_value_with_a_line_break_says_so_without_quoting_it() {
+    for text in [
+        "X-Token: s3cr3t\r\nInjected: 1",
+        "X-Token: s3cr3t\nx",
+        "X-Token: s3cr3t\rx",
+    ] {
+        let err = header(text).unwrap_err().to_string();
+        assert!(err.contains("\"X-Token\""), "{err}");
+        assert!(err.contains("CR or LF"), "{err}");
+        assert!(
+            !err.contains("s3cr3t") && !err.contains("Injected"),
+            "{err}"
+        );
+    }
+}

@@ -18,6 +18,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "revisions",
         include_str!("migrations/sqlite/0002_revisions.sql"),
     ),
+    (
+        3,
+        "targets",
+        include_str!("migrations/sqlite/0003_targets.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -29,6 +34,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "revisions",
         include_str!("migrations/postgres/0002_revisions.sql"),
+    ),
+    (
+        3,
+        "targets",
+        include_str!("migrations/postgres/0003_targets.sql"),
     ),
 ];
 
@@ -78,8 +88,11 @@ fn lost_a_race(err: &MigrateError) -> bool {
         return false;
     };
     // A migration that adds a column cannot say IF NOT EXISTS on SQLite: the loser of a race
-    // finds the column there (SQLITE_ERROR), and its transaction was rolled back.
-    if db.message().starts_with("duplicate column name") {
+    // finds the column there (SQLITE_ERROR), or one that a migration drops gone, and its
+    // transaction was rolled back.
+    if db.message().starts_with("duplicate column name")
+        || db.message().starts_with("no such column")
+    {
         return true;
     }
     let primary = db

@@ -18,7 +18,7 @@ pub mod refetch;
 mod reports;
 mod retention;
 mod row;
-mod targets;
+pub mod targets;
 
 use std::collections::HashMap;
 
