@@ -31,3 +31,4 @@ mod store_health;
 mod summaries;
 mod summaries_glance;
 mod sync;
+mod targets;
