@@ -358,7 +358,10 @@ fn a_secret_in_a_target_url_reaches_no_output_log_or_store_row() {
     let (stdout, stderr) = running.stop();
     let mut seen = stdout.join("\n") + &stderr.join("\n") + &scraped;
     let shown = crate::targets::shown(&url);
-    assert!(seen.contains(&shown), "the target is shown as {shown}: {seen}");
+    assert!(
+        seen.contains(&shown),
+        "the target is shown as {shown}: {seen}"
+    );
     for args in [
         &["deliveries"][..],
         &["deliveries", "--json"],
