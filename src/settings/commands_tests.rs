@@ -275,3 +275,23 @@ fn a_header_value_with_a_line_break_says_so_without_quoting_it() {
         );
     }
 }
+
+// Regression (issue 26): a mistyped `--forward-to` showed its scheme, which in
+// `name:password@host/…` is the user name.
+#[test]
+fn a_bad_forward_to_shows_no_part_of_itself() {
+    for text in [
+        "tok3n:s3cret@hooks.example/catch/1/k",
+        "https://u:s3cret@",
+        "hooks.example/s3cret",
+        "ftp://u:s3cret@hooks.example/x",
+    ] {
+        let err = webhook_url(text).unwrap_err().to_string();
+        for part in ["s3cret", "tok3n", "hooks", "u:"] {
+            assert!(!err.contains(part), "{text}: {err}");
+        }
+    }
+    let err = webhook_url("ftp://h/x").unwrap_err().to_string();
+    assert!(err.contains("its scheme is ftp"), "{err}");
+    assert!(webhook_url("http://127.0.0.1:3000/hook/s3cret").is_ok());
+}
