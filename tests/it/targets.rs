@@ -335,3 +335,159 @@ fn sync_queues_for_registered_targets_and_forget_drops_them() {
     assert_eq!(code, 0, "{stderr}");
     assert!(outbox(&env).is_empty());
 }
+
+/// The store key an earlier version gave a target URL: `sha256:` and 32 hex characters.
+fn key_of(url: &str) -> String {
+    let digest = Sha256::digest(url.as_bytes());
+    let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// A store as the version before issue 26 left it (migrations 1 and 2): targets kept in their
+/// old form, which showed these path secrets in clear, a last error quoting a URL, and a
+/// row of the oldest outbox that named its target in clear.
+async fn store_of_the_previous_version(url: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let dialect = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let sql = |n: i64| match (dialect, n) {
+        ("sqlite", 1) => include_str!("../../src/store/migrations/sqlite/0001_store.sql"),
+        ("sqlite", _) => include_str!("../../src/store/migrations/sqlite/0002_revisions.sql"),
+        (_, 1) => include_str!("../../src/store/migrations/postgres/0001_store.sql"),
+        _ => include_str!("../../src/store/migrations/postgres/0002_revisions.sql"),
+    };
+    let migrations = [(1, "store"), (2, "revisions")].map(|(n, name)| {
+        sqlx::migrate::Migration::new(
+            n,
+            name.into(),
+            sqlx::migrate::MigrationType::Simple,
+            sql(n).into(),
+            false,
+        )
+    });
+    let migrator = sqlx::migrate::Migrator {
+        migrations: migrations.to_vec().into(),
+        ..sqlx::migrate::Migrator::DEFAULT
+    };
+    migrator.run(&pool).await.unwrap();
+    let telegram = "https://api.telegram.org/bot8642097531:AAHtelegramSECRET0token/sendMessage";
+    let zapier = "https://***@hooks.zapier.com/hooks/catch/7349215/zapSECRETx9k/?token=***";
+    let rows = [
+        (
+            "c1",
+            key_of(telegram),
+            telegram,
+            "pending",
+            format!("request to {telegram} failed"),
+        ),
+        (
+            "c2",
+            key_of("zapier"),
+            zapier,
+            "orphaned",
+            "answered 500".to_string(),
+        ),
+        (
+            "c3",
+            "legacy:http://u:pw@127.0.0.1:9/hook/s3cr3tShrt".to_string(),
+            "http://u:pw@127.0.0.1:9/hook/s3cr3tShrt",
+            "pending",
+            "answered 503".to_string(),
+        ),
+    ];
+    for (id, key, target, state, error) in &rows {
+        sqlx::query(
+            "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state, \
+             attempts, last_error, created_ms, next_ms, lease_ms, holder, deadline_ms) \
+             VALUES ($1, 1, $2, $3, $4, 1, $5, 1, 1, 0, NULL, 4102444800000)",
+        )
+        .bind(*id)
+        .bind(key)
+        .bind(*target)
+        .bind(*state)
+        .bind(error)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("INSERT INTO cer_targets (target_key, target, seen_ms) VALUES ($1, $2, 1)")
+        .bind(key_of("zapier"))
+        .bind(zapier)
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+}
+
+/// Migration 3 scrubs what earlier versions stored: every target is registered with only its
+/// scheme, host, port and tag, the outbox keeps no target column, an error that quoted a URL
+/// goes, and orphaned deliveries are pending again (orphaned is now seen, not stored).
+#[test]
+fn the_migration_scrubs_targets_an_earlier_version_stored_in_clear() {
+    let env = TestEnv::new();
+    let db = env.state_dir().join("cer.db");
+    std::fs::create_dir_all(env.state_dir()).unwrap();
+    let mut stores = vec![(
+        format!("sqlite://{}?mode=rwc", db.display()),
+        format!("sqlite:{}", db.display()),
+    )];
+    stores.extend(crate::postgres::fresh_database().map(|url| (url.clone(), url)));
+    for (connect, location) in stores {
+        env.block_on(store_of_the_previous_version(&connect));
+        let location = cer::store::StoreLocation::parse(&location).unwrap();
+        let store = env.block_on(cer::store::Store::open(&location)).unwrap();
+        let now = jiff::Timestamp::now();
+        let listed = env.block_on(store.list_deliveries(false, now)).unwrap();
+        let rows: Vec<(&str, &str, &str)> = listed
+            .iter()
+            .map(|d| {
+                (
+                    d.conversation_space_id.as_str(),
+                    d.target.as_str(),
+                    d.state.as_str(),
+                )
+            })
+            .collect();
+        let telegram =
+            key_of("https://api.telegram.org/bot8642097531:AAHtelegramSECRET0token/sendMessage");
+        let legacy = shown("http://u:pw@127.0.0.1:9/hook/s3cr3tShrt");
+        assert_eq!(
+            rows,
+            [
+                (
+                    "c1",
+                    &format!("https://api.telegram.org/… [{}]", &telegram[7..13])[..],
+                    "orphaned"
+                ),
+                (
+                    "c2",
+                    &format!("https://hooks.zapier.com/… [{}]", &key_of("zapier")[7..13])[..],
+                    "orphaned"
+                ),
+                ("c3", &legacy[..], "orphaned"),
+            ]
+        );
+        assert_eq!(
+            listed[0].last_error.as_deref(),
+            Some("(not shown: it named the target)")
+        );
+        let tags: Vec<String> = env
+            .block_on(store.registered_targets())
+            .unwrap()
+            .into_iter()
+            .map(|t| t.target)
+            .collect();
+        assert_eq!(tags.len(), 3, "{tags:?}");
+    }
+    let stored = every_stored_value(&env);
+    for (_, secrets) in PATHS {
+        for secret in secrets.iter().filter(|s| stored.contains(**s)) {
+            panic!("{secret} still stored:\n{stored}");
+        }
+    }
+    assert!(!stored.contains("u:pw"), "{stored}");
+}
