@@ -71,7 +71,15 @@ fn failing_receiver(env: &TestEnv) -> (String, Arc<Mutex<Vec<String>>>) {
 
 /// `cer ARGS` to its end: (exit code, stdout, stderr).
 fn cer(env: &TestEnv, args: &[&str], tty: bool) -> (i32, String, String) {
+    cer_on(env, None, args, tty)
+}
+
+/// [`cer`] on the store `store` (`CER_STORE`), else the default SQLite one.
+fn cer_on(env: &TestEnv, store: Option<&str>, args: &[&str], tty: bool) -> (i32, String, String) {
     let mut command = env.cer_with_token();
+    if let Some(store) = store {
+        command.env("CER_STORE", store);
+    }
     if tty {
         command.env("CER_FORCE_TTY", "stdout");
     }
@@ -85,7 +93,12 @@ fn cer(env: &TestEnv, args: &[&str], tty: bool) -> (i32, String, String) {
 
 /// `cer deliveries --json`, parsed.
 fn outbox(env: &TestEnv) -> Vec<serde_json::Value> {
-    let (code, stdout, stderr) = cer(env, &["deliveries", "--json"], false);
+    outbox_on(env, None)
+}
+
+/// [`outbox`] of the store `store`.
+fn outbox_on(env: &TestEnv, store: Option<&str>) -> Vec<serde_json::Value> {
+    let (code, stdout, stderr) = cer_on(env, store, &["deliveries", "--json"], false);
     assert_eq!(code, 0, "{stderr}");
     json_lines(&stdout.lines().map(str::to_string).collect::<Vec<_>>())
 }
@@ -228,11 +241,32 @@ fn no_part_of_a_target_but_scheme_host_and_port_shows_anywhere() {
 /// stored revision 2, which was queued for no one: T never got it.
 #[test]
 fn a_revision_a_listener_without_targets_stores_reaches_a_target_another_one_named() {
+    a_revision_stored_without_targets_reaches_the_target(None);
+}
+
+/// The same on a PostgreSQL store shared by the listeners.
+#[test]
+fn on_postgres_a_revision_stored_without_targets_reaches_the_target() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        eprintln!("skipped: no PostgreSQL");
+        return;
+    };
+    a_revision_stored_without_targets_reaches_the_target(Some(&url));
+}
+
+fn a_revision_stored_without_targets_reaches_the_target(store: Option<&str>) {
     let env = TestEnv::with(SandboxConfig {
         call_every: None,
         analysis_delay: None,
         ..SandboxConfig::default()
     });
+    let listen = |args: &[&str]| {
+        env.listen_with(args, |command| {
+            if let Some(store) = store {
+                command.env("CER_STORE", store);
+            }
+        })
+    };
     let receiver = Receiver::start(&env, 0, Fault::None);
     let point = Duration::from_secs(6);
     let with_target = [
@@ -242,7 +276,7 @@ fn a_revision_a_listener_without_targets_stores_reaches_a_target_another_one_nam
         "--forward-to",
         receiver.url.as_str(),
     ];
-    let mut first = env.listen(&with_target);
+    let mut first = listen(&with_target);
     let ended = Instant::now();
     let id = env.place_calls(1).remove(0);
     first.stdout_lines(1, LIMIT);
@@ -254,20 +288,20 @@ fn a_revision_a_listener_without_targets_stores_reaches_a_target_another_one_nam
     );
     env.sandbox.add_analysis(&id, None).expect("a known call");
 
-    let without = env.listen(&["--json", "--refetch", "6s"]);
+    let without = listen(&["--json", "--refetch", "6s"]);
     let deadline = Instant::now() + LIMIT;
     let second = loop {
-        let queued: Vec<serde_json::Value> = outbox(&env)
+        let queued: Vec<serde_json::Value> = outbox_on(&env, store)
             .into_iter()
             .filter(|d| d["revision"] == 2)
             .collect();
         if !queued.is_empty() {
             break queued;
         }
+        let outbox = outbox_on(&env, store);
         assert!(
             Instant::now() < deadline,
-            "revision 2 never queued: {:?}",
-            outbox(&env)
+            "revision 2 never queued: {outbox:?}"
         );
         std::thread::sleep(Duration::from_millis(200));
     };
@@ -280,10 +314,12 @@ fn a_revision_a_listener_without_targets_stores_reaches_a_target_another_one_nam
     assert_eq!(second[0]["target"], shown(&receiver.url).as_str());
     without.stop();
 
-    let again = env.listen(&with_target);
+    let again = listen(&with_target);
     receiver.wait_for(&[format!("{id}:2")], LIMIT);
     again.stop();
     assert_eq!(receiver.accepted_ids(), [id.clone(), format!("{id}:2")]);
+    let sqlite = env.state_dir().join("cer.db");
+    assert_eq!(sqlite.exists(), store.is_none(), "the store the test meant");
 }
 
 /// `sync` storing a call queues it for a target a listener once named; `cer deliveries`
