@@ -189,7 +189,6 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
         let points = [Duration::from_secs(120), Duration::from_secs(900)];
         let queue = Queue {
             refetch_after: &points,
-            ..Queue::NONE
         };
         let ended = at("2026-11-20T12:00:00Z");
         let now = ended + SignedDuration::from_secs(60);
