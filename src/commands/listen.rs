@@ -181,7 +181,8 @@ async fn finish_deliveries(
             "deliveries are"
         };
         context.output.status(format!(
-            "{pending} {deliveries} still pending in the store; the next `cer listen` with the same --forward-to sends them."
+            "{pending} {deliveries} still pending in the store; the next `cer listen` with the same \
+             --forward-to sends them."
         ));
     }
 }
@@ -222,7 +223,8 @@ async fn serve_targets(store: &Store, targets: &[ForwardTarget], forward_for: Du
     match store.expire_orphans(now).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
-            "{n} deliveries to targets no listener forwards to ran out of --forward-for; `cer deliveries --failed` lists them"
+            "{n} deliveries to targets no listener forwards to ran out of --forward-for; \
+             `cer deliveries --failed` lists them"
         ),
         Err(err) => tracing::info!("cannot look for orphaned deliveries: {err}"),
     }
