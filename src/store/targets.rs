@@ -67,6 +67,12 @@ impl Store {
             .unwrap_or(i64::MAX)
             .min(LONGEST_FORWARD_FOR_MS);
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        // The word of listeners that died without taking it back has run out: it goes.
+        sqlx::query("DELETE FROM cer_target_listeners WHERE seen_ms < $1")
+            .bind(served_since(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| self.failed(e))?;
         for target in targets {
             sqlx::query(
                 "INSERT INTO cer_targets (target_key, target, tag, forward_for_ms, registered_ms) \
