@@ -183,3 +183,48 @@ fn human(row: &Listed, zone: &TimeZone) -> String {
         row.attempts
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registered(url: &str) -> Registered {
+        let target = ForwardTarget::new(url::Url::parse(url).unwrap());
+        Registered {
+            key: target.key().to_string(),
+            target: target.shown().to_string(),
+            tag: target.tag().to_string(),
+        }
+    }
+
+    #[test]
+    fn a_target_is_named_by_its_tag_or_its_url_and_an_error_never_quotes_a_url() {
+        let known = [
+            registered("https://hooks.example/catch/1/s3cret"),
+            registered("https://other.example/in"),
+        ];
+        let tag = known[0].tag.clone();
+        for given in [tag.clone(), format!("[{tag}]"), tag.to_uppercase()] {
+            assert_eq!(named(&given, &known).unwrap().key, known[0].key, "{given}");
+        }
+        let by_url = named("https://hooks.example/catch/1/s3cret", &known).unwrap();
+        assert_eq!(by_url.key, known[0].key);
+        let err = named("https://hooks.example/catch/1/wr0ng", &known).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            !text.contains("wr0ng") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&known[1].target),
+            "lists the registered targets: {text}"
+        );
+        let twins = [known[0].clone(), known[0].clone()];
+        assert!(
+            named(&tag, &twins)
+                .unwrap_err()
+                .to_string()
+                .contains("2 registered")
+        );
+    }
+}
