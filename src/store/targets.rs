@@ -198,6 +198,18 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites a SQLite file an earlier version left, once: the target URLs it deleted stay
+    /// in its free pages and its write-ahead log until then. A store busy with another
+    /// process is compacted another time.
+    pub(super) async fn compact(&self) {
+        for statement in ["VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"] {
+            if let Err(err) = sqlx::query(statement).execute(&self.pool).await {
+                tracing::info!("could not compact the store {}: {err}", self.shown);
+                return;
+            }
+        }
+    }
+
     async fn reregister_legacy(
         &self,
         legacy: &str,
