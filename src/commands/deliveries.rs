@@ -123,7 +123,7 @@ fn named<'a>(given: &str, known: &'a [Registered]) -> Result<&'a Registered, Usa
     }
 }
 
-/// `3 pending, 1 failed, 2 orphaned (their target is no longer given to any listener)`.
+/// `3 pending, 1 failed, 2 orphaned (orphaned: no running listener forwards to …)`.
 fn counted(rows: &[Listed]) -> String {
     let mut parts = Vec::new();
     for state in ["pending", "failed", "superseded", "orphaned"] {

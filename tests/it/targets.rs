@@ -140,6 +140,40 @@ fn every_stored_value(env: &TestEnv) -> String {
     })
 }
 
+/// The `target` labels of the `cer_deliveries*` series of a scrape.
+fn target_labels(scraped: &str) -> BTreeSet<String> {
+    let lines = scraped.lines().map(|line| Ok(line.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric.starts_with("cer_deliveries"))
+        .filter_map(|s| s.labels.get("target").map(str::to_string))
+        .collect()
+}
+
+/// `cer deliveries` on a terminal, as JSON, failed only and with trace logs (text and JSON):
+/// each lists `call` and shows every target of `urls` as cer must. Returns all they printed.
+fn every_listing(env: &TestEnv, urls: &[String], call: &str) -> String {
+    let mut seen = String::new();
+    for args in [
+        &["deliveries"][..],
+        &["deliveries", "--json"],
+        &["-vv", "deliveries", "--failed"],
+        &["-vv", "--log-format", "json", "deliveries", "--json"],
+    ] {
+        let (code, stdout, stderr) = cer(env, args, args.len() == 1);
+        assert_eq!(code, 0, "{stderr}");
+        for url in urls {
+            let shown = shown(url);
+            assert!(stdout.contains(&shown), "{args:?} shows {shown}: {stdout}");
+        }
+        assert!(stdout.contains(call));
+        seen.push_str(&format!("{stdout}\n{stderr}\n"));
+    }
+    seen
+}
+
 /// Regression (issue 26, finding 1): only path segments that looked like tokens were hidden,
 /// so a Telegram bot token, a Zapier hook, a session ID and a short secret showed in clear in
 /// logs, the delivery line, `cer deliveries`, metrics labels and the store.
@@ -178,16 +212,12 @@ fn no_part_of_a_target_but_scheme_host_and_port_shows_anywhere() {
         answer.text().await.unwrap()
     });
     let (stdout, stderr) = running.stop();
-    let lines = scraped.lines().map(|line| Ok(line.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
-    let labels: BTreeSet<String> = scrape
-        .samples
-        .iter()
-        .filter(|s| s.metric.starts_with("cer_deliveries"))
-        .filter_map(|s| s.labels.get("target").map(str::to_string))
-        .collect();
     let expected: BTreeSet<String> = urls.iter().map(|u| shown(u)).collect();
-    assert_eq!(labels, expected, "metrics label each target as shown");
+    assert_eq!(
+        target_labels(&scraped),
+        expected,
+        "metrics label each target as shown"
+    );
 
     let terminal = stdout.join("\n");
     let mut seen = format!("{terminal}\n{}\n{scraped}\n", stderr.join("\n"));
@@ -197,24 +227,7 @@ fn no_part_of_a_target_but_scheme_host_and_port_shows_anywhere() {
             "the delivery line: {terminal}"
         );
     }
-    for args in [
-        &["deliveries"][..],
-        &["deliveries", "--json"],
-        &["-vv", "deliveries", "--failed"],
-        &["-vv", "--log-format", "json", "deliveries", "--json"],
-    ] {
-        let (code, stdout, stderr) = cer(&env, args, args.len() == 1);
-        assert_eq!(code, 0, "{stderr}");
-        for url in &urls {
-            assert!(
-                stdout.contains(&shown(url)),
-                "{args:?} shows {}: {stdout}",
-                shown(url)
-            );
-        }
-        assert!(stdout.contains(&calls[0]));
-        seen.push_str(&format!("{stdout}\n{stderr}\n"));
-    }
+    seen.push_str(&every_listing(&env, &urls, &calls[0]));
     let stored = every_stored_value(&env);
     assert!(stored.contains(&shown(&urls[0])), "{stored}");
     seen.push_str(&stored);
