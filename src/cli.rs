@@ -92,7 +92,7 @@ pub(crate) enum ColorWhen {
 pub(crate) enum Command {
     /// Log in to GoTo with OAuth and store the tokens
     #[command(
-        after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to"
+        after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to\n  cer login --recordings      # also the scopes --archive needs for recordings"
     )]
     Login(LoginArgs),
 
@@ -184,6 +184,11 @@ pub(crate) struct LoginArgs {
     /// Log in again without asking, replacing the stored tokens
     #[arg(long)]
     pub force: bool,
+
+    /// Also ask for recording.v1.read and recording.v1.notifications.manage, so --archive can
+    /// keep recordings and transcripts (the OAuth client must have both scopes)
+    #[arg(long)]
+    pub recordings: bool,
 }
 
 /// `cer status`.

@@ -155,6 +155,19 @@ mod tests {
     }
 
     #[test]
+    fn a_notification_with_goto_newer_fields_still_names_its_call() {
+        // GoTo (2025-12) adds CSAT scores and feedback to REPORT_SUMMARY; their names are not
+        // public, so any extra content is passed by.
+        let frame = r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8","csat":{"score":4,"feedback":"ok"},"csatScore":[1,{"x":null}]},"bypassDoNotDisturb":null}}"#;
+        assert_eq!(
+            parse_frame(frame),
+            Frame::CallReport {
+                conversation_space_id: "29a1c77a-e52a-3764-8606-8b02b1277be8".into()
+            }
+        );
+    }
+
+    #[test]
     fn reads_control_messages_by_type_whatever_the_source() {
         let refresh = r#"{"event":"Notification","eventId":3,"data":{"source":"notification-websocket","type":"WEBSOCKET_REFRESH_REQUIRED","content":{}}}"#;
         assert_eq!(parse_frame(refresh), Frame::RefreshRequired);

@@ -10,10 +10,12 @@ use super::Context;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
 
-/// Prints the comparison on stdout; fails (exit 1) when a call of the range is not stored.
+/// Prints the comparison on stdout; fails (exit 1) when a call of the range is not stored,
+/// or when a summary names no call: the store cannot be shown to hold that one, so the range
+/// is not proven complete (`unusable`, GoTo's data: syncing again does not help).
 pub async fn run(
     store: &Store,
-    ids: Vec<String>,
+    (ids, unusable): (Vec<String>, u64),
     settings: &SyncSettings,
     context: &Context,
 ) -> anyhow::Result<()> {
@@ -25,7 +27,9 @@ pub async fn run(
         }
     }
     let (start, end) = (settings.start, settings.end);
-    let refetches = store.refetches_planned_between(start, end).await?;
+    let (refetches, later) = store
+        .refetches_between(start, end, jiff::Timestamp::now())
+        .await?;
     let (pending, failed) = store.deliveries_between(start, end).await?;
     let orphaned = store.orphaned_between(start, end).await?;
     let mut text = if settings.json {
@@ -35,11 +39,13 @@ pub async fn run(
             "calls": calls,
             "stored": calls - missing.len(),
             "missing": missing,
+            "unusable": unusable,
             "refetchesDue": refetches,
+            "refetchesLater": later,
             "deliveriesPending": pending,
             "deliveriesFailed": failed,
             "deliveriesOrphaned": orphaned,
-            "complete": missing.is_empty(),
+            "complete": missing.is_empty() && unusable == 0,
         });
         serde_json::to_string(&check).context("cannot print the check")?
     } else {
@@ -50,10 +56,16 @@ pub async fn run(
                 missing.len()
             ),
             format!(
-                "{refetches} re-fetches still due; {pending} deliveries pending, {failed} failed, \
-                 {orphaned} orphaned"
+                "{refetches} re-fetches due ({later} planned later); \
+                 {pending} deliveries pending, {failed} failed, {orphaned} orphaned"
             ),
         ];
+        if unusable > 0 {
+            lines.insert(
+                1,
+                format!("{unusable} summaries name no conversationSpaceId: unusable, not stored"),
+            );
+        }
         if context.settings.log_level >= LevelFilter::DEBUG {
             lines.extend(missing.iter().map(|id| format!("missing {id}")));
         }
@@ -61,12 +73,17 @@ pub async fn run(
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;
-    if missing.is_empty() {
-        Ok(())
-    } else {
+    if !missing.is_empty() {
         anyhow::bail!(
             "the store lacks {} call(s) of the range; `cer sync` with the same range stores them",
             missing.len()
         )
     }
+    if unusable > 0 {
+        anyhow::bail!(
+            "{unusable} of GoTo's summaries of the range name no conversationSpaceId: the store \
+             cannot hold their calls, so the range is not complete (GoTo's data, not the store)"
+        )
+    }
+    Ok(())
 }

@@ -104,7 +104,7 @@ impl Refetcher {
                         if k > 0 && claimed_at.elapsed() > self.timing.lease / 2 {
                             break;
                         }
-                        self.refetch(point).await;
+                        let _ = self.refetch(point).await;
                     }
                     continue;
                 }
@@ -122,8 +122,9 @@ impl Refetcher {
         }
     }
 
-    /// One re-fetch, its result stored and told.
-    async fn refetch(&self, due: DueRefetch) {
+    /// One re-fetch, its result stored, settled and told (also `sync`'s, for due points of
+    /// its range); `None` when the store failed and the point waits for its lease to end.
+    pub async fn refetch(&self, due: DueRefetch) -> Option<RefetchResult> {
         let result = match fetch_report(&self.api, &due.id).await {
             Ok(report) => self.keep(&due, report).await,
             Err(err) => {
@@ -134,10 +135,8 @@ impl Refetcher {
                 Some(RefetchResult::Error)
             }
         };
-        let Some(result) = result else {
-            // The store failed: the lease runs out and the point is tried again.
-            return;
-        };
+        // The store failed: the lease runs out and the point is tried again.
+        let result = result?;
         let done = match result {
             RefetchResult::Error => RefetchDone::Failed,
             RefetchResult::Changed | RefetchResult::Unchanged => RefetchDone::Done,
@@ -151,6 +150,7 @@ impl Refetcher {
             tracing::info!("cannot record a re-fetch of {}: {err}", due.id);
         }
         self.tell(ListenEvent::Refetched(result)).await;
+        Some(result)
     }
 
     /// Stores a re-fetched report as a revision if it changed; `None` when the store failed.

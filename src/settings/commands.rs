@@ -26,6 +26,8 @@ pub struct LoginSettings {
     pub browser: Option<String>,
     /// `--force`: replace a stored login without asking.
     pub force: bool,
+    /// `--recordings`: also ask for the Recording API's scopes.
+    pub recordings: bool,
 }
 
 impl LoginSettings {
@@ -43,6 +45,7 @@ impl LoginSettings {
             redirect_uri: loopback_redirect(text)?,
             browser: settings.browser.clone(),
             force: args.force,
+            recordings: args.recordings,
         })
     }
 }

@@ -34,7 +34,7 @@ pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>) -> CallFacts {
     inner.placed_index.insert(call.id, key);
     inner.placed.insert(key, call.clone());
     drop(inner);
-    notify_call(shared, call.id);
+    notify_call(shared, call.id, None);
     call
 }
 

@@ -42,6 +42,7 @@ mod payloads;
 mod rate_limit;
 mod report;
 mod report_parts;
+mod report_shape;
 mod report_states;
 mod reports;
 mod request;
