@@ -342,6 +342,11 @@ pub(crate) struct DeliveriesArgs {
     #[arg(long, conflicts_with = "failed")]
     pub retry: bool,
 
+    /// Unregister a target and drop its queue: its tag (shown in brackets after the target,
+    /// e.g. 3f2a91) or its URL. Stop the listeners that name it first, or they register it again
+    #[arg(long, value_name = "TARGET", conflicts_with_all = ["failed", "retry", "json"])]
+    pub forget: Option<String>,
+
     #[command(flatten)]
     pub store: StoreArgs,
 }

@@ -218,11 +218,11 @@ async fn store_all(store: Store, reports: Vec<serde_json::Value>) -> usize {
     let targets = vec![cer::target::ForwardTarget::new(
         url::Url::parse("http://127.0.0.1:9/hook").expect("a URL"),
     )];
-    let queue = Queue {
-        targets: &targets,
-        forward_for: Duration::from_secs(60),
-        refetch_after: &[],
-    };
+    store
+        .register_targets(&targets, Duration::from_secs(60), jiff::Timestamp::now())
+        .await
+        .expect("the target registered");
+    let queue = Queue::NONE;
     let mut won = 0;
     for report in &reports {
         let now = jiff::Timestamp::now();

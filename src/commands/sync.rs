@@ -74,11 +74,11 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
             }
         })
         .buffer_unordered(CONCURRENCY);
-    // sync delivers nothing (a later `listen --forward-to` does), but plans the re-fetches
-    // still ahead, which a running `listen` or a later `sync` of the range carries out.
+    // The store queues each report for every registered target (a listener naming it sends
+    // it); sync plans the re-fetches still ahead, which a running `listen` or a later `sync`
+    // of the range carries out.
     let queue = Queue {
         refetch_after: &settings.refetch_after,
-        ..Queue::NONE
     };
     while let Some((id, report)) = fetched.next().await {
         match report {

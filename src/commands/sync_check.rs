@@ -1,6 +1,6 @@
 //! `cer sync --check`: proves the store complete, or says what it lacks, without fetching a
 //! single report: GoTo's summaries of the range against the store, then what the store still
-//! owes for those calls (re-fetches planned, deliveries pending or failed).
+//! owes for those calls (re-fetches planned, deliveries pending, failed or orphaned).
 
 use anyhow::Context as _;
 use serde_json::json;
@@ -31,6 +31,7 @@ pub async fn run(
         .refetches_between(start, end, jiff::Timestamp::now())
         .await?;
     let (pending, failed) = store.deliveries_between(start, end).await?;
+    let orphaned = store.orphaned_between(start, end).await?;
     let mut text = if settings.json {
         let check = json!({
             "from": start.to_string(),
@@ -43,6 +44,7 @@ pub async fn run(
             "refetchesLater": later,
             "deliveriesPending": pending,
             "deliveriesFailed": failed,
+            "deliveriesOrphaned": orphaned,
             "complete": missing.is_empty() && unusable == 0,
         });
         serde_json::to_string(&check).context("cannot print the check")?
@@ -55,7 +57,7 @@ pub async fn run(
             ),
             format!(
                 "{refetches} re-fetches due ({later} planned later); \
-                 {pending} deliveries pending, {failed} failed"
+                 {pending} deliveries pending, {failed} failed, {orphaned} orphaned"
             ),
         ];
         if unusable > 0 {

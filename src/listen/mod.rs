@@ -150,7 +150,7 @@ pub enum ListenEvent {
         conversation_space_id: String,
         /// The report's revision that was forwarded (1 for the report as first stored).
         revision: i64,
-        /// The `--forward-to` target, redacted ([`crate::target::ForwardTarget::shown`]).
+        /// The `--forward-to` target as shown ([`crate::target::ForwardTarget::shown`]).
         target: String,
         /// What the attempt came to.
         result: DeliveryResult,

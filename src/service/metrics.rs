@@ -202,7 +202,7 @@ impl Metrics {
     }
 
     /// Shows zero series for a webhook target before its first delivery; `target` is the
-    /// target's redacted form, the only one any output shows.
+    /// target's shown form (`https://host/… [tag]`), the only one any output shows.
     pub fn delivery_target(&self, target: &str) {
         let target = target.to_string();
         for result in ["delivered", "failed"] {

@@ -256,3 +256,42 @@ fn analysis_delay_takes_seconds_zero_or_off() {
         assert!(delay(&[flag.as_str()]).is_err(), "{bad}");
     }
 }
+
+// Regression (issue 26): a value holding CR or LF was refused as "not a valid header", which
+// named the header but not what was wrong with its value.
+#[test]
+fn a_header_value_with_a_line_break_says_so_without_quoting_it() {
+    for text in [
+        "X-Token: s3cr3t\r\nInjected: 1",
+        "X-Token: s3cr3t\nx",
+        "X-Token: s3cr3t\rx",
+    ] {
+        let err = header(text).unwrap_err().to_string();
+        assert!(err.contains("\"X-Token\""), "{err}");
+        assert!(err.contains("CR or LF"), "{err}");
+        assert!(
+            !err.contains("s3cr3t") && !err.contains("Injected"),
+            "{err}"
+        );
+    }
+}
+
+// Regression (issue 26): a mistyped `--forward-to` showed its scheme, which in
+// `name:password@host/…` is the user name.
+#[test]
+fn a_bad_forward_to_shows_no_part_of_itself() {
+    for text in [
+        "tok3n:s3cret@hooks.example/catch/1/k",
+        "https://u:s3cret@",
+        "hooks.example/s3cret",
+        "ftp://u:s3cret@hooks.example/x",
+    ] {
+        let err = webhook_url(text).unwrap_err().to_string();
+        for part in ["s3cret", "tok3n", "hooks", "u:"] {
+            assert!(!err.contains(part), "{text}: {err}");
+        }
+    }
+    let err = webhook_url("ftp://h/x").unwrap_err().to_string();
+    assert!(err.contains("its scheme is ftp"), "{err}");
+    assert!(webhook_url("http://127.0.0.1:3000/hook/s3cret").is_ok());
+}

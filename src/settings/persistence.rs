@@ -228,6 +228,8 @@ pub struct DeliveriesSettings {
     pub json: bool,
     /// Queue the failed deliveries again instead of listing.
     pub retry: bool,
+    /// `--forget TARGET`: unregister the target (a tag or a URL) and drop its queue.
+    pub forget: Option<String>,
 }
 
 impl DeliveriesSettings {
@@ -237,6 +239,7 @@ impl DeliveriesSettings {
             failed: args.failed,
             json: args.json,
             retry: args.retry,
+            forget: args.forget.clone(),
         })
     }
 }

@@ -18,7 +18,7 @@ pub mod refetch;
 mod reports;
 mod retention;
 mod row;
-mod targets;
+pub mod targets;
 
 use std::collections::HashMap;
 
@@ -160,13 +160,17 @@ impl Store {
             holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
             last_write: std::sync::Arc::default(),
         };
-        migrate::prepare(&store.pool, store.backend)
-            .await
-            .map_err(|err| match err {
-                sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
-                other => failed(other.to_string()),
-            })?;
+        let earlier =
+            migrate::prepare(&store.pool, store.backend)
+                .await
+                .map_err(|err| match err {
+                    sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
+                    other => failed(other.to_string()),
+                })?;
         store.forget_clear_targets().await?;
+        if earlier {
+            store.compact().await;
+        }
         Ok(store)
     }
 

@@ -73,46 +73,6 @@ pub(super) async fn plan(
     Ok(())
 }
 
-/// A revision a re-fetch found goes to every target that had an older revision of the call,
-/// not only to the targets of the process that re-fetched it: `sync` serves none, and another
-/// listener on the store may serve others. Each gets the `--forward-for` window its last row
-/// had; a target no listener serves (`orphaned`) stays so. What still waits of the older
-/// revisions is superseded, as for the re-fetcher's own targets.
-pub(super) async fn queue_for_known_targets(
-    store: &Store,
-    tx: &mut Transaction<'_, Any>,
-    id: &str,
-    revision: i64,
-    now: Timestamp,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state, \
-         attempts, created_ms, next_ms, lease_ms, deadline_ms) \
-         SELECT o.conversation_space_id, $2, o.target_key, o.target, \
-         CASE WHEN o.state = 'orphaned' THEN 'orphaned' ELSE 'pending' END, 0, $3, $3, 0, \
-         $3 + (o.deadline_ms - o.created_ms) FROM cer_outbox o \
-         WHERE o.conversation_space_id = $1 AND o.revision < $2 AND o.revision = \
-         (SELECT MAX(x.revision) FROM cer_outbox x WHERE x.conversation_space_id = $1 \
-         AND x.target_key = o.target_key) ON CONFLICT DO NOTHING",
-    )
-    .bind(id)
-    .bind(revision)
-    .bind(now.as_millisecond())
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| store.failed(e))?;
-    sqlx::query(
-        "UPDATE cer_outbox SET state = 'superseded' WHERE conversation_space_id = $1 \
-         AND revision < $2 AND state IN ('pending', 'failed', 'orphaned')",
-    )
-    .bind(id)
-    .bind(revision)
-    .execute(&mut **tx)
-    .await
-    .map(drop)
-    .map_err(|e| store.failed(e))
-}
-
 impl Store {
     /// Claims up to `limit` due re-fetches, the earliest first, each for `lease`. Of several
     /// points of one report that are all due (a listener that was down), only the last one is
@@ -352,9 +312,13 @@ mod tests {
         let location = StoreLocation::Sqlite(dir.path().join("cer.db"));
         let store = Store::open(&location).await.unwrap();
         let points = [Duration::from_secs(120)];
+        let forward_for = Duration::from_secs(3600);
+        let registered = at("2026-01-01T10:05:00Z");
+        store
+            .register_targets(targets, forward_for, registered)
+            .await
+            .unwrap();
         let queue = Queue {
-            targets,
-            forward_for: Duration::from_secs(3600),
             refetch_after: &points,
         };
         store
@@ -444,7 +408,7 @@ mod tests {
             crate::store::Revised::New { revision: 2, .. }
         ));
         let mut rows: Vec<(i64, String)> = store
-            .list_deliveries(false)
+            .list_deliveries(false, now)
             .await
             .unwrap()
             .into_iter()

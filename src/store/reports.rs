@@ -27,10 +27,10 @@ pub enum Revised {
 }
 
 impl Store {
-    /// Stores a report, moves its account's cursor, queues its deliveries and plans its
-    /// re-fetches, all in one transaction. Only a [`Stored::New`] report may be printed. A
-    /// report already there is queued for each target that never had it (a report `sync`
-    /// stored, reached by a later `listen --forward-to`).
+    /// Stores a report, moves its account's cursor, queues it for every registered target and
+    /// plans its re-fetches, all in one transaction. Only a [`Stored::New`] report may be
+    /// printed. A report already there is queued for each target that never had it (one stored
+    /// before the target was registered).
     pub async fn store_report(
         &self,
         report: &Value,
@@ -51,8 +51,7 @@ impl Store {
                     .await?;
                 refetch::plan(self, &mut tx, &row, deliveries.refetch_after, now).await?;
             }
-            outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, deliveries, now)
-                .await?;
+            outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, now).await?;
             tx.commit().await.map_err(|e| self.failed(e))?;
             Ok(if inserted {
                 Stored::New
@@ -72,26 +71,24 @@ impl Store {
 
     /// Stores a re-fetched report as the next revision when it differs from the newest one
     /// (any field added, removed or changed), supersedes older revisions still waiting for a
-    /// target and queues the new one. Two listeners racing store one revision: the row lock
-    /// taken first makes the second one see the first one's report, unchanged.
+    /// target and queues the new one for every registered target. Two listeners racing store
+    /// one revision: the row lock taken first makes the second one see the first one's report,
+    /// unchanged. `_queue` is taken like [`Store::store_report`]'s, but a revision needs
+    /// nothing of it: its deliveries go to the registered targets, and re-fetch points are
+    /// planned when the report is first stored.
     pub async fn store_revision(
         &self,
         report: &Value,
-        deliveries: &Queue<'_>,
+        _queue: &Queue<'_>,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
-        let revised = self.revise(report, deliveries, now).await;
+        let revised = self.revise(report, now).await;
         // A re-fetch is a write like a report's: health sees it fail or work.
         self.last_write.note(&revised);
         revised
     }
 
-    async fn revise(
-        &self,
-        report: &Value,
-        deliveries: &Queue<'_>,
-        now: Timestamp,
-    ) -> Result<Revised, StoreError> {
+    async fn revise(&self, report: &Value, now: Timestamp) -> Result<Revised, StoreError> {
         let row = ReportRow::of(report, now);
         let id = row.conversation_space_id.as_str();
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
@@ -123,8 +120,7 @@ impl Store {
         self.insert_revision(&mut tx, id, revision, &row.report, now)
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
-        outbox::supersede_and_enqueue(self, &mut tx, id, revision, deliveries, now).await?;
-        refetch::queue_for_known_targets(self, &mut tx, id, revision, now).await?;
+        outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
         tx.commit().await.map_err(|e| self.failed(e))?;
         Ok(Revised::New { revision, previous })
     }

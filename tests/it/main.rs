@@ -35,3 +35,4 @@ mod summaries_glance;
 mod sync;
 mod sync_hardening;
 mod sync_refetch;
+mod targets;

@@ -170,13 +170,13 @@ fn cursors_only_move_forward_and_travel_with_the_report() {
 fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
     on_both(|store| async move {
         let targets = targets(&["http://a/hook", "http://b/hook"]);
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(60),
-            ..Queue::NONE
-        };
+        let queue = Queue::NONE;
         let a = targets[0].key();
         let t0 = at("2026-11-20T12:00:00Z");
+        store
+            .register_targets(&targets, Duration::from_secs(60), t0)
+            .await
+            .unwrap();
         for (i, id) in ["old", "mid", "new"].iter().enumerate() {
             let now = t0 + SignedDuration::from_secs(i as i64);
             let report = report(id, "2026-11-20T11:59:00Z");
@@ -239,11 +239,14 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].attempts, 1);
 
-        let listed = store.list_deliveries(true).await.unwrap();
+        let listed = store.list_deliveries(true, retry_at).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].conversation_space_id, "new");
         assert_eq!(listed[0].last_error.as_deref(), Some("refused"));
-        assert_eq!(store.list_deliveries(false).await.unwrap().len(), 5);
+        assert_eq!(
+            store.list_deliveries(false, retry_at).await.unwrap().len(),
+            5
+        );
         assert_eq!(
             store
                 .retry_failed(retry_at, Duration::from_secs(60))
@@ -251,7 +254,13 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
                 .unwrap(),
             1
         );
-        assert!(store.list_deliveries(true).await.unwrap().is_empty());
+        assert!(
+            store
+                .list_deliveries(true, retry_at)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     });
 }
 
@@ -259,17 +268,18 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
 fn retention_keeps_reports_with_a_pending_delivery() {
     on_both(|store| async move {
         let targets = targets(&["http://a/hook"]);
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(60),
-            ..Queue::NONE
-        };
         let now = at("2026-11-20T12:00:00Z");
         let old = report("old", "2026-08-01T10:00:00Z");
         store
             .store_report(&old, None, &Queue::NONE, now)
             .await
             .unwrap();
+        // Registered after "old" was stored: only what is stored from now on is queued.
+        store
+            .register_targets(&targets, Duration::from_secs(60), now)
+            .await
+            .unwrap();
+        let queue = Queue::NONE;
         let pending = report("pending", "2026-08-01T10:00:00Z");
         store
             .store_report(&pending, None, &queue, now)

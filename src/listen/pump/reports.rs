@@ -54,7 +54,7 @@ impl Pump<'_> {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
                 (Ok(missed), Some(store)) => {
-                    let missed = not_stored(&store, from, missed, &outbox.queue()).await;
+                    let missed = not_stored(&store, from, missed).await;
                     outbox.wake_deliveries();
                     Ok(missed)
                 }
