@@ -222,7 +222,12 @@ pub fn cost(runtime: &tokio::runtime::Runtime, gets_per_point: f64) -> Row {
             let mut report = template.clone();
             report["conversationSpaceId"] = format!("refetch-{i}").into();
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .expect("stored");
             report["callReason"] = "Billing question".into();
@@ -231,7 +236,12 @@ pub fn cost(runtime: &tokio::runtime::Runtime, gets_per_point: f64) -> Row {
         let started = Instant::now();
         for report in &reports {
             store
-                .store_revision(report, &queue, now)
+                .store_revision(
+                    cer::report::Report::of_value(report).unwrap().id(),
+                    &cer::report::Report::of_value(report).unwrap(),
+                    &queue,
+                    now,
+                )
                 .await
                 .expect("revised");
         }

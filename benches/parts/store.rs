@@ -46,7 +46,7 @@ pub fn store_overhead(runtime: &tokio::runtime::Runtime) {
                     forward_for: Duration::from_secs(60),
                     refetch_after: &[],
                 };
-                store.store_report(&report, cursor, &queue, now).await.expect("stored");
+                store.store_report(&cer::report::Report::of_value(&report).unwrap(), cursor, &queue, now).await.expect("stored");
             }
             eprintln!(
                 "  (store: one report with its cursor and one delivery queued, {}: {:.2} ms (mean of {runs}, {} bytes each))",

@@ -3,12 +3,12 @@
 //! newest revision exactly as GoTo sent it.
 
 use jiff::Timestamp;
-use serde_json::Value;
 use sqlx::{Any, Connection, Row, Transaction};
 
 use super::outbox::{self, Queue};
 use super::row::{ReportRow, jsonb_text};
 use super::{Backend, Store, StoreError, Stored, refetch};
+use crate::report::{Report, same_json};
 
 /// What storing a re-fetched report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub enum Revised {
         /// Its number: 2 for the first change.
         revision: i64,
         /// The revision it replaces, as GoTo sent it.
-        previous: Value,
+        previous: String,
     },
     /// The report is no longer stored (retention took it meanwhile): nothing to revise.
     NotStored,
@@ -33,7 +33,7 @@ impl Store {
     /// stored, reached by a later `listen --forward-to`).
     pub async fn store_report(
         &self,
-        report: &Value,
+        report: &Report,
         cursor: Option<(&str, Timestamp)>,
         deliveries: &Queue<'_>,
         now: Timestamp,
@@ -73,14 +73,16 @@ impl Store {
     /// Stores a re-fetched report as the next revision when it differs from the newest one
     /// (any field added, removed or changed), supersedes older revisions still waiting for a
     /// target and queues the new one. Two listeners racing store one revision: the row lock
-    /// taken first makes the second one see the first one's report, unchanged.
+    /// taken first makes the second one see the first one's report, unchanged. The revision
+    /// is of the call stored as `id`, whatever letter case GoTo's answer writes it in.
     pub async fn store_revision(
         &self,
-        report: &Value,
+        id: &str,
+        report: &Report,
         deliveries: &Queue<'_>,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
-        let revised = self.revise(report, deliveries, now).await;
+        let revised = self.revise(id, report, deliveries, now).await;
         // A re-fetch is a write like a report's: health sees it fail or work.
         self.last_write.note(&revised);
         revised
@@ -88,12 +90,14 @@ impl Store {
 
     async fn revise(
         &self,
-        report: &Value,
+        id: &str,
+        report: &Report,
         deliveries: &Queue<'_>,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
-        let row = ReportRow::of(report, now);
-        let id = row.conversation_space_id.as_str();
+        let mut row = ReportRow::of(report, now);
+        // The row is the stored call's: an answer in capitals must not miss it.
+        row.conversation_space_id = id.to_string();
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
         // A write first: it takes the row's lock on PostgreSQL and the write lock on SQLite,
         // so the read below cannot go stale before this transaction ends.
@@ -114,8 +118,7 @@ impl Store {
             tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::NotStored);
         };
-        let previous: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if previous == *report {
+        if same_json(&text, report.text()) {
             tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::Unchanged);
         }
@@ -125,7 +128,10 @@ impl Store {
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, deliveries, now).await?;
         tx.commit().await.map_err(|e| self.failed(e))?;
-        Ok(Revised::New { revision, previous })
+        Ok(Revised::New {
+            revision,
+            previous: text,
+        })
     }
 
     /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.
@@ -259,7 +265,7 @@ impl Store {
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
         row: &'q ReportRow,
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-        query
+        let query = query
             .bind(&row.conversation_space_id)
             .bind(&row.account_key)
             .bind(&row.call_created)
@@ -269,8 +275,12 @@ impl Store {
             .bind(&row.outcome)
             .bind(&row.caller_name)
             .bind(&row.caller_number)
-            .bind(row.duration_seconds)
-            .bind(self.queryable(&row.report).into_owned())
+            .bind(row.duration_seconds);
+        // Borrowed when it can be: a report is bound without a copy of its text.
+        match self.queryable(&row.report) {
+            std::borrow::Cow::Borrowed(text) => query.bind(text),
+            std::borrow::Cow::Owned(text) => query.bind(text),
+        }
     }
 
     async fn insert_revision(

@@ -69,12 +69,22 @@ fn a_report_is_stored_once_with_its_columns_and_exact_payload() {
         let now = at("2026-11-20T10:06:00Z");
         let first = report("id-1", "2026-11-20T10:05:00.5Z");
         let stored = store
-            .store_report(&first, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(stored, Stored::New);
         let again = store
-            .store_report(&first, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(again, Stored::AlreadyThere);
@@ -145,7 +155,12 @@ fn cursors_only_move_forward_and_travel_with_the_report() {
         let report = report("id-c", "2026-11-20T10:45:00Z");
         let cursor = Some(("b", at("2026-11-20T10:45:00Z")));
         store
-            .store_report(&report, cursor, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&report).unwrap(),
+                cursor,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let cursors = store.cursors().await.unwrap();
@@ -181,13 +196,26 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
             let now = t0 + SignedDuration::from_secs(i as i64);
             let report = report(id, "2026-11-20T11:59:00Z");
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }
         // A report stored again queues nothing more.
         let again = report("old", "2026-11-20T11:59:00Z");
-        store.store_report(&again, None, &queue, t0).await.unwrap();
+        store
+            .store_report(
+                &cer::report::Report::of_value(&again).unwrap(),
+                None,
+                &queue,
+                t0,
+            )
+            .await
+            .unwrap();
         assert_eq!(store.pending_count().await.unwrap(), 6);
 
         let now = t0 + SignedDuration::from_secs(10);
@@ -267,17 +295,32 @@ fn retention_keeps_reports_with_a_pending_delivery() {
         let now = at("2026-11-20T12:00:00Z");
         let old = report("old", "2026-08-01T10:00:00Z");
         store
-            .store_report(&old, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&old).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let pending = report("pending", "2026-08-01T10:00:00Z");
         store
-            .store_report(&pending, None, &queue, now)
+            .store_report(
+                &cer::report::Report::of_value(&pending).unwrap(),
+                None,
+                &queue,
+                now,
+            )
             .await
             .unwrap();
         let recent = report("recent", "2026-11-19T10:00:00Z");
         store
-            .store_report(&recent, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&recent).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let gone = store
