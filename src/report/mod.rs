@@ -60,7 +60,7 @@ pub struct Party {
 }
 
 /// What happened in a call, as its call states and voice response systems show it: the facts
-/// the outcome rule (`crate::outcome`) weighs.
+/// the outcome rule weighs.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reach {
     /// A party other than the caller was `CONNECTED` in some call state.
