@@ -18,6 +18,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "revisions",
         include_str!("migrations/sqlite/0002_revisions.sql"),
     ),
+    (
+        4,
+        "outcomes",
+        include_str!("migrations/sqlite/0004_outcomes.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -29,6 +34,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "revisions",
         include_str!("migrations/postgres/0002_revisions.sql"),
+    ),
+    (
+        4,
+        "outcomes",
+        include_str!("migrations/postgres/0004_outcomes.sql"),
     ),
 ];
 
