@@ -435,3 +435,33 @@ fn failed_and_orphaned_deliveries_go_with_retention_and_orphans_are_told_apart()
         assert!(store.list_deliveries(false).await.unwrap().is_empty());
     });
 }
+
+// Regression (issue 26 finding 11): GoTo answering a re-fetch with the call's ID in another
+// letter case looked for a row under that spelling, found none, and counted the re-fetch as
+// unchanged. The revision is of the call as stored, and the new spelling is a change.
+#[test]
+fn a_refetch_answering_the_id_in_capitals_is_a_new_revision_of_the_stored_call() {
+    on_both(|store, _| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let id = "b6ad7073-be3a-31d5-a956-777109126542";
+        let first = report(id, "2026-11-20T11:59:00Z");
+        let typed = |value: &Value| cer::report::Report::of_value(value).unwrap();
+        store
+            .store_report(&typed(&first), None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let capitals = report(&id.to_uppercase(), "2026-11-20T11:59:00Z");
+        let revised = store
+            .store_revision(id, &typed(&capitals), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert!(matches!(revised, Revised::New { revision: 2, .. }), "{revised:?}");
+        let revisions = store.revisions(id).await.unwrap();
+        assert_eq!(revisions[1].2, capitals.to_string(), "GoTo's text, as sent");
+        let again = store
+            .store_revision(id, &typed(&capitals), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert_eq!(again, Revised::Unchanged);
+    });
+}
