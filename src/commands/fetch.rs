@@ -2,6 +2,7 @@
 //! the order the IDs were given; one line per report that is missing, and a spinner on a
 //! terminal while `--wait` keeps trying.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use futures_util::{StreamExt, stream};
@@ -40,7 +41,10 @@ pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<(
         match result {
             Ok(report) => {
                 let text = render(&report, pretty, output.stdout_palette());
-                spinner.suspend(|| output.data(text.as_bytes()))?;
+                spinner.suspend(|| {
+                    output.data(text.as_bytes())?;
+                    output.data(b"\n")
+                })?;
             }
             Err(ApiError::NotFound { .. }) => missing.push(id.as_str()),
             Err(err) => {
@@ -97,14 +101,14 @@ fn report_missing(missing: &[&str], wait: Option<Duration>, context: &Context) {
     }
 }
 
-/// GoTo's text, re-indented for a person or on one line for a pipe: never reshaped.
-fn render(report: &Report, pretty: bool, palette: Palette) -> String {
-    let mut text = String::with_capacity(report.text().len() + 1);
+/// GoTo's text, re-indented for a person or on one line for a pipe (without a copy when
+/// GoTo sent it compact): never reshaped.
+fn render(report: &Report, pretty: bool, palette: Palette) -> Cow<'_, str> {
     if pretty {
+        let mut text = String::with_capacity(report.text().len() * 2);
         json::push_pretty(report.text(), palette, &mut text);
+        Cow::Owned(text)
     } else {
-        json::push_compact(report.text(), &mut text);
+        json::compact(report.text())
     }
-    text.push('\n');
-    text
 }

@@ -3,6 +3,8 @@
 //! out and painted. Strings stay JSON-escaped, so nothing GoTo sent can reach the terminal as
 //! a control code. For a pipe, [`push_compact`] puts a document on one line the same way.
 
+use std::borrow::Cow;
+
 use super::Palette;
 
 const KEY: &[u8] = b"\x1b[1;34m";
@@ -128,6 +130,32 @@ fn scalar_end(bytes: &[u8], start: usize) -> usize {
     start + len
 }
 
+/// `raw` on one line as [`push_compact`] writes it, borrowed when it already is: a report
+/// GoTo sent compact is printed without a copy.
+pub fn compact(raw: &str) -> Cow<'_, str> {
+    let mut in_string = false;
+    let mut escaped = false;
+    let spaced = raw.bytes().any(|byte| {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        in_string = byte == b'"';
+        matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+    });
+    if !spaced {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    push_compact(raw, &mut out);
+    Cow::Owned(out)
+}
+
 /// Appends `raw`, one valid JSON document exactly as GoTo sent it, to `out` on one line: the
 /// whitespace between tokens is dropped and every other byte kept, so GoTo's key order,
 /// escapes and number spellings pass through untouched. Valid JSON has no raw line break
@@ -180,6 +208,15 @@ mod tests {
         assert_eq!(serde_json::from_str::<Value>(&got).unwrap(), parsed);
         assert_eq!(compact(r#"{"a":"\u001b[2J"}"#), r#"{"a":"\u001b[2J"}"#);
         assert_eq!(compact(" \"\" "), r#""""#);
+    }
+
+    #[test]
+    fn a_compact_document_is_borrowed_and_a_spaced_one_compacted() {
+        let tight = r#"{"a":"x y","b":[1,2]}"#;
+        assert!(matches!(super::compact(tight), Cow::Borrowed(t) if t == tight));
+        let spaced = "{\"a\": \"x y\",\n \"b\": [1, 2]}";
+        assert_eq!(super::compact(spaced), tight);
+        assert_eq!(super::compact(r#""a\" b""#), r#""a\" b""#);
     }
 
     #[test]

@@ -17,11 +17,15 @@ pub use same::same_json;
 pub use view::top_level_fields;
 use view::{EntryShape, KindShape, NamedShape, ParticipantShape, Shape, each, object, text};
 
-/// A report as GoTo sent it, and what cer reads from it. Cloning shares the text.
+/// A report as GoTo sent it, and what cer reads from it. Cloning shares both.
 #[derive(Debug, Clone)]
-pub struct Report {
-    text: Arc<str>,
-    facts: Arc<Facts>,
+pub struct Report(Arc<Inner>);
+
+/// The text keeps the buffer the body was read into: no copy of a report is ever made.
+#[derive(Debug)]
+struct Inner {
+    text: String,
+    facts: Facts,
 }
 
 /// The values cer reads from a report; a field GoTo left out (or sent as another type) is
@@ -108,14 +112,14 @@ pub trait Reached {
 
 impl Reached for Report {
     fn reach(&self) -> Reach {
-        self.facts.reach
+        self.0.facts.reach
     }
 }
 
 impl Reached for serde_json::Value {
     fn reach(&self) -> Reach {
         Report::parse(self.to_string())
-            .map(|report| report.facts.reach)
+            .map(|report| report.0.facts.reach)
             .unwrap_or_default()
     }
 }
@@ -133,10 +137,7 @@ impl Report {
             })?;
             Facts::of(&shape)
         };
-        Ok(Self {
-            text: Arc::from(text),
-            facts: Arc::new(facts),
-        })
+        Ok(Self(Arc::new(Inner { text, facts })))
     }
 
     /// A report held as a `Value` (a test's, a benchmark's), read from its JSON text.
@@ -146,22 +147,17 @@ impl Report {
 
     /// The report exactly as GoTo sent it.
     pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// The text, shared.
-    pub fn shared_text(&self) -> Arc<str> {
-        Arc::clone(&self.text)
+        &self.0.text
     }
 
     /// What cer reads from it.
     pub fn facts(&self) -> &Facts {
-        &self.facts
+        &self.0.facts
     }
 
     /// Its `conversationSpaceId`, or `""` when it has none.
     pub fn id(&self) -> &str {
-        self.facts.id.as_deref().unwrap_or_default()
+        self.0.facts.id.as_deref().unwrap_or_default()
     }
 }
 

@@ -47,8 +47,14 @@ impl Store {
                 self.save_cursor_in(&mut tx, account, at, now).await?;
             }
             if inserted {
-                self.insert_revision(&mut tx, &row.conversation_space_id, 1, &row.report, now)
-                    .await?;
+                self.insert_revision(
+                    &mut tx,
+                    &row.conversation_space_id,
+                    1,
+                    row.report.text(),
+                    now,
+                )
+                .await?;
                 refetch::plan(self, &mut tx, &row, deliveries.refetch_after, now).await?;
             }
             outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, deliveries, now)
@@ -123,7 +129,7 @@ impl Store {
             return Ok(Revised::Unchanged);
         }
         let revision = revision + 1;
-        self.insert_revision(&mut tx, id, revision, &row.report, now)
+        self.insert_revision(&mut tx, id, revision, row.report.text(), now)
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, deliveries, now).await?;
@@ -277,7 +283,7 @@ impl Store {
             .bind(&row.caller_number)
             .bind(row.duration_seconds);
         // Borrowed when it can be: a report is bound without a copy of its text.
-        match self.queryable(&row.report) {
+        match self.queryable(row.report.text()) {
             std::borrow::Cow::Borrowed(text) => query.bind(text),
             std::borrow::Cow::Owned(text) => query.bind(text),
         }

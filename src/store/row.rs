@@ -2,7 +2,6 @@
 //! payload, next to the payload itself kept exactly as GoTo sent it.
 
 use std::borrow::Cow;
-use std::sync::Arc;
 
 use jiff::Timestamp;
 use serde_json::Value;
@@ -12,7 +11,7 @@ use crate::report::Report;
 
 /// One `cer_reports` row, ready to bind. Timestamps are RFC 3339 UTC text with a fixed number
 /// of digits, so that SQLite compares them correctly as text.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct ReportRow {
     pub conversation_space_id: String,
     pub account_key: Option<String>,
@@ -25,7 +24,7 @@ pub struct ReportRow {
     pub caller_number: Option<String>,
     pub duration_seconds: Option<i64>,
     /// The report exactly as received, shared with the report it was read from.
-    pub report: Arc<str>,
+    pub report: Report,
     pub stored_at: String,
 }
 
@@ -50,7 +49,7 @@ impl ReportRow {
             caller_name: text(&caller.name),
             caller_number: text(&caller.number),
             duration_seconds,
-            report: report.shared_text(),
+            report: report.clone(),
             stored_at: utc_text(now),
         }
     }
@@ -122,7 +121,7 @@ mod tests {
         assert_eq!(row.outcome, "voicemail");
         assert_eq!(row.duration_seconds, Some(131));
         assert_eq!(row.stored_at, "2026-01-01T00:00:00.000000Z");
-        assert_eq!(&*row.report, text, "GoTo's exact text");
+        assert_eq!(row.report.text(), text, "GoTo's exact text");
     }
 
     #[test]
@@ -138,9 +137,12 @@ mod tests {
         )
         .unwrap();
         let row = ReportRow::of(&report, Timestamp::UNIX_EPOCH);
-        assert!(row.report.contains("\\u0000"), "exact text keeps the NUL");
+        assert!(
+            row.report.text().contains("\\u0000"),
+            "exact text keeps the NUL"
+        );
         assert_eq!(row.caller_name.as_deref(), Some("Ad\u{FFFD}a"));
-        let jsonb = jsonb_text(&row.report);
+        let jsonb = jsonb_text(row.report.text());
         assert!(!jsonb.contains("\\u0000"), "{jsonb}");
         assert!(
             jsonb.contains("k\u{FFFD}ey") && jsonb.contains("x\u{FFFD}"),

@@ -14,6 +14,9 @@ mod hostile;
 mod listen;
 mod listen_store;
 mod login;
+// Peak memory read from the kernel as the child is reaped (glibc Linux, where `libc` is).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod memory;
 mod metrics_server;
 mod postgres;
 mod printed;

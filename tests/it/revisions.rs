@@ -455,7 +455,10 @@ fn a_refetch_answering_the_id_in_capitals_is_a_new_revision_of_the_stored_call()
             .store_revision(id, &typed(&capitals), &Queue::NONE, now)
             .await
             .unwrap();
-        assert!(matches!(revised, Revised::New { revision: 2, .. }), "{revised:?}");
+        assert!(
+            matches!(revised, Revised::New { revision: 2, .. }),
+            "{revised:?}"
+        );
         let revisions = store.revisions(id).await.unwrap();
         assert_eq!(revisions[1].2, capitals.to_string(), "GoTo's text, as sent");
         let again = store
