@@ -317,6 +317,35 @@ mod tests {
         );
     }
 
+    // Issue 26 finding 4: a listener parsing a 30 MB report stopped answering pings and
+    // fetching live calls meanwhile. Its other tasks run while a big body is read.
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_work_goes_on_while_a_big_body_is_read() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut text = String::from(r#"{"conversationSpaceId": "x", "z": ["#);
+        text.push_str(&"0,".repeat(4_000_000));
+        text.push_str("0]}");
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = {
+            let ticks = Arc::clone(&ticks);
+            tokio::spawn(async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let read = read_report(bytes::Bytes::from(text)).await.unwrap();
+        let during = ticks.load(Ordering::Relaxed);
+        ticker.abort();
+        assert_eq!(read.id(), "x");
+        assert!(
+            during > 0,
+            "the runtime's only thread was held by the parse"
+        );
+    }
+
     #[test]
     fn writes_times_like_goto() {
         assert_eq!(
