@@ -37,11 +37,8 @@ pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Report, ApiErr
     let request = ApiRequest::get(id.report_path());
     let mut retry = 0;
     loop {
-        let body = client.send(&request).await?.body;
-        let err = match read_report(body)
-            .await
-            .and_then(|report| check_report(&id, report))
-        {
+        let report = read_report(client.send(&request).await?.body).await?;
+        let err = match check_report(&id, report) {
             Ok(report) => return Ok(report),
             Err(err) => err,
         };
