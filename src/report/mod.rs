@@ -256,10 +256,10 @@ fn reach(shape: &Shape<'_>) -> Reach {
             let is = |raw, want: &str| text(raw).as_deref() == Some(want);
             match text(kind.value).as_deref() {
                 Some("VOICEMAIL") => {
-                    reach.voicemail_message |= is(kind.voicemail_status, "SUCCESS")
+                    reach.voicemail_message |= is(kind.voicemail_status, "SUCCESS");
                 }
                 Some("CALL_QUEUE") => {
-                    reach.queue_abandoned |= is(kind.left_queue_reason, "ABANDON")
+                    reach.queue_abandoned |= is(kind.left_queue_reason, "ABANDON");
                 }
                 _ => {}
             }
