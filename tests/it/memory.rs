@@ -58,7 +58,10 @@ fn serve(zeros: usize) -> String {
 /// `cer fetch ID --compact` against a server answering a report of `zeros` zeros: what it
 /// printed and its peak resident memory in bytes (the kernel's `ru_maxrss` of this one
 /// child, read as it is reaped).
-#[expect(clippy::zombie_processes, reason = "reaped by wait4, which also reads its rusage")]
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also reads its rusage"
+)]
 fn fetch_measured(env: &TestEnv, zeros: usize) -> (Vec<u8>, u64) {
     let base = serve(zeros);
     let out = env

@@ -402,3 +402,42 @@ fn an_unreachable_store_says_which_and_hides_the_password() {
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
 }
+
+/// A store an earlier version wrote holds the words of the earlier outcome rule: the next
+/// start recomputes them once (a step migration 0004 records), by "was a person reached".
+#[test]
+fn outcomes_an_earlier_version_stored_are_recomputed_once_by_the_new_rule() {
+    on_both(|store| async move {
+        let text = include_str!("../fixtures/report_answered_then_voicemail_full.json");
+        let report = cer::report::Report::parse(text).unwrap();
+        let now = at("2026-11-20T10:06:00Z");
+        store
+            .store_report(&report, None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let pool = sqlx::AnyPool::connect(&connect_url(&store)).await.unwrap();
+        let outcome = || async {
+            let sql = "SELECT outcome FROM cer_reports";
+            let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
+            row.try_get::<String, _>(0).unwrap()
+        };
+        assert_eq!(outcome().await, "answered");
+        // As the earlier version left it: its word, and no record of the step.
+        for sql in [
+            "UPDATE cer_reports SET outcome = 'voicemail'",
+            "DELETE FROM cer_steps",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        let location = StoreLocation::parse(&store.shown()).unwrap();
+        let (one, two) = tokio::join!(Store::open(&location), Store::open(&location));
+        let (_one, _two) = (one.unwrap(), two.unwrap());
+        assert_eq!(outcome().await, "answered", "recomputed at the next start");
+        sqlx::query("UPDATE cer_reports SET outcome = 'voicemail'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let _again = Store::open(&location).await.unwrap();
+        assert_eq!(outcome().await, "voicemail", "once: the step is recorded");
+    });
+}
