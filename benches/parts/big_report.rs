@@ -11,7 +11,10 @@ use super::cer_binary;
 use super::process::run_measured;
 use super::table::{Row, Verdict};
 
-const HEAD: &str = r#"{"conversationSpaceId":"b6ad7073-be3a-31d5-a956-777109126542","callEnded":"2026-11-25T10:00:00Z","z":["#;
+const HEAD: &str = concat!(
+    r#"{"conversationSpaceId":"b6ad7073-be3a-31d5-a956-777109126542","#,
+    r#""callEnded":"2026-11-25T10:00:00Z","z":["#
+);
 const TAIL: &str = "0]}";
 const ID: &str = "b6ad7073-be3a-31d5-a956-777109126542";
 

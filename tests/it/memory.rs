@@ -12,7 +12,10 @@ const ID: &str = "b6ad7073-be3a-31d5-a956-777109126542";
 
 const MB: usize = 1024 * 1024;
 
-const HEAD: &str = r#"{"conversationSpaceId":"b6ad7073-be3a-31d5-a956-777109126542","callEnded":"2026-11-25T10:00:00Z","z":["#;
+const HEAD: &str = concat!(
+    r#"{"conversationSpaceId":"b6ad7073-be3a-31d5-a956-777109126542","#,
+    r#""callEnded":"2026-11-25T10:00:00Z","z":["#
+);
 const TAIL: &str = "0]}";
 
 /// The size of `{"conversationSpaceId":"…","callEnded":"…","z":[0,0,0,…]}` with `zeros` + 1
@@ -37,7 +40,8 @@ fn serve(zeros: usize) -> String {
                 request.push(byte[0]);
             }
             let head = format!(
-                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{HEAD}",
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{HEAD}",
                 report_size(zeros)
             );
             let _ = stream.write_all(head.as_bytes());

@@ -429,7 +429,7 @@ fn outcomes_an_earlier_version_stored_are_recomputed_once_by_the_new_rule() {
         ] {
             sqlx::query(sql).execute(&pool).await.unwrap();
         }
-        let location = StoreLocation::parse(&store.shown()).unwrap();
+        let location = StoreLocation::parse(store.shown()).unwrap();
         let (one, two) = tokio::join!(Store::open(&location), Store::open(&location));
         let (_one, _two) = (one.unwrap(), two.unwrap());
         assert_eq!(outcome().await, "answered", "recomputed at the next start");
