@@ -4,7 +4,6 @@
 use std::borrow::Cow;
 
 use jiff::Timestamp;
-use serde_json::Value;
 
 use crate::outcome::Outcome;
 use crate::report::Report;
@@ -62,38 +61,29 @@ fn storable(text: &str) -> String {
 }
 
 /// A report's JSON text as PostgreSQL's jsonb accepts it: jsonb refuses the `\u0000` escape,
-/// so a NUL in any string or key reads U+FFFD there. Any other report is left as it is.
+/// so a NUL in any string or key reads U+FFFD there. Any other report is left as it is. The
+/// escapes are replaced where they lie in the text (a backslash only ever starts an escape in
+/// JSON), so a report costs no tree of values however it is shaped.
 pub fn jsonb_text(text: &str) -> Cow<'_, str> {
     if !text.contains("\\u0000") {
         return Cow::Borrowed(text);
     }
-    match serde_json::from_str::<Value>(text) {
-        Ok(mut value) => {
-            without_nul(&mut value);
-            Cow::Owned(value.to_string())
+    let mut out = String::with_capacity(text.len());
+    let (mut at, mut kept) = (0, 0);
+    while let Some(found) = text[at..].find('\\') {
+        let escape = at + found;
+        if text[escape..].starts_with("\\u0000") {
+            out.push_str(&text[kept..escape]);
+            out.push('\u{FFFD}');
+            at = escape + 6;
+            kept = at;
+        } else {
+            // The escaped character is ASCII: two bytes on is a character boundary.
+            at = (escape + 2).min(text.len());
         }
-        Err(_) => Cow::Borrowed(text),
     }
-}
-
-fn without_nul(value: &mut Value) {
-    match value {
-        Value::String(text) if text.contains('\0') => *text = storable(text),
-        Value::Array(items) => items.iter_mut().for_each(without_nul),
-        Value::Object(map) => {
-            let keys_with_nul = map.keys().any(|k| k.contains('\0'));
-            if keys_with_nul {
-                let entries = std::mem::take(map);
-                for (key, mut item) in entries {
-                    without_nul(&mut item);
-                    map.insert(storable(&key), item);
-                }
-            } else {
-                map.values_mut().for_each(without_nul);
-            }
-        }
-        _ => {}
-    }
+    out.push_str(&text[kept..]);
+    Cow::Owned(out)
 }
 
 /// `2026-11-25T10:00:00.000000Z`: microseconds always written, so text order is time order.
@@ -149,6 +139,12 @@ mod tests {
             "{jsonb}"
         );
         assert!(matches!(jsonb_text("{\"a\":1}"), Cow::Borrowed(_)));
+        // An escaped backslash before `u0000` is no NUL; a NUL after one is.
+        let tricky = r#"{"a":"\\u0000","b":"\\\u0000\u0000"}"#;
+        assert_eq!(
+            jsonb_text(tricky),
+            "{\"a\":\"\\\\u0000\",\"b\":\"\\\\\u{FFFD}\u{FFFD}\"}"
+        );
     }
 
     #[test]
