@@ -20,6 +20,7 @@ mod logging;
 mod net;
 pub mod outcome;
 pub mod output;
+pub mod report;
 pub mod secret;
 mod service;
 mod settings;

@@ -227,7 +227,12 @@ async fn store_all(store: Store, reports: Vec<serde_json::Value>) -> usize {
     for report in &reports {
         let now = jiff::Timestamp::now();
         let stored = store
-            .store_report(report, Some(("bench", now)), &queue, now)
+            .store_report(
+                &cer::report::Report::of_value(report).unwrap(),
+                Some(("bench", now)),
+                &queue,
+                now,
+            )
             .await
             .expect("stored");
         won += usize::from(stored == Stored::New);

@@ -62,7 +62,7 @@ pub fn parse_frame(text: &str) -> Frame {
             .pointer("/content/conversationSpaceId")
             .and_then(Value::as_str);
         return match id {
-            Some(id) if super::reports::plausible_id(id) => Frame::CallReport {
+            Some(id) if crate::report::ConversationId::is_valid(id) => Frame::CallReport {
                 conversation_space_id: id.to_string(),
             },
             _ => Frame::Malformed(format!(

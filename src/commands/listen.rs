@@ -20,6 +20,7 @@ use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
 use crate::output::width::terminal_width;
+use crate::report::Report;
 use crate::service::{ServerTiming, Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
@@ -363,7 +364,7 @@ fn print_data(
             report, printed, ..
         } => {
             let mut line = if settings.json {
-                serde_json::to_string(&report).context("cannot print a report")?
+                json_line(&report)
             } else {
                 report_line(
                     &report,
@@ -382,7 +383,7 @@ fn print_data(
             previous,
         } if settings.updates => {
             let mut line = if settings.json {
-                serde_json::to_string(&report).context("cannot print a report")?
+                json_line(&report)
             } else {
                 let line = revision_line(&report, revision, &previous, output.stdout_palette());
                 fit_delivery_line(&line, terminal_width(context.settings.columns))
@@ -405,6 +406,13 @@ fn print_data(
         _ => {}
     }
     Ok(())
+}
+
+/// A report on one line, GoTo's text with only the whitespace between tokens dropped.
+fn json_line(report: &Report) -> String {
+    let mut line = String::with_capacity(report.text().len() + 1);
+    crate::output::json::push_compact(report.text(), &mut line);
+    line
 }
 
 /// The status line before a catch-up's reports.

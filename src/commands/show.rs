@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use anyhow::Context as _;
+
 use super::Context;
 use crate::api::reports::fetch_report;
 use crate::errors::{AlreadyReported, code};
@@ -119,7 +121,11 @@ async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyho
                 return Ok(Found::Report(report, store.revisions(&stored).await?));
             }
             match fetch_report(&context.api(), id).await {
-                Ok(report) => Ok(Found::Report(report, Vec::new())),
+                // `show` reads its tree of one report; the fetch itself read it once.
+                Ok(report) => Ok(Found::Report(
+                    serde_json::from_str(report.text()).context("cannot read the report")?,
+                    Vec::new(),
+                )),
                 Err(ApiError::NotFound { .. }) => Ok(Found::Unknown),
                 Err(err) => {
                     Err(anyhow::Error::new(err).context(format!("cannot fetch the report of {id}")))

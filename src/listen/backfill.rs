@@ -83,7 +83,7 @@ async fn collect_window(
             let (Some(id), Some(call_ended)) = (view.conversation_space_id, view.call_ended) else {
                 continue;
             };
-            if !crate::api::reports::plausible_id(&id) {
+            if !crate::report::ConversationId::is_valid(&id) {
                 tracing::debug!("skipping a summary whose conversationSpaceId is not an ID");
                 continue;
             }

@@ -10,12 +10,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::{ListenEvent, Outbox, RefetchResult};
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
+use crate::report::Report;
 use crate::store::refetch::{DueRefetch, RefetchDone};
 use crate::store::{Revised, Store};
 
@@ -154,11 +154,11 @@ impl Refetcher {
     }
 
     /// Stores a re-fetched report as a revision if it changed; `None` when the store failed.
-    async fn keep(&self, due: &DueRefetch, report: Value) -> Option<RefetchResult> {
+    async fn keep(&self, due: &DueRefetch, report: Report) -> Option<RefetchResult> {
         let queue = self.outbox.queue();
         match self
             .store
-            .store_revision(&report, &queue, Timestamp::now())
+            .store_revision(&due.id, &report, &queue, Timestamp::now())
             .await
         {
             Ok(Revised::New { revision, previous }) => {

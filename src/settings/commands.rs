@@ -15,6 +15,7 @@ use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
 use crate::outcome::GOTO_CALLER_OUTCOMES;
+use crate::report::ConversationId;
 
 /// `login`'s choices.
 #[derive(Debug, Clone)]
@@ -438,7 +439,7 @@ pub struct FetchSettings {
 impl FetchSettings {
     pub fn resolve(args: &FetchArgs) -> Result<Self, UsageError> {
         for id in &args.ids {
-            if !is_uuid(id) {
+            if !ConversationId::is_valid(id) {
                 return Err(UsageError::new(format!(
                     "{id:?} is not a conversationSpaceId (a UUID like 29a1c77a-e52a-3764-8606-8b02b1277be8)"
                 ))
@@ -456,17 +457,6 @@ impl FetchSettings {
             layout,
         })
     }
-}
-
-/// Whether `text` has the 8-4-4-4-12 hexadecimal shape of a UUID.
-pub fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    let lengths = [8, 4, 4, 4, 12];
-    groups.len() == lengths.len()
-        && groups
-            .iter()
-            .zip(lengths)
-            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub const SCOPES: [&str; 2] = ["INTERNAL", "EXTERNAL"];

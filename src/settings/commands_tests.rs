@@ -145,8 +145,12 @@ fn selectors_replace_the_account_key_one_at_a_time() {
 
 #[test]
 fn uuids_are_recognised() {
-    assert!(is_uuid("29a1c77a-e52a-3764-8606-8b02b1277be8"));
-    assert!(is_uuid("29A1C77A-E52A-3764-8606-8B02B1277BE8"));
+    assert!(crate::report::ConversationId::is_valid(
+        "29a1c77a-e52a-3764-8606-8b02b1277be8"
+    ));
+    assert!(crate::report::ConversationId::is_valid(
+        "29A1C77A-E52A-3764-8606-8B02B1277BE8"
+    ));
     for bad in [
         "",
         "29a1c77a",
@@ -154,7 +158,7 @@ fn uuids_are_recognised() {
         "g9a1c77a-e52a-3764-8606-8b02b1277be8",
         "29a1c77ae52a-3764-8606-8b02-b1277be8",
     ] {
-        assert!(!is_uuid(bad), "{bad}");
+        assert!(!crate::report::ConversationId::is_valid(bad), "{bad}");
     }
 }
 

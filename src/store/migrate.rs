@@ -23,6 +23,11 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "targets",
         include_str!("migrations/sqlite/0003_targets.sql"),
     ),
+    (
+        4,
+        "outcomes",
+        include_str!("migrations/sqlite/0004_outcomes.sql"),
+    ),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -39,6 +44,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         3,
         "targets",
         include_str!("migrations/postgres/0003_targets.sql"),
+    ),
+    (
+        4,
+        "outcomes",
+        include_str!("migrations/postgres/0004_outcomes.sql"),
     ),
 ];
 

@@ -18,6 +18,7 @@ pub mod refetch;
 mod reports;
 mod retention;
 mod row;
+mod steps;
 pub mod targets;
 
 use std::collections::HashMap;
@@ -167,6 +168,7 @@ impl Store {
                     sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
                     other => failed(other.to_string()),
                 })?;
+        steps::run(&store).await?;
         store.forget_clear_targets().await?;
         if earlier {
             store.compact().await;

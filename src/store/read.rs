@@ -114,7 +114,12 @@ mod tests {
         for id in ids {
             let report = serde_json::json!({"conversationSpaceId": id, "callStates": []});
             store
-                .store_report(&report, None, &Queue::NONE, now)
+                .store_report(
+                    &crate::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &Queue::NONE,
+                    now,
+                )
                 .await
                 .unwrap();
         }

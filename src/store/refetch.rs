@@ -283,6 +283,7 @@ fn millis(duration: Duration) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::Report;
     use crate::store::StoreLocation;
     use crate::store::outbox::Queue;
     use crate::target::ForwardTarget;
@@ -322,7 +323,12 @@ mod tests {
             refetch_after: &points,
         };
         store
-            .store_report(&report(None), None, &queue, at("2026-01-01T10:05:01Z"))
+            .store_report(
+                &Report::of_value(&report(None)).unwrap(),
+                None,
+                &queue,
+                at("2026-01-01T10:05:01Z"),
+            )
             .await
             .unwrap();
         (dir, store)
@@ -400,7 +406,12 @@ mod tests {
         let (_dir, store) = store_with_a_point(std::slice::from_ref(&target)).await;
         let now = at("2026-01-01T10:08:00Z");
         let revised = store
-            .store_revision(&report(Some("Billing")), &Queue::NONE, now)
+            .store_revision(
+                ID,
+                &Report::of_value(&report(Some("Billing"))).unwrap(),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert!(matches!(

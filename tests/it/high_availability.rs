@@ -342,7 +342,12 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
             report["callEnded"] = now.to_string().into();
             let queue = Queue::NONE;
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -398,7 +403,12 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
             report["conversationSpaceId"] = id.as_str().into();
             let queue = Queue::NONE;
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }

@@ -16,6 +16,9 @@ mod listen;
 mod listen_store;
 mod login;
 mod login_scopes;
+// Peak memory read from the kernel as the child is reaped (glibc Linux, where `libc` is).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod memory;
 mod metrics_server;
 mod postgres;
 mod printed;

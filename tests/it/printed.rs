@@ -150,7 +150,12 @@ fn outbox_of_every_state(path: &std::path::Path) {
             let now = t0 + SignedDuration::from_secs(i as i64);
             let report = report(id, "2026-11-20T11:59:00Z");
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -185,7 +190,12 @@ fn outbox_of_every_state(path: &std::path::Path) {
         analysed["callReason"] = "billing question".into();
         let later = at("2026-11-20T12:02:00Z");
         store
-            .store_revision(&analysed, &queue, later)
+            .store_revision(
+                cer::report::Report::of_value(&analysed).unwrap().id(),
+                &cer::report::Report::of_value(&analysed).unwrap(),
+                &queue,
+                later,
+            )
             .await
             .unwrap();
     });

@@ -46,11 +46,21 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let now = at("2026-11-20T12:00:00Z");
         let first = report("r1", "2026-11-20T11:59:00Z");
         store
-            .store_report(&first, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let same = store
-            .store_revision(&first, &Queue::NONE, now)
+            .store_revision(
+                cer::report::Report::of_value(&first).unwrap().id(),
+                &cer::report::Report::of_value(&first).unwrap(),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(same, Revised::Unchanged, "an unchanged report adds nothing");
@@ -59,14 +69,19 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let later = now + SignedDuration::from_mins(2);
         let second = analysed(first.clone());
         let revised = store
-            .store_revision(&second, &Queue::NONE, later)
+            .store_revision(
+                cer::report::Report::of_value(&second).unwrap().id(),
+                &cer::report::Report::of_value(&second).unwrap(),
+                &Queue::NONE,
+                later,
+            )
             .await
             .unwrap();
         assert_eq!(
             revised,
             Revised::New {
                 revision: 2,
-                previous: first.clone()
+                previous: first.to_string()
             }
         );
         let revisions = store.revisions("r1").await.unwrap();
@@ -80,7 +95,14 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let newest = store.newest_revision("r1").await.unwrap().unwrap();
         assert_eq!(newest, (2, second.to_string()));
         let unknown = store
-            .store_revision(&report("nobody", "2026-11-20T11:59:00Z"), &Queue::NONE, now)
+            .store_revision(
+                cer::report::Report::of_value(&report("nobody", "2026-11-20T11:59:00Z"))
+                    .unwrap()
+                    .id(),
+                &cer::report::Report::of_value(&report("nobody", "2026-11-20T11:59:00Z")).unwrap(),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(unknown, Revised::NotStored);
@@ -92,13 +114,19 @@ fn two_listeners_storing_the_same_revision_make_one_row() {
     on_both(|one, two| async move {
         let now = at("2026-11-20T12:00:00Z");
         let first = report("race", "2026-11-20T11:59:00Z");
-        one.store_report(&first, None, &Queue::NONE, now)
-            .await
-            .unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&first).unwrap(),
+            None,
+            &Queue::NONE,
+            now,
+        )
+        .await
+        .unwrap();
         let second = analysed(first);
+        let second = cer::report::Report::of_value(&second).unwrap();
         let (a, b) = tokio::join!(
-            one.store_revision(&second, &Queue::NONE, now),
-            two.store_revision(&second, &Queue::NONE, now)
+            one.store_revision(second.id(), &second, &Queue::NONE, now),
+            two.store_revision(second.id(), &second, &Queue::NONE, now)
         );
         let mut results = [a.unwrap(), b.unwrap()];
         results.sort_by_key(|r| matches!(r, Revised::New { .. }));
@@ -121,9 +149,25 @@ fn a_newer_revision_supersedes_the_pending_older_one_and_carries_its_number() {
             .await
             .unwrap();
         let first = report("sup", "2026-11-20T11:59:00Z");
-        store.store_report(&first, None, &queue, now).await.unwrap();
+        store
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &queue,
+                now,
+            )
+            .await
+            .unwrap();
         let second = analysed(first);
-        store.store_revision(&second, &queue, now).await.unwrap();
+        store
+            .store_revision(
+                cer::report::Report::of_value(&second).unwrap().id(),
+                &cer::report::Report::of_value(&second).unwrap(),
+                &queue,
+                now,
+            )
+            .await
+            .unwrap();
         let listed = store.list_deliveries(false, now).await.unwrap();
         let states: Vec<(i64, &str)> = listed
             .iter()
@@ -153,9 +197,14 @@ fn only_the_lease_holder_settles_a_delivery() {
         one.register_targets(&targets, forward_for, now)
             .await
             .unwrap();
-        one.store_report(&report("lease", "2026-11-20T11:59:00Z"), None, &queue, now)
-            .await
-            .unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&report("lease", "2026-11-20T11:59:00Z")).unwrap(),
+            None,
+            &queue,
+            now,
+        )
+        .await
+        .unwrap();
         let stale = one.claim_due(&key, now, lease, 1).await.unwrap();
         // The first listener's lease runs out; the second one takes the delivery.
         let later = now + SignedDuration::from_secs(20);
@@ -193,10 +242,24 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
         let ended = at("2026-11-20T12:00:00Z");
         let now = ended + SignedDuration::from_secs(60);
         let fresh = report("fresh", "2026-11-20T12:00:00Z");
-        one.store_report(&fresh, None, &queue, now).await.unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&fresh).unwrap(),
+            None,
+            &queue,
+            now,
+        )
+        .await
+        .unwrap();
         // A call stored 10 minutes after it ended: its 2-minute point has passed already.
         let late = report("late", "2026-11-20T11:50:00Z");
-        one.store_report(&late, None, &queue, now).await.unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&late).unwrap(),
+            None,
+            &queue,
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(one.refetches_due(now).await.unwrap(), (0, 3));
 
         let lease = Duration::from_secs(30);
@@ -259,7 +322,15 @@ fn a_report_with_a_nul_character_is_stored_and_given_back_exactly() {
         nul["participants"][0]["type"]["caller"]["name"] = json!("Ad\u{0}a");
         nul["k\u{0}"] = json!(["\u{0}"]);
         let now = at("2026-11-20T12:00:00Z");
-        let stored = store.store_report(&nul, None, &queue, now).await.unwrap();
+        let stored = store
+            .store_report(
+                &cer::report::Report::of_value(&nul).unwrap(),
+                None,
+                &queue,
+                now,
+            )
+            .await
+            .unwrap();
         assert_eq!(stored, Stored::New);
         let (_, text) = store.newest_revision("nul").await.unwrap().unwrap();
         assert_eq!(text, nul.to_string(), "the NUL comes back as GoTo sent it");
@@ -277,7 +348,12 @@ fn retention_never_deletes_what_a_backfill_from_the_cursor_would_bring_back() {
         let now = at("2026-11-20T12:00:00Z");
         let recent = report("recent", "2026-11-20T11:00:00Z");
         store
-            .store_report(&recent, Some(("acc-1", now)), &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&recent).unwrap(),
+                Some(("acc-1", now)),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let margin = Duration::from_secs(4 * 3600 + 300);
@@ -321,7 +397,12 @@ fn orphaned_deliveries_wait_until_forward_for_runs_out_then_go_with_retention() 
         for id in ["failed", "orphan"] {
             let old = report(id, "2026-08-01T10:00:00Z");
             store
-                .store_report(&old, None, &Queue::NONE, now)
+                .store_report(
+                    &cer::report::Report::of_value(&old).unwrap(),
+                    None,
+                    &Queue::NONE,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -366,5 +447,38 @@ fn orphaned_deliveries_wait_until_forward_for_runs_out_then_go_with_retention() 
                 .unwrap()
                 .is_empty()
         );
+    });
+}
+
+// Regression (issue 26 finding 11): GoTo answering a re-fetch with the call's ID in another
+// letter case looked for a row under that spelling, found none, and counted the re-fetch as
+// unchanged. The revision is of the call as stored, and the new spelling is a change.
+#[test]
+fn a_refetch_answering_the_id_in_capitals_is_a_new_revision_of_the_stored_call() {
+    on_both(|store, _| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let id = "b6ad7073-be3a-31d5-a956-777109126542";
+        let first = report(id, "2026-11-20T11:59:00Z");
+        let typed = |value: &Value| cer::report::Report::of_value(value).unwrap();
+        store
+            .store_report(&typed(&first), None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let capitals = report(&id.to_uppercase(), "2026-11-20T11:59:00Z");
+        let revised = store
+            .store_revision(id, &typed(&capitals), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert!(
+            matches!(revised, Revised::New { revision: 2, .. }),
+            "{revised:?}"
+        );
+        let revisions = store.revisions(id).await.unwrap();
+        assert_eq!(revisions[1].2, capitals.to_string(), "GoTo's text, as sent");
+        let again = store
+            .store_revision(id, &typed(&capitals), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert_eq!(again, Revised::Unchanged);
     });
 }

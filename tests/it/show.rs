@@ -118,7 +118,12 @@ fn store_with(env: &TestEnv, url: &str, reports: &[Value]) -> String {
         for report in reports {
             let now = jiff::Timestamp::now();
             store
-                .store_report(report, None, &Queue::NONE, now)
+                .store_report(
+                    &cer::report::Report::of_value(report).unwrap(),
+                    None,
+                    &Queue::NONE,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -387,7 +392,12 @@ fn a_stored_call_shows_what_each_revision_brought_at_every_width() {
             .unwrap();
         let later = jiff::Timestamp::now();
         let revised = store
-            .store_revision(&second, &Queue::NONE, later)
+            .store_revision(
+                cer::report::Report::of_value(&second).unwrap().id(),
+                &cer::report::Report::of_value(&second).unwrap(),
+                &Queue::NONE,
+                later,
+            )
             .await
             .unwrap();
         assert!(matches!(

@@ -169,7 +169,12 @@ fn show_finds_a_stored_call_by_its_whole_id_in_another_case() {
         let queue = cer::store::outbox::Queue::NONE;
         let now = jiff::Timestamp::now();
         store
-            .store_report(&report, None, &queue, now)
+            .store_report(
+                &cer::report::Report::of_value(&report).unwrap(),
+                None,
+                &queue,
+                now,
+            )
             .await
             .unwrap();
     });
