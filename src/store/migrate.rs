@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "revisions",
         include_str!("migrations/sqlite/0002_revisions.sql"),
     ),
+    (5, "media", include_str!("migrations/sqlite/0005_media.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -29,6 +30,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "revisions",
         include_str!("migrations/postgres/0002_revisions.sql"),
+    ),
+    (
+        5,
+        "media",
+        include_str!("migrations/postgres/0005_media.sql"),
     ),
 ];
 

@@ -134,3 +134,111 @@ fn an_interrupted_s3_upload_leaves_no_object_under_its_name() {
         "the multipart upload was not aborted"
     );
 }
+
+mod media_rows {
+    use std::time::Duration;
+
+    use cer::store::media::{MediaItem, MediaKind, MediaOutcome};
+    use cer::store::{Store, StoreLocation};
+    use jiff::Timestamp;
+
+    use super::super::postgres;
+
+    fn item(call: &str, kind: MediaKind, id: &str) -> MediaItem {
+        MediaItem {
+            call: call.to_string(),
+            kind,
+            media_id: id.to_string(),
+            participant_id: Some("p1".to_string()),
+        }
+    }
+
+    /// Two openings of one store are two listeners: each holds its own leases.
+    async fn each_object_is_claimed_once(location: StoreLocation) {
+        let (a, b) = (
+            Store::open(&location).await.unwrap(),
+            Store::open(&location).await.unwrap(),
+        );
+        let now: Timestamp = "2026-01-02T10:00:00Z".parse().unwrap();
+        let lease = Duration::from_secs(60);
+        let items = [
+            item("c1", MediaKind::Recording, "r1"),
+            item("c1", MediaKind::Transcript, "t1"),
+            item("c2", MediaKind::Recording, "r2"),
+        ];
+        a.plan_media(&items, now).await.unwrap();
+        a.plan_media(&items, now).await.unwrap();
+        let only_c1 = a.claim_media(Some("c1"), now, lease, 10).await.unwrap();
+        assert_eq!(only_c1.len(), 2, "{only_c1:?}");
+        let rest = b.claim_media(None, now, lease, 10).await.unwrap();
+        assert_eq!(
+            rest.iter()
+                .map(|c| c.item.media_id.as_str())
+                .collect::<Vec<_>>(),
+            ["r2"]
+        );
+        assert!(
+            b.claim_media(None, now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let archived = MediaOutcome::Archived {
+            object_key: "2026/01/02/c1/recording-r1.mp3".into(),
+            bytes: 4,
+            sha256: "ab".into(),
+            content_type: "audio/mpeg".into(),
+        };
+        assert!(a.settle_media(&only_c1[0], &archived, now).await.unwrap());
+        // A's lease on t1 runs out: B takes it, and A's late result no longer counts.
+        let later = now + jiff::SignedDuration::from_secs(61);
+        let taken = b.claim_media(Some("c1"), later, lease, 10).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        assert!(
+            !a.settle_media(&only_c1[1], &MediaOutcome::Gone, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            b.settle_media(&taken[0], &MediaOutcome::Gone, later)
+                .await
+                .unwrap()
+        );
+        let rows = a.media_of_call("c1").await.unwrap();
+        let states: Vec<_> = rows
+            .iter()
+            .map(|r| (r.item.media_id.as_str(), r.state.as_str()))
+            .collect();
+        assert_eq!(states, [("r1", "archived"), ("t1", "gone")]);
+        assert_eq!(rows[0].sha256.as_deref(), Some("ab"));
+        assert_eq!(rows[0].bytes, Some(4));
+        // A retry waits until it is due.
+        let retry = MediaOutcome::Retry {
+            error: "not ready".into(),
+            next: later + jiff::SignedDuration::from_secs(30),
+        };
+        assert!(b.settle_media(&rest[0], &retry, now).await.unwrap());
+        assert!(
+            a.claim_media(None, later, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let due = later + jiff::SignedDuration::from_secs(30);
+        assert_eq!(a.claim_media(None, due, lease, 10).await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn listeners_sharing_a_store_archive_each_object_once() {
+        let rt = super::runtime();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(each_object_is_claimed_once(StoreLocation::Sqlite(
+            dir.path().join("cer.db"),
+        )));
+        if let Some(url) = postgres::fresh_database() {
+            rt.block_on(each_object_is_claimed_once(
+                StoreLocation::parse(&url).unwrap(),
+            ));
+        }
+    }
+}
