@@ -8,6 +8,7 @@ mod folder;
 pub mod layout;
 pub mod location;
 mod s3;
+pub mod wanted;
 
 use std::pin::Pin;
 

@@ -32,13 +32,25 @@ struct Tally {
 }
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
+    if settings.archive.is_some() && !settings.check {
+        super::sync_archive::require_recording_scope(context).await?;
+    }
     let store = Store::open(&settings.store).await?;
+    let archive = match &settings.archive {
+        Some(archive) => Some(super::sync_archive::open(archive, &store, context)?),
+        None => None,
+    };
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
     let ids = list_ids(&api, &settings.account_key, start, end).await?;
     if settings.check {
-        return super::sync_check::run(&store, ids, &settings, context).await;
+        return super::sync_check::run(&store, ids, &settings, archive.as_ref(), context).await;
     }
+    let range = if archive.is_some() {
+        ids.clone()
+    } else {
+        Vec::new()
+    };
     let mut tally = Tally::default();
     let mut missing = Vec::with_capacity(ids.len());
     for id in ids {
@@ -78,7 +90,12 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
         bar.inc(1);
     }
     bar.finish_and_clear();
-    finish(context, &tally, start, end)
+    let archived = match &archive {
+        Some(archive) => super::sync_archive::run(&store, &api, archive, &range, context).await,
+        None => Ok(()),
+    };
+    finish(context, &tally, start, end)?;
+    archived
 }
 
 /// Every conversationSpaceId of the range, each once, in GoTo's order.

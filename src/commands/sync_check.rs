@@ -7,6 +7,8 @@ use serde_json::json;
 use tracing::level_filters::LevelFilter;
 
 use super::Context;
+use super::sync_archive_check::check;
+use crate::archive::Archive;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
 
@@ -15,20 +17,28 @@ pub async fn run(
     store: &Store,
     ids: Vec<String>,
     settings: &SyncSettings,
+    archive: Option<&Archive>,
     context: &Context,
 ) -> anyhow::Result<()> {
     let calls = ids.len();
     let mut missing = Vec::new();
+    let mut stored = Vec::new();
     for id in ids {
-        if !store.has_report(&id).await? {
+        if store.has_report(&id).await? {
+            stored.push(id);
+        } else {
             missing.push(id);
         }
     }
+    let archived = match archive {
+        Some(archive) => Some(check(store, archive, &stored, settings.verify).await?),
+        None => None,
+    };
     let (start, end) = (settings.start, settings.end);
     let refetches = store.refetches_planned_between(start, end).await?;
     let (pending, failed) = store.deliveries_between(start, end).await?;
     let mut text = if settings.json {
-        let check = json!({
+        let mut check = json!({
             "from": start.to_string(),
             "to": end.to_string(),
             "calls": calls,
@@ -39,6 +49,9 @@ pub async fn run(
             "deliveriesFailed": failed,
             "complete": missing.is_empty(),
         });
+        if let Some(archived) = &archived {
+            check["archive"] = archived.json();
+        }
         serde_json::to_string(&check).context("cannot print the check")?
     } else {
         let mut lines = vec![
@@ -51,14 +64,21 @@ pub async fn run(
                 "{refetches} re-fetches still due; {pending} deliveries pending, {failed} failed"
             ),
         ];
-        if context.settings.log_level >= LevelFilter::DEBUG {
+        let each = context.settings.log_level >= LevelFilter::DEBUG;
+        if each {
             lines.extend(missing.iter().map(|id| format!("missing {id}")));
         }
+        lines.extend(archived.iter().flat_map(|archived| archived.lines(each)));
         lines.join("\n")
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;
     if missing.is_empty() {
+        anyhow::ensure!(
+            archived.as_ref().is_none_or(|archived| archived.complete()),
+            "the archive lacks objects of the range, or holds altered ones; `cer sync --archive` \
+             with the same range archives what is missing"
+        );
         Ok(())
     } else {
         anyhow::bail!(
