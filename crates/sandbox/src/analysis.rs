@@ -8,11 +8,12 @@
 use serde_json::{Map, Value, json};
 
 use super::calls::{CallFacts, Flow};
-use super::rng::{SplitMix64, hash, uuid_from};
+use super::media_ids::{MediaKind, media_id_string};
+use super::report_states::Times;
+use super::rng::{SplitMix64, hash};
+use super::time::fmt_ms;
 
 const D_ANALYSIS: u64 = 0x0A1A_15E5;
-const D_RECORDING: u64 = 0x4EC0;
-const D_TRANSCRIPT: u64 = 0x7A5C;
 
 /// Answered calls with `actions` (percent).
 const ACTIONS_PERCENT: u64 = 30;
@@ -140,6 +141,11 @@ pub(crate) fn default_fields(call: &CallFacts) -> Map<String, Value> {
     out
 }
 
+/// What the caller asked about, in words a transcript can use.
+pub(crate) fn call_about(call: &CallFacts) -> &'static str {
+    REASONS[draws(call).reason].2
+}
+
 fn actions(call: &CallFacts) -> Value {
     let (_, _, about) = REASONS[draws(call).reason];
     let form = if call.hangup_by_caller {
@@ -155,16 +161,40 @@ fn actions(call: &CallFacts) -> Value {
 
 /// The participant a recording belongs to: the company's side of the call (the line that
 /// answered an inbound call, the line that placed an outbound or internal one).
-fn recorded_participant(call: &CallFacts) -> usize {
+pub(crate) fn recorded_participant(call: &CallFacts) -> usize {
     match call.flow {
         Flow::Inbound => 1,
         Flow::Outbound | Flow::Internal => 0,
     }
 }
 
+/// When a call's recording and transcript are uploaded (and its report lists them), if it was
+/// recorded: answered calls only, a share of them by their draws, or any answered call placed
+/// with `force` (a test that needs a recording). `delay_ms` as for [`scheduled`].
+pub(crate) fn recording_upload_ms(
+    call: &CallFacts,
+    delay_ms: Option<i64>,
+    force: bool,
+) -> Option<i64> {
+    let delay = delay_ms.filter(|_| call.connected)?;
+    let d = draws(call);
+    (d.recorded || force).then(|| {
+        let later = delay.saturating_mul(TRANSCRIPT_FACTOR);
+        call.ended_ms
+            .saturating_add(spread(later, d.transcript_frac))
+    })
+}
+
+/// The recorded span of a call: from the moment its line connected to the disconnect (Unix ms).
+pub(crate) fn recorded_span(call: &CallFacts) -> (i64, i64) {
+    let times = Times::of(call);
+    (times.connect, times.disconnect.max(times.connect))
+}
+
 /// What a call gains after it ended, oldest first. Only answered calls gain anything;
-/// `delay_ms` is the analysis delay (`None`: no post-call analysis at all).
-pub(crate) fn scheduled(call: &CallFacts, delay_ms: Option<i64>) -> Vec<Addition> {
+/// `delay_ms` is the analysis delay (`None`: no post-call analysis at all); `force` records the
+/// call whatever its draws say.
+pub(crate) fn scheduled(call: &CallFacts, delay_ms: Option<i64>, force: bool) -> Vec<Addition> {
     let Some(delay) = delay_ms.filter(|_| call.connected) else {
         return Vec::new();
     };
@@ -180,20 +210,18 @@ pub(crate) fn scheduled(call: &CallFacts, delay_ms: Option<i64>) -> Vec<Addition
         at: call.ended_ms.saturating_add(spread(delay, d.analysis_frac)),
         changes: first,
     }];
-    if d.recorded {
+    if let Some(at) = recording_upload_ms(call, delay_ms, force) {
         let participant = recorded_participant(call);
-        let recording = uuid_from(&[call.salt, D_RECORDING], 4);
-        let transcript = uuid_from(&[call.salt, D_TRANSCRIPT], 4);
-        let later = delay.saturating_mul(TRANSCRIPT_FACTOR);
+        let recording = media_id_string(call.id, MediaKind::Recording);
+        let transcript = media_id_string(call.id, MediaKind::Transcript);
+        let start = fmt_ms(recorded_span(call).0);
         out.push(Addition {
-            at: call
-                .ended_ms
-                .saturating_add(spread(later, d.transcript_frac)),
+            at,
             changes: vec![
                 Change::Entry {
                     participant,
                     list: "recordings",
-                    entry: json!({ "id": recording, "transcriptEnabled": true }),
+                    entry: json!({ "id": recording, "startTimestamp": start, "transcriptEnabled": true }),
                 },
                 Change::Entry {
                     participant,
@@ -240,15 +268,15 @@ pub(crate) fn apply(report: &mut Value, mut additions: Vec<Addition>, now: i64) 
 }
 
 /// The report as served at `now`: the report of the call end, then what analysis (scheduled
-/// and by hand) added by then.
+/// and by hand) added by then; `record` as `force` of [`scheduled`].
 pub(crate) fn served(
     mut report: Value,
     call: &CallFacts,
-    delay_ms: Option<i64>,
+    (delay_ms, record): (Option<i64>, bool),
     forced: &[Forced],
     now: i64,
 ) -> Value {
-    let mut additions = scheduled(call, delay_ms);
+    let mut additions = scheduled(call, delay_ms, record);
     additions.extend(forced.iter().map(|(at, fields)| {
         Addition {
             at: *at,

@@ -27,7 +27,7 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 fn at(dir: &Directory, call: &CallFacts, now: i64, forced: &[Forced]) -> Value {
-    served(report(dir, call), call, Some(DELAY), forced, now)
+    served(report(dir, call), call, (Some(DELAY), false), forced, now)
 }
 
 /// An answered call that was recorded and has actions, and its two instants.
@@ -35,11 +35,12 @@ fn rich_call(dir: &Directory, all: &[CallFacts]) -> (CallFacts, i64, i64) {
     let call = all
         .iter()
         .find(|c| {
-            scheduled(c, Some(DELAY)).len() == 2 && at(dir, c, i64::MAX, &[])["actions"].is_array()
+            scheduled(c, Some(DELAY), false).len() == 2
+                && at(dir, c, i64::MAX, &[])["actions"].is_array()
         })
         .expect("a recorded call with actions")
         .clone();
-    let adds = scheduled(&call, Some(DELAY));
+    let adds = scheduled(&call, Some(DELAY), false);
     (call, adds[0].at, adds[1].at)
 }
 
@@ -93,20 +94,20 @@ fn the_report_gains_fields_only_from_their_instant_on() {
 fn analysis_comes_one_to_two_delays_after_the_end_transcripts_five_to_ten() {
     let (_, all) = calls(5, 2_000);
     for call in &all {
-        let adds = scheduled(call, Some(DELAY));
+        let adds = scheduled(call, Some(DELAY), false);
         if let Some(a) = adds.first() {
             assert!((call.ended_ms + DELAY..call.ended_ms + 2 * DELAY).contains(&a.at));
         }
         if let Some(t) = adds.get(1) {
             assert!((call.ended_ms + 5 * DELAY..call.ended_ms + 10 * DELAY).contains(&t.at));
         }
-        let at_once = scheduled(call, Some(0));
+        let at_once = scheduled(call, Some(0), false);
         assert_eq!(at_once.len(), adds.len());
         assert!(
             at_once.iter().all(|a| a.at == call.ended_ms),
             "a zero delay"
         );
-        assert!(scheduled(call, None).is_empty(), "no analysis");
+        assert!(scheduled(call, None, false).is_empty(), "no analysis");
     }
 }
 
@@ -115,7 +116,7 @@ fn only_answered_calls_gain_analysis_and_a_share_of_them_recordings() {
     let (_, all) = calls(6, 4_000);
     let (mut answered, mut recorded, mut with_actions) = (0, 0, 0);
     for call in &all {
-        let adds = scheduled(call, Some(DELAY));
+        let adds = scheduled(call, Some(DELAY), false);
         if !call.connected {
             assert!(adds.is_empty(), "{:?} gained analysis", call.outcome);
             continue;
@@ -148,7 +149,10 @@ fn the_same_seed_gives_the_same_analysis_and_calls_differ() {
     let (_, b) = calls(7, 300);
     let mut reasons = std::collections::BTreeSet::new();
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(scheduled(x, Some(DELAY)), scheduled(y, Some(DELAY)));
+        assert_eq!(
+            scheduled(x, Some(DELAY), false),
+            scheduled(y, Some(DELAY), false)
+        );
         assert_eq!(at(&dir, x, i64::MAX, &[]), at(&dir, y, i64::MAX, &[]));
         if let Some(r) = at(&dir, x, i64::MAX, &[])["callReason"].as_str() {
             reasons.insert(r.to_string());

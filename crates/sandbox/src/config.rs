@@ -41,7 +41,15 @@ pub struct SandboxConfig {
     pub to_be_closed_grace: Duration,
     /// How scheduled calls spread over the day and the week.
     pub day: DayShape,
+    /// The largest audio a recording gets (its samples, WAV header aside): a recording's length
+    /// follows the call's talk time at 8,000 bytes a second up to this. A benchmark that needs a
+    /// bigger file sets the size of every recording at run time instead
+    /// ([`crate::Sandbox::set_recording_bytes`]).
+    pub recording_max_bytes: u64,
 }
+
+/// The default cap on a recording's audio: about eight minutes of 8 kHz 8-bit mono.
+pub const DEFAULT_RECORDING_MAX_BYTES: u64 = 4 * 1024 * 1024;
 
 /// How scheduled calls spread over the day and the week.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +77,7 @@ impl Default for SandboxConfig {
             analysis_delay: Some(DEFAULT_ANALYSIS_DELAY),
             to_be_closed_grace: Duration::from_secs(2),
             day: DayShape::Flat,
+            recording_max_bytes: DEFAULT_RECORDING_MAX_BYTES,
         }
     }
 }

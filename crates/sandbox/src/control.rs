@@ -14,6 +14,7 @@ use super::calls::{CallFacts, placed_call};
 use super::channels::purge_expired;
 use super::faults::{FAULTS, FaultError, Faults};
 use super::history::find;
+use super::media_state::{IdSpelling, TokenShape};
 use super::notify::notify_call;
 use super::payloads::summary;
 use super::reports::current;
@@ -23,17 +24,37 @@ use super::state::{Scopes, Shared};
 use super::time::{fmt_ms, now_ms};
 use super::tokens::issue;
 
+/// Draws tried for an answered call before settling for whatever came (two in three calls are
+/// answered, so this never runs out in practice).
+const ANSWERED_TRIES: usize = 64;
+
 /// Places a call that ends now and notifies subscribed channels; `None` draws a 5 s–3 min length.
-pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>) -> CallFacts {
+/// A `recorded` call is answered and recorded (its recording and transcript come with the
+/// analysis delay's schedule), whatever the draws would say.
+pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>, recorded: bool) -> CallFacts {
     let now = now_ms();
     let mut inner = shared.lock();
-    let nonce = hash(&[inner.rng.next_u64(), inner.placed.len() as u64, now as u64]);
-    let duration = duration_ms.unwrap_or(5_000 + (mix(nonce) % 175_000) as i64);
-    let call = placed_call(&shared.dir, shared.config.seed, nonce, now, duration);
+    let draw = |inner: &mut super::state::Inner| {
+        let nonce = hash(&[inner.rng.next_u64(), inner.placed.len() as u64, now as u64]);
+        let duration = duration_ms.unwrap_or(5_000 + (mix(nonce) % 175_000) as i64);
+        placed_call(&shared.dir, shared.config.seed, nonce, now, duration)
+    };
+    let mut call = draw(&mut inner);
+    for _ in 1..ANSWERED_TRIES {
+        if call.connected || !recorded {
+            break;
+        }
+        call = draw(&mut inner);
+    }
     let key = (call.created_ms, call.id);
     inner.placed_index.insert(call.id, key);
     inner.placed.insert(key, call.clone());
+    if recorded {
+        inner.media.recorded.insert(call.id);
+    }
+    inner.media.placed.push(call.id);
     drop(inner);
+    shared.media_wake.notify_one();
     notify_call(shared, call.id);
     call
 }
@@ -62,7 +83,7 @@ fn bad_seconds() -> Response {
     )
 }
 
-/// `POST /_sandbox/calls[?seconds=N]`: answers the new call's summary.
+/// `POST /_sandbox/calls[?seconds=N][&recorded=true]`: answers the new call's summary.
 pub(crate) async fn place_call(
     State(shared): State<Arc<Shared>>,
     RawQuery(raw): RawQuery,
@@ -71,11 +92,21 @@ pub(crate) async fn place_call(
     let Ok(seconds) = seconds_param(&pairs) else {
         return bad_seconds();
     };
-    let call = place(&shared, seconds.map(|s| (s * 1000.0) as i64));
+    let recorded = match pairs
+        .iter()
+        .find(|(k, _)| k == "recorded")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return bad(StatusCode::BAD_REQUEST, "recorded must be true or false"),
+    };
+    let call = place(&shared, seconds.map(|s| (s * 1000.0) as i64), recorded);
     (StatusCode::CREATED, axum::Json(summary(&shared.dir, &call))).into_response()
 }
 
-/// `POST /_sandbox/token[?seconds=N]`: an access token with both scopes, for curl.
+/// `POST /_sandbox/token[?seconds=N][&scope=…]`: an access token for curl, with every scope
+/// (the Recording API's too) or those of a space-separated `scope`.
 pub(crate) async fn token(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
     let pairs = query_pairs(raw.as_deref());
     let default = shared.config.token_lifetime.as_secs_f64();
@@ -83,14 +114,57 @@ pub(crate) async fn token(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQ
         Ok(s) => s.unwrap_or(default),
         Err(()) => return bad_seconds(),
     };
-    let issued = issue(
-        &mut shared.lock(),
-        Scopes::ALL,
-        (seconds * 1000.0) as i64,
-        false,
-    );
+    let scopes = match pairs.iter().find(|(k, _)| k == "scope") {
+        None => Scopes::EVERY,
+        Some((_, v)) => match Scopes::parse(v) {
+            Some(s) if !v.trim().is_empty() => s,
+            _ => {
+                return bad(
+                    StatusCode::BAD_REQUEST,
+                    "scope names a scope the sandbox does not know",
+                );
+            }
+        },
+    };
+    let issued = issue(&mut shared.lock(), scopes, (seconds * 1000.0) as i64, false);
     let body = json!({ "access_token": issued.access_token, "expires_in": issued.expires_in });
     (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// `POST /_sandbox/recording-options?token_shape=…&id_spelling=…&bytes=…`: GoTo's answer shapes
+/// (`documented`, `live` or `mixed`; `camel`, `snake` or `mixed`) and the size of every
+/// recording's audio (`natural`: follows the talk time).
+pub(crate) async fn recording_options(
+    State(shared): State<Arc<Shared>>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let mut inner = shared.lock();
+    for (k, v) in query_pairs(raw.as_deref()) {
+        let media = &mut inner.media;
+        match (k.as_str(), v.as_str()) {
+            ("token_shape", "documented") => media.token_shape = Some(TokenShape::Documented),
+            ("token_shape", "live") => media.token_shape = Some(TokenShape::Live),
+            ("token_shape", "mixed") => media.token_shape = None,
+            ("id_spelling", "camel") => media.id_spelling = Some(IdSpelling::Camel),
+            ("id_spelling", "snake") => media.id_spelling = Some(IdSpelling::Snake),
+            ("id_spelling", "mixed") => media.id_spelling = None,
+            ("bytes", "natural") => media.recording_bytes = None,
+            ("bytes", n) if n.parse::<u64>().is_ok() => media.recording_bytes = n.parse().ok(),
+            _ => {
+                let why = format!(
+                    "unknown option {k}={v} (token_shape=documented|live|mixed, id_spelling=camel|snake|mixed, bytes=N|natural)"
+                );
+                return bad(StatusCode::BAD_REQUEST, why);
+            }
+        }
+    }
+    let label = |o: Option<&str>| o.unwrap_or("mixed").to_string();
+    let body = json!({
+        "tokenShape": label(inner.media.token_shape.map(|s| match s { TokenShape::Documented => "documented", TokenShape::Live => "live" })),
+        "idSpelling": label(inner.media.id_spelling.map(|s| match s { IdSpelling::Camel => "camel", IdSpelling::Snake => "snake" })),
+        "bytes": inner.media.recording_bytes,
+    });
+    axum::Json(body).into_response()
 }
 
 /// `GET /_sandbox/faults`: the catalogue.
@@ -143,6 +217,9 @@ pub(crate) async fn state(State(shared): State<Arc<Shared>>) -> Response {
         "seed": shared.config.seed,
         "channels": channels,
         "subscriptions": subscriptions,
+        "storageBaseUrl": shared.storage_base,
+        "recordingSubscriptions": inner.media.subscriptions.len(),
+        "storageRequests": inner.media.storage_log.len(),
         "placedCalls": inner.placed.len(),
         "requestCount": inner.request_count,
         "pendingFaultRules": inner.rules.len(),

@@ -75,6 +75,16 @@ impl Params<'_> {
         }
     }
 
+    fn number(&self, name: &str, default: u64) -> Result<u64, FaultError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<u64>()
+                .ok()
+                .ok_or_else(|| Self::bad(name, v, "a whole number")),
+        }
+    }
+
     fn path(&self) -> Result<Option<String>, FaultError> {
         match self.get("path") {
             None => Ok(None),
@@ -141,8 +151,57 @@ impl Faults {
                 self.stall_websockets(d);
                 Ok(format!("sockets stalled for {}s", d.as_secs_f64()))
             }
-            _ => self.apply_simple(name, &p),
+            _ => match self.apply_media(name, &p) {
+                Some(done) => done,
+                None => self.apply_simple(name, &p),
+            },
         }
+    }
+
+    /// The Recording API's faults; `None` for another name.
+    fn apply_media(&self, name: &str, p: &Params<'_>) -> Option<Result<String, FaultError>> {
+        let done = match name {
+            "recording-not-ready" => p.check_known(&["seconds"]).and_then(|()| {
+                let d = p.seconds("seconds", 10.0)?;
+                self.recording_not_ready_for(d);
+                Ok(format!(
+                    "recording content answers 400 until {}s after its upload",
+                    d.as_secs_f64()
+                ))
+            }),
+            "recording-token-expired" => p.check_known(&["count", "at"]).and_then(|()| {
+                let n = p.count()?;
+                match p.get("at").unwrap_or("content") {
+                    "content" => self.expire_next_download_tokens(n),
+                    "storage" => self.expire_next_storage_urls(n),
+                    other => return Err(Params::bad("at", other, "content or storage")),
+                }
+                Ok(format!("next {n} download(s) find their token expired"))
+            }),
+            "recording-gone" => p.check_known(&["id"]).and_then(|()| {
+                let id = p.get("id").filter(|id| *id != "ALL");
+                if !self.recording_gone(id) {
+                    return Err(Params::bad(
+                        "id",
+                        id.unwrap_or(""),
+                        "a recording or transcript id",
+                    ));
+                }
+                Ok(format!("{} answers 404", id.unwrap_or("every recording")))
+            }),
+            "slow-download" => p.check_known(&["bytes_per_second"]).and_then(|()| {
+                let rate = p.number("bytes_per_second", 8_000)?;
+                self.slow_downloads(Some(rate));
+                Ok(format!("downloads trickle at {rate} bytes/s"))
+            }),
+            "cut-download" => p.check_known(&["after", "count"]).and_then(|()| {
+                let (after, n) = (p.number("after", 1_000)?, p.count()?);
+                self.cut_next_downloads(after, n);
+                Ok(format!("next {n} download(s) cut after {after} bytes"))
+            }),
+            _ => return None,
+        };
+        Some(done)
     }
 
     /// The faults that take no parameters.

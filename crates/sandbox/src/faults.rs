@@ -101,13 +101,38 @@ pub const FAULTS: &[FaultInfo] = &[
         summary: "the next authorize redirects with error=access_denied",
     },
     FaultInfo {
+        name: "recording-not-ready",
+        params: "seconds=10",
+        summary: "recording content answers 400 until uploaded + seconds",
+    },
+    FaultInfo {
+        name: "recording-token-expired",
+        params: "count=1 at=content|storage",
+        summary: "next download tokens (or storage URLs) answer 403 expired",
+    },
+    FaultInfo {
+        name: "recording-gone",
+        params: "id=ALL",
+        summary: "a recording or transcript (or all) answers 404 from now on",
+    },
+    FaultInfo {
+        name: "slow-download",
+        params: "bytes_per_second=8000",
+        summary: "the storage host sends downloads at this rate",
+    },
+    FaultInfo {
+        name: "cut-download",
+        params: "after=1000 count=1",
+        summary: "next downloads drop the connection after this many bytes",
+    },
+    FaultInfo {
         name: "clear",
         params: "",
-        summary: "cancel pending request faults and the report delay",
+        summary: "cancel pending request and media faults and the report delay",
     },
 ];
 
-const NAMES: [&str; 16] = [
+const NAMES: [&str; 21] = [
     "report-not-ready",
     "rate-limit-next",
     "fail-next",
@@ -123,6 +148,11 @@ const NAMES: [&str; 16] = [
     "revoke-tokens",
     "malformed-frame",
     "deny-next-authorize",
+    "recording-not-ready",
+    "recording-token-expired",
+    "recording-gone",
+    "slow-download",
+    "cut-download",
     "clear",
 ];
 
@@ -234,8 +264,10 @@ impl Faults {
         self.rule(Some(prefix), n, FaultKind::Truncated);
     }
 
-    /// Cancels pending request rules, the report delay and a pending authorize denial.
+    /// Cancels pending request rules, the report delay, a pending authorize denial and the
+    /// Recording API's faults.
     pub fn clear(&self) {
+        self.clear_media();
         let mut inner = self.shared.lock();
         inner.rules.clear();
         inner.report_delay_ms = 0;
@@ -292,9 +324,11 @@ impl Faults {
         purge_expired(&mut inner, now_ms());
     }
 
-    /// Deletes every subscription; channels stay.
+    /// Deletes every subscription, recording subscriptions too; channels stay.
     pub fn delete_subscriptions(&self) {
-        self.shared.lock().subscriptions.clear();
+        let mut inner = self.shared.lock();
+        inner.subscriptions.clear();
+        inner.media.subscriptions.clear();
     }
 
     /// Every access token issued so far is expired; refresh tokens still work.

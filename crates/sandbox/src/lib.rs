@@ -17,7 +17,14 @@
 //! GET  /_sandbox/faults                        the fault catalogue
 //! POST /_sandbox/token[?seconds=N]             an access token with both scopes
 //! GET  /_sandbox/state                         channels, subscriptions, request count
+//! POST /_sandbox/recording-options?token_shape=documented|live|mixed&id_spelling=camel|snake|mixed
+//!      &bytes=N|natural                        GoTo's answer shapes, every recording's size
 //! ```
+//!
+//! The Recording API (`/recording/v1/…`: download tokens, the 302 to the audio, transcripts,
+//! recording subscriptions and their notifications) serves the calls it records with a WAV and a
+//! transcript; the audio and transcripts themselves come from a second loopback address, the
+//! storage host ([`Sandbox::storage_url`]), at short-lived signed URLs that the 302s point to.
 //!
 //! The call history is a pure function of the seed, the slot length and the clock: slot `i`
 //! creates one call in `[i*every, (i+1)*every)`, and its conversationSpaceId encodes `i`, so two
@@ -35,11 +42,19 @@ mod fault_params;
 mod fault_rule;
 mod faults;
 mod history;
+mod media;
+mod media_faults;
+mod media_ids;
+mod media_state;
 mod middleware;
 mod notify;
 mod oauth;
 mod payloads;
 mod rate_limit;
+mod recording_api;
+mod recording_notify;
+mod recording_subs;
+mod recordings;
 mod report;
 mod report_parts;
 mod report_states;
@@ -49,6 +64,7 @@ mod rng;
 mod server;
 mod socket_cmd;
 mod state;
+mod storage;
 mod subscriptions;
 mod summaries;
 mod time;
@@ -62,12 +78,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 pub use config::{
-    ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, DEFAULT_ANALYSIS_DELAY, DEMO_CALL_EVERY, DayShape,
-    PRINCIPAL, SandboxConfig,
+    ALL_SCOPES, CLIENT_ID, CLIENT_SECRET, DEFAULT_ANALYSIS_DELAY, DEFAULT_RECORDING_MAX_BYTES,
+    DEMO_CALL_EVERY, DayShape, PRINCIPAL, SandboxConfig,
 };
 pub use fault_rule::{FaultKind, FaultRule};
 pub use faults::{FAULTS, FaultError, FaultInfo, Faults, fault_names};
-pub use views::{ChannelView, PlacedCall, RequestRecord, SubscriptionView};
+pub use media_state::{IdSpelling, TokenShape};
+pub use views::{ChannelView, PlacedCall, RequestRecord, StorageRequest, SubscriptionView};
 
 use state::{Scopes, Shared};
 use time::{now_ms, timestamp};
@@ -92,10 +109,16 @@ impl Sandbox {
     pub async fn start(config: SandboxConfig) -> std::io::Result<Sandbox> {
         let listener = TcpListener::bind(("127.0.0.1", config.port)).await?;
         let port = listener.local_addr()?.port();
-        let shared = Arc::new(Shared::new(config, port));
+        let storage = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let shared = Arc::new(Shared::new(config, port, storage.local_addr()?.port()));
         let router = server::router(Arc::clone(&shared));
         shared.spawn(server::serve(listener, router, Arc::clone(&shared)));
+        let storage_router = storage::router(Arc::clone(&shared));
+        shared.spawn(server::serve(storage, storage_router, Arc::clone(&shared)));
         shared.spawn(clock::run_notifier(Arc::clone(&shared)));
+        shared.spawn(recording_notify::run_recording_notifier(Arc::clone(
+            &shared,
+        )));
         shared.spawn(clock::run_keeper(Arc::clone(&shared)));
         tracing::debug!(port, seed = shared.config.seed, "sandbox started");
         Ok(Sandbox { shared, port })
@@ -131,23 +154,82 @@ impl Sandbox {
         &self.shared.dir.account_key
     }
 
-    /// An access token with both scopes, lasting `lifetime` (default: the configured token lifetime).
+    /// An access token with every scope (cer's two and the Recording API's two), lasting
+    /// `lifetime` (default: the configured token lifetime).
     pub fn issue_token(&self, lifetime: Option<Duration>) -> String {
+        self.issue(Scopes::EVERY, lifetime)
+    }
+
+    /// An access token with only the scopes of a space-separated list (GoTo's spelling), or
+    /// `None` when it names a scope the sandbox does not know (or none).
+    pub fn issue_token_with_scopes(
+        &self,
+        scopes: &str,
+        lifetime: Option<Duration>,
+    ) -> Option<String> {
+        let parsed = Scopes::parse(scopes).filter(|_| !scopes.trim().is_empty())?;
+        Some(self.issue(parsed, lifetime))
+    }
+
+    fn issue(&self, scopes: Scopes, lifetime: Option<Duration>) -> String {
         let lifetime = lifetime.unwrap_or(self.shared.config.token_lifetime);
         let ms = i64::try_from(lifetime.as_millis()).unwrap_or(i64::MAX);
-        tokens::issue(&mut self.shared.lock(), Scopes::ALL, ms, false).access_token
+        tokens::issue(&mut self.shared.lock(), scopes, ms, false).access_token
     }
 
     /// Places a call (of a random 5 s to 3 min) that ends now, and notifies subscribed channels.
     pub fn place_call(&self) -> PlacedCall {
-        placed(control::place(&self.shared, None))
+        placed(control::place(&self.shared, None, false))
+    }
+
+    /// Places an answered call created `duration` ago that ends now and is recorded, whatever
+    /// the draws say: its report gains a recording and a transcript, and recording subscribers
+    /// hear of them, on the analysis delay's schedule (at once with a zero delay; never
+    /// without post-call analysis). Notifies subscribed channels of its report.
+    pub fn place_recorded_call(&self, duration: Duration) -> PlacedCall {
+        let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+        placed(control::place(&self.shared, Some(ms), true))
+    }
+
+    /// `http://127.0.0.1:PORT`: the storage host the Recording API's 302s point to.
+    pub fn storage_url(&self) -> String {
+        self.shared.storage_base.clone()
+    }
+
+    /// Every request the storage host saw (the most recent 10,000), oldest first.
+    pub fn storage_requests(&self) -> Vec<StorageRequest> {
+        self.shared
+            .lock()
+            .media
+            .storage_log
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Which shape `GET …/content` answers with (`None`: each recording's own choice, a pure
+    /// function of its id, so both shapes occur).
+    pub fn set_token_shape(&self, shape: Option<TokenShape>) {
+        self.shared.lock().media.token_shape = shape;
+    }
+
+    /// How recording notifications spell the id (`None`: each recording's own choice).
+    pub fn set_id_spelling(&self, spelling: Option<IdSpelling>) {
+        self.shared.lock().media.id_spelling = spelling;
+    }
+
+    /// Every recording's audio is exactly `bytes` bytes of samples (plus the 44-byte WAV
+    /// header), for benchmarks that need a big file; `None`: it follows the talk time, capped
+    /// at [`SandboxConfig::recording_max_bytes`].
+    pub fn set_recording_bytes(&self, bytes: Option<u64>) {
+        self.shared.lock().media.recording_bytes = bytes;
     }
 
     /// Places a call created `duration` ago (at most 2 h, like every call) that ends now, and
     /// notifies subscribed channels.
     pub fn place_call_lasting(&self, duration: Duration) -> PlacedCall {
         let ms = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
-        placed(control::place(&self.shared, Some(ms)))
+        placed(control::place(&self.shared, Some(ms), false))
     }
 
     /// Adds post-call analysis fields to a call's report now, after its existing keys (`None`:

@@ -47,12 +47,17 @@ pub(crate) async fn get(
 
 /// The call's report as GoTo would serve it at `now`, post-call analysis included.
 pub(crate) fn current(shared: &Shared, call: &CallFacts, now: i64) -> Value {
-    let forced = shared
-        .lock()
-        .analysis
-        .get(&call.id)
-        .cloned()
-        .unwrap_or_default();
+    let (forced, record) = {
+        let inner = shared.lock();
+        let forced = inner.analysis.get(&call.id).cloned().unwrap_or_default();
+        (forced, inner.media.recorded.contains(&call.id))
+    };
     let delay = shared.config.analysis_delay_ms();
-    served(report(&shared.dir, call), call, delay, &forced, now)
+    served(
+        report(&shared.dir, call),
+        call,
+        (delay, record),
+        &forced,
+        now,
+    )
 }

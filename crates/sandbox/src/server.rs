@@ -9,14 +9,17 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 
 use super::errors::ApiError;
 use super::state::Shared;
-use super::{channels, control, middleware, oauth, reports, subscriptions, summaries, websocket};
+use super::{
+    channels, control, middleware, oauth, recording_api, recording_subs, reports, subscriptions,
+    summaries, websocket,
+};
 
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -46,11 +49,35 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
             get(summaries::list),
         )
         .route("/call-events-report/v1/reports/{id}", get(reports::get))
+        .route(
+            "/recording/v1/recordings/{id}/content",
+            get(recording_api::content),
+        )
+        .route(
+            "/recording/v1/recordings/{id}/content/{token}",
+            get(recording_api::download),
+        )
+        .route(
+            "/recording/v1/transcriptions/{id}",
+            get(recording_api::transcription),
+        )
+        .route(
+            "/recording/v1/subscriptions",
+            post(recording_subs::create).get(recording_subs::list),
+        )
+        .route(
+            "/recording/v1/subscriptions/{id}",
+            delete(recording_subs::delete),
+        )
         .route("/_sandbox/calls", post(control::place_call))
         .route("/_sandbox/reports/{id}/analysis", post(control::analysis))
         .route("/_sandbox/token", post(control::token))
         .route("/_sandbox/faults", get(control::list_faults))
         .route("/_sandbox/faults/{name}", post(control::apply_fault))
+        .route(
+            "/_sandbox/recording-options",
+            post(control::recording_options),
+        )
         .route("/_sandbox/state", get(control::state))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

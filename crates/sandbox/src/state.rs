@@ -20,19 +20,34 @@ use super::views::RequestRecord;
 /// The request log keeps this many records; older ones are dropped in a long-running sandbox.
 const REQUEST_LOG_CAP: usize = 100_000;
 
-/// Which of cer's two scopes a token carries.
+/// Which scopes a token carries: cer's two, and the Recording API's two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Scopes {
     /// `cr.v1.read`: summaries and reports.
     pub read: bool,
     /// `call-events.v1.notifications.manage`: channels and subscriptions.
     pub manage: bool,
+    /// `recording.v1.read`: recordings and transcripts.
+    pub recording_read: bool,
+    /// `recording.v1.notifications.manage`: recording subscriptions.
+    pub recording_manage: bool,
 }
 
 impl Scopes {
+    /// cer's two scopes: what a login that names no scope gets.
     pub(crate) const ALL: Scopes = Scopes {
         read: true,
         manage: true,
+        recording_read: false,
+        recording_manage: false,
+    };
+
+    /// Every scope the sandbox's OAuth client has, the Recording API's included.
+    pub(crate) const EVERY: Scopes = Scopes {
+        read: true,
+        manage: true,
+        recording_read: true,
+        recording_manage: true,
     };
 
     /// Parses a space-separated scope list; `None` when it names a scope the client lacks.
@@ -42,6 +57,8 @@ impl Scopes {
             match word {
                 "cr.v1.read" => out.read = true,
                 "call-events.v1.notifications.manage" => out.manage = true,
+                "recording.v1.read" => out.recording_read = true,
+                "recording.v1.notifications.manage" => out.recording_manage = true,
                 _ => return None,
             }
         }
@@ -59,6 +76,12 @@ impl Scopes {
         }
         if self.manage {
             v.push("call-events.v1.notifications.manage");
+        }
+        if self.recording_read {
+            v.push("recording.v1.read");
+        }
+        if self.recording_manage {
+            v.push("recording.v1.notifications.manage");
         }
         v.join(" ")
     }
@@ -122,6 +145,8 @@ pub(crate) struct Inner {
     pub next_socket_id: u64,
     /// GoTo's per-API limit when a test or benchmark asked for one.
     pub rate_limit: Option<super::rate_limit::RateLimit>,
+    /// The Recording API's world: subscriptions, download tokens, knobs and faults.
+    pub media: super::media_state::MediaState,
 }
 
 impl Inner {
@@ -162,6 +187,7 @@ impl Inner {
             let _ = tx.send(SocketCmd::Close(reason));
         }
         self.subscriptions.retain(|s| s.channel_id != id);
+        self.media.subscriptions.retain(|s| s.channel_id != id);
         true
     }
 }
@@ -171,6 +197,12 @@ pub(crate) struct Shared {
     pub config: SandboxConfig,
     pub base_url: String,
     pub ws_base: String,
+    /// `http://127.0.0.1:PORT` of the storage host that serves the audio and transcripts.
+    pub storage_base: String,
+    /// Signs the storage host's URLs; random per sandbox.
+    pub storage_key: [u8; 32],
+    /// Wakes the recording notifier when a call is placed by hand.
+    pub media_wake: Notify,
     pub dir: Directory,
     pub schedule: Option<Schedule>,
     inner: Mutex<Inner>,
@@ -182,13 +214,18 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub(crate) fn new(config: SandboxConfig, port: u16) -> Self {
+    pub(crate) fn new(config: SandboxConfig, port: u16, storage_port: u16) -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos() as u64)
             .unwrap_or(0);
+        let mut rng = SplitMix64::new(hash(&[config.seed, nanos, u64::from(port)]));
+        let mut storage_key = [0u8; 32];
+        for chunk in storage_key.chunks_mut(8) {
+            chunk.copy_from_slice(&rng.next_u64().to_le_bytes());
+        }
         let inner = Inner {
-            rng: SplitMix64::new(hash(&[config.seed, nanos, u64::from(port)])),
+            rng,
             access_tokens: HashMap::new(),
             refresh_tokens: HashMap::new(),
             codes: HashMap::new(),
@@ -204,10 +241,14 @@ impl Shared {
             deny_next_authorize: false,
             next_socket_id: 0,
             rate_limit: None,
+            media: super::media_state::MediaState::new(&config),
         };
         Shared {
             base_url: format!("http://127.0.0.1:{port}"),
             ws_base: format!("ws://127.0.0.1:{port}"),
+            storage_base: format!("http://127.0.0.1:{storage_port}"),
+            storage_key,
+            media_wake: Notify::new(),
             dir: Directory::new(config.seed),
             schedule: config
                 .every_ms()

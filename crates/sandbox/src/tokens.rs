@@ -56,6 +56,10 @@ pub(crate) enum Need {
     Read,
     /// `call-events.v1.notifications.manage`
     Manage,
+    /// `recording.v1.read`
+    RecordingRead,
+    /// `recording.v1.notifications.manage`
+    RecordingManage,
 }
 
 /// The token of an `Authorization: Bearer …` header, if that is what the header holds.
@@ -107,6 +111,11 @@ pub(crate) fn check(shared: &Shared, headers: &HeaderMap, need: Need) -> Result<
     let (ok, scope) = match need {
         Need::Read => (found.scopes.read, "cr.v1.read"),
         Need::Manage => (found.scopes.manage, "call-events.v1.notifications.manage"),
+        Need::RecordingRead => (found.scopes.recording_read, "recording.v1.read"),
+        Need::RecordingManage => (
+            found.scopes.recording_manage,
+            "recording.v1.notifications.manage",
+        ),
     };
     if !ok {
         return Err(ApiError::new(

@@ -53,3 +53,16 @@ pub struct SubscriptionView {
     /// `REPORT_SUMMARY` and/or `LEGACY` (what a subscription without `eventTypes` gets).
     pub event_types: Vec<String>,
 }
+
+/// One request the storage host (the second address, where recordings and transcripts are
+/// downloaded from) saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageRequest {
+    /// The path, without the signed query.
+    pub path: String,
+    /// The status it answered.
+    pub status: u16,
+    /// Whether an `Authorization` header came with it (a client must never send GoTo's bearer
+    /// token to the storage host; the host refuses such requests with 400, as S3 does).
+    pub authorization: bool,
+}

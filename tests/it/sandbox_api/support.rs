@@ -26,6 +26,8 @@ pub async fn start(config: SandboxConfig) -> Sandbox {
 
 /// A client that does not follow redirects (the authorize endpoint answers 302).
 pub fn http() -> reqwest::Client {
+    // cer's one rustls provider, as the harness installs it: without it a test run alone panics.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(10))

@@ -1,0 +1,228 @@
+//! The storage host: a second loopback address, like the object store GoTo redirects recording
+//! downloads to, serving the audio and transcripts at short-lived signed URLs. It must never see
+//! GoTo's bearer token: a request with an `Authorization` header is refused (400, as S3 refuses
+//! a second authentication) and logged, so tests can prove a client does not send it there.
+//! Slow and cut downloads are its faults.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+use super::media::{AUDIO_CONTENT_TYPE, Audio};
+use super::media_ids::MediaKind;
+use super::media_state::MediaState;
+use super::recordings::resolve;
+use super::request::query_pairs;
+use super::state::Shared;
+use super::time::now_ms;
+use super::views::StorageRequest;
+
+/// How long a signed URL works.
+pub(crate) const URL_LIFETIME_MS: i64 = 60_000;
+/// Bytes per piece of a download at full speed.
+const PIECE: usize = 64 * 1024;
+/// A cut download waits this long after its last byte before dropping the connection.
+const CUT_GRACE: Duration = Duration::from_millis(50);
+/// A slow download sends a piece this often.
+const SLOW_TICK: Duration = Duration::from_millis(100);
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/media/{name}", get(download))
+        .fallback(|| async {
+            s3_error(StatusCode::NOT_FOUND, "NoSuchKey", "The key does not exist")
+        })
+        .with_state(shared)
+}
+
+fn signature(shared: &Shared, name: &str, expires: i64) -> String {
+    let mut h = Sha256::new();
+    h.update(shared.storage_key);
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update(expires.to_string().as_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A signed URL for `name` (`ID.wav` or `ID.json`) that works until `now + URL_LIFETIME_MS`.
+pub(crate) fn signed_url(shared: &Shared, name: &str, now: i64) -> String {
+    let expires = (now + URL_LIFETIME_MS) / 1000;
+    let sig = signature(shared, name, expires);
+    format!(
+        "{}/media/{name}?X-Sandbox-Expires={expires}&X-Sandbox-Signature={sig}",
+        shared.storage_base
+    )
+}
+
+/// An error in S3's XML shape: the storage host is not GoTo's API.
+fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
+    );
+    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// What a download serves: the audio, made piece by piece, or a transcript's bytes.
+#[derive(Debug, Clone)]
+enum Source {
+    Audio(Audio),
+    Json(Bytes),
+}
+
+impl Source {
+    fn len(&self) -> u64 {
+        match self {
+            Source::Audio(a) => a.total_len(),
+            Source::Json(b) => b.len() as u64,
+        }
+    }
+
+    fn read(&self, from: u64, len: usize) -> Bytes {
+        match self {
+            Source::Audio(a) => Bytes::from(a.read(from, len)),
+            Source::Json(b) => {
+                let start = (from as usize).min(b.len());
+                b.slice(start..b.len().min(start.saturating_add(len)))
+            }
+        }
+    }
+}
+
+/// `GET /media/{name}?X-Sandbox-Expires&X-Sandbox-Signature`
+async fn download(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let authorization = headers.contains_key(header::AUTHORIZATION);
+    let (resp, faults) = answer(&shared, &name, authorization, raw.as_deref());
+    shared.lock().media.log_storage(StorageRequest {
+        path: format!("/media/{name}"),
+        status: resp.status().as_u16(),
+        authorization,
+    });
+    match faults {
+        Some((source, rate, cut)) => stream(source, rate, cut),
+        None => resp,
+    }
+}
+
+type Plan = Option<(Source, Option<u64>, Option<u64>)>;
+
+/// The refusal, or a 200 placeholder with what to stream (the source, a rate, a cut point).
+fn answer(shared: &Shared, name: &str, authorization: bool, raw: Option<&str>) -> (Response, Plan) {
+    if authorization {
+        let m = "Only one auth mechanism allowed; only the signed query string or the Authorization header may be given";
+        return (
+            s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", m),
+            None,
+        );
+    }
+    let pairs = query_pairs(raw);
+    let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let expires = value("X-Sandbox-Expires").and_then(|v| v.parse::<i64>().ok());
+    let signed = expires
+        .is_some_and(|e| value("X-Sandbox-Signature") == Some(signature(shared, name, e).as_str()));
+    let Some(expires) = expires.filter(|_| signed) else {
+        let m = "The request signature we calculated does not match the signature you provided";
+        return (
+            s3_error(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", m),
+            None,
+        );
+    };
+    let now = now_ms();
+    let forced_expiry = MediaState::take(&mut shared.lock().media.faults.expired_urls);
+    if forced_expiry || expires * 1000 < now {
+        return (
+            s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired"),
+            None,
+        );
+    }
+    let no_key = || {
+        (
+            s3_error(
+                StatusCode::NOT_FOUND,
+                "NoSuchKey",
+                "The specified key does not exist.",
+            ),
+            None,
+        )
+    };
+    let Some((id, ext)) = name.split_once('.') else {
+        return no_key();
+    };
+    let Some(media) = resolve(shared, id, now).filter(|m| m.uploaded_ms <= now) else {
+        return no_key();
+    };
+    let mut inner = shared.lock();
+    if inner.media.is_gone(media.id) {
+        return no_key();
+    }
+    let source = match (ext, media.kind) {
+        ("wav", MediaKind::Recording | MediaKind::Duplicate) => {
+            Source::Audio(media.audio(inner.media.max_bytes, inner.media.recording_bytes))
+        }
+        ("json", MediaKind::Transcript) => Source::Json(Bytes::from(media.transcript_bytes())),
+        _ => return no_key(),
+    };
+    let rate = inner.media.faults.bytes_per_second;
+    let cut = inner.media.faults.cut.map(|(after, _)| after);
+    if let Some((_, n)) = &mut inner.media.faults.cut {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            inner.media.faults.cut = None;
+        }
+    }
+    (StatusCode::OK.into_response(), Some((source, rate, cut)))
+}
+
+/// The 200 with its body made piece by piece: at `rate` bytes a second when slowed, and the
+/// connection dropped after `cut` bytes when cut (the Content-Length promised more).
+fn stream(source: Source, rate: Option<u64>, cut: Option<u64>) -> Response {
+    let total = source.len();
+    let content_type = match source {
+        Source::Audio(_) => AUDIO_CONTENT_TYPE,
+        Source::Json(_) => "application/json",
+    };
+    let piece = rate.map_or(PIECE, |r| ((r / 10).max(1) as usize).min(PIECE));
+    let body = futures_util::stream::unfold(0u64, move |pos| {
+        let source = source.clone();
+        async move {
+            let stop = cut.unwrap_or(total).min(total);
+            if pos >= stop {
+                if !(cut.is_some_and(|c| c < total) && pos < total) {
+                    return None;
+                }
+                // Let the headers and the bytes so far reach the client before the connection
+                // drops, as with a transfer that breaks mid-way.
+                tokio::time::sleep(CUT_GRACE).await;
+                let cut_error = std::io::Error::other("download cut (sandbox fault)");
+                return Some((Err(cut_error), total));
+            }
+            if rate.is_some() {
+                tokio::time::sleep(SLOW_TICK).await;
+            }
+            let len = piece.min((stop - pos) as usize);
+            Some((
+                Ok::<Bytes, std::io::Error>(source.read(pos, len)),
+                pos + len as u64,
+            ))
+        }
+    });
+    let mut resp = Response::new(Body::from_stream(body));
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
+    resp
+}
