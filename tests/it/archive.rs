@@ -242,3 +242,364 @@ mod media_rows {
         }
     }
 }
+
+/// `cer sync --archive` against the simulator's Recording API, end to end.
+mod end_to_end {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use cer_sandbox::SandboxConfig;
+    use serde_json::Value;
+
+    use super::super::harness::TestEnv;
+    use super::s3;
+
+    /// No scheduled calls; recordings and transcripts uploaded as each call ends.
+    fn env() -> TestEnv {
+        TestEnv::with(SandboxConfig {
+            call_every: None,
+            analysis_delay: Some(Duration::ZERO),
+            ..SandboxConfig::default()
+        })
+    }
+
+    /// What GoTo (the simulator) serves for a recorded call, fetched by hand: the report text,
+    /// and (id, bytes) of its recording and of its transcript.
+    struct Served {
+        call: String,
+        report: String,
+        recording: (String, Vec<u8>),
+        transcript: (String, Vec<u8>),
+    }
+
+    fn served(env: &TestEnv, call: &str) -> Served {
+        let token = env.sandbox.issue_token(None);
+        let base = env.sandbox.base_url();
+        let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+        env.block_on(async {
+            let get = |url: String, bearer: bool| {
+                let request = http.get(url);
+                let request = if bearer {
+                    request.bearer_auth(&token)
+                } else {
+                    request
+                };
+                async move { request.send().await.unwrap() }
+            };
+            let report = get(format!("{base}/call-events-report/v1/reports/{call}"), true).await;
+            let report = report.text().await.unwrap();
+            let parsed: Value = serde_json::from_str(&report).unwrap();
+            let recorded = parsed["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["recordings"].as_array().is_some_and(|r| !r.is_empty()))
+                .expect("a recorded participant")
+                .clone();
+            let rid = recorded["recordings"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let tid = recorded["transcripts"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let answer = get(
+                format!("{base}/recording/v1/recordings/{rid}/content"),
+                true,
+            )
+            .await;
+            let body: Value = answer.json().await.unwrap();
+            let download = if body["token"].is_object() {
+                &body["token"]["token"]
+            } else {
+                &body["token"]
+            };
+            let download = download.as_str().unwrap();
+            let mut at = format!("{base}/recording/v1/recordings/{rid}/content/{download}");
+            let mut bearer = true;
+            let audio = loop {
+                let answer = get(at.clone(), bearer).await;
+                if !answer.status().is_redirection() {
+                    assert!(answer.status().is_success(), "{}", answer.status());
+                    break answer.bytes().await.unwrap().to_vec();
+                }
+                at = answer.headers()["location"].to_str().unwrap().to_string();
+                bearer = false;
+            };
+            let mut at = format!("{base}/recording/v1/transcriptions/{tid}");
+            let mut bearer = true;
+            let transcript = loop {
+                let answer = get(at.clone(), bearer).await;
+                if !answer.status().is_redirection() {
+                    break answer.bytes().await.unwrap().to_vec();
+                }
+                at = answer.headers()["location"].to_str().unwrap().to_string();
+                bearer = false;
+            };
+            Served {
+                call: call.to_string(),
+                report,
+                recording: (rid, audio),
+                transcript: (tid, transcript),
+            }
+        })
+    }
+
+    /// The one call folder under `root` (`YYYY/MM/DD/ID`).
+    fn call_folder(root: &Path, call: &str) -> PathBuf {
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        root.join(format!(
+            "{:04}/{:02}/{:02}/{call}",
+            today.year(),
+            today.month(),
+            today.day()
+        ))
+    }
+
+    fn sync(env: &TestEnv, store: &str, extra: &[&str]) -> cer::Captured {
+        let mut args = vec!["sync", "--since", "1h", "--store", store];
+        args.extend_from_slice(extra);
+        env.run_with_token(&args, &[])
+    }
+
+    #[test]
+    fn sync_archive_writes_the_layout_byte_exact_with_private_modes() {
+        let env = env();
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(40))
+            .conversation_space_id;
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        let run = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("Archived 2 recordings and transcripts"),
+            "{}",
+            run.stderr
+        );
+        let want = served(&env, &call);
+        let folder = call_folder(&root, &want.call);
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let recording = format!("recording-{}.wav", want.recording.0);
+        let transcript = format!("transcript-{}.json", want.transcript.0);
+        assert_eq!(
+            names,
+            vec![
+                recording.clone(),
+                "report.json".to_string(),
+                transcript.clone()
+            ]
+        );
+        assert_eq!(
+            std::fs::read_to_string(folder.join("report.json")).unwrap(),
+            want.report
+        );
+        assert!(
+            std::fs::read(folder.join(&recording)).unwrap() == want.recording.1,
+            "audio differs"
+        );
+        assert_eq!(
+            std::fs::read(folder.join(&transcript)).unwrap(),
+            want.transcript.1
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for file in [&recording, &transcript, &"report.json".to_string()] {
+            assert_eq!(mode(&folder.join(file)), 0o600, "{file}");
+        }
+        let mut dir = folder.as_path();
+        while dir != root.parent().unwrap() {
+            assert_eq!(mode(dir), 0o700, "{}", dir.display());
+            dir = dir.parent().unwrap();
+        }
+        // The storage host never saw GoTo's bearer token (the simulator's refuses it).
+        assert!(
+            env.sandbox
+                .storage_requests()
+                .iter()
+                .all(|r| !r.authorization)
+        );
+        // Again: nothing new to do.
+        let again = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(again.code, 0, "{again:?}");
+        assert!(
+            again
+                .stderr
+                .contains("Archived 0 recordings and transcripts"),
+            "{}",
+            again.stderr
+        );
+    }
+
+    #[test]
+    fn sync_check_archive_finds_a_missing_transcript_and_verify_an_altered_file() {
+        let env = env();
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(20))
+            .conversation_space_id;
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        assert_eq!(sync(&env, &store, &[]).code, 0);
+        let recording_api = || {
+            let requests = env.sandbox.requests();
+            requests
+                .iter()
+                .filter(|r| r.path.starts_with("/recording/"))
+                .count()
+        };
+        // Every check: it downloads nothing from GoTo's Recording API.
+        let check = |extra: &[&str]| {
+            let mut args = vec!["--check", "--archive", archive.as_str()];
+            args.extend_from_slice(extra);
+            let before = recording_api();
+            let run = sync(&env, &store, &args);
+            assert_eq!(recording_api(), before, "a check asked the Recording API");
+            run
+        };
+        let before = check(&["--json"]);
+        assert_eq!(before.code, 1, "{before:?}");
+        let json: Value = serde_json::from_str(before.stdout.trim()).unwrap();
+        assert_eq!(
+            json["archive"]["missing"].as_array().unwrap().len(),
+            3,
+            "{json}"
+        );
+        let archived = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(archived.code, 0, "{archived:?}");
+        let after = check(&[]);
+        assert_eq!(after.code, 0, "{after:?}");
+        assert!(
+            after.stdout.contains("3 objects archived, 0 missing"),
+            "{}",
+            after.stdout
+        );
+
+        let want = served(&env, &call);
+        let folder = call_folder(&root, &call);
+        std::fs::remove_file(folder.join(format!("transcript-{}.json", want.transcript.0)))
+            .unwrap();
+        let lacking = check(&["-v"]);
+        assert_eq!(lacking.code, 1, "{lacking:?}");
+        assert!(
+            lacking
+                .stdout
+                .contains(&format!("transcript {}", want.transcript.0)),
+            "{}",
+            lacking.stdout
+        );
+        assert_eq!(sync(&env, &store, &["--archive", &archive]).code, 0);
+        assert_eq!(check(&["--verify"]).code, 0);
+
+        let recording = folder.join(format!("recording-{}.wav", want.recording.0));
+        let mut bytes = std::fs::read(&recording).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&recording, bytes).unwrap();
+        assert_eq!(
+            check(&[]).code,
+            0,
+            "without --verify only presence is checked"
+        );
+        let verified = check(&["--verify"]);
+        assert_eq!(verified.code, 1, "{verified:?}");
+        assert!(verified.stdout.contains("1 differ"), "{}", verified.stdout);
+    }
+
+    #[test]
+    fn archive_with_a_login_lacking_the_recording_scope_is_exit_4_before_anything() {
+        let env = env();
+        env.login();
+        let requests = env.sandbox.requests().len();
+        let archive = env.work_dir().join("archive").display().to_string();
+        let run = env.run(&["sync", "--since", "1h", "--archive", &archive], &[]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert!(
+            run.stderr.contains("cer login --recordings"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
+        assert!(!env.work_dir().join("archive").exists());
+    }
+
+    #[test]
+    fn sync_archive_to_s3_is_byte_identical_as_boto3_reads_it() {
+        let Some(server) = s3::shared() else { return };
+        let env = env();
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(30))
+            .conversation_space_id;
+        let bucket = server.fresh_bucket();
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let vars = server.env();
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let archive = format!("s3://{bucket}/archive");
+        let run = env.run_with_token(
+            &[
+                "sync",
+                "--since",
+                "1h",
+                "--store",
+                &store,
+                "--archive",
+                &archive,
+            ],
+            &pairs,
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let want = served(&env, &call);
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        let folder = format!(
+            "archive/{:04}/{:02}/{:02}/{call}",
+            today.year(),
+            today.month(),
+            today.day()
+        );
+        let recording = format!("{folder}/recording-{}.wav", want.recording.0);
+        let transcript = format!("{folder}/transcript-{}.json", want.transcript.0);
+        let report = format!("{folder}/report.json");
+        assert_eq!(
+            server.keys(&bucket),
+            vec![recording.clone(), report.clone(), transcript.clone()]
+        );
+        assert!(
+            server.object(&bucket, &recording) == Some(want.recording.1),
+            "audio differs"
+        );
+        assert_eq!(server.object(&bucket, &transcript), Some(want.transcript.1));
+        assert_eq!(
+            server.object(&bucket, &report),
+            Some(want.report.into_bytes())
+        );
+        assert_eq!(server.head(&bucket, &recording).1, "audio/wav");
+        let check = env.run_with_token(
+            &[
+                "sync",
+                "--since",
+                "1h",
+                "--store",
+                &store,
+                "--check",
+                "--archive",
+                &archive,
+                "--verify",
+            ],
+            &pairs,
+        );
+        assert_eq!(check.code, 0, "{check:?}");
+    }
+}
