@@ -14,10 +14,13 @@ const AUDIO: &[u8] = b"ID3\x04\x00fake audio bytes";
 const TRANSCRIPT: &str =
     r#"{"version": "1", "results": [{"type": "utterances", "transcript": "Hi", "channel": 0}]}"#;
 
-/// What the two servers saw: (path, Authorization header) of each request.
+/// One request a server saw: its path and its Authorization header.
+type Request = (String, Option<String>);
+
+/// What the two servers saw.
 #[derive(Clone, Default)]
 struct Seen {
-    requests: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    requests: Arc<Mutex<Vec<Request>>>,
     tokens_issued: Arc<Mutex<u32>>,
     storage: Arc<Mutex<String>>,
 }
@@ -31,7 +34,7 @@ impl Seen {
         self.requests.lock().unwrap().push((path, auth));
     }
 
-    fn storage_requests(&self) -> Vec<(String, Option<String>)> {
+    fn storage_requests(&self) -> Vec<Request> {
         let requests = self.requests.lock().unwrap();
         requests
             .iter()
@@ -167,7 +170,7 @@ fn an_answer_of_neither_shape_is_an_error_not_a_panic() {
         br#"{"token": 42}"#,
         br#"{"token": {"expires": "x"}}"#,
         br#"{"token": ""}"#,
-        br#"[1, 2]"#,
+        b"[1, 2]",
         b"not json",
     ] {
         let err = parse_content_token(body).unwrap_err().to_string();

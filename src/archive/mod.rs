@@ -56,8 +56,8 @@ pub struct Archived {
 pub enum Archive {
     /// A local folder.
     Folder(folder::FolderArchive),
-    /// An S3-compatible bucket.
-    S3(s3::S3Archive),
+    /// An S3-compatible bucket (boxed: it is much the larger).
+    S3(Box<s3::S3Archive>),
 }
 
 impl Archive {
@@ -69,9 +69,9 @@ impl Archive {
     ) -> Result<Self, ArchiveError> {
         match location {
             ArchiveLocation::Folder(root) => Ok(Self::Folder(folder::FolderArchive::new(root))),
-            ArchiveLocation::S3 { bucket, prefix } => Ok(Self::S3(s3::S3Archive::new(
+            ArchiveLocation::S3 { bucket, prefix } => Ok(Self::S3(Box::new(s3::S3Archive::new(
                 bucket, prefix, settings, http,
-            )?)),
+            )?))),
         }
     }
 

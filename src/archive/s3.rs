@@ -299,7 +299,7 @@ impl S3Archive {
         if response.status() == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let mut response = self.send_checked(response, "reading").await?;
+        let mut response = self.send_checked(response, "reading")?;
         let mut tally = Tally::default();
         while let Some(chunk) = response
             .chunk()
@@ -311,7 +311,7 @@ impl S3Archive {
         Ok(Some(tally.finish(key)))
     }
 
-    async fn send_checked(
+    fn send_checked(
         &self,
         response: reqwest::Response,
         what: &str,

@@ -517,6 +517,40 @@ mod end_to_end {
     }
 
     #[test]
+    fn the_download_token_and_the_storage_address_never_reach_a_log_line() {
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let archive = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let run = env.run_with_token(&args, &[("LOG_LEVEL", "trace")]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("/content/(token)"),
+            "the download was not logged at all"
+        );
+        let after_content: Vec<&str> = run.stderr.split("/content/").skip(1).collect();
+        assert!(
+            after_content.iter().all(|rest| rest.starts_with("(token)")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(&env.sandbox.storage_url()),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
     fn archive_with_a_login_lacking_the_recording_scope_is_exit_4_before_anything() {
         let env = env();
         env.login();
