@@ -43,10 +43,11 @@ pub struct Interrupted;
 #[error("already reported")]
 pub struct AlreadyReported(pub u8);
 
-/// `--archive` with a token that lacks `recording.v1.read`: exit 4, before anything starts.
+/// `--archive` with a token that lacks `recording.v1.read` (found before anything starts, or
+/// told by GoTo's 403): exit 4. It says which.
 #[derive(Debug, thiserror::Error)]
-#[error("--archive needs the scope recording.v1.read, which the stored login lacks")]
-pub struct NeedsRecordingScope;
+#[error("{0}")]
+pub struct NeedsRecordingScope(pub String);
 
 /// Exit codes of the contract (SPEC section 3).
 pub mod code {

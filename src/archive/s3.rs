@@ -18,6 +18,7 @@ use url::Url;
 
 use super::location::S3Settings;
 use super::{ArchiveError, Archived, Chunks, Tally};
+use crate::net::body::BodyError;
 use crate::net::describe_transport;
 
 /// The size of a multipart upload's parts (S3 wants at least 5 MiB but for the last).
@@ -277,9 +278,13 @@ impl S3Archive {
     }
 
     async fn read_xml(&self, response: reqwest::Response) -> Result<String, ArchiveError> {
+        // reqwest's own error text holds the URL, and a signed URL is a secret.
         let body = crate::net::body::read_capped(response, MAX_XML)
             .await
-            .map_err(|err| self.failed(err.to_string()))?;
+            .map_err(|err| match err {
+                BodyError::Transport(err) => self.failed(describe_transport(&err)),
+                too_large @ BodyError::TooLarge(_) => self.failed(too_large.to_string()),
+            })?;
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 

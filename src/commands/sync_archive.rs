@@ -25,8 +25,9 @@ use crate::settings::archive::ArchiveSettings;
 use crate::store::media::{ClaimedMedia, MediaItem, MediaKind, MediaOutcome};
 use crate::store::{Backend, Store};
 
-/// How long a claim on one object lasts: a long download of a long call fits in it.
-const LEASE: Duration = Duration::from_secs(30 * 60);
+/// How long a claim on one object lasts: a long download of a long call fits in it, and a
+/// sync that was killed holds up the next one no longer than this.
+const LEASE: Duration = Duration::from_secs(10 * 60);
 /// Objects claimed at once for one call.
 const CLAIM_BATCH: i64 = 16;
 /// Attempts at an object before it counts as failed for good.
@@ -48,7 +49,8 @@ pub(super) async fn require_recording_scope(context: &Context) -> anyhow::Result
         return Ok(());
     };
     if lacks_recording_scope(credentials.scope.as_deref()) {
-        return Err(NeedsRecordingScope.into());
+        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
+        return Err(NeedsRecordingScope(why.to_string()).into());
     }
     Ok(())
 }
@@ -214,11 +216,18 @@ impl Job<'_> {
             if claimed.is_empty() {
                 return Ok(());
             }
-            for claim in claimed {
-                let outcome = self.archive_one(&claim, folder).await?;
-                count(tally, &claim, &outcome);
+            for (n, claim) in claimed.iter().enumerate() {
+                let outcome = match self.archive_one(claim, folder).await {
+                    Ok(outcome) => outcome,
+                    Err(err) => {
+                        // Stopping: what this sync claimed is free for the next one at once.
+                        self.store.release_media(&claimed[n..]).await?;
+                        return Err(err);
+                    }
+                };
+                count(tally, claim, &outcome);
                 self.store
-                    .settle_media(&claim, &outcome, Timestamp::now())
+                    .settle_media(claim, &outcome, Timestamp::now())
                     .await?;
             }
         }
@@ -242,6 +251,14 @@ impl Job<'_> {
         match written {
             Ok(outcome) => Ok(outcome),
             Err(Failure::Recording(RecordingError::Api(err))) if is_auth(&err) => Err(err.into()),
+            // The same for every object: the token lacks the scope, or the user the permission.
+            Err(Failure::Recording(RecordingError::Api(err @ ApiError::Forbidden { .. }))) => {
+                Err(NeedsRecordingScope(format!(
+                    "GoTo refused the recordings ({err}); the token needs the scope \
+                     recording.v1.read and the user the permission to access call recordings"
+                ))
+                .into())
+            }
             Err(failure) => Ok(failure.outcome(claim.attempts, Timestamp::now())),
         }
     }

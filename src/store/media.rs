@@ -297,6 +297,27 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Gives back claims this process will not settle (it is stopping): others may take
+    /// them at once instead of when the lease runs out.
+    pub async fn release_media(&self, claims: &[ClaimedMedia]) -> Result<(), StoreError> {
+        for claim in claims {
+            sqlx::query(
+                "UPDATE cer_media SET lease_ms = 0, holder = NULL \
+                 WHERE conversation_space_id = $1 AND kind = $2 AND media_id = $3 \
+                 AND holder = $4 AND lease_ms = $5",
+            )
+            .bind(&claim.item.call)
+            .bind(claim.item.kind.as_str())
+            .bind(&claim.item.media_id)
+            .bind(&self.holder)
+            .bind(claim.lease_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        }
+        Ok(())
+    }
+
     /// Every object of `call` the store knows, in a stable order.
     pub async fn media_of_call(&self, call: &str) -> Result<Vec<MediaRow>, StoreError> {
         let rows = sqlx::query(

@@ -551,6 +551,45 @@ mod end_to_end {
     }
 
     #[test]
+    fn a_token_goto_refuses_for_recordings_is_exit_4_and_frees_what_it_claimed() {
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let archive = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let scopes = "cr.v1.read call-events.v1.notifications.manage";
+        let narrow = env.sandbox.issue_token_with_scopes(scopes, None).unwrap();
+        let refused = env.run(&args, &[("CER_TOKEN", &narrow)]);
+        assert_eq!(refused.code, 4, "{refused:?}");
+        assert!(
+            refused.stderr.contains("recording.v1.read"),
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("cer login --recordings"),
+            "{}",
+            refused.stderr
+        );
+        // A token with the scope, at once: nothing is still held by the run that stopped.
+        let run = env.run_with_token(&args, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("Archived 2 recordings and transcripts"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
     fn archive_with_a_login_lacking_the_recording_scope_is_exit_4_before_anything() {
         let env = env();
         env.login();
