@@ -14,7 +14,6 @@ use super::calls::{CallFacts, placed_call};
 use super::channels::purge_expired;
 use super::faults::{FAULTS, FaultError, Faults};
 use super::history::find;
-use super::media_state::{IdSpelling, TokenShape};
 use super::notify::notify_call;
 use super::payloads::summary;
 use super::reports::current;
@@ -140,31 +139,12 @@ pub(crate) async fn recording_options(
 ) -> Response {
     let mut inner = shared.lock();
     for (k, v) in query_pairs(raw.as_deref()) {
-        let media = &mut inner.media;
-        match (k.as_str(), v.as_str()) {
-            ("token_shape", "documented") => media.token_shape = Some(TokenShape::Documented),
-            ("token_shape", "live") => media.token_shape = Some(TokenShape::Live),
-            ("token_shape", "mixed") => media.token_shape = None,
-            ("id_spelling", "camel") => media.id_spelling = Some(IdSpelling::Camel),
-            ("id_spelling", "snake") => media.id_spelling = Some(IdSpelling::Snake),
-            ("id_spelling", "mixed") => media.id_spelling = None,
-            ("bytes", "natural") => media.recording_bytes = None,
-            ("bytes", n) if n.parse::<u64>().is_ok() => media.recording_bytes = n.parse().ok(),
-            _ => {
-                let why = format!(
-                    "unknown option {k}={v} (token_shape=documented|live|mixed, id_spelling=camel|snake|mixed, bytes=N|natural)"
-                );
-                return bad(StatusCode::BAD_REQUEST, why);
-            }
+        if inner.media.set_option(&k, &v).is_err() {
+            let why = format!("unknown option {k}={v} ({})", super::media_state::OPTIONS);
+            return bad(StatusCode::BAD_REQUEST, why);
         }
     }
-    let label = |o: Option<&str>| o.unwrap_or("mixed").to_string();
-    let body = json!({
-        "tokenShape": label(inner.media.token_shape.map(|s| match s { TokenShape::Documented => "documented", TokenShape::Live => "live" })),
-        "idSpelling": label(inner.media.id_spelling.map(|s| match s { IdSpelling::Camel => "camel", IdSpelling::Snake => "snake" })),
-        "bytes": inner.media.recording_bytes,
-    });
-    axum::Json(body).into_response()
+    axum::Json(inner.media.options()).into_response()
 }
 
 /// `GET /_sandbox/faults`: the catalogue.

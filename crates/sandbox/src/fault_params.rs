@@ -169,7 +169,7 @@ impl Faults {
                     d.as_secs_f64()
                 ))
             }),
-            "recording-token-expired" => p.check_known(&["count", "at"]).and_then(|()| {
+            "download-expired" => p.check_known(&["count", "at"]).and_then(|()| {
                 let n = p.count()?;
                 match p.get("at").unwrap_or("content") {
                     "content" => self.expire_next_download_tokens(n),

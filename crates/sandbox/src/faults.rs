@@ -106,7 +106,7 @@ pub const FAULTS: &[FaultInfo] = &[
         summary: "recording content answers 400 until uploaded + seconds",
     },
     FaultInfo {
-        name: "recording-token-expired",
+        name: "download-expired",
         params: "count=1 at=content|storage",
         summary: "next download tokens (or storage URLs) answer 403 expired",
     },
@@ -149,7 +149,7 @@ const NAMES: [&str; 21] = [
     "malformed-frame",
     "deny-next-authorize",
     "recording-not-ready",
-    "recording-token-expired",
+    "download-expired",
     "recording-gone",
     "slow-download",
     "cut-download",

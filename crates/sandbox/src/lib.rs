@@ -288,6 +288,24 @@ impl Sandbox {
             .collect()
     }
 
+    /// The recording subscriptions alive now (`event_types`: `RECORDING_UPLOADED` and/or
+    /// `RECORDING_TRANSCRIPT_UPLOADED`).
+    pub fn recording_subscriptions(&self) -> Vec<SubscriptionView> {
+        let mut inner = self.shared.lock();
+        channels::purge_expired(&mut inner, now_ms());
+        inner
+            .media
+            .subscriptions
+            .iter()
+            .map(|s| SubscriptionView {
+                id: s.id.clone(),
+                channel_id: s.channel_id.clone(),
+                account_key: s.account_key.clone(),
+                event_types: s.event_types.clone(),
+            })
+            .collect()
+    }
+
     /// Stops everything and waits for the tasks to end.
     pub async fn shutdown(self) {
         let mut tasks = self.shared.take_tasks();

@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
+use serde_json::{Value, json};
+
 use super::config::SandboxConfig;
 use super::views::StorageRequest;
 
@@ -12,6 +14,10 @@ const STORAGE_LOG_CAP: usize = 10_000;
 
 /// Download tokens kept at most; the oldest go first (they are short-lived anyway).
 pub(crate) const MAX_TOKENS: usize = 10_000;
+
+/// What `POST /_sandbox/recording-options` accepts.
+pub(crate) const OPTIONS: &str =
+    "token_shape=documented|live|mixed, id_spelling=camel|snake|mixed, bytes=N|natural";
 
 /// Which of the two shapes GoTo has been seen to answer `GET …/content` with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +122,37 @@ impl MediaState {
     /// Whether the fault machinery has made this media 404.
     pub(crate) fn is_gone(&self, id: u128) -> bool {
         self.faults.all_gone || self.faults.gone.contains(&id)
+    }
+
+    /// Sets one knob of `POST /_sandbox/recording-options` (see [`OPTIONS`]).
+    pub(crate) fn set_option(&mut self, name: &str, value: &str) -> Result<(), ()> {
+        match (name, value) {
+            ("token_shape", "documented") => self.token_shape = Some(TokenShape::Documented),
+            ("token_shape", "live") => self.token_shape = Some(TokenShape::Live),
+            ("token_shape", "mixed") => self.token_shape = None,
+            ("id_spelling", "camel") => self.id_spelling = Some(IdSpelling::Camel),
+            ("id_spelling", "snake") => self.id_spelling = Some(IdSpelling::Snake),
+            ("id_spelling", "mixed") => self.id_spelling = None,
+            ("bytes", "natural") => self.recording_bytes = None,
+            ("bytes", n) => self.recording_bytes = Some(n.parse().map_err(|_| ())?),
+            _ => return Err(()),
+        }
+        Ok(())
+    }
+
+    /// The knobs as `POST /_sandbox/recording-options` answers them.
+    pub(crate) fn options(&self) -> Value {
+        let shape = match self.token_shape {
+            None => "mixed",
+            Some(TokenShape::Documented) => "documented",
+            Some(TokenShape::Live) => "live",
+        };
+        let spelling = match self.id_spelling {
+            None => "mixed",
+            Some(IdSpelling::Camel) => "camel",
+            Some(IdSpelling::Snake) => "snake",
+        };
+        json!({ "tokenShape": shape, "idSpelling": spelling, "bytes": self.recording_bytes })
     }
 
     /// Spends one use of a counted fault; true when it fired.

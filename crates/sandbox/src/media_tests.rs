@@ -18,7 +18,7 @@ fn the_audio_is_a_wav_whose_sizes_match_its_samples() {
     assert_eq!(&bytes[36..40], b"data");
     assert_eq!(u32_at(40) as usize, bytes.len() - 44);
     assert!(bytes[44..].iter().any(|b| *b != 128), "not all silence");
-    assert!(bytes[44..].iter().any(|b| *b == 128), "some silence");
+    assert!(bytes[44..].contains(&128), "some silence");
 }
 
 #[test]

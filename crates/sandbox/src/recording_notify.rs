@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::analysis::recording_upload_ms;
 use super::calls::MAX_CALL_MS;
 use super::history::find;
 use super::media_ids::MediaKind;
@@ -108,9 +109,10 @@ pub(crate) async fn run_recording_notifier(shared: Arc<Shared>) {
         let now = now_ms();
         if let Some(s) = &schedule {
             while next_slot.saturating_mul(s.every_ms()) <= now {
+                // Only calls placed by hand are recorded by force: a slot's call needs no lock.
                 let due = s
                     .call(&shared.dir, next_slot as u64)
-                    .and_then(|c| Some((upload_ms(&shared, &c)?, c.id)));
+                    .and_then(|c| Some((recording_upload_ms(&c, Some(delay), false)?, c.id)));
                 if let Some((at, id)) = due.filter(|(at, _)| *at > start) {
                     pending.push(Reverse((at, id)));
                 }
@@ -149,6 +151,7 @@ pub(crate) async fn run_recording_notifier(shared: Arc<Shared>) {
 mod tests {
     use super::*;
     use crate::config::SandboxConfig;
+    use crate::media_state::TokenShape;
     use crate::recordings::resolve;
 
     /// A sandbox's world with a call every 10 s and GoTo's default delays, without a server.
@@ -192,6 +195,33 @@ mod tests {
             resolve(&shared, &call_id, after).is_none(),
             "a conversationSpaceId is no recording id"
         );
+    }
+
+    #[test]
+    fn recordings_differ_in_token_shape_and_id_spelling_unless_a_knob_says() {
+        let shared = shared();
+        let schedule = shared.schedule.clone().expect("a schedule");
+        let media: Vec<Media> = (1_790_000_000u64..1_790_000_400)
+            .filter_map(|i| schedule.call(&shared.dir, i))
+            .filter_map(|c| of_call(&shared, &c, MediaKind::Recording))
+            .collect();
+        assert!(media.len() > 30, "{}", media.len());
+        let documented = media
+            .iter()
+            .filter(|m| m.token_shape(None) == TokenShape::Documented);
+        let camel = media
+            .iter()
+            .filter(|m| m.id_spelling(None) == IdSpelling::Camel);
+        let (documented, camel) = (documented.count(), camel.count());
+        assert!(
+            documented > 5 && documented < media.len() - 5,
+            "{documented}"
+        );
+        assert!(camel > 5 && camel < media.len() - 5, "{camel}");
+        for m in &media {
+            assert_eq!(m.token_shape(Some(TokenShape::Live)), TokenShape::Live);
+            assert_eq!(m.id_spelling(Some(IdSpelling::Snake)), IdSpelling::Snake);
+        }
     }
 
     #[test]

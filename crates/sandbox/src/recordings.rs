@@ -12,9 +12,9 @@ use super::media_state::{IdSpelling, TokenShape};
 use super::rng::{format_uuid, hash, parse_uuid};
 use super::state::Shared;
 
-const D_SHAPE: u64 = 0x5_4A9E;
-const D_SPELLING: u64 = 0x5_9E11;
-const D_DUPLICATE: u64 = 0xD_0B1E;
+const D_SHAPE: u64 = 0x54A9E;
+const D_SPELLING: u64 = 0x59E11;
+const D_DUPLICATE: u64 = 0xD0B1E;
 
 /// One recording or transcript that exists (it may not be uploaded yet).
 #[derive(Debug, Clone)]

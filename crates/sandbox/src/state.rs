@@ -20,7 +20,8 @@ use super::views::RequestRecord;
 /// The request log keeps this many records; older ones are dropped in a long-running sandbox.
 const REQUEST_LOG_CAP: usize = 100_000;
 
-/// Which scopes a token carries: cer's two, and the Recording API's two.
+/// Which scopes a token carries: cer's two, and the Recording API's two (API.md section 10
+/// "Scopes"), granted only when asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub(crate) struct Scopes {
     /// `cr.v1.read`: summaries and reports.
@@ -29,25 +30,17 @@ pub(crate) struct Scopes {
     pub manage: bool,
     /// `recording.v1.read`: recordings and transcripts.
     pub recording_read: bool,
-    /// `recording.v1.notifications.manage`: recording subscriptions.
+    /// `recording.v1.notifications.manage`: recording notifications.
     pub recording_manage: bool,
 }
 
 impl Scopes {
-    /// cer's two scopes: what a login that names no scope gets.
+    /// cer's two scopes: what a token gets when the request names none.
     pub(crate) const ALL: Scopes = Scopes {
         read: true,
         manage: true,
         recording_read: false,
         recording_manage: false,
-    };
-
-    /// Every scope the sandbox's OAuth client has, the Recording API's included.
-    pub(crate) const EVERY: Scopes = Scopes {
-        read: true,
-        manage: true,
-        recording_read: true,
-        recording_manage: true,
     };
 
     /// Parses a space-separated scope list; `None` when it names a scope the client lacks.
@@ -70,20 +63,17 @@ impl Scopes {
     }
 
     pub(crate) fn as_string(self) -> String {
-        let mut v = Vec::new();
-        if self.read {
-            v.push("cr.v1.read");
-        }
-        if self.manage {
-            v.push("call-events.v1.notifications.manage");
-        }
-        if self.recording_read {
-            v.push("recording.v1.read");
-        }
-        if self.recording_manage {
-            v.push("recording.v1.notifications.manage");
-        }
-        v.join(" ")
+        [
+            (self.read, "cr.v1.read"),
+            (self.manage, "call-events.v1.notifications.manage"),
+            (self.recording_read, "recording.v1.read"),
+            (self.recording_manage, "recording.v1.notifications.manage"),
+        ]
+        .iter()
+        .filter(|(granted, _)| *granted)
+        .map(|(_, name)| *name)
+        .collect::<Vec<_>>()
+        .join(" ")
     }
 }
 
@@ -190,6 +180,17 @@ impl Inner {
         self.media.subscriptions.retain(|s| s.channel_id != id);
         true
     }
+}
+
+impl Scopes {
+    /// Every scope the sandbox's OAuth client has, the Recording API's included: what the
+    /// tokens it hands to tests and to `cer sandbox` users carry.
+    pub(crate) const EVERY: Scopes = Scopes {
+        read: true,
+        manage: true,
+        recording_read: true,
+        recording_manage: true,
+    };
 }
 
 /// The state every handler and background task shares.
@@ -314,4 +315,29 @@ fn encode_segment(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::Scopes;
+
+    /// `cer login --recordings` asks for the Recording API's scopes too: GoTo grants what the
+    /// client has and was asked for, and refuses a scope it does not know.
+    #[test]
+    fn the_recording_scopes_are_granted_when_asked_and_only_then() {
+        let asked = "cr.v1.read call-events.v1.notifications.manage recording.v1.read \
+                     recording.v1.notifications.manage";
+        let granted = Scopes::parse(asked).expect("the client has them");
+        assert!(granted.recording_read && granted.recording_manage);
+        assert_eq!(
+            granted.as_string(),
+            asked.split_whitespace().collect::<Vec<_>>().join(" ")
+        );
+        let default = Scopes::parse("").unwrap();
+        assert_eq!(
+            default.as_string(),
+            "cr.v1.read call-events.v1.notifications.manage"
+        );
+        assert!(Scopes::parse("recording.v1.write").is_none());
+    }
 }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
-use super::media::{AUDIO_CONTENT_TYPE, Audio};
+use super::media::{AUDIO_CONTENT_TYPE, AudioReader};
 use super::media_ids::MediaKind;
 use super::media_state::MediaState;
 use super::recordings::resolve;
@@ -75,7 +75,7 @@ fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
 /// What a download serves: the audio, made piece by piece, or a transcript's bytes.
 #[derive(Debug, Clone)]
 enum Source {
-    Audio(Audio),
+    Audio(Arc<AudioReader>),
     Json(Bytes),
 }
 
@@ -106,28 +106,36 @@ async fn download(
     RawQuery(raw): RawQuery,
 ) -> Response {
     let authorization = headers.contains_key(header::AUTHORIZATION);
-    let (resp, faults) = answer(&shared, &name, authorization, raw.as_deref());
+    let now = now_ms();
+    let answer = check_url(&shared, &name, authorization, raw.as_deref(), now)
+        .and_then(|()| plan(&shared, &name, now));
+    let status = answer
+        .as_ref()
+        .map_or_else(|e| e.status(), |_| StatusCode::OK);
     shared.lock().media.log_storage(StorageRequest {
         path: format!("/media/{name}"),
-        status: resp.status().as_u16(),
+        status: status.as_u16(),
         authorization,
     });
-    match faults {
-        Some((source, rate, cut)) => stream(source, rate, cut),
-        None => resp,
+    match answer {
+        Ok((source, rate, cut)) => stream(source, rate, cut),
+        Err(refusal) => refusal,
     }
 }
 
-type Plan = Option<(Source, Option<u64>, Option<u64>)>;
-
-/// The refusal, or a 200 placeholder with what to stream (the source, a rate, a cut point).
-fn answer(shared: &Shared, name: &str, authorization: bool, raw: Option<&str>) -> (Response, Plan) {
+/// Refuses a request that carries an `Authorization` header, is not signed for `name`, or has
+/// expired (or is made to, by a fault).
+fn check_url(
+    shared: &Shared,
+    name: &str,
+    authorization: bool,
+    raw: Option<&str>,
+    now: i64,
+) -> Result<(), Response> {
     if authorization {
-        let m = "Only one auth mechanism allowed; only the signed query string or the Authorization header may be given";
-        return (
-            s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", m),
-            None,
-        );
+        let m = "Only one auth mechanism allowed; \
+                 only the signed query string or the Authorization header may be given";
+        return Err(s3_error(StatusCode::BAD_REQUEST, "InvalidArgument", m));
     }
     let pairs = query_pairs(raw);
     let value = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
@@ -136,55 +144,66 @@ fn answer(shared: &Shared, name: &str, authorization: bool, raw: Option<&str>) -
         .is_some_and(|e| value("X-Sandbox-Signature") == Some(signature(shared, name, e).as_str()));
     let Some(expires) = expires.filter(|_| signed) else {
         let m = "The request signature we calculated does not match the signature you provided";
-        return (
-            s3_error(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", m),
-            None,
-        );
+        return Err(s3_error(StatusCode::FORBIDDEN, "SignatureDoesNotMatch", m));
     };
-    let now = now_ms();
     let forced_expiry = MediaState::take(&mut shared.lock().media.faults.expired_urls);
-    if forced_expiry || expires * 1000 < now {
-        return (
-            s3_error(StatusCode::FORBIDDEN, "AccessDenied", "Request has expired"),
-            None,
-        );
+    if forced_expiry || expires.saturating_mul(1000) < now {
+        return Err(s3_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Request has expired",
+        ));
     }
+    Ok(())
+}
+
+/// What to stream for `name` (`ID.wav` or `ID.json`): the source, a rate, a cut point.
+fn plan(
+    shared: &Shared,
+    name: &str,
+    now: i64,
+) -> Result<(Source, Option<u64>, Option<u64>), Response> {
     let no_key = || {
-        (
-            s3_error(
-                StatusCode::NOT_FOUND,
-                "NoSuchKey",
-                "The specified key does not exist.",
-            ),
-            None,
+        s3_error(
+            StatusCode::NOT_FOUND,
+            "NoSuchKey",
+            "The specified key does not exist.",
         )
     };
-    let Some((id, ext)) = name.split_once('.') else {
-        return no_key();
-    };
-    let Some(media) = resolve(shared, id, now).filter(|m| m.uploaded_ms <= now) else {
-        return no_key();
-    };
-    let mut inner = shared.lock();
-    if inner.media.is_gone(media.id) {
-        return no_key();
-    }
-    let source = match (ext, media.kind) {
-        ("wav", MediaKind::Recording | MediaKind::Duplicate) => {
-            Source::Audio(media.audio(inner.media.max_bytes, inner.media.recording_bytes))
+    let (id, ext) = name.split_once('.').ok_or_else(no_key)?;
+    let media = resolve(shared, id, now)
+        .filter(|m| m.uploaded_ms <= now)
+        .filter(|m| match m.kind {
+            MediaKind::Recording | MediaKind::Duplicate => ext == "wav",
+            MediaKind::Transcript => ext == "json",
+        })
+        .ok_or_else(no_key)?;
+    let (size, rate, cut) = {
+        let mut inner = shared.lock();
+        let m = &mut inner.media;
+        if m.is_gone(media.id) {
+            return Err(no_key());
         }
-        ("json", MediaKind::Transcript) => Source::Json(Bytes::from(media.transcript_bytes())),
-        _ => return no_key(),
-    };
-    let rate = inner.media.faults.bytes_per_second;
-    let cut = inner.media.faults.cut.map(|(after, _)| after);
-    if let Some((_, n)) = &mut inner.media.faults.cut {
-        *n = n.saturating_sub(1);
-        if *n == 0 {
-            inner.media.faults.cut = None;
+        let cut = m.faults.cut.map(|(after, _)| after);
+        if let Some((_, n)) = &mut m.faults.cut {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                m.faults.cut = None;
+            }
         }
-    }
-    (StatusCode::OK.into_response(), Some((source, rate, cut)))
+        (
+            (m.max_bytes, m.recording_bytes),
+            m.faults.bytes_per_second,
+            cut,
+        )
+    };
+    let source = match media.kind {
+        MediaKind::Recording | MediaKind::Duplicate => {
+            Source::Audio(Arc::new(media.audio(size.0, size.1).reader()))
+        }
+        MediaKind::Transcript => Source::Json(Bytes::from(media.transcript_bytes())),
+    };
+    Ok((source, rate, cut))
 }
 
 /// The 200 with its body made piece by piece: at `rate` bytes a second when slowed, and the

@@ -54,6 +54,13 @@ async fn recording_subscriptions_are_created_once_listed_in_pages_and_deleted() 
     assert_eq!(status, 404);
     assert_goto_error(&body, "RTC-NOTIFICATION-CHANNEL-NOT-FOUND");
     assert_eq!(subscribe(&sb, &token, &second).await.0, 201);
+    let views = sb.recording_subscriptions();
+    assert_eq!(views.len(), 2);
+    assert_eq!(views[0].id, created["id"].as_str().unwrap_or(""));
+    assert!(
+        sb.subscriptions().is_empty(),
+        "apart from the reports' subscriptions"
+    );
 
     let (status, all) = get(&sb, &token, PATH).await;
     assert_eq!(status, 200);

@@ -14,7 +14,7 @@ async fn an_expired_download_token_is_refused_once_then_a_new_one_works() {
     let path = format!("/recording/v1/recordings/{recording}/content");
     let download = token_of(&get(&sb, &token, &path).await.1);
     sb.faults()
-        .apply("recording-token-expired", &[])
+        .apply("download-expired", &[])
         .expect("a known fault");
     let (status, body) = get(&sb, &token, &format!("{path}/{download}")).await;
     assert_eq!(status, 403, "{body}");
@@ -41,7 +41,7 @@ async fn an_expired_storage_url_is_refused_once() {
     let url = audio_location(&sb, &token, &recording).await;
     let params = [("at".to_string(), "storage".to_string())];
     sb.faults()
-        .apply("recording-token-expired", &params)
+        .apply("download-expired", &params)
         .expect("a known fault");
     let resp = http().get(&url).send().await.expect("sent");
     assert_eq!(resp.status(), 403);
@@ -143,7 +143,7 @@ async fn recording_faults_and_options_are_requested_over_http_too() {
     assert_eq!(placed.status(), 201);
     for path in [
         "/_sandbox/faults/recording-not-ready?seconds=1",
-        "/_sandbox/faults/recording-token-expired?at=storage&count=2",
+        "/_sandbox/faults/download-expired?at=storage&count=2",
         "/_sandbox/faults/slow-download?bytes_per_second=1000",
         "/_sandbox/faults/cut-download?after=10&count=1",
         "/_sandbox/faults/recording-gone",
@@ -152,7 +152,7 @@ async fn recording_faults_and_options_are_requested_over_http_too() {
         assert_eq!(control(path).await.expect("sent").status(), 200, "{path}");
     }
     for bad in [
-        "/_sandbox/faults/recording-token-expired?at=elsewhere",
+        "/_sandbox/faults/download-expired?at=elsewhere",
         "/_sandbox/faults/recording-gone?id=not-an-id",
         "/_sandbox/recording-options?token_shape=square",
         "/_sandbox/calls?recorded=maybe",

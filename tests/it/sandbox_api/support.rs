@@ -24,9 +24,10 @@ pub async fn start(config: SandboxConfig) -> Sandbox {
     Sandbox::start(config).await.expect("sandbox starts")
 }
 
-/// A client that does not follow redirects (the authorize endpoint answers 302).
+/// A client that does not follow redirects (the authorize endpoint answers 302). It installs
+/// cer's one rustls provider first, as the harness does: run alone, these tests start no
+/// harness, and reqwest built without a provider of its own panics without one.
 pub fn http() -> reqwest::Client {
-    // cer's one rustls provider, as the harness installs it: without it a test run alone panics.
     let _ = rustls::crypto::ring::default_provider().install_default();
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
