@@ -149,7 +149,7 @@ pub(crate) enum Command {
 
     /// Copy every report of a day or a range into the store; run it again to resume
     #[command(
-        after_help = "Examples:\n  cer sync --day yesterday\n  cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer\n  cer sync --day yesterday --archive s3://my-bucket/calls\n  cer sync --check --day yesterday --archive /srv/cer-archive --verify"
+        after_help = "Examples:\n  cer sync --day yesterday\n  cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer"
     )]
     Sync(SyncArgs),
 

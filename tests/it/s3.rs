@@ -98,6 +98,8 @@ impl S3Server {
             .args(["-c", &script])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
+            // The shell's own "Killed" when it stops weed at the end.
+            .stderr(Stdio::null())
             .spawn()
             .expect("weed starts");
         let server = Self {
