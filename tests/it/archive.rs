@@ -590,6 +590,59 @@ mod end_to_end {
     }
 
     #[test]
+    fn a_folder_archive_beside_a_shared_store_is_a_warning() {
+        let Some(url) = super::super::postgres::fresh_database() else {
+            return;
+        };
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let archive = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &url,
+            "--archive",
+            &archive,
+        ];
+        let run = env.run_with_token(&args, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("is a folder but the store is shared"),
+            "{}",
+            run.stderr
+        );
+        let sqlite = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &sqlite,
+            "--archive",
+            &archive,
+        ];
+        let alone = env.run_with_token(&args, &[]);
+        assert!(!alone.stderr.contains("is a folder"), "{}", alone.stderr);
+    }
+
+    #[test]
+    fn verify_without_an_archive_and_s3_without_credentials_are_usage_errors() {
+        let env = env();
+        let verify = env.run_with_token(&["sync", "--since", "1h", "--check", "--verify"], &[]);
+        assert_eq!(verify.code, 2, "{verify:?}");
+        assert!(verify.stderr.contains("--archive"), "{}", verify.stderr);
+        let s3 = env.run_with_token(&["sync", "--since", "1h", "--archive", "s3://calls"], &[]);
+        assert_eq!(s3.code, 2, "{s3:?}");
+        assert!(s3.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", s3.stderr);
+        assert!(
+            env.sandbox.requests().is_empty(),
+            "a usage error made a request"
+        );
+    }
+
+    #[test]
     fn archive_with_a_login_lacking_the_recording_scope_is_exit_4_before_anything() {
         let env = env();
         env.login();
