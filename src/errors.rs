@@ -131,7 +131,8 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 /// For an OAuth client that is missing or cannot be used.
 pub(crate) const OAUTH_CLIENT_HINT: &str = "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env";
 
-const RECORDINGS_HINT: &str = "run `cer login --recordings` to log in with the recording scopes (the OAuth client must have recording.v1.read)";
+const RECORDINGS_HINT: &str = "run `cer login --recordings` to log in with the recording scopes \
+                               (the OAuth client must have recording.v1.read)";
 
 const NEEDS_START_HINT: &str =
     "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago";

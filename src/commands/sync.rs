@@ -32,25 +32,15 @@ struct Tally {
 }
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
-    if settings.archive.is_some() && !settings.check {
-        super::sync_archive::require_recording_scope(context).await?;
-    }
     let store = Store::open(&settings.store).await?;
-    let archive = match &settings.archive {
-        Some(archive) => Some(super::sync_archive::open(archive, &store, context)?),
-        None => None,
-    };
+    let archive = super::sync_archive::prepare(&settings, &store, context).await?;
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
     let ids = list_ids(&api, &settings.account_key, start, end).await?;
     if settings.check {
         return super::sync_check::run(&store, ids, &settings, archive.as_ref(), context).await;
     }
-    let range = if archive.is_some() {
-        ids.clone()
-    } else {
-        Vec::new()
-    };
+    let range = archive.as_ref().map(|_| ids.clone()).unwrap_or_default();
     let mut tally = Tally::default();
     let mut missing = Vec::with_capacity(ids.len());
     for id in ids {
@@ -90,10 +80,7 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let archived = match &archive {
-        Some(archive) => super::sync_archive::run(&store, &api, archive, &range, context).await,
-        None => Ok(()),
-    };
+    let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
     finish(context, &tally, start, end)?;
     archived
 }

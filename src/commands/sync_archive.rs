@@ -22,6 +22,7 @@ use crate::archive::{Archive, ArchiveError, Chunks};
 use crate::errors::NeedsRecordingScope;
 use crate::net::ApiError;
 use crate::settings::archive::ArchiveSettings;
+use crate::settings::persistence::SyncSettings;
 use crate::store::media::{ClaimedMedia, MediaItem, MediaKind, MediaOutcome};
 use crate::store::{Backend, Store};
 
@@ -40,7 +41,7 @@ const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(60);
 /// GoTo's 403 then says so.
 // TODO(merge): helper "sync" adds a function in src/auth/ telling whether the credentials can
 // read recordings; call it here instead of reading `Credentials::scope`.
-pub(super) async fn require_recording_scope(context: &Context) -> anyhow::Result<()> {
+async fn require_recording_scope(context: &Context) -> anyhow::Result<()> {
     if context.settings.sandbox || context.settings.token_override.is_some() {
         return Ok(());
     }
@@ -59,12 +60,24 @@ fn lacks_recording_scope(scope: Option<&str>) -> bool {
     scope.is_some_and(|granted| !granted.split_whitespace().any(|s| s == "recording.v1.read"))
 }
 
-/// Opens the archive, warning when a folder archive serves a shared PostgreSQL store.
-pub(super) fn open(
-    settings: &ArchiveSettings,
+/// The archive of `--archive` / `CER_ARCHIVE`, if any: the login checked (archiving only:
+/// a check downloads nothing) and the archive opened, before any request to GoTo.
+pub(super) async fn prepare(
+    settings: &SyncSettings,
     store: &Store,
     context: &Context,
-) -> anyhow::Result<Archive> {
+) -> anyhow::Result<Option<Archive>> {
+    let Some(archive) = &settings.archive else {
+        return Ok(None);
+    };
+    if !settings.check {
+        require_recording_scope(context).await?;
+    }
+    open(archive, store, context).map(Some)
+}
+
+/// Opens the archive, warning when a folder archive serves a shared PostgreSQL store.
+fn open(settings: &ArchiveSettings, store: &Store, context: &Context) -> anyhow::Result<Archive> {
     let endpoint = match &settings.s3.endpoint {
         Some(endpoint) => endpoint.to_string(),
         None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
@@ -111,15 +124,18 @@ struct Job<'a> {
     context: &'a Context,
 }
 
-/// Archives the stored calls among `ids`, then says what it did; fails (exit 1) when an
-/// object could not be archived, so a script knows to run it again later.
+/// Archives the stored calls among `ids` (with an archive), then says what it did; fails
+/// (exit 1) when an object could not be archived, so a script knows to run it again later.
 pub(super) async fn run(
     store: &Store,
     api: &ApiClient,
-    archive: &Archive,
+    archive: Option<&Archive>,
     ids: &[String],
     context: &Context,
 ) -> anyhow::Result<()> {
+    let Some(archive) = archive else {
+        return Ok(());
+    };
     let job = Job {
         store,
         api,

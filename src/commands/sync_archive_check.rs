@@ -30,13 +30,17 @@ pub(super) struct ArchiveCheck {
     differs: Vec<String>,
 }
 
-/// Compares the archive with the newest revisions of the stored calls among `ids`.
+/// Compares the archive (when there is one) with the newest revisions of the stored calls
+/// among `ids`.
 pub(super) async fn check(
     store: &Store,
-    archive: &Archive,
+    archive: Option<&Archive>,
     ids: &[String],
     verify: bool,
-) -> anyhow::Result<ArchiveCheck> {
+) -> anyhow::Result<Option<ArchiveCheck>> {
+    let Some(archive) = archive else {
+        return Ok(None);
+    };
     let mut check = ArchiveCheck {
         shown: archive.shown(),
         verify,
@@ -66,7 +70,7 @@ pub(super) async fn check(
                 .await?;
         }
     }
-    Ok(check)
+    Ok(Some(check))
 }
 
 impl ArchiveCheck {

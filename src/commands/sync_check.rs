@@ -7,7 +7,7 @@ use serde_json::json;
 use tracing::level_filters::LevelFilter;
 
 use super::Context;
-use super::sync_archive_check::check;
+use super::sync_archive_check::{ArchiveCheck, check};
 use crate::archive::Archive;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
@@ -21,19 +21,8 @@ pub async fn run(
     context: &Context,
 ) -> anyhow::Result<()> {
     let calls = ids.len();
-    let mut missing = Vec::new();
-    let mut stored = Vec::new();
-    for id in ids {
-        if store.has_report(&id).await? {
-            stored.push(id);
-        } else {
-            missing.push(id);
-        }
-    }
-    let archived = match archive {
-        Some(archive) => Some(check(store, archive, &stored, settings.verify).await?),
-        None => None,
-    };
+    let (stored, missing) = split_stored(store, ids).await?;
+    let archived = check(store, archive, &stored, settings.verify).await?;
     let (start, end) = (settings.start, settings.end);
     let refetches = store.refetches_planned_between(start, end).await?;
     let (pending, failed) = store.deliveries_between(start, end).await?;
@@ -73,17 +62,31 @@ pub async fn run(
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;
-    if missing.is_empty() {
-        anyhow::ensure!(
-            archived.as_ref().is_none_or(|archived| archived.complete()),
-            "the archive lacks objects of the range, or holds altered ones; `cer sync --archive` \
-             with the same range archives what is missing"
-        );
-        Ok(())
-    } else {
-        anyhow::bail!(
-            "the store lacks {} call(s) of the range; `cer sync` with the same range stores them",
-            missing.len()
-        )
+    anyhow::ensure!(
+        missing.is_empty(),
+        "the store lacks {} call(s) of the range; `cer sync` with the same range stores them",
+        missing.len()
+    );
+    anyhow::ensure!(
+        archived.as_ref().is_none_or(ArchiveCheck::complete),
+        "the archive lacks objects of the range, or holds altered ones; `cer sync --archive` \
+         with the same range archives what is missing"
+    );
+    Ok(())
+}
+
+/// The IDs the store holds, and those it lacks.
+async fn split_stored(
+    store: &Store,
+    ids: Vec<String>,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let (mut stored, mut missing) = (Vec::new(), Vec::new());
+    for id in ids {
+        if store.has_report(&id).await? {
+            stored.push(id);
+        } else {
+            missing.push(id);
+        }
     }
+    Ok((stored, missing))
 }

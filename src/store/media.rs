@@ -238,35 +238,15 @@ impl Store {
             Backend::Sqlite => "$9",
             Backend::Postgres => "$9::timestamptz",
         };
-        let (state, key, bytes, sha, content_type, error, next) = match outcome {
-            MediaOutcome::Archived {
-                object_key,
-                bytes,
-                sha256,
-                content_type,
-            } => (
-                "archived",
-                Some(object_key.as_str()),
-                Some(i64::try_from(*bytes).unwrap_or(i64::MAX)),
-                Some(sha256.as_str()),
-                Some(content_type.as_str()),
-                None,
-                now,
-            ),
-            MediaOutcome::Retry { error, next } => (
-                "pending",
-                None,
-                None,
-                None,
-                None,
-                Some(error.as_str()),
-                *next,
-            ),
-            MediaOutcome::Failed { error } => {
-                ("failed", None, None, None, None, Some(error.as_str()), now)
-            }
-            MediaOutcome::Gone => ("gone", None, None, None, None, None, now),
-        };
+        let Columns {
+            state,
+            key,
+            bytes,
+            sha,
+            content_type,
+            error,
+            next,
+        } = Columns::of(outcome, now);
         let archived_at = (state == "archived").then(|| utc_text(now));
         let sql = format!(
             "UPDATE cer_media SET state = $1, object_key = COALESCE($2, object_key), \
@@ -342,6 +322,50 @@ impl Store {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(|e| self.failed(e))
+    }
+}
+
+/// The columns an outcome sets.
+struct Columns<'a> {
+    state: &'static str,
+    key: Option<&'a str>,
+    bytes: Option<i64>,
+    sha: Option<&'a str>,
+    content_type: Option<&'a str>,
+    error: Option<&'a str>,
+    next: Timestamp,
+}
+
+impl<'a> Columns<'a> {
+    fn of(outcome: &'a MediaOutcome, now: Timestamp) -> Self {
+        let bare = |state, error: Option<&'a str>, next| Columns {
+            state,
+            key: None,
+            bytes: None,
+            sha: None,
+            content_type: None,
+            error,
+            next,
+        };
+        match outcome {
+            MediaOutcome::Archived {
+                object_key,
+                bytes,
+                sha256,
+                content_type,
+            } => Columns {
+                state: "archived",
+                key: Some(object_key),
+                bytes: Some(i64::try_from(*bytes).unwrap_or(i64::MAX)),
+                sha: Some(sha256),
+                content_type: Some(content_type),
+                error: None,
+                next: now,
+            },
+            MediaOutcome::Retry { error, next } => bare("pending", Some(error), *next),
+            MediaOutcome::Failed { error } => bare("failed", Some(error), now),
+            MediaOutcome::Gone => bare("gone", None, now),
+        }
     }
 }
 
