@@ -61,7 +61,7 @@ pub trait RequestObserver: Send + Sync {
 }
 
 /// A request as cer describes it: method, path under the API base, query and JSON body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiRequest {
     /// The HTTP method.
     pub method: Method,
@@ -76,6 +76,19 @@ pub struct ApiRequest {
     pub redirect: bool,
     /// What logs show instead of `path` when the path holds a secret (a download token).
     pub shown: Option<String>,
+}
+
+/// Shows the path as logs may (a download token stays hidden).
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path", &self.shown_path())
+            .field("query", &self.query)
+            .field("body", &self.body)
+            .field("redirect", &self.redirect)
+            .finish()
+    }
 }
 
 impl ApiRequest {

@@ -23,6 +23,12 @@ const DOWNLOAD_TIME: Duration = Duration::from_secs(30 * 60);
 const STALL: Duration = Duration::from_secs(60);
 /// The largest recording cer downloads: hours of compressed audio are far below it.
 pub const MAX_RECORDING_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+/// What a token must have encoded to be one path segment: all but RFC 3986's unreserved.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 /// The longest ID cer accepts from GoTo (GoTo's are UUIDs).
 const MAX_ID_LEN: usize = 128;
 
@@ -239,7 +245,7 @@ async fn open_content(
 ) -> Result<Download, RecordingError> {
     let path = format!(
         "/recording/v1/recordings/{id}/content/{}",
-        percent_encoding::utf8_percent_encode(token.expose(), percent_encoding::NON_ALPHANUMERIC)
+        percent_encoding::utf8_percent_encode(token.expose(), PATH_SEGMENT)
     );
     let request = ApiRequest::get(path)
         .redirected()

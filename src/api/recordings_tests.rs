@@ -179,6 +179,16 @@ fn an_answer_of_neither_shape_is_an_error_not_a_panic() {
 }
 
 #[test]
+fn a_request_holding_a_token_shows_no_token_when_debug_printed() {
+    let request = ApiRequest::get("/recording/v1/recordings/r/content/s3cr3t-token")
+        .redirected()
+        .shown_as("/recording/v1/recordings/r/content/(token)");
+    let shown = format!("{request:?}");
+    assert!(!shown.contains("s3cr3t"), "{shown}");
+    assert!(shown.contains("content/(token)"), "{shown}");
+}
+
+#[test]
 fn an_id_with_a_slash_or_dots_is_refused() {
     for bad in [
         "../etc",
