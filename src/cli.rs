@@ -92,7 +92,7 @@ pub(crate) enum ColorWhen {
 pub(crate) enum Command {
     /// Log in to GoTo with OAuth and store the tokens
     #[command(
-        after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to"
+        after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to\n  cer login --recordings      # also the scopes --archive needs for recordings"
     )]
     Login(LoginArgs),
 
@@ -184,6 +184,11 @@ pub(crate) struct LoginArgs {
     /// Log in again without asking, replacing the stored tokens
     #[arg(long)]
     pub force: bool,
+
+    /// Also ask for recording.v1.read and recording.v1.notifications.manage, so --archive can
+    /// keep recordings and transcripts (the OAuth client must have both scopes)
+    #[arg(long)]
+    pub recordings: bool,
 }
 
 /// `cer status`.
@@ -345,6 +350,11 @@ pub(crate) struct DeliveriesArgs {
     /// Queue the failed deliveries again (sent by the next or the running `cer listen`)
     #[arg(long, conflicts_with = "failed")]
     pub retry: bool,
+
+    /// Unregister a target and drop its queue: its tag (shown in brackets after the target,
+    /// e.g. 3f2a91) or its URL. Stop the listeners that name it first, or they register it again
+    #[arg(long, value_name = "TARGET", conflicts_with_all = ["failed", "retry", "json"])]
+    pub forget: Option<String>,
 
     #[command(flatten)]
     pub store: StoreArgs,

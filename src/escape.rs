@@ -6,8 +6,9 @@
 use std::borrow::Cow;
 use std::fmt::Write;
 
-/// `text` with every control character (C0, DEL, C1) and the bidirectional overrides written
-/// as escapes (`\e`, `\n`, `\u{9b}`…), so it prints as one inert line.
+/// `text` with every control character (C0, DEL, C1), the bidirectional overrides and the
+/// invisible format characters written as escapes (`\e`, `\n`, `\u{9b}`, `\u{200b}`…), so it
+/// prints as one inert line that shows everything it holds.
 pub fn terminal_safe(text: &str) -> Cow<'_, str> {
     if !text.chars().any(needs_escape) {
         return Cow::Borrowed(text);
@@ -29,10 +30,20 @@ pub fn terminal_safe(text: &str) -> Cow<'_, str> {
 }
 
 fn needs_escape(c: char) -> bool {
-    // U+202A..U+202E and U+2066..U+2069 reorder what follows them on screen.
+    // U+202A..U+202E and U+2066..U+2069 reorder what follows them on screen; the others take
+    // no room (zero-width space, directional marks, word joiner, invisible operators, BOM) or break
+    // the line (U+2028, U+2029) and so hide or fake text. U+200C and U+200D stay: emoji sequences
+    // and Persian words need the joiners.
     c.is_control()
         || ('\u{202a}'..='\u{202e}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
+        || matches!(
+            c,
+            '\u{200b}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{feff}'
+        )
+        || ('\u{2028}'..='\u{2029}').contains(&c)
+        || ('\u{2060}'..='\u{2064}').contains(&c)
+        || c == '\u{00ad}'
 }
 
 #[cfg(test)]
@@ -54,5 +65,16 @@ mod tests {
             terminal_safe(hostile),
             "A\\e]0;pwned\\u{7}B\\e[2J\\nC\\u{9b}D\\u{202e}E"
         );
+    }
+
+    #[test]
+    fn invisible_format_characters_are_shown_not_hidden() {
+        let hidden = "a\u{200b}b\u{200e}c\u{200f}d\u{2028}e\u{feff}f\u{2029}g\u{2060}h";
+        assert_eq!(
+            terminal_safe(hidden),
+            "a\\u{200b}b\\u{200e}c\\u{200f}d\\u{2028}e\\u{feff}f\\u{2029}g\\u{2060}h"
+        );
+        // An emoji sequence keeps its joiner.
+        assert_eq!(terminal_safe("👩\u{200d}💻"), "👩\u{200d}💻");
     }
 }

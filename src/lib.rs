@@ -21,6 +21,7 @@ mod logging;
 mod net;
 pub mod outcome;
 pub mod output;
+pub mod report;
 pub mod secret;
 mod service;
 mod settings;

@@ -5,10 +5,12 @@
 //!
 //! Why not `callerOutcome` alone: GoTo's dial plan auto-answers inbound calls, so most inbound
 //! calls say `LEFT_DIAL_PLAN` and carry a `callAnswered` even when no person picked up. What
-//! tells a person answered is whether anyone besides the caller was reached: a summary lists
-//! only the parties that answered in `participants`, a report shows them `CONNECTED`.
+//! counts is whether a person was reached: a summary lists only the parties that answered in
+//! `participants`, a report shows them `CONNECTED`; a voicemail that follows does not undo it.
 
 use serde_json::Value;
+
+use crate::report::{Reach, Reached};
 
 /// GoTo's `callerOutcome` values as public material lists them: what `summaries --outcome`
 /// (GoTo's `conversationCallerOutcome` filter) takes. GoTo may add others; cer passes any on.
@@ -31,7 +33,7 @@ pub enum Outcome {
     Answered,
     /// Phones rang (or the dialled party was called) and nobody answered.
     Missed,
-    /// A voicemail box took the call.
+    /// No person was reached, and a voicemail box took a message.
     Voicemail,
     /// The caller left a queue or the dial plan unanswered.
     Abandoned,
@@ -60,36 +62,29 @@ impl Outcome {
         }
     }
 
-    /// From a full report, which has no outcome field. In this order: a voicemail box took
-    /// the call; someone besides the caller was connected; a queue says the caller abandoned
+    /// From a full report, which has no outcome field, by whether a person was reached
+    /// (SPEC section 10), in this order: someone besides the caller was connected, even if a
+    /// voicemail, a transfer or a queue followed; a voicemail box took a message (a
+    /// `voicemailStatus` other than `SUCCESS` took none); a queue says the caller abandoned
     /// it; someone besides the caller was rung; the caller was only ever in the dial plan.
     /// A report with none of these (no call states at all) is `other`.
-    pub fn of_report(report: &Value) -> Outcome {
-        let ivrs = report.get("interactiveVoiceResponseSystems");
-        if any_ivr(ivrs, |ivr| ivr_type(ivr) == Some("VOICEMAIL")) {
-            return Outcome::Voicemail;
-        }
-        if any_state_participant(report, |p| {
-            !is_originator(p) && status(p) == Some("CONNECTED")
-        }) {
-            return Outcome::Answered;
-        }
-        let abandoned_queue = |ivr: &Value| {
-            ivr_type(ivr) == Some("CALL_QUEUE")
-                && ivr.pointer("/type/leftQueueReason").and_then(Value::as_str) == Some("ABANDON")
-        };
-        if any_ivr(ivrs, abandoned_queue) {
-            return Outcome::Abandoned;
-        }
-        if any_state_participant(report, |p| !is_originator(p)) {
-            return Outcome::Missed;
-        }
-        if any_state_participant(report, |p| {
-            status(p) == Some("IN_INTERACTIVE_VOICE_RESPONSE")
-        }) {
-            return Outcome::Abandoned;
-        }
-        if any_state_participant(report, |_| true) {
+    pub fn of_report(report: &impl Reached) -> Outcome {
+        Self::of_reach(&report.reach())
+    }
+
+    /// The rule of [`Outcome::of_report`] over what the report's call reached.
+    pub fn of_reach(reach: &Reach) -> Outcome {
+        if reach.connected {
+            Outcome::Answered
+        } else if reach.voicemail_message {
+            Outcome::Voicemail
+        } else if reach.queue_abandoned {
+            Outcome::Abandoned
+        } else if reach.rung {
+            Outcome::Missed
+        } else if reach.in_dial_plan {
+            Outcome::Abandoned
+        } else if reach.any_state {
             Outcome::Missed
         } else {
             Outcome::Other
@@ -105,6 +100,8 @@ impl Outcome {
             .is_some_and(|list| !list.is_empty());
         let answered_at = summary.get("callAnswered").is_some_and(|v| !v.is_null());
         match summary.get("callerOutcome").and_then(Value::as_str) {
+            // A summary lists only the parties that answered: someone did before the voicemail.
+            Some("VOICEMAIL") if someone_answered => Outcome::Answered,
             Some("VOICEMAIL") => Outcome::Voicemail,
             Some("MISSED") => Outcome::Missed,
             Some("NORMAL") if someone_answered || answered_at => Outcome::Answered,
@@ -126,34 +123,6 @@ impl std::fmt::Display for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-fn ivr_type(ivr: &Value) -> Option<&str> {
-    ivr.pointer("/type/value").and_then(Value::as_str)
-}
-
-fn any_ivr(ivrs: Option<&Value>, test: impl Fn(&Value) -> bool) -> bool {
-    ivrs.and_then(Value::as_array)
-        .is_some_and(|list| list.iter().any(test))
-}
-
-fn is_originator(participant: &Value) -> bool {
-    participant.get("id") == participant.get("originator")
-}
-
-fn status(participant: &Value) -> Option<&str> {
-    participant.pointer("/status/value").and_then(Value::as_str)
-}
-
-/// Whether any participant of any call state passes `test`.
-fn any_state_participant(report: &Value, test: impl Fn(&Value) -> bool) -> bool {
-    let states = report.get("callStates").and_then(Value::as_array);
-    states.is_some_and(|states| {
-        states.iter().any(|state| {
-            let participants = state.get("participants").and_then(Value::as_array);
-            participants.is_some_and(|list| list.iter().any(&test))
-        })
-    })
 }
 
 #[cfg(test)]

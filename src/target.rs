@@ -1,15 +1,18 @@
 //! A `--forward-to` target as cer shows it and keys it. A webhook URL often carries its
-//! receiver's credentials (`user:pw@`, `?token=…`, a Slack-style token in the path), so the
-//! full URL is used only to send; everywhere a target is shown (logs, the delivery line,
-//! `cer deliveries`, metrics labels, the outbox's `target` column) it is in one redacted form,
-//! and the outbox finds a target's rows by a digest of the full URL, not by the URL itself.
+//! receiver's credentials, and not only in user info and queries: providers put them in the
+//! path (`/hooks/catch/ID/KEY/`, `/botID:TOKEN/…`, `/services/T…/B…/…`, `;jsessionid=…`), and
+//! no rule tells a secret segment from a plain one. So the full URL is used only to send;
+//! everywhere a target is shown (logs, the delivery line, `cer deliveries`, metrics labels,
+//! the store's columns, errors) it is its scheme, host and port, `/…` when it has more, and a
+//! tag of the URL's SHA-256 that tells targets apart: `https://hooks.example.com/… [3f2a91]`.
+//! The store keys a target by a longer digest of the full URL, never by the URL itself.
 
 use sha2::{Digest, Sha256};
 
-/// What stands in for a hidden part of a URL.
-const HIDDEN: &str = "***";
+/// How many hex characters of the URL's SHA-256 make a target's tag.
+const TAG_LEN: usize = 6;
 
-/// A webhook target: the URL to POST to, its redacted form, and its outbox key.
+/// A webhook target: the URL to POST to, its shown form, its tag and its store key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ForwardTarget {
     url: url::Url,
@@ -18,10 +21,10 @@ pub struct ForwardTarget {
 }
 
 impl ForwardTarget {
-    /// Reads the redacted form and the key of `url` once.
+    /// Reads the shown form and the key of `url` once.
     pub fn new(url: url::Url) -> Self {
         Self {
-            shown: redact(&url),
+            shown: shown(&url),
             key: key_of(url.as_str()),
             url,
         }
@@ -32,138 +35,113 @@ impl ForwardTarget {
         &self.url
     }
 
-    /// The form every output shows.
+    /// The form every output shows: `https://hooks.example.com/… [3f2a91]`.
     pub fn shown(&self) -> &str {
         &self.shown
     }
 
-    /// The outbox key: a SHA-256 digest of the full URL, so two URLs that redact alike
-    /// (two Slack hooks) keep apart and the store holds no secret of either.
+    /// The tag that names the target (`cer deliveries --forget 3f2a91`).
+    pub fn tag(&self) -> &str {
+        tag_of_key(&self.key)
+    }
+
+    /// The store key: a SHA-256 digest of the full URL, so two URLs shown alike keep apart
+    /// and the store holds no secret of either.
     pub fn key(&self) -> &str {
         &self.key
     }
 }
 
-/// The outbox key of a full target URL.
+/// The store key of a full target URL: `sha256:` and the first 32 hex characters.
 pub fn key_of(full_url: &str) -> String {
     let digest = Sha256::digest(full_url.as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!("sha256:{hex}")
 }
 
-/// `https://***@hooks.example/services/T0/B0/***?token=***`: user info and query values
-/// hidden, and each path segment that looks like a token; names of query parameters stay,
-/// since they tell a person which hook it is.
-pub fn redact(url: &url::Url) -> String {
-    let mut shown = format!("{}://", url.scheme());
-    if !url.username().is_empty() || url.password().is_some() {
-        shown.push_str(HIDDEN);
-        shown.push('@');
-    }
-    shown.push_str(url.host_str().unwrap_or(""));
+/// The tag within a store key: the first hex characters of the same digest.
+pub fn tag_of_key(key: &str) -> &str {
+    let hex = key.strip_prefix("sha256:").unwrap_or(key);
+    hex.get(..TAG_LEN).unwrap_or(hex)
+}
+
+/// `https://hooks.example.com:8443/… [3f2a91]`: scheme, host, the port only when the URL
+/// names one, `/…` when anything follows the host but a bare `/`, and the tag. Nothing of
+/// the user info, path, query or fragment shows.
+pub fn shown(url: &url::Url) -> String {
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or(""));
     if let Some(port) = url.port() {
         shown.push_str(&format!(":{port}"));
     }
-    let path: Vec<&str> = url
-        .path()
-        .split('/')
-        .map(|segment| {
-            if looks_like_a_token(segment) {
-                HIDDEN
-            } else {
-                segment
-            }
-        })
-        .collect();
-    shown.push_str(&path.join("/"));
-    if let Some(query) = url.query() {
-        let pairs: Vec<String> = query
-            .split('&')
-            .filter(|pair| !pair.is_empty())
-            .map(|pair| match pair.split_once('=') {
-                Some((name, _)) => format!("{name}={HIDDEN}"),
-                None => HIDDEN.to_string(),
-            })
-            .collect();
-        shown.push('?');
-        shown.push_str(&pairs.join("&"));
+    if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+        shown.push_str("/…");
     }
-    if url.fragment().is_some() {
-        shown.push('#');
-        shown.push_str(HIDDEN);
-    }
+    let key = key_of(url.as_str());
+    shown.push_str(&format!(" [{}]", tag_of_key(&key)));
     shown
-}
-
-/// A path segment of 16 or more characters, letters and digits mixed (with `-`, `_`, `.`,
-/// `~`, `=` or `%`): a Slack, Discord or Teams hook token, a UUID, a key; or one of 20 or more
-/// letters and digits alone, whatever they are (a random token may hold no digit, and a path
-/// word that long without a separator is rare: hiding one is the cheaper mistake). Words and
-/// short IDs stay readable.
-fn looks_like_a_token(segment: &str) -> bool {
-    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.~=%+".contains(c);
-    let mixed = segment.len() >= 16
-        && segment.chars().all(allowed)
-        && segment.chars().any(|c| c.is_ascii_digit())
-        && segment.chars().any(|c| c.is_ascii_alphabetic());
-    let long_run = segment.len() >= 20 && segment.chars().all(|c| c.is_ascii_alphanumeric());
-    mixed || long_run
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn shown(text: &str) -> String {
-        redact(&url::Url::parse(text).unwrap())
+    fn shown_of(text: &str) -> String {
+        shown(&url::Url::parse(text).unwrap())
+    }
+
+    fn tag(text: &str) -> String {
+        let digest = Sha256::digest(url::Url::parse(text).unwrap().as_str().as_bytes());
+        digest.iter().take(3).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Regression (issue 26, finding 1): only token-like path segments were hidden, so a
+    /// Telegram bot token, a Zapier hook, a session ID and a short secret showed in clear.
+    #[test]
+    fn nothing_but_scheme_host_and_port_shows_of_any_target() {
+        for (url, head) in [
+            (
+                "https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage",
+                "https://api.telegram.org/…",
+            ),
+            (
+                "https://hooks.zapier.com/hooks/catch/9876543/zap7x9k/",
+                "https://hooks.zapier.com/…",
+            ),
+            ("http://h/x;jsessionid=0AB12CD34EF", "http://h/…"),
+            (
+                "http://127.0.0.1:3000/hook/s3cr3tShrt",
+                "http://127.0.0.1:3000/…",
+            ),
+            (
+                "http://user:pw@127.0.0.1:3000/?token=abc",
+                "http://127.0.0.1:3000/…",
+            ),
+            ("https://h.example/#frag", "https://h.example/…"),
+            ("https://u:p@h.example:8443/", "https://h.example:8443"),
+            ("https://h.example", "https://h.example"),
+        ] {
+            assert_eq!(shown_of(url), format!("{head} [{}]", tag(url)), "{url}");
+        }
     }
 
     #[test]
-    fn user_info_and_query_values_are_hidden() {
-        assert_eq!(
-            shown("http://user:pw@127.0.0.1:3000/hook?token=abc&x=1"),
-            "http://***@127.0.0.1:3000/hook?token=***&x=***"
+    fn the_tag_is_six_hex_characters_of_the_whole_urls_sha256() {
+        let target = ForwardTarget::new(url::Url::parse("https://h.example/in?token=one").unwrap());
+        assert_eq!(target.tag(), tag("https://h.example/in?token=one"));
+        assert_eq!(target.tag().len(), 6);
+        assert!(
+            target
+                .key()
+                .starts_with(&format!("sha256:{}", target.tag()))
         );
-        assert_eq!(
-            shown("https://user@h.example/in"),
-            "https://***@h.example/in"
-        );
+        assert!(target.shown().ends_with(&format!(" [{}]", target.tag())));
     }
 
     #[test]
-    fn a_token_in_the_path_is_hidden_and_words_stay() {
-        assert_eq!(
-            shown("https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/abcdEFGH1234ijklMNOP5678"),
-            "https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/***"
-        );
-        assert_eq!(
-            shown("https://example.com/notifications-service/calls"),
-            "https://example.com/notifications-service/calls"
-        );
-        assert_eq!(
-            shown("https://x.example/h/3f2b8c1e-9d4a-4e5f-8a7b-1c2d3e4f5a6b#frag"),
-            "https://x.example/h/***#***"
-        );
-        // Regression: a token of letters alone was shown in clear.
-        assert_eq!(
-            shown("https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/abcdEFGHijklMNOPqrstUVWX"),
-            "https://hooks.slack.com/services/T0AB12CD3/B0AB12CD3/***"
-        );
-    }
-
-    #[test]
-    fn a_plain_local_hook_reads_as_given() {
-        assert_eq!(
-            shown("http://127.0.0.1:3000/hook"),
-            "http://127.0.0.1:3000/hook"
-        );
-    }
-
-    #[test]
-    fn keys_differ_for_urls_that_redact_alike_and_hold_no_secret() {
+    fn keys_differ_for_urls_shown_alike_and_hold_no_secret() {
         let a = ForwardTarget::new(url::Url::parse("https://h.example/in?token=one").unwrap());
         let b = ForwardTarget::new(url::Url::parse("https://h.example/in?token=two").unwrap());
-        assert_eq!(a.shown(), b.shown());
+        assert_ne!(a.shown(), b.shown(), "the tags differ");
         assert_ne!(a.key(), b.key());
         assert!(!a.key().contains("one"));
         assert_eq!(a.key(), key_of("https://h.example/in?token=one"));

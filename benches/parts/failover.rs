@@ -218,16 +218,21 @@ async fn store_all(store: Store, reports: Vec<serde_json::Value>) -> usize {
     let targets = vec![cer::target::ForwardTarget::new(
         url::Url::parse("http://127.0.0.1:9/hook").expect("a URL"),
     )];
-    let queue = Queue {
-        targets: &targets,
-        forward_for: Duration::from_secs(60),
-        refetch_after: &[],
-    };
+    store
+        .register_targets(&targets, Duration::from_secs(60), jiff::Timestamp::now())
+        .await
+        .expect("the target registered");
+    let queue = Queue::NONE;
     let mut won = 0;
     for report in &reports {
         let now = jiff::Timestamp::now();
         let stored = store
-            .store_report(report, Some(("bench", now)), &queue, now)
+            .store_report(
+                &cer::report::Report::of_value(report).unwrap(),
+                Some(("bench", now)),
+                &queue,
+                now,
+            )
             .await
             .expect("stored");
         won += usize::from(stored == Stored::New);

@@ -62,7 +62,7 @@ pub fn parse_frame(text: &str) -> Frame {
             .pointer("/content/conversationSpaceId")
             .and_then(Value::as_str);
         return match id {
-            Some(id) if super::reports::plausible_id(id) => Frame::CallReport {
+            Some(id) if crate::report::ConversationId::is_valid(id) => Frame::CallReport {
                 conversation_space_id: id.to_string(),
             },
             _ => Frame::Malformed(format!(
@@ -146,6 +146,19 @@ mod tests {
     #[test]
     fn reads_the_guides_report_notification() {
         let frame = r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","timestamp":"2023-04-24T18:55:35.993967226Z","content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8"},"bypassDoNotDisturb":null}}"#;
+        assert_eq!(
+            parse_frame(frame),
+            Frame::CallReport {
+                conversation_space_id: "29a1c77a-e52a-3764-8606-8b02b1277be8".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_notification_with_goto_newer_fields_still_names_its_call() {
+        // GoTo (2025-12) adds CSAT scores and feedback to REPORT_SUMMARY; their names are not
+        // public, so any extra content is passed by.
+        let frame = r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8","csat":{"score":4,"feedback":"ok"},"csatScore":[1,{"x":null}]},"bypassDoNotDisturb":null}}"#;
         assert_eq!(
             parse_frame(frame),
             Frame::CallReport {

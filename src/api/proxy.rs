@@ -1,14 +1,19 @@
 //! `HTTPS_PROXY` and `NO_PROXY`. reqwest proxies the REST calls, but the WebSocket library
-//! connects directly, so cer opens an HTTP CONNECT tunnel for it. Which hosts bypass the proxy
-//! is decided by one matcher, [`NoProxy`], for both: reqwest's proxy asks it (see `http.rs`)
-//! instead of reading `NO_PROXY` by its own rules.
+//! connects directly, so cer opens an HTTP CONNECT tunnel for it with hyper-util's `Tunnel`
+//! (the connector under reqwest's own proxying). Which hosts bypass the proxy is decided by
+//! one matcher, [`NoProxy`], for both: reqwest's proxy asks it (see `http.rs`). It is cer's
+//! own and not hyper-util's `Matcher`, because curl's rules, which cer documents, limit an
+//! entry to a port (`host:8443`) and separate entries by spaces too; hyper-util's does neither.
 
 use std::net::IpAddr;
 
 use base64::Engine as _;
+use http::{HeaderValue, Uri};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use percent_encoding::percent_decode_str;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tower_service::Service as _;
 use url::{Host, Url};
 
 use crate::net::ApiError;
@@ -36,31 +41,36 @@ impl ProxyConfig {
         !self.no_proxy.bypasses_url(url)
     }
 
-    /// A TCP stream to `host:port` through the proxy (HTTP CONNECT).
+    /// A TCP stream to `host:port` through the proxy (HTTP CONNECT), by hyper-util's tunnel:
+    /// the connector reqwest itself uses, so REST and the WebSocket meet a proxy alike.
     pub async fn tunnel(&self, host: &str, port: u16) -> Result<TcpStream, ApiError> {
         let fail = |why: String| ApiError::Transport(format!("proxy {}: {why}", self.redacted()));
         let proxy_host = self.proxy.host_str().unwrap_or_default();
         let proxy_port = self.proxy.port_or_known_default().unwrap_or(80);
-        let mut stream = TcpStream::connect((proxy_host, proxy_port))
-            .await
-            .map_err(|e| fail(format!("cannot connect: {e}")))?;
-        let mut request = format!("CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n");
+        let uri = |host: &str, port: u16| -> Result<Uri, ApiError> {
+            let host = match host.contains(':') {
+                true => format!("[{}]", host.trim_start_matches('[').trim_end_matches(']')),
+                false => host.to_string(),
+            };
+            format!("http://{host}:{port}/")
+                .parse()
+                .map_err(|e| fail(format!("{host}:{port} is no address ({e})")))
+        };
+        let mut tunnel = Tunnel::new(uri(proxy_host, proxy_port)?, HttpConnector::new());
         if let Some(credentials) = basic_credentials(&self.proxy) {
-            request.push_str(&format!("Proxy-Authorization: {credentials}\r\n"));
+            let value = HeaderValue::from_str(&credentials)
+                .map_err(|_| fail("its credentials cannot be sent".to_string()))?;
+            tunnel = tunnel.with_auth(value);
         }
-        request.push_str("\r\n");
-        stream
-            .write_all(request.as_bytes())
+        let destination = uri(host, port)?;
+        std::future::poll_fn(|cx| tunnel.poll_ready(cx))
             .await
-            .map_err(|e| fail(format!("cannot send CONNECT: {e}")))?;
-        let head = read_head(&mut stream)
+            .map_err(|e| fail(tunnel_failure(&e)))?;
+        let stream = tunnel
+            .call(destination)
             .await
-            .map_err(|e| fail(format!("no answer to CONNECT: {e}")))?;
-        let status_line = head.lines().next().unwrap_or("");
-        match status_line.split_whitespace().nth(1) {
-            Some(code) if code.starts_with('2') => Ok(stream),
-            _ => Err(fail(format!("refused the tunnel ({status_line})"))),
-        }
+            .map_err(|e| fail(tunnel_failure(&e)))?;
+        Ok(stream.into_inner())
     }
 
     /// The proxy URL without its credentials, for messages.
@@ -239,18 +249,21 @@ fn basic_credentials(proxy: &Url) -> Option<String> {
     ))
 }
 
-/// Reads the proxy's answer up to the blank line, byte by byte so nothing of the tunnelled
-/// stream is consumed; capped so a misbehaving proxy cannot grow it without bound.
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<String> {
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        if head.len() > 16 * 1024 {
-            return Err(std::io::Error::other("answer too long"));
+/// Why the tunnel failed, in words. hyper-util does not export its error type, so this reads
+/// its text: a refusal (any status but 2xx, or 407) is the case people act on.
+fn tunnel_failure(err: &(dyn std::error::Error + 'static)) -> String {
+    let text = err.to_string();
+    let why = err
+        .source()
+        .map(|source| format!(": {source}"))
+        .unwrap_or_default();
+    match text.as_str() {
+        "tunnel error: unsuccessful" => "refused the tunnel".into(),
+        "tunnel error: proxy authorization required" => {
+            "refused the tunnel (407: it wants credentials)".into()
         }
-        let byte = stream.read_u8().await?;
-        head.push(byte);
+        _ => format!("{}{why}", text.trim_start_matches("tunnel error: ")),
     }
-    Ok(String::from_utf8_lossy(&head).into_owned())
 }
 
 #[cfg(test)]

@@ -6,42 +6,39 @@ use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
 use super::client::{ApiClient, ApiRequest};
 use crate::net::ApiError;
+use crate::report::{ConversationId, Report};
 
-const REPORTS: &str = "/call-events-report/v1/reports";
 const SUMMARIES: &str = "/call-events-report/v1/report-summaries";
 
 /// GoTo answers 400 to a summaries window longer than 31 days; cer stays a day under.
 pub const MAX_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
 
-/// Whether `id`, named by GoTo (a notification, a summary), can be a conversation ID: it goes
-/// into a request path and onto the terminal, so only letters, digits and dashes, and short.
-pub fn plausible_id(id: &str) -> bool {
-    (1..=64).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-}
-
 /// How many times an answer about another call is asked again before it is an error.
 const WRONG_ID_RETRIES: u32 = 2;
 
+/// Bodies above this are read on a blocking thread, so the listener's other work (pings,
+/// live calls) goes on while a big report is read.
+const READ_INLINE_UP_TO: usize = 256 * 1024;
+
 /// Fetches the full report of a call, exactly as GoTo sent it. An answer that is not about
 /// `id` is never taken for its report: it is asked again, then an error.
-pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiError> {
-    if !plausible_id(id) {
+pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Report, ApiError> {
+    let Some(id) = ConversationId::parse(id) else {
         return Err(ApiError::InvalidBody(format!(
             "{:?} is not a conversation ID",
             crate::escape::terminal_safe(id)
         )));
-    }
-    let request = ApiRequest::get(format!("{REPORTS}/{id}"));
+    };
+    let request = ApiRequest::get(id.report_path());
     let mut retry = 0;
     loop {
-        let value = client.send_json(&request).await?;
-        let err = match check_report(id, value) {
+        let report = read_report(client.send(&request).await?.body).await?;
+        let err = match check_report(&id, report) {
             Ok(report) => return Ok(report),
             Err(err) => err,
         };
@@ -55,20 +52,36 @@ pub async fn fetch_report(client: &ApiClient, id: &str) -> Result<Value, ApiErro
     }
 }
 
-/// The report if it is a JSON object about `id` (UUIDs compare without regard to case).
-fn check_report(id: &str, value: Value) -> Result<Value, ApiError> {
-    if !value.is_object() {
-        return Err(ApiError::InvalidBody(format!(
-            "the report of {id} is not a JSON object"
-        )));
+/// Reads a report's body once: its text kept as it is, the few values cer needs beside it.
+async fn read_report(body: bytes::Bytes) -> Result<Report, ApiError> {
+    let unreadable =
+        |why: String| ApiError::InvalidBody(format!("GoTo's answer is not a report: {why}"));
+    // No copy: the body's buffer becomes the report's text once it proves to be UTF-8.
+    let text = String::from_utf8(Vec::from(body)).map_err(|_| unreadable("not UTF-8".into()))?;
+    let read = if text.len() <= READ_INLINE_UP_TO {
+        Report::parse(text)
+    } else {
+        tokio::task::spawn_blocking(move || Report::parse(text))
+            .await
+            .map_err(|err| unreadable(err.to_string()))?
+    };
+    read.map_err(|err| unreadable(err.to_string()))
+}
+
+/// The report if it is about `id` (UUIDs compare without regard to case).
+fn check_report(id: &ConversationId, report: Report) -> Result<Report, ApiError> {
+    if id.names(report.id()) {
+        return Ok(report);
     }
-    match value.get("conversationSpaceId").and_then(Value::as_str) {
-        Some(got) if got.eq_ignore_ascii_case(id) => Ok(value),
-        got => Err(ApiError::InvalidBody(format!(
-            "asked for the report of {id}, got one about {}",
-            crate::escape::terminal_safe(got.unwrap_or("no call"))
-        ))),
-    }
+    let got = if report.id().is_empty() {
+        "no call"
+    } else {
+        report.id()
+    };
+    Err(ApiError::InvalidBody(format!(
+        "asked for the report of {id}, got one about {}",
+        crate::escape::terminal_safe(got)
+    )))
 }
 
 /// Fetches a report, retrying a 404 (a report that is not ready yet) for up to `patience`,
@@ -78,7 +91,7 @@ pub async fn fetch_report_when_ready(
     client: &ApiClient,
     id: &str,
     patience: Duration,
-) -> Result<Value, ApiError> {
+) -> Result<Report, ApiError> {
     let deadline = Instant::now().checked_add(patience);
     let mut pause = (patience / 120).clamp(Duration::from_millis(10), Duration::from_millis(500));
     let longest_pause = (patience / 12).clamp(pause, Duration::from_secs(5));
@@ -265,34 +278,69 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn report(text: &str) -> Report {
+        Report::parse(text).unwrap()
+    }
+
     // Regression: a report about another call was printed by `fetch` as the one asked for.
     #[test]
     fn a_report_about_another_call_is_a_bad_answer() {
-        let id = "29a1c77a-e52a-3764-8606-8b02b1277be8";
-        let other =
-            serde_json::json!({"conversationSpaceId": "00000000-0000-3000-8000-000000000000"});
+        let id = ConversationId::parse("29a1c77a-e52a-3764-8606-8b02b1277be8").unwrap();
+        let other = report(r#"{"conversationSpaceId": "00000000-0000-3000-8000-000000000000"}"#);
         assert!(matches!(
-            check_report(id, other),
+            check_report(&id, other),
             Err(ApiError::InvalidBody(_))
         ));
-        assert!(check_report(id, serde_json::json!({"x": 1})).is_err());
-        let upper = serde_json::json!({"conversationSpaceId": id.to_uppercase()});
-        assert!(check_report(id, upper).is_ok());
+        assert!(check_report(&id, report(r#"{"x": 1}"#)).is_err());
+        let upper = format!(
+            r#"{{"conversationSpaceId": "{}"}}"#,
+            id.as_str().to_uppercase()
+        );
+        assert!(check_report(&id, report(&upper)).is_ok());
     }
 
-    // Regression: an ID from a notification went into the request path as it was.
-    #[test]
-    fn only_plausible_ids_are_requested() {
-        assert!(plausible_id("29a1c77a-e52a-3764-8606-8b02b1277be8"));
-        for bad in [
-            "",
-            "../../oauth/token",
-            "a?b=c",
-            "x\u{1b}[2J",
-            &"a".repeat(65),
-        ] {
-            assert!(!plausible_id(bad), "{bad:?}");
+    #[tokio::test]
+    async fn a_body_is_a_report_only_as_one_json_object_in_utf_8() {
+        let body = |text: &'static [u8]| bytes::Bytes::from_static(text);
+        for bad in [&b"[1]"[..], b"{", b"{\"a\": \"\xff\"}", b"<html>"] {
+            assert!(read_report(body(bad)).await.is_err(), "{bad:?}");
         }
+        let big = format!(r#"{{"z": "{}"}}"#, "x".repeat(READ_INLINE_UP_TO));
+        let read = read_report(bytes::Bytes::from(big.clone())).await.unwrap();
+        assert_eq!(
+            read.text(),
+            big,
+            "a big body is read off the async workers, whole"
+        );
+    }
+
+    // Issue 26 finding 4: a listener parsing a 30 MB report stopped answering pings and
+    // fetching live calls meanwhile. Its other tasks run while a big body is read.
+    #[tokio::test(flavor = "current_thread")]
+    async fn other_work_goes_on_while_a_big_body_is_read() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let mut text = String::from(r#"{"conversationSpaceId": "x", "z": ["#);
+        text.push_str(&"0,".repeat(4_000_000));
+        text.push_str("0]}");
+        let ticks = Arc::new(AtomicUsize::new(0));
+        let ticker = {
+            let ticks = Arc::clone(&ticks);
+            tokio::spawn(async move {
+                loop {
+                    ticks.fetch_add(1, Ordering::Relaxed);
+                    tokio::task::yield_now().await;
+                }
+            })
+        };
+        let read = read_report(bytes::Bytes::from(text)).await.unwrap();
+        let during = ticks.load(Ordering::Relaxed);
+        ticker.abort();
+        assert_eq!(read.id(), "x");
+        assert!(
+            during > 0,
+            "the runtime's only thread was held by the parse"
+        );
     }
 
     #[test]

@@ -32,6 +32,10 @@ use crate::secret::Secret;
 /// The scopes cer needs: reading reports, and managing notification subscriptions.
 pub const SCOPES: [&str; 2] = ["cr.v1.read", "call-events.v1.notifications.manage"];
 
+/// The scopes `cer login --recordings` adds, for `--archive`: downloading recordings and
+/// transcripts, and subscribing to recording notifications (API.md section 10 "Scopes").
+pub const RECORDING_SCOPES: [&str; 2] = ["recording.v1.read", "recording.v1.notifications.manage"];
+
 /// Fields GoTo adds to the standard token answer. `account_key` appears only on legacy hosts.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 pub struct GotoTokenFields {
@@ -112,8 +116,15 @@ impl OAuthClient {
         })
     }
 
-    /// The authorize URL with a fresh 128-bit-plus `state` and a PKCE S256 challenge.
-    pub fn authorize(&self, redirect_uri: &str) -> Result<AuthorizeRequest, url::ParseError> {
+    /// The authorize URL with a fresh 128-bit-plus `state` and a PKCE S256 challenge, asking
+    /// for [`SCOPES`], and for [`RECORDING_SCOPES`] too with `recordings`.
+    pub fn authorize(
+        &self,
+        redirect_uri: &str,
+        recordings: bool,
+    ) -> Result<AuthorizeRequest, url::ParseError> {
+        let extra: &[&str] = if recordings { &RECORDING_SCOPES } else { &[] };
+        let scopes = SCOPES.iter().chain(extra);
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let (url, state) = self
             .client
@@ -121,7 +132,7 @@ impl OAuthClient {
             .set_redirect_uri(std::borrow::Cow::Owned(RedirectUrl::new(
                 redirect_uri.to_string(),
             )?))
-            .add_scopes(SCOPES.iter().map(|s| Scope::new(s.to_string())))
+            .add_scopes(scopes.map(|s| Scope::new(s.to_string())))
             .set_pkce_challenge(challenge)
             .url();
         Ok(AuthorizeRequest {

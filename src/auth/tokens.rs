@@ -79,6 +79,11 @@ impl Tokens {
         }
     }
 
+    /// Whether this is `CER_TOKEN`, used as is: its scopes are not known to cer.
+    pub fn is_fixed(&self) -> bool {
+        matches!(&*self.inner, Source::Fixed(_))
+    }
+
     /// The stored credentials and where they are, without refreshing; `None` when not logged in.
     pub async fn stored_credentials(
         &self,

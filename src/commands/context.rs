@@ -211,7 +211,8 @@ fn sandbox_access(sandbox: &Sandbox) -> anyhow::Result<SandboxAccess> {
 async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
     let oauth = context.oauth()?;
     let redirect_uri = &context.settings.redirect_uri;
-    let request = oauth.authorize(redirect_uri)?;
+    // Every scope, the Recording API's too: the sandbox can archive what it simulates.
+    let request = oauth.authorize(redirect_uri, true)?;
     let answer = context
         .http
         .get(request.url.as_str())

@@ -1,18 +1,25 @@
 //! `cer deliveries`: lists the forwarding outbox (pending and failed deliveries) from the
-//! store; `--retry` queues the failed ones again for the running or the next `cer listen`.
+//! store; `--retry` queues the failed ones again for the running or the next `cer listen`;
+//! `--forget TARGET` unregisters a target and drops its queue.
 
 use anyhow::Context as _;
 use jiff::tz::TimeZone;
 
 use super::Context;
+use crate::errors::UsageError;
 use crate::escape::terminal_safe;
 use crate::settings::persistence::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
 use crate::store::outbox::Listed;
+use crate::store::targets::Registered;
+use crate::target::ForwardTarget;
 
 pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<()> {
     let store = Store::open(&args.store).await?;
     let output = &context.output;
+    if let Some(given) = &args.forget {
+        return forget(&store, given, context).await;
+    }
     if args.retry {
         let now = jiff::Timestamp::now();
         let queued = store.retry_failed(now, DEFAULT_FORWARD_FOR).await?;
@@ -23,7 +30,13 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         ));
         return Ok(());
     }
-    let rows = store.list_deliveries(args.failed).await?;
+    let now = jiff::Timestamp::now();
+    // Orphaned deliveries past their --forward-for are failed, as a listener would find them;
+    // a store this user may only read is listed as it is.
+    if let Err(err) = store.expire_orphans(now).await {
+        tracing::debug!("cannot fail the orphaned deliveries that ran out of time: {err}");
+    }
+    let rows = store.list_deliveries(args.failed, now).await?;
     if rows.is_empty() {
         output.status(if args.failed {
             "No failed deliveries."
@@ -49,7 +62,68 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
     Ok(())
 }
 
-/// `3 pending, 1 failed, 2 orphaned (their target is no longer given to any listener)`.
+/// `--forget TARGET`: unregisters the target and drops its queue.
+async fn forget(store: &Store, given: &str, context: &Context) -> anyhow::Result<()> {
+    let known = store.registered_targets().await?;
+    let target = named(given, &known)?;
+    let dropped = store.forget_target(&target.key).await?;
+    context.output.status(format!(
+        "Forgot {}: {dropped} deliver{} dropped; no report is queued for it any more.",
+        terminal_safe(&target.target),
+        if dropped == 1 { "y" } else { "ies" }
+    ));
+    Ok(())
+}
+
+/// The registered target `given` names: its tag (brackets allowed) or its whole URL. An
+/// error never quotes a URL (it is a secret), only a tag.
+fn named<'a>(given: &str, known: &'a [Registered]) -> Result<&'a Registered, UsageError> {
+    let given = given.trim();
+    let key = url::Url::parse(given)
+        .ok()
+        .filter(|url| url.host_str().is_some())
+        .map(|url| ForwardTarget::new(url).key().to_string());
+    let tag = given
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    let found: Vec<&Registered> = known
+        .iter()
+        .filter(|t| key.as_ref().map_or(t.tag == tag, |key| &t.key == key))
+        .collect();
+    let shown = if key.is_some() {
+        "the URL given".to_string()
+    } else if tag.len() == 6 && tag.chars().all(|c| c.is_ascii_hexdigit()) {
+        format!("tag {tag}")
+    } else {
+        "the text given".to_string()
+    };
+    match found.as_slice() {
+        [one] => Ok(one),
+        [] => {
+            let hint = if known.is_empty() {
+                "no target is registered in this store".to_string()
+            } else {
+                let list: Vec<String> = known
+                    .iter()
+                    .map(|t| terminal_safe(&t.target).into_owned())
+                    .collect();
+                format!("the registered targets: {}", list.join(", "))
+            };
+            Err(
+                UsageError::new(format!("--forget: {shown} names no registered target"))
+                    .with_hint(hint),
+            )
+        }
+        _ => Err(UsageError::new(format!(
+            "--forget: {shown} names {} registered targets",
+            found.len()
+        ))
+        .with_hint("give the target's whole URL instead of its tag")),
+    }
+}
+
+/// `3 pending, 1 failed, 2 orphaned (orphaned: no running listener forwards to …)`.
 fn counted(rows: &[Listed]) -> String {
     let mut parts = Vec::new();
     for state in ["pending", "failed", "superseded", "orphaned"] {
@@ -60,7 +134,10 @@ fn counted(rows: &[Listed]) -> String {
     }
     let mut line = parts.join(", ");
     if rows.iter().any(|row| row.state == "orphaned") {
-        line.push_str(" (orphaned: no running listener forwards to their target)");
+        line.push_str(
+            " (orphaned: no running listener forwards to their target; they wait for one until \
+             --forward-for runs out, or `cer deliveries --forget TAG` drops them)",
+        );
     }
     line
 }
@@ -105,4 +182,49 @@ fn human(row: &Listed, zone: &TimeZone) -> String {
         terminal_safe(&row.target),
         row.attempts
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registered(url: &str) -> Registered {
+        let target = ForwardTarget::new(url::Url::parse(url).unwrap());
+        Registered {
+            key: target.key().to_string(),
+            target: target.shown().to_string(),
+            tag: target.tag().to_string(),
+        }
+    }
+
+    #[test]
+    fn a_target_is_named_by_its_tag_or_its_url_and_an_error_never_quotes_a_url() {
+        let known = [
+            registered("https://hooks.example/catch/1/s3cret"),
+            registered("https://other.example/in"),
+        ];
+        let tag = known[0].tag.clone();
+        for given in [tag.clone(), format!("[{tag}]"), tag.to_uppercase()] {
+            assert_eq!(named(&given, &known).unwrap().key, known[0].key, "{given}");
+        }
+        let by_url = named("https://hooks.example/catch/1/s3cret", &known).unwrap();
+        assert_eq!(by_url.key, known[0].key);
+        let err = named("https://hooks.example/catch/1/wr0ng", &known).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(
+            !text.contains("wr0ng") && !text.contains("s3cret"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&known[1].target),
+            "lists the registered targets: {text}"
+        );
+        let twins = [known[0].clone(), known[0].clone()];
+        assert!(
+            named(&tag, &twins)
+                .unwrap_err()
+                .to_string()
+                .contains("2 registered")
+        );
+    }
 }

@@ -2,11 +2,10 @@
 //! the order the IDs were given; one line per report that is missing, and a spinner on a
 //! terminal while `--wait` keeps trying.
 
+use std::borrow::Cow;
 use std::time::Duration;
 
-use anyhow::Context as _;
 use futures_util::{StreamExt, stream};
-use serde_json::Value;
 
 use super::Context;
 use super::fetch_wait::WaitSpinner;
@@ -15,6 +14,7 @@ use crate::api::reports::fetch_report_when_ready;
 use crate::errors::{AlreadyReported, code};
 use crate::net::ApiError;
 use crate::output::{Palette, json};
+use crate::report::Report;
 use crate::settings::commands::{FetchSettings, JsonLayout};
 
 /// How many reports may be in flight at once; the rate limiter sets the actual pace.
@@ -40,8 +40,11 @@ pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<(
     while let Some((id, result)) = results.next().await {
         match result {
             Ok(report) => {
-                let text = render(&report, pretty, output.stdout_palette())?;
-                spinner.suspend(|| output.data(text.as_bytes()))?;
+                let text = render(&report, pretty, output.stdout_palette());
+                spinner.suspend(|| {
+                    output.data(text.as_bytes())?;
+                    output.data(b"\n")
+                })?;
             }
             Err(ApiError::NotFound { .. }) => missing.push(id.as_str()),
             Err(err) => {
@@ -70,7 +73,7 @@ async fn fetch_one(
     id: &str,
     wait: Duration,
     spinner: &WaitSpinner,
-) -> Result<Value, ApiError> {
+) -> Result<Report, ApiError> {
     match fetch_report_when_ready(api, id, Duration::ZERO).await {
         Err(ApiError::NotFound { .. }) if !wait.is_zero() => {
             let _waiting = spinner.waiting_for(id);
@@ -98,14 +101,14 @@ fn report_missing(missing: &[&str], wait: Option<Duration>, context: &Context) {
     }
 }
 
-fn render(report: &Value, pretty: bool, palette: Palette) -> anyhow::Result<String> {
-    let text = if pretty {
-        json::pretty(report, palette)
+/// GoTo's text, re-indented for a person or on one line for a pipe (without a copy when
+/// GoTo sent it compact): never reshaped.
+fn render(report: &Report, pretty: bool, palette: Palette) -> Cow<'_, str> {
+    if pretty {
+        let mut text = String::with_capacity(report.text().len() * 2);
+        json::push_pretty(report.text(), palette, &mut text);
+        Cow::Owned(text)
     } else {
-        serde_json::to_string(report).map(|mut line| {
-            line.push('\n');
-            line
-        })
-    };
-    text.context("cannot print a report")
+        json::compact(report.text())
+    }
 }

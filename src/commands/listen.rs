@@ -20,15 +20,15 @@ use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
 use crate::output::width::terminal_width;
+use crate::report::Report;
 use crate::service::{ServerTiming, Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
+use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
-/// A target no listener has said it serves for this long is no longer served.
-const TARGETS_FRESH: Duration = Duration::from_secs(300);
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
@@ -40,13 +40,12 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     api.observe_requests(service.request_observer());
     let outbox = Outbox {
         targets: settings.forward_to.clone(),
-        forward_for: settings.forward_for,
         refetch_after: settings.refetch_after.clone(),
         wake: Arc::default(),
         live_work: Arc::default(),
         live_seen: Arc::default(),
     };
-    serve_targets(&store, &outbox.targets).await;
+    serve_targets(&store, &outbox.targets, settings.forward_for).await;
     let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
     let scale = context.settings.time_scale.unwrap_or(1.0);
     let refetcher = Refetcher {
@@ -74,7 +73,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
-        settings.forward_to.clone(),
+        (settings.forward_to.clone(), settings.forward_for),
         STORE_CHECK_EVERY.mul_f64(scale),
     ));
     let give_back = tokio::spawn(memory::give_back_freed_memory());
@@ -163,6 +162,12 @@ async fn finish_deliveries(
             tracing::debug!("a delivery was still running at shutdown");
         }
     }
+    if !targets.is_empty()
+        && let Err(err) = store.unserve_targets().await
+    {
+        // Its word runs out instead: its targets show as orphaned a few minutes later.
+        tracing::debug!("cannot say that this listener stops forwarding: {err}");
+    }
     let keys: Vec<&str> = targets.iter().map(ForwardTarget::key).collect();
     let counts = store.pending_by_target().await.unwrap_or_default();
     let pending: i64 = counts
@@ -177,7 +182,8 @@ async fn finish_deliveries(
             "deliveries are"
         };
         context.output.status(format!(
-            "{pending} {deliveries} still pending in the store; the next `cer listen` sends them."
+            "{pending} {deliveries} still pending in the store; the next `cer listen` with the same \
+             --forward-to sends them."
         ));
     }
 }
@@ -207,42 +213,40 @@ async fn start_service(
     Ok(service)
 }
 
-/// Says in the store which targets this listener serves, and sets apart the deliveries to
-/// targets no running listener serves any more (`orphaned` in `cer deliveries`).
-async fn serve_targets(store: &Store, targets: &[ForwardTarget]) {
+/// Registers this listener's targets in the store and says that it delivers to them (the
+/// deliveries to them that no listener sent are no longer orphaned); deliveries to targets no
+/// listener names that ran out of `--forward-for` are failed.
+async fn serve_targets(store: &Store, targets: &[ForwardTarget], forward_for: Duration) {
     let now = jiff::Timestamp::now();
-    let served = async {
-        store.register_targets(targets, now).await?;
-        store.orphan_unserved(targets, now, TARGETS_FRESH).await
-    };
-    match served.await {
+    if let Err(err) = store.register_targets(targets, forward_for, now).await {
+        tracing::info!("cannot register this listener's targets: {err}");
+    }
+    match store.expire_orphans(now).await {
         Ok(0) => {}
         Ok(n) => tracing::warn!(
-            "{n} pending deliveries are to targets no listener serves now; `cer deliveries` lists them as orphaned"
+            "{n} deliveries to targets no listener forwards to ran out of --forward-for; \
+             `cer deliveries --failed` lists them"
         ),
-        Err(err) => tracing::info!("cannot record this listener's targets: {err}"),
+        Err(err) => tracing::info!("cannot look for orphaned deliveries: {err}"),
     }
 }
 
 /// Every few seconds: whether the store answers and its last write worked (`/healthz` turns
-/// 503 while not), how many deliveries wait per target (`cer_deliveries_pending`) and how many re-fetches are due;
-/// every minute, that this listener still serves its targets.
-async fn watch_store(store: Store, service: Service, targets: Vec<ForwardTarget>, every: Duration) {
+/// 503 while not), how many deliveries wait per target (`cer_deliveries_pending`) and how many
+/// re-fetches are due; every minute or so, that this listener still delivers to its targets,
+/// and orphaned deliveries that ran out of time are failed.
+async fn watch_store(
+    store: Store,
+    service: Service,
+    (targets, forward_for): (Vec<ForwardTarget>, Duration),
+    every: Duration,
+) {
     for target in &targets {
         service.metrics().delivery_target(target.shown());
     }
     let mut registered = tokio::time::Instant::now();
     loop {
-        // A store can answer a ping while refusing every write (a read-only file or
-        // database), so the last write's result counts too.
-        let problem = match store.ping().await {
-            Ok(()) => store.write_failure().await,
-            Err(err) => Some(err.to_string()),
-        };
-        match problem {
-            None => service.health().resolved("store"),
-            Some(reason) => service.health().problem("store", &reason),
-        }
+        check_store(&store, &service).await;
         if !targets.is_empty()
             && let Ok(counts) = store.pending_by_target().await
         {
@@ -258,13 +262,24 @@ async fn watch_store(store: Store, service: Service, targets: Vec<ForwardTarget>
         if let Ok((due, _)) = store.refetches_due(jiff::Timestamp::now()).await {
             service.metrics().set_refetches_due(due);
         }
-        if registered.elapsed() >= TARGETS_FRESH / 4 {
+        if registered.elapsed() >= SERVED_WITHIN / 4 {
             registered = tokio::time::Instant::now();
-            let _ = store
-                .register_targets(&targets, jiff::Timestamp::now())
-                .await;
+            serve_targets(&store, &targets, forward_for).await;
         }
         tokio::time::sleep(every).await;
+    }
+}
+
+/// `/healthz`'s view of the store: a store can answer a ping while refusing every write (a
+/// read-only file or database), so the last write's result counts too.
+async fn check_store(store: &Store, service: &Service) {
+    let problem = match store.ping().await {
+        Ok(()) => store.write_failure().await,
+        Err(err) => Some(err.to_string()),
+    };
+    match problem {
+        None => service.health().resolved("store"),
+        Some(reason) => service.health().problem("store", &reason),
     }
 }
 
@@ -349,7 +364,7 @@ fn print_data(
             report, printed, ..
         } => {
             let mut line = if settings.json {
-                serde_json::to_string(&report).context("cannot print a report")?
+                json_line(&report)
             } else {
                 report_line(
                     &report,
@@ -368,7 +383,7 @@ fn print_data(
             previous,
         } if settings.updates => {
             let mut line = if settings.json {
-                serde_json::to_string(&report).context("cannot print a report")?
+                json_line(&report)
             } else {
                 let line = revision_line(&report, revision, &previous, output.stdout_palette());
                 fit_delivery_line(&line, terminal_width(context.settings.columns))
@@ -391,6 +406,13 @@ fn print_data(
         _ => {}
     }
     Ok(())
+}
+
+/// A report on one line, GoTo's text with only the whitespace between tokens dropped.
+fn json_line(report: &Report) -> String {
+    let mut line = String::with_capacity(report.text().len() + 1);
+    crate::output::json::push_compact(report.text(), &mut line);
+    line
 }
 
 /// The status line before a catch-up's reports.

@@ -8,6 +8,8 @@ use tokio::io::AsyncBufReadExt;
 use url::Url;
 
 use super::Context;
+use crate::auth::oauth::RECORDING_SCOPES;
+use crate::auth::recordings::RecordingAccess;
 use crate::auth::redirect::{LoginError, RedirectListener, check_pasted};
 use crate::auth::store::Store;
 use crate::output::Output;
@@ -39,7 +41,7 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
         false => Some(RedirectListener::bind(&settings.redirect_uri).await?),
     };
     let redirect = settings.redirect_uri.as_str();
-    let request = oauth.authorize(redirect)?;
+    let request = oauth.authorize(redirect, settings.recordings)?;
     // Always printed, whatever the verbosity: without it there is no way to log in.
     context.output.say(format!(
         "Open this URL in a browser to log in to GoTo:\n\n  {}\n\n",
@@ -76,7 +78,33 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
         "Logged in as {who}. Tokens stored in the {}.",
         store.describe()
     ));
+    if settings.recordings {
+        tell_recording_scopes(&credentials, output);
+    }
     Ok(())
+}
+
+/// GoTo grants only the scopes the OAuth client has: asked for the Recording API's and not
+/// given them, the login works but `--archive` would not, which the person hears now.
+fn tell_recording_scopes(credentials: &crate::auth::Credentials, output: &Output) {
+    let access = RecordingAccess::of_scope(credentials.scope.as_deref());
+    let missing: Vec<&str> = [
+        (access.read, RECORDING_SCOPES[0]),
+        (access.notifications, RECORDING_SCOPES[1]),
+    ]
+    .into_iter()
+    .filter(|(granted, _)| !granted)
+    .map(|(_, scope)| scope)
+    .collect();
+    if missing.is_empty() {
+        output.status("Recordings and transcripts can be archived (--archive).");
+    } else {
+        output.warn(format!(
+            "GoTo did not grant {}: add it to the OAuth client (developer.goto.com), then run \
+             `cer login --recordings --force`",
+            missing.join(" and ")
+        ));
+    }
 }
 
 /// When tokens are stored already: says whose, and asks a person at a terminal whether to

@@ -5,6 +5,8 @@
 
 use serde_json::Value;
 
+use anyhow::Context as _;
+
 use super::Context;
 use crate::api::reports::fetch_report;
 use crate::errors::{AlreadyReported, code};
@@ -37,7 +39,17 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
     };
     let (mut printed, mut failure) = (0, None::<u8>);
     for call in &settings.calls {
-        let failed = match find(call, store.as_ref(), context).await? {
+        let found = match find(call, store.as_ref(), context).await {
+            Ok(found) => found,
+            // A closed pipe or an interrupt ends the command; anything else ends this call.
+            Err(err) if !crate::errors::verdict(&err).print => return Err(err),
+            Err(err) => {
+                let failed = crate::errors::report(&err, output);
+                failure = Some(failure.map_or(failed, |f| worse(f, failed)));
+                continue;
+            }
+        };
+        let failed = match found {
             Found::Report(report, stored) => {
                 let revisions = revisions(&stored);
                 let listed: Vec<Revision<'_>> = revisions
@@ -63,13 +75,25 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
                 code::NOT_FOUND
             }
         };
-        // A usage error (an ambiguous prefix) says more about what to do than a missing call.
-        failure = Some(failure.map_or(failed, |f| if f == code::USAGE { f } else { failed }));
+        failure = Some(failure.map_or(failed, |f| worse(f, failed)));
     }
     match failure {
         Some(exit) => Err(AlreadyReported(exit).into()),
         None => Ok(()),
     }
+}
+
+/// The exit code of the worse of two failures: a missing call is the mildest, then a failure
+/// (a server error after the retries, a store that cannot be read), then a usage error (an
+/// ambiguous prefix, which says what to do), then a login that no longer works.
+fn worse(a: u8, b: u8) -> u8 {
+    let rank = |c: u8| match c {
+        code::NOT_FOUND => 0,
+        code::USAGE => 2,
+        code::AUTH => 3,
+        _ => 1,
+    };
+    if rank(b) > rank(a) { b } else { a }
 }
 
 /// The stored revisions as the page reads them; one that cannot be read is left out.
@@ -89,13 +113,19 @@ fn revisions(stored: &[(i64, String, String)]) -> Vec<(u32, jiff::Timestamp, Val
 async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyhow::Result<Found> {
     match call {
         CallRef::Full(id) => {
+            // The store may hold it under another case than the one typed.
             if let Some(store) = store
-                && let Some(report) = store.report(id).await?
+                && let Some(stored) = store.stored_id(id).await?
+                && let Some(report) = store.report(&stored).await?
             {
-                return Ok(Found::Report(report, store.revisions(id).await?));
+                return Ok(Found::Report(report, store.revisions(&stored).await?));
             }
             match fetch_report(&context.api(), id).await {
-                Ok(report) => Ok(Found::Report(report, Vec::new())),
+                // `show` reads its tree of one report; the fetch itself read it once.
+                Ok(report) => Ok(Found::Report(
+                    serde_json::from_str(report.text()).context("cannot read the report")?,
+                    Vec::new(),
+                )),
                 Err(ApiError::NotFound { .. }) => Ok(Found::Unknown),
                 Err(err) => {
                     Err(anyhow::Error::new(err).context(format!("cannot fetch the report of {id}")))

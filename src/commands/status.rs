@@ -7,6 +7,7 @@ use jiff::Timestamp;
 use super::Context;
 use crate::api::reports::fetch_report;
 use crate::auth::Credentials;
+use crate::auth::recordings::RecordingAccess;
 use crate::net::ApiError;
 use crate::net::AuthError;
 
@@ -16,9 +17,11 @@ const NO_CALL: &str = "00000000-0000-3000-8000-000000000000";
 
 pub async fn run(check: bool, context: &Context) -> anyhow::Result<()> {
     if context.settings.token_override.is_some() {
-        context
-            .output
-            .data(b"Using the access token in CER_TOKEN as is (no store, no refresh).\n")?;
+        context.output.data(
+            b"Using the access token in CER_TOKEN as is (no store, no refresh).\n\
+              Its scopes are not known to cer: --archive tries, and GoTo refuses (403) what it \
+              does not allow.\n",
+        )?;
         return match check {
             true => check_with_goto(context).await,
             false => Ok(()),
@@ -81,10 +84,31 @@ fn describe(
          Store:         {store}\n\
          Account key:   {account}\n\
          Scopes:        {scopes}\n\
+         Recordings:    {}\n\
          Access token:  {}\n\
          Refresh token: {refresh}\n",
+        recordings(credentials.scope.as_deref()),
         expiry(credentials.expires_at, now),
     )
+}
+
+/// Whether `--archive` can keep recordings with this login, and what to do when not.
+fn recordings(scope: Option<&str>) -> &'static str {
+    if scope.is_none() {
+        return "not known (GoTo reported no scopes); --archive tries";
+    }
+    match RecordingAccess::of_scope(scope) {
+        RecordingAccess {
+            read: true,
+            notifications: true,
+        } => "can be archived (--archive)",
+        RecordingAccess { read: true, .. } => {
+            "can be archived from the reports only (no recording.v1.notifications.manage)"
+        }
+        RecordingAccess { read: false, .. } => {
+            "cannot be archived: `cer login --recordings` asks for the scopes"
+        }
+    }
 }
 
 fn expiry(expires_at: Timestamp, now: Timestamp) -> String {
@@ -126,5 +150,14 @@ mod tests {
         assert!(text.contains("123 (ACCOUNT_KEY)"));
         assert!(text.contains("expires 2026-11-24T11:00:00Z (in 1h 00m)"));
         assert!(!text.contains("secret"));
+        assert!(text.contains("Recordings:    cannot be archived: `cer login --recordings`"));
+    }
+
+    #[test]
+    fn says_whether_recordings_can_be_archived() {
+        let all = "cr.v1.read recording.v1.read recording.v1.notifications.manage";
+        assert_eq!(recordings(Some(all)), "can be archived (--archive)");
+        assert!(recordings(Some("recording.v1.read")).contains("from the reports only"));
+        assert!(recordings(None).starts_with("not known"));
     }
 }

@@ -1,7 +1,8 @@
 //! `cer sync`: stores every report of a day or a range that the store lacks. It lists the
 //! range's summaries, skips the calls already stored, and fetches the others a few at a time
 //! within the client's rate limit. Each report is committed as it arrives, so an interrupted
-//! sync resumes where it stopped when run again: the store is the bookmark.
+//! sync resumes where it stopped when run again: the store is the bookmark. Then it carries
+//! out the re-fetches due for the calls of its range, as a running listener would.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -15,6 +16,8 @@ use super::Context;
 use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
+use crate::listen::refetch::{RefetchTiming, Refetcher};
+use crate::listen::{Outbox, RefetchResult};
 use crate::settings::persistence::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
@@ -29,19 +32,39 @@ struct Tally {
     stored: u64,
     already: u64,
     failed: Vec<(String, String)>,
+    /// Due re-fetches done, and the new revisions they stored.
+    refetched: u64,
+    revisions: u64,
+    /// Due re-fetches GoTo did not answer usefully: tried again later.
+    refetch_failed: u64,
+    /// Summaries that name no call.
+    unusable: u64,
 }
+
+/// Re-fetch points claimed at once; each batch is done before its lease could run out.
+const REFETCH_BATCH: i64 = 8;
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
     let store = Store::open(&settings.store).await?;
     let archive = super::sync_archive::prepare(&settings, &store, context).await?;
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
-    let ids = list_ids(&api, &settings.account_key, start, end).await?;
+    let Listed { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;
     if settings.check {
-        return super::sync_check::run(&store, ids, &settings, archive.as_ref(), context).await;
+        return super::sync_check::run(
+            &store,
+            (ids, unusable),
+            &settings,
+            archive.as_ref(),
+            context,
+        )
+        .await;
     }
     let range = archive.as_ref().map(|_| ids.clone()).unwrap_or_default();
-    let mut tally = Tally::default();
+    let mut tally = Tally {
+        unusable,
+        ..Tally::default()
+    };
     let mut missing = Vec::with_capacity(ids.len());
     for id in ids {
         if store.has_report(&id).await? {
@@ -60,11 +83,11 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
             }
         })
         .buffer_unordered(CONCURRENCY);
-    // sync delivers nothing (a later `listen --forward-to` does), but plans the re-fetches
-    // still ahead, which a running or later `listen` carries out.
+    // The store queues each report for every registered target (a listener naming it sends
+    // it); sync plans the re-fetches still ahead, which a running `listen` or a later `sync`
+    // of the range carries out.
     let queue = Queue {
         refetch_after: &settings.refetch_after,
-        ..Queue::NONE
     };
     while let Some((id, report)) = fetched.next().await {
         match report {
@@ -80,20 +103,82 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
         bar.inc(1);
     }
     bar.finish_and_clear();
+    if !settings.refetch_after.is_empty() {
+        refetch_due(&store, &api, (start, end), context, &mut tally).await?;
+    }
     let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
     finish(context, &tally, start, end)?;
     archived
 }
 
-/// Every conversationSpaceId of the range, each once, in GoTo's order.
+/// Does the re-fetches due for the calls of the range with the listener's own re-fetcher:
+/// the same claims and leases (a running listener never does one of them too), revisions and
+/// their deliveries queued the same way. A failed one is tried again later, as a listener's.
+async fn refetch_due(
+    store: &Store,
+    api: &ApiClient,
+    range: (Timestamp, Timestamp),
+    context: &Context,
+    tally: &mut Tally,
+) -> anyhow::Result<()> {
+    // No renderer: nothing is printed of a revision (sync prints no report), so the only
+    // sender is dropped at once and the re-fetcher tells no one.
+    let events = tokio::sync::mpsc::channel(1).0.downgrade();
+    let refetcher = Refetcher {
+        api: api.clone(),
+        store: store.clone(),
+        outbox: Outbox::default(),
+        timing: RefetchTiming::scaled(
+            context.settings.time_scale.unwrap_or(1.0),
+            context.settings.rate,
+        ),
+        events,
+    };
+    loop {
+        let now = Timestamp::now();
+        let due = store
+            .claim_refetches_between(range, now, refetcher.timing.lease, REFETCH_BATCH)
+            .await?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let mut done = futures_util::stream::iter(due)
+            .map(|point| refetcher.refetch(point))
+            .buffer_unordered(CONCURRENCY);
+        while let Some(result) = done.next().await {
+            match result {
+                Some(RefetchResult::Changed) => {
+                    tally.refetched += 1;
+                    tally.revisions += 1;
+                }
+                Some(RefetchResult::Unchanged) => tally.refetched += 1,
+                Some(RefetchResult::Error) => tally.refetch_failed += 1,
+                // The store failed: the point's lease runs out, and it is done later.
+                None => anyhow::bail!("cannot store re-fetched reports in {}", store.shown()),
+            }
+        }
+    }
+}
+
+/// The calls of a range as GoTo's summaries list them.
+#[derive(Debug, Default)]
+struct Listed {
+    /// Every conversationSpaceId, each once, in GoTo's order.
+    ids: Vec<String>,
+    /// Summaries that name no conversationSpaceId: calls no report can be fetched for.
+    unusable: u64,
+}
+
+/// Every conversationSpaceId of the range, each once, in GoTo's order, and how many
+/// summaries named none.
 async fn list_ids(
     api: &ApiClient,
     account_key: &str,
     start: Timestamp,
     end: Timestamp,
-) -> anyhow::Result<Vec<String>> {
+) -> anyhow::Result<Listed> {
     let mut seen = HashSet::new();
-    let mut ids = Vec::new();
+    let mut listed = Listed::default();
     for (start, end) in split_range(start, end) {
         let query = SummaryQuery::every_call_of(account_key, start, end);
         // The one pager: it stops on a page marker seen before instead of looping.
@@ -104,14 +189,18 @@ async fn list_ids(
             .context("cannot list the range's report summaries")?
         {
             for item in page.items() {
-                let id = SummaryView::of_text(item).conversation_space_id;
-                if let Some(id) = id.filter(|id| seen.insert(id.clone())) {
-                    ids.push(id);
+                match SummaryView::of_text(item).conversation_space_id {
+                    Some(id) if !id.trim().is_empty() => {
+                        if seen.insert(id.clone()) {
+                            listed.ids.push(id);
+                        }
+                    }
+                    _ => listed.unusable += 1,
                 }
             }
         }
     }
-    Ok(ids)
+    Ok(listed)
 }
 
 /// done/total, rate and ETA on a terminal's stderr; hidden otherwise.
@@ -139,16 +228,36 @@ fn finish(
     for (id, why) in &tally.failed {
         output.warn(format!("could not fetch the report of {id}: {why}"));
     }
-    output.status(format!(
+    if tally.refetch_failed > 0 {
+        output.warn(format!(
+            "{} due re-fetch(es) got no usable answer from GoTo; the stored reports stay, and \
+             they are tried again later",
+            tally.refetch_failed
+        ));
+    }
+    let mut line = format!(
         "Stored {} new reports ({} already stored), {start} to {end}",
         tally.stored, tally.already
-    ));
-    if tally.failed.is_empty() {
-        Ok(())
-    } else {
+    );
+    if tally.refetched > 0 {
+        line.push_str(&format!(
+            "; {} due re-fetch(es), {} new revision(s)",
+            tally.refetched, tally.revisions
+        ));
+    }
+    output.status(line);
+    if !tally.failed.is_empty() {
         anyhow::bail!(
             "{} report(s) could not be fetched; run the same `cer sync` again to retry them",
             tally.failed.len()
         )
     }
+    if tally.unusable > 0 {
+        anyhow::bail!(
+            "{} of GoTo's summaries of the range name no conversationSpaceId, so their reports \
+             cannot be fetched (GoTo's data, not the store: syncing again will not help)",
+            tally.unusable
+        )
+    }
+    Ok(())
 }

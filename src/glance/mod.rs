@@ -35,12 +35,20 @@ pub struct Glance {
     pub other_direction: u64,
     outcomes: [u64; 5],
     pub per_hour: [u64; 24],
+    /// From `callCreated` to GoTo's `callAnswered`, every answered call (`answerSeconds`).
     pub answer: SecondsHistogram,
+    /// The same, outbound calls only: there `callAnswered` is the callee picking up.
+    pub outbound_answer: SecondsHistogram,
+    /// The same, inbound calls only: there `callAnswered` is the dial plan's automatic pickup,
+    /// not a person answering (summaries do not say when a person did).
+    pub inbound_pickup: SecondsHistogram,
     pub talk: SecondsHistogram,
     lines: TopCounter<(String, String)>,
     reached: SeenSet,
     judged: SeenSet,
     pub not_called_back: u64,
+    /// Inbound callers (by number) with a call nobody answered, reached later or not.
+    pub unanswered_callers: u64,
     pub not_called_back_newest: Vec<Unreturned>,
 }
 
@@ -65,11 +73,14 @@ impl Glance {
             outcomes: [0; 5],
             per_hour: [0; 24],
             answer: SecondsHistogram::default(),
+            outbound_answer: SecondsHistogram::default(),
+            inbound_pickup: SecondsHistogram::default(),
             talk: SecondsHistogram::default(),
             lines: TopCounter::new(LINE_COUNTERS),
             reached: SeenSet::default(),
             judged: SeenSet::default(),
             not_called_back: 0,
+            unanswered_callers: 0,
             not_called_back_newest: Vec::new(),
         }
     }
@@ -102,7 +113,13 @@ impl Glance {
         let seconds =
             |a: Timestamp, b: Timestamp| u64::try_from(b.duration_since(a).as_secs()).unwrap_or(0);
         if let (Some(created), Some(answered)) = (view.call_created, view.call_answered) {
-            self.answer.add(seconds(created, answered));
+            let after = seconds(created, answered);
+            self.answer.add(after);
+            match view.direction.as_deref() {
+                Some("INBOUND") => self.inbound_pickup.add(after),
+                Some("OUTBOUND") => self.outbound_answer.add(after),
+                _ => {}
+            }
         }
         if let (Some(answered), Some(ended)) = (view.call_answered, view.call_ended) {
             self.talk.add(seconds(answered, ended));
@@ -159,6 +176,7 @@ impl Glance {
             return;
         }
         self.judged.insert(&number);
+        self.unanswered_callers += 1;
         if self.reached.contains(&number) {
             return;
         }
@@ -225,12 +243,15 @@ impl Glance {
             "outcomes": outcomes,
             "callsPerHour": self.per_hour,
             "answerSeconds": {"median": self.answer.quantile(0.5), "p90": self.answer.quantile(0.9)},
+            "outboundAnswerSeconds": quantiles(&self.outbound_answer),
+            "inboundPickupSeconds": quantiles(&self.inbound_pickup),
             "talkSeconds": {"median": self.talk.quantile(0.5), "longest": self.talk.longest()},
             "busiestLines": self.busiest().into_iter()
                 .map(|(name, number, calls)| json!({"name": name, "number": number, "calls": calls}))
                 .collect::<Vec<_>>(),
             "notCalledBack": {
                 "callers": self.not_called_back,
+                "unansweredCallers": self.unanswered_callers,
                 "newest": self.not_called_back_newest.iter()
                     .map(|u| json!({"number": u.number, "name": u.name,
                                     "lastCall": u.last_call.map(millis)}))
@@ -238,6 +259,10 @@ impl Glance {
             },
         })
     }
+}
+
+fn quantiles(h: &SecondsHistogram) -> Value {
+    json!({"median": h.quantile(0.5), "p90": h.quantile(0.9)})
 }
 
 /// RFC 3339 UTC with milliseconds always written, as the TSV shows times.

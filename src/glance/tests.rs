@@ -38,7 +38,7 @@ fn line(name: &str, ext: &str) -> Value {
 }
 
 /// Newest first, as cer queries them. Hand count in the test below.
-fn day() -> Vec<Value> {
+pub(crate) fn day() -> Vec<Value> {
     vec![
         // 15:xx: Bob (8602) calls +1 555 0001 back, answered: talk 100 s, answer 4 s.
         call(
@@ -155,13 +155,18 @@ fn day() -> Vec<Value> {
     ]
 }
 
-/// A day of calls as a glance; `output`'s rendering tests draw it too.
-pub(crate) fn glance() -> Glance {
-    let mut glance = Glance::new(
+/// A glance of the test day with nothing counted yet.
+pub(crate) fn empty_glance() -> Glance {
+    Glance::new(
         "2026-11-25T00:00:00Z".parse().unwrap(),
         "2026-11-26T00:00:00Z".parse().unwrap(),
         TimeZone::UTC,
-    );
+    )
+}
+
+/// A day of calls as a glance; `output`'s rendering tests draw it too.
+pub(crate) fn glance() -> Glance {
+    let mut glance = empty_glance();
     for item in day() {
         glance.add(&item);
     }

@@ -12,7 +12,6 @@ use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, split_range};
 use crate::net::ApiError;
 use crate::store::Store;
-use crate::store::outbox::Queue;
 use crate::summary_view::SummaryView;
 
 /// A call to fetch and emit.
@@ -48,13 +47,9 @@ pub async fn find_missed(
 /// The ledger remembers a bounded number of recent IDs; the store knows every report, so a
 /// backfill after a burst fetches none of the burst again. A store that cannot answer leaves
 /// the list as it is: storing a report it has is refused anyway, so nothing prints twice.
-/// The stored ones are queued for each target that never had them (`sync` stored them).
-pub async fn not_stored(
-    store: &Store,
-    since: Timestamp,
-    mut missed: Vec<Missed>,
-    queue: &Queue<'_>,
-) -> Vec<Missed> {
+/// The stored ones are queued for each registered target that never had them (stored before
+/// the target was registered).
+pub async fn not_stored(store: &Store, since: Timestamp, mut missed: Vec<Missed>) -> Vec<Missed> {
     if missed.is_empty() {
         return missed;
     }
@@ -64,7 +59,7 @@ pub async fn not_stored(
             let (known, new): (Vec<Missed>, Vec<Missed>) =
                 missed.into_iter().partition(|m| stored.contains(&m.id));
             let known: Vec<&str> = known.iter().map(|m| m.id.as_str()).collect();
-            if let Err(err) = store.queue_stored(&known, queue, Timestamp::now()).await {
+            if let Err(err) = store.queue_stored(&known, Timestamp::now()).await {
                 tracing::debug!("cannot queue stored reports for delivery ({err})");
             }
             missed = new;
@@ -88,7 +83,7 @@ async fn collect_window(
             let (Some(id), Some(call_ended)) = (view.conversation_space_id, view.call_ended) else {
                 continue;
             };
-            if !crate::api::reports::plausible_id(&id) {
+            if !crate::report::ConversationId::is_valid(&id) {
                 tracing::debug!("skipping a summary whose conversationSpaceId is not an ID");
                 continue;
             }

@@ -22,8 +22,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio::sync::oneshot;
+
+use crate::report::Report;
 
 pub use engine::Engine;
 pub use error::{ListenError, NeedsStart};
@@ -92,7 +93,7 @@ pub enum ListenEvent {
     /// dropped), so a crash between the two repeats a report rather than losing one.
     Report {
         /// The report as GoTo sent it, every field in GoTo's order.
-        report: Value,
+        report: Report,
         /// Whether it was announced or found by a backfill.
         origin: Origin,
         /// Answered by the renderer once the report is written out.
@@ -126,11 +127,11 @@ pub enum ListenEvent {
     /// stored and queued for delivery. Printed only with `--updates`.
     Revision {
         /// The report as GoTo has it now.
-        report: Value,
+        report: Report,
         /// Its revision number (2 for the first change).
         revision: i64,
         /// The revision before it.
-        previous: Value,
+        previous: String,
     },
     /// A re-fetch came to this (`cer_refetches_total{result}`).
     Refetched(RefetchResult),
@@ -150,7 +151,7 @@ pub enum ListenEvent {
         conversation_space_id: String,
         /// The report's revision that was forwarded (1 for the report as first stored).
         revision: i64,
-        /// The `--forward-to` target, redacted ([`crate::target::ForwardTarget::shown`]).
+        /// The `--forward-to` target as shown ([`crate::target::ForwardTarget::shown`]).
         target: String,
         /// What the attempt came to.
         result: DeliveryResult,

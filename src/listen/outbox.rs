@@ -1,5 +1,5 @@
-//! What the engine hands on with each newly stored report: where it is delivered, when it is
-//! fetched again, and who is woken for it. Shared by the session loop and the re-fetcher.
+//! What the engine hands on with each newly stored report: when it is fetched again, and
+//! which delivery tasks are woken for it. Shared by the session loop and the re-fetcher.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
@@ -10,14 +10,13 @@ use tokio::sync::Notify;
 use crate::store::outbox::Queue;
 use crate::target::ForwardTarget;
 
-/// Where each newly stored report is to be delivered (`--forward-to`), when it is fetched
-/// again (`--refetch`), and who to wake.
+/// The targets this listener delivers to (`--forward-to`), when each newly stored report is
+/// fetched again (`--refetch`), and who to wake. The store queues every report for every
+/// registered target, whichever process stores it; this listener's targets say whom it wakes.
 #[derive(Debug, Clone, Default)]
 pub struct Outbox {
-    /// The `--forward-to` targets; none: nothing is queued.
+    /// The `--forward-to` targets; none: no delivery task here to wake.
     pub targets: Vec<ForwardTarget>,
-    /// `--forward-for`: how long a delivery is retried before it is marked failed.
-    pub forward_for: Duration,
     /// `--refetch`: when after a call's end its report is fetched again.
     pub refetch_after: Vec<Duration>,
     /// Woken when a report queued deliveries, so the delivery tasks need not wait to poll.
@@ -34,8 +33,6 @@ impl Outbox {
     /// What the store is to do with each newly stored report.
     pub fn queue(&self) -> Queue<'_> {
         Queue {
-            targets: &self.targets,
-            forward_for: self.forward_for,
             refetch_after: &self.refetch_after,
         }
     }

@@ -10,12 +10,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
 use super::{ListenEvent, Outbox, RefetchResult};
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
+use crate::report::Report;
 use crate::store::refetch::{DueRefetch, RefetchDone};
 use crate::store::{Revised, Store};
 
@@ -104,7 +104,7 @@ impl Refetcher {
                         if k > 0 && claimed_at.elapsed() > self.timing.lease / 2 {
                             break;
                         }
-                        self.refetch(point).await;
+                        let _ = self.refetch(point).await;
                     }
                     continue;
                 }
@@ -122,8 +122,9 @@ impl Refetcher {
         }
     }
 
-    /// One re-fetch, its result stored and told.
-    async fn refetch(&self, due: DueRefetch) {
+    /// One re-fetch, its result stored, settled and told (also `sync`'s, for due points of
+    /// its range); `None` when the store failed and the point waits for its lease to end.
+    pub async fn refetch(&self, due: DueRefetch) -> Option<RefetchResult> {
         let result = match fetch_report(&self.api, &due.id).await {
             Ok(report) => self.keep(&due, report).await,
             Err(err) => {
@@ -134,10 +135,8 @@ impl Refetcher {
                 Some(RefetchResult::Error)
             }
         };
-        let Some(result) = result else {
-            // The store failed: the lease runs out and the point is tried again.
-            return;
-        };
+        // The store failed: the lease runs out and the point is tried again.
+        let result = result?;
         let done = match result {
             RefetchResult::Error => RefetchDone::Failed,
             RefetchResult::Changed | RefetchResult::Unchanged => RefetchDone::Done,
@@ -151,14 +150,15 @@ impl Refetcher {
             tracing::info!("cannot record a re-fetch of {}: {err}", due.id);
         }
         self.tell(ListenEvent::Refetched(result)).await;
+        Some(result)
     }
 
     /// Stores a re-fetched report as a revision if it changed; `None` when the store failed.
-    async fn keep(&self, due: &DueRefetch, report: Value) -> Option<RefetchResult> {
+    async fn keep(&self, due: &DueRefetch, report: Report) -> Option<RefetchResult> {
         let queue = self.outbox.queue();
         match self
             .store
-            .store_revision(&report, &queue, Timestamp::now())
+            .store_revision(&due.id, &report, &queue, Timestamp::now())
             .await
         {
             Ok(Revised::New { revision, previous }) => {

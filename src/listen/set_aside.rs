@@ -5,10 +5,10 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
+use crate::report::Report;
 
 /// Writes `report` to `DIR/ID.json` (created with mode 0600, its folder too) and says where.
-pub fn write(dir: &Path, id: &str, report: &Value) -> std::io::Result<PathBuf> {
+pub fn write(dir: &Path, id: &str, report: &Report) -> std::io::Result<PathBuf> {
     std::fs::create_dir_all(dir)?;
     let path = dir.join(file_name(id));
     let mut options = std::fs::OpenOptions::new();
@@ -19,7 +19,7 @@ pub fn write(dir: &Path, id: &str, report: &Value) -> std::io::Result<PathBuf> {
         options.mode(0o600);
     }
     let mut file = options.open(&path)?;
-    file.write_all(report.to_string().as_bytes())?;
+    file.write_all(report.text().as_bytes())?;
     file.write_all(b"\n")?;
     Ok(path)
 }
@@ -60,9 +60,10 @@ mod tests {
     #[test]
     fn the_report_is_written_whole() {
         let dir = tempfile::tempdir().unwrap();
-        let report = serde_json::json!({"conversationSpaceId": "x", "n": "\u{0}"});
+        let text = r#"{"conversationSpaceId": "x", "n": "\u0000"}"#;
+        let report = Report::parse(text).unwrap();
         let path = write(&dir.path().join("set-aside"), "x", &report).unwrap();
-        let text = std::fs::read_to_string(path).unwrap();
-        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), report);
+        let written = std::fs::read_to_string(path).unwrap();
+        assert_eq!(written.trim_end(), text, "GoTo's exact text");
     }
 }

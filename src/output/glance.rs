@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 
 use super::Palette;
-use super::escape::terminal_safe;
+use super::party::PartyCell;
 use super::text::{shorten, thousands, width};
 use super::time::human_duration;
 use crate::glance::Glance;
@@ -46,6 +46,9 @@ pub fn render_glance(glance: &Glance, columns: usize, palette: Palette) -> Strin
     line(&mut out, "outcome", outcomes);
     out.push_str(&hour_chart(glance, columns, palette));
     line(&mut out, "answer time", answer_items(glance));
+    if let Some(items) = pickup_items(glance) {
+        line(&mut out, "pickup", items);
+    }
     line(&mut out, "talk time", talk_items(glance));
     let busiest = glance
         .busiest()
@@ -57,14 +60,28 @@ pub fn render_glance(glance: &Glance, columns: usize, palette: Palette) -> Strin
     out
 }
 
+/// How long callees took to pick up outbound calls: the one answer time the summaries
+/// measure from a person (on inbound calls GoTo's `callAnswered` is the dial plan's pickup).
 fn answer_items(glance: &Glance) -> Vec<String> {
-    match (glance.answer.quantile(0.5), glance.answer.quantile(0.9)) {
+    let h = &glance.outbound_answer;
+    match (h.quantile(0.5), h.quantile(0.9)) {
         (Some(median), Some(p90)) => vec![
-            format!("median {}", seconds(median)),
+            format!("outbound median {}", seconds(median)),
             format!("90% within {}", seconds(p90)),
         ],
-        _ => vec!["no answered calls".into()],
+        _ => vec!["no answered outbound calls".into()],
     }
+}
+
+/// Inbound calls' `callAnswered`, named for what it is; nothing without answered inbound calls.
+fn pickup_items(glance: &Glance) -> Option<Vec<String>> {
+    let h = &glance.inbound_pickup;
+    let (median, p90) = (h.quantile(0.5)?, h.quantile(0.9)?);
+    Some(vec![
+        format!("inbound median {}", seconds(median)),
+        format!("90% within {}", seconds(p90)),
+        "when GoTo picked up, not a person".into(),
+    ])
 }
 
 fn talk_items(glance: &Glance) -> Vec<String> {
@@ -80,6 +97,10 @@ fn talk_items(glance: &Glance) -> Vec<String> {
 /// The count on the label's line, then the newest such callers wrapped below it.
 fn unreturned(glance: &Glance, columns: usize, palette: Palette) -> String {
     let n = glance.not_called_back;
+    if glance.unanswered_callers == 0 {
+        // Every inbound call was answered: nothing to say about callers left waiting.
+        return String::new();
+    }
     if n == 0 {
         let items = ["every inbound caller not answered was reached later".to_string()];
         return labelled("unreturned", &items, columns, palette);
@@ -111,14 +132,10 @@ fn or_none(items: Vec<String>) -> Vec<String> {
     }
 }
 
-/// `Name (number)`, escaped, or whichever of the two there is.
+/// `Name (number)`, escaped, or whichever of the two there is: written as the tables and
+/// `cer show` write a party.
 fn who(name: &str, number: &str) -> String {
-    let (name, number) = (terminal_safe(name.trim()), terminal_safe(number.trim()));
-    match (name.is_empty(), number.is_empty()) {
-        (false, false) if name != number => format!("{name} ({number})"),
-        (false, _) => name.into_owned(),
-        (true, _) => number.into_owned(),
-    }
+    PartyCell::named(Some(name), Some(number), 0).fitted(usize::MAX)
 }
 
 fn seconds(s: u64) -> String {
@@ -255,5 +272,33 @@ mod tests {
         }
         let text = render_glance(&g, 100, Palette::new(false));
         insta::assert_snapshot!("glance_100", text);
+    }
+
+    #[test]
+    fn nothing_is_said_about_unanswered_callers_when_there_were_none() {
+        let answered: Vec<serde_json::Value> = crate::glance::tests::day()
+            .into_iter()
+            .filter(|i| crate::outcome::Outcome::of_summary(i) == crate::outcome::Outcome::Answered)
+            .collect();
+        let mut g = crate::glance::tests::empty_glance();
+        for item in &answered {
+            g.add(item);
+        }
+        let text = render_glance(&g, 100, Palette::new(false));
+        assert!(!text.contains("unreturned"), "{text}");
+        assert!(!text.contains("caller"), "{text}");
+    }
+
+    #[test]
+    fn the_answer_time_is_named_for_what_it_measures() {
+        let g = crate::glance::tests::glance();
+        let text = render_glance(&g, 100, Palette::new(false));
+        let answer = text.lines().find(|l| l.starts_with("answer time")).unwrap();
+        assert!(answer.contains("outbound median"), "{text}");
+        let pickup = text.lines().find(|l| l.starts_with("pickup")).unwrap();
+        assert!(
+            pickup.contains("inbound median") && pickup.contains("not a person"),
+            "{text}"
+        );
     }
 }

@@ -1,13 +1,9 @@
 //! Pretty JSON for a person at a terminal, coloured like `jq` and `gh` (keys, strings, numbers,
-//! literals), written by serde_json itself so the text is exactly the JSON, only painted.
-//! Strings stay JSON-escaped, so nothing GoTo sent can reach the terminal as a control code.
-//! For a pipe, [`push_compact`] puts a document GoTo sent on one line without parsing it.
+//! literals): GoTo's own text re-indented token by token, so it is exactly the JSON, only laid
+//! out and painted. Strings stay JSON-escaped, so nothing GoTo sent can reach the terminal as
+//! a control code. For a pipe, [`push_compact`] puts a document on one line the same way.
 
-use std::io::{self, Write};
-
-use serde::Serialize;
-use serde_json::Value;
-use serde_json::ser::{Formatter, PrettyFormatter};
+use std::borrow::Cow;
 
 use super::Palette;
 
@@ -18,18 +14,146 @@ const LITERAL: &[u8] = b"\x1b[33m";
 const NULL: &[u8] = b"\x1b[2m";
 const RESET: &[u8] = b"\x1b[0m";
 
-/// `value` pretty-printed, coloured when `palette` allows, with a final newline.
-pub fn pretty(value: &Value, palette: Palette) -> serde_json::Result<String> {
-    let mut text = if palette.enabled() {
-        let mut bytes = Vec::new();
-        let mut serializer = serde_json::Serializer::with_formatter(&mut bytes, Painter::default());
-        value.serialize(&mut serializer)?;
-        String::from_utf8(bytes).map_err(|e| serde::ser::Error::custom(e.to_string()))?
-    } else {
-        serde_json::to_string_pretty(value)?
+/// Appends `raw`, one valid JSON document exactly as GoTo sent it, re-indented the way
+/// serde_json's pretty printer lays JSON out (two spaces, `"key": value`, `[]` and `{}` when
+/// empty) and coloured when `palette` allows. Only whitespace between tokens changes: every
+/// string keeps GoTo's escapes, every number its spelling, every object its order. One pass
+/// over the text, no tree of values.
+pub fn push_pretty(raw: &str, palette: Palette, out: &mut String) {
+    let bytes = raw.as_bytes();
+    let paint = |out: &mut String, colour: &[u8], token: &str| {
+        if palette.enabled() {
+            out.push_str(ascii(colour));
+            out.push_str(token);
+            out.push_str(ascii(RESET));
+        } else {
+            out.push_str(token);
+        }
     };
-    text.push('\n');
-    Ok(text)
+    // Whether each open container is an object, and whether a key comes next.
+    let (mut open, mut key_next) = (Vec::<bool>::new(), false);
+    let mut at = 0;
+    while at < bytes.len() {
+        let byte = bytes[at];
+        match byte {
+            b'{' | b'[' => {
+                let close = if byte == b'{' { "}" } else { "]" };
+                let next = skip_space(bytes, at + 1);
+                out.push(char::from(byte));
+                if bytes.get(next) == Some(&close.as_bytes()[0]) {
+                    out.push_str(close);
+                    at = next + 1;
+                    continue;
+                }
+                open.push(byte == b'{');
+                key_next = byte == b'{';
+                new_line(out, open.len());
+            }
+            b'}' | b']' => {
+                open.pop();
+                new_line(out, open.len());
+                out.push(char::from(byte));
+            }
+            b',' => {
+                out.push(',');
+                new_line(out, open.len());
+                key_next = open.last() == Some(&true);
+            }
+            b':' => {
+                out.push_str(": ");
+                key_next = false;
+            }
+            b'"' => {
+                let end = string_end(bytes, at);
+                paint(out, if key_next { KEY } else { STRING }, &raw[at..end]);
+                at = end;
+                continue;
+            }
+            b' ' | b'\t' | b'\n' | b'\r' => {}
+            _ => {
+                let end = scalar_end(bytes, at);
+                let colour = match byte {
+                    b't' | b'f' => LITERAL,
+                    b'n' => NULL,
+                    _ => NUMBER,
+                };
+                paint(out, colour, &raw[at..end]);
+                at = end;
+                continue;
+            }
+        }
+        at += 1;
+    }
+}
+
+fn ascii(code: &[u8]) -> &str {
+    std::str::from_utf8(code).unwrap_or_default()
+}
+
+fn new_line(out: &mut String, depth: usize) {
+    out.push('\n');
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+fn skip_space(bytes: &[u8], mut at: usize) -> usize {
+    while bytes
+        .get(at)
+        .is_some_and(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        at += 1;
+    }
+    at
+}
+
+/// Where the string opening at `start` ends (after its closing quote).
+fn string_end(bytes: &[u8], start: usize) -> usize {
+    let mut escaped = false;
+    for (at, &byte) in bytes.iter().enumerate().skip(start + 1) {
+        match byte {
+            _ if escaped => escaped = false,
+            b'\\' => escaped = true,
+            b'"' => return at + 1,
+            _ => {}
+        }
+    }
+    bytes.len()
+}
+
+/// Where the number or literal starting at `start` ends.
+fn scalar_end(bytes: &[u8], start: usize) -> usize {
+    let len = bytes[start..]
+        .iter()
+        .position(|b| matches!(b, b',' | b'}' | b']' | b':' | b' ' | b'\t' | b'\n' | b'\r'))
+        .unwrap_or(bytes.len() - start);
+    start + len
+}
+
+/// `raw` on one line as [`push_compact`] writes it, borrowed when it already is: a report
+/// GoTo sent compact is printed without a copy.
+pub fn compact(raw: &str) -> Cow<'_, str> {
+    let mut in_string = false;
+    let mut escaped = false;
+    let spaced = raw.bytes().any(|byte| {
+        if in_string {
+            match byte {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            return false;
+        }
+        in_string = byte == b'"';
+        matches!(byte, b' ' | b'\t' | b'\n' | b'\r')
+    });
+    if !spaced {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    push_compact(raw, &mut out);
+    Cow::Owned(out)
 }
 
 /// Appends `raw`, one valid JSON document exactly as GoTo sent it, to `out` on one line: the
@@ -61,108 +185,10 @@ pub fn push_compact(raw: &str, out: &mut String) {
     out.push_str(&raw[run_start..]);
 }
 
-/// serde_json's pretty layout with colour codes around each token.
-#[derive(Default)]
-struct Painter {
-    layout: PrettyFormatter<'static>,
-    in_key: bool,
-}
-
-impl Painter {
-    fn painted<W: ?Sized + Write>(
-        writer: &mut W,
-        colour: &[u8],
-        token: impl FnOnce(&mut W) -> io::Result<()>,
-    ) -> io::Result<()> {
-        writer.write_all(colour)?;
-        token(writer)?;
-        writer.write_all(RESET)
-    }
-}
-
-impl Formatter for Painter {
-    fn write_null<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        Self::painted(w, NULL, |w| w.write_all(b"null"))
-    }
-
-    fn write_bool<W: ?Sized + Write>(&mut self, w: &mut W, value: bool) -> io::Result<()> {
-        let text: &[u8] = if value { b"true" } else { b"false" };
-        Self::painted(w, LITERAL, |w| w.write_all(text))
-    }
-
-    fn write_i64<W: ?Sized + Write>(&mut self, w: &mut W, value: i64) -> io::Result<()> {
-        Self::painted(w, NUMBER, |w| write!(w, "{value}"))
-    }
-
-    fn write_u64<W: ?Sized + Write>(&mut self, w: &mut W, value: u64) -> io::Result<()> {
-        Self::painted(w, NUMBER, |w| write!(w, "{value}"))
-    }
-
-    fn write_f64<W: ?Sized + Write>(&mut self, w: &mut W, value: f64) -> io::Result<()> {
-        let layout = &mut self.layout;
-        Self::painted(w, NUMBER, |w| layout.write_f64(w, value))
-    }
-
-    fn write_number_str<W: ?Sized + Write>(&mut self, w: &mut W, value: &str) -> io::Result<()> {
-        Self::painted(w, NUMBER, |w| w.write_all(value.as_bytes()))
-    }
-
-    fn begin_string<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(if self.in_key { KEY } else { STRING })?;
-        w.write_all(b"\"")
-    }
-
-    fn end_string<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        w.write_all(b"\"")?;
-        w.write_all(RESET)
-    }
-
-    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.begin_array(w)
-    }
-
-    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.end_array(w)
-    }
-
-    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.layout.begin_array_value(w, first)
-    }
-
-    fn end_array_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.end_array_value(w)
-    }
-
-    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.begin_object(w)
-    }
-
-    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.end_object(w)
-    }
-
-    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
-        self.in_key = true;
-        self.layout.begin_object_key(w, first)
-    }
-
-    fn end_object_key<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.in_key = false;
-        self.layout.end_object_key(w)
-    }
-
-    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.begin_object_value(w)
-    }
-
-    fn end_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.layout.end_object_value(w)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
     fn compact(raw: &str) -> String {
         let mut out = String::new();
@@ -185,6 +211,15 @@ mod tests {
     }
 
     #[test]
+    fn a_compact_document_is_borrowed_and_a_spaced_one_compacted() {
+        let tight = r#"{"a":"x y","b":[1,2]}"#;
+        assert!(matches!(super::compact(tight), Cow::Borrowed(t) if t == tight));
+        let spaced = "{\"a\": \"x y\",\n \"b\": [1, 2]}";
+        assert_eq!(super::compact(spaced), tight);
+        assert_eq!(super::compact(r#""a\" b""#), r#""a\" b""#);
+    }
+
+    #[test]
     fn compacting_matches_serde_json_on_a_pretty_document() {
         let value: Value = serde_json::from_str(
             r#"{"id":"29a1 c77a","list":[{"x":null,"y":true},[],{}],"n":12345678901234567890,"u":"é ✓"}"#,
@@ -194,16 +229,38 @@ mod tests {
         assert_eq!(compact(&pretty), serde_json::to_string(&value).unwrap());
     }
 
+    fn pretty(raw: &str, palette: Palette) -> String {
+        let mut out = String::new();
+        push_pretty(raw, palette, &mut out);
+        out
+    }
+
+    #[test]
+    fn re_indents_like_serde_json_keeping_gotos_text() {
+        let raw = r#" { "id" :"29a1 c77a","list":[{"x":null,"y":true},[ ],{ }, [1,[2, {}]]],
+            "n":12345678901234567890, "f": -1.50, "u":"é ✓ \" ] , }", "e": {} } "#;
+        let value: serde_json::Value = serde_json::from_str(raw).unwrap();
+        assert_eq!(
+            pretty(raw, Palette::new(false)),
+            serde_json::to_string_pretty(&value).unwrap()
+        );
+        // GoTo's escapes and spellings stay as they were; serde_json would rewrite them.
+        assert_eq!(
+            pretty(r#"{"a":"\u00e9\/","b":1.0E2}"#, Palette::new(false)),
+            "{\n  \"a\": \"\\u00e9\\/\",\n  \"b\": 1.0E2\n}"
+        );
+        assert_eq!(pretty("[]", Palette::new(false)), "[]");
+        assert_eq!(pretty("7", Palette::new(false)), "7");
+    }
+
     #[test]
     fn paints_keys_strings_numbers_and_literals_around_the_same_json() {
-        let value: Value = serde_json::from_str(
-            r#"{"id":"a\u001b[31mb","n":1.50,"ok":true,"none":null,"list":[2]}"#,
-        )
-        .unwrap();
-        let painted = pretty(&value, Palette::new(true)).unwrap();
+        let raw = r#"{"id":"a\u001b[31mb","n":1.50,"ok":true,"none":null,"list":[2, false]}"#;
+        let painted = pretty(raw, Palette::new(true));
         assert!(painted.contains("\x1b[1;34m\"id\"\x1b[0m: \x1b[32m\"a\\u001b[31mb\"\x1b[0m"));
         assert!(painted.contains("\x1b[36m1.50\x1b[0m"));
         assert!(painted.contains("\x1b[33mtrue\x1b[0m"));
+        assert!(painted.contains("\x1b[33mfalse\x1b[0m"));
         assert!(painted.contains("\x1b[2mnull\x1b[0m"));
         let stripped = painted
             .replace("\x1b[0m", "")
@@ -212,6 +269,6 @@ mod tests {
             .replace("\x1b[36m", "")
             .replace("\x1b[33m", "")
             .replace("\x1b[2m", "");
-        assert_eq!(stripped, pretty(&value, Palette::new(false)).unwrap());
+        assert_eq!(stripped, pretty(raw, Palette::new(false)));
     }
 }

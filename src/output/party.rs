@@ -8,6 +8,25 @@ use serde_json::Value;
 
 use crate::summary_view::PartyView;
 
+/// What GoTo puts in place of a hidden caller's number.
+const ANONYMOUS: &str = "Anonymous";
+
+/// How a hidden number reads: in brackets after a name it must not look like part of it.
+pub(crate) const WITHHELD: &str = "withheld number";
+
+/// `text` trimmed, with every run of spaces inside it made one: `GRAND PR     TX` is written
+/// the same way wherever a name appears (other whitespace is left for escaping to show).
+pub(crate) fn one_space(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.trim().split(' ').filter(|w| !w.is_empty()) {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
 /// A caller or callee cell before fitting: escaped name and number, and how many more parties.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct PartyCell {
@@ -25,12 +44,22 @@ impl PartyCell {
         )
     }
 
-    /// From a name and a number as GoTo sent them: trimmed, escaped, and the name dropped when
-    /// it only repeats the number.
+    /// From a name and a number as GoTo sent them: trimmed, inner runs of spaces collapsed,
+    /// escaped, GoTo's `Anonymous` number read as a withheld one, and the name dropped when it
+    /// only repeats the number.
     pub fn named(name: Option<&str>, number: Option<&str>, more: usize) -> Self {
-        let clean = |v: Option<&str>| terminal_safe(v.map_or("", str::trim)).into_owned();
+        let clean = |v: Option<&str>| terminal_safe(&one_space(v.unwrap_or(""))).into_owned();
         let (name, number) = (clean(name), clean(number));
-        let name = if name == number { String::new() } else { name };
+        let number = if number.eq_ignore_ascii_case(ANONYMOUS) {
+            WITHHELD.to_string()
+        } else {
+            number
+        };
+        let name = if name == number || name.eq_ignore_ascii_case(ANONYMOUS) {
+            String::new()
+        } else {
+            name
+        };
         Self { name, number, more }
     }
 
@@ -131,4 +160,23 @@ pub(crate) fn share(room: usize, needs: (usize, usize), full: (usize, usize)) ->
     }
     let first = (spare * want.0).checked_div(want.0 + want.1).unwrap_or(0);
     (needs.0 + first, needs.1 + (spare - first).min(want.1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inner_runs_of_spaces_read_as_one() {
+        let cell = PartyCell::named(Some("  GRAND PR     TX "), Some("+12015550100"), 0);
+        assert_eq!(cell.fitted(usize::MAX), "GRAND PR TX (+12015550100)");
+    }
+
+    #[test]
+    fn an_anonymous_number_reads_as_withheld_not_as_a_name() {
+        let cell = PartyCell::named(Some("PROBE CALLER"), Some("Anonymous"), 0);
+        assert_eq!(cell.fitted(usize::MAX), "PROBE CALLER (withheld number)");
+        let nameless = PartyCell::named(Some("Anonymous"), Some("Anonymous"), 0);
+        assert_eq!(nameless.fitted(usize::MAX), "withheld number");
+    }
 }

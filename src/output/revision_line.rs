@@ -2,24 +2,52 @@
 //! analysis, naming the top-level fields that came (the diff `show` uses too):
 //! `  ↻ b6ad7073 revision 2: added callReason, aiAnalysis; changed participants`.
 
-use serde_json::Value;
-
 use super::Palette;
 use super::escape::terminal_safe;
-use super::show::revisions::top_level_changes;
+use super::show::revisions::FieldChanges;
+use serde_json::value::RawValue;
+
+use crate::report::{Report, same_json, top_level_fields};
 
 /// One line for a new revision of a call already printed.
-pub fn revision_line(report: &Value, revision: i64, previous: &Value, palette: Palette) -> String {
-    let id = report
-        .get("conversationSpaceId")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
-    let short: String = terminal_safe(id).chars().take(8).collect();
-    let changes = top_level_changes(previous, report).describe();
+pub fn revision_line(report: &Report, revision: i64, previous: &str, palette: Palette) -> String {
+    let short: String = terminal_safe(report.id()).chars().take(8).collect();
+    let short = if short.is_empty() {
+        "?".to_string()
+    } else {
+        short
+    };
+    let changes = changes(previous, report.text()).describe();
     format!(
         "  {} {short} revision {revision}: {changes}",
         palette.yellow("↻")
     )
+}
+
+/// The top-level fields `newer` added, changed and removed, from the two texts: each field
+/// compared where it lies, without a tree of either report.
+fn changes(older: &str, newer: &str) -> FieldChanges {
+    let (old, new) = (top_level_fields(older), top_level_fields(newer));
+    fn find<'a>(fields: &[(String, &'a RawValue)], name: &str) -> Option<&'a str> {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, raw)| raw.get())
+    }
+    let mut changes = FieldChanges::default();
+    for (name, value) in &new {
+        match find(&old, name) {
+            None => changes.added.push(name.clone()),
+            Some(before) if !same_json(before, value.get()) => changes.changed.push(name.clone()),
+            Some(_) => {}
+        }
+    }
+    changes.removed = old
+        .iter()
+        .filter(|(name, _)| find(&new, name).is_none())
+        .map(|(name, _)| name.clone())
+        .collect();
+    changes
 }
 
 #[cfg(test)]
@@ -27,13 +55,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn report(value: &serde_json::Value) -> Report {
+        Report::parse(value.to_string()).unwrap()
+    }
+
     #[test]
     fn names_what_came_what_changed_and_what_went() {
         let before = json!({"conversationSpaceId": "b6ad7073-be3a", "a": 1, "gone": true});
         let after = json!({"conversationSpaceId": "b6ad7073-be3a", "a": 2,
             "callReason": "billing", "aiAnalysis": {"sentiment": "POSITIVE"}});
         assert_eq!(
-            revision_line(&after, 2, &before, Palette::new(false)),
+            revision_line(&report(&after), 2, &before.to_string(), Palette::new(false)),
             "  ↻ b6ad7073 revision 2: added callReason, aiAnalysis; changed a; removed gone"
         );
     }
@@ -41,7 +73,7 @@ mod tests {
     #[test]
     fn a_hostile_field_name_is_escaped() {
         let after = json!({"x\u{1b}[2J": 1});
-        let line = revision_line(&after, 3, &json!({}), Palette::new(false));
+        let line = revision_line(&report(&after), 3, "{}", Palette::new(false));
         assert!(!line.contains('\u{1b}'), "{line:?}");
     }
 }

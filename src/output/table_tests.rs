@@ -73,7 +73,12 @@ fn check_rules(text: &str, columns: usize) {
         );
         assert!(!line.contains('\x1b'), "escaped: {line}");
     }
-    for number in ["+442079460958", "+81312345678", "+12015550100", "Anonymous"] {
+    for number in [
+        "+442079460958",
+        "+81312345678",
+        "+12015550100",
+        "withheld number",
+    ] {
         assert!(text.contains(number), "{number} cut at {columns}:\n{text}");
     }
     // Columns stay aligned: the OUTCOME column starts at the same screen column on every line.

@@ -13,10 +13,10 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
-use serde_json::Value;
 
 use crate::api::client::{GotoApi, RequestObserver};
 use crate::listen::Origin;
+use crate::report::Report;
 
 /// `Content-Type` of [`Metrics::encode`]'s answer: the Prometheus text format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
@@ -157,7 +157,7 @@ impl Metrics {
     }
 
     /// One more report emitted; `report` gives the call's end time.
-    pub fn report_emitted(&self, origin: Origin, report: &Value, now: f64) {
+    pub fn report_emitted(&self, origin: Origin, report: &Report, now: f64) {
         let source = match origin {
             Origin::Notification => "live",
             Origin::Backfill => "backfill",
@@ -167,11 +167,7 @@ impl Metrics {
             .get_or_create(&SourceLabels { source })
             .inc();
         self.inner.last_report_emitted.set(now);
-        let ended = report
-            .get("callEnded")
-            .and_then(Value::as_str)
-            .and_then(|text| text.parse::<jiff::Timestamp>().ok());
-        if let Some(ended) = ended {
+        if let Some(ended) = report.facts().call_ended {
             let seconds = ended.as_millisecond() as f64 / 1000.0;
             // Backfilled reports may be older than the newest one seen: keep the newest.
             if seconds > self.inner.last_report_ended.get() {
@@ -202,7 +198,7 @@ impl Metrics {
     }
 
     /// Shows zero series for a webhook target before its first delivery; `target` is the
-    /// target's redacted form, the only one any output shows.
+    /// target's shown form (`https://host/… [tag]`), the only one any output shows.
     pub fn delivery_target(&self, target: &str) {
         let target = target.to_string();
         for result in ["delivered", "failed"] {
@@ -321,8 +317,12 @@ mod tests {
         let metrics = Metrics::new(0.0);
         let newer = serde_json::json!({"callEnded": "2026-01-02T00:00:00Z"});
         let older = serde_json::json!({"callEnded": "2026-01-01T00:00:00Z"});
-        metrics.report_emitted(Origin::Notification, &newer, 1.0);
-        metrics.report_emitted(Origin::Backfill, &older, 2.0);
+        metrics.report_emitted(
+            Origin::Notification,
+            &Report::of_value(&newer).unwrap(),
+            1.0,
+        );
+        metrics.report_emitted(Origin::Backfill, &Report::of_value(&older).unwrap(), 2.0);
         let text = metrics.encode();
         assert!(
             text.contains("cer_last_report_ended_timestamp_seconds 1767312000"),

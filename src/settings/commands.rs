@@ -15,6 +15,7 @@ use crate::cli::{FetchArgs, ListenArgs, LoginArgs, SandboxArgs, SummariesArgs};
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
 use crate::outcome::GOTO_CALLER_OUTCOMES;
+use crate::report::ConversationId;
 
 /// `login`'s choices.
 #[derive(Debug, Clone)]
@@ -26,6 +27,8 @@ pub struct LoginSettings {
     pub browser: Option<String>,
     /// `--force`: replace a stored login without asking.
     pub force: bool,
+    /// `--recordings`: also ask for the Recording API's scopes.
+    pub recordings: bool,
 }
 
 impl LoginSettings {
@@ -43,6 +46,7 @@ impl LoginSettings {
             redirect_uri: loopback_redirect(text)?,
             browser: settings.browser.clone(),
             force: args.force,
+            recordings: args.recordings,
         })
     }
 }
@@ -186,23 +190,27 @@ fn metrics_address(text: &str) -> Result<std::net::SocketAddr, UsageError> {
     })
 }
 
-/// A `--forward-to` URL. The error shows it redacted like every target (user info, query
-/// values and token-like path segments hidden), and not at all when it is not a URL: a
-/// mistyped target still holds the secrets of the real one.
+/// Schemes an error may name: no part of a mistyped target may show (it still holds the
+/// secrets of the real one), but a scheme on this list is no secret.
+const WELL_KNOWN_SCHEMES: [&str; 8] = ["ftp", "ftps", "ws", "wss", "file", "ssh", "sftp", "mailto"];
+
+/// A `--forward-to` URL. Its error shows no part of it, bar a well-known scheme:
+/// `user:pw@host/hook` parses as the scheme `user` with the password in its path.
 fn webhook_url(text: &str) -> Result<url::Url, UsageError> {
     let http = |url: &url::Url| matches!(url.scheme(), "http" | "https");
-    // Only an http(s) URL has parts redaction knows; of another, its scheme alone
-    // (`user:pw@host` parses as the scheme `user` with the password in its path).
-    let shown = match url::Url::parse(text) {
+    let why = match url::Url::parse(text) {
         Ok(url) if http(&url) && url.host_str().is_some() => return Ok(url),
-        Ok(url) if http(&url) => format!("{:?}", crate::target::redact(&url)),
-        Ok(url) => format!("\"{}:…\"", url.scheme()),
-        Err(_) => "(not shown: it is not a URL)".to_string(),
+        Ok(url) if http(&url) => "it names no host".to_string(),
+        Ok(url) if WELL_KNOWN_SCHEMES.contains(&url.scheme()) => {
+            format!("its scheme is {}, not http or https", url.scheme())
+        }
+        Ok(_) => "its scheme is not http or https".to_string(),
+        Err(_) => "it is not a URL".to_string(),
     };
-    Err(
-        UsageError::new(format!("--forward-to {shown} is not an http(s) URL"))
-            .with_hint("give the receiver's URL, e.g. --forward-to http://127.0.0.1:3000/hook"),
-    )
+    Err(UsageError::new(format!(
+        "--forward-to is not an http(s) URL: {why} (the value is not shown: it may hold a secret)"
+    ))
+    .with_hint("give the receiver's URL, e.g. --forward-to http://127.0.0.1:3000/hook"))
 }
 
 /// Headers that frame or route a request: set by hand, they make a receiver read an empty
@@ -264,6 +272,14 @@ fn header(text: &str) -> Result<(String, String), UsageError> {
     })?;
     let (name, value) = (name.trim(), value.trim());
     let shown = crate::escape::terminal_safe(name);
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_ok()
+        && value.contains(['\r', '\n'])
+    {
+        return Err(UsageError::new(format!(
+            "--forward-header {shown:?} has a value that holds a line break (CR or LF)"
+        ))
+        .with_hint("give the value on one line; a header cannot span lines"));
+    }
     if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err()
         || reqwest::header::HeaderValue::from_str(value).is_err()
     {
@@ -423,7 +439,7 @@ pub struct FetchSettings {
 impl FetchSettings {
     pub fn resolve(args: &FetchArgs) -> Result<Self, UsageError> {
         for id in &args.ids {
-            if !is_uuid(id) {
+            if !ConversationId::is_valid(id) {
                 return Err(UsageError::new(format!(
                     "{id:?} is not a conversationSpaceId (a UUID like 29a1c77a-e52a-3764-8606-8b02b1277be8)"
                 ))
@@ -441,17 +457,6 @@ impl FetchSettings {
             layout,
         })
     }
-}
-
-/// Whether `text` has the 8-4-4-4-12 hexadecimal shape of a UUID.
-pub fn is_uuid(text: &str) -> bool {
-    let groups: Vec<&str> = text.split('-').collect();
-    let lengths = [8, 4, 4, 4, 12];
-    groups.len() == lengths.len()
-        && groups
-            .iter()
-            .zip(lengths)
-            .all(|(group, len)| group.len() == len && group.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 pub const SCOPES: [&str; 2] = ["INTERNAL", "EXTERNAL"];

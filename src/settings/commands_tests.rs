@@ -145,8 +145,12 @@ fn selectors_replace_the_account_key_one_at_a_time() {
 
 #[test]
 fn uuids_are_recognised() {
-    assert!(is_uuid("29a1c77a-e52a-3764-8606-8b02b1277be8"));
-    assert!(is_uuid("29A1C77A-E52A-3764-8606-8B02B1277BE8"));
+    assert!(crate::report::ConversationId::is_valid(
+        "29a1c77a-e52a-3764-8606-8b02b1277be8"
+    ));
+    assert!(crate::report::ConversationId::is_valid(
+        "29A1C77A-E52A-3764-8606-8B02B1277BE8"
+    ));
     for bad in [
         "",
         "29a1c77a",
@@ -154,7 +158,7 @@ fn uuids_are_recognised() {
         "g9a1c77a-e52a-3764-8606-8b02b1277be8",
         "29a1c77ae52a-3764-8606-8b02-b1277be8",
     ] {
-        assert!(!is_uuid(bad), "{bad}");
+        assert!(!crate::report::ConversationId::is_valid(bad), "{bad}");
     }
 }
 
@@ -255,4 +259,43 @@ fn analysis_delay_takes_seconds_zero_or_off() {
         let flag = format!("--analysis-delay={bad}");
         assert!(delay(&[flag.as_str()]).is_err(), "{bad}");
     }
+}
+
+// Regression (issue 26): a value holding CR or LF was refused as "not a valid header", which
+// named the header but not what was wrong with its value.
+#[test]
+fn a_header_value_with_a_line_break_says_so_without_quoting_it() {
+    for text in [
+        "X-Token: s3cr3t\r\nInjected: 1",
+        "X-Token: s3cr3t\nx",
+        "X-Token: s3cr3t\rx",
+    ] {
+        let err = header(text).unwrap_err().to_string();
+        assert!(err.contains("\"X-Token\""), "{err}");
+        assert!(err.contains("CR or LF"), "{err}");
+        assert!(
+            !err.contains("s3cr3t") && !err.contains("Injected"),
+            "{err}"
+        );
+    }
+}
+
+// Regression (issue 26): a mistyped `--forward-to` showed its scheme, which in
+// `name:password@host/…` is the user name.
+#[test]
+fn a_bad_forward_to_shows_no_part_of_itself() {
+    for text in [
+        "tok3n:s3cret@hooks.example/catch/1/k",
+        "https://u:s3cret@",
+        "hooks.example/s3cret",
+        "ftp://u:s3cret@hooks.example/x",
+    ] {
+        let err = webhook_url(text).unwrap_err().to_string();
+        for part in ["s3cret", "tok3n", "hooks", "u:"] {
+            assert!(!err.contains(part), "{text}: {err}");
+        }
+    }
+    let err = webhook_url("ftp://h/x").unwrap_err().to_string();
+    assert!(err.contains("its scheme is ftp"), "{err}");
+    assert!(webhook_url("http://127.0.0.1:3000/hook/s3cret").is_ok());
 }

@@ -49,25 +49,44 @@ const DEFAULT_REFETCH: [Duration; 3] = [
     Duration::from_secs(3600),
 ];
 
+/// The latest re-fetch point: GoTo's analysis lands within minutes or hours, and a point
+/// beyond a year (`--refetch 9999999999d`) would never fire while looking planned.
+pub const MAX_REFETCH: Duration = Duration::from_secs(365 * 86_400);
+
 /// `--refetch`, else `CER_REFETCH`, else the default: durations after `callEnded`, in order;
-/// `off` (or `none`) is the empty list.
+/// `off` (or `none`) is the empty list. An error names where the bad value came from.
 pub fn refetch_after(flag: Option<&str>, settings: &Settings) -> Result<Vec<Duration>, UsageError> {
-    let Some(text) = flag.or(settings.refetch.as_deref()) else {
-        return Ok(DEFAULT_REFETCH.to_vec());
+    let (text, source) = match (flag, settings.refetch.as_deref()) {
+        (Some(text), _) => (text, "--refetch"),
+        (None, Some(text)) => (text, "CER_REFETCH"),
+        (None, None) => return Ok(DEFAULT_REFETCH.to_vec()),
     };
     let text = text.trim();
     if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
         return Ok(Vec::new());
     }
+    let give = if flag.is_some() {
+        "--refetch "
+    } else {
+        "CER_REFETCH="
+    };
+    let hint = || format!("e.g. {give}2m,15m,1h, or {give}off");
     let mut points = text
         .split(',')
-        .map(|part| super::parse_duration("--refetch", part.trim()))
+        .map(|part| super::parse_duration(source, part.trim()))
         .collect::<Result<Vec<_>, _>>()?;
     if points.iter().any(Duration::is_zero) {
-        return Err(
-            UsageError::new("--refetch points must be after the call ended, not 0")
-                .with_hint("e.g. --refetch 2m,15m,1h, or --refetch off"),
-        );
+        return Err(UsageError::new(format!(
+            "{source} points must be after the call ended, not 0"
+        ))
+        .with_hint(hint()));
+    }
+    if points.iter().any(|point| *point > MAX_REFETCH) {
+        return Err(UsageError::new(format!(
+            "{source} {text:?} has a point more than 365d after the call ended: re-fetch \
+             points may be at most 365d (GoTo's analysis lands within hours)"
+        ))
+        .with_hint(hint()));
     }
     points.sort_unstable();
     points.dedup();
@@ -119,6 +138,40 @@ mod tests {
         assert_eq!(forward_for(None).unwrap(), DEFAULT_FORWARD_FOR);
         assert_eq!(forward_for(Some("2h")).unwrap(), Duration::from_secs(7200));
     }
+
+    fn with_variable(refetch: Option<&str>) -> Settings {
+        use clap::Parser as _;
+        let cli = crate::cli::Cli::try_parse_from(["cer", "status"]).unwrap();
+        let mut env = vec![("HOME", "/home/u")];
+        env.extend(refetch.map(|value| ("CER_REFETCH", value)));
+        let sources = super::super::sources::Sources::from_maps(&env, &[]);
+        Settings::resolve(&cli.global, &sources).unwrap()
+    }
+
+    /// Issue 26 finding 11: `CER_REFETCH=abc` was reported as a bad `--refetch`, a flag
+    /// `sync` does not have; the error names the variable the value came from.
+    #[test]
+    fn a_bad_cer_refetch_names_the_variable_not_a_flag() {
+        let err = refetch_after(None, &with_variable(Some("abc"))).unwrap_err();
+        let text = format!("{err:?}");
+        assert!(err.to_string().contains("CER_REFETCH \"abc\""), "{text}");
+        assert!(!text.contains("--refetch"), "{text}");
+        let err = refetch_after(Some("abc"), &with_variable(Some("2m"))).unwrap_err();
+        assert!(err.to_string().contains("--refetch \"abc\""), "{err}");
+        let err = refetch_after(None, &with_variable(Some("0s"))).unwrap_err();
+        assert!(err.to_string().starts_with("CER_REFETCH points"), "{err}");
+    }
+
+    /// Issue 26 finding 11: `--refetch 9999999999d` was accepted and never fired.
+    #[test]
+    fn a_refetch_point_beyond_a_year_is_refused_saying_the_bound() {
+        let err = refetch_after(Some("2m,9999999999d"), &with_variable(None)).unwrap_err();
+        assert!(err.to_string().contains("at most 365d"), "{err}");
+        let err = refetch_after(None, &with_variable(Some("366d"))).unwrap_err();
+        assert!(err.to_string().contains("CER_REFETCH"), "{err}");
+        let year = refetch_after(Some("365d,1h"), &with_variable(None)).unwrap();
+        assert_eq!(year, [Duration::from_secs(3600), MAX_REFETCH]);
+    }
 }
 
 /// `cer sync`, resolved: the range, the account and the store.
@@ -128,7 +181,8 @@ pub struct SyncSettings {
     pub end: Timestamp,
     pub account_key: String,
     pub store: StoreLocation,
-    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored.
+    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored,
+    /// and the due ones of the range's calls are done; empty (`off`): neither.
     pub refetch_after: Vec<Duration>,
     /// `--check`: compare, fetch nothing.
     pub check: bool,
@@ -188,6 +242,8 @@ pub struct DeliveriesSettings {
     pub json: bool,
     /// Queue the failed deliveries again instead of listing.
     pub retry: bool,
+    /// `--forget TARGET`: unregister the target (a tag or a URL) and drop its queue.
+    pub forget: Option<String>,
 }
 
 impl DeliveriesSettings {
@@ -197,6 +253,7 @@ impl DeliveriesSettings {
             failed: args.failed,
             json: args.json,
             retry: args.retry,
+            forget: args.forget.clone(),
         })
     }
 }

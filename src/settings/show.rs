@@ -4,10 +4,10 @@
 use jiff::tz::TimeZone;
 
 use super::Settings;
-use super::commands::is_uuid;
 use super::persistence::store_location;
 use crate::cli::ShowArgs;
 use crate::errors::UsageError;
+use crate::report::ConversationId;
 use crate::store::StoreLocation;
 
 /// The fewest characters of an ID that name a stored call: what the summaries table shows.
@@ -53,7 +53,7 @@ impl ShowSettings {
 /// A whole ID, or at least [`MIN_PREFIX`] of its leading characters.
 pub fn call_ref(text: &str) -> Result<CallRef, UsageError> {
     let id = text.trim().to_lowercase();
-    if is_uuid(&id) {
+    if ConversationId::is_valid(&id) {
         return Ok(CallRef::Full(id));
     }
     let shape = id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');

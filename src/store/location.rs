@@ -105,6 +105,7 @@ impl StoreLocation {
                 error,
             })?;
         }
+        not_a_database(path)?;
         let mut options = std::fs::OpenOptions::new();
         options.create(true).append(true);
         #[cfg(unix)]
@@ -116,6 +117,35 @@ impl StoreLocation {
                 path: path.clone(),
                 error,
             })
+    }
+}
+
+/// What every SQLite database file starts with.
+const SQLITE_HEADER: &[u8; 16] = b"SQLite format 3\0";
+
+/// A file at the store's path that is not empty and not an SQLite database (a text file, a
+/// file of another program) is refused at once: SQLite only notices on the first statement,
+/// and the pool then retries for its whole timeout and blames the connection.
+fn not_a_database(path: &Path) -> Result<(), PrepareError> {
+    use std::io::Read as _;
+    let Ok(file) = std::fs::File::open(path) else {
+        // Missing (it is created next), or unreadable (opening it says why).
+        return Ok(());
+    };
+    let mut header = Vec::with_capacity(SQLITE_HEADER.len());
+    let read = file
+        .take(SQLITE_HEADER.len() as u64)
+        .read_to_end(&mut header);
+    match read {
+        Ok(0) => Ok(()),
+        Ok(_) if header == SQLITE_HEADER => Ok(()),
+        Ok(_) => Err(PrepareError::NotAStore {
+            path: path.to_path_buf(),
+        }),
+        Err(error) => Err(PrepareError::File {
+            path: path.to_path_buf(),
+            error,
+        }),
     }
 }
 
@@ -133,6 +163,12 @@ pub(super) enum PrepareError {
         path: PathBuf,
         error: std::io::Error,
     },
+    #[error(
+        "{} is not a cer store (the file is not an SQLite database); point --store or CER_STORE \
+         at a cer store, or move the file away",
+        .path.display()
+    )]
+    NotAStore { path: PathBuf },
 }
 
 impl fmt::Display for StoreLocation {

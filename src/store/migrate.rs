@@ -18,6 +18,16 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "revisions",
         include_str!("migrations/sqlite/0002_revisions.sql"),
     ),
+    (
+        3,
+        "targets",
+        include_str!("migrations/sqlite/0003_targets.sql"),
+    ),
+    (
+        4,
+        "outcomes",
+        include_str!("migrations/sqlite/0004_outcomes.sql"),
+    ),
     (5, "media", include_str!("migrations/sqlite/0005_media.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -30,6 +40,16 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         2,
         "revisions",
         include_str!("migrations/postgres/0002_revisions.sql"),
+    ),
+    (
+        3,
+        "targets",
+        include_str!("migrations/postgres/0003_targets.sql"),
+    ),
+    (
+        4,
+        "outcomes",
+        include_str!("migrations/postgres/0004_outcomes.sql"),
     ),
     (
         5,
@@ -51,10 +71,14 @@ const SQLITE_PAUSE: Duration = Duration::from_millis(100);
 /// write while the other writes); or both saw the migration missing and the second one to
 /// record it breaks the unique version. The loser tries again shortly, a few times, and
 /// then finds the migration done.
-pub(super) async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), MigrateError> {
+///
+/// Returns whether a SQLite store an earlier version left was migrated: its file's free pages
+/// may still hold target URLs that migration 3 deleted, until the file is compacted.
+pub(super) async fn prepare(pool: &AnyPool, backend: Backend) -> Result<bool, MigrateError> {
     if backend == Backend::Postgres {
-        return run(pool, backend).await;
+        return run(pool, backend).await.map(|()| false);
     }
+    let earlier = left_before_targets(pool).await;
     let mut attempt = 1;
     loop {
         match sqlite_schema(pool).await {
@@ -62,9 +86,17 @@ pub(super) async fn prepare(pool: &AnyPool, backend: Backend) -> Result<(), Migr
                 attempt += 1;
                 tokio::time::sleep(SQLITE_PAUSE).await;
             }
-            done => return done,
+            done => return done.map(|()| earlier),
         }
     }
+}
+
+/// Whether the store holds migrations, but not yet 3 (targets kept without their URL).
+async fn left_before_targets(pool: &AnyPool) -> bool {
+    let newest = sqlx::query_scalar::<_, i64>("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await;
+    matches!(newest, Ok(version) if version < 3)
 }
 
 async fn sqlite_schema(pool: &AnyPool) -> Result<(), MigrateError> {
@@ -84,8 +116,11 @@ fn lost_a_race(err: &MigrateError) -> bool {
         return false;
     };
     // A migration that adds a column cannot say IF NOT EXISTS on SQLite: the loser of a race
-    // finds the column there (SQLITE_ERROR), and its transaction was rolled back.
-    if db.message().starts_with("duplicate column name") {
+    // finds the column there (SQLITE_ERROR), or one that a migration drops gone, and its
+    // transaction was rolled back.
+    if db.message().starts_with("duplicate column name")
+        || db.message().starts_with("no such column")
+    {
         return true;
     }
     let primary = db

@@ -19,7 +19,8 @@ pub mod refetch;
 mod reports;
 mod retention;
 mod row;
-mod targets;
+mod steps;
+pub mod targets;
 
 use std::collections::HashMap;
 
@@ -161,13 +162,18 @@ impl Store {
             holder: format!("{}-{:016x}", std::process::id(), fastrand::u64(..)),
             last_write: std::sync::Arc::default(),
         };
-        migrate::prepare(&store.pool, store.backend)
-            .await
-            .map_err(|err| match err {
-                sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
-                other => failed(other.to_string()),
-            })?;
+        let earlier =
+            migrate::prepare(&store.pool, store.backend)
+                .await
+                .map_err(|err| match err {
+                    sqlx::migrate::MigrateError::Execute(err) => failed(connect::describe(&err)),
+                    other => failed(other.to_string()),
+                })?;
+        steps::run(&store).await?;
         store.forget_clear_targets().await?;
+        if earlier {
+            store.compact().await;
+        }
         Ok(store)
     }
 

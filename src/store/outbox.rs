@@ -1,39 +1,32 @@
-//! The forwarding outbox: one row per report, revision and target, from the moment the
-//! revision is stored until a 2xx answer (`delivered`), until `--forward-for` runs out
-//! (`failed`), until a newer revision replaces it (`superseded`), or while no listener serves
-//! its target any more (`orphaned`). Rows hold no report body (it is read from the revision
-//! at send time) and no target secret (a digest keys them, a redacted form shows them); they
-//! go with their report's retention. Rows are claimed with a lease that names its holder, so
-//! several listeners on one store never send a delivery at the same time, and only the holder
-//! records the result (PostgreSQL adds `FOR UPDATE SKIP LOCKED` so claimers do not wait).
+//! The forwarding outbox: one row per report, revision and registered target, from the moment
+//! the revision is stored until a 2xx answer (`delivered`), until `--forward-for` runs out
+//! (`failed`), or until a newer revision replaces it (`superseded`); a pending row whose
+//! target no running listener delivers to shows as `orphaned`. Rows hold no report body (it
+//! is read from the revision at send time) and no target (a digest keys them; the register
+//! of targets shows them); they go with their report's retention. Rows are claimed with a
+//! lease that names its holder, so several listeners on one store never send a delivery at
+//! the same time, and only the holder records the result (PostgreSQL adds
+//! `FOR UPDATE SKIP LOCKED` so claimers do not wait).
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
 
+use super::targets::{served, served_since};
 use super::{Backend, Store, StoreError};
-use crate::target::ForwardTarget;
 
-/// Where a newly stored report is to be delivered, for how long to keep trying, and when to
-/// fetch it again for post-call analysis.
+/// What else to do with a newly stored report: when to fetch it again for post-call
+/// analysis. Its deliveries need nothing from the caller: every registered target gets one.
 #[derive(Debug, Clone, Default)]
 pub struct Queue<'a> {
-    /// The `--forward-to` targets: one outbox row per target and revision.
-    pub targets: &'a [ForwardTarget],
-    /// `--forward-for`: how long after storing a revision its deliveries are tried.
-    pub forward_for: Duration,
     /// `--refetch`: when after the call's end the report is fetched again.
     pub refetch_after: &'a [Duration],
 }
 
 impl Queue<'_> {
-    /// No deliveries and no re-fetches.
-    pub const NONE: Queue<'static> = Queue {
-        targets: &[],
-        forward_for: Duration::ZERO,
-        refetch_after: &[],
-    };
+    /// No re-fetches.
+    pub const NONE: Queue<'static> = Queue { refetch_after: &[] };
 }
 
 /// A delivery claimed for one attempt.
@@ -43,7 +36,7 @@ pub struct Claimed {
     pub id: String,
     /// Which revision of the report this is (1 for the report as first stored).
     pub revision: i64,
-    /// The target's outbox key ([`ForwardTarget::key`]).
+    /// The target's outbox key ([`crate::target::ForwardTarget::key`]).
     pub target_key: String,
     /// The revision as GoTo sent it: the POST body.
     pub body: String,
@@ -71,14 +64,14 @@ impl Claimed {
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Listed {
-    /// The target, redacted: no user info, query value or path token.
+    /// The target as every output shows it: `https://hooks.example.com/… [3f2a91]`.
     pub target: String,
     /// The report's call.
     pub conversation_space_id: String,
     /// The report's revision this delivery carries.
     pub revision: i64,
     /// `pending`, `failed` (given up; `--retry` revives it), `superseded` (a newer revision
-    /// replaced it) or `orphaned` (no listener serves its target any more).
+    /// replaced it) or `orphaned` (pending, but no running listener delivers to its target).
     pub state: String,
     /// Attempts made so far.
     pub attempts: i64,
@@ -107,73 +100,62 @@ pub enum Settled {
     },
 }
 
-/// Queues the report's newest revision for each target that has no row of it at all: a new
-/// report, or one another command stored (`sync`) that this target never got.
+/// Queues the report's newest revision for each registered target that has no row of it at
+/// all: a new report, or one stored before the target was registered.
 pub(super) async fn enqueue_missing(
     store: &Store,
     tx: &mut Transaction<'_, Any>,
     id: &str,
-    queue: &Queue<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let deadline = deadline(queue, now);
-    for target in queue.targets {
-        sqlx::query(
-            "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state,              attempts, created_ms, next_ms, lease_ms, deadline_ms)              SELECT r.conversation_space_id, r.revision, $2, $3, 'pending', 0, $4, $4, 0, $5              FROM cer_reports r WHERE r.conversation_space_id = $1 AND NOT EXISTS              (SELECT 1 FROM cer_outbox o WHERE o.conversation_space_id = $1              AND o.target_key = $2)",
-        )
-        .bind(id)
-        .bind(target.key())
-        .bind(target.shown())
-        .bind(now.as_millisecond())
-        .bind(deadline)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| store.failed(e))?;
-    }
-    Ok(())
+    sqlx::query(
+        "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, state, attempts, \
+         created_ms, next_ms, lease_ms, deadline_ms) \
+         SELECT r.conversation_space_id, r.revision, t.target_key, 'pending', 0, $2, $2, 0, \
+         $2 + t.forward_for_ms FROM cer_reports r CROSS JOIN cer_targets t \
+         WHERE r.conversation_space_id = $1 AND NOT EXISTS (SELECT 1 FROM cer_outbox o \
+         WHERE o.conversation_space_id = $1 AND o.target_key = t.target_key)",
+    )
+    .bind(id)
+    .bind(now.as_millisecond())
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+    .map_err(|e| store.failed(e))
 }
 
-/// A new revision: what still waits of older ones for these targets is superseded, and the
-/// new one is queued, so a receiver never gets an older revision after a newer one.
+/// A new revision: what still waits of older ones is superseded, and the new one is queued
+/// for every registered target, so a receiver never gets an older revision after a newer one.
 pub(super) async fn supersede_and_enqueue(
     store: &Store,
     tx: &mut Transaction<'_, Any>,
     id: &str,
     revision: i64,
-    queue: &Queue<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    let deadline = deadline(queue, now);
-    for target in queue.targets {
-        sqlx::query(
-            "UPDATE cer_outbox SET state = 'superseded' WHERE conversation_space_id = $1              AND target_key = $2 AND revision < $3              AND state IN ('pending', 'failed', 'orphaned')",
-        )
-        .bind(id)
-        .bind(target.key())
-        .bind(revision)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| store.failed(e))?;
-        sqlx::query(
-            "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, target, state,              attempts, created_ms, next_ms, lease_ms, deadline_ms)              VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, 0, $6) ON CONFLICT DO NOTHING",
-        )
-        .bind(id)
-        .bind(revision)
-        .bind(target.key())
-        .bind(target.shown())
-        .bind(now.as_millisecond())
-        .bind(deadline)
-        .execute(&mut **tx)
-        .await
-        .map_err(|e| store.failed(e))?;
-    }
-    Ok(())
-}
-
-/// When a delivery queued `now` stops being tried (`--forward-for` later).
-fn deadline(queue: &Queue<'_>, now: Timestamp) -> i64 {
-    now.as_millisecond()
-        .saturating_add(millis(queue.forward_for))
+    sqlx::query(
+        "UPDATE cer_outbox SET state = 'superseded' WHERE conversation_space_id = $1 \
+         AND revision < $2 AND state IN ('pending', 'failed')",
+    )
+    .bind(id)
+    .bind(revision)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| store.failed(e))?;
+    // `WHERE true`: SQLite would read `ON CONFLICT` as a join's `ON` without it.
+    sqlx::query(
+        "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, state, attempts, \
+         created_ms, next_ms, lease_ms, deadline_ms) \
+         SELECT $1, $2, t.target_key, 'pending', 0, $3, $3, 0, $3 + t.forward_for_ms \
+         FROM cer_targets t WHERE true ON CONFLICT DO NOTHING",
+    )
+    .bind(id)
+    .bind(revision)
+    .bind(now.as_millisecond())
+    .execute(&mut **tx)
+    .await
+    .map(drop)
+    .map_err(|e| store.failed(e))
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -293,19 +275,28 @@ impl Store {
     }
 
     /// The outbox for `cer deliveries`: every row not delivered (or only the failed ones),
-    /// oldest first.
-    pub async fn list_deliveries(&self, failed_only: bool) -> Result<Vec<Listed>, StoreError> {
+    /// oldest first; a pending row whose target no listener delivers to at `now` is
+    /// `orphaned`.
+    pub async fn list_deliveries(
+        &self,
+        failed_only: bool,
+        now: Timestamp,
+    ) -> Result<Vec<Listed>, StoreError> {
         let filter = if failed_only {
-            "state = 'failed'"
+            "o.state = 'failed'"
         } else {
-            "state <> 'delivered'"
+            "o.state <> 'delivered'"
         };
         let sql = format!(
-            "SELECT target, conversation_space_id, revision, state, attempts, last_error, \
-             next_ms FROM cer_outbox WHERE {filter} \
-             ORDER BY created_ms, conversation_space_id, revision, target"
+            "SELECT COALESCE(t.target, o.target_key), o.conversation_space_id, o.revision, \
+             CASE WHEN o.state = 'pending' AND NOT {served} THEN 'orphaned' ELSE o.state END, \
+             o.attempts, o.last_error, o.next_ms FROM cer_outbox o \
+             LEFT JOIN cer_targets t ON t.target_key = o.target_key WHERE {filter} \
+             ORDER BY o.created_ms, o.conversation_space_id, o.revision, t.tag",
+            served = served("o", "$1")
         );
         let rows = sqlx::query(&sql)
+            .bind(served_since(now))
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.failed(e))?;
@@ -362,51 +353,80 @@ impl Store {
             .map_err(|e| self.failed(e))
     }
 
-    /// Queues the newest revision of each stored report of `ids` for each target that never
-    /// had it (reports another command stored, found again by a listener's catch-up).
-    pub async fn queue_stored(
-        &self,
-        ids: &[&str],
-        queue: &Queue<'_>,
-        now: Timestamp,
-    ) -> Result<(), StoreError> {
-        if queue.targets.is_empty() || ids.is_empty() {
+    /// Queues the newest revision of each stored report of `ids` for each registered target
+    /// that never had it (reports stored before the target was registered, found again by a
+    /// listener's catch-up).
+    pub async fn queue_stored(&self, ids: &[&str], now: Timestamp) -> Result<(), StoreError> {
+        if ids.is_empty() {
             return Ok(());
         }
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
         for id in ids {
-            enqueue_missing(self, &mut tx, id, queue, now).await?;
+            enqueue_missing(self, &mut tx, id, now).await?;
         }
         tx.commit().await.map_err(|e| self.failed(e))
     }
 
-    /// Deliveries pending and failed for calls created in `[from, to)` (`sync --check`).
+    /// Deliveries pending and failed for calls created in `[from, to)` (`sync --check`); a
+    /// pending one no listener delivers is counted by [`Store::orphaned_between`] instead.
     pub async fn deliveries_between(
         &self,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<(i64, i64), StoreError> {
-        let created = match self.backend {
-            Backend::Sqlite => "r.call_created >= $1 AND r.call_created < $2",
-            Backend::Postgres => {
-                "r.call_created >= $1::timestamptz AND r.call_created < $2::timestamptz"
-            }
-        };
+        let now = Timestamp::now();
         let sql = format!(
-            "SELECT COALESCE(SUM(CASE WHEN o.state = 'pending' THEN 1 ELSE 0 END), 0), \
+            "SELECT COALESCE(SUM(CASE WHEN o.state = 'pending' AND {served} THEN 1 ELSE 0 END), 0), \
              COALESCE(SUM(CASE WHEN o.state = 'failed' THEN 1 ELSE 0 END), 0) \
              FROM cer_outbox o JOIN cer_reports r \
-             ON r.conversation_space_id = o.conversation_space_id WHERE {created}"
+             ON r.conversation_space_id = o.conversation_space_id WHERE {created}",
+            served = served("o", "$3"),
+            created = self.created_between()
         );
         let row = sqlx::query(&sql)
             .bind(super::row::utc_text(from))
             .bind(super::row::utc_text(to))
+            .bind(served_since(now))
             .fetch_one(&self.pool)
             .await
             .map_err(|e| self.failed(e))?;
         let pending: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
         let failed: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
         Ok((pending, failed))
+    }
+
+    /// Orphaned deliveries (pending, to a target no running listener names) for calls
+    /// created in `[from, to)` (`sync --check`).
+    pub async fn orphaned_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM cer_outbox o JOIN cer_reports r \
+             ON r.conversation_space_id = o.conversation_space_id \
+             WHERE {created} AND o.state = 'pending' AND NOT {served}",
+            served = served("o", "$3"),
+            created = self.created_between()
+        );
+        sqlx::query(&sql)
+            .bind(super::row::utc_text(from))
+            .bind(super::row::utc_text(to))
+            .bind(served_since(Timestamp::now()))
+            .fetch_one(&self.pool)
+            .await
+            .and_then(|row| row.try_get::<i64, _>(0))
+            .map_err(|e| self.failed(e))
+    }
+
+    /// `r.call_created` in `[$1, $2)`.
+    fn created_between(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "r.call_created >= $1 AND r.call_created < $2",
+            Backend::Postgres => {
+                "r.call_created >= $1::timestamptz AND r.call_created < $2::timestamptz"
+            }
+        }
     }
 
     /// How many deliveries are pending, to any target.

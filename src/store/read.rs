@@ -19,12 +19,44 @@ impl Store {
         Self::open(location).await.map(Some)
     }
 
-    /// The stored report of `id`, exactly as GoTo sent it (the newest revision).
+    /// The ID a call is stored under, for a whole ID typed in any case: the exact ID first
+    /// (the key's index), else the one ID that matches it without regard to case, as a
+    /// prefix would (GoTo's IDs are UUIDs, which name the same call in either case).
+    pub async fn stored_id(&self, id: &str) -> Result<Option<String>, StoreError> {
+        let exact = sqlx::query(
+            "SELECT conversation_space_id FROM cer_reports WHERE conversation_space_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| self.failed(e))?;
+        let row = match exact {
+            Some(row) => Some(row),
+            None => sqlx::query(
+                "SELECT conversation_space_id FROM cer_reports \
+                 WHERE lower(conversation_space_id) = $1 ORDER BY conversation_space_id LIMIT 1",
+            )
+            .bind(id.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?,
+        };
+        row.map(|row| row.try_get::<String, _>(0))
+            .transpose()
+            .map_err(|e| self.failed(e))
+    }
+
+    /// The stored report of `id`, exactly as GoTo sent it (the newest revision). On PostgreSQL
+    /// the `report` column is jsonb, which keeps neither GoTo's key order nor a NUL: the
+    /// revision's `exact` text is read instead (the column only where no revision row exists).
     pub async fn report(&self, id: &str) -> Result<Option<Value>, StoreError> {
         let sql = match self.backend {
             Backend::Sqlite => "SELECT report FROM cer_reports WHERE conversation_space_id = $1",
             Backend::Postgres => {
-                "SELECT report::text FROM cer_reports WHERE conversation_space_id = $1"
+                "SELECT COALESCE((SELECT v.exact FROM cer_report_revisions v \
+                 WHERE v.conversation_space_id = r.conversation_space_id \
+                 AND v.revision = r.revision), r.report::text) \
+                 FROM cer_reports r WHERE r.conversation_space_id = $1"
             }
         };
         let row = sqlx::query(sql)
@@ -82,7 +114,12 @@ mod tests {
         for id in ids {
             let report = serde_json::json!({"conversationSpaceId": id, "callStates": []});
             store
-                .store_report(&report, None, &Queue::NONE, now)
+                .store_report(
+                    &crate::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &Queue::NONE,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -116,6 +153,25 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+    }
+
+    /// Issue 26 finding 11: a whole ID typed in another case than the stored one found
+    /// nothing (a prefix did): the store finds the call, under the ID it is stored as.
+    #[tokio::test]
+    async fn a_whole_id_in_either_case_finds_the_call_under_its_stored_id() {
+        let lower = "29a1c77a-e52a-3764-8606-8b02b1277be8";
+        let upper = "ABCDEF12-E52A-3764-8606-8B02B1277BE8";
+        let (_dir, store) = store_with(&[lower, upper]).await;
+        let found = |id: &'static str| {
+            let store = store.clone();
+            async move { store.stored_id(id).await.unwrap() }
+        };
+        assert_eq!(found(lower).await.as_deref(), Some(lower));
+        let typed = "29A1C77A-E52A-3764-8606-8B02B1277BE8";
+        assert_eq!(found(typed).await.as_deref(), Some(lower));
+        let typed = "abcdef12-e52a-3764-8606-8b02b1277be8";
+        assert_eq!(found(typed).await.as_deref(), Some(upper));
+        assert_eq!(found("00000000-e52a-3764-8606-8b02b1277be8").await, None);
     }
 
     #[tokio::test]

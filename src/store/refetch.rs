@@ -115,6 +115,55 @@ impl Store {
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.failed(e))?;
+        self.due_points(&rows, lease_ms)
+    }
+
+    /// Claims up to `limit` due re-fetches of the calls created in `[from, to)` (a later
+    /// `sync` of that range), each for `lease`, with the same leases as a listener's claims:
+    /// a sync and a listener on one store never do one point twice.
+    pub async fn claim_refetches_between(
+        &self,
+        (from, to): (Timestamp, Timestamp),
+        now: Timestamp,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<DueRefetch>, StoreError> {
+        let now_ms = now.as_millisecond();
+        self.drop_overtaken_points(now_ms).await?;
+        let (range, lock) = match self.backend {
+            Backend::Sqlite => ("r.call_created >= $4 AND r.call_created < $5", ""),
+            Backend::Postgres => (
+                "r.call_created >= $4::timestamptz AND r.call_created < $5::timestamptz",
+                "FOR UPDATE OF f SKIP LOCKED",
+            ),
+        };
+        let lease_ms = now_ms.saturating_add(millis(lease));
+        let sql = format!(
+            "UPDATE cer_refetches SET lease_ms = $1 WHERE (conversation_space_id, point) IN \
+             (SELECT f.conversation_space_id, f.point FROM cer_refetches f JOIN cer_reports r \
+             ON r.conversation_space_id = f.conversation_space_id \
+             WHERE f.due_ms <= $2 AND f.lease_ms <= $2 AND {range} \
+             ORDER BY f.due_ms LIMIT $3 {lock}) \
+             RETURNING conversation_space_id, point, attempts"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(lease_ms)
+            .bind(now_ms)
+            .bind(limit)
+            .bind(super::row::utc_text(from))
+            .bind(super::row::utc_text(to))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        self.due_points(&rows, lease_ms)
+    }
+
+    /// The points a claim's `RETURNING conversation_space_id, point, attempts` names.
+    fn due_points(
+        &self,
+        rows: &[sqlx::any::AnyRow],
+        lease_ms: i64,
+    ) -> Result<Vec<DueRefetch>, StoreError> {
         rows.iter()
             .map(|row| {
                 Ok(DueRefetch {
@@ -195,32 +244,191 @@ impl Store {
         Ok((due, planned))
     }
 
-    /// Re-fetches still planned for calls created in `[from, to)` (`sync --check`).
-    pub async fn refetches_planned_between(
+    /// Re-fetches of the calls created in `[from, to)` (`sync --check`): how many are due at
+    /// `now` (a later `sync` of the range does them), and how many are planned later.
+    pub async fn refetches_between(
         &self,
         from: Timestamp,
         to: Timestamp,
-    ) -> Result<i64, StoreError> {
-        let ended = match self.backend {
+        now: Timestamp,
+    ) -> Result<(i64, i64), StoreError> {
+        let created = match self.backend {
             Backend::Sqlite => "r.call_created >= $1 AND r.call_created < $2",
             Backend::Postgres => {
                 "r.call_created >= $1::timestamptz AND r.call_created < $2::timestamptz"
             }
         };
         let sql = format!(
-            "SELECT COUNT(*) FROM cer_refetches f JOIN cer_reports r \
-             ON r.conversation_space_id = f.conversation_space_id WHERE {ended}"
+            "SELECT COALESCE(SUM(CASE WHEN f.due_ms <= $3 THEN 1 ELSE 0 END), 0), COUNT(*) \
+             FROM cer_refetches f JOIN cer_reports r \
+             ON r.conversation_space_id = f.conversation_space_id WHERE {created}"
         );
-        sqlx::query(&sql)
+        let row = sqlx::query(&sql)
             .bind(super::row::utc_text(from))
             .bind(super::row::utc_text(to))
+            .bind(now.as_millisecond())
             .fetch_one(&self.pool)
             .await
-            .and_then(|row| row.try_get::<i64, _>(0))
-            .map_err(|e| self.failed(e))
+            .map_err(|e| self.failed(e))?;
+        let due: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
+        let planned: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+        Ok((due, planned - due))
     }
 }
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Report;
+    use crate::store::StoreLocation;
+    use crate::store::outbox::Queue;
+    use crate::target::ForwardTarget;
+
+    const ID: &str = "29a1c77a-e52a-3764-8606-8b02b1277be8";
+
+    fn at(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn report(reason: Option<&str>) -> serde_json::Value {
+        let mut report = serde_json::json!({
+            "conversationSpaceId": ID,
+            "callCreated": "2026-01-01T10:00:00Z",
+            "callEnded": "2026-01-01T10:05:00Z",
+            "callStates": [],
+        });
+        if let Some(reason) = reason {
+            report["callReason"] = reason.into();
+        }
+        report
+    }
+
+    /// A store holding the call, with one re-fetch point 2 minutes after it ended.
+    async fn store_with_a_point(targets: &[ForwardTarget]) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let location = StoreLocation::Sqlite(dir.path().join("cer.db"));
+        let store = Store::open(&location).await.unwrap();
+        let points = [Duration::from_secs(120)];
+        let forward_for = Duration::from_secs(3600);
+        let registered = at("2026-01-01T10:05:00Z");
+        store
+            .register_targets(targets, forward_for, registered)
+            .await
+            .unwrap();
+        let queue = Queue {
+            refetch_after: &points,
+        };
+        store
+            .store_report(
+                &Report::of_value(&report(None)).unwrap(),
+                None,
+                &queue,
+                at("2026-01-01T10:05:01Z"),
+            )
+            .await
+            .unwrap();
+        (dir, store)
+    }
+
+    const RANGE: (&str, &str) = ("2026-01-01T00:00:00Z", "2026-01-02T00:00:00Z");
+
+    fn range() -> (Timestamp, Timestamp) {
+        (at(RANGE.0), at(RANGE.1))
+    }
+
+    /// A sync and a running listener on one store never do one point twice: a point the
+    /// listener holds is not the sync's, and the other way round.
+    #[tokio::test]
+    async fn a_point_a_listener_holds_is_not_claimed_by_a_sync_nor_the_other_way() {
+        let (_dir, store) = store_with_a_point(&[]).await;
+        let now = at("2026-01-01T10:08:00Z");
+        let lease = Duration::from_secs(60);
+        let held = store.claim_refetches(now, lease, 8).await.unwrap();
+        assert_eq!(held.len(), 1);
+        assert!(
+            store
+                .claim_refetches_between(range(), now, lease, 8)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let later = at("2026-01-01T10:10:00Z");
+        let synced = store
+            .claim_refetches_between(range(), later, lease, 8)
+            .await
+            .unwrap();
+        assert_eq!(synced.len(), 1, "the listener's lease ran out");
+        assert!(
+            store
+                .claim_refetches(later, lease, 8)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sync_claims_only_the_due_points_of_calls_of_its_range() {
+        let (_dir, store) = store_with_a_point(&[]).await;
+        let lease = Duration::from_secs(60);
+        let early = at("2026-01-01T10:06:00Z");
+        let none_due = store.claim_refetches_between(range(), early, lease, 8);
+        assert!(none_due.await.unwrap().is_empty(), "not due yet");
+        let now = at("2026-01-01T10:08:00Z");
+        let other_day = (at("2026-01-02T00:00:00Z"), at("2026-01-03T00:00:00Z"));
+        let elsewhere = store.claim_refetches_between(other_day, now, lease, 8);
+        assert!(elsewhere.await.unwrap().is_empty(), "another range");
+        assert_eq!(
+            store
+                .refetches_between(range().0, range().1, now)
+                .await
+                .unwrap(),
+            (1, 0)
+        );
+        assert_eq!(
+            store
+                .refetches_between(range().0, range().1, early)
+                .await
+                .unwrap(),
+            (0, 1)
+        );
+    }
+
+    /// A revision found by a process without targets (`sync`) still reaches the targets that
+    /// had the call, as `ID:2`, and supersedes what of revision 1 still waited.
+    #[tokio::test]
+    async fn a_revision_a_sync_found_is_queued_for_the_targets_that_had_the_call() {
+        let target = ForwardTarget::new(url::Url::parse("https://hooks.example/in").unwrap());
+        let (_dir, store) = store_with_a_point(std::slice::from_ref(&target)).await;
+        let now = at("2026-01-01T10:08:00Z");
+        let revised = store
+            .store_revision(
+                ID,
+                &Report::of_value(&report(Some("Billing"))).unwrap(),
+                &Queue::NONE,
+                now,
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            revised,
+            crate::store::Revised::New { revision: 2, .. }
+        ));
+        let mut rows: Vec<(i64, String)> = store
+            .list_deliveries(false, now)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.revision, d.state))
+            .collect();
+        rows.sort();
+        assert_eq!(
+            rows,
+            [(1, "superseded".to_string()), (2, "pending".to_string())]
+        );
+    }
 }

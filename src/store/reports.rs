@@ -3,12 +3,12 @@
 //! newest revision exactly as GoTo sent it.
 
 use jiff::Timestamp;
-use serde_json::Value;
 use sqlx::{Any, Connection, Row, Transaction};
 
 use super::outbox::{self, Queue};
 use super::row::{ReportRow, jsonb_text};
 use super::{Backend, Store, StoreError, Stored, refetch};
+use crate::report::{Report, same_json};
 
 /// What storing a re-fetched report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,20 +20,20 @@ pub enum Revised {
         /// Its number: 2 for the first change.
         revision: i64,
         /// The revision it replaces, as GoTo sent it.
-        previous: Value,
+        previous: String,
     },
     /// The report is no longer stored (retention took it meanwhile): nothing to revise.
     NotStored,
 }
 
 impl Store {
-    /// Stores a report, moves its account's cursor, queues its deliveries and plans its
-    /// re-fetches, all in one transaction. Only a [`Stored::New`] report may be printed. A
-    /// report already there is queued for each target that never had it (a report `sync`
-    /// stored, reached by a later `listen --forward-to`).
+    /// Stores a report, moves its account's cursor, queues it for every registered target and
+    /// plans its re-fetches, all in one transaction. Only a [`Stored::New`] report may be
+    /// printed. A report already there is queued for each target that never had it (one stored
+    /// before the target was registered).
     pub async fn store_report(
         &self,
-        report: &Value,
+        report: &Report,
         cursor: Option<(&str, Timestamp)>,
         deliveries: &Queue<'_>,
         now: Timestamp,
@@ -47,12 +47,17 @@ impl Store {
                 self.save_cursor_in(&mut tx, account, at, now).await?;
             }
             if inserted {
-                self.insert_revision(&mut tx, &row.conversation_space_id, 1, &row.report, now)
-                    .await?;
+                self.insert_revision(
+                    &mut tx,
+                    &row.conversation_space_id,
+                    1,
+                    row.report.text(),
+                    now,
+                )
+                .await?;
                 refetch::plan(self, &mut tx, &row, deliveries.refetch_after, now).await?;
             }
-            outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, deliveries, now)
-                .await?;
+            outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, now).await?;
             tx.commit().await.map_err(|e| self.failed(e))?;
             Ok(if inserted {
                 Stored::New
@@ -72,15 +77,20 @@ impl Store {
 
     /// Stores a re-fetched report as the next revision when it differs from the newest one
     /// (any field added, removed or changed), supersedes older revisions still waiting for a
-    /// target and queues the new one. Two listeners racing store one revision: the row lock
-    /// taken first makes the second one see the first one's report, unchanged.
+    /// target and queues the new one for every registered target. Two listeners racing store
+    /// one revision: the row lock taken first makes the second one see the first one's report,
+    /// unchanged. The revision is of the call stored as `id`, whatever letter case GoTo's
+    /// answer writes it in. `_queue` is taken like [`Store::store_report`]'s, but a revision
+    /// needs nothing of it: its deliveries go to the registered targets, and re-fetch points
+    /// are planned when the report is first stored.
     pub async fn store_revision(
         &self,
-        report: &Value,
-        deliveries: &Queue<'_>,
+        id: &str,
+        report: &Report,
+        _queue: &Queue<'_>,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
-        let revised = self.revise(report, deliveries, now).await;
+        let revised = self.revise(id, report, now).await;
         // A re-fetch is a write like a report's: health sees it fail or work.
         self.last_write.note(&revised);
         revised
@@ -88,12 +98,13 @@ impl Store {
 
     async fn revise(
         &self,
-        report: &Value,
-        deliveries: &Queue<'_>,
+        id: &str,
+        report: &Report,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
-        let row = ReportRow::of(report, now);
-        let id = row.conversation_space_id.as_str();
+        let mut row = ReportRow::of(report, now);
+        // The row is the stored call's: an answer in capitals must not miss it.
+        row.conversation_space_id = id.to_string();
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
         // A write first: it takes the row's lock on PostgreSQL and the write lock on SQLite,
         // so the read below cannot go stale before this transaction ends.
@@ -114,18 +125,20 @@ impl Store {
             tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::NotStored);
         };
-        let previous: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        if previous == *report {
+        if same_json(&text, report.text()) {
             tx.rollback().await.map_err(|e| self.failed(e))?;
             return Ok(Revised::Unchanged);
         }
         let revision = revision + 1;
-        self.insert_revision(&mut tx, id, revision, &row.report, now)
+        self.insert_revision(&mut tx, id, revision, row.report.text(), now)
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
-        outbox::supersede_and_enqueue(self, &mut tx, id, revision, deliveries, now).await?;
+        outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
         tx.commit().await.map_err(|e| self.failed(e))?;
-        Ok(Revised::New { revision, previous })
+        Ok(Revised::New {
+            revision,
+            previous: text,
+        })
     }
 
     /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.
@@ -259,7 +272,7 @@ impl Store {
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
         row: &'q ReportRow,
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-        query
+        let query = query
             .bind(&row.conversation_space_id)
             .bind(&row.account_key)
             .bind(&row.call_created)
@@ -269,8 +282,12 @@ impl Store {
             .bind(&row.outcome)
             .bind(&row.caller_name)
             .bind(&row.caller_number)
-            .bind(row.duration_seconds)
-            .bind(self.queryable(&row.report).into_owned())
+            .bind(row.duration_seconds);
+        // Borrowed when it can be: a report is bound without a copy of its text.
+        match self.queryable(row.report.text()) {
+            std::borrow::Cow::Borrowed(text) => query.bind(text),
+            std::borrow::Cow::Owned(text) => query.bind(text),
+        }
     }
 
     async fn insert_revision(

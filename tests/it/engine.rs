@@ -76,10 +76,7 @@ fn reports(
                 origin,
                 printed,
             }) => {
-                found.push((
-                    report["conversationSpaceId"].as_str().unwrap().to_string(),
-                    origin,
-                ));
+                found.push((report.id().to_string(), origin));
                 let _ = printed.send(());
             }
             Some(other) => others.push(format!("{other:?}")),
@@ -107,7 +104,7 @@ fn no_more_reports(env: &TestEnv, harness: &mut Harness) {
         .await
     });
     if let Ok(Some(report)) = quiet {
-        panic!("an extra report: {}", report["conversationSpaceId"]);
+        panic!("an extra report: {}", report.id());
     }
 }
 
@@ -237,7 +234,7 @@ fn events_until(
                 report, printed, ..
             } => {
                 let _ = printed.send(());
-                report["conversationSpaceId"].as_str().unwrap().to_string()
+                report.id().to_string()
             }
             ListenEvent::CatchingUp { calls, at_start } => format!("CatchingUp {calls} {at_start}"),
             ListenEvent::Reconnecting { .. } => "Reconnecting".into(),

@@ -125,7 +125,7 @@ fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
 }
 
 /// A `sync` example with its range replaced by `--since 5m` and its store by `db`.
-fn sync_in_the_sandbox(example: &[String], db: &std::path::Path) -> Vec<String> {
+pub(crate) fn sync_in_the_sandbox(example: &[String], db: &std::path::Path) -> Vec<String> {
     let mut words = Vec::new();
     let mut given = example.iter();
     while let Some(word) = given.next() {

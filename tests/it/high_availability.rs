@@ -185,7 +185,9 @@ fn open(env: &TestEnv, url: &str) -> Store {
 fn wait_for_empty_outbox(env: &TestEnv, store: &Store) {
     let deadline = Instant::now() + ARRIVE;
     loop {
-        let left = env.block_on(store.list_deliveries(false)).unwrap();
+        let left = env
+            .block_on(store.list_deliveries(false, jiff::Timestamp::now()))
+            .unwrap();
         if left.is_empty() {
             return;
         }
@@ -329,17 +331,23 @@ fn what_a_dead_listener_stored_or_leased_is_delivered_by_another_and_not_printed
     let targets = crate::store::targets(&[receiver.url.as_str()]);
     env.block_on(async {
         let now = jiff::Timestamp::now();
+        let forward_for = Duration::from_secs(600);
+        store
+            .register_targets(&targets, forward_for, now)
+            .await
+            .unwrap();
         for id in &calls {
             let mut report: serde_json::Value = serde_json::from_str(text).unwrap();
             report["conversationSpaceId"] = id.as_str().into();
             report["callEnded"] = now.to_string().into();
-            let queue = Queue {
-                targets: &targets,
-                forward_for: Duration::from_secs(600),
-                ..Queue::NONE
-            };
+            let queue = Queue::NONE;
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -385,16 +393,22 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
     let ids: Vec<String> = (0..12).map(|i| format!("batch-{i:02}")).collect();
     env.block_on(async {
         let now = jiff::Timestamp::now();
+        let forward_for = Duration::from_secs(600);
+        store
+            .register_targets(&targets, forward_for, now)
+            .await
+            .unwrap();
         for id in &ids {
             let mut report: serde_json::Value = serde_json::from_str(text).unwrap();
             report["conversationSpaceId"] = id.as_str().into();
-            let queue = Queue {
-                targets: &targets,
-                forward_for: Duration::from_secs(600),
-                ..Queue::NONE
-            };
+            let queue = Queue::NONE;
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -429,7 +443,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
     under_way.sort();
     let left = || {
         let mut left: Vec<String> = env
-            .block_on(store.list_deliveries(false))
+            .block_on(store.list_deliveries(false, jiff::Timestamp::now()))
             .unwrap()
             .into_iter()
             .map(|d| d.conversation_space_id)

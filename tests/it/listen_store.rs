@@ -289,7 +289,12 @@ fn keep_deletes_reports_of_old_calls_but_not_recent_ones() {
         ] {
             let report = serde_json::json!({"conversationSpaceId": id, "callEnded": ended});
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }

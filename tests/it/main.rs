@@ -5,6 +5,7 @@ mod archive;
 mod browser;
 mod cli;
 mod delivery;
+mod docs;
 mod engine;
 mod fetch;
 mod hardening;
@@ -15,6 +16,10 @@ mod hostile;
 mod listen;
 mod listen_store;
 mod login;
+mod login_scopes;
+// Peak memory read from the kernel as the child is reaped (glibc Linux, where `libc` is).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+mod memory;
 mod metrics_server;
 mod postgres;
 mod printed;
@@ -33,3 +38,6 @@ mod store_health;
 mod summaries;
 mod summaries_glance;
 mod sync;
+mod sync_hardening;
+mod sync_refetch;
+mod targets;

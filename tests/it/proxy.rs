@@ -11,7 +11,15 @@ use crate::harness::TestEnv;
 
 /// A CONNECT proxy that tunnels (or, with `refuse`, answers 403) and counts the requests.
 fn connect_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>) {
+    let (url, seen, _) = recording_proxy(env, refuse);
+    (url, seen)
+}
+
+/// [`connect_proxy`], also keeping the head (request line and headers) of every CONNECT.
+fn recording_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>, Heads) {
     let seen = Arc::new(AtomicUsize::new(0));
+    let heads = Heads::default();
+    let kept = heads.clone();
     let listener = env
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
@@ -20,14 +28,18 @@ fn connect_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>) {
     env.spawn(async move {
         while let Ok((client, _)) = listener.accept().await {
             counter.fetch_add(1, Ordering::SeqCst);
+            let kept = kept.clone();
             tokio::spawn(async move {
                 let mut client = BufReader::new(client);
                 let mut first = String::new();
                 client.read_line(&mut first).await.unwrap();
+                let mut head = first.clone();
                 let mut line = String::new();
                 while client.read_line(&mut line).await.unwrap() > 2 {
+                    head.push_str(&line);
                     line.clear();
                 }
+                kept.lock().unwrap().push(head);
                 let target = first.split_whitespace().nth(1).unwrap().to_string();
                 let mut client = client.into_inner();
                 if refuse {
@@ -46,8 +58,10 @@ fn connect_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>) {
             });
         }
     });
-    (url, seen)
+    (url, seen, heads)
 }
+
+type Heads = Arc<std::sync::Mutex<Vec<String>>>;
 
 fn channel_url(env: &TestEnv) -> String {
     env.block_on(async {
@@ -146,4 +160,32 @@ fn no_proxy_decides_alike_for_rest_and_the_websocket() {
             "NO_PROXY={no_proxy:?}"
         );
     }
+}
+
+#[test]
+fn the_proxy_urls_credentials_go_in_the_connect_request_decoded() {
+    use base64::Engine as _;
+    let env = TestEnv::new();
+    let (proxy, _, heads) = recording_proxy(&env, false);
+    let url = channel_url(&env);
+    let with_user = proxy.replace("http://", "http://us%40er:p+ss@");
+    let config = ProxyConfig::new(Some(&with_user), None).unwrap();
+    let _tunnelled = env
+        .block_on(connect(&url, Some(&config)))
+        .expect("connects through the tunnel");
+    let heads = heads.lock().unwrap();
+    let head = heads.first().expect("one CONNECT");
+    assert!(head.starts_with("CONNECT 127.0.0.1:"), "{head}");
+    let given = head
+        .lines()
+        .find_map(|line| line.strip_prefix("proxy-authorization: Basic "))
+        .or_else(|| {
+            head.lines()
+                .find_map(|line| line.strip_prefix("Proxy-Authorization: Basic "))
+        })
+        .unwrap_or_else(|| panic!("no credentials in {head}"));
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(given.trim())
+        .unwrap();
+    assert_eq!(decoded, b"us@er:p+ss");
 }

@@ -46,11 +46,21 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let now = at("2026-11-20T12:00:00Z");
         let first = report("r1", "2026-11-20T11:59:00Z");
         store
-            .store_report(&first, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let same = store
-            .store_revision(&first, &Queue::NONE, now)
+            .store_revision(
+                cer::report::Report::of_value(&first).unwrap().id(),
+                &cer::report::Report::of_value(&first).unwrap(),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(same, Revised::Unchanged, "an unchanged report adds nothing");
@@ -59,14 +69,19 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let later = now + SignedDuration::from_mins(2);
         let second = analysed(first.clone());
         let revised = store
-            .store_revision(&second, &Queue::NONE, later)
+            .store_revision(
+                cer::report::Report::of_value(&second).unwrap().id(),
+                &cer::report::Report::of_value(&second).unwrap(),
+                &Queue::NONE,
+                later,
+            )
             .await
             .unwrap();
         assert_eq!(
             revised,
             Revised::New {
                 revision: 2,
-                previous: first.clone()
+                previous: first.to_string()
             }
         );
         let revisions = store.revisions("r1").await.unwrap();
@@ -80,7 +95,14 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let newest = store.newest_revision("r1").await.unwrap().unwrap();
         assert_eq!(newest, (2, second.to_string()));
         let unknown = store
-            .store_revision(&report("nobody", "2026-11-20T11:59:00Z"), &Queue::NONE, now)
+            .store_revision(
+                cer::report::Report::of_value(&report("nobody", "2026-11-20T11:59:00Z"))
+                    .unwrap()
+                    .id(),
+                &cer::report::Report::of_value(&report("nobody", "2026-11-20T11:59:00Z")).unwrap(),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(unknown, Revised::NotStored);
@@ -92,13 +114,19 @@ fn two_listeners_storing_the_same_revision_make_one_row() {
     on_both(|one, two| async move {
         let now = at("2026-11-20T12:00:00Z");
         let first = report("race", "2026-11-20T11:59:00Z");
-        one.store_report(&first, None, &Queue::NONE, now)
-            .await
-            .unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&first).unwrap(),
+            None,
+            &Queue::NONE,
+            now,
+        )
+        .await
+        .unwrap();
         let second = analysed(first);
+        let second = cer::report::Report::of_value(&second).unwrap();
         let (a, b) = tokio::join!(
-            one.store_revision(&second, &Queue::NONE, now),
-            two.store_revision(&second, &Queue::NONE, now)
+            one.store_revision(second.id(), &second, &Queue::NONE, now),
+            two.store_revision(second.id(), &second, &Queue::NONE, now)
         );
         let mut results = [a.unwrap(), b.unwrap()];
         results.sort_by_key(|r| matches!(r, Revised::New { .. }));
@@ -113,27 +141,40 @@ fn a_newer_revision_supersedes_the_pending_older_one_and_carries_its_number() {
     on_both(|store, _| async move {
         let targets = targets(&["http://127.0.0.1:9/hook"]);
         let key = targets[0].key().to_string();
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(600),
-            ..Queue::NONE
-        };
+        let queue = Queue::NONE;
         let now = at("2026-11-20T12:00:00Z");
+        let forward_for = Duration::from_secs(600);
+        store
+            .register_targets(&targets, forward_for, now)
+            .await
+            .unwrap();
         let first = report("sup", "2026-11-20T11:59:00Z");
-        store.store_report(&first, None, &queue, now).await.unwrap();
+        store
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &queue,
+                now,
+            )
+            .await
+            .unwrap();
         let second = analysed(first);
-        store.store_revision(&second, &queue, now).await.unwrap();
-        let listed = store.list_deliveries(false).await.unwrap();
+        store
+            .store_revision(
+                cer::report::Report::of_value(&second).unwrap().id(),
+                &cer::report::Report::of_value(&second).unwrap(),
+                &queue,
+                now,
+            )
+            .await
+            .unwrap();
+        let listed = store.list_deliveries(false, now).await.unwrap();
         let states: Vec<(i64, &str)> = listed
             .iter()
             .map(|row| (row.revision, row.state.as_str()))
             .collect();
         assert_eq!(states, [(1, "superseded"), (2, "pending")]);
-        assert!(
-            listed
-                .iter()
-                .all(|row| row.target == "http://127.0.0.1:9/hook")
-        );
+        assert!(listed.iter().all(|row| row.target == targets[0].shown()));
         let claimed = store
             .claim_due(&key, now, Duration::from_secs(30), 10)
             .await
@@ -149,16 +190,21 @@ fn only_the_lease_holder_settles_a_delivery() {
     on_both(|one, two| async move {
         let targets = targets(&["http://127.0.0.1:9/hook"]);
         let key = targets[0].key().to_string();
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(600),
-            ..Queue::NONE
-        };
+        let queue = Queue::NONE;
         let now = at("2026-11-20T12:00:00Z");
         let lease = Duration::from_secs(10);
-        one.store_report(&report("lease", "2026-11-20T11:59:00Z"), None, &queue, now)
+        let forward_for = Duration::from_secs(600);
+        one.register_targets(&targets, forward_for, now)
             .await
             .unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&report("lease", "2026-11-20T11:59:00Z")).unwrap(),
+            None,
+            &queue,
+            now,
+        )
+        .await
+        .unwrap();
         let stale = one.claim_due(&key, now, lease, 1).await.unwrap();
         // The first listener's lease runs out; the second one takes the delivery.
         let later = now + SignedDuration::from_secs(20);
@@ -168,7 +214,7 @@ fn only_the_lease_holder_settles_a_delivery() {
             error: "late".into(),
         };
         one.settle(&stale[0], &failed).await.unwrap();
-        let listed = one.list_deliveries(false).await.unwrap();
+        let listed = one.list_deliveries(false, later).await.unwrap();
         assert_eq!(
             listed[0].state, "pending",
             "the former holder changed nothing"
@@ -182,7 +228,7 @@ fn only_the_lease_holder_settles_a_delivery() {
             "the second listener's lease still holds"
         );
         two.settle(&current[0], &Settled::Delivered).await.unwrap();
-        assert!(one.list_deliveries(false).await.unwrap().is_empty());
+        assert!(one.list_deliveries(false, later).await.unwrap().is_empty());
     });
 }
 
@@ -192,15 +238,28 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
         let points = [Duration::from_secs(120), Duration::from_secs(900)];
         let queue = Queue {
             refetch_after: &points,
-            ..Queue::NONE
         };
         let ended = at("2026-11-20T12:00:00Z");
         let now = ended + SignedDuration::from_secs(60);
         let fresh = report("fresh", "2026-11-20T12:00:00Z");
-        one.store_report(&fresh, None, &queue, now).await.unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&fresh).unwrap(),
+            None,
+            &queue,
+            now,
+        )
+        .await
+        .unwrap();
         // A call stored 10 minutes after it ended: its 2-minute point has passed already.
         let late = report("late", "2026-11-20T11:50:00Z");
-        one.store_report(&late, None, &queue, now).await.unwrap();
+        one.store_report(
+            &cer::report::Report::of_value(&late).unwrap(),
+            None,
+            &queue,
+            now,
+        )
+        .await
+        .unwrap();
         assert_eq!(one.refetches_due(now).await.unwrap(), (0, 3));
 
         let lease = Duration::from_secs(30);
@@ -252,16 +311,26 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
 fn a_report_with_a_nul_character_is_stored_and_given_back_exactly() {
     on_both(|store, _| async move {
         let targets = targets(&["http://127.0.0.1:9/hook"]);
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(600),
-            ..Queue::NONE
-        };
+        let queue = Queue::NONE;
+        let forward_for = Duration::from_secs(600);
+        let registered = at("2026-11-20T12:00:00Z");
+        store
+            .register_targets(&targets, forward_for, registered)
+            .await
+            .unwrap();
         let mut nul = report("nul", "2026-11-20T11:59:00Z");
         nul["participants"][0]["type"]["caller"]["name"] = json!("Ad\u{0}a");
         nul["k\u{0}"] = json!(["\u{0}"]);
         let now = at("2026-11-20T12:00:00Z");
-        let stored = store.store_report(&nul, None, &queue, now).await.unwrap();
+        let stored = store
+            .store_report(
+                &cer::report::Report::of_value(&nul).unwrap(),
+                None,
+                &queue,
+                now,
+            )
+            .await
+            .unwrap();
         assert_eq!(stored, Stored::New);
         let (_, text) = store.newest_revision("nul").await.unwrap().unwrap();
         assert_eq!(text, nul.to_string(), "the NUL comes back as GoTo sent it");
@@ -279,7 +348,12 @@ fn retention_never_deletes_what_a_backfill_from_the_cursor_would_bring_back() {
         let now = at("2026-11-20T12:00:00Z");
         let recent = report("recent", "2026-11-20T11:00:00Z");
         store
-            .store_report(&recent, Some(("acc-1", now)), &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&recent).unwrap(),
+                Some(("acc-1", now)),
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let margin = Duration::from_secs(4 * 3600 + 300);
@@ -308,20 +382,29 @@ fn retention_never_deletes_what_a_backfill_from_the_cursor_would_bring_back() {
     });
 }
 
+/// A target no running listener names keeps its queue, shown as orphaned, until its
+/// --forward-for runs out; then it is failed and goes with retention like any failure.
 #[test]
-fn failed_and_orphaned_deliveries_go_with_retention_and_orphans_are_told_apart() {
-    on_both(|store, _| async move {
+fn orphaned_deliveries_wait_until_forward_for_runs_out_then_go_with_retention() {
+    on_both(|store, other| async move {
         let old_target = targets(&["http://127.0.0.1:9/old?token=SECRET"]);
-        let current = targets(&["http://127.0.0.1:9/new"]);
         let now = at("2026-11-20T12:00:00Z");
-        for (id, target) in [("failed", &old_target), ("orphan", &old_target)] {
-            let queue = Queue {
-                targets: target,
-                forward_for: Duration::from_secs(600),
-                ..Queue::NONE
-            };
+        let forward_for = Duration::from_secs(600);
+        store
+            .register_targets(&old_target, forward_for, now)
+            .await
+            .unwrap();
+        for id in ["failed", "orphan"] {
             let old = report(id, "2026-08-01T10:00:00Z");
-            store.store_report(&old, None, &queue, now).await.unwrap();
+            store
+                .store_report(
+                    &cer::report::Report::of_value(&old).unwrap(),
+                    None,
+                    &Queue::NONE,
+                    now,
+                )
+                .await
+                .unwrap();
         }
         let lease = Duration::from_secs(30);
         let claimed = store
@@ -332,22 +415,70 @@ fn failed_and_orphaned_deliveries_go_with_retention_and_orphans_are_told_apart()
             error: "gone".into(),
         };
         store.settle(&claimed[0], &failed).await.unwrap();
-        store.register_targets(&current, now).await.unwrap();
-        let orphaned = store
-            .orphan_unserved(&current, now, Duration::from_secs(300))
-            .await
-            .unwrap();
-        assert_eq!(orphaned, 1);
-        let listed = store.list_deliveries(false).await.unwrap();
-        let states: Vec<&str> = listed.iter().map(|r| r.state.as_str()).collect();
-        assert_eq!(states, ["failed", "orphaned"]);
+        let states = |listed: Vec<cer::store::outbox::Listed>| -> Vec<String> {
+            listed.into_iter().map(|r| r.state).collect()
+        };
+        let listed = store.list_deliveries(false, now).await.unwrap();
+        assert_eq!(states(listed), ["failed", "pending"], "a listener names it");
+        // The listener stops: nobody forwards to the target any more.
+        store.unserve_targets().await.unwrap();
+        let listed = other.list_deliveries(false, now).await.unwrap();
         assert!(listed.iter().all(|r| !r.target.contains("SECRET")));
-        assert_eq!(store.pending_count().await.unwrap(), 0);
+        assert_eq!(states(listed), ["failed", "orphaned"]);
         let gone = store
             .forget_before(at("2026-09-01T00:00:00Z"), Duration::ZERO, now)
             .await
             .unwrap();
-        assert_eq!(gone, 2, "neither blocks retention");
-        assert!(store.list_deliveries(false).await.unwrap().is_empty());
+        assert_eq!(gone, 1, "the orphaned delivery keeps its report");
+        assert_eq!(store.expire_orphans(now).await.unwrap(), 0);
+        let later = now + SignedDuration::from_secs(601);
+        assert_eq!(store.expire_orphans(later).await.unwrap(), 1);
+        let listed = store.list_deliveries(false, later).await.unwrap();
+        assert_eq!(states(listed), ["failed"]);
+        let gone = store
+            .forget_before(at("2026-09-01T00:00:00Z"), Duration::ZERO, later)
+            .await
+            .unwrap();
+        assert_eq!(gone, 1, "then it goes with retention");
+        assert!(
+            store
+                .list_deliveries(false, later)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    });
+}
+
+// Regression (issue 26 finding 11): GoTo answering a re-fetch with the call's ID in another
+// letter case looked for a row under that spelling, found none, and counted the re-fetch as
+// unchanged. The revision is of the call as stored, and the new spelling is a change.
+#[test]
+fn a_refetch_answering_the_id_in_capitals_is_a_new_revision_of_the_stored_call() {
+    on_both(|store, _| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let id = "b6ad7073-be3a-31d5-a956-777109126542";
+        let first = report(id, "2026-11-20T11:59:00Z");
+        let typed = |value: &Value| cer::report::Report::of_value(value).unwrap();
+        store
+            .store_report(&typed(&first), None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let capitals = report(&id.to_uppercase(), "2026-11-20T11:59:00Z");
+        let revised = store
+            .store_revision(id, &typed(&capitals), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert!(
+            matches!(revised, Revised::New { revision: 2, .. }),
+            "{revised:?}"
+        );
+        let revisions = store.revisions(id).await.unwrap();
+        assert_eq!(revisions[1].2, capitals.to_string(), "GoTo's text, as sent");
+        let again = store
+            .store_revision(id, &typed(&capitals), &Queue::NONE, now)
+            .await
+            .unwrap();
+        assert_eq!(again, Revised::Unchanged);
     });
 }

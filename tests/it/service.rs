@@ -200,7 +200,12 @@ fn newest_end(reports: &[serde_json::Value]) -> f64 {
 }
 
 /// Scrapes once every delivery has ended, so the delivery counters can be compared exactly.
+/// Metrics label a target as every output shows it (scheme, host, port and tag).
 fn settled_scrape(env: &TestEnv, address: &str, good: &str, bad: &str) -> Samples {
+    let (good, bad) = (
+        &crate::targets::shown(good)[..],
+        &crate::targets::shown(bad)[..],
+    );
     let mut samples = Samples::new();
     let settled = eventually(Duration::from_secs(10), || {
         samples = scrape(env, address);

@@ -118,7 +118,12 @@ fn store_with(env: &TestEnv, url: &str, reports: &[Value]) -> String {
         for report in reports {
             let now = jiff::Timestamp::now();
             store
-                .store_report(report, None, &Queue::NONE, now)
+                .store_report(
+                    &cer::report::Report::of_value(report).unwrap(),
+                    None,
+                    &Queue::NONE,
+                    now,
+                )
                 .await
                 .unwrap();
         }
@@ -250,6 +255,62 @@ fn whole_ids_come_from_the_store_else_from_goto() {
 }
 
 #[test]
+fn a_server_error_on_one_call_still_shows_the_others_and_exits_with_the_worst() {
+    let env = TestEnv::new();
+    let ids: Vec<String> = (0..3)
+        .map(|_| env.sandbox.place_call().conversation_space_id)
+        .collect();
+    let broken = format!("/call-events-report/v1/reports/{}", ids[1]);
+    env.sandbox.faults().fail_next_on(&broken, 100, 500);
+    let unknown = "00000000-0000-3000-8000-000000000000";
+    let output = show(&env, "80", &["--utc", &ids[0], &ids[1], &ids[2], unknown]);
+    let (out, err) = (stdout_of(&output), stderr_of(&output));
+    assert!(
+        out.contains(&ids[0]) && out.contains(&ids[2]),
+        "{out}\n{err}"
+    );
+    assert!(!out.contains(&ids[1]), "{out}");
+    assert!(err.contains(&ids[1]) && err.contains("500"), "{err}");
+    assert!(err.contains(unknown), "{err}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a server error is worse than a missing call"
+    );
+}
+
+/// Fields GoTo may add are listed as GoTo sent them, whichever store kept the report.
+fn analysis_in_goto_order(url: &str) {
+    let env = TestEnv::new();
+    let mut stored = report(SINGLE, "Ordered");
+    // jsonb would sort these by length, then bytes: `al` before `zeta`.
+    stored["aiAnalysis"] = json!({"zeta": "first", "al": "second"});
+    let store = store_with(&env, url, &[stored]);
+    let output = show(&env, "80", &["--store", &store, SINGLE]);
+    let page = stdout_of(&output);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let (zeta, al) = (
+        page.find("zeta: first").unwrap(),
+        page.find("al: second").unwrap(),
+    );
+    assert!(zeta < al, "{page}");
+}
+
+#[test]
+fn analysis_fields_in_goto_order_on_sqlite() {
+    let env = TestEnv::new();
+    analysis_in_goto_order(&sqlite_url(&env));
+}
+
+#[test]
+fn analysis_fields_in_goto_order_on_postgres() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        return;
+    };
+    analysis_in_goto_order(&url);
+}
+
+#[test]
 fn prefixes_of_stored_calls_on_sqlite() {
     let env = TestEnv::new();
     prefix_rules(&sqlite_url(&env));
@@ -331,7 +392,12 @@ fn a_stored_call_shows_what_each_revision_brought_at_every_width() {
             .unwrap();
         let later = jiff::Timestamp::now();
         let revised = store
-            .store_revision(&second, &Queue::NONE, later)
+            .store_revision(
+                cer::report::Report::of_value(&second).unwrap().id(),
+                &cer::report::Report::of_value(&second).unwrap(),
+                &Queue::NONE,
+                later,
+            )
             .await
             .unwrap();
         assert!(matches!(
@@ -360,4 +426,32 @@ fn a_stored_call_shows_what_each_revision_brought_at_every_width() {
         0,
         "a stored call is read from the store"
     );
+}
+
+/// The simulator's calls carry what GoTo's real reports carry (a menu choice, a queue, one
+/// person on two devices, a transfer with who and where): `show` reads them as it reads GoTo's.
+#[test]
+fn simulated_calls_read_like_real_ones() {
+    let env = day_env();
+    let calls = [
+        (
+            "queue_menu",
+            "77cc930c-3957-30b3-84b2-12e3739f3e9d",
+            "queue Support (1113)",
+        ),
+        (
+            "transfer",
+            "18c810ce-7ea6-3826-b305-331e3d791527",
+            "transferred the call to",
+        ),
+    ];
+    for (name, id, expected) in calls {
+        let output = show(&env, "80", &["--utc", id]);
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        let page = stdout_of(&output);
+        assert!(page.contains(expected), "{page}");
+        assert!(page.contains("the caller pressed"), "{page}");
+        assert!(page.contains("rang on 2 devices"), "{page}");
+        insta::assert_snapshot!(format!("simulated_{name}_80"), page);
+    }
 }

@@ -69,12 +69,22 @@ fn a_report_is_stored_once_with_its_columns_and_exact_payload() {
         let now = at("2026-11-20T10:06:00Z");
         let first = report("id-1", "2026-11-20T10:05:00.5Z");
         let stored = store
-            .store_report(&first, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(stored, Stored::New);
         let again = store
-            .store_report(&first, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&first).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         assert_eq!(again, Stored::AlreadyThere);
@@ -145,7 +155,12 @@ fn cursors_only_move_forward_and_travel_with_the_report() {
         let report = report("id-c", "2026-11-20T10:45:00Z");
         let cursor = Some(("b", at("2026-11-20T10:45:00Z")));
         store
-            .store_report(&report, cursor, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&report).unwrap(),
+                cursor,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let cursors = store.cursors().await.unwrap();
@@ -170,24 +185,37 @@ fn cursors_only_move_forward_and_travel_with_the_report() {
 fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
     on_both(|store| async move {
         let targets = targets(&["http://a/hook", "http://b/hook"]);
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(60),
-            ..Queue::NONE
-        };
+        let queue = Queue::NONE;
         let a = targets[0].key();
         let t0 = at("2026-11-20T12:00:00Z");
+        store
+            .register_targets(&targets, Duration::from_secs(60), t0)
+            .await
+            .unwrap();
         for (i, id) in ["old", "mid", "new"].iter().enumerate() {
             let now = t0 + SignedDuration::from_secs(i as i64);
             let report = report(id, "2026-11-20T11:59:00Z");
             store
-                .store_report(&report, None, &queue, now)
+                .store_report(
+                    &cer::report::Report::of_value(&report).unwrap(),
+                    None,
+                    &queue,
+                    now,
+                )
                 .await
                 .unwrap();
         }
         // A report stored again queues nothing more.
         let again = report("old", "2026-11-20T11:59:00Z");
-        store.store_report(&again, None, &queue, t0).await.unwrap();
+        store
+            .store_report(
+                &cer::report::Report::of_value(&again).unwrap(),
+                None,
+                &queue,
+                t0,
+            )
+            .await
+            .unwrap();
         assert_eq!(store.pending_count().await.unwrap(), 6);
 
         let now = t0 + SignedDuration::from_secs(10);
@@ -239,11 +267,14 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
         assert_eq!(due.len(), 1);
         assert_eq!(due[0].attempts, 1);
 
-        let listed = store.list_deliveries(true).await.unwrap();
+        let listed = store.list_deliveries(true, retry_at).await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].conversation_space_id, "new");
         assert_eq!(listed[0].last_error.as_deref(), Some("refused"));
-        assert_eq!(store.list_deliveries(false).await.unwrap().len(), 5);
+        assert_eq!(
+            store.list_deliveries(false, retry_at).await.unwrap().len(),
+            5
+        );
         assert_eq!(
             store
                 .retry_failed(retry_at, Duration::from_secs(60))
@@ -251,7 +282,13 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
                 .unwrap(),
             1
         );
-        assert!(store.list_deliveries(true).await.unwrap().is_empty());
+        assert!(
+            store
+                .list_deliveries(true, retry_at)
+                .await
+                .unwrap()
+                .is_empty()
+        );
     });
 }
 
@@ -259,25 +296,41 @@ fn the_outbox_hands_out_oldest_first_once_and_keeps_failures() {
 fn retention_keeps_reports_with_a_pending_delivery() {
     on_both(|store| async move {
         let targets = targets(&["http://a/hook"]);
-        let queue = Queue {
-            targets: &targets,
-            forward_for: Duration::from_secs(60),
-            ..Queue::NONE
-        };
         let now = at("2026-11-20T12:00:00Z");
         let old = report("old", "2026-08-01T10:00:00Z");
         store
-            .store_report(&old, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&old).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
+        // Registered after "old" was stored: only what is stored from now on is queued.
+        store
+            .register_targets(&targets, Duration::from_secs(60), now)
+            .await
+            .unwrap();
+        let queue = Queue::NONE;
         let pending = report("pending", "2026-08-01T10:00:00Z");
         store
-            .store_report(&pending, None, &queue, now)
+            .store_report(
+                &cer::report::Report::of_value(&pending).unwrap(),
+                None,
+                &queue,
+                now,
+            )
             .await
             .unwrap();
         let recent = report("recent", "2026-11-19T10:00:00Z");
         store
-            .store_report(&recent, None, &Queue::NONE, now)
+            .store_report(
+                &cer::report::Report::of_value(&recent).unwrap(),
+                None,
+                &Queue::NONE,
+                now,
+            )
             .await
             .unwrap();
         let gone = store
@@ -358,4 +411,43 @@ fn an_unreachable_store_says_which_and_hides_the_password() {
     let text = err.to_string();
     assert!(text.contains(&format!("127.0.0.1:{port}")), "{text}");
     assert!(!text.contains("hunter2"), "{text}");
+}
+
+/// A store an earlier version wrote holds the words of the earlier outcome rule: the next
+/// start recomputes them once (a step migration 0004 records), by "was a person reached".
+#[test]
+fn outcomes_an_earlier_version_stored_are_recomputed_once_by_the_new_rule() {
+    on_both(|store| async move {
+        let text = include_str!("../fixtures/report_answered_then_voicemail_full.json");
+        let report = cer::report::Report::parse(text).unwrap();
+        let now = at("2026-11-20T10:06:00Z");
+        store
+            .store_report(&report, None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        let pool = sqlx::AnyPool::connect(&connect_url(&store)).await.unwrap();
+        let outcome = || async {
+            let sql = "SELECT outcome FROM cer_reports";
+            let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
+            row.try_get::<String, _>(0).unwrap()
+        };
+        assert_eq!(outcome().await, "answered");
+        // As the earlier version left it: its word, and no record of the step.
+        for sql in [
+            "UPDATE cer_reports SET outcome = 'voicemail'",
+            "DELETE FROM cer_steps",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        let location = StoreLocation::parse(store.shown()).unwrap();
+        let (one, two) = tokio::join!(Store::open(&location), Store::open(&location));
+        let (_one, _two) = (one.unwrap(), two.unwrap());
+        assert_eq!(outcome().await, "answered", "recomputed at the next start");
+        sqlx::query("UPDATE cer_reports SET outcome = 'voicemail'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let _again = Store::open(&location).await.unwrap();
+        assert_eq!(outcome().await, "voicemail", "once: the step is recorded");
+    });
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::calls::MAX_CALL_MS;
 use super::channels::purge_expired;
-use super::notify::{control_frame, notify_call};
+use super::notify::{control_frame, csat_of, notify_call};
 use super::socket_cmd::SocketCmd;
 use super::state::Shared;
 use super::time::now_ms;
@@ -47,7 +47,7 @@ pub(crate) async fn run_notifier(shared: Arc<Shared>) {
                 break;
             }
             pending.pop();
-            notify_call(&shared, id);
+            notify_call(&shared, id, csat_of(id));
         }
         let next_end = pending.peek().map_or(i64::MAX, |Reverse((e, _))| *e);
         let next_due = next_end.min(next_slot.saturating_mul(every));

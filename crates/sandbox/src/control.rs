@@ -54,7 +54,7 @@ pub(crate) fn place(shared: &Shared, duration_ms: Option<i64>, recorded: bool) -
     inner.media.placed.push(call.id);
     drop(inner);
     shared.media_wake.notify_one();
-    notify_call(shared, call.id);
+    notify_call(shared, call.id, None);
     call
 }
 

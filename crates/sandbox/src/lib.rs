@@ -57,6 +57,7 @@ mod recording_subs;
 mod recordings;
 mod report;
 mod report_parts;
+mod report_shape;
 mod report_states;
 mod reports;
 mod request;

@@ -6,7 +6,10 @@ use serde_json::{Value, json};
 
 use super::calls::{CallFacts, Leg, Outcome, Party};
 use super::directory::Directory;
-use super::report_parts::{IVR_QUEUE, IVR_VOICEMAIL, ivr_id, outside_role, voicemail_number};
+use super::report_parts::{
+    IVR_QUEUE, IVR_SURVEY, IVR_VOICEMAIL, ivr_id, outside_role, voicemail_number,
+};
+use super::report_shape::{QUEUE_ROUNDS, SECOND_DEVICE, Shape, shape, survey_type};
 use super::report_states::call_states;
 use super::rng::format_uuid;
 use super::time::fmt_ms;
@@ -15,10 +18,18 @@ use super::time::fmt_ms;
 pub(crate) fn report(dir: &Directory, call: &CallFacts) -> Value {
     let legs = call.legs(dir);
     let originator = call.participant_id(0);
-    let participants: Vec<Value> = legs
+    let shape = shape(dir, call);
+    let mut participants: Vec<Value> = legs
         .iter()
-        .map(|leg| report_participant(call, leg, &originator))
+        .map(|leg| report_participant(call, leg, &originator, &shape))
         .collect();
+    participants.extend(report_only_participants(
+        dir,
+        call,
+        &legs,
+        &shape,
+        &originator,
+    ));
     // Nobody but the caller can hang up a call nobody answered.
     let hangup_index = if call.hangup_by_caller || !call.connected {
         0
@@ -33,14 +44,21 @@ pub(crate) fn report(dir: &Directory, call: &CallFacts) -> Value {
         "direction": call.direction(),
         "accountKey": dir.account_key,
         "participants": participants,
-        "interactiveVoiceResponseSystems": ivrs(dir, call, &originator),
+        "interactiveVoiceResponseSystems": ivrs(dir, call, &originator, &shape),
         "associatedConversations": [],
         "hangupOriginatorId": call.participant_id(hangup_index),
         "callStates": call_states(dir, call, &legs),
     })
 }
 
-fn report_participant(call: &CallFacts, leg: &Leg<'_>, originator: &str) -> Value {
+fn report_participant(call: &CallFacts, leg: &Leg<'_>, originator: &str, shape: &Shape) -> Value {
+    let mut kind = participant_type(call, leg);
+    if let (Party::Pstn { .. }, Some(contact), Some(obj)) =
+        (leg.party, &shape.contact, kind.as_object_mut())
+    {
+        // GoTo (2026-01): the contact matched to the number; only `contact.id` is public.
+        obj.insert("contact".into(), json!({ "id": contact }));
+    }
     json!({
         "id": call.participant_id(leg.index),
         "originator": originator,
@@ -48,8 +66,39 @@ fn report_participant(call: &CallFacts, leg: &Leg<'_>, originator: &str) -> Valu
         "recordings": [],
         "liveTranscripts": [],
         "transcripts": [],
-        "type": participant_type(call, leg),
+        "type": kind,
     })
+}
+
+/// Rings only the report lists (a summary lists those who answered): the first person's
+/// second device, the agents an abandoned queue rang in each round.
+fn report_only_participants(
+    dir: &Directory,
+    call: &CallFacts,
+    legs: &[Leg<'_>],
+    shape: &Shape,
+    originator: &str,
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    if let (Some(device), Some(first)) = (&shape.second_device, legs.get(1)) {
+        let leg = Leg {
+            index: SECOND_DEVICE,
+            party: first.party,
+        };
+        let mut p = report_participant(call, &leg, originator, shape);
+        p["type"]["deviceId"] = json!(device);
+        out.push(p);
+    }
+    for round in 0..2u64 {
+        for (k, person) in shape.queue_agents.iter().enumerate() {
+            let leg = Leg {
+                index: QUEUE_ROUNDS + 10 * round + k as u64,
+                party: Party::Line(&dir.people[*person]),
+            };
+            out.push(report_participant(call, &leg, originator, shape));
+        }
+    }
+    out
 }
 
 /// A participant's `type` as the report's top level shows it (`value` first).
@@ -96,7 +145,7 @@ fn participant_type(call: &CallFacts, leg: &Leg<'_>) -> Value {
 }
 
 /// The queue and voicemail the call went through, if any.
-fn ivrs(dir: &Directory, call: &CallFacts, originator: &str) -> Vec<Value> {
+fn ivrs(dir: &Directory, call: &CallFacts, originator: &str, shape: &Shape) -> Vec<Value> {
     let mut out = Vec::new();
     if let Some(q) = call.queue {
         let queue = &dir.queues[q];
@@ -138,5 +187,103 @@ fn ivrs(dir: &Directory, call: &CallFacts, originator: &str) -> Vec<Value> {
             },
         }));
     }
+    if let Some((score, feedback)) = shape.survey {
+        out.push(json!({
+            "id": ivr_id(call, IVR_SURVEY),
+            "originator": originator,
+            "type": survey_type(score, feedback),
+        }));
+    }
     out
+}
+
+#[cfg(test)]
+mod shape_tests {
+    //! The report shapes of `report_shape` over half a day of the history.
+    use super::report;
+    use crate::calls::Schedule;
+    use crate::config::DayShape;
+    use crate::directory::Directory;
+    use crate::report_shape::{Shape, shape};
+    use serde_json::Value;
+
+    /// Half a day of reports (one call a minute) with their shapes.
+    fn day() -> Vec<(Shape, Value)> {
+        let dir = Directory::new(11);
+        let schedule = Schedule::new(11, 60_000, DayShape::Flat);
+        (29_000_000..29_000_720)
+            .filter_map(|i| schedule.call(&dir, i))
+            .map(|call| (shape(&dir, &call), report(&dir, &call)))
+            .collect()
+    }
+
+    fn states(report: &Value) -> &[Value] {
+        report["callStates"].as_array().map_or(&[], Vec::as_slice)
+    }
+
+    fn has_state(report: &Value, found: impl Fn(&Value) -> bool) -> bool {
+        states(report).iter().any(found)
+    }
+
+    #[test]
+    fn every_real_shape_occurs_and_states_stay_in_time_order() {
+        let day = day();
+        let count =
+            |f: &dyn Fn(&Shape, &Value) -> bool| day.iter().filter(|(s, r)| f(s, r)).count();
+        let menu = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/interactiveVoiceResponseSystems/0/type/currentNode/option")
+                    .is_some()
+            })
+        };
+        let transfer = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/participants/0/status/destination/number")
+                    .is_some()
+            })
+        };
+        assert!(count(&menu) > 100, "menu choices");
+        assert!(count(&transfer) > 0, "transfers");
+        assert!(
+            count(&|s, _| s.second_device.is_some()) > 20,
+            "second devices"
+        );
+        assert!(
+            count(&|s, _| !s.queue_agents.is_empty()) > 10,
+            "queue rounds"
+        );
+        assert!(count(&|s, _| s.survey.is_some()) > 20, "surveys");
+        assert!(count(&|s, _| s.contact.is_some()) > 100, "contacts");
+        let failed = |_: &Shape, r: &Value| {
+            has_state(r, |s| {
+                s.pointer("/interactiveVoiceResponseSystems/0/type/voicemailStatus")
+                    == Some(&Value::from("FAILED"))
+            })
+        };
+        assert!(count(&failed) > 5, "failed voicemails");
+        for (_, report) in &day {
+            let times: Vec<&str> = states(report)
+                .iter()
+                .map(|s| s["timestamp"].as_str().unwrap())
+                .collect();
+            assert!(times.windows(2).all(|w| w[0] <= w[1]), "{report}");
+        }
+    }
+
+    #[test]
+    fn a_node_result_comes_on_a_later_state_of_the_same_node() {
+        let (_, report) = &day()[0];
+        let nodes: Vec<&Value> = states(report)
+            .iter()
+            .filter_map(|s| s.pointer("/interactiveVoiceResponseSystems/0/type/currentNode"))
+            .collect();
+        assert_eq!(nodes[0]["id"], nodes[1]["id"]);
+        assert!(nodes[0].get("result").is_none() && nodes[1].get("result").is_some());
+    }
+
+    #[test]
+    fn a_call_keeps_its_shape() {
+        let (a, b) = (day(), day());
+        assert_eq!(a, b);
+    }
 }

@@ -14,6 +14,7 @@ pub(crate) fn ivr_id(call: &CallFacts, which: u64) -> String {
 pub(crate) const IVR_DIAL_PLAN: u64 = 0;
 pub(crate) const IVR_QUEUE: u64 = 1;
 pub(crate) const IVR_VOICEMAIL: u64 = 2;
+pub(crate) const IVR_SURVEY: u64 = 3;
 
 /// The outside party of a phone-number leg: the `caller` (with the name caller ID showed)
 /// on an inbound call, the `callee` (no name) on an outbound one.

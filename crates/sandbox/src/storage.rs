@@ -65,11 +65,34 @@ pub(crate) fn signed_url(shared: &Shared, name: &str, now: i64) -> String {
 }
 
 /// An error in S3's XML shape: the storage host is not GoTo's API.
-fn s3_error(status: StatusCode, code: &str, message: &str) -> Response {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message></Error>"
-    );
-    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+#[derive(Debug, Clone, Copy)]
+struct S3Error {
+    status: StatusCode,
+    code: &'static str,
+    message: &'static str,
+}
+
+fn s3_error(status: StatusCode, code: &'static str, message: &'static str) -> S3Error {
+    S3Error {
+        status,
+        code,
+        message,
+    }
+}
+
+impl IntoResponse for S3Error {
+    fn into_response(self) -> Response {
+        let body = format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{}</Code><Message>{}</Message></Error>",
+            self.code, self.message
+        );
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "application/xml")],
+            body,
+        )
+            .into_response()
+    }
 }
 
 /// What a download serves: the audio, made piece by piece, or a transcript's bytes.
@@ -111,7 +134,7 @@ async fn download(
         .and_then(|()| plan(&shared, &name, now));
     let status = answer
         .as_ref()
-        .map_or_else(|e| e.status(), |_| StatusCode::OK);
+        .map_or_else(|e| e.status, |_| StatusCode::OK);
     shared.lock().media.log_storage(StorageRequest {
         path: format!("/media/{name}"),
         status: status.as_u16(),
@@ -119,7 +142,7 @@ async fn download(
     });
     match answer {
         Ok((source, rate, cut)) => stream(source, rate, cut),
-        Err(refusal) => refusal,
+        Err(refusal) => refusal.into_response(),
     }
 }
 
@@ -131,7 +154,7 @@ fn check_url(
     authorization: bool,
     raw: Option<&str>,
     now: i64,
-) -> Result<(), Response> {
+) -> Result<(), S3Error> {
     if authorization {
         let m = "Only one auth mechanism allowed; \
                  only the signed query string or the Authorization header may be given";
@@ -162,7 +185,7 @@ fn plan(
     shared: &Shared,
     name: &str,
     now: i64,
-) -> Result<(Source, Option<u64>, Option<u64>), Response> {
+) -> Result<(Source, Option<u64>, Option<u64>), S3Error> {
     let no_key = || {
         s3_error(
             StatusCode::NOT_FOUND,

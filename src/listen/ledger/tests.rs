@@ -100,7 +100,12 @@ async fn survives_a_restart_through_the_store() {
     assert_eq!(cursor, Some(("111".to_string(), ended)));
     let cursor = cursor.as_ref().map(|(k, t)| (k.as_str(), *t));
     store
-        .store_report(&report, cursor, &queue, at(NOW))
+        .store_report(
+            &crate::report::Report::of_value(&report).unwrap(),
+            cursor,
+            &queue,
+            at(NOW),
+        )
         .await
         .unwrap();
     let again = Ledgers::load(&store, dir.path(), &keys, at(NOW))
@@ -240,7 +245,12 @@ async fn a_restart_remembers_at_most_the_limit_of_what_the_store_has() {
             serde_json::json!({"conversationSpaceId": format!("c{minute}"), "callEnded": ended});
         let cursor = Some(("1", at(&ended)));
         store
-            .store_report(&report, cursor, &queue, at(NOW))
+            .store_report(
+                &crate::report::Report::of_value(&report).unwrap(),
+                cursor,
+                &queue,
+                at(NOW),
+            )
             .await
             .unwrap();
     }

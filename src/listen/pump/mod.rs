@@ -15,7 +15,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
 
@@ -34,6 +33,7 @@ use crate::api::channels::Channel;
 use crate::api::notifications::Socket;
 use crate::api::reports::fetch_report_when_ready;
 use crate::net::ApiError;
+use crate::report::Report;
 use crate::store::Store;
 
 /// How a session ended.
@@ -60,7 +60,7 @@ type Step = Result<(), Box<End>>;
 struct Fetched {
     id: String,
     origin: Origin,
-    result: Result<Value, ApiError>,
+    result: Result<Report, ApiError>,
 }
 
 /// What a session's loop borrows from the engine for its lifetime.
@@ -109,7 +109,7 @@ pub struct Pump<'e> {
     store_failures: u32,
     /// Live reports that arrived during a catch-up: printed after it, so the person sees
     /// calls in the order they ended.
-    held: Vec<(String, Value)>,
+    held: Vec<(String, Report)>,
     /// Announced IDs waiting for a free live fetch (bounded; see `flood`).
     waiting: WaitingIds,
     junk_frames: RepeatedWarning,
@@ -235,7 +235,7 @@ impl<'e> Pump<'e> {
             let _ = self.needs.events.send(ListenEvent::CaughtUp).await;
         }
         let mut held = std::mem::take(&mut self.held);
-        held.sort_by_key(|(_, report)| call_ended(report));
+        held.sort_by_key(|(_, report)| report.facts().call_ended);
         for (id, report) in held {
             self.emit_report(&id, report, Origin::Notification).await?;
         }
@@ -294,14 +294,6 @@ impl<'e> Pump<'e> {
             Fetched { id, origin, result }
         })
     }
-}
-
-/// A report's `callEnded`, when it has a readable one.
-fn call_ended(report: &Value) -> Option<Timestamp> {
-    report
-        .get("callEnded")
-        .and_then(Value::as_str)
-        .and_then(|t| t.parse::<Timestamp>().ok())
 }
 
 /// Runs a maintenance step unless shutdown is requested first.

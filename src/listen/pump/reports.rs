@@ -3,7 +3,6 @@
 //! A child of `pump`, so it shares the loop's state without making any of it public.
 
 use jiff::Timestamp;
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::super::backfill::{Missed, find_missed, not_stored};
@@ -11,8 +10,9 @@ use super::super::error::is_fatal;
 use super::super::ledger::{CursorMove, backfill_start, save_in_background};
 use super::super::set_aside;
 use super::super::{ListenEvent, Origin};
-use super::{End, Fetched, Pump, SearchResult, Step, call_ended, later};
+use super::{End, Fetched, Pump, SearchResult, Step, later};
 use crate::net::ApiError;
+use crate::report::Report;
 use crate::store::Stored;
 
 /// Backfilled reports fetched at once; they are emitted in `callEnded` order regardless.
@@ -54,7 +54,7 @@ impl Pump<'_> {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
                 (Ok(missed), Some(store)) => {
-                    let missed = not_stored(&store, from, missed, &outbox.queue()).await;
+                    let missed = not_stored(&store, from, missed).await;
                     outbox.wake_deliveries();
                     Ok(missed)
                 }
@@ -184,16 +184,13 @@ impl Pump<'_> {
     /// renderer, unless the store already had it (an earlier run, another listener). When the
     /// store fails, nothing is printed: the gap stays open and a later backfill brings the
     /// report again once the store is back.
-    pub(super) async fn emit_report(&mut self, id: &str, report: Value, origin: Origin) -> Step {
+    pub(super) async fn emit_report(&mut self, id: &str, report: Report, origin: Origin) -> Step {
         if self.needs.ledgers.seen(id) {
             return Ok(());
         }
         let now = self.needs.clock.now();
-        let ended = call_ended(&report).unwrap_or(now);
-        let account = report
-            .get("accountKey")
-            .and_then(Value::as_str)
-            .map(str::to_string);
+        let ended = report.facts().call_ended.unwrap_or(now);
+        let account = report.facts().account_key.clone();
         let advance = !self.gap.is_open();
         let cursor = self
             .needs
@@ -243,7 +240,7 @@ impl Pump<'_> {
     pub(super) async fn store(
         &mut self,
         id: &str,
-        report: &Value,
+        report: &Report,
         cursor: Option<CursorMove>,
         now: Timestamp,
     ) -> Keeping {

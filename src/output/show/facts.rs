@@ -2,11 +2,13 @@
 //! call started and ended, who the parties are (by participant id), the voice systems with
 //! their waits and durations, and who hung up. Every text here is escaped for the terminal.
 
+use std::collections::HashSet;
+
 use jiff::Timestamp;
 use serde_json::Value;
 
 use super::super::escape::terminal_safe;
-use super::super::party::PartyCell;
+use super::super::party::{PartyCell, one_space};
 use super::super::time::human_duration;
 
 /// A report's top level, read once.
@@ -16,8 +18,20 @@ pub(crate) struct CallFacts<'a> {
     pub participants: Vec<&'a Value>,
     /// The voice systems (queue, voicemail…) by id, in the report's order.
     pub ivrs: Vec<(String, &'a Value)>,
+    /// GoTo's `actions` (a new voicemail names its box's extension).
+    actions: Vec<&'a Value>,
+    /// Participants some state shows on the call: only they can have hung up.
+    connected: HashSet<&'a str>,
     originator: Option<&'a str>,
     hangup: Option<&'a str>,
+}
+
+/// One person of the call however many devices rang: a user by GoTo's user id, else a name
+/// and number.
+pub(crate) struct Person<'a> {
+    pub key: String,
+    pub participant: &'a Value,
+    pub devices: usize,
 }
 
 impl<'a> CallFacts<'a> {
@@ -38,14 +52,114 @@ impl<'a> CallFacts<'a> {
             .into_iter()
             .map(|ivr| (text(ivr, "id").unwrap_or("").to_string(), ivr))
             .collect();
+        let connected = list("callStates")
+            .into_iter()
+            .filter_map(|s| s.get("participants")?.as_array())
+            .flatten()
+            .filter(|p| {
+                // On the call in any way (talking, held, in the dial plan), not only ringing.
+                let status = p.pointer("/status/value").and_then(Value::as_str);
+                !matches!(status, None | Some("RINGING" | "DISCONNECTING" | ""))
+            })
+            .filter_map(|p| p.get("id")?.as_str())
+            .collect();
         Self {
             created: time("callCreated"),
             ended: time("callEnded"),
             participants,
             ivrs,
+            actions: list("actions"),
+            connected,
             originator,
             hangup: report.get("hangupOriginatorId").and_then(Value::as_str),
         }
+    }
+
+    /// Whether some state shows participant `id` connected.
+    pub(crate) fn was_connected(&self, id: &str) -> bool {
+        self.connected.contains(id)
+    }
+
+    /// Which person participant `id` is: GoTo's user id (the report's or the state's device
+    /// user), else the name and number shown.
+    pub(crate) fn person_key(&self, id: &str, in_state: &Value) -> String {
+        let user = |p: &Value| {
+            p.pointer("/type/userId")
+                .or_else(|| p.pointer("/type/device/user/id"))
+                .and_then(Value::as_str)
+                .filter(|u| !u.is_empty())
+                .map(|u| format!("user {u}"))
+        };
+        self.participant(id)
+            .and_then(user)
+            .or_else(|| user(in_state))
+            .unwrap_or_else(|| format!("party {}", self.name_of(id, in_state)))
+    }
+
+    /// The report's participants as people, in order: one entry for a person on several
+    /// devices (or rung several times by a queue), with how many devices.
+    pub(crate) fn persons(&self) -> Vec<Person<'a>> {
+        let mut persons: Vec<Person<'a>> = Vec::new();
+        let mut devices: Vec<HashSet<String>> = Vec::new();
+        for p in &self.participants {
+            let id = text(p, "id").unwrap_or("");
+            let key = self.person_key(id, p);
+            let device = p
+                .pointer("/type/deviceId")
+                .and_then(Value::as_str)
+                .map_or_else(|| id.to_string(), str::to_string);
+            match persons.iter().position(|known| known.key == key) {
+                Some(k) => {
+                    devices[k].insert(device);
+                    persons[k].devices = devices[k].len();
+                }
+                None => {
+                    persons.push(Person {
+                        key,
+                        participant: p,
+                        devices: 1,
+                    });
+                    devices.push(HashSet::from([device]));
+                }
+            }
+        }
+        persons
+    }
+
+    /// A transfer's target in words: the queue or the party with that extension, else the
+    /// number itself.
+    pub(crate) fn destination(&self, number: &str) -> String {
+        let queue = self.ivrs.iter().find(|(_, ivr)| {
+            ivr.pointer("/type/extensionNumber").and_then(Value::as_str) == Some(number)
+                && ivr.pointer("/type/value").and_then(Value::as_str) == Some("CALL_QUEUE")
+        });
+        if let Some((_, ivr)) = queue {
+            let kind = ivr.get("type").unwrap_or(&Value::Null);
+            let field = |n: &str| text(kind, n).map(|t| terminal_safe(t).into_owned());
+            return queue_name_text(field("queueName"), field("extensionNumber"));
+        }
+        let party = self
+            .participants
+            .iter()
+            .find(|p| p.pointer("/type/extensionNumber").and_then(Value::as_str) == Some(number));
+        match party {
+            Some(p) => self.name_of(text(p, "id").unwrap_or(""), p),
+            None => terminal_safe(number).into_owned(),
+        }
+    }
+
+    /// Whose voicemail box `kind` is: a new-voicemail action for the same box names the
+    /// extension, and a participant with that extension names the person.
+    fn voicemail_owner(&self, kind: &Value) -> Option<String> {
+        let boxed = text(kind, "voicemailBoxId")?;
+        let extension = self.actions.iter().find_map(|action| {
+            let detail = action.get("type")?;
+            (text(detail, "voicemailboxId").or_else(|| text(detail, "voicemailBoxId"))
+                == Some(boxed))
+            .then(|| text(detail, "extensionNumber"))
+            .flatten()
+        })?;
+        Some(self.destination(extension))
     }
 
     /// The participant who started the call.
@@ -79,10 +193,11 @@ impl<'a> CallFacts<'a> {
         }
     }
 
-    /// Who hung up, when GoTo names a participant of the call.
+    /// Who hung up, when GoTo names a participant of the call who was connected (GoTo can
+    /// name one who only rang).
     pub(crate) fn hangup_name(&self) -> Option<String> {
-        let participant = self.participant(self.hangup?)?;
-        Some(self.name_of(self.hangup?, participant))
+        let id = self.hangup.filter(|id| self.was_connected(id))?;
+        Some(self.name_of(id, self.participant(id)?))
     }
 
     /// The first line: who called which number, or who placed the call.
@@ -124,29 +239,62 @@ impl<'a> CallFacts<'a> {
                     .flatten();
                 queue_text(kind, field("queueName"), field("extensionNumber"), agent)
             }
-            Some("VOICEMAIL") => voicemail_text(kind, field("number")),
+            Some("VOICEMAIL") => {
+                let owner = self.voicemail_owner(kind).map(|o| format!("of {o}"));
+                voicemail_text(kind, owner.or_else(|| field("number")))
+            }
+            Some("SATISFACTION_SURVEY") => survey_text(kind),
             Some(other) => words(other),
             None => "a voice system".to_string(),
+        }
+    }
+
+    /// The participant id of the agent a queue says answered, when it names just one.
+    pub(crate) fn answering_agent(&self) -> Option<&'a str> {
+        self.ivrs.iter().find_map(|(id, ivr)| {
+            let answered = ivr.pointer("/type/leftQueueReason").and_then(Value::as_str);
+            if answered != Some("ANSWERED") {
+                return None;
+            }
+            let agent = self.only_agent_of(id)?;
+            text(agent, "id")
+        })
+    }
+
+    /// The one agent participant linked to queue `ivr_id` (none when several are).
+    fn only_agent_of(&self, ivr_id: &str) -> Option<&'a Value> {
+        if ivr_id.is_empty() {
+            return None;
+        }
+        let mut agents = self.participants.iter().copied().filter(|p| {
+            p.pointer("/type/interactiveVoiceResponseSystemId")
+                .and_then(Value::as_str)
+                == Some(ivr_id)
+        });
+        match (agents.next(), agents.next()) {
+            (Some(agent), None) => Some(agent),
+            _ => None,
         }
     }
 
     /// The agent who took the call from the queue with voice-system id `ivr_id`: GoTo links an
     /// agent to the queue it answered for by `type.interactiveVoiceResponseSystemId`.
     fn agent_from(&self, ivr_id: &str) -> Option<String> {
-        if ivr_id.is_empty() {
-            return None;
-        }
-        let mut agents = self.participants.iter().filter(|p| {
-            p.pointer("/type/interactiveVoiceResponseSystemId")
-                .and_then(Value::as_str)
-                == Some(ivr_id)
-        });
         // Several agents of the queue took part (rung, or one after another): which one
         // answered is not known here, so none is named.
-        let (Some(agent), None) = (agents.next(), agents.next()) else {
-            return None;
-        };
+        let agent = self.only_agent_of(ivr_id)?;
         Some(self.name_of(text(agent, "id").unwrap_or(""), agent))
+    }
+
+    /// The first queue of the report, in words (`queue Sales (1101)`).
+    pub(crate) fn queue(&self) -> Option<String> {
+        self.ivrs.iter().find_map(|(_, ivr)| {
+            let kind = ivr.get("type")?;
+            (text(kind, "value") == Some("CALL_QUEUE")).then(|| {
+                let field = |n: &str| text(kind, n).map(|t| terminal_safe(t).into_owned());
+                queue_name_text(field("queueName"), field("extensionNumber"))
+            })
+        })
     }
 
     /// The queue an agent took the call from, by the agent's voice-system id.
@@ -156,18 +304,23 @@ impl<'a> CallFacts<'a> {
     }
 }
 
+/// `queue Sales (1101)`.
+pub(crate) fn queue_name_text(name: Option<String>, extension: Option<String>) -> String {
+    match (name, extension) {
+        (Some(n), Some(e)) => format!("queue {n} ({e})"),
+        (Some(n), None) => format!("queue {n}"),
+        (None, Some(e)) => format!("queue {e}"),
+        (None, None) => "a queue".to_string(),
+    }
+}
+
 fn queue_text(
     kind: &Value,
     name: Option<String>,
     extension: Option<String>,
     agent: Option<String>,
 ) -> String {
-    let mut line = match (name, extension) {
-        (Some(n), Some(e)) => format!("queue {n} ({e})"),
-        (Some(n), None) => format!("queue {n}"),
-        (None, Some(e)) => format!("queue {e}"),
-        (None, None) => "a queue".to_string(),
-    };
+    let mut line = queue_name_text(name, extension);
     let waited = kind.get("callerWaitDuration").and_then(Value::as_i64);
     let reason = text(kind, "leftQueueReason");
     let detail = match (reason, waited) {
@@ -192,19 +345,60 @@ fn queue_text(
     line
 }
 
-fn voicemail_text(kind: &Value, number: Option<String>) -> String {
-    let mut line = match number {
-        Some(n) => format!("voicemail box {n}"),
+/// `whose`: `of Ann (8601)` or the box's number.
+fn voicemail_text(kind: &Value, whose: Option<String>) -> String {
+    let mut line = match whose {
+        Some(w) => format!("voicemail box {w}"),
         None => "voicemail".to_string(),
     };
-    if let Some(ms) = kind.get("duration").and_then(Value::as_i64) {
-        line.push_str(&format!(": the caller left a {} message", seconds_text(ms)));
-    }
-    match text(kind, "voicemailStatus") {
-        Some("SUCCESS") | None => {}
-        Some(other) => line.push_str(&format!(" ({})", words(other))),
+    let status = text(kind, "voicemailStatus");
+    match (kind.get("duration").and_then(Value::as_i64), status) {
+        (_, Some(other)) if other != "SUCCESS" => {
+            line.push_str(&format!(": no message left ({})", words(other)));
+        }
+        (Some(ms), _) => {
+            line.push_str(&format!(": the caller left a {} message", seconds_text(ms)));
+        }
+        (None, _) => {}
     }
     line
+}
+
+/// A satisfaction survey: GoTo has not published its fields, so any score or feedback-like
+/// field is shown by its own name (a score with its maximum as `4/5`), and a survey without
+/// them still reads as one.
+fn survey_text(kind: &Value) -> String {
+    let Some(fields) = kind.as_object() else {
+        return "satisfaction survey".to_string();
+    };
+    let maximum = fields.iter().find_map(|(name, value)| {
+        let lower = name.to_ascii_lowercase();
+        (lower.starts_with("max") && lower.contains("score")).then(|| value.as_f64())?
+    });
+    let mut parts = Vec::new();
+    for (name, value) in fields {
+        let lower = name.to_ascii_lowercase();
+        let wanted = ["score", "rating", "feedback", "comment"]
+            .iter()
+            .any(|w| lower.contains(w));
+        if !wanted || lower.starts_with("max") {
+            continue;
+        }
+        let shown = match (value, maximum) {
+            (Value::Number(n), Some(max)) => format!("{n}/{max}"),
+            (Value::Number(n), None) => n.to_string(),
+            (Value::String(s), _) if !s.trim().is_empty() => {
+                format!("\"{}\"", terminal_safe(&one_space(s)))
+            }
+            _ => continue,
+        };
+        parts.push(format!("{} {shown}", terminal_safe(name)));
+    }
+    if parts.is_empty() {
+        "satisfaction survey".to_string()
+    } else {
+        format!("satisfaction survey: {}", parts.join(", "))
+    }
 }
 
 /// `PARKED_CALL` as `parked call`, escaped.
@@ -221,9 +415,7 @@ pub(crate) fn seconds_text(ms: i64) -> String {
     let ms = ms.max(0);
     if ms < 10_000 {
         format!("{:.1}s", ms as f64 / 1000.0)
-    } else if ms < 60_000 {
-        format!("{}s", ms / 1000)
     } else {
-        human_duration(ms / 1000)
+        human_duration((ms + 500) / 1000)
     }
 }

@@ -10,9 +10,8 @@ use super::super::Palette;
 use super::super::escape::terminal_safe;
 use super::super::party::{PartyCell, share};
 use super::super::text::{cut_styled, shorten, width};
-use super::super::time::human_duration;
-use super::facts::CallFacts;
-use super::facts::words;
+use super::super::time::length_between;
+use super::facts::{CallFacts, Person, words};
 use crate::outcome::Outcome;
 
 /// `INBOUND  PROBE CALLER (+12015550100) → Test Person 8633 (8633) +1`, in `columns`.
@@ -56,27 +55,56 @@ pub(crate) fn headline(
     cut_styled(&line, columns)
 }
 
-/// The originator, and the first other party with a count of the rest (or, with nobody but
-/// the caller, the number the caller dialled).
+/// The originator, and who the call reached: the first person who answered, else the queue
+/// that held it, else the first person rung (or, with nobody but the caller, the number the
+/// caller dialled); with a count of the other people.
 fn caller_and_callee(facts: &CallFacts) -> (PartyCell, PartyCell) {
-    let originator = facts.participants.iter().find(|p| {
-        let id = p.get("id").and_then(Value::as_str).unwrap_or("");
-        facts.is_originator(id)
-    });
-    let caller = originator.map_or_else(PartyCell::default, |p| PartyCell::of_participant(p, 0));
-    let others: Vec<&&Value> = facts
-        .participants
+    let persons = facts.persons();
+    let is_caller =
+        |p: &Value| facts.is_originator(p.get("id").and_then(Value::as_str).unwrap_or(""));
+    let caller = persons
         .iter()
-        .filter(|p| Some(*p) != originator)
+        .find(|p| is_caller(p.participant))
+        .map_or_else(PartyCell::default, |p| {
+            PartyCell::of_participant(p.participant, 0)
+        });
+    let others: Vec<&Person> = persons
+        .iter()
+        .filter(|p| !is_caller(p.participant))
         .collect();
+    let answered_by = |p: &Person, answered: &dyn Fn(&str) -> bool| {
+        facts.participants.iter().any(|q| {
+            let id = q.get("id").and_then(Value::as_str).unwrap_or("");
+            answered(id) && facts.person_key(id, q) == p.key
+        })
+    };
+    // The states show who was connected; a report without them may still name the agent
+    // who took the call from a queue.
+    let agent = facts.answering_agent();
+    let answered = others
+        .iter()
+        .position(|p| answered_by(p, &|id| facts.was_connected(id)))
+        .or_else(|| {
+            others
+                .iter()
+                .position(|p| answered_by(p, &|id| agent == Some(id)))
+        });
     let dialled = || {
-        let number = originator?.pointer("/type/number")?.as_str()?;
-        originator?.pointer("/type/caller")?;
+        let originator = persons
+            .iter()
+            .find(|p| is_caller(p.participant))?
+            .participant;
+        let number = originator.pointer("/type/number")?.as_str()?;
+        originator.pointer("/type/caller")?;
         Some(PartyCell::named(None, Some(number), 0))
     };
-    let callee = match others.first() {
-        Some(p) => PartyCell::of_participant(p, others.len() - 1),
-        None => dialled().unwrap_or_default(),
+    let callee = match (answered, facts.queue()) {
+        (Some(k), _) => PartyCell::of_participant(others[k].participant, others.len() - 1),
+        (None, Some(queue)) => PartyCell::named(Some(&queue), None, 0),
+        (None, None) => match others.first() {
+            Some(p) => PartyCell::of_participant(p.participant, others.len() - 1),
+            None => dialled().unwrap_or_default(),
+        },
     };
     (caller, callee)
 }
@@ -107,10 +135,7 @@ pub(crate) fn when_lines(
         )
     };
     let length = match (facts.created, facts.ended) {
-        (Some(a), Some(b)) => format!(
-            " ({})",
-            human_duration(b.duration_since(a).as_secs().max(0))
-        ),
+        (Some(a), Some(b)) => format!(" ({})", length_between(a, b)),
         _ => String::new(),
     };
     let id = report
@@ -128,13 +153,14 @@ pub(crate) fn when_lines(
     ]
 }
 
-/// Every participant of the report with its role: the caller, agents (with their queue),
-/// lines, outside numbers.
+/// Every person of the report with their role: the caller, agents (with their queue), lines,
+/// outside numbers; one line for a person rung on several devices.
 pub(crate) fn party_lines(facts: &CallFacts) -> Vec<(String, String)> {
     facts
-        .participants
+        .persons()
         .iter()
-        .map(|p| {
+        .map(|person| {
+            let p = person.participant;
             let id = p.get("id").and_then(Value::as_str).unwrap_or("");
             let kind = p
                 .pointer("/type/value")
@@ -171,6 +197,13 @@ pub(crate) fn party_lines(facts: &CallFacts) -> Vec<(String, String)> {
                 .and_then(|q| facts.queue_name(q));
             if let Some(queue) = queue {
                 text.push_str(&format!(", queue {queue}"));
+            }
+            if person.devices > 1 {
+                text.push_str(&format!(", rang on {} devices", person.devices));
+            }
+            // GoTo's matched contact (2026-01): only its id is public.
+            if let Some(contact) = p.pointer("/type/contact/id").and_then(Value::as_str) {
+                text.push_str(&format!(", contact {}", terminal_safe(contact)));
             }
             (label, text)
         })

@@ -147,7 +147,10 @@ fn lay_out(blocks: &[Block], columns: usize, palette: Palette) -> String {
         match block {
             Block::Section(title) => {
                 out.push(String::new());
-                out.push(palette.bold(title).to_string());
+                // A long title wraps like any text rather than overflow a narrow terminal.
+                for part in wrap(title, columns) {
+                    out.push(palette.bold(&part).to_string());
+                }
             }
             Block::Drawn(line) => out.push(line.clone()),
             Block::Lines(lines) => {
@@ -181,5 +184,7 @@ fn lay_out(blocks: &[Block], columns: usize, palette: Palette) -> String {
     text
 }
 
+#[cfg(test)]
+mod real_tests;
 #[cfg(test)]
 mod tests;

@@ -166,6 +166,9 @@ fn post_call_analysis_and_revisions() {
 #[test]
 fn hostile_names_are_escaped_and_wide_ones_fit() {
     let hostile = "Evil\u{1b}]0;pwned\u{7}\u{1b}[2J\n09:00:00 fake line 山田太郎 e\u{301}\u{202e}";
+    let invisible = ['\u{200b}', '\u{200e}', '\u{200f}', '\u{2028}', '\u{feff}'];
+    let hostile = format!("{hostile}{}", invisible.iter().collect::<String>());
+    let hostile = hostile.as_str();
     let report = held_and_transferred(hostile);
     let text = page(&report, 80);
     assert!(
@@ -173,6 +176,7 @@ fn hostile_names_are_escaped_and_wide_ones_fit() {
         "{text:?}"
     );
     assert!(!text.contains('\u{202e}'), "{text:?}");
+    assert!(!text.contains(&invisible[..]), "{text:?}");
     assert!(
         !text.lines().any(|l| l.starts_with("09:00:00 fake")),
         "{text}"
@@ -227,7 +231,8 @@ fn a_queue_and_a_voicemail_box_read_once_whatever_their_ids() {
         ]
     });
     let text = page(&report, 80);
-    assert_eq!(text.matches("queue Sales").count(), 1, "{text}");
+    let timeline = text.split("Timeline").nth(1).unwrap();
+    assert_eq!(timeline.matches("queue Sales").count(), 1, "{text}");
     assert!(
         text.contains(
             "+0:03    queue Sales (1100): the caller gave up after 1m 35s, callback offered"
@@ -239,4 +244,106 @@ fn a_queue_and_a_voicemail_box_read_once_whatever_their_ids() {
 #[test]
 fn a_report_with_almost_nothing_still_reads() {
     insta::assert_snapshot!(page(&json!({}), 80));
+}
+
+#[test]
+fn narrow_terminals_fit_from_40_columns_and_lay_out_at_40_below() {
+    let long = "Bartholomew Featherstonehaugh-Worthington III of the Very Long Name Department";
+    let mut trimmed = fixture();
+    // Keep few states so the facts the states do not place get their own titled section.
+    trimmed["callStates"] = json!([]);
+    let reports = [
+        fixture(),
+        trimmed,
+        held_and_transferred(long),
+        left_the_dial_plan(),
+    ];
+    for report in &reports {
+        for columns in 1..=60 {
+            let text = page(report, columns);
+            let room = columns.max(40);
+            for line in text.lines() {
+                assert!(width(line) <= room, "{columns}: {line:?}\n{text}");
+            }
+            assert!(text.lines().count() < 80, "{columns}: {text}");
+        }
+    }
+    let mut analysed = fixture();
+    analysed["callReason"] = json!(long.repeat(3));
+    analysed["aVeryLongFieldNameThatGoToMightAddOneDay"] = json!({"nested": long});
+    let at = "2026-09-30T15:54:50Z".parse::<Timestamp>().unwrap();
+    let revisions = [Revision {
+        number: 1,
+        fetched_at: at,
+        report: &analysed,
+    }];
+    for columns in 1..=60 {
+        let text = page_with(&analysed, &revisions, columns, false);
+        assert!(
+            text.lines().all(|l| width(l) <= columns.max(40)),
+            "{columns}: {text}"
+        );
+        assert!(text.lines().count() < 120, "{columns}: {text}");
+    }
+}
+
+#[test]
+fn goto_newest_fields_read_without_breaking_the_page() {
+    let mut report = held_and_transferred("Carol Caller");
+    report["participants"][0]["type"]["contact"] =
+        json!({"id": "c0ffee00-0000-4000-8000-000000000001"});
+    report["interactiveVoiceResponseSystems"] = json!([
+        {"id": "s", "originator": "c", "type": {"value": "SATISFACTION_SURVEY", "score": 4, "maxScore": 5,
+            "feedback": "Very  helpful"}},
+        {"id": "t", "originator": "c", "type": {"value": "SATISFACTION_SURVEY", "answers": [{"q": 1}]}},
+    ]);
+    let text = page(&report, 80);
+    let words = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("contact c0ffee00-0000-4000-8000-000000000001"),
+        "{text}"
+    );
+    assert!(
+        words.contains("satisfaction survey: score 4/5, feedback \"Very helpful\""),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.trim() == "satisfaction survey"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.split_whitespace().eq(["outcome", "answered"])),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_voicemail_that_failed_on_a_later_state_says_so() {
+    let c = caller("Late Larry");
+    let vm = |status: &str, result: Option<&str>| {
+        let mut kind =
+            json!({"voicemailBoxId": "vb", "number": "+18005550199", "value": "VOICEMAIL"});
+        if let Some(r) = result {
+            kind["voicemailStatus"] = json!(r);
+        }
+        json!({"id": "v", "status": {"value": status}, "originator": "c", "type": kind})
+    };
+    let report = json!({
+        "conversationSpaceId": "dddddddd-1111-2222-3333-444444444444",
+        "callCreated": "2026-11-25T09:00:00Z", "callEnded": "2026-11-25T09:00:30Z",
+        "direction": "INBOUND", "participants": [c], "interactiveVoiceResponseSystems": [],
+        "callStates": [
+            state(1, "00:00", vec![with_status(c.clone(), "RINGING")], vec![]),
+            state(2, "00:10", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")], vec![vm("CONNECTED", None)]),
+            state(3, "00:20", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![vm("DISCONNECTING", Some("FAILED"))]),
+            state(4, "00:30", vec![], vec![]),
+        ]
+    });
+    let text = page(&report, 80);
+    assert!(
+        text.contains("+0:10    voicemail box +18005550199: no message left (failed)"),
+        "{text}"
+    );
 }

@@ -1,0 +1,131 @@
+//! What reading a report costs, measured on the built `cer` (SPEC section 5: at most about
+//! three times its size). A 30 MB report that is nearly all one array of zeros cost 1.58 GB
+//! when every report was parsed whole into a tree of values (issue 26, finding 4).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+
+use super::harness::TestEnv;
+
+const ID: &str = "b6ad7073-be3a-31d5-a956-777109126542";
+
+const MB: usize = 1024 * 1024;
+
+const HEAD: &str = concat!(
+    r#"{"conversationSpaceId":"b6ad7073-be3a-31d5-a956-777109126542","#,
+    r#""callEnded":"2026-11-25T10:00:00Z","z":["#
+);
+const TAIL: &str = "0]}";
+
+/// The size of `{"conversationSpaceId":"…","callEnded":"…","z":[0,0,0,…]}` with `zeros` + 1
+/// zeros.
+fn report_size(zeros: usize) -> usize {
+    HEAD.len() + 2 * zeros + TAIL.len()
+}
+
+/// Answers every request on a local port with that report, written a piece at a time so
+/// this test's own memory (which a child inherits until it runs `cer`) stays small; its
+/// address.
+fn serve(zeros: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let piece = "0,".repeat(32 * 1024);
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = Vec::new();
+            let mut byte = [0u8; 1];
+            while !request.ends_with(b"\r\n\r\n") && stream.read(&mut byte).is_ok_and(|n| n == 1) {
+                request.push(byte[0]);
+            }
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n{HEAD}",
+                report_size(zeros)
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let mut left = zeros;
+            while left > 0 {
+                let n = left.min(piece.len() / 2);
+                if stream.write_all(&piece.as_bytes()[..2 * n]).is_err() {
+                    break;
+                }
+                left -= n;
+            }
+            let _ = stream.write_all(TAIL.as_bytes());
+        }
+    });
+    address
+}
+
+/// `cer fetch ID --compact` against a server answering a report of `zeros` zeros: what it
+/// printed and its peak resident memory in bytes (the kernel's `ru_maxrss` of this one
+/// child, read as it is reaped).
+#[expect(
+    clippy::zombie_processes,
+    reason = "reaped by wait4, which also reads its rusage"
+)]
+fn fetch_measured(env: &TestEnv, zeros: usize) -> (Vec<u8>, u64) {
+    let base = serve(zeros);
+    let out = env
+        .work_dir()
+        .join(format!("out-{}.json", fastrand_suffix()));
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin!("cer"));
+    command
+        .args(["fetch", ID, "--compact"])
+        .current_dir(env.work_dir())
+        .env("HOME", env.work_dir())
+        .env("CER_CONFIG_DIR", env.config_dir())
+        .env("CER_STATE_DIR", env.state_dir())
+        .env("CER_KEYRING", "0")
+        .env("CER_API_BASE", &base)
+        .env("CER_AUTH_BASE", &base)
+        .env("CER_TOKEN", "test-token")
+        .env_remove("CER_STORE")
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(Stdio::piped());
+    let child = command.spawn().unwrap();
+    let pid = libc::pid_t::try_from(child.id()).unwrap();
+    let mut status = 0;
+    // SAFETY: zeroed rusage is a valid value for the kernel to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `pid` is this process's own child, not yet reaped; the pointers are valid.
+    let reaped = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+    assert_eq!(reaped, pid);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "cer fetch failed: {status}"
+    );
+    let printed = std::fs::read(&out).unwrap();
+    (printed, u64::try_from(usage.ru_maxrss).unwrap() * 1024)
+}
+
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[test]
+fn fetching_a_30_mb_report_costs_at_most_three_times_its_size() {
+    let env = TestEnv::new();
+    let (small, baseline) = fetch_measured(&env, 10);
+    assert_eq!(small.len(), report_size(10) + 1);
+    let zeros = 15_000_000;
+    let size = report_size(zeros) as u64;
+    let (printed, peak) = fetch_measured(&env, zeros);
+    assert_eq!(printed.len() as u64, size + 1, "the whole report, one line");
+    assert!(printed.starts_with(HEAD.as_bytes()) && printed.ends_with(b"0,0]}\n"));
+    let over = peak.saturating_sub(baseline);
+    eprintln!(
+        "peak RSS {} MB, baseline {} MB, body {} MB",
+        peak / MB as u64,
+        baseline / MB as u64,
+        size / MB as u64
+    );
+    assert!(
+        over < 3 * size,
+        "a {size}-byte report cost {over} bytes over the baseline {baseline} (peak {peak})"
+    );
+}
