@@ -323,6 +323,15 @@ pub(crate) struct SyncArgs {
     #[arg(long, requires = "check")]
     pub json: bool,
 
+    /// Also archive each call's report, recordings and transcripts to DEST, a folder or
+    /// s3://BUCKET[/PREFIX] (CER_ARCHIVE); with --check, count what the archive lacks
+    #[arg(long, value_name = "DEST")]
+    pub archive: Option<String>,
+
+    /// With --check and an archive: read every archived object again and compare its SHA-256
+    #[arg(long, requires = "check")]
+    pub verify: bool,
+
     #[command(flatten)]
     pub store: StoreArgs,
 }

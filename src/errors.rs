@@ -43,6 +43,12 @@ pub struct Interrupted;
 #[error("already reported")]
 pub struct AlreadyReported(pub u8);
 
+/// `--archive` with a token that lacks `recording.v1.read` (found before anything starts, or
+/// told by GoTo's 403): exit 4. It says which.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NeedsRecordingScope(pub String);
+
 /// Exit codes of the contract (SPEC section 3).
 pub mod code {
     pub const FAILURE: u8 = 1;
@@ -100,6 +106,9 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
             return Verdict::loud(code::USAGE, usage.hint.as_deref());
         }
+        if cause.is::<NeedsRecordingScope>() {
+            return Verdict::loud(code::AUTH, Some(RECORDINGS_HINT));
+        }
         if let Some(auth) = cause.downcast_ref::<AuthError>() {
             return Verdict::loud(code::AUTH, Some(auth_hint(auth)));
         }
@@ -122,6 +131,9 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 /// For an OAuth client that is missing or cannot be used.
 pub(crate) const OAUTH_CLIENT_HINT: &str = "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at \
     developer.goto.com) in the environment or in ./.env";
+
+const RECORDINGS_HINT: &str = "run `cer login --recordings` to log in with the recording scopes \
+                               (the OAuth client must have recording.v1.read)";
 
 const NEEDS_START_HINT: &str =
     "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago";

@@ -8,6 +8,7 @@
 // The public modules are what the binary, the integration tests and the benchmarks reach
 // through `cer::`; the rest are the binary's own internals, visible to the crate only.
 pub mod api;
+pub mod archive;
 pub mod auth;
 pub mod cli;
 mod commands;

@@ -28,6 +28,8 @@ pub enum GotoApi {
     CallEventsReport,
     /// Notification channels (`/notification-channel/...`).
     NotificationChannel,
+    /// Recordings and transcripts (`/recording/...`).
+    Recording,
 }
 
 impl GotoApi {
@@ -36,12 +38,15 @@ impl GotoApi {
         match self {
             Self::CallEventsReport => "call-events-report",
             Self::NotificationChannel => "notification-channel",
+            Self::Recording => "recording",
         }
     }
 
     fn of_path(path: &str) -> Self {
         if path.starts_with("/notification-channel") {
             Self::NotificationChannel
+        } else if path.starts_with("/recording/") {
+            Self::Recording
         } else {
             Self::CallEventsReport
         }
@@ -56,7 +61,7 @@ pub trait RequestObserver: Send + Sync {
 }
 
 /// A request as cer describes it: method, path under the API base, query and JSON body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ApiRequest {
     /// The HTTP method.
     pub method: Method,
@@ -66,6 +71,24 @@ pub struct ApiRequest {
     pub query: Vec<(String, String)>,
     /// A JSON body, if any.
     pub body: Option<Value>,
+    /// Whether a 3xx answer with a `Location` is the answer (the Recording API's downloads),
+    /// rather than an error.
+    pub redirect: bool,
+    /// What logs show instead of `path` when the path holds a secret (a download token).
+    pub shown: Option<String>,
+}
+
+/// Shows the path as logs may (a download token stays hidden).
+impl std::fmt::Debug for ApiRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiRequest")
+            .field("method", &self.method)
+            .field("path", &self.shown_path())
+            .field("query", &self.query)
+            .field("body", &self.body)
+            .field("redirect", &self.redirect)
+            .finish()
+    }
 }
 
 impl ApiRequest {
@@ -76,6 +99,8 @@ impl ApiRequest {
             path: path.into(),
             query: Vec::new(),
             body: None,
+            redirect: false,
+            shown: None,
         }
     }
 
@@ -96,6 +121,23 @@ impl ApiRequest {
         self
     }
 
+    /// Takes a 3xx with a `Location` as the answer: [`ApiResponse::location`] holds it.
+    pub fn redirected(mut self) -> Self {
+        self.redirect = true;
+        self
+    }
+
+    /// Logs show `shown` instead of the path, which holds a secret.
+    pub fn shown_as(mut self, shown: impl Into<String>) -> Self {
+        self.shown = Some(shown.into());
+        self
+    }
+
+    /// The path as logs may show it.
+    pub fn shown_path(&self) -> &str {
+        self.shown.as_deref().unwrap_or(&self.path)
+    }
+
     /// Whether sending it twice is harmless. A repeated POST could leave a second channel
     /// behind, so POSTs are retried only when GoTo certainly did not act (429, no connection).
     fn is_idempotent(&self) -> bool {
@@ -110,6 +152,9 @@ pub struct ApiResponse {
     pub status: StatusCode,
     /// The body, at most [`MAX_API_BODY`] bytes.
     pub body: bytes::Bytes,
+    /// Where a redirect of a [`ApiRequest::redirected`] request points: a secret (it may
+    /// carry a signature), never logged.
+    pub location: Option<Secret>,
 }
 
 impl ApiResponse {
@@ -136,6 +181,7 @@ struct Inner {
     tokens: Tokens,
     report_limiter: DefaultDirectRateLimiter,
     channel_limiter: DefaultDirectRateLimiter,
+    recording_limiter: DefaultDirectRateLimiter,
     retry: RetryPolicy,
     observer: std::sync::OnceLock<Arc<dyn RequestObserver>>,
 }
@@ -175,6 +221,7 @@ impl ApiClient {
                 tokens,
                 report_limiter: limiter(),
                 channel_limiter: limiter(),
+                recording_limiter: limiter(),
                 retry,
                 observer: std::sync::OnceLock::new(),
             }),
@@ -184,6 +231,17 @@ impl ApiClient {
     /// Tells `observer` of every answer from now on (the first observer set stays).
     pub fn observe_requests(&self, observer: Arc<dyn RequestObserver>) {
         let _ = self.inner.observer.set(observer);
+    }
+
+    /// The HTTP client underneath (no redirects, no default headers): for requests to hosts
+    /// other than GoTo's API host, which must not carry the bearer token.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
+    /// The base of GoTo's REST APIs, against which redirects resolve.
+    pub fn base(&self) -> &Url {
+        &self.inner.base
     }
 
     /// The retry limits this client uses, for callers that retry answers of their own.
@@ -204,7 +262,7 @@ impl ApiClient {
                     if refreshed {
                         return Err(err);
                     }
-                    tracing::debug!(path = %request.path, "401: refreshing the token once");
+                    tracing::debug!(path = %request.shown_path(), "401: refreshing the token once");
                     self.inner.tokens.refresh_rejected(&token).await?;
                     refreshed = true;
                     continue;
@@ -244,6 +302,7 @@ impl ApiClient {
         let limiter = match api {
             GotoApi::CallEventsReport => &self.inner.report_limiter,
             GotoApi::NotificationChannel => &self.inner.channel_limiter,
+            GotoApi::Recording => &self.inner.recording_limiter,
         };
         limiter.until_ready().await;
         let token = self.inner.tokens.access_token().await?;
@@ -261,6 +320,7 @@ impl ApiClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
+        let location = redirect_location(request, &response);
         let body = match read_capped(response, MAX_API_BODY).await {
             Ok(body) => body,
             Err(BodyError::Transport(err)) => return Ok(self.transport_failure(request, &err)),
@@ -268,9 +328,13 @@ impl ApiClient {
                 return Ok(Attempt::Fail(ApiError::InvalidBody(too_large.to_string())));
             }
         };
-        tracing::debug!(method = %request.method, path = %request.path, %status, "GoTo answered");
-        if status.is_success() {
-            return Ok(Attempt::Done(ApiResponse { status, body }));
+        tracing::debug!(method = %request.method, path = %request.shown_path(), %status, "GoTo answered");
+        if status.is_success() || location.is_some() {
+            return Ok(Attempt::Done(ApiResponse {
+                status,
+                body,
+                location,
+            }));
         }
         let err = ApiError::from_status(status.as_u16(), retry_after, &body);
         Ok(match status.as_u16() {
@@ -312,6 +376,15 @@ impl ApiClient {
     }
 }
 
+/// The `Location` of a 3xx answer to a request that takes redirects as answers.
+fn redirect_location(request: &ApiRequest, response: &reqwest::Response) -> Option<Secret> {
+    if !request.redirect || !response.status().is_redirection() {
+        return None;
+    }
+    let location = response.headers().get(reqwest::header::LOCATION)?;
+    location.to_str().ok().map(Secret::new)
+}
+
 /// Waits from this long on are worth a line on stderr: a person should know why cer is quiet.
 const NOTICEABLE_WAIT: Duration = Duration::from_secs(2);
 /// How late an answer may be before cer says it is waiting for it.
@@ -328,7 +401,7 @@ async fn announce_if_slow<T>(request: &ApiRequest, sending: impl Future<Output =
     tracing::warn!(
         "GoTo has not answered {} {} for {}s; waiting up to {}s",
         request.method,
-        request.path,
+        request.shown_path(),
         SLOW_ANSWER.as_secs(),
         super::http::REQUEST_TIMEOUT.as_secs()
     );
@@ -340,9 +413,9 @@ fn announce_wait(request: &ApiRequest, err: &ApiError, wait: Duration) {
         tracing::warn!(
             "waiting {wait:.0?} for GoTo before trying {} {} again: {err}",
             request.method,
-            request.path
+            request.shown_path()
         );
     } else {
-        tracing::debug!(path = %request.path, "{err}; retrying in {wait:.1?}");
+        tracing::debug!(path = %request.shown_path(), "{err}; retrying in {wait:.1?}");
     }
 }

@@ -9,6 +9,7 @@ pub mod http;
 pub mod notifications;
 pub(crate) mod pager;
 pub mod proxy;
+pub mod recordings;
 pub(crate) mod reports;
 pub(crate) mod subscriptions;
 

@@ -15,6 +15,8 @@ mod signals;
 pub mod status;
 pub mod summaries;
 pub mod sync;
+mod sync_archive;
+mod sync_archive_check;
 mod sync_check;
 pub mod token;
 

@@ -46,12 +46,21 @@ const REFETCH_BATCH: i64 = 8;
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
     let store = Store::open(&settings.store).await?;
+    let archive = super::sync_archive::prepare(&settings, &store, context).await?;
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
     let Listed { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;
     if settings.check {
-        return super::sync_check::run(&store, (ids, unusable), &settings, context).await;
+        return super::sync_check::run(
+            &store,
+            (ids, unusable),
+            &settings,
+            archive.as_ref(),
+            context,
+        )
+        .await;
     }
+    let range = archive.as_ref().map(|_| ids.clone()).unwrap_or_default();
     let mut tally = Tally {
         unusable,
         ..Tally::default()
@@ -97,7 +106,9 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
     if !settings.refetch_after.is_empty() {
         refetch_due(&store, &api, (start, end), context, &mut tally).await?;
     }
-    finish(context, &tally, start, end)
+    let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
+    finish(context, &tally, start, end)?;
+    archived
 }
 
 /// Does the re-fetches due for the calls of the range with the listener's own re-fetcher:

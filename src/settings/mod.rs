@@ -1,6 +1,7 @@
 //! Flags, environment, `.env` and defaults resolved once into typed values
 //! (precedence: flag > environment > `.env` > default), so no other module reads the environment.
 
+pub mod archive;
 pub mod commands;
 mod duration;
 pub mod persistence;
@@ -61,6 +62,11 @@ pub struct Settings {
     pub refetch: Option<String>,
     /// `CER_FORWARD_SECRET`: signs forwarded reports.
     pub forward_secret: Option<Secret>,
+    /// `CER_ARCHIVE`: where recordings, transcripts and reports are archived, unless
+    /// `--archive` says otherwise.
+    pub archive: Option<String>,
+    /// `AWS_*`: the credentials, region and endpoint of an `s3://` archive.
+    pub s3: crate::archive::S3Settings,
     /// `COLUMNS`: how wide the terminal is, when the terminal cannot say (or a test fakes one).
     pub columns: Option<usize>,
     /// `BROWSER`: the command `login` opens the authorize URL with.
@@ -126,6 +132,8 @@ impl Settings {
             forward_secret: get("CER_FORWARD_SECRET")
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
+            archive: get("CER_ARCHIVE").filter(|s| !s.trim().is_empty()),
+            s3: archive::s3_settings(sources)?,
             columns: sources
                 .get("COLUMNS")
                 .and_then(|v| v.parse().ok())

@@ -188,6 +188,10 @@ pub struct SyncSettings {
     pub check: bool,
     /// `--json` (with `--check`).
     pub json: bool,
+    /// `--archive` / `CER_ARCHIVE`: also archive (or with `--check`, check) the calls' media.
+    pub archive: Option<super::archive::ArchiveSettings>,
+    /// `--verify` (with `--check --archive`): re-hash what the archive holds.
+    pub verify: bool,
 }
 
 impl SyncSettings {
@@ -206,6 +210,14 @@ impl SyncSettings {
             .or_else(|| settings.account_key.clone())
             .filter(|key| !key.trim().is_empty())
             .ok_or_else(missing_account_key)?;
+        let archive = super::archive::archive_settings(args.archive.as_deref(), settings)?;
+        if args.verify && archive.is_none() {
+            return Err(
+                UsageError::new("--verify checks an archive: give --archive DEST").with_hint(
+                    "e.g. cer sync --check --archive /srv/cer-archive --verify --day yesterday",
+                ),
+            );
+        }
         Ok(Self {
             start,
             end,
@@ -214,6 +226,8 @@ impl SyncSettings {
             refetch_after: refetch_after(None, settings)?,
             check: args.check,
             json: args.json,
+            archive,
+            verify: args.verify,
         })
     }
 }

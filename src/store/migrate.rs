@@ -28,6 +28,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
         "outcomes",
         include_str!("migrations/sqlite/0004_outcomes.sql"),
     ),
+    (5, "media", include_str!("migrations/sqlite/0005_media.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (
@@ -49,6 +50,11 @@ const POSTGRES: &[(i64, &str, &str)] = &[
         4,
         "outcomes",
         include_str!("migrations/postgres/0004_outcomes.sql"),
+    ),
+    (
+        5,
+        "media",
+        include_str!("migrations/postgres/0005_media.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@
 mod connect;
 mod last_write;
 mod location;
+pub mod media;
 mod migrate;
 pub mod outbox;
 mod read;

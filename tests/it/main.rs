@@ -1,6 +1,7 @@
 //! One integration-test binary: every module here runs the built `cer` or the simulator.
 
 mod account;
+mod archive;
 mod browser;
 mod cli;
 mod delivery;
@@ -25,6 +26,7 @@ mod printed;
 mod proxy;
 mod refetch;
 mod revisions;
+mod s3;
 mod sandbox_api;
 mod sandbox_cmd;
 mod sandbox_everywhere;

@@ -1,0 +1,216 @@
+//! A folder archive: folders 0700, files 0600, each file written under a temporary name in its
+//! own folder, flushed to disk, then renamed, so a reader or a crash never meets half a file.
+
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::{ArchiveError, Archived, Chunks, Tally};
+
+/// A local folder holding the archive.
+#[derive(Debug, Clone)]
+pub struct FolderArchive {
+    root: PathBuf,
+}
+
+impl FolderArchive {
+    pub(super) fn new(root: &Path) -> Self {
+        Self {
+            root: root.to_path_buf(),
+        }
+    }
+
+    pub(super) fn shown(&self) -> String {
+        self.root.display().to_string()
+    }
+
+    fn failed(&self, what: &str, path: &Path, err: &std::io::Error) -> ArchiveError {
+        ArchiveError::Failed {
+            archive: self.shown(),
+            reason: format!("cannot {what} {}: {err}", path.display()),
+        }
+    }
+
+    pub(super) async fn put(
+        &self,
+        key: &str,
+        chunks: Chunks<'_>,
+    ) -> Result<Archived, ArchiveError> {
+        let path = self.root.join(key);
+        let folder = path.parent().unwrap_or(&self.root).to_path_buf();
+        let made = create_private_dirs(folder.clone()).await;
+        made.map_err(|err| self.failed("create", &folder, &err))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let temp = folder.join(format!(
+            ".{}.partial-{:08x}",
+            name.unwrap_or_default(),
+            fastrand::u32(..)
+        ));
+        let written = self.write_new(&temp, chunks, key).await;
+        let renamed = match written {
+            Ok(archived) => tokio::fs::rename(&temp, &path)
+                .await
+                .map(|()| archived)
+                .map_err(|err| self.failed("rename into", &path, &err)),
+            Err(err) => Err(err),
+        };
+        if renamed.is_err() {
+            let _ = tokio::fs::remove_file(&temp).await;
+        }
+        renamed
+    }
+
+    async fn write_new(
+        &self,
+        temp: &Path,
+        mut chunks: Chunks<'_>,
+        key: &str,
+    ) -> Result<Archived, ArchiveError> {
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options
+            .open(temp)
+            .await
+            .map_err(|err| self.failed("create", temp, &err))?;
+        let mut tally = Tally::default();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(ArchiveError::Source)?;
+            tally.add(&chunk);
+            file.write_all(&chunk)
+                .await
+                .map_err(|err| self.failed("write", temp, &err))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|err| self.failed("flush", temp, &err))?;
+        Ok(tally.finish(key))
+    }
+
+    pub(super) async fn rehash(&self, key: &str) -> Result<Option<Archived>, ArchiveError> {
+        let path = self.root.join(key);
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(self.failed("open", &path, &err)),
+        };
+        let mut tally = Tally::default();
+        let mut buffer = vec![0; 64 * 1024];
+        loop {
+            let read = file
+                .read(&mut buffer)
+                .await
+                .map_err(|err| self.failed("read", &path, &err))?;
+            if read == 0 {
+                return Ok(Some(tally.finish(key)));
+            }
+            tally.add(&buffer[..read]);
+        }
+    }
+
+    pub(super) async fn list(&self, folder: &str) -> Result<Vec<String>, ArchiveError> {
+        let path = self.root.join(folder);
+        let mut entries = match tokio::fs::read_dir(&path).await {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(err) => return Err(self.failed("list", &path, &err)),
+        };
+        let mut keys = Vec::new();
+        while let Some(entry) = entries
+            .next_entry()
+            .await
+            .map_err(|err| self.failed("list", &path, &err))?
+        {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                keys.push(format!("{folder}/{name}"));
+            }
+        }
+        keys.sort();
+        Ok(keys)
+    }
+}
+
+/// Creates `folder` and its missing parents, each mode 0700.
+async fn create_private_dirs(folder: PathBuf) -> std::io::Result<()> {
+    tokio::task::spawn_blocking(move || {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&folder)
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+
+    use super::*;
+
+    fn chunks(parts: Vec<Result<&'static [u8], std::io::Error>>) -> Chunks<'static> {
+        Box::pin(futures_util::stream::iter(
+            parts.into_iter().map(|p| p.map(Bytes::from_static)),
+        ))
+    }
+
+    #[tokio::test]
+    async fn a_file_is_written_whole_with_private_modes() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = FolderArchive::new(&dir.path().join("archive"));
+        let done = archive
+            .put(
+                "2026/01/02/c1/recording-r.mp3",
+                chunks(vec![Ok(b"ab"), Ok(b"cd")]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(done.bytes, 4);
+        // sha256("abcd")
+        assert_eq!(
+            done.sha256,
+            "88d4266fd4e6338d13b845fcf289579d209c897823b9217da3e161936f031589"
+        );
+        let file = dir.path().join("archive/2026/01/02/c1/recording-r.mp3");
+        assert_eq!(std::fs::read(&file).unwrap(), b"abcd");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&file), 0o600);
+            for folder in ["archive", "archive/2026", "archive/2026/01/02/c1"] {
+                assert_eq!(mode(&dir.path().join(folder)), 0o700, "{folder}");
+            }
+        }
+        assert_eq!(
+            archive
+                .rehash("2026/01/02/c1/recording-r.mp3")
+                .await
+                .unwrap(),
+            Some(done)
+        );
+        assert_eq!(
+            archive.list("2026/01/02/c1").await.unwrap(),
+            vec!["2026/01/02/c1/recording-r.mp3"]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_write_leaves_nothing_under_the_final_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = FolderArchive::new(dir.path());
+        let cut = std::io::Error::other("connection reset");
+        let err = archive
+            .put("d/c/recording-r.mp3", chunks(vec![Ok(b"ab"), Err(cut)]))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ArchiveError::Source(_)), "{err}");
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("d/c")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+        assert_eq!(archive.rehash("d/c/recording-r.mp3").await.unwrap(), None);
+    }
+}

@@ -1,0 +1,153 @@
+//! The archive (SPEC section 13): each call's report, recordings and transcripts kept in a
+//! folder or an S3-compatible bucket. Everything is streamed (memory does not grow with an
+//! object's size), hashed (SHA-256) and counted on the way, and appears under its final name
+//! only once whole: a folder writes a temporary file and renames it; S3 sends one PUT for a
+//! small object and completes a multipart upload only when every part is in.
+
+mod folder;
+pub mod layout;
+pub mod location;
+mod s3;
+pub mod wanted;
+
+use std::pin::Pin;
+
+use bytes::Bytes;
+use futures_util::Stream;
+use sha2::{Digest, Sha256};
+
+pub use location::{ArchiveLocation, S3Settings};
+
+/// The bytes of one object, as they arrive; an error ends the object unwritten.
+pub type Chunks<'a> = Pin<Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + 'a>>;
+
+/// Why archiving failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveError {
+    /// What was being archived broke off (a download failed): nothing was written.
+    #[error("{0}")]
+    Source(std::io::Error),
+    /// The archive itself failed.
+    #[error("the archive {archive} failed: {reason}")]
+    Failed {
+        /// The archive, as the user named it (no secret).
+        archive: String,
+        /// What failed, for a person.
+        reason: String,
+    },
+    /// An `s3://` archive without what it needs.
+    #[error("{0}")]
+    Config(String),
+}
+
+/// What was written: the key (relative to the archive), its size and SHA-256 (hex).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Archived {
+    /// Where, relative to the archive's root (without an S3 prefix).
+    pub key: String,
+    /// How many bytes.
+    pub bytes: u64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+}
+
+/// An open archive.
+#[derive(Debug, Clone)]
+pub enum Archive {
+    /// A local folder.
+    Folder(folder::FolderArchive),
+    /// An S3-compatible bucket (boxed: it is much the larger).
+    S3(Box<s3::S3Archive>),
+}
+
+impl Archive {
+    /// Opens the archive `location` names; `http` reaches an S3 endpoint.
+    pub fn open(
+        location: &ArchiveLocation,
+        settings: &S3Settings,
+        http: reqwest::Client,
+    ) -> Result<Self, ArchiveError> {
+        match location {
+            ArchiveLocation::Folder(root) => Ok(Self::Folder(folder::FolderArchive::new(root))),
+            ArchiveLocation::S3 { bucket, prefix } => Ok(Self::S3(Box::new(s3::S3Archive::new(
+                bucket, prefix, settings, http,
+            )?))),
+        }
+    }
+
+    /// Writes `chunks` under `key`, whole or not at all.
+    pub async fn put(
+        &self,
+        key: &str,
+        content_type: &str,
+        chunks: Chunks<'_>,
+    ) -> Result<Archived, ArchiveError> {
+        match self {
+            Self::Folder(folder) => folder.put(key, chunks).await,
+            Self::S3(s3) => s3.put(key, content_type, chunks).await,
+        }
+    }
+
+    /// Writes `bytes` under `key`, replacing what was there.
+    pub async fn put_bytes(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: Bytes,
+    ) -> Result<Archived, ArchiveError> {
+        let once = futures_util::stream::once(async move { Ok(bytes) });
+        self.put(key, content_type, Box::pin(once)).await
+    }
+
+    /// Reads the object under `key` again and hashes it; `None` when there is none.
+    pub async fn rehash(&self, key: &str) -> Result<Option<Archived>, ArchiveError> {
+        match self {
+            Self::Folder(folder) => folder.rehash(key).await,
+            Self::S3(s3) => s3.rehash(key).await,
+        }
+    }
+
+    /// The keys of the objects directly in `folder` (relative keys, as `put` takes them).
+    pub async fn list(&self, folder: &str) -> Result<Vec<String>, ArchiveError> {
+        match self {
+            Self::Folder(archive) => archive.list(folder).await,
+            Self::S3(s3) => s3.list(folder).await,
+        }
+    }
+
+    /// Whether the archive keeps its data on this machine only.
+    pub fn is_local(&self) -> bool {
+        matches!(self, Self::Folder(_))
+    }
+
+    /// What the archive is, for messages.
+    pub fn shown(&self) -> String {
+        match self {
+            Self::Folder(folder) => folder.shown(),
+            Self::S3(s3) => s3.shown(),
+        }
+    }
+}
+
+/// Counts and hashes what passes.
+#[derive(Default)]
+struct Tally {
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl Tally {
+    fn add(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        self.bytes += chunk.len() as u64;
+    }
+
+    fn finish(self, key: &str) -> Archived {
+        let digest = self.hasher.finalize();
+        Archived {
+            key: key.to_string(),
+            bytes: self.bytes,
+            sha256: digest.iter().map(|b| format!("{b:02x}")).collect(),
+        }
+    }
+}

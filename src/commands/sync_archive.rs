@@ -1,0 +1,463 @@
+//! `cer sync --archive DEST`: for each stored call of the range, writes the newest revision of
+//! its report as `report.json` and archives every recording and transcript that revision
+//! names (SPEC section 13). Each object is claimed in the store first (`cer_media`), so a
+//! listener or another sync on the same store never archives it twice, and is recorded with
+//! its size and SHA-256 once written whole.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use super::Context;
+use crate::api::ApiClient;
+use crate::api::recordings::{
+    MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording, fetch_transcript,
+};
+use crate::archive::layout::{call_folder, recording_key, report_key, transcript_key};
+use crate::archive::wanted::named_media;
+use crate::archive::{Archive, ArchiveError, Chunks};
+use crate::errors::NeedsRecordingScope;
+use crate::net::ApiError;
+use crate::settings::archive::ArchiveSettings;
+use crate::settings::persistence::SyncSettings;
+use crate::store::media::{ClaimedMedia, MediaItem, MediaKind, MediaOutcome};
+use crate::store::{Backend, Store};
+
+/// How long a claim on one object lasts: a long download of a long call fits in it, and a
+/// sync that was killed holds up the next one no longer than this.
+const LEASE: Duration = Duration::from_secs(10 * 60);
+/// Objects claimed at once for one call.
+const CLAIM_BATCH: i64 = 16;
+/// Attempts at an object before it counts as failed for good.
+const MAX_ATTEMPTS: i64 = 12;
+/// The first wait before an object that was not ready is tried again (then doubling, to 1 h).
+const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(60);
+
+/// Exit 4 before anything starts when the stored login lacks `recording.v1.read`. A token of
+/// unknown scopes (`CER_TOKEN`, a login whose answer named none, the simulator) may go on:
+/// GoTo's 403 then says so.
+// TODO(merge): helper "sync" adds a function in src/auth/ telling whether the credentials can
+// read recordings; call it here instead of reading `Credentials::scope`.
+async fn require_recording_scope(context: &Context) -> anyhow::Result<()> {
+    if context.settings.sandbox || context.settings.token_override.is_some() {
+        return Ok(());
+    }
+    // Not logged in, or the credentials cannot be read: the first GoTo request says so.
+    let Ok(Some((_, credentials))) = context.stores().find().await else {
+        return Ok(());
+    };
+    if lacks_recording_scope(credentials.scope.as_deref()) {
+        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
+        return Err(NeedsRecordingScope(why.to_string()).into());
+    }
+    Ok(())
+}
+
+fn lacks_recording_scope(scope: Option<&str>) -> bool {
+    scope.is_some_and(|granted| !granted.split_whitespace().any(|s| s == "recording.v1.read"))
+}
+
+/// The archive of `--archive` / `CER_ARCHIVE`, if any: the login checked (archiving only:
+/// a check downloads nothing) and the archive opened, before any request to GoTo.
+pub(super) async fn prepare(
+    settings: &SyncSettings,
+    store: &Store,
+    context: &Context,
+) -> anyhow::Result<Option<Archive>> {
+    let Some(archive) = &settings.archive else {
+        return Ok(None);
+    };
+    if !settings.check {
+        require_recording_scope(context).await?;
+    }
+    open(archive, store, context).map(Some)
+}
+
+/// Opens the archive, warning when a folder archive serves a shared PostgreSQL store.
+fn open(settings: &ArchiveSettings, store: &Store, context: &Context) -> anyhow::Result<Archive> {
+    let endpoint = match &settings.s3.endpoint {
+        Some(endpoint) => endpoint.to_string(),
+        None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
+    };
+    let http = context.http_reaching(&[endpoint])?;
+    let archive = Archive::open(&settings.location, &settings.s3, http)?;
+    if archive.is_local() && store.backend() == Backend::Postgres {
+        context.output.warn(format!(
+            "the archive {} is a folder but the store is shared (PostgreSQL): each machine \
+             keeps only what it archived; an s3:// archive serves them all",
+            archive.shown()
+        ));
+    }
+    Ok(archive)
+}
+
+/// The folder of call `id` whose newest report is `text`: by the UTC day it ended.
+pub(super) fn folder_of(id: &str, text: &str) -> Result<String, &'static str> {
+    let call = MediaId::parse(id).map_err(|_| "not a plain ID")?;
+    let report: Value = serde_json::from_str(text).map_err(|_| "the stored report is not JSON")?;
+    let time = |field: &str| report.get(field)?.as_str()?.parse::<Timestamp>().ok();
+    let ended = time("callEnded")
+        .or_else(|| time("callCreated"))
+        .ok_or("the report has no callEnded")?;
+    Ok(call_folder(ended, &call))
+}
+
+/// What archiving a range came to.
+#[derive(Debug, Default)]
+struct Tally {
+    reports: u64,
+    objects: u64,
+    bytes: u64,
+    not_ready: u64,
+    gone: u64,
+    failed: Vec<(MediaItem, String)>,
+}
+
+/// The pieces every call's archiving uses.
+struct Job<'a> {
+    store: &'a Store,
+    api: &'a ApiClient,
+    archive: &'a Archive,
+    context: &'a Context,
+}
+
+/// Archives the stored calls among `ids` (with an archive), then says what it did; fails
+/// (exit 1) when an object could not be archived, so a script knows to run it again later.
+pub(super) async fn run(
+    store: &Store,
+    api: &ApiClient,
+    archive: Option<&Archive>,
+    ids: &[String],
+    context: &Context,
+) -> anyhow::Result<()> {
+    let Some(archive) = archive else {
+        return Ok(());
+    };
+    let job = Job {
+        store,
+        api,
+        archive,
+        context,
+    };
+    let mut tally = Tally::default();
+    for id in ids {
+        job.archive_call(id, &mut tally).await?;
+    }
+    finish(context, archive, &tally)
+}
+
+impl Job<'_> {
+    async fn archive_call(&self, id: &str, tally: &mut Tally) -> anyhow::Result<()> {
+        let Some((_, text)) = self.store.newest_revision(id).await? else {
+            return Ok(());
+        };
+        let Some(folder) = self.folder_of(id, &text) else {
+            return Ok(());
+        };
+        let report: Value = serde_json::from_str(&text).context("a stored report is not JSON")?;
+        let key = report_key(&folder);
+        let stored = sha256_hex(text.as_bytes());
+        let archived = self.archive.rehash(&key).await?;
+        if archived.is_none_or(|a| a.sha256 != stored) {
+            let bytes = Bytes::from(text.into_bytes());
+            self.archive
+                .put_bytes(&key, "application/json", bytes)
+                .await?;
+            tally.reports += 1;
+        }
+        let named = named_media(id, &report);
+        for refused in &named.refused {
+            self.context.output.warn(format!(
+                "call {id}: refused the ID {}: not a plain ID",
+                crate::escape::terminal_safe(refused)
+            ));
+        }
+        self.store
+            .plan_media(&named.items, Timestamp::now())
+            .await?;
+        self.reopen_missing(id, &folder).await?;
+        self.archive_claimed(id, &folder, tally).await
+    }
+
+    /// The call's folder, or `None` (said on stderr) when its ID or end cannot make one.
+    fn folder_of(&self, id: &str, text: &str) -> Option<String> {
+        let folder = folder_of(id, text);
+        if let Err(why) = &folder {
+            let id = crate::escape::terminal_safe(id);
+            self.context
+                .output
+                .warn(format!("call {id}: {why}, not archived"));
+        }
+        folder.ok()
+    }
+
+    /// Objects the store has as archived but this archive lacks (another archive, a file
+    /// removed) are archived again; failed ones get another try.
+    async fn reopen_missing(&self, id: &str, folder: &str) -> anyhow::Result<()> {
+        let present = self.archive.list(folder).await?;
+        let missing: Vec<MediaItem> = self
+            .store
+            .media_of_call(id)
+            .await?
+            .into_iter()
+            .filter(|row| row.state == "archived")
+            .filter(|row| {
+                row.object_key
+                    .as_ref()
+                    .is_none_or(|key| !present.contains(key))
+            })
+            .map(|row| row.item)
+            .collect();
+        self.store
+            .reopen_media(id, &missing, Timestamp::now())
+            .await?;
+        Ok(())
+    }
+
+    async fn archive_claimed(
+        &self,
+        id: &str,
+        folder: &str,
+        tally: &mut Tally,
+    ) -> anyhow::Result<()> {
+        loop {
+            let now = Timestamp::now();
+            let claimed = self
+                .store
+                .claim_media(Some(id), now, LEASE, CLAIM_BATCH)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(());
+            }
+            for (n, claim) in claimed.iter().enumerate() {
+                let outcome = match self.archive_one(claim, folder).await {
+                    Ok(outcome) => outcome,
+                    Err(err) => {
+                        // Stopping: what this sync claimed is free for the next one at once.
+                        self.store.release_media(&claimed[n..]).await?;
+                        return Err(err);
+                    }
+                };
+                count(tally, claim, &outcome);
+                self.store
+                    .settle_media(claim, &outcome, Timestamp::now())
+                    .await?;
+            }
+        }
+    }
+
+    /// Downloads and writes one object; an authentication failure ends the whole sync.
+    async fn archive_one(
+        &self,
+        claim: &ClaimedMedia,
+        folder: &str,
+    ) -> anyhow::Result<MediaOutcome> {
+        let Ok(id) = MediaId::parse(&claim.item.media_id) else {
+            return Ok(MediaOutcome::Failed {
+                error: "not a plain ID".to_string(),
+            });
+        };
+        let written = match claim.item.kind {
+            MediaKind::Recording => self.archive_recording(&id, folder).await,
+            MediaKind::Transcript => self.archive_transcript(&id, folder).await,
+        };
+        match written {
+            Ok(outcome) => Ok(outcome),
+            Err(Failure::Recording(RecordingError::Api(err))) if is_auth(&err) => Err(err.into()),
+            // The same for every object: the token lacks the scope, or the user the permission.
+            Err(Failure::Recording(RecordingError::Api(err @ ApiError::Forbidden { .. }))) => {
+                Err(NeedsRecordingScope(format!(
+                    "GoTo refused the recordings ({err}); the token needs the scope \
+                     recording.v1.read and the user the permission to access call recordings"
+                ))
+                .into())
+            }
+            Err(failure) => Ok(failure.outcome(claim.attempts, Timestamp::now())),
+        }
+    }
+
+    async fn archive_recording(&self, id: &MediaId, folder: &str) -> Result<MediaOutcome, Failure> {
+        let download = download_recording(self.api, id, MAX_RECORDING_BYTES).await?;
+        let content_type = download.content_type.clone();
+        let key = recording_key(folder, id, &content_type);
+        let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
+            download,
+            |mut download| async move {
+                match download.chunk().await {
+                    Ok(Some(chunk)) => Ok(Some((chunk, download))),
+                    Ok(None) => Ok(None),
+                    Err(err) => Err(std::io::Error::other(err)),
+                }
+            },
+        ));
+        let archived = self.archive.put(&key, &content_type, chunks).await?;
+        Ok(MediaOutcome::Archived {
+            object_key: archived.key,
+            bytes: archived.bytes,
+            sha256: archived.sha256,
+            content_type,
+        })
+    }
+
+    async fn archive_transcript(
+        &self,
+        id: &MediaId,
+        folder: &str,
+    ) -> Result<MediaOutcome, Failure> {
+        let body = fetch_transcript(self.api, id).await?;
+        let content_type = "application/json";
+        let archived = self
+            .archive
+            .put_bytes(&transcript_key(folder, id), content_type, body)
+            .await?;
+        Ok(MediaOutcome::Archived {
+            object_key: archived.key,
+            bytes: archived.bytes,
+            sha256: archived.sha256,
+            content_type: content_type.to_string(),
+        })
+    }
+}
+
+/// Why one object was not archived this time.
+#[derive(Debug)]
+enum Failure {
+    Recording(RecordingError),
+    Archive(ArchiveError),
+}
+
+impl From<RecordingError> for Failure {
+    fn from(err: RecordingError) -> Self {
+        Self::Recording(err)
+    }
+}
+
+impl From<ArchiveError> for Failure {
+    fn from(err: ArchiveError) -> Self {
+        Self::Archive(err)
+    }
+}
+
+impl Failure {
+    /// Gone stays gone; what may pass is tried again later, with backoff, a few times.
+    fn outcome(&self, attempts: i64, now: Timestamp) -> MediaOutcome {
+        let (transient, error) = match self {
+            Self::Recording(RecordingError::Gone) => return MediaOutcome::Gone,
+            Self::Recording(err) => (err.is_transient(), err.to_string()),
+            // The download broke off, or the archive failed: both may pass.
+            Self::Archive(err) => (true, err.to_string()),
+        };
+        if !transient || attempts + 1 >= MAX_ATTEMPTS {
+            return MediaOutcome::Failed { error };
+        }
+        let doublings = u32::try_from(attempts.clamp(0, 6)).unwrap_or(6);
+        let wait = (FIRST_RETRY * 2i32.pow(doublings)).min(SignedDuration::from_hours(1));
+        MediaOutcome::Retry {
+            error,
+            next: now.checked_add(wait).unwrap_or(now),
+        }
+    }
+}
+
+fn is_auth(err: &ApiError) -> bool {
+    matches!(
+        err,
+        ApiError::Auth(_) | ApiError::Unauthorized { .. } | ApiError::Local(_)
+    )
+}
+
+fn count(tally: &mut Tally, claim: &ClaimedMedia, outcome: &MediaOutcome) {
+    match outcome {
+        MediaOutcome::Archived { bytes, .. } => {
+            tally.objects += 1;
+            tally.bytes += bytes;
+        }
+        MediaOutcome::Retry { .. } => tally.not_ready += 1,
+        MediaOutcome::Gone => tally.gone += 1,
+        MediaOutcome::Failed { error } => tally.failed.push((claim.item.clone(), error.clone())),
+    }
+}
+
+fn finish(context: &Context, archive: &Archive, tally: &Tally) -> anyhow::Result<()> {
+    let output = &context.output;
+    for (item, why) in &tally.failed {
+        output.warn(format!(
+            "could not archive {} {} of call {}: {why}",
+            item.kind.as_str(),
+            item.media_id,
+            item.call
+        ));
+    }
+    output.status(format!(
+        "Archived {} recordings and transcripts ({} bytes) and {} reports to {}{}{}",
+        tally.objects,
+        tally.bytes,
+        tally.reports,
+        archive.shown(),
+        plural_note(tally.not_ready, "not ready yet"),
+        plural_note(tally.gone, "gone from GoTo"),
+    ));
+    let left = tally.not_ready + tally.failed.len() as u64;
+    if left == 0 {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{left} recording(s) or transcript(s) are not archived yet; run the same \
+         `cer sync --archive` again later"
+    )
+}
+
+fn plural_note(count: u64, what: &str) -> String {
+    if count == 0 {
+        String::new()
+    } else {
+        format!("; {count} {what}")
+    }
+}
+
+/// SHA-256 of `bytes`, lowercase hex (as the archive reports it).
+pub(super) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_login_that_names_its_scopes_without_recordings_lacks_them() {
+        assert!(lacks_recording_scope(Some(
+            "cr.v1.read call-events.v1.notifications.manage"
+        )));
+        assert!(!lacks_recording_scope(Some("cr.v1.read recording.v1.read")));
+        assert!(!lacks_recording_scope(None));
+        assert!(lacks_recording_scope(Some("recording.v1.readx")));
+    }
+
+    #[test]
+    fn not_ready_is_retried_with_backoff_and_gone_stays_gone() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let retry = Failure::Recording(RecordingError::NotReady).outcome(0, now);
+        let next = now.checked_add(FIRST_RETRY).unwrap();
+        assert_eq!(
+            retry,
+            MediaOutcome::Retry {
+                error: "GoTo has not finished uploading it yet".into(),
+                next
+            }
+        );
+        let late = Failure::Recording(RecordingError::NotReady).outcome(MAX_ATTEMPTS - 1, now);
+        assert!(matches!(late, MediaOutcome::Failed { .. }), "{late:?}");
+        assert_eq!(
+            Failure::Recording(RecordingError::Gone).outcome(0, now),
+            MediaOutcome::Gone
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! `cer sync --check --archive DEST [--verify]`: for the stored calls of the range, counts the
+//! reports, recordings and transcripts their newest revisions name that the archive lacks, and
+//! with `--verify` reads each archived object again and compares its SHA-256 with the one the
+//! store recorded. Nothing is downloaded from GoTo.
+
+use serde_json::{Value, json};
+
+use super::sync_archive::{folder_of, sha256_hex};
+use crate::api::recordings::MediaId;
+use crate::archive::Archive;
+use crate::archive::layout::{recording_stem, report_key, transcript_key};
+use crate::archive::wanted::named_media;
+use crate::store::Store;
+use crate::store::media::{MediaItem, MediaKind, MediaRow};
+
+/// What the archive holds of a range, against what it should.
+#[derive(Debug, Default)]
+pub(super) struct ArchiveCheck {
+    shown: String,
+    verify: bool,
+    /// Objects (reports included) found.
+    present: u64,
+    /// What is missing, one description each.
+    missing: Vec<String>,
+    /// Objects GoTo no longer has: missing, but nothing can bring them back.
+    gone: u64,
+    /// Objects re-read (with `--verify`).
+    verified: u64,
+    /// Objects whose SHA-256 differs from the recorded one.
+    differs: Vec<String>,
+}
+
+/// Compares the archive (when there is one) with the newest revisions of the stored calls
+/// among `ids`.
+pub(super) async fn check(
+    store: &Store,
+    archive: Option<&Archive>,
+    ids: &[String],
+    verify: bool,
+) -> anyhow::Result<Option<ArchiveCheck>> {
+    let Some(archive) = archive else {
+        return Ok(None);
+    };
+    let mut check = ArchiveCheck {
+        shown: archive.shown(),
+        verify,
+        ..ArchiveCheck::default()
+    };
+    for id in ids {
+        let Some((_, text)) = store.newest_revision(id).await? else {
+            continue;
+        };
+        let Ok(folder) = folder_of(id, &text) else {
+            continue;
+        };
+        let present = archive.list(&folder).await?;
+        let key = report_key(&folder);
+        if present.contains(&key) {
+            check
+                .found(archive, &key, Some(&sha256_hex(text.as_bytes())))
+                .await?;
+        } else {
+            check.missing.push(format!("{id} report.json"));
+        }
+        let report: Value = serde_json::from_str(&text)?;
+        let rows = store.media_of_call(id).await?;
+        for item in named_media(id, &report).items {
+            check
+                .media(archive, &folder, &present, &rows, &item)
+                .await?;
+        }
+    }
+    Ok(Some(check))
+}
+
+impl ArchiveCheck {
+    async fn media(
+        &mut self,
+        archive: &Archive,
+        folder: &str,
+        present: &[String],
+        rows: &[MediaRow],
+        item: &MediaItem,
+    ) -> anyhow::Result<()> {
+        let Ok(id) = MediaId::parse(&item.media_id) else {
+            return Ok(());
+        };
+        let key = match item.kind {
+            MediaKind::Transcript => {
+                Some(transcript_key(folder, &id)).filter(|key| present.contains(key))
+            }
+            MediaKind::Recording => {
+                let stem = format!("{folder}/{}", recording_stem(&id));
+                present.iter().find(|key| key.starts_with(&stem)).cloned()
+            }
+        };
+        let row = rows
+            .iter()
+            .find(|row| row.item.kind == item.kind && row.item.media_id == item.media_id);
+        match key {
+            Some(key) => {
+                let recorded = row
+                    .filter(|row| row.object_key.as_deref() == Some(key.as_str()))
+                    .and_then(|row| row.sha256.as_deref());
+                self.found(archive, &key, recorded).await
+            }
+            None if row.is_some_and(|row| row.state == "gone") => {
+                self.gone += 1;
+                Ok(())
+            }
+            None => {
+                self.missing.push(format!(
+                    "{} {} {}",
+                    item.call,
+                    item.kind.as_str(),
+                    item.media_id
+                ));
+                Ok(())
+            }
+        }
+    }
+
+    /// Counts an object that is there; with `--verify`, re-reads it and compares its SHA-256
+    /// with `expected` (when the store recorded one).
+    async fn found(
+        &mut self,
+        archive: &Archive,
+        key: &str,
+        expected: Option<&str>,
+    ) -> anyhow::Result<()> {
+        self.present += 1;
+        if !self.verify {
+            return Ok(());
+        }
+        let read = archive.rehash(key).await?;
+        self.verified += 1;
+        let actual = read.as_ref().map(|archived| archived.sha256.as_str());
+        if expected.is_some() && actual != expected {
+            self.differs.push(key.to_string());
+        }
+        Ok(())
+    }
+
+    /// Whether the archive holds everything, unaltered.
+    pub(super) fn complete(&self) -> bool {
+        self.missing.is_empty() && self.differs.is_empty()
+    }
+
+    /// Lines for a person; `each` lists what is missing or differs.
+    pub(super) fn lines(&self, each: bool) -> Vec<String> {
+        let mut lines = vec![format!(
+            "archive {}: {} objects archived, {} missing{}",
+            self.shown,
+            self.present,
+            self.missing.len(),
+            if self.gone == 0 {
+                String::new()
+            } else {
+                format!(", {} gone from GoTo", self.gone)
+            }
+        )];
+        if self.verify {
+            lines.push(format!(
+                "{} objects re-read: {} differ from their recorded SHA-256",
+                self.verified,
+                self.differs.len()
+            ));
+        }
+        if each {
+            lines.extend(
+                self.missing
+                    .iter()
+                    .map(|m| format!("missing from the archive: {m}")),
+            );
+        }
+        // A difference is always worth a line: it is rare and it means damage.
+        lines.extend(self.differs.iter().map(|key| format!("differs: {key}")));
+        lines
+    }
+
+    /// The check as JSON, for `--json`.
+    pub(super) fn json(&self) -> Value {
+        json!({
+            "destination": self.shown,
+            "archived": self.present,
+            "missing": self.missing,
+            "gone": self.gone,
+            "verified": self.verified,
+            "differs": self.differs,
+            "complete": self.complete(),
+        })
+    }
+}

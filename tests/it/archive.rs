@@ -1,0 +1,731 @@
+//! The archive (SPEC section 13) on a real S3-compatible store: what cer writes is read back
+//! with boto3, byte for byte; large objects go up in parts; an upload that breaks off leaves
+//! no object under its name and no open multipart upload.
+
+use bytes::Bytes;
+use cer::archive::{Archive, ArchiveError, ArchiveLocation, Chunks, S3Settings};
+use cer::secret::Secret;
+
+use super::s3;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn s3_archive(server: &s3::S3Server, bucket: &str, prefix: &str) -> Archive {
+    let settings = S3Settings {
+        access_key_id: Some(s3::ACCESS_KEY.to_string()),
+        secret_access_key: Some(Secret::new(s3::SECRET_KEY)),
+        session_token: None,
+        region: "us-east-1".to_string(),
+        endpoint: Some(server.endpoint.parse().unwrap()),
+    };
+    let location = ArchiveLocation::S3 {
+        bucket: bucket.to_string(),
+        prefix: prefix.to_string(),
+    };
+    let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+    Archive::open(&location, &settings, http).unwrap()
+}
+
+/// `len` bytes no two runs of which repeat soon, in chunks of 64 KiB.
+fn data(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 + i / 251) as u8).collect()
+}
+
+fn chunks_of(bytes: &[u8], then_fail: bool) -> Chunks<'static> {
+    let mut parts: Vec<Result<Bytes, std::io::Error>> = bytes
+        .chunks(64 * 1024)
+        .map(|c| Ok(Bytes::copy_from_slice(c)))
+        .collect();
+    if then_fail {
+        parts.push(Err(std::io::Error::other(
+            "connection reset by GoTo's storage",
+        )));
+    }
+    Box::pin(futures_util::stream::iter(parts))
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn s3_archive_is_byte_identical_path_style_and_multipart_when_large() {
+    let Some(server) = s3::shared() else { return };
+    let bucket = server.fresh_bucket();
+    let archive = s3_archive(server, &bucket, "goto/calls");
+    let rt = runtime();
+    let small = br#"{"conversationSpaceId": "c1", "z": 1, "a": 2}"#.to_vec();
+    let done = rt
+        .block_on(archive.put(
+            "2026/01/02/c1/report.json",
+            "application/json",
+            chunks_of(&small, false),
+        ))
+        .unwrap();
+    assert_eq!(done.bytes, small.len() as u64);
+    assert_eq!(done.sha256, sha256_hex(&small));
+    // The endpoint is an IP address: only a path-style request can reach the bucket.
+    assert_eq!(
+        server.object(&bucket, "goto/calls/2026/01/02/c1/report.json"),
+        Some(small)
+    );
+
+    let large = data(19 * 1024 * 1024);
+    let key = "2026/01/02/c1/recording-r1.mp3";
+    let done = rt
+        .block_on(archive.put(key, "audio/mpeg", chunks_of(&large, false)))
+        .unwrap();
+    assert_eq!(done.sha256, sha256_hex(&large));
+    let full = format!("goto/calls/{key}");
+    assert!(
+        server.object(&bucket, &full) == Some(large.clone()),
+        "the large object differs"
+    );
+    let (etag, content_type) = server.head(&bucket, &full);
+    assert!(
+        etag.trim_matches('"').ends_with("-3"),
+        "not a 3-part upload: {etag}"
+    );
+    assert_eq!(content_type, "audio/mpeg");
+    assert_eq!(rt.block_on(archive.rehash(key)).unwrap(), Some(done));
+    assert_eq!(
+        rt.block_on(archive.list("2026/01/02/c1")).unwrap(),
+        vec![
+            "2026/01/02/c1/recording-r1.mp3",
+            "2026/01/02/c1/report.json"
+        ]
+    );
+    assert_eq!(
+        rt.block_on(archive.rehash("2026/01/02/c1/none.mp3"))
+            .unwrap(),
+        None
+    );
+}
+
+#[test]
+fn an_interrupted_s3_upload_leaves_no_object_under_its_name() {
+    let Some(server) = s3::shared() else { return };
+    let bucket = server.fresh_bucket();
+    let archive = s3_archive(server, &bucket, "");
+    let rt = runtime();
+    // Cut after two parts' worth (a multipart upload under way) and before one (a single PUT).
+    for (key, len) in [
+        ("d/c/recording-big.mp3", 17 * 1024 * 1024),
+        ("d/c/recording-small.mp3", 1000),
+    ] {
+        let err = rt
+            .block_on(archive.put(key, "audio/mpeg", chunks_of(&data(len), true)))
+            .unwrap_err();
+        assert!(matches!(err, ArchiveError::Source(_)), "{err}");
+    }
+    assert_eq!(server.keys(&bucket), Vec::<String>::new());
+    assert_eq!(
+        server.open_uploads(&bucket),
+        0,
+        "the multipart upload was not aborted"
+    );
+}
+
+mod media_rows {
+    use std::time::Duration;
+
+    use cer::store::media::{MediaItem, MediaKind, MediaOutcome};
+    use cer::store::{Store, StoreLocation};
+    use jiff::Timestamp;
+
+    use super::super::postgres;
+
+    fn item(call: &str, kind: MediaKind, id: &str) -> MediaItem {
+        MediaItem {
+            call: call.to_string(),
+            kind,
+            media_id: id.to_string(),
+            participant_id: Some("p1".to_string()),
+        }
+    }
+
+    /// Two openings of one store are two listeners: each holds its own leases.
+    async fn each_object_is_claimed_once(location: StoreLocation) {
+        let (a, b) = (
+            Store::open(&location).await.unwrap(),
+            Store::open(&location).await.unwrap(),
+        );
+        let now: Timestamp = "2026-01-02T10:00:00Z".parse().unwrap();
+        let lease = Duration::from_secs(60);
+        let items = [
+            item("c1", MediaKind::Recording, "r1"),
+            item("c1", MediaKind::Transcript, "t1"),
+            item("c2", MediaKind::Recording, "r2"),
+        ];
+        a.plan_media(&items, now).await.unwrap();
+        a.plan_media(&items, now).await.unwrap();
+        let only_c1 = a.claim_media(Some("c1"), now, lease, 10).await.unwrap();
+        assert_eq!(only_c1.len(), 2, "{only_c1:?}");
+        let rest = b.claim_media(None, now, lease, 10).await.unwrap();
+        assert_eq!(
+            rest.iter()
+                .map(|c| c.item.media_id.as_str())
+                .collect::<Vec<_>>(),
+            ["r2"]
+        );
+        assert!(
+            b.claim_media(None, now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let archived = MediaOutcome::Archived {
+            object_key: "2026/01/02/c1/recording-r1.mp3".into(),
+            bytes: 4,
+            sha256: "ab".into(),
+            content_type: "audio/mpeg".into(),
+        };
+        assert!(a.settle_media(&only_c1[0], &archived, now).await.unwrap());
+        // A's lease on t1 runs out: B takes it, and A's late result no longer counts.
+        let later = now + jiff::SignedDuration::from_secs(61);
+        let taken = b.claim_media(Some("c1"), later, lease, 10).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        assert!(
+            !a.settle_media(&only_c1[1], &MediaOutcome::Gone, later)
+                .await
+                .unwrap()
+        );
+        assert!(
+            b.settle_media(&taken[0], &MediaOutcome::Gone, later)
+                .await
+                .unwrap()
+        );
+        let rows = a.media_of_call("c1").await.unwrap();
+        let states: Vec<_> = rows
+            .iter()
+            .map(|r| (r.item.media_id.as_str(), r.state.as_str()))
+            .collect();
+        assert_eq!(states, [("r1", "archived"), ("t1", "gone")]);
+        assert_eq!(rows[0].sha256.as_deref(), Some("ab"));
+        assert_eq!(rows[0].bytes, Some(4));
+        // A retry waits until it is due.
+        let retry = MediaOutcome::Retry {
+            error: "not ready".into(),
+            next: later + jiff::SignedDuration::from_secs(30),
+        };
+        assert!(b.settle_media(&rest[0], &retry, now).await.unwrap());
+        assert!(
+            a.claim_media(None, later, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let due = later + jiff::SignedDuration::from_secs(30);
+        assert_eq!(a.claim_media(None, due, lease, 10).await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn listeners_sharing_a_store_archive_each_object_once() {
+        let rt = super::runtime();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(each_object_is_claimed_once(StoreLocation::Sqlite(
+            dir.path().join("cer.db"),
+        )));
+        if let Some(url) = postgres::fresh_database() {
+            rt.block_on(each_object_is_claimed_once(
+                StoreLocation::parse(&url).unwrap(),
+            ));
+        }
+    }
+}
+
+/// `cer sync --archive` against the simulator's Recording API, end to end.
+mod end_to_end {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use cer_sandbox::SandboxConfig;
+    use serde_json::Value;
+
+    use super::super::harness::TestEnv;
+    use super::s3;
+
+    /// No scheduled calls; recordings and transcripts uploaded as each call ends.
+    fn env() -> TestEnv {
+        TestEnv::with(SandboxConfig {
+            call_every: None,
+            analysis_delay: Some(Duration::ZERO),
+            ..SandboxConfig::default()
+        })
+    }
+
+    /// What GoTo (the simulator) serves for a recorded call, fetched by hand: the report text,
+    /// and (id, bytes) of its recording and of its transcript.
+    struct Served {
+        call: String,
+        report: String,
+        recording: (String, Vec<u8>),
+        transcript: (String, Vec<u8>),
+    }
+
+    fn served(env: &TestEnv, call: &str) -> Served {
+        let token = env.sandbox.issue_token(None);
+        let base = env.sandbox.base_url();
+        let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+        env.block_on(async {
+            let get = |url: String, bearer: bool| {
+                let request = http.get(url);
+                let request = if bearer {
+                    request.bearer_auth(&token)
+                } else {
+                    request
+                };
+                async move { request.send().await.unwrap() }
+            };
+            let report = get(format!("{base}/call-events-report/v1/reports/{call}"), true).await;
+            let report = report.text().await.unwrap();
+            let parsed: Value = serde_json::from_str(&report).unwrap();
+            let recorded = parsed["participants"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["recordings"].as_array().is_some_and(|r| !r.is_empty()))
+                .expect("a recorded participant")
+                .clone();
+            let rid = recorded["recordings"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let tid = recorded["transcripts"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let answer = get(
+                format!("{base}/recording/v1/recordings/{rid}/content"),
+                true,
+            )
+            .await;
+            let body: Value = answer.json().await.unwrap();
+            let download = if body["token"].is_object() {
+                &body["token"]["token"]
+            } else {
+                &body["token"]
+            };
+            let download = download.as_str().unwrap();
+            let mut at = format!("{base}/recording/v1/recordings/{rid}/content/{download}");
+            let mut bearer = true;
+            let audio = loop {
+                let answer = get(at.clone(), bearer).await;
+                if !answer.status().is_redirection() {
+                    assert!(answer.status().is_success(), "{}", answer.status());
+                    break answer.bytes().await.unwrap().to_vec();
+                }
+                at = answer.headers()["location"].to_str().unwrap().to_string();
+                bearer = false;
+            };
+            let mut at = format!("{base}/recording/v1/transcriptions/{tid}");
+            let mut bearer = true;
+            let transcript = loop {
+                let answer = get(at.clone(), bearer).await;
+                if !answer.status().is_redirection() {
+                    break answer.bytes().await.unwrap().to_vec();
+                }
+                at = answer.headers()["location"].to_str().unwrap().to_string();
+                bearer = false;
+            };
+            Served {
+                call: call.to_string(),
+                report,
+                recording: (rid, audio),
+                transcript: (tid, transcript),
+            }
+        })
+    }
+
+    /// The one call folder under `root` (`YYYY/MM/DD/ID`).
+    fn call_folder(root: &Path, call: &str) -> PathBuf {
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        root.join(format!(
+            "{:04}/{:02}/{:02}/{call}",
+            today.year(),
+            today.month(),
+            today.day()
+        ))
+    }
+
+    fn sync(env: &TestEnv, store: &str, extra: &[&str]) -> cer::Captured {
+        let mut args = vec!["sync", "--since", "1h", "--store", store];
+        args.extend_from_slice(extra);
+        env.run_with_token(&args, &[])
+    }
+
+    #[test]
+    fn sync_archive_writes_the_layout_byte_exact_with_private_modes() {
+        let env = env();
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(40))
+            .conversation_space_id;
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        let run = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("Archived 2 recordings and transcripts"),
+            "{}",
+            run.stderr
+        );
+        let want = served(&env, &call);
+        let folder = call_folder(&root, &want.call);
+        let mut names: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        let recording = format!("recording-{}.wav", want.recording.0);
+        let transcript = format!("transcript-{}.json", want.transcript.0);
+        assert_eq!(
+            names,
+            vec![
+                recording.clone(),
+                "report.json".to_string(),
+                transcript.clone()
+            ]
+        );
+        assert_eq!(
+            std::fs::read_to_string(folder.join("report.json")).unwrap(),
+            want.report
+        );
+        assert!(
+            std::fs::read(folder.join(&recording)).unwrap() == want.recording.1,
+            "audio differs"
+        );
+        assert_eq!(
+            std::fs::read(folder.join(&transcript)).unwrap(),
+            want.transcript.1
+        );
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for file in [&recording, &transcript, &"report.json".to_string()] {
+            assert_eq!(mode(&folder.join(file)), 0o600, "{file}");
+        }
+        let mut dir = folder.as_path();
+        while dir != root.parent().unwrap() {
+            assert_eq!(mode(dir), 0o700, "{}", dir.display());
+            dir = dir.parent().unwrap();
+        }
+        // The storage host never saw GoTo's bearer token (the simulator's refuses it).
+        assert!(
+            env.sandbox
+                .storage_requests()
+                .iter()
+                .all(|r| !r.authorization)
+        );
+        // Again: nothing new to do.
+        let again = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(again.code, 0, "{again:?}");
+        assert!(
+            again
+                .stderr
+                .contains("Archived 0 recordings and transcripts"),
+            "{}",
+            again.stderr
+        );
+    }
+
+    #[test]
+    fn sync_check_archive_finds_a_missing_transcript_and_verify_an_altered_file() {
+        let env = env();
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(20))
+            .conversation_space_id;
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        assert_eq!(sync(&env, &store, &[]).code, 0);
+        let recording_api = || {
+            let requests = env.sandbox.requests();
+            requests
+                .iter()
+                .filter(|r| r.path.starts_with("/recording/"))
+                .count()
+        };
+        // Every check: it downloads nothing from GoTo's Recording API.
+        let check = |extra: &[&str]| {
+            let mut args = vec!["--check", "--archive", archive.as_str()];
+            args.extend_from_slice(extra);
+            let before = recording_api();
+            let run = sync(&env, &store, &args);
+            assert_eq!(recording_api(), before, "a check asked the Recording API");
+            run
+        };
+        let before = check(&["--json"]);
+        assert_eq!(before.code, 1, "{before:?}");
+        let json: Value = serde_json::from_str(before.stdout.trim()).unwrap();
+        assert_eq!(
+            json["archive"]["missing"].as_array().unwrap().len(),
+            3,
+            "{json}"
+        );
+        let archived = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(archived.code, 0, "{archived:?}");
+        let after = check(&[]);
+        assert_eq!(after.code, 0, "{after:?}");
+        assert!(
+            after.stdout.contains("3 objects archived, 0 missing"),
+            "{}",
+            after.stdout
+        );
+
+        let want = served(&env, &call);
+        let folder = call_folder(&root, &call);
+        std::fs::remove_file(folder.join(format!("transcript-{}.json", want.transcript.0)))
+            .unwrap();
+        let lacking = check(&["-v"]);
+        assert_eq!(lacking.code, 1, "{lacking:?}");
+        assert!(
+            lacking
+                .stdout
+                .contains(&format!("transcript {}", want.transcript.0)),
+            "{}",
+            lacking.stdout
+        );
+        assert_eq!(sync(&env, &store, &["--archive", &archive]).code, 0);
+        assert_eq!(check(&["--verify"]).code, 0);
+
+        let recording = folder.join(format!("recording-{}.wav", want.recording.0));
+        let mut bytes = std::fs::read(&recording).unwrap();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        std::fs::write(&recording, bytes).unwrap();
+        assert_eq!(
+            check(&[]).code,
+            0,
+            "without --verify only presence is checked"
+        );
+        let verified = check(&["--verify"]);
+        assert_eq!(verified.code, 1, "{verified:?}");
+        assert!(verified.stdout.contains("1 differ"), "{}", verified.stdout);
+    }
+
+    #[test]
+    fn the_download_token_and_the_storage_address_never_reach_a_log_line() {
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let archive = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let run = env.run_with_token(&args, &[("LOG_LEVEL", "trace")]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("/content/(token)"),
+            "the download was not logged at all"
+        );
+        let after_content: Vec<&str> = run.stderr.split("/content/").skip(1).collect();
+        assert!(
+            after_content.iter().all(|rest| rest.starts_with("(token)")),
+            "{}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains(&env.sandbox.storage_url()),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn a_token_goto_refuses_for_recordings_is_exit_4_and_frees_what_it_claimed() {
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let archive = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let scopes = "cr.v1.read call-events.v1.notifications.manage";
+        let narrow = env.sandbox.issue_token_with_scopes(scopes, None).unwrap();
+        let refused = env.run(&args, &[("CER_TOKEN", &narrow)]);
+        assert_eq!(refused.code, 4, "{refused:?}");
+        assert!(
+            refused.stderr.contains("recording.v1.read"),
+            "{}",
+            refused.stderr
+        );
+        assert!(
+            refused.stderr.contains("cer login --recordings"),
+            "{}",
+            refused.stderr
+        );
+        // A token with the scope, at once: nothing is still held by the run that stopped.
+        let run = env.run_with_token(&args, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("Archived 2 recordings and transcripts"),
+            "{}",
+            run.stderr
+        );
+    }
+
+    #[test]
+    fn a_folder_archive_beside_a_shared_store_is_a_warning() {
+        let Some(url) = super::super::postgres::fresh_database() else {
+            return;
+        };
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let archive = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &url,
+            "--archive",
+            &archive,
+        ];
+        let run = env.run_with_token(&args, &[]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("is a folder but the store is shared"),
+            "{}",
+            run.stderr
+        );
+        let sqlite = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &sqlite,
+            "--archive",
+            &archive,
+        ];
+        let alone = env.run_with_token(&args, &[]);
+        assert!(!alone.stderr.contains("is a folder"), "{}", alone.stderr);
+    }
+
+    #[test]
+    fn verify_without_an_archive_and_s3_without_credentials_are_usage_errors() {
+        let env = env();
+        let verify = env.run_with_token(&["sync", "--since", "1h", "--check", "--verify"], &[]);
+        assert_eq!(verify.code, 2, "{verify:?}");
+        assert!(verify.stderr.contains("--archive"), "{}", verify.stderr);
+        let s3 = env.run_with_token(&["sync", "--since", "1h", "--archive", "s3://calls"], &[]);
+        assert_eq!(s3.code, 2, "{s3:?}");
+        assert!(s3.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", s3.stderr);
+        assert!(
+            env.sandbox.requests().is_empty(),
+            "a usage error made a request"
+        );
+    }
+
+    #[test]
+    fn archive_with_a_login_lacking_the_recording_scope_is_exit_4_before_anything() {
+        let env = env();
+        env.login();
+        let requests = env.sandbox.requests().len();
+        let archive = env.work_dir().join("archive").display().to_string();
+        let run = env.run(&["sync", "--since", "1h", "--archive", &archive], &[]);
+        assert_eq!(run.code, 4, "{run:?}");
+        assert!(
+            run.stderr.contains("cer login --recordings"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
+        assert!(!env.work_dir().join("archive").exists());
+    }
+
+    #[test]
+    fn sync_archive_to_s3_is_byte_identical_as_boto3_reads_it() {
+        let Some(server) = s3::shared() else { return };
+        let env = env();
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(30))
+            .conversation_space_id;
+        let bucket = server.fresh_bucket();
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let vars = server.env();
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let archive = format!("s3://{bucket}/archive");
+        let run = env.run_with_token(
+            &[
+                "sync",
+                "--since",
+                "1h",
+                "--store",
+                &store,
+                "--archive",
+                &archive,
+            ],
+            &pairs,
+        );
+        assert_eq!(run.code, 0, "{run:?}");
+        let want = served(&env, &call);
+        let today = jiff::Timestamp::now()
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .date();
+        let folder = format!(
+            "archive/{:04}/{:02}/{:02}/{call}",
+            today.year(),
+            today.month(),
+            today.day()
+        );
+        let recording = format!("{folder}/recording-{}.wav", want.recording.0);
+        let transcript = format!("{folder}/transcript-{}.json", want.transcript.0);
+        let report = format!("{folder}/report.json");
+        assert_eq!(
+            server.keys(&bucket),
+            vec![recording.clone(), report.clone(), transcript.clone()]
+        );
+        assert!(
+            server.object(&bucket, &recording) == Some(want.recording.1),
+            "audio differs"
+        );
+        assert_eq!(server.object(&bucket, &transcript), Some(want.transcript.1));
+        assert_eq!(
+            server.object(&bucket, &report),
+            Some(want.report.into_bytes())
+        );
+        assert_eq!(server.head(&bucket, &recording).1, "audio/wav");
+        let check = env.run_with_token(
+            &[
+                "sync",
+                "--since",
+                "1h",
+                "--store",
+                &store,
+                "--check",
+                "--archive",
+                &archive,
+                "--verify",
+            ],
+            &pairs,
+        );
+        assert_eq!(check.code, 0, "{check:?}");
+    }
+}
