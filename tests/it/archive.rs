@@ -642,6 +642,87 @@ mod end_to_end {
         );
     }
 
+    /// Runs `cer ARGS` (with a token) under `/usr/bin/time`, wants it to succeed, and gives its
+    /// peak RSS in KiB; `None` when `/usr/bin/time` is missing.
+    fn peak_rss(env: &TestEnv, args: &[&str], vars: &[(&str, String)]) -> Option<u64> {
+        if !Path::new("/usr/bin/time").exists() {
+            eprintln!("/usr/bin/time is missing: skipping the memory measurement");
+            return None;
+        }
+        let cer = env.cer_process();
+        let mut command = std::process::Command::new("/usr/bin/time");
+        command
+            .args(["-f", "peak-rss-kib %M", "--"])
+            .arg(cer.get_program())
+            .args(args);
+        command.env_clear();
+        for (name, value) in cer.get_envs() {
+            if let Some(value) = value {
+                command.env(name, value);
+            }
+        }
+        command.env("CER_TOKEN", env.sandbox.issue_token(None));
+        command.envs(vars.iter().map(|(k, v)| (*k, v.as_str())));
+        command.current_dir(env.work_dir());
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let kib = stderr
+            .lines()
+            .find_map(|line| line.strip_prefix("peak-rss-kib "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no peak RSS in: {stderr}"));
+        assert!(output.status.success(), "{stderr}");
+        Some(kib)
+    }
+
+    /// A recording of 160 MiB goes to a folder and to S3 without
+    /// cer growing with it: it is streamed, and S3 holds one 8 MiB part at most.
+    #[test]
+    fn memory_stays_flat_whatever_the_size_of_a_recording() {
+        const MIB: u64 = 1024 * 1024;
+        let env = env();
+        env.sandbox.set_recording_bytes(Some(160 * MIB));
+        env.sandbox.place_recorded_call(Duration::from_secs(10));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let folder = env.work_dir().join("archive").display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &folder,
+        ];
+        let Some(folder_kib) = peak_rss(&env, &args, &[]) else {
+            return;
+        };
+        eprintln!(
+            "peak RSS archiving 160 MiB to a folder: {} MiB",
+            folder_kib / 1024
+        );
+        // About 31 MiB measured (debug build); a copy held in memory would pass 160.
+        assert!(folder_kib < 80 * 1024, "{folder_kib} KiB");
+        let Some(server) = s3::shared() else { return };
+        let bucket = server.fresh_bucket();
+        let archive = format!("s3://{bucket}");
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let vars = server.env();
+        let s3_kib = peak_rss(&env, &args, &vars).unwrap();
+        eprintln!("peak RSS archiving 160 MiB to S3: {} MiB", s3_kib / 1024);
+        // About 45 MiB measured (debug build, one 8 MiB part in flight).
+        assert!(s3_kib < 100 * 1024, "{s3_kib} KiB");
+        assert_eq!(server.keys(&bucket).len(), 3);
+    }
+
     #[test]
     fn archive_with_a_login_lacking_the_recording_scope_is_exit_4_before_anything() {
         let env = env();
