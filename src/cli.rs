@@ -149,7 +149,9 @@ pub(crate) enum Command {
 
     /// Copy every report of a day or a range into the store; run it again to resume
     #[command(
-        after_help = "Examples:\n  cer sync --day yesterday\n  cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer"
+        after_help = "Examples:\n  cer sync --day yesterday\n  cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer\n  \
+                      cer sync --day yesterday --archive /srv/cer-archive   # also recordings and transcripts\n  \
+                      cer sync --check --day yesterday --archive /srv/cer-archive --verify"
     )]
     Sync(SyncArgs),
 
