@@ -12,6 +12,16 @@ use crate::archive::Archive;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
 
+/// What the check found for a range: the store's side of GoTo's summaries.
+struct Findings {
+    calls: usize,
+    missing: Vec<String>,
+    unusable: u64,
+    refetches: (i64, i64),
+    deliveries: (i64, i64, i64),
+    archived: Option<ArchiveCheck>,
+}
+
 /// Prints the comparison on stdout; fails (exit 1) when a call of the range is not stored,
 /// or when a summary names no call: the store cannot be shown to hold that one, so the range
 /// is not proven complete (`unusable`, GoTo's data: syncing again does not help).
@@ -26,61 +36,102 @@ pub async fn run(
     let (stored, missing) = split_stored(store, ids).await?;
     let archived = check(store, archive, &stored, settings.verify).await?;
     let (start, end) = (settings.start, settings.end);
-    let (refetches, later) = store
+    let refetches = store
         .refetches_between(start, end, jiff::Timestamp::now())
         .await?;
     let (pending, failed) = store.deliveries_between(start, end).await?;
     let orphaned = store.orphaned_between(start, end).await?;
-    let mut text = if settings.json {
-        let mut check = json!({
-            "from": start.to_string(),
-            "to": end.to_string(),
-            "calls": calls,
-            "stored": calls - missing.len(),
-            "missing": missing,
-            "unusable": unusable,
-            "refetchesDue": refetches,
-            "refetchesLater": later,
-            "deliveriesPending": pending,
-            "deliveriesFailed": failed,
-            "deliveriesOrphaned": orphaned,
-            "complete": missing.is_empty() && unusable == 0,
-        });
-        if let Some(archived) = &archived {
-            check["archive"] = archived.json();
-        }
-        serde_json::to_string(&check).context("cannot print the check")?
-    } else {
-        let mut lines = vec![
-            format!(
-                "{calls} calls from {start} to {end}: {} stored, {} missing",
-                calls - missing.len(),
-                missing.len()
-            ),
-            format!(
-                "{refetches} re-fetches due ({later} planned later); \
-                 {pending} deliveries pending, {failed} failed, {orphaned} orphaned"
-            ),
-        ];
-        if unusable > 0 {
-            lines.insert(
-                1,
-                format!("{unusable} summaries name no conversationSpaceId: unusable, not stored"),
-            );
-        }
-        let each = context.settings.log_level >= LevelFilter::DEBUG;
-        if each {
-            lines.extend(missing.iter().map(|id| format!("missing {id}")));
-        }
-        lines.extend(archived.iter().flat_map(|archived| archived.lines(each)));
-        lines.join("\n")
+    let found = Findings {
+        calls,
+        missing,
+        unusable,
+        refetches,
+        deliveries: (pending, failed, orphaned),
+        archived,
+    };
+    let mut text = match settings.json {
+        true => as_json(&found, settings)?,
+        false => as_lines(
+            &found,
+            settings,
+            context.settings.log_level >= LevelFilter::DEBUG,
+        ),
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;
-    anyhow::ensure!(
-        missing.is_empty(),
-        "the store lacks {} call(s) of the range; `cer sync` with the same range stores them",
+    verdict(&found)
+}
+
+fn as_json(found: &Findings, settings: &SyncSettings) -> anyhow::Result<String> {
+    let Findings {
+        calls,
+        missing,
+        unusable,
+        ..
+    } = found;
+    let ((due, later), (pending, failed, orphaned)) = (found.refetches, found.deliveries);
+    let mut check = json!({
+        "from": settings.start.to_string(),
+        "to": settings.end.to_string(),
+        "calls": calls,
+        "stored": calls - missing.len(),
+        "missing": missing,
+        "unusable": unusable,
+        "refetchesDue": due,
+        "refetchesLater": later,
+        "deliveriesPending": pending,
+        "deliveriesFailed": failed,
+        "deliveriesOrphaned": orphaned,
+        "complete": missing.is_empty() && *unusable == 0,
+    });
+    if let Some(archived) = &found.archived {
+        check["archive"] = archived.json();
+    }
+    serde_json::to_string(&check).context("cannot print the check")
+}
+
+/// The check for a person: counts, then with `-v` each missing call and archived object.
+fn as_lines(found: &Findings, settings: &SyncSettings, each: bool) -> String {
+    let Findings {
+        calls,
+        missing,
+        unusable,
+        ..
+    } = found;
+    let ((due, later), (pending, failed, orphaned)) = (found.refetches, found.deliveries);
+    let (start, end) = (settings.start, settings.end);
+    let mut lines = vec![format!(
+        "{calls} calls from {start} to {end}: {} stored, {} missing",
+        calls - missing.len(),
         missing.len()
+    )];
+    if *unusable > 0 {
+        lines.push(format!(
+            "{unusable} summaries name no conversationSpaceId: unusable, not stored"
+        ));
+    }
+    lines.push(format!(
+        "{due} re-fetches due ({later} planned later); \
+         {pending} deliveries pending, {failed} failed, {orphaned} orphaned"
+    ));
+    if each {
+        lines.extend(missing.iter().map(|id| format!("missing {id}")));
+    }
+    lines.extend(
+        found
+            .archived
+            .iter()
+            .flat_map(|archived| archived.lines(each)),
+    );
+    lines.join("\n")
+}
+
+/// Exit 1 unless the store holds every call of the range (and the archive every object).
+fn verdict(found: &Findings) -> anyhow::Result<()> {
+    let (missing, unusable) = (found.missing.len(), found.unusable);
+    anyhow::ensure!(
+        missing == 0,
+        "the store lacks {missing} call(s) of the range; `cer sync` with the same range stores them"
     );
     anyhow::ensure!(
         unusable == 0,
@@ -88,7 +139,7 @@ pub async fn run(
          cannot hold their calls, so the range is not complete (GoTo's data, not the store)"
     );
     anyhow::ensure!(
-        archived.as_ref().is_none_or(ArchiveCheck::complete),
+        found.archived.as_ref().is_none_or(ArchiveCheck::complete),
         "the archive lacks objects of the range, or holds altered ones; `cer sync --archive` \
          with the same range archives what is missing"
     );
