@@ -113,7 +113,7 @@ impl S3Server {
 
     /// Ready once boto3 can list the buckets (3 to 5 s after the start).
     fn wait_ready(&self) {
-        let limit = Instant::now() + Duration::from_secs(60);
+        let limit = Instant::now() + Duration::from_secs(120);
         let mut last = String::new();
         while Instant::now() < limit {
             match self.try_python("s3.list_buckets(); print('ok')", &[]) {
@@ -124,7 +124,7 @@ impl S3Server {
         }
         let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
         let tail: String = log.lines().rev().take(30).collect::<Vec<_>>().join("\n");
-        panic!("SeaweedFS did not start within 60 s: {last}\n{tail}");
+        panic!("SeaweedFS did not start within 120 s: {last}\n{tail}");
     }
 
     /// A new empty bucket, named uniquely within this process.
