@@ -110,6 +110,26 @@ impl FolderArchive {
         }
     }
 
+    pub(super) fn locate(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+
+    pub(super) async fn read(&self, key: &str) -> Result<Option<Chunks<'static>>, ArchiveError> {
+        let path = self.root.join(key);
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(self.failed("open", &path, &err)),
+        };
+        let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+            let mut buffer = vec![0; 64 * 1024];
+            let read = file.read(&mut buffer).await?;
+            buffer.truncate(read);
+            Ok((read > 0).then(|| (bytes::Bytes::from(buffer), file)))
+        });
+        Ok(Some(Box::pin(chunks)))
+    }
+
     pub(super) async fn list(&self, folder: &str) -> Result<Vec<String>, ArchiveError> {
         let path = self.root.join(folder);
         let mut entries = match tokio::fs::read_dir(&path).await {
