@@ -258,4 +258,118 @@ mod tests {
         let lines = transcript_lines(&facts, &big);
         assert!(lines[0].1.contains("larger than 8 MiB"), "{lines:?}");
     }
+
+    /// Carol calls Ann, who answers; the call is recorded on Ann's line and transcribed.
+    fn answered_and_recorded() -> Value {
+        let caller = json!({"id": "c", "originator": "c", "type": {"value": "PHONE_NUMBER",
+            "number": "+18005550199", "caller": {"name": "Carol", "number": "+12015550123"}}});
+        let ann = json!({"id": "a", "type": {"value": "LINE", "name": "Ann Example", "extensionNumber": "8601"}});
+        let with = |p: &Value, status: &str| {
+            let mut p = p.clone();
+            p["status"] = json!({"value": status});
+            p
+        };
+        let mut recorded = ann.clone();
+        recorded["recordings"] = json!([{"id": "r1", "startTimestamp": "2026-11-25T09:00:08Z", "transcriptEnabled": true}]);
+        recorded["transcripts"] = json!([{"id": "t1"}]);
+        json!({
+            "conversationSpaceId": "29a1c77a-e52a-3764-8606-8b02b1277be8",
+            "callCreated": "2026-11-25T09:00:00Z", "callEnded": "2026-11-25T09:02:10Z",
+            "direction": "INBOUND", "hangupOriginatorId": "c",
+            "participants": [caller.clone(), recorded],
+            "callStates": [
+                {"id": "s1", "type": "STARTING", "sequenceNumber": 1, "timestamp": "2026-11-25T09:00:00Z",
+                 "participants": [with(&caller, "CONNECTED")]},
+                {"id": "s2", "type": "ACTIVE", "sequenceNumber": 2, "timestamp": "2026-11-25T09:00:03Z",
+                 "participants": [with(&caller, "CONNECTED"), with(&ann, "RINGING")]},
+                {"id": "s3", "type": "ACTIVE", "sequenceNumber": 3, "timestamp": "2026-11-25T09:00:08Z",
+                 "participants": [with(&caller, "CONNECTED"), with(&ann, "CONNECTED")]},
+                {"id": "s4", "type": "ENDING", "sequenceNumber": 4, "timestamp": "2026-11-25T09:02:10Z",
+                 "participants": []}
+            ]
+        })
+    }
+
+    fn media(body: &str) -> CallMedia {
+        CallMedia {
+            recordings: vec![ArchivedRecording {
+                id: "r1".into(),
+                place: "/srv/cer-archive/2026/11/25/29a1c77a-e52a-3764-8606-8b02b1277be8/recording-r1.wav"
+                    .into(),
+                bytes: Some(2_080_044),
+            }],
+            transcripts: vec![TranscriptText {
+                id: "t1".into(),
+                participant_id: Some("a".into()),
+                body: Ok(body.as_bytes().to_vec()),
+            }],
+        }
+    }
+
+    const CONVERSATION: &str = r#"{"version": "1", "results": [
+        {"type": "utterances", "transcript": "Thank you for calling, how can I help?", "final": true,
+         "startTimeMs": 1200, "endTimeMs": 3480, "channel": 0, "languageCode": "en"},
+        {"type": "utterances", "transcript": "Hi, my device will", "final": false, "startTimeMs": 4010, "channel": 1},
+        {"type": "utterances", "transcript": "Hi, my device will not connect since this morning, and I have already tried switching it off and on again twice.", "final": true,
+         "startTimeMs": 4010, "endTimeMs": 11900, "channel": 1},
+        {"type": "utterances", "transcript": "Let me look into that for you.", "final": true,
+         "startTimeMs": 63500, "endTimeMs": 65000, "channel": 0}
+    ]}"#;
+
+    fn page(body: &str, columns: usize) -> String {
+        let view = super::super::View {
+            zone: jiff::tz::TimeZone::UTC,
+            columns,
+            palette: super::super::Palette::new(false),
+        };
+        super::super::render_with(&answered_and_recorded(), &[], &media(body), &view)
+    }
+
+    #[test]
+    fn a_transcript_at_60_columns() {
+        insta::assert_snapshot!(page(CONVERSATION, 60));
+    }
+
+    #[test]
+    fn a_transcript_at_80_columns() {
+        insta::assert_snapshot!(page(CONVERSATION, 80));
+    }
+
+    #[test]
+    fn a_transcript_at_120_columns() {
+        insta::assert_snapshot!(page(CONVERSATION, 120));
+    }
+
+    #[test]
+    fn terminal_escapes_in_a_transcript_reach_the_page_escaped() {
+        let body = r#"{"results": [
+            {"type": "utterances", "final": true, "startTimeMs": 1000, "channel": 0,
+             "transcript": "\u001b]8;;http://evil.example\u0007click\u001b[2J \u202egnp.exe\u202c \u009b31m \u200bhidden\u2028next"}
+        ]}"#;
+        let page = page(body, 80);
+        for raw in [
+            '\u{1b}', '\u{7}', '\u{202e}', '\u{202c}', '\u{9b}', '\u{200b}', '\u{2028}',
+        ] {
+            assert!(!page.contains(raw), "{raw:?} reached the page: {page}");
+        }
+        let transcript = page.split("\nTranscript\n").nth(1).unwrap();
+        assert!(
+            transcript.contains("\\e]8;;http://evil.example"),
+            "{transcript}"
+        );
+        assert!(transcript.contains("\\u{202e}gnp.exe"), "{transcript}");
+    }
+
+    #[test]
+    fn every_line_fits_the_width() {
+        for columns in 40..=130 {
+            let page = page(CONVERSATION, columns);
+            for line in page.lines() {
+                assert!(
+                    crate::output::text::width(line) <= columns.max(40),
+                    "{columns}: {line:?}"
+                );
+            }
+        }
+    }
 }
