@@ -346,3 +346,66 @@ fn recording_of_a_call_without_one_is_exit_3_and_a_bad_id_exit_2() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2), "{}", stderr_of(&bad));
 }
+
+#[test]
+fn show_and_recording_read_an_s3_archive() {
+    let Some(server) = super::s3::shared() else {
+        return;
+    };
+    let env = env();
+    let (id, report) = recorded_call(&env);
+    let recordings = recording_ids(&report);
+    assert_eq!(recordings.len(), 1, "{report}");
+    let bucket = server.fresh_bucket();
+    let archive = format!("s3://{bucket}/calls");
+    let vars = server.env();
+    let with_s3 = |command: &mut assert_cmd::Command| {
+        for (name, value) in &vars {
+            command.env(name, value);
+        }
+    };
+    let mut sync = env.cer_with_token();
+    with_s3(&mut sync);
+    let synced = sync
+        .args(["sync", "--since", "10m", "--archive", &archive])
+        .output()
+        .unwrap();
+    assert!(synced.status.success(), "{}", stderr_of(&synced));
+    let asked = env.sandbox.storage_requests().len();
+
+    let mut show = env.cer_with_token();
+    with_s3(&mut show);
+    let output = show
+        .env("COLUMNS", "200")
+        .args(["show", "--archive", &archive, &id])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let page = stdout_of(&output);
+    let named = format!("{archive}/");
+    let line = page
+        .lines()
+        .find(|l| l.contains(&named) && l.contains(&recordings[0]))
+        .unwrap_or_else(|| panic!("no recording named in {page}"));
+    assert!(line.trim_end().ends_with("bytes)"), "{line}");
+    assert!(page.contains("\nTranscript\n"), "{page}");
+
+    let file = env.dir.path().join("call.wav");
+    let mut recording = env.cer_with_token();
+    with_s3(&mut recording);
+    let written = recording
+        .args(["recording", &id, "--archive", &archive, "-o"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(written.status.success(), "{}", stderr_of(&written));
+    assert_eq!(
+        env.sandbox.storage_requests().len(),
+        asked,
+        "GoTo's storage was asked"
+    );
+    assert_eq!(
+        sha256(&std::fs::read(&file).unwrap()),
+        sha256(&simulator_audio(&env, &recordings[0]))
+    );
+}
