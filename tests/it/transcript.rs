@@ -409,3 +409,27 @@ fn show_and_recording_read_an_s3_archive() {
         sha256(&simulator_audio(&env, &recordings[0]))
     );
 }
+
+#[test]
+fn recording_from_goto_without_the_recording_scope_is_exit_4_before_any_download() {
+    let env = env();
+    let (id, _) = recorded_call(&env);
+    // The default login asks for cer's two scopes only.
+    env.login();
+    let before = env.sandbox.requests().len();
+    let out = env.dir.path().join("call.wav");
+    let run = env.run(&["recording", &id, "-o", out.to_str().unwrap()], &[]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(
+        run.stderr.contains("cer login --recordings"),
+        "{}",
+        run.stderr
+    );
+    let asked: Vec<String> = env.sandbox.requests()[before..]
+        .iter()
+        .map(|r| r.path.clone())
+        .filter(|p| p.starts_with("/recording/"))
+        .collect();
+    assert!(asked.is_empty(), "{asked:?}");
+    assert!(!out.exists());
+}
