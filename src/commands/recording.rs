@@ -64,7 +64,17 @@ async fn wanted(
 ) -> anyhow::Result<(Vec<Wanted>, Option<u8>)> {
     let (mut wanted, mut failure) = (Vec::new(), None::<u8>);
     for call in &settings.calls {
-        let failed = match find(call, store, context).await? {
+        let found = match find(call, store, context).await {
+            Ok(found) => found,
+            // A closed pipe or an interrupt ends the command; anything else ends this call.
+            Err(err) if !crate::errors::verdict(&err).print => return Err(err),
+            Err(err) => {
+                let failed = crate::errors::report(&err, &context.output);
+                failure = Some(failure.map_or(failed, |f| worse(f, failed)));
+                continue;
+            }
+        };
+        let failed = match found {
             Found::Report(report, _) => {
                 let id = report
                     .get("conversationSpaceId")
@@ -93,7 +103,7 @@ async fn wanted(
                 code::NOT_FOUND
             }
             Found::Ambiguous(candidates) => {
-                ambiguous(call, &candidates, &jiff::tz::TimeZone::UTC, context);
+                ambiguous(call, &candidates, &context.settings.time_zone, context);
                 code::USAGE
             }
             Found::Unknown => {

@@ -270,7 +270,9 @@ mod tests {
             p
         };
         let mut recorded = ann.clone();
-        recorded["recordings"] = json!([{"id": "r1", "startTimestamp": "2026-11-25T09:00:08Z", "transcriptEnabled": true}]);
+        recorded["recordings"] = json!([
+            {"id": "r1", "startTimestamp": "2026-11-25T09:00:08Z", "transcriptEnabled": true}
+        ]);
         recorded["transcripts"] = json!([{"id": "t1"}]);
         json!({
             "conversationSpaceId": "29a1c77a-e52a-3764-8606-8b02b1277be8",
@@ -306,15 +308,18 @@ mod tests {
         }
     }
 
-    const CONVERSATION: &str = r#"{"version": "1", "results": [
+    const CONVERSATION: &str = concat!(
+        r#"{"version": "1", "results": [
         {"type": "utterances", "transcript": "Thank you for calling, how can I help?", "final": true,
          "startTimeMs": 1200, "endTimeMs": 3480, "channel": 0, "languageCode": "en"},
         {"type": "utterances", "transcript": "Hi, my device will", "final": false, "startTimeMs": 4010, "channel": 1},
-        {"type": "utterances", "transcript": "Hi, my device will not connect since this morning, and I have already tried switching it off and on again twice.", "final": true,
+        {"type": "utterances", "transcript": "Hi, my device will not connect since this morning, "#,
+        r#"and I have already tried switching it off and on again twice.", "final": true,
          "startTimeMs": 4010, "endTimeMs": 11900, "channel": 1},
         {"type": "utterances", "transcript": "Let me look into that for you.", "final": true,
          "startTimeMs": 63500, "endTimeMs": 65000, "channel": 0}
-    ]}"#;
+    ]}"#
+    );
 
     fn page(body: &str, columns: usize) -> String {
         let view = super::super::View {
@@ -342,10 +347,11 @@ mod tests {
 
     #[test]
     fn terminal_escapes_in_a_transcript_reach_the_page_escaped() {
-        let body = r#"{"results": [
-            {"type": "utterances", "final": true, "startTimeMs": 1000, "channel": 0,
-             "transcript": "\u001b]8;;http://evil.example\u0007click\u001b[2J \u202egnp.exe\u202c \u009b31m \u200bhidden\u2028next"}
-        ]}"#;
+        let body = concat!(
+            r#"{"results": [{"type": "utterances", "final": true, "startTimeMs": 1000, "channel": 0, "#,
+            r#""transcript": "\u001b]8;;http://evil.example\u0007click\u001b[2J "#,
+            r#"\u202egnp.exe\u202c \u009b31m \u200bhidden\u2028next"}]}"#
+        );
         let page = page(body, 80);
         for raw in [
             '\u{1b}', '\u{7}', '\u{202e}', '\u{202c}', '\u{9b}', '\u{200b}', '\u{2028}',
