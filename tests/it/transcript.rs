@@ -433,3 +433,59 @@ fn recording_from_goto_without_the_recording_scope_is_exit_4_before_any_download
     assert!(asked.is_empty(), "{asked:?}");
     assert!(!out.exists());
 }
+
+#[test]
+fn an_archived_transcript_that_is_broken_or_too_big_is_a_note_and_the_layout_finds_files() {
+    let env = env();
+    let (id, _) = recorded_call(&env);
+    let archive = env.dir.path().join("archive");
+    archive_into(&env, &archive);
+    let files = files_in(&archive);
+    let transcript = files
+        .iter()
+        .find(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("transcript-")
+        })
+        .expect("an archived transcript");
+    let recording = files
+        .iter()
+        .find(|f| {
+            f.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("recording-")
+        })
+        .expect("an archived recording");
+    let size = std::fs::metadata(recording).unwrap().len();
+    // A store that knows nothing of the archive: the call comes from GoTo, its files from
+    // the archive's layout.
+    let empty = format!("sqlite:{}", env.dir.path().join("empty.db").display());
+    let page_with = |body: &[u8]| {
+        std::fs::write(transcript, body).unwrap();
+        let output = env
+            .cer_with_token()
+            .env("COLUMNS", "300")
+            .args(["show", "--store", &empty, "--archive"])
+            .arg(&archive)
+            .arg(&id)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", stderr_of(&output));
+        stdout_of(&output)
+    };
+    let page = page_with(b"{\"results\": [{\"transcript\": \x1b[2J");
+    let section = page.split("\nTranscript\n").nth(1).expect(&page);
+    let note = section.lines().next().unwrap();
+    assert!(note.contains("cannot be read"), "{page}");
+    assert!(!page.contains('\u{1b}'), "{page}");
+    let named = format!("{} ({size} bytes)", recording.display());
+    assert!(page.contains(&named), "{named} not in {page}");
+
+    let big = vec![b' '; 8 * 1024 * 1024 + 1];
+    let page = page_with(&big);
+    let section = page.split("\nTranscript\n").nth(1).expect(&page);
+    assert!(section.contains("larger than 8 MiB"), "{page}");
+}
