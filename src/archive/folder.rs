@@ -233,4 +233,30 @@ mod tests {
         assert!(left.is_empty(), "{left:?}");
         assert_eq!(archive.rehash("d/c/recording-r.mp3").await.unwrap(), None);
     }
+
+    #[tokio::test]
+    async fn an_object_is_read_back_whole_and_a_missing_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = FolderArchive::new(dir.path());
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let once = futures_util::stream::once({
+            let big = Bytes::from(big.clone());
+            async move { Ok(big) }
+        });
+        archive
+            .put("d/c/recording-r.wav", Box::pin(once))
+            .await
+            .unwrap();
+        let mut chunks = archive.read("d/c/recording-r.wav").await.unwrap().unwrap();
+        let mut read = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            read.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(read, big);
+        assert!(archive.read("d/c/none.wav").await.unwrap().is_none());
+        assert_eq!(
+            archive.locate("d/c/recording-r.wav"),
+            dir.path().join("d/c/recording-r.wav").display().to_string()
+        );
+    }
 }

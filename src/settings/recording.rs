@@ -44,3 +44,35 @@ impl RecordingSettings {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use crate::settings::Sources;
+
+    fn resolve(args: &[&str], terminal: bool) -> Result<RecordingSettings, UsageError> {
+        let cli = Cli::try_parse_from(args).unwrap();
+        let settings = Settings::resolve(&cli.global, &Sources::from_maps(&[("HOME", "/h")], &[]))?;
+        let Command::Recording(recording) = cli.command else {
+            panic!("not a recording command");
+        };
+        RecordingSettings::resolve(&recording, &settings, terminal)
+    }
+
+    #[test]
+    fn audio_goes_to_a_file_or_a_pipe_never_to_a_terminal() {
+        let id = "29a1c77a-e52a-3764-8606-8b02b1277be8";
+        let refused = resolve(&["cer", "recording", id], true).unwrap_err();
+        assert!(
+            refused.to_string().contains("not to a terminal"),
+            "{refused}"
+        );
+        assert!(resolve(&["cer", "recording", id], false).is_ok());
+        let to_file = resolve(&["cer", "recording", id, "-o", "call.wav"], true).unwrap();
+        assert_eq!(to_file.output, Some(PathBuf::from("call.wav")));
+        assert!(resolve(&["cer", "recording", "29a1c7", "-o", "x"], false).is_err());
+    }
+}
