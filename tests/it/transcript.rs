@@ -435,7 +435,7 @@ fn recording_from_goto_without_the_recording_scope_is_exit_4_before_any_download
 }
 
 #[test]
-fn an_archived_transcript_that_is_broken_or_too_big_is_a_note_and_the_layout_finds_files() {
+fn an_archived_transcript_broken_hostile_or_too_big_reads_safely_and_the_layout_finds_files() {
     let env = env();
     let (id, _) = recorded_call(&env);
     let archive = env.dir.path().join("archive");
@@ -483,6 +483,21 @@ fn an_archived_transcript_that_is_broken_or_too_big_is_a_note_and_the_layout_fin
     assert!(!page.contains('\u{1b}'), "{page}");
     let named = format!("{} ({size} bytes)", recording.display());
     assert!(page.contains(&named), "{named} not in {page}");
+
+    // Terminal escapes and bidirectional overrides from GoTo reach the page escaped.
+    let hostile = concat!(
+        r#"{"results": [{"type": "utterances", "final": true, "startTimeMs": 1000, "#,
+        r#""channel": 0, "transcript": "\u001b]0;owned\u0007\u001b[2Jhi \u202etxt.exe"}]}"#
+    );
+    let page = page_with(hostile.as_bytes());
+    let section = page.split("\nTranscript\n").nth(1).expect(&page);
+    for raw in ['\u{1b}', '\u{7}', '\u{202e}'] {
+        assert!(!page.contains(raw), "{raw:?} reached the page: {page}");
+    }
+    assert!(
+        section.contains(r"\e]0;owned\u{7}\e[2Jhi \u{202e}txt.exe"),
+        "{section}"
+    );
 
     let big = vec![b' '; 8 * 1024 * 1024 + 1];
     let page = page_with(&big);
