@@ -11,7 +11,7 @@ use anyhow::Context as _;
 
 use super::Context;
 use super::archived::{self, CallArchive, Kept};
-use crate::api::recordings::{MediaId, fetch_transcript};
+use crate::api::recordings::{MediaId, RecordingError, fetch_transcript};
 use crate::api::reports::fetch_report;
 use crate::archive::Archive;
 use crate::archive::wanted::named_media;
@@ -316,6 +316,9 @@ async fn from_goto(id: &MediaId, context: &Context) -> Result<Vec<u8>, String> {
             MAX_TRANSCRIPT_BYTES / (1024 * 1024)
         )),
         Ok(body) => Ok(body.to_vec()),
+        Err(RecordingError::Api(err @ ApiError::Forbidden { .. })) => Err(format!(
+            "{err}; reading transcripts needs the scope recording.v1.read (`cer login --recordings`)"
+        )),
         Err(err) => Err(err.to_string()),
     }
 }

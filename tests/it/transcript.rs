@@ -506,3 +506,26 @@ fn an_archived_transcript_broken_hostile_or_too_big_reads_safely_and_the_layout_
     let section = page.split("\nTranscript\n").nth(1).expect(&page);
     assert!(section.contains("larger than 8 MiB"), "{page}");
 }
+
+#[test]
+fn show_transcript_with_a_token_without_the_recording_scope_is_a_note_naming_the_login() {
+    let env = env();
+    let (id, _) = recorded_call(&env);
+    let token = env
+        .sandbox
+        .issue_token_with_scopes("cr.v1.read call-events.v1.notifications.manage", None)
+        .unwrap();
+    let output = env
+        .cer()
+        .env("CER_TOKEN", token)
+        .env("COLUMNS", "300")
+        .args(["show", "--transcript", &id])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let page = stdout_of(&output);
+    let section = page.split("\nTranscript\n").nth(1).expect(&page);
+    let note = section.lines().next().unwrap();
+    assert!(note.contains("is not available"), "{note}");
+    assert!(note.contains("cer login --recordings"), "{note}");
+}
