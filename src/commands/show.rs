@@ -19,7 +19,7 @@ use crate::errors::{AlreadyReported, code};
 use crate::net::ApiError;
 use crate::output::show::revisions::Revision;
 use crate::output::show::{
-    ArchivedRecording, CallMedia, MAX_TRANSCRIPT_BYTES, TranscriptText, View, candidate_line,
+    ArchivedObject, CallMedia, MAX_TRANSCRIPT_BYTES, TranscriptText, View, candidate_line,
     render_with,
 };
 use crate::output::width::terminal_width;
@@ -268,21 +268,16 @@ async fn call_media(
             }
             (MediaKind::Recording, None) => {}
             (MediaKind::Transcript, found) => {
-                let body = match found {
-                    Some((archive, kept)) => {
-                        archived::read_bounded(archive, &kept.key, MAX_TRANSCRIPT_BYTES)
-                            .await
-                            .unwrap_or_else(|err| Err(format!("{err:#}")))
-                    }
-                    None if settings.transcript => from_goto(&id, context).await,
+                let (body, archived) = match found {
+                    Some((archive, kept)) => archived_transcript(archive, &id, kept).await,
+                    None if settings.transcript => (from_goto(&id, context).await, None),
                     None => continue,
                 };
-                let participant_id = item.participant_id;
-                let id = id.to_string();
                 media.transcripts.push(TranscriptText {
-                    id,
-                    participant_id,
+                    id: id.to_string(),
+                    participant_id: item.participant_id,
                     body,
+                    archived,
                 });
             }
         }
@@ -291,7 +286,7 @@ async fn call_media(
 }
 
 /// An archived recording named where it is; its size from the store, else read again.
-async fn archived_recording(archive: &Archive, id: &MediaId, kept: Kept) -> ArchivedRecording {
+async fn archived_recording(archive: &Archive, id: &MediaId, kept: Kept) -> ArchivedObject {
     let bytes = match kept.bytes {
         Some(bytes) => Some(bytes),
         None => archive
@@ -301,11 +296,31 @@ async fn archived_recording(archive: &Archive, id: &MediaId, kept: Kept) -> Arch
             .flatten()
             .map(|a| a.bytes),
     };
-    ArchivedRecording {
+    ArchivedObject {
         id: id.to_string(),
         place: archive.locate(&kept.key),
         bytes,
     }
+}
+
+/// An archived transcript's JSON (or why not) and where it is.
+async fn archived_transcript(
+    archive: &Archive,
+    id: &MediaId,
+    kept: Kept,
+) -> (Result<Vec<u8>, String>, Option<ArchivedObject>) {
+    let body = archived::read_bounded(archive, &kept.key, MAX_TRANSCRIPT_BYTES)
+        .await
+        .unwrap_or_else(|err| Err(format!("{err:#}")));
+    let bytes = kept
+        .bytes
+        .or_else(|| body.as_ref().ok().map(|b| b.len() as u64));
+    let place = ArchivedObject {
+        id: id.to_string(),
+        place: archive.locate(&kept.key),
+        bytes,
+    };
+    (body, Some(place))
 }
 
 /// A transcript from GoTo, or why not (a note on the page).

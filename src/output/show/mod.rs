@@ -18,7 +18,7 @@ use super::Palette;
 use super::text::{pad, shorten, width, wrap};
 use facts::CallFacts;
 pub(crate) use revisions::Revision;
-pub(crate) use transcript::{ArchivedRecording, CallMedia, MAX_TRANSCRIPT_BYTES, TranscriptText};
+pub(crate) use transcript::{ArchivedObject, CallMedia, MAX_TRANSCRIPT_BYTES, TranscriptText};
 
 /// How to draw: the time zone of the times shown, the width, the colours.
 #[derive(Debug, Clone)]
@@ -103,7 +103,7 @@ pub(crate) fn render_with(
     blocks.extend([
         Block::Section("Post-call analysis"),
         Block::Lines(or_note(
-            analysis::analysis_lines(report, &media.recordings),
+            analysis::analysis_lines(report, media),
             "none yet: GoTo adds the call reason, recordings and transcripts later",
         )),
     ]);

@@ -19,14 +19,15 @@ pub(crate) const MAX_TRANSCRIPT_BYTES: usize = 8 * 1024 * 1024;
 #[derive(Debug, Clone, Default)]
 pub(crate) struct CallMedia {
     /// Recordings in the archive.
-    pub recordings: Vec<ArchivedRecording>,
+    pub recordings: Vec<ArchivedObject>,
     /// Transcripts read from the archive or fetched from GoTo, in the report's order.
     pub transcripts: Vec<TranscriptText>,
 }
 
-/// A recording in the archive: GoTo's id, where it is (a path or an `s3://` URL), its size.
+/// A recording or transcript in the archive: GoTo's id, where it is (a path or an `s3://`
+/// URL), its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ArchivedRecording {
+pub(crate) struct ArchivedObject {
     pub id: String,
     pub place: String,
     pub bytes: Option<u64>,
@@ -39,6 +40,8 @@ pub(crate) struct TranscriptText {
     pub id: String,
     pub participant_id: Option<String>,
     pub body: Result<Vec<u8>, String>,
+    /// Where the archive keeps it, when it came from the archive.
+    pub archived: Option<ArchivedObject>,
 }
 
 /// GoTo's transcript, only the fields shown; others are ignored.
@@ -222,6 +225,7 @@ mod tests {
             id: "r1".into(),
             participant_id: Some("a".into()),
             body: Ok(body.as_bytes().to_vec()),
+            archived: None,
         }
     }
 
@@ -294,7 +298,7 @@ mod tests {
 
     fn media(body: &str) -> CallMedia {
         CallMedia {
-            recordings: vec![ArchivedRecording {
+            recordings: vec![ArchivedObject {
                 id: "r1".into(),
                 place: "/srv/cer-archive/2026/11/25/29a1c77a-e52a-3764-8606-8b02b1277be8/recording-r1.wav"
                     .into(),
@@ -304,6 +308,13 @@ mod tests {
                 id: "t1".into(),
                 participant_id: Some("a".into()),
                 body: Ok(body.as_bytes().to_vec()),
+                archived: Some(ArchivedObject {
+                    id: "t1".into(),
+                    place: "/srv/cer-archive/2026/11/25/29a1c77a-e52a-3764-8606-8b02b1277be8/\
+                            transcript-t1.json"
+                        .into(),
+                    bytes: Some(body.len() as u64),
+                }),
             }],
         }
     }
