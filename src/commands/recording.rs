@@ -13,12 +13,13 @@ use tokio::io::AsyncWriteExt;
 use super::Context;
 use super::archived::{self, CallArchive};
 use super::show::{Found, ambiguous, find, unknown, worse};
+use super::signals::StopSignals;
 use crate::api::recordings::{MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording};
 use crate::archive::layout::{extension, recording_stem};
 use crate::archive::wanted::named_media;
 use crate::archive::{Archive, Chunks};
 use crate::auth::recordings::recording_access;
-use crate::errors::{AlreadyReported, NeedsRecordingScope, UsageError, code};
+use crate::errors::{AlreadyReported, Interrupted, NeedsRecordingScope, UsageError, code};
 use crate::net::ApiError;
 use crate::settings::recording::RecordingSettings;
 use crate::store::Store;
@@ -139,6 +140,7 @@ impl Writer<'_> {
             let (chunks, _) = self.open(&wanted[0]).await?;
             return self.to_stdout(chunks).await;
         };
+        let mut signals = StopSignals::register()?;
         let folder = wanted.len() > 1 || path.is_dir();
         if folder {
             tokio::fs::create_dir_all(path)
@@ -146,18 +148,36 @@ impl Writer<'_> {
                 .with_context(|| format!("cannot create the folder {}", path.display()))?;
         }
         for one in wanted {
-            let (chunks, ext) = self.open(one).await?;
-            let target = if folder {
-                path.join(format!("{}{ext}", recording_stem(&one.id)))
-            } else {
-                path.to_path_buf()
+            // Ctrl-C or SIGTERM stop the download and leave nothing behind.
+            let (target, bytes) = tokio::select! {
+                written = self.write_one(one, path, folder) => written?,
+                () = signals.either() => {
+                    self.context.output.error("interrupted: the recording was not written");
+                    return Err(Interrupted.into());
+                }
             };
-            let bytes = write_file(&target, chunks).await?;
             self.context
                 .output
                 .status(format!("Wrote {} ({bytes} bytes)", target.display()));
         }
         Ok(())
+    }
+
+    /// Writes one recording to `path`, or into it as `recording-ID.EXT` when it is a folder.
+    async fn write_one(
+        &self,
+        one: &Wanted,
+        path: &Path,
+        folder: bool,
+    ) -> anyhow::Result<(PathBuf, u64)> {
+        let (chunks, ext) = self.open(one).await?;
+        let target = if folder {
+            path.join(format!("{}{ext}", recording_stem(&one.id)))
+        } else {
+            path.to_path_buf()
+        };
+        let bytes = write_file(&target, chunks).await?;
+        Ok((target, bytes))
     }
 
     /// The audio of one recording and its file extension: the archive's copy, else GoTo's.
@@ -239,7 +259,8 @@ fn download_error(err: RecordingError, id: &MediaId, context: &Context) -> anyho
 }
 
 /// Writes `chunks` to `target` under a temporary name in its folder, renamed once whole;
-/// nothing is left under either name when it breaks off. The number of bytes written.
+/// nothing is left under either name when it breaks off or is interrupted (the temporary
+/// file goes when this future is dropped). The number of bytes written.
 async fn write_file(target: &Path, mut chunks: Chunks<'static>) -> anyhow::Result<u64> {
     let folder = target
         .parent()
@@ -249,6 +270,7 @@ async fn write_file(target: &Path, mut chunks: Chunks<'static>) -> anyhow::Resul
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let temp = folder.join(format!(".{name}.partial-{:08x}", fastrand::u32(..)));
+    let mut partial = Partial(Some(temp.clone()));
     let written = async {
         let mut file = tokio::fs::File::create(&temp)
             .await
@@ -270,8 +292,19 @@ async fn write_file(target: &Path, mut chunks: Chunks<'static>) -> anyhow::Resul
         anyhow::Ok(bytes)
     }
     .await;
-    if written.is_err() {
-        let _ = tokio::fs::remove_file(&temp).await;
+    if written.is_ok() {
+        partial.0 = None;
     }
     written
+}
+
+/// A temporary file removed when dropped, unless it became the target.
+struct Partial(Option<PathBuf>);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
 }

@@ -529,3 +529,32 @@ fn show_transcript_with_a_token_without_the_recording_scope_is_a_note_naming_the
     assert!(note.contains("is not available"), "{note}");
     assert!(note.contains("cer login --recordings"), "{note}");
 }
+
+#[test]
+fn recording_interrupted_mid_download_leaves_no_file_behind() {
+    let env = env();
+    let (id, _) = recorded_call(&env);
+    // A 40 s call's audio is over 600 KB: at 20 KB/s the download outlasts the test's signal.
+    env.sandbox.faults().slow_downloads(Some(20_000));
+    let folder = env.dir.path().join("out");
+    std::fs::create_dir_all(&folder).unwrap();
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .args(["recording", &id, "-o"])
+        .arg(folder.join("call.wav"));
+    let running = crate::harness::Running::start(command);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while files_in(&folder).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no download started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    running.signal("INT");
+    let (code, _, stderr) = running.wait(Duration::from_secs(10));
+    assert_eq!(code, Some(130), "{stderr:?}");
+    assert!(files_in(&folder).is_empty(), "{:?}", files_in(&folder));
+    assert!(
+        stderr.iter().any(|l| l.contains("interrupted")),
+        "{stderr:?}"
+    );
+}
