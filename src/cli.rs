@@ -22,7 +22,21 @@ Examples:
 
 An ID may also be the first 8 or more characters of a call in the store (the ID column of
 `cer summaries`), e.g. `cer show 29a1c77a`. A call the store lacks is fetched from GoTo
-by its whole ID. `cer fetch` prints the JSON.";
+by its whole ID. `cer fetch` prints the JSON.
+
+With --archive (CER_ARCHIVE), the page names each archived recording (its path or object key
+and size) and prints each archived transcript as a conversation; --transcript fetches a
+transcript the archive lacks from GoTo (the scope recording.v1.read: `cer login --recordings`).";
+
+const RECORDING_EXAMPLES: &str = "\
+Examples:
+  cer recording 29a1c77a-e52a-3764-8606-8b02b1277be8 -o call.wav
+  cer recording 29a1c77a-e52a-3764-8606-8b02b1277be8 | ffplay -nodisp -
+
+An ID may also be the first 8 or more characters of a call in the store, as for `cer show`.
+A call with several recordings needs -o DIR: each is written as DIR/recording-ID.EXT. The
+archive (--archive, CER_ARCHIVE) is read first; GoTo is asked for what it lacks (the scope
+recording.v1.read: `cer login --recordings`). Exit 3 when the call has no recording.";
 
 /// Command-line client for GoTo Connect Call Events Reports.
 ///
@@ -130,6 +144,10 @@ pub(crate) enum Command {
     /// One call for a person: who called whom, a timeline of what happened, post-call analysis
     #[command(after_help = SHOW_EXAMPLES)]
     Show(ShowArgs),
+
+    /// The audio of a call's recordings, from the archive or from GoTo, to a file or a pipe
+    #[command(after_help = RECORDING_EXAMPLES)]
+    Recording(RecordingArgs),
 
     /// Browse the report summaries of a day or a time range
     #[command(
@@ -392,6 +410,35 @@ pub(crate) struct ShowArgs {
     /// Show times in UTC instead of the local time zone
     #[arg(long)]
     pub utc: bool,
+
+    /// Read archived recordings and transcripts from DEST, a folder or s3://BUCKET[/PREFIX]
+    /// (CER_ARCHIVE)
+    #[arg(long, value_name = "DEST")]
+    pub archive: Option<String>,
+
+    /// Fetch the call's transcript from GoTo when the archive lacks it
+    #[arg(long)]
+    pub transcript: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// `cer recording`.
+#[derive(Debug, Args)]
+pub(crate) struct RecordingArgs {
+    /// conversationSpaceId of each call, or its first 8 or more characters for a stored call
+    #[arg(required = true, value_name = "ID")]
+    pub ids: Vec<String>,
+
+    /// Write to PATH (a folder when there are several recordings) instead of stdout
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<std::path::PathBuf>,
+
+    /// Read recordings from the archive DEST first, a folder or s3://BUCKET[/PREFIX]
+    /// (CER_ARCHIVE)
+    #[arg(long, value_name = "DEST")]
+    pub archive: Option<String>,
 
     #[command(flatten)]
     pub store: StoreArgs,

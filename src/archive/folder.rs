@@ -110,6 +110,26 @@ impl FolderArchive {
         }
     }
 
+    pub(super) fn locate(&self, key: &str) -> String {
+        self.root.join(key).display().to_string()
+    }
+
+    pub(super) async fn read(&self, key: &str) -> Result<Option<Chunks<'static>>, ArchiveError> {
+        let path = self.root.join(key);
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(self.failed("open", &path, &err)),
+        };
+        let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+            let mut buffer = vec![0; 64 * 1024];
+            let read = file.read(&mut buffer).await?;
+            buffer.truncate(read);
+            Ok((read > 0).then(|| (bytes::Bytes::from(buffer), file)))
+        });
+        Ok(Some(Box::pin(chunks)))
+    }
+
     pub(super) async fn list(&self, folder: &str) -> Result<Vec<String>, ArchiveError> {
         let path = self.root.join(folder);
         let mut entries = match tokio::fs::read_dir(&path).await {
@@ -212,5 +232,31 @@ mod tests {
         let left: Vec<_> = std::fs::read_dir(dir.path().join("d/c")).unwrap().collect();
         assert!(left.is_empty(), "{left:?}");
         assert_eq!(archive.rehash("d/c/recording-r.mp3").await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn an_object_is_read_back_whole_and_a_missing_one_is_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = FolderArchive::new(dir.path());
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let once = futures_util::stream::once({
+            let big = Bytes::from(big.clone());
+            async move { Ok(big) }
+        });
+        archive
+            .put("d/c/recording-r.wav", Box::pin(once))
+            .await
+            .unwrap();
+        let mut chunks = archive.read("d/c/recording-r.wav").await.unwrap().unwrap();
+        let mut read = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            read.extend_from_slice(&chunk.unwrap());
+        }
+        assert_eq!(read, big);
+        assert!(archive.read("d/c/none.wav").await.unwrap().is_none());
+        assert_eq!(
+            archive.locate("d/c/recording-r.wav"),
+            dir.path().join("d/c/recording-r.wav").display().to_string()
+        );
     }
 }

@@ -107,6 +107,23 @@ impl Archive {
         }
     }
 
+    /// The object under `key` as it is read, `None` when there is none: streamed, so memory
+    /// does not grow with its size.
+    pub async fn read(&self, key: &str) -> Result<Option<Chunks<'static>>, ArchiveError> {
+        match self {
+            Self::Folder(folder) => folder.read(key).await,
+            Self::S3(s3) => s3.read(key).await,
+        }
+    }
+
+    /// Where the object under `key` is, for a person: a path, or an `s3://` URL.
+    pub fn locate(&self, key: &str) -> String {
+        match self {
+            Self::Folder(folder) => folder.locate(key),
+            Self::S3(s3) => format!("{}/{key}", s3.shown()),
+        }
+    }
+
     /// The keys of the objects directly in `folder` (relative keys, as `put` takes them).
     pub async fn list(&self, folder: &str) -> Result<Vec<String>, ArchiveError> {
         match self {

@@ -316,6 +316,33 @@ impl S3Archive {
         Ok(Some(tally.finish(key)))
     }
 
+    pub(super) async fn read(&self, key: &str) -> Result<Option<Chunks<'static>>, ArchiveError> {
+        let object = self.object(key);
+        let url = self
+            .bucket
+            .get_object(Some(&self.credentials), &object)
+            .sign(SIGNED_FOR);
+        let response = self
+            .http
+            .get(url)
+            .timeout(REQUEST_TIME)
+            .send()
+            .await
+            .map_err(|err| self.failed(format!("reading: {}", describe_transport(&err))))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let response = self.send_checked(response, "reading")?;
+        // reqwest's own error text holds the signed URL: only the transport's kind is kept.
+        let chunks = futures_util::stream::try_unfold(response, |mut response| async move {
+            match response.chunk().await {
+                Ok(chunk) => Ok(chunk.map(|chunk| (chunk, response))),
+                Err(err) => Err(std::io::Error::other(describe_transport(&err))),
+            }
+        });
+        Ok(Some(Box::pin(chunks)))
+    }
+
     fn send_checked(
         &self,
         response: reqwest::Response,

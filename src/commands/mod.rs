@@ -1,6 +1,7 @@
 //! One file per command. Each takes typed settings and the shared context and returns a
 //! result; `errors` turns a failure into the exit code.
 
+mod archived;
 pub mod completions;
 mod context;
 pub mod deliveries;
@@ -9,6 +10,7 @@ mod fetch_wait;
 pub mod listen;
 pub mod login;
 pub mod logout;
+pub mod recording;
 pub mod sandbox;
 pub mod show;
 mod signals;
@@ -29,6 +31,7 @@ use crate::settings::commands::{
     FetchSettings, ListenSettings, LoginSettings, SandboxSettings, SummariesSettings,
 };
 use crate::settings::persistence::{DeliveriesSettings, SyncSettings};
+use crate::settings::recording::RecordingSettings;
 use crate::settings::show::ShowSettings;
 
 /// Runs one command to completion. The context, and with it `--sandbox`, is set up before any
@@ -66,6 +69,11 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
         }
         Command::Show(args) => {
             show::run(ShowSettings::resolve(&args, settings, local())?, &context).await
+        }
+        Command::Recording(args) => {
+            let terminal = context.output.stdout_is_terminal();
+            let recording = RecordingSettings::resolve(&args, settings, terminal)?;
+            recording::run(recording, &context).await
         }
         Command::Sync(args) => {
             let now = jiff::Timestamp::now();

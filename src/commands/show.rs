@@ -2,26 +2,36 @@
 //! 8 or more characters names a stored call, as the summaries table shows it); GoTo is asked
 //! only for a whole ID the store lacks. An ambiguous prefix is a usage error listing the
 //! candidates (exit 2), an unknown call exit 3; the calls found are printed either way.
+//! With an archive, each page names the archived recordings and prints the archived
+//! transcripts; `--transcript` fetches from GoTo a transcript the archive lacks.
 
 use serde_json::Value;
 
 use anyhow::Context as _;
 
 use super::Context;
+use super::archived::{self, CallArchive, Kept};
+use crate::api::recordings::{MediaId, RecordingError, fetch_transcript};
 use crate::api::reports::fetch_report;
+use crate::archive::Archive;
+use crate::archive::wanted::named_media;
 use crate::errors::{AlreadyReported, code};
 use crate::net::ApiError;
 use crate::output::show::revisions::Revision;
-use crate::output::show::{View, candidate_line, render};
+use crate::output::show::{
+    ArchivedObject, CallMedia, MAX_TRANSCRIPT_BYTES, TranscriptText, View, candidate_line,
+    render_with,
+};
 use crate::output::width::terminal_width;
 use crate::settings::show::{CallRef, ShowSettings};
-use crate::store::Store;
+use crate::store::media::MediaKind;
+use crate::store::{Store, StoreLocation};
 
 /// Candidates listed for an ambiguous prefix; one more is read to know there are more.
 const CANDIDATES: usize = 10;
 
 /// What looking a call up found.
-enum Found {
+pub(super) enum Found {
     /// The report, and its stored revisions (oldest first; none when it came from GoTo).
     Report(Value, Vec<(i64, String, String)>),
     /// The candidates' IDs and stored reports.
@@ -32,6 +42,10 @@ enum Found {
 pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()> {
     let output = &context.output;
     let store = Store::open_existing(&settings.store).await?;
+    let archive = match &settings.archive {
+        Some(archive) => Some(archived::open(archive, context)?),
+        None => None,
+    };
     let view = View {
         zone: settings.zone.clone(),
         columns: terminal_width(context.settings.columns),
@@ -60,18 +74,26 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
                         report,
                     })
                     .collect();
-                let page = render(&report, &listed, &view);
+                let media = call_media(
+                    &report,
+                    store.as_ref(),
+                    archive.as_ref(),
+                    &settings,
+                    context,
+                )
+                .await;
+                let page = render_with(&report, &listed, &media, &view);
                 let gap = if printed > 0 { "\n" } else { "" };
                 output.data(format!("{gap}{page}").as_bytes())?;
                 printed += 1;
                 continue;
             }
             Found::Ambiguous(candidates) => {
-                ambiguous(call, &candidates, &settings, context);
+                ambiguous(call, &candidates, &settings.zone, context);
                 code::USAGE
             }
             Found::Unknown => {
-                unknown(call, &settings, store.is_some(), context);
+                unknown(call, &settings.store, store.is_some(), context);
                 code::NOT_FOUND
             }
         };
@@ -86,7 +108,7 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
 /// The exit code of the worse of two failures: a missing call is the mildest, then a failure
 /// (a server error after the retries, a store that cannot be read), then a usage error (an
 /// ambiguous prefix, which says what to do), then a login that no longer works.
-fn worse(a: u8, b: u8) -> u8 {
+pub(super) fn worse(a: u8, b: u8) -> u8 {
     let rank = |c: u8| match c {
         code::NOT_FOUND => 0,
         code::USAGE => 2,
@@ -110,7 +132,12 @@ fn revisions(stored: &[(i64, String, String)]) -> Vec<(u32, jiff::Timestamp, Val
         .collect()
 }
 
-async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyhow::Result<Found> {
+/// The report of `call`: the store's (with its revisions), else GoTo's for a whole ID.
+pub(super) async fn find(
+    call: &CallRef,
+    store: Option<&Store>,
+    context: &Context,
+) -> anyhow::Result<Found> {
     match call {
         CallRef::Full(id) => {
             // The store may hold it under another case than the one typed.
@@ -159,10 +186,10 @@ async fn find(call: &CallRef, store: Option<&Store>, context: &Context) -> anyho
     }
 }
 
-fn ambiguous(
+pub(super) fn ambiguous(
     call: &CallRef,
     candidates: &[(String, Option<Value>)],
-    settings: &ShowSettings,
+    zone: &jiff::tz::TimeZone,
     context: &Context,
 ) {
     let prefix = match call {
@@ -179,18 +206,18 @@ fn ambiguous(
         "{prefix} is the start of {shown}{more} stored calls:"
     ));
     for (id, report) in &candidates[..shown] {
-        let line = candidate_line(id, report.as_ref(), &settings.zone);
+        let line = candidate_line(id, report.as_ref(), zone);
         output.error(format!("  {line}"));
     }
     output.hint("give more characters of the ID, or the whole ID");
 }
 
-fn unknown(call: &CallRef, settings: &ShowSettings, stored: bool, context: &Context) {
+pub(super) fn unknown(call: &CallRef, location: &StoreLocation, stored: bool, context: &Context) {
     let output = &context.output;
     let store = if stored {
-        settings.store.to_string()
+        location.to_string()
     } else {
-        format!("{} (not created yet)", settings.store)
+        format!("{location} (not created yet)")
     };
     match call {
         CallRef::Full(id) => output.error(format!(
@@ -200,5 +227,113 @@ fn unknown(call: &CallRef, settings: &ShowSettings, stored: bool, context: &Cont
             output.error(format!("no stored call starts with {prefix} (store {store})"));
             output.hint("a short ID finds only calls in the store (`cer listen` and `cer sync` store them); give the whole ID to ask GoTo");
         }
+    }
+}
+
+/// What the archive (and, with `--transcript`, GoTo) holds of the call beyond its report. An
+/// archive that cannot be read is a warning: the page is still worth printing.
+async fn call_media(
+    report: &Value,
+    store: Option<&Store>,
+    archive: Option<&Archive>,
+    settings: &ShowSettings,
+    context: &Context,
+) -> CallMedia {
+    let mut media = CallMedia::default();
+    let Some(call) = report.get("conversationSpaceId").and_then(Value::as_str) else {
+        return media;
+    };
+    let kept = match archive {
+        Some(archive) => match CallArchive::load(archive, store, call, report).await {
+            Ok(kept) => Some((archive, kept)),
+            Err(err) => {
+                context.output.warn(format!("{err:#}"));
+                None
+            }
+        },
+        None => None,
+    };
+    for item in named_media(call, report).items {
+        let Ok(id) = MediaId::parse(&item.media_id) else {
+            continue;
+        };
+        let found = kept
+            .as_ref()
+            .and_then(|(archive, kept)| Some((*archive, kept.find(item.kind, &id)?)));
+        match (item.kind, found) {
+            (MediaKind::Recording, Some((archive, kept))) => {
+                media
+                    .recordings
+                    .push(archived_recording(archive, &id, kept).await);
+            }
+            (MediaKind::Recording, None) => {}
+            (MediaKind::Transcript, found) => {
+                let (body, archived) = match found {
+                    Some((archive, kept)) => archived_transcript(archive, &id, kept).await,
+                    None if settings.transcript => (from_goto(&id, context).await, None),
+                    None => continue,
+                };
+                media.transcripts.push(TranscriptText {
+                    id: id.to_string(),
+                    participant_id: item.participant_id,
+                    body,
+                    archived,
+                });
+            }
+        }
+    }
+    media
+}
+
+/// An archived recording named where it is; its size from the store, else read again.
+async fn archived_recording(archive: &Archive, id: &MediaId, kept: Kept) -> ArchivedObject {
+    let bytes = match kept.bytes {
+        Some(bytes) => Some(bytes),
+        None => archive
+            .rehash(&kept.key)
+            .await
+            .ok()
+            .flatten()
+            .map(|a| a.bytes),
+    };
+    ArchivedObject {
+        id: id.to_string(),
+        place: archive.locate(&kept.key),
+        bytes,
+    }
+}
+
+/// An archived transcript's JSON (or why not) and where it is.
+async fn archived_transcript(
+    archive: &Archive,
+    id: &MediaId,
+    kept: Kept,
+) -> (Result<Vec<u8>, String>, Option<ArchivedObject>) {
+    let body = archived::read_bounded(archive, &kept.key, MAX_TRANSCRIPT_BYTES)
+        .await
+        .unwrap_or_else(|err| Err(format!("{err:#}")));
+    let bytes = kept
+        .bytes
+        .or_else(|| body.as_ref().ok().map(|b| b.len() as u64));
+    let place = ArchivedObject {
+        id: id.to_string(),
+        place: archive.locate(&kept.key),
+        bytes,
+    };
+    (body, Some(place))
+}
+
+/// A transcript from GoTo, or why not (a note on the page).
+async fn from_goto(id: &MediaId, context: &Context) -> Result<Vec<u8>, String> {
+    match fetch_transcript(&context.api(), id).await {
+        Ok(body) if body.len() > MAX_TRANSCRIPT_BYTES => Err(format!(
+            "larger than {} MiB",
+            MAX_TRANSCRIPT_BYTES / (1024 * 1024)
+        )),
+        Ok(body) => Ok(body.to_vec()),
+        Err(RecordingError::Api(err @ ApiError::Forbidden { .. })) => Err(format!(
+            "{err}; reading transcripts needs the scope recording.v1.read (`cer login --recordings`)"
+        )),
+        Err(err) => Err(err.to_string()),
     }
 }

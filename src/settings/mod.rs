@@ -6,6 +6,7 @@ pub mod commands;
 mod duration;
 pub mod persistence;
 mod range;
+pub mod recording;
 pub mod sandbox;
 pub mod show;
 mod sources;

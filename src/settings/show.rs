@@ -4,6 +4,7 @@
 use jiff::tz::TimeZone;
 
 use super::Settings;
+use super::archive::{ArchiveSettings, archive_settings};
 use super::persistence::store_location;
 use crate::cli::ShowArgs;
 use crate::errors::UsageError;
@@ -28,6 +29,10 @@ pub struct ShowSettings {
     pub calls: Vec<CallRef>,
     pub zone: TimeZone,
     pub store: StoreLocation,
+    /// The archive to read recordings and transcripts from (`--archive`, `CER_ARCHIVE`).
+    pub archive: Option<ArchiveSettings>,
+    /// `--transcript`: fetch a transcript the archive lacks from GoTo.
+    pub transcript: bool,
 }
 
 impl ShowSettings {
@@ -37,17 +42,19 @@ impl ShowSettings {
         settings: &Settings,
         local: TimeZone,
     ) -> Result<Self, UsageError> {
-        let calls = args
-            .ids
-            .iter()
-            .map(|id| call_ref(id))
-            .collect::<Result<_, _>>()?;
         Ok(Self {
-            calls,
+            calls: call_refs(&args.ids)?,
             zone: if args.utc { TimeZone::UTC } else { local },
             store: store_location(&args.store, settings)?,
+            archive: archive_settings(args.archive.as_deref(), settings)?,
+            transcript: args.transcript,
         })
     }
+}
+
+/// Each call as the user named it, or the first that names none.
+pub fn call_refs(ids: &[String]) -> Result<Vec<CallRef>, UsageError> {
+    ids.iter().map(|id| call_ref(id)).collect()
 }
 
 /// A whole ID, or at least [`MIN_PREFIX`] of its leading characters.

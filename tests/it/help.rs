@@ -106,6 +106,8 @@ fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
             true => sync_in_the_sandbox(example, &env.dir.path().join("help.db")),
             false => example.clone(),
         };
+        // A file an example writes (`recording -o call.wav`) goes to the test's own folder.
+        let example = written_in(&example, env.dir.path());
         let mut args: Vec<&str> = std::iter::once("--sandbox")
             .chain(example.iter().map(String::as_str))
             .collect();
@@ -124,6 +126,20 @@ fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
             run.stderr
         );
     }
+}
+
+/// An example with the file of `-o PATH` moved into `dir`.
+fn written_in(example: &[String], dir: &std::path::Path) -> Vec<String> {
+    let mut words = example.to_vec();
+    if let Some(at) = words.iter().position(|w| w == "-o" || w == "--output")
+        && let Some(path) = words.get_mut(at + 1)
+    {
+        let name = std::path::Path::new(path.as_str())
+            .file_name()
+            .unwrap_or_default();
+        *path = dir.join(name).display().to_string();
+    }
+    words
 }
 
 /// A `sync` example with its range replaced by `--since 5m`, its store by `db` (also when it

@@ -41,3 +41,4 @@ mod sync;
 mod sync_hardening;
 mod sync_refetch;
 mod targets;
+mod transcript;

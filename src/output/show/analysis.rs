@@ -8,9 +8,11 @@ use serde_json::Value;
 use super::super::escape::terminal_safe;
 use super::super::party::PartyCell;
 use super::facts::words;
+use super::transcript::{ArchivedObject, CallMedia};
 
 /// `(label, text)` lines, in the order a person reads them; empty when GoTo added nothing.
-pub(crate) fn analysis_lines(report: &Value) -> Vec<(String, String)> {
+/// A recording or transcript in the archive is named where it is, with its size.
+pub(crate) fn analysis_lines(report: &Value, media: &CallMedia) -> Vec<(String, String)> {
     let mut lines = Vec::new();
     let mut add = |label: &str, text: String| lines.push((label.to_string(), text));
     if let Some(reason) = report.get("callReason").filter(|v| !is_empty(v)) {
@@ -37,7 +39,16 @@ pub(crate) fn analysis_lines(report: &Value) -> Vec<(String, String)> {
             ("liveTranscripts", "live transcript"),
         ] {
             for item in list(participant, field) {
-                add(label, format!("{who}: {}", item_text(item)));
+                let archived = match field {
+                    "recordings" => archived_place(item, media.recordings.iter()),
+                    "transcripts" => archived_place(
+                        item,
+                        media.transcripts.iter().filter_map(|t| t.archived.as_ref()),
+                    ),
+                    _ => None,
+                };
+                let text = archived.unwrap_or_else(|| item_text(item));
+                add(label, format!("{who}: {text}"));
             }
         }
     }
@@ -120,6 +131,20 @@ fn is_empty(value: &Value) -> bool {
     }
 }
 
+/// Where the archive keeps the recording or transcript `item` names, and its size in bytes.
+fn archived_place<'a>(
+    item: &Value,
+    mut archived: impl Iterator<Item = &'a ArchivedObject>,
+) -> Option<String> {
+    let id = item.get("id").and_then(Value::as_str)?;
+    let found = archived.find(|a| a.id == id)?;
+    let place = terminal_safe(&found.place);
+    Some(match found.bytes {
+        Some(bytes) => format!("{place} ({bytes} bytes)"),
+        None => place.into_owned(),
+    })
+}
+
 /// A recording or transcript: its text when it has one, else its id, else the whole value.
 fn item_text(item: &Value) -> String {
     for field in ["text", "transcript", "id", "recordingId"] {
@@ -165,7 +190,7 @@ mod tests {
             ],
             "aiAnalysis": {"sentiment": "POSITIVE", "summary": "Asked about a refund.", "topics": ["billing", "refund"], "flags": [], "score": 0.9}
         });
-        let lines = analysis_lines(&report);
+        let lines = analysis_lines(&report, &CallMedia::default());
         let text: Vec<String> = lines.iter().map(|(l, t)| format!("{l}: {t}")).collect();
         assert_eq!(
             text,
@@ -187,6 +212,6 @@ mod tests {
     fn a_report_without_analysis_has_no_lines() {
         let report =
             json!({"participants": [{"recordings": [], "transcripts": []}], "callReason": null});
-        assert!(analysis_lines(&report).is_empty());
+        assert!(analysis_lines(&report, &CallMedia::default()).is_empty());
     }
 }

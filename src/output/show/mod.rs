@@ -9,6 +9,7 @@ mod facts;
 mod header;
 pub(crate) mod revisions;
 mod timeline;
+mod transcript;
 
 use jiff::tz::TimeZone;
 use serde_json::Value;
@@ -17,6 +18,7 @@ use super::Palette;
 use super::text::{pad, shorten, width, wrap};
 use facts::CallFacts;
 pub(crate) use revisions::Revision;
+pub(crate) use transcript::{ArchivedObject, CallMedia, MAX_TRANSCRIPT_BYTES, TranscriptText};
 
 /// How to draw: the time zone of the times shown, the width, the colours.
 #[derive(Debug, Clone)]
@@ -58,7 +60,19 @@ enum Block {
 }
 
 /// The whole page of one call, ending with a newline.
+#[cfg(test)]
 pub(crate) fn render(report: &Value, revisions: &[Revision<'_>], view: &View) -> String {
+    render_with(report, revisions, &CallMedia::default(), view)
+}
+
+/// The page with what the archive (or GoTo) holds beyond the report: the archived recordings
+/// named where they are, and each transcript as a conversation after the post-call analysis.
+pub(crate) fn render_with(
+    report: &Value,
+    revisions: &[Revision<'_>],
+    media: &CallMedia,
+    view: &View,
+) -> String {
     let columns = view.columns.max(MIN_COLUMNS);
     let palette = view.palette;
     let facts = CallFacts::of(report);
@@ -89,10 +103,14 @@ pub(crate) fn render(report: &Value, revisions: &[Revision<'_>], view: &View) ->
     blocks.extend([
         Block::Section("Post-call analysis"),
         Block::Lines(or_note(
-            analysis::analysis_lines(report),
+            analysis::analysis_lines(report, media),
             "none yet: GoTo adds the call reason, recordings and transcripts later",
         )),
     ]);
+    for text in &media.transcripts {
+        blocks.push(Block::Section("Transcript"));
+        blocks.push(Block::Lines(transcript::transcript_lines(&facts, text)));
+    }
     if !revisions.is_empty() {
         blocks.push(Block::Section("Revisions"));
         let lines = revisions::revision_lines(revisions, &view.zone);

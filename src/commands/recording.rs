@@ -1,0 +1,310 @@
+//! `cer recording ID... [-o PATH]`: the audio of a call's recordings (SPEC section 13), from
+//! the archive when it has them, else from GoTo (a content token, then the storage host,
+//! never with the bearer token). Streamed: to `-o PATH` under a temporary name renamed once
+//! whole (a folder for several recordings), or to stdout when it is not a terminal.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+
+use super::Context;
+use super::archived::{self, CallArchive};
+use super::show::{Found, ambiguous, find, unknown, worse};
+use super::signals::StopSignals;
+use crate::api::recordings::{MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording};
+use crate::archive::layout::{extension, recording_stem};
+use crate::archive::wanted::named_media;
+use crate::archive::{Archive, Chunks};
+use crate::auth::recordings::recording_access;
+use crate::errors::{AlreadyReported, Interrupted, NeedsRecordingScope, UsageError, code};
+use crate::net::ApiError;
+use crate::settings::recording::RecordingSettings;
+use crate::store::Store;
+use crate::store::media::MediaKind;
+
+/// One recording to write: its call and GoTo's id.
+struct Wanted {
+    call: String,
+    id: MediaId,
+    report: Value,
+}
+
+pub async fn run(settings: RecordingSettings, context: &Context) -> anyhow::Result<()> {
+    let store = Store::open_existing(&settings.store).await?;
+    let (wanted, mut failure) = wanted(&settings, store.as_ref(), context).await?;
+    if !wanted.is_empty() {
+        let archive = match &settings.archive {
+            Some(archive) => Some(archived::open(archive, context)?),
+            None => None,
+        };
+        let writer = Writer {
+            archive: archive.as_ref(),
+            store: store.as_ref(),
+            context,
+            checked_access: std::cell::Cell::new(false),
+        };
+        writer
+            .write_all(&wanted, settings.output.as_deref())
+            .await?;
+    }
+    match failure.take() {
+        Some(exit) => Err(AlreadyReported(exit).into()),
+        None => Ok(()),
+    }
+}
+
+/// The recordings of every call named; a call not found or without a recording is said on
+/// stderr and counted, the others are still written.
+async fn wanted(
+    settings: &RecordingSettings,
+    store: Option<&Store>,
+    context: &Context,
+) -> anyhow::Result<(Vec<Wanted>, Option<u8>)> {
+    let (mut wanted, mut failure) = (Vec::new(), None::<u8>);
+    for call in &settings.calls {
+        let found = match find(call, store, context).await {
+            Ok(found) => found,
+            // A closed pipe or an interrupt ends the command; anything else ends this call.
+            Err(err) if !crate::errors::verdict(&err).print => return Err(err),
+            Err(err) => {
+                let failed = crate::errors::report(&err, &context.output);
+                failure = Some(failure.map_or(failed, |f| worse(f, failed)));
+                continue;
+            }
+        };
+        let failed = match found {
+            Found::Report(report, _) => {
+                let id = report
+                    .get("conversationSpaceId")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let ids: Vec<MediaId> = named_media(&id, &report)
+                    .items
+                    .into_iter()
+                    .filter(|item| item.kind == MediaKind::Recording)
+                    .filter_map(|item| MediaId::parse(&item.media_id).ok())
+                    .collect();
+                if !ids.is_empty() {
+                    wanted.extend(ids.into_iter().map(|rid| Wanted {
+                        call: id.clone(),
+                        id: rid,
+                        report: report.clone(),
+                    }));
+                    continue;
+                }
+                let shown = crate::escape::terminal_safe(&id);
+                context.output.error(format!(
+                    "call {shown} has no recording (GoTo lists a recording in the report a few \
+                     seconds after a recorded call ends)"
+                ));
+                code::NOT_FOUND
+            }
+            Found::Ambiguous(candidates) => {
+                ambiguous(call, &candidates, &context.settings.time_zone, context);
+                code::USAGE
+            }
+            Found::Unknown => {
+                unknown(call, &settings.store, store.is_some(), context);
+                code::NOT_FOUND
+            }
+        };
+        failure = Some(failure.map_or(failed, |f| worse(f, failed)));
+    }
+    Ok((wanted, failure))
+}
+
+/// Where the audio comes from and goes.
+struct Writer<'a> {
+    archive: Option<&'a Archive>,
+    store: Option<&'a Store>,
+    context: &'a Context,
+    /// Whether the login's recording scope was checked (once, before the first download).
+    checked_access: std::cell::Cell<bool>,
+}
+
+impl Writer<'_> {
+    async fn write_all(&self, wanted: &[Wanted], output: Option<&Path>) -> anyhow::Result<()> {
+        let Some(path) = output else {
+            if wanted.len() > 1 {
+                return Err(UsageError::new(format!(
+                    "there are {} recordings: stdout takes one",
+                    wanted.len()
+                ))
+                .with_hint("give -o DIR to write each as DIR/recording-ID.EXT")
+                .into());
+            }
+            let (chunks, _) = self.open(&wanted[0]).await?;
+            return self.to_stdout(chunks).await;
+        };
+        let mut signals = StopSignals::register()?;
+        let folder = wanted.len() > 1 || path.is_dir();
+        if folder {
+            tokio::fs::create_dir_all(path)
+                .await
+                .with_context(|| format!("cannot create the folder {}", path.display()))?;
+        }
+        for one in wanted {
+            // Ctrl-C or SIGTERM stop the download and leave nothing behind.
+            let (target, bytes) = tokio::select! {
+                written = self.write_one(one, path, folder) => written?,
+                () = signals.either() => {
+                    self.context.output.error("interrupted: the recording was not written");
+                    return Err(Interrupted.into());
+                }
+            };
+            self.context
+                .output
+                .status(format!("Wrote {} ({bytes} bytes)", target.display()));
+        }
+        Ok(())
+    }
+
+    /// Writes one recording to `path`, or into it as `recording-ID.EXT` when it is a folder.
+    async fn write_one(
+        &self,
+        one: &Wanted,
+        path: &Path,
+        folder: bool,
+    ) -> anyhow::Result<(PathBuf, u64)> {
+        let (chunks, ext) = self.open(one).await?;
+        let target = if folder {
+            path.join(format!("{}{ext}", recording_stem(&one.id)))
+        } else {
+            path.to_path_buf()
+        };
+        let bytes = write_file(&target, chunks).await?;
+        Ok((target, bytes))
+    }
+
+    /// The audio of one recording and its file extension: the archive's copy, else GoTo's.
+    async fn open(&self, one: &Wanted) -> anyhow::Result<(Chunks<'static>, String)> {
+        if let Some(archive) = self.archive {
+            let kept = CallArchive::load(archive, self.store, &one.call, &one.report).await?;
+            if let Some(kept) = kept.find(MediaKind::Recording, &one.id)
+                && let Some(chunks) = archive.read(&kept.key).await?
+            {
+                let ext = kept.key.rsplit_once('.').map_or("bin", |(_, ext)| ext);
+                return Ok((chunks, ext.to_string()));
+            }
+        }
+        self.require_access().await?;
+        let api = self.context.api();
+        let download = download_recording(&api, &one.id, MAX_RECORDING_BYTES)
+            .await
+            .map_err(|err| download_error(err, &one.id, self.context))?;
+        let ext = extension(&download.content_type).to_string();
+        let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
+            download,
+            |mut download| async move {
+                match download.chunk().await {
+                    Ok(Some(chunk)) => Ok(Some((chunk, download))),
+                    Ok(None) => Ok(None),
+                    Err(err) => Err(std::io::Error::other(err)),
+                }
+            },
+        ));
+        Ok((chunks, ext))
+    }
+
+    /// Exit 4 before the first download when the stored login lacks `recording.v1.read`.
+    async fn require_access(&self) -> anyhow::Result<()> {
+        if self.checked_access.replace(true) {
+            return Ok(());
+        }
+        let access = recording_access(&self.context.tokens()).await?;
+        if !access.read {
+            return Err(NeedsRecordingScope(
+                "downloading a recording from GoTo needs the scope recording.v1.read, which \
+                 the login lacks"
+                    .to_string(),
+            )
+            .into());
+        }
+        Ok(())
+    }
+
+    async fn to_stdout(&self, mut chunks: Chunks<'static>) -> anyhow::Result<()> {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.context("the download broke off")?;
+            self.context.output.data(&chunk)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a failed download means for the user: GoTo's 403 is the missing scope (exit 4), a
+/// recording GoTo no longer has is not found (exit 3).
+fn download_error(err: RecordingError, id: &MediaId, context: &Context) -> anyhow::Error {
+    match err {
+        RecordingError::Api(err @ ApiError::Forbidden { .. }) => NeedsRecordingScope(format!(
+            "GoTo refused recording {id} ({err}); the token needs the scope recording.v1.read \
+             and the user the permission to access call recordings"
+        ))
+        .into(),
+        RecordingError::Gone => {
+            context
+                .output
+                .error(format!("GoTo no longer has recording {id} (404)"));
+            AlreadyReported(code::NOT_FOUND).into()
+        }
+        RecordingError::Api(err) => {
+            anyhow::Error::new(err).context(format!("cannot download recording {id}"))
+        }
+        other => anyhow::Error::new(other).context(format!("cannot download recording {id}")),
+    }
+}
+
+/// Writes `chunks` to `target` under a temporary name in its folder, renamed once whole;
+/// nothing is left under either name when it breaks off or is interrupted (the temporary
+/// file goes when this future is dropped). The number of bytes written.
+async fn write_file(target: &Path, mut chunks: Chunks<'static>) -> anyhow::Result<u64> {
+    let folder = target
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let name = target
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let temp = folder.join(format!(".{name}.partial-{:08x}", fastrand::u32(..)));
+    let mut partial = Partial(Some(temp.clone()));
+    let written = async {
+        let mut file = tokio::fs::File::create(&temp)
+            .await
+            .with_context(|| format!("cannot create {}", temp.display()))?;
+        let mut bytes = 0u64;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.context("the download broke off")?;
+            bytes += chunk.len() as u64;
+            file.write_all(&chunk)
+                .await
+                .with_context(|| format!("cannot write {}", temp.display()))?;
+        }
+        file.sync_all()
+            .await
+            .with_context(|| format!("cannot write {}", temp.display()))?;
+        tokio::fs::rename(&temp, target)
+            .await
+            .with_context(|| format!("cannot write {}", target.display()))?;
+        anyhow::Ok(bytes)
+    }
+    .await;
+    if written.is_ok() {
+        partial.0 = None;
+    }
+    written
+}
+
+/// A temporary file removed when dropped, unless it became the target.
+struct Partial(Option<PathBuf>);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
