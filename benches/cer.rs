@@ -21,6 +21,8 @@ fn cer_binary() -> std::path::PathBuf {
     )
 }
 
+#[path = "parts/big_refetch.rs"]
+mod big_refetch;
 #[path = "parts/big_report.rs"]
 mod big_report;
 #[path = "parts/listen.rs"]
@@ -46,7 +48,10 @@ fn main() {
         .expect("a runtime");
     let parts: Vec<(&str, Part)> = vec![
         ("fetch", Box::new(|rt| vec![startup::fetch_vs_curl(rt)])),
-        ("big-report", Box::new(|_| vec![big_report::fetch_peak()])),
+        (
+            "big-report",
+            Box::new(|rt| vec![big_report::fetch_peak(), big_refetch::listen_peak(rt)]),
+        ),
         ("version", Box::new(|_| vec![startup::version_vs_true()])),
         ("summaries", Box::new(summaries::rows)),
         ("latency", Box::new(|rt| vec![listen::latency(rt)])),

@@ -1,16 +1,22 @@
 //! What reading a report costs, measured on the built `cer` (SPEC section 5: at most about
-//! three times its size). A 30 MB report that is nearly all one array of zeros cost 1.58 GB
-//! when every report was parsed whole into a tree of values (issue 26, finding 4).
+//! three times its size), by `cer fetch` and by a listener re-fetching one. A 30 MB report that
+//! is nearly all one array of zeros cost 1.58 GB when every report was parsed whole into a tree
+//! of values (issue 26, finding 4).
 
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
+
+use cer_sandbox::SandboxConfig;
 
 use super::harness::TestEnv;
 
 const ID: &str = "b6ad7073-be3a-31d5-a956-777109126542";
 
 const MB: usize = 1024 * 1024;
+
+/// How long a listener may take to re-fetch, store and print the big revision.
+const LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 const HEAD: &str = concat!(
     r#"{"conversationSpaceId":"b6ad7073-be3a-31d5-a956-777109126542","#,
@@ -127,5 +133,69 @@ fn fetching_a_30_mb_report_costs_at_most_three_times_its_size() {
     assert!(
         over < 3 * size,
         "a {size}-byte report cost {over} bytes over the baseline {baseline} (peak {peak})"
+    );
+}
+
+/// The listener's peak resident memory so far in bytes (`VmHWM`, which only grows).
+fn peak_rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// A listener re-fetching a call whose report grew to 30 MB meanwhile stores and prints
+/// revision 2 for under three times its size over its peak before the re-fetch. The field is
+/// an array of 1.5 million 19-digit numbers, not of zeros: the simulator keeps its reports as
+/// trees of values (about 110 bytes an element) and copies them for each answer, so 15 million
+/// zeros would cost this test gigabytes; a tree of this report would still cost about 6 times
+/// its size.
+///
+/// Fails on today's main (4.0 x: 120 MB over for 30 MB): storing the revision holds three more
+/// copies of its text at once (sqlx's owned copy of a borrowed `&str`, SQLite's copy of the
+/// bound text, SQLite's record), see benches/README.md; run it with `--ignored` once fixed.
+#[test]
+#[ignore = "fails today: storing a revision copies its text three times (benches/README.md)"]
+fn a_listener_refetching_a_30_mb_report_costs_at_most_three_times_its_size() {
+    let env = TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: None,
+        ..SandboxConfig::default()
+    });
+    let mut running = env.listen(&["--json", "--updates", "--refetch", "2s"]);
+    let id = env.place_calls(1).remove(0);
+    assert_eq!(running.stdout_lines(1, LIMIT).len(), 1, "the call printed");
+    let mut fields = serde_json::Map::new();
+    let element = serde_json::Value::from(1_234_567_890_123_456_789_u64);
+    fields.insert(
+        "z".into(),
+        serde_json::Value::Array(vec![element; 1_500_000]),
+    );
+    let served = env.sandbox.add_analysis(&id, Some(fields)).unwrap();
+    let size = serde_json::to_vec(&served).unwrap().len() as u64;
+    drop(served);
+    let pid = running.child.id();
+    let before = peak_rss(pid);
+    let lines = running.stdout_until(LIMIT, |lines| !lines.is_empty());
+    let peak = peak_rss(pid);
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    assert_eq!(lines[0].len() as u64, size, "revision 2 printed whole");
+    assert!(lines[0].starts_with(&format!(r#"{{"conversationSpaceId":"{id}""#)));
+    running.stop();
+    let over = peak.saturating_sub(before);
+    eprintln!(
+        "listener peak RSS {} MB, before the re-fetch {} MB, body {} MB",
+        peak / MB as u64,
+        before / MB as u64,
+        size / MB as u64
+    );
+    assert!(
+        over < 3 * size,
+        "a {size}-byte revision cost {over} bytes over the peak before it {before} (peak {peak})"
     );
 }
