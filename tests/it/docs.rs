@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::harness::TestEnv;
-use crate::help::sync_in_the_sandbox;
+use crate::help::{sync_in_the_sandbox, written_in};
 
 /// The pages a newcomer reads, from the repository's root.
 fn pages() -> Vec<PathBuf> {
@@ -93,7 +93,8 @@ fn runs_forever_or_asks(command: &[String]) -> bool {
 #[test]
 fn every_cer_command_in_the_docs_parses_and_the_finite_ones_work_in_the_sandbox() {
     let env = TestEnv::new();
-    let store = format!("sqlite:{}", env.dir.path().join("docs.db").display());
+    let db = env.dir.path().join("docs.db");
+    let store = format!("sqlite:{}", db.display());
     let mut ran = 0;
     for page in pages() {
         let text = std::fs::read_to_string(&page).expect("readable page");
@@ -106,9 +107,10 @@ fn every_cer_command_in_the_docs_parses_and_the_finite_ones_work_in_the_sandbox(
             if runs_forever_or_asks(&command) {
                 continue;
             }
+            let command = written_in(&command, env.dir.path());
             let syncs = command.first().is_some_and(|word| word == "sync");
             let command = match syncs {
-                true => with_store(sync_in_the_sandbox(&command, Path::new("unused")), &store),
+                true => with_store(sync_in_the_sandbox(&command, &db), &store),
                 false => command,
             };
             let mut args: Vec<&str> = std::iter::once("--sandbox")

@@ -129,7 +129,7 @@ fn every_help_example_parses_and_the_finite_ones_work_in_the_sandbox() {
 }
 
 /// An example with the file of `-o PATH` moved into `dir`.
-fn written_in(example: &[String], dir: &std::path::Path) -> Vec<String> {
+pub(crate) fn written_in(example: &[String], dir: &std::path::Path) -> Vec<String> {
     let mut words = example.to_vec();
     if let Some(at) = words.iter().position(|w| w == "-o" || w == "--output")
         && let Some(path) = words.get_mut(at + 1)
