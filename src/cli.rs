@@ -105,9 +105,10 @@ pub(crate) enum ColorWhen {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Log in to GoTo with OAuth and store the tokens
-    #[command(
-        after_help = "Examples:\n  cer login\n  cer login --no-browser      # on a remote machine: paste the address you were sent to\n  cer login --recordings      # also the scopes --archive needs for recordings"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      cer login\n  \
+                      cer login --no-browser      # on a remote machine: paste the address you were sent to\n  \
+                      cer login --recordings      # also the scopes --archive needs for recordings")]
     Login(LoginArgs),
 
     /// Delete the stored tokens (keyring and file)
@@ -121,24 +122,25 @@ pub(crate) enum Command {
     Status(StatusArgs),
 
     /// Print a valid access token (refreshed if needed) alone on stdout
-    #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(cer token)\" https://api.goto.com/call-events-report/v1/reports/ID"
-    )]
+    #[command(after_help = "Example:\n  \
+                      curl -H \"Authorization: Bearer $(cer token)\" \\\n    \
+                      https://api.goto.com/call-events-report/v1/reports/ID")]
     Token,
 
     /// Stream each call's full report as soon as the call ends, until Ctrl-C
     ///
     /// With --sandbox, the simulator's business day ends a call every 10 s on average even at
     /// night and at weekends, so the first line shows within about 15 s.
-    #[command(
-        after_help = "Examples:\n  cer listen\n  cer listen --json | jq .conversationSpaceId\n  cer listen --since 2h --forward-to http://127.0.0.1:8080/calls"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      cer listen\n  \
+                      cer listen --json | jq .conversationSpaceId\n  \
+                      cer listen --since 2h --forward-to http://127.0.0.1:8080/calls")]
     Listen(ListenArgs),
 
     /// Print the report of each conversationSpaceId
-    #[command(
-        after_help = "Examples:\n  cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8\n  cer fetch --wait 60 29a1c77a-e52a-3764-8606-8b02b1277be8 | jq .callEnded"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      cer fetch 29a1c77a-e52a-3764-8606-8b02b1277be8\n  \
+                      cer fetch --wait 60 29a1c77a-e52a-3764-8606-8b02b1277be8 | jq .callEnded")]
     Fetch(FetchArgs),
 
     /// One call for a person: who called whom, a timeline of what happened, post-call analysis
@@ -150,9 +152,11 @@ pub(crate) enum Command {
     Recording(RecordingArgs),
 
     /// Browse the report summaries of a day or a time range
-    #[command(
-        after_help = "Examples:\n  cer summaries                          # today\n  cer summaries --day yesterday --outcome MISSED\n  cer summaries --stats --json           # today's figures for a dashboard\n  cer summaries --from 2026-11-01 --to 2026-11-07 --json | jq .conversationSpaceId"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      cer summaries                          # today\n  \
+                      cer summaries --day yesterday --outcome MISSED\n  \
+                      cer summaries --stats --json           # today's figures for a dashboard\n  \
+                      cer summaries --from 2026-11-01 --to 2026-11-07 --json | jq .conversationSpaceId")]
     Summaries(SummariesArgs),
 
     /// Run the local GoTo simulator until Ctrl-C and print the variables that point cer at it
@@ -160,23 +164,28 @@ pub(crate) enum Command {
     /// Its calls follow a business day in the local time zone (TZ): a call every 2 s at the
     /// busiest hours (10:00 and 15:00 on weekdays), a fifth of that at night and at weekends,
     /// so that at any hour `cer listen` against it shows a call within about 15 s.
-    #[command(
-        after_help = "Examples:\n  cer sandbox --port 8700              # then paste the printed export lines into another shell\n  cer sandbox --seed 7 --call-every 5 --report-delay 3 --analysis-delay 5\n  cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs\n  curl -X POST \"$CER_API_BASE/_sandbox/reports/ID/analysis\"   # post-call analysis now"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      cer sandbox --port 8700              # then paste the printed export lines into another shell\n  \
+                      cer sandbox --seed 7 --call-every 5 --report-delay 3 --analysis-delay 5\n  \
+                      cer sandbox --fault-every 60:drop-websockets --fault 'rate-limit-next?count=5'\n  \
+                      curl -X POST \"$CER_API_BASE/_sandbox/faults/expire-channels\"   # a fault while it runs\n  \
+                      curl -X POST \"$CER_API_BASE/_sandbox/reports/ID/analysis\"   # post-call analysis now")]
     Sandbox(SandboxArgs),
 
     /// Copy every report of a day or a range into the store; run it again to resume
-    #[command(
-        after_help = "Examples:\n  cer sync --day yesterday\n  cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer\n  \
+    #[command(after_help = "Examples:\n  \
+                      cer sync --day yesterday\n  \
+                      cer sync --from 2026-10-01 --to 2026-10-31 --store postgres://cer@db/cer\n  \
+                      \
                       cer sync --day yesterday --archive /srv/cer-archive   # also recordings and transcripts\n  \
-                      cer sync --check --day yesterday --archive /srv/cer-archive --verify"
-    )]
+                      cer sync --check --day yesterday --archive /srv/cer-archive --verify")]
     Sync(SyncArgs),
 
     /// List the forwarding outbox (pending and failed deliveries); --retry sends failed ones again
-    #[command(
-        after_help = "Examples:\n  cer deliveries\n  cer deliveries --failed --json | jq .conversationSpaceId\n  cer deliveries --retry"
-    )]
+    #[command(after_help = "Examples:\n  \
+                      cer deliveries\n  \
+                      cer deliveries --failed --json | jq .conversationSpaceId\n  \
+                      cer deliveries --retry")]
     Deliveries(DeliveriesArgs),
 
     /// Print a shell completion script

@@ -397,3 +397,94 @@ fn names_after(rest: &str) -> Vec<String> {
         .filter(|name| !name.is_empty() && name != "self")
         .collect()
 }
+
+/// `#[path]` hides where a module lives: a reader follows `mod name;` to `name.rs` or
+/// `name/mod.rs`, nowhere else.
+#[test]
+fn no_module_is_put_somewhere_else_with_path() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).expect("readable source");
+        for (number, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("#[path") {
+                found.push(format!("{}:{}", file.display(), number + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "#[path] in:\n{}", found.join("\n"));
+}
+
+/// Lines a reader sees whole, side by side with a diff.
+#[test]
+fn no_source_line_is_longer_than_120_characters() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut found = Vec::new();
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).expect("readable source");
+        for (number, line) in text.lines().enumerate() {
+            let width = line.chars().count();
+            if width > 120 {
+                found.push(format!("{}:{} ({width})", file.display(), number + 1));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "lines over 120 characters:\n{}",
+        found.join("\n")
+    );
+}
+
+/// One name per thing: two public types of one name (two `Store`s) make every import a
+/// question of which one.
+#[test]
+fn no_two_public_types_share_a_name() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut seen: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in rust_files(&src) {
+        let text = std::fs::read_to_string(&file).expect("readable source");
+        for name in public_type_names(&text) {
+            seen.entry(name)
+                .or_default()
+                .push(file.display().to_string());
+        }
+    }
+    let shared: Vec<String> = seen
+        .into_iter()
+        .filter(|(_, files)| files.len() > 1)
+        .map(|(name, files)| format!("{name}: {}", files.join(", ")))
+        .collect();
+    assert!(
+        shared.is_empty(),
+        "public types sharing a name:\n{}",
+        shared.join("\n")
+    );
+}
+
+/// The names of the `pub` and `pub(crate)` structs, enums, traits and type aliases in `text`.
+fn public_type_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let line = line.trim_start();
+            let rest = line
+                .strip_prefix("pub(crate) ")
+                .or_else(|| line.strip_prefix("pub "))?;
+            let rest = ["struct ", "enum ", "trait ", "type "]
+                .iter()
+                .find_map(|kind| rest.strip_prefix(kind))?;
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            (!name.is_empty()).then_some(name)
+        })
+        .collect()
+}
+
+#[test]
+fn the_type_reader_sees_public_types_and_not_private_ones() {
+    let text =
+        "pub struct Store {\npub(crate) enum Kind {\nstruct Hidden;\n    pub type Alias = u8;\n";
+    assert_eq!(public_type_names(text), ["Store", "Kind", "Alias"]);
+}

@@ -346,5 +346,4 @@ pub async fn fetch_transcript(api: &ApiClient, id: &MediaId) -> Result<Bytes, Re
 }
 
 #[cfg(test)]
-#[path = "recordings_tests.rs"]
 mod tests;

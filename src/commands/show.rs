@@ -221,11 +221,13 @@ pub(super) fn unknown(call: &CallRef, location: &StoreLocation, stored: bool, co
     };
     match call {
         CallRef::Full(id) => output.error(format!(
-            "no call {id}: not in the store {store}, and GoTo has no report of it (a call has one a few seconds after it ends)"
+            "no call {id}: not in the store {store}, and GoTo has no report of it (a call has one a few \
+                seconds after it ends)"
         )),
         CallRef::Prefix(prefix) => {
             output.error(format!("no stored call starts with {prefix} (store {store})"));
-            output.hint("a short ID finds only calls in the store (`cer listen` and `cer sync` store them); give the whole ID to ask GoTo");
+            output.hint("a short ID finds only calls in the store (`cer listen` and `cer sync` store them); \
+                give the whole ID to ask GoTo");
         }
     }
 }

@@ -71,7 +71,8 @@ pub fn call_ref(text: &str) -> Result<CallRef, UsageError> {
         format!("{text:?} is too short: give at least {MIN_PREFIX} characters of a call's ID")
     } else {
         format!(
-            "{text:?} is not a conversationSpaceId (a UUID like 29a1c77a-e52a-3764-8606-8b02b1277be8) nor the start of one"
+            "{text:?} is not a conversationSpaceId (a UUID like 29a1c77a-e52a-3764-8606-8b02b1277be8) nor the \
+                start of one"
         )
     };
     Err(UsageError::new(why).with_hint(

@@ -188,7 +188,8 @@ mod tests {
                 {"type": {"value": "KNOWLEDGE_SEARCH", "query": "refund policy"}},
                 {"type": {"value": "TRANSFER_TO_AGENT"}}
             ],
-            "aiAnalysis": {"sentiment": "POSITIVE", "summary": "Asked about a refund.", "topics": ["billing", "refund"], "flags": [], "score": 0.9}
+            "aiAnalysis": {"sentiment": "POSITIVE", "summary": "Asked about a refund.", "topics": ["billing",
+                "refund"], "flags": [], "score": 0.9}
         });
         let lines = analysis_lines(&report, &CallMedia::default());
         let text: Vec<String> = lines.iter().map(|(l, t)| format!("{l}: {t}")).collect();

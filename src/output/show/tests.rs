@@ -75,9 +75,12 @@ fn held_and_transferred(caller_name: &str) -> Value {
             state(4, "00:30", vec![with_status(c.clone(), "CONNECTED"), with_status(ann.clone(), "CONNECTED")], vec![]),
             state(5, "02:00", vec![with_status(c.clone(), "ON_HOLD"), with_status(ann.clone(), "CONNECTED")], vec![]),
             state(6, "03:10", vec![with_status(c.clone(), "CONNECTED"), with_status(ann.clone(), "CONNECTED")], vec![]),
-            state(7, "04:00", vec![with_status(c.clone(), "CONNECTED"), with_status(ann.clone(), "CONNECTED"), with_status(bob.clone(), "RINGING")], vec![]),
-            state(8, "04:05", vec![with_status(c.clone(), "CONNECTED"), with_status(ann.clone(), "DISCONNECTING"), with_status(bob.clone(), "CONNECTED")], vec![]),
-            state(9, "14:04", vec![with_status(c.clone(), "DISCONNECTING"), with_status(bob.clone(), "DISCONNECTING")], vec![]),
+            state(7, "04:00", vec![with_status(c.clone(), "CONNECTED"), with_status(ann.clone(), "CONNECTED"),
+                with_status(bob.clone(), "RINGING")], vec![]),
+            state(8, "04:05", vec![with_status(c.clone(), "CONNECTED"), with_status(ann.clone(),
+                "DISCONNECTING"), with_status(bob.clone(), "CONNECTED")], vec![]),
+            state(9, "14:04", vec![with_status(c.clone(), "DISCONNECTING"), with_status(bob.clone(),
+                "DISCONNECTING")], vec![]),
             state(10, "14:05", vec![], vec![]),
         ]
     })
@@ -88,7 +91,8 @@ fn left_the_dial_plan() -> Value {
     let c = caller("Quick Quitter");
     let plan = |node: &str, result: &str| {
         json!({"id": "dp", "status": {"value": "CONNECTED"}, "originator": "c",
-        "type": {"dialPlanId": "x", "currentNode": {"id": format!("{node}_1"), "type": node, "result": result}, "value": "DIAL_PLAN"}})
+        "type": {"dialPlanId": "x", "currentNode": {"id": format!("{node}_1"), "type": node,
+            "result": result}, "value": "DIAL_PLAN"}})
     };
     json!({
         "conversationSpaceId": "bbbbbbbb-1111-2222-3333-444444444444",
@@ -100,9 +104,12 @@ fn left_the_dial_plan() -> Value {
         "hangupOriginatorId": "c",
         "callStates": [
             state(1, "00:00", vec![with_status(c.clone(), "RINGING")], vec![]),
-            state(2, "00:00", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")], vec![plan("ModifyCallerIdNode", "CONTINUE")]),
-            state(3, "00:01", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")], vec![plan("ModifyCallerIdNode", "CONTINUE")]),
-            state(4, "00:02", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")], vec![plan("MenuNode", "TIMEOUT")]),
+            state(2, "00:00", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![plan("ModifyCallerIdNode", "CONTINUE")]),
+            state(3, "00:01", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![plan("ModifyCallerIdNode", "CONTINUE")]),
+            state(4, "00:02", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![plan("MenuNode", "TIMEOUT")]),
             state(5, "00:20", vec![with_status(c.clone(), "DISCONNECTING")], vec![]),
             state(6, "00:21", vec![], vec![]),
         ]
@@ -139,12 +146,17 @@ fn post_call_analysis_and_revisions() {
     let first = fixture();
     let mut second = first.clone();
     let object = second.as_object_mut().unwrap();
-    object.insert("callReason".into(), json!("The caller asked about an unpaid invoice and wanted to speak to billing, then left a message."));
+    object.insert("callReason".into(),
+        json!("The caller asked about an unpaid invoice and wanted to speak to billing, then left a message."));
     object.insert(
         "actions".into(),
         json!([{"type": {"value": "KNOWLEDGE_SEARCH", "query": "invoice due date"}}]),
     );
-    object.insert("aiAnalysis".into(), json!({"sentiment": "NEUTRAL", "summary": "Invoice question; voicemail left.", "topics": ["billing"], "flags": []}));
+    object.insert(
+        "aiAnalysis".into(),
+        json!({"sentiment": "NEUTRAL",
+        "summary": "Invoice question; voicemail left.", "topics": ["billing"], "flags": []}),
+    );
     second["participants"][2]["recordings"] =
         json!([{"id": "8d1c4b2e-0000-4000-8000-000000000001"}]);
     let at = |t: &str| t.parse::<Timestamp>().unwrap();
@@ -335,7 +347,8 @@ fn a_voicemail_that_failed_on_a_later_state_says_so() {
         "direction": "INBOUND", "participants": [c], "interactiveVoiceResponseSystems": [],
         "callStates": [
             state(1, "00:00", vec![with_status(c.clone(), "RINGING")], vec![]),
-            state(2, "00:10", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")], vec![vm("CONNECTED", None)]),
+            state(2, "00:10", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
+                vec![vm("CONNECTED", None)]),
             state(3, "00:20", vec![with_status(c.clone(), "IN_INTERACTIVE_VOICE_RESPONSE")],
                 vec![vm("DISCONNECTING", Some("FAILED"))]),
             state(4, "00:30", vec![], vec![]),
