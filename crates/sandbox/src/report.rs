@@ -187,6 +187,21 @@ fn ivrs(dir: &Directory, call: &CallFacts, originator: &str, shape: &Shape) -> V
             },
         }));
     }
+    // A box that answered and took no message: GoTo lists it too, as report_missed shows.
+    if shape.failed_voicemail {
+        out.push(json!({
+            "id": ivr_id(call, IVR_VOICEMAIL),
+            "originator": originator,
+            "type": {
+                "value": "VOICEMAIL",
+                "voicemailBoxId": dir.dids[call.did].voicemail_box_id,
+                "number": voicemail_number(dir, call),
+                "folder": "INBOX",
+                "duration": 0,
+                "voicemailStatus": "FAILED",
+            },
+        }));
+    }
     if let Some((score, feedback)) = shape.survey {
         out.push(json!({
             "id": ivr_id(call, IVR_SURVEY),
