@@ -129,7 +129,8 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
 }
 
 /// For an OAuth client that is missing or cannot be used.
-pub(crate) const OAUTH_CLIENT_HINT: &str = "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at developer.goto.com) in the environment or in ./.env";
+pub(crate) const OAUTH_CLIENT_HINT: &str = "set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET (your OAuth client at \
+    developer.goto.com) in the environment or in ./.env";
 
 const RECORDINGS_HINT: &str = "run `cer login --recordings` to log in with the recording scopes \
                                (the OAuth client must have recording.v1.read)";
@@ -149,7 +150,8 @@ fn api_verdict(err: &ApiError) -> Verdict {
         ApiError::Forbidden { .. } => (
             code::FAILURE,
             Some(
-                "the OAuth client needs the scopes cr.v1.read and call-events.v1.notifications.manage, and the user must be an admin of the account",
+                "the OAuth client needs the scopes cr.v1.read and call-events.v1.notifications.manage, and \
+                    the user must be an admin of the account",
             ),
         ),
         ApiError::Transport(_) => (
@@ -190,7 +192,8 @@ fn local_verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
 fn auth_hint(err: &AuthError) -> &'static str {
     match err {
         AuthError::TokenRefused => {
-            "CER_TOKEN is used as is and never refreshed: set a valid token in it, or unset it to use the tokens of `cer login`"
+            "CER_TOKEN is used as is and never refreshed: set a valid token in it, or unset it to use the \
+                tokens of `cer login`"
         }
         AuthError::NotLoggedIn => "run `cer login` to log in (or set CER_TOKEN to an access token)",
         _ => "run `cer login` to log in again",
@@ -290,7 +293,7 @@ mod tests {
         };
         let verdict_of_lock = verdict(&anyhow::Error::new(ApiError::local(lock)));
         assert_eq!(verdict_of_lock, Verdict::loud(code::FAILURE, None));
-        let store = CredentialsError::Store(crate::auth::store::StoreError("locked".into()));
+        let store = CredentialsError::Store(crate::auth::store::TokenStoreError("locked".into()));
         assert_eq!(code_of(anyhow::Error::new(store)), code::FAILURE);
         let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_SECRET not set".into());
         let err = Err::<(), _>(ApiError::local(missing))

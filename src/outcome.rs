@@ -126,5 +126,4 @@ impl std::fmt::Display for Outcome {
 }
 
 #[cfg(test)]
-#[path = "outcome_tests.rs"]
 mod tests;

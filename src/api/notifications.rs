@@ -145,7 +145,12 @@ mod tests {
 
     #[test]
     fn reads_the_guides_report_notification() {
-        let frame = r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","timestamp":"2023-04-24T18:55:35.993967226Z","content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8"},"bypassDoNotDisturb":null}}"#;
+        let frame = concat!(
+            r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","#,
+            r#""timestamp":"2023-04-24T18:55:35.993967226Z","#,
+            r#""content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8"},"#,
+            r#""bypassDoNotDisturb":null}}"#,
+        );
         assert_eq!(
             parse_frame(frame),
             Frame::CallReport {
@@ -158,7 +163,12 @@ mod tests {
     fn a_notification_with_goto_newer_fields_still_names_its_call() {
         // GoTo (2025-12) adds CSAT scores and feedback to REPORT_SUMMARY; their names are not
         // public, so any extra content is passed by.
-        let frame = r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8","csat":{"score":4,"feedback":"ok"},"csatScore":[1,{"x":null}]},"bypassDoNotDisturb":null}}"#;
+        let frame = concat!(
+            r#"{"data":{"source":"call-events-report","type":"REPORT_SUMMARY","#,
+            r#""content":{"conversationSpaceId":"29a1c77a-e52a-3764-8606-8b02b1277be8","#,
+            r#""csat":{"score":4,"feedback":"ok"},"csatScore":[1,{"x":null}]},"#,
+            r#""bypassDoNotDisturb":null}}"#,
+        );
         assert_eq!(
             parse_frame(frame),
             Frame::CallReport {
@@ -169,7 +179,10 @@ mod tests {
 
     #[test]
     fn reads_control_messages_by_type_whatever_the_source() {
-        let refresh = r#"{"event":"Notification","eventId":3,"data":{"source":"notification-websocket","type":"WEBSOCKET_REFRESH_REQUIRED","content":{}}}"#;
+        let refresh = concat!(
+            r#"{"event":"Notification","eventId":3,"data":{"source":"notification-websocket","#,
+            r#""type":"WEBSOCKET_REFRESH_REQUIRED","content":{}}}"#,
+        );
         assert_eq!(parse_frame(refresh), Frame::RefreshRequired);
         let closing = r#"{"data":{"type":"WEBSOCKET_TO_BE_CLOSED"}}"#;
         assert_eq!(parse_frame(closing), Frame::ToBeClosed);

@@ -51,7 +51,8 @@ pub async fn create(
         }),
         (Some(missing), unknown) => {
             tracing::warn!(
-                "GoTo's subscription answer does not name account {missing} and has {unknown} item(s) of a shape cer does not know; assuming it is subscribed, the subscription check will tell"
+                "GoTo's subscription answer does not name account {missing} and has {unknown} item(s) of a \
+                    shape cer does not know; assuming it is subscribed, the subscription check will tell"
             );
             Ok(())
         }
@@ -148,7 +149,12 @@ mod tests {
 
     #[test]
     fn reads_the_keys_of_the_guides_answer() {
-        let body = json!({"items": [{"id": "e0d1", "channelId": "c", "value": "7507522985186226043", "eventTypes": ["REPORT_SUMMARY"]}]});
+        let body = json!({"items": [{
+            "id": "e0d1",
+            "channelId": "c",
+            "value": "7507522985186226043",
+            "eventTypes": ["REPORT_SUMMARY"]
+        }]});
         let answer = read_answer(&body).unwrap();
         assert_eq!(answer.subscribed, vec!["7507522985186226043".to_string()]);
         assert_eq!(read_answer(&json!({})), None);

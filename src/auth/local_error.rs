@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::store::StoreError;
+use super::store::TokenStoreError;
 use crate::net::ApiError;
 
 /// The stored credentials cannot be read, written or locked: exit 1, and `listen` stops (a
@@ -14,11 +14,12 @@ use crate::net::ApiError;
 pub enum CredentialsError {
     /// The keyring or the credentials file failed.
     #[error("cannot use the stored credentials: {0}")]
-    Store(StoreError),
+    Store(TokenStoreError),
 
     /// Another cer held the credentials lock file for longer than a refresh takes.
     #[error(
-        "cannot use the stored credentials: another cer has held {} for over {} s (stuck or suspended?); stop it, or delete the lock file if no cer runs",
+        "cannot use the stored credentials: another cer has held {} for over {} s (stuck or suspended?); stop \
+            it, or delete the lock file if no cer runs",
         .path.display(),
         .waited.as_secs()
     )]
@@ -64,7 +65,7 @@ mod tests {
     // before these types existed; scripts may match them.
     #[test]
     fn messages_stay_as_they_were() {
-        let store = CredentialsError::Store(StoreError("OS keyring: locked".into()));
+        let store = CredentialsError::Store(TokenStoreError("OS keyring: locked".into()));
         assert_eq!(
             store.to_string(),
             "cannot use the stored credentials: OS keyring: locked"
@@ -75,7 +76,8 @@ mod tests {
         };
         assert_eq!(
             lock.to_string(),
-            "cannot use the stored credentials: another cer has held /c/credentials.lock for over 10 s (stuck or suspended?); stop it, or delete the lock file if no cer runs"
+            "cannot use the stored credentials: another cer has held /c/credentials.lock for over 10 s (stuck \
+                or suspended?); stop it, or delete the lock file if no cer runs"
         );
         let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_ID not set".into());
         assert_eq!(

@@ -81,7 +81,8 @@ pub fn check_pasted(text: &str, expected_state: &Secret) -> Result<Secret, Login
         }
         Err(_) => {
             return Err(LoginError::NotARedirect(
-                "that is not the address the browser was redirected to (it starts with the redirect URI and has ?code=…&state=…)".into(),
+                "that is not the address the browser was redirected to (it starts with the redirect URI and \
+                    has ?code=…&state=…)".into(),
             ));
         }
     };

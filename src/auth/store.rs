@@ -22,11 +22,11 @@ pub const CREDENTIALS_FILE: &str = "credentials.json";
 /// A problem reading or writing stored credentials, described for a person.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct StoreError(pub String);
+pub struct TokenStoreError(pub String);
 
 /// One place credentials can be kept.
 #[derive(Debug, Clone)]
-pub enum Store {
+pub enum TokenStore {
     /// The OS keyring (Secret Service, Keychain), unless `CER_KEYRING=0`.
     Keyring,
     /// A JSON file, mode 0600: where the keyring is off or unavailable.
@@ -35,7 +35,7 @@ pub enum Store {
     Memory(Arc<Mutex<Option<Credentials>>>),
 }
 
-impl Store {
+impl TokenStore {
     /// The name `status` and `login` show.
     pub fn describe(&self) -> String {
         match self {
@@ -46,12 +46,12 @@ impl Store {
     }
 
     /// The stored credentials; `None` when there are none.
-    pub async fn load(&self) -> Result<Option<Credentials>, StoreError> {
+    pub async fn load(&self) -> Result<Option<Credentials>, TokenStoreError> {
         match self {
             Self::Keyring => match keyring_call(|entry| entry.get_password()).await {
                 Ok(text) => parse(&text, "the keyring entry").map(Some),
                 Err(KeyringTrouble::NoEntry) => Ok(None),
-                Err(trouble) => Err(StoreError(format!("OS keyring: {trouble}"))),
+                Err(trouble) => Err(TokenStoreError(format!("OS keyring: {trouble}"))),
             },
             Self::File(path) => load_file(path),
             Self::Memory(slot) => Ok(slot.lock().ok().and_then(|s| s.clone())),
@@ -59,13 +59,13 @@ impl Store {
     }
 
     /// Stores `credentials` in place of what was there (a file is replaced atomically).
-    pub async fn save(&self, credentials: &Credentials) -> Result<(), StoreError> {
+    pub async fn save(&self, credentials: &Credentials) -> Result<(), TokenStoreError> {
         let text = serde_json::to_string_pretty(credentials)
-            .map_err(|e| StoreError(format!("cannot encode credentials: {e}")))?;
+            .map_err(|e| TokenStoreError(format!("cannot encode credentials: {e}")))?;
         match self {
             Self::Keyring => keyring_call(move |entry| entry.set_password(&text))
                 .await
-                .map_err(|trouble| StoreError(format!("OS keyring: {trouble}"))),
+                .map_err(|trouble| TokenStoreError(format!("OS keyring: {trouble}"))),
             Self::File(path) => write_file_atomically(path, text.as_bytes()),
             Self::Memory(slot) => {
                 if let Ok(mut slot) = slot.lock() {
@@ -77,17 +77,20 @@ impl Store {
     }
 
     /// Deletes the stored credentials; `Ok(false)` when there were none.
-    pub async fn delete(&self) -> Result<bool, StoreError> {
+    pub async fn delete(&self) -> Result<bool, TokenStoreError> {
         match self {
             Self::Keyring => match keyring_call(|entry| entry.delete_credential()).await {
                 Ok(()) => Ok(true),
                 Err(KeyringTrouble::NoEntry) => Ok(false),
-                Err(trouble) => Err(StoreError(format!("OS keyring: {trouble}"))),
+                Err(trouble) => Err(TokenStoreError(format!("OS keyring: {trouble}"))),
             },
             Self::File(path) => match fs::remove_file(path) {
                 Ok(()) => Ok(true),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-                Err(e) => Err(StoreError(format!("cannot delete {}: {e}", path.display()))),
+                Err(e) => Err(TokenStoreError(format!(
+                    "cannot delete {}: {e}",
+                    path.display()
+                ))),
             },
             Self::Memory(slot) => Ok(slot.lock().ok().and_then(|mut s| s.take()).is_some()),
         }
@@ -113,58 +116,63 @@ impl Stores {
     }
 
     /// Finds stored credentials: the keyring first (when enabled), then the file.
-    pub async fn find(&self) -> Result<Option<(Store, Credentials)>, StoreError> {
+    pub async fn find(&self) -> Result<Option<(TokenStore, Credentials)>, TokenStoreError> {
         if self.use_keyring {
-            match Store::Keyring.load().await {
-                Ok(Some(found)) => return Ok(Some((Store::Keyring, found))),
+            match TokenStore::Keyring.load().await {
+                Ok(Some(found)) => return Ok(Some((TokenStore::Keyring, found))),
                 Ok(None) => {}
                 Err(err) => tracing::debug!("keyring not usable, trying the file: {err}"),
             }
         }
-        let file = Store::File(self.file.clone());
+        let file = TokenStore::File(self.file.clone());
         Ok(file.load().await?.map(|found| (file, found)))
     }
 
     /// Where a new login is saved: the keyring if it answers, else the file, with the reason.
-    pub async fn for_new_login(&self) -> (Store, Option<String>) {
+    pub async fn for_new_login(&self) -> (TokenStore, Option<String>) {
         if !self.use_keyring {
             return (
-                Store::File(self.file.clone()),
+                TokenStore::File(self.file.clone()),
                 Some("CER_KEYRING=0".to_string()),
             );
         }
         match keyring_call(|entry| entry.get_password()).await {
-            Ok(_) | Err(KeyringTrouble::NoEntry) => (Store::Keyring, None),
+            Ok(_) | Err(KeyringTrouble::NoEntry) => (TokenStore::Keyring, None),
             Err(trouble) => (
-                Store::File(self.file.clone()),
+                TokenStore::File(self.file.clone()),
                 Some(format!("the OS keyring is not available: {trouble}")),
             ),
         }
     }
 
     /// Every store this run may have written to.
-    pub fn all(&self) -> Vec<Store> {
-        let mut stores = vec![Store::File(self.file.clone())];
+    pub fn all(&self) -> Vec<TokenStore> {
+        let mut stores = vec![TokenStore::File(self.file.clone())];
         if self.use_keyring {
-            stores.insert(0, Store::Keyring);
+            stores.insert(0, TokenStore::Keyring);
         }
         stores
     }
 }
 
-fn parse(text: &str, what: &str) -> Result<Credentials, StoreError> {
+fn parse(text: &str, what: &str) -> Result<Credentials, TokenStoreError> {
     serde_json::from_str(text).map_err(|e| {
-        StoreError(format!(
+        TokenStoreError(format!(
             "{what} does not hold valid credentials ({e}); run `cer logout`, then `cer login`"
         ))
     })
 }
 
-fn load_file(path: &Path) -> Result<Option<Credentials>, StoreError> {
+fn load_file(path: &Path) -> Result<Option<Credentials>, TokenStoreError> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(StoreError(format!("cannot read {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(TokenStoreError(format!(
+                "cannot read {}: {e}",
+                path.display()
+            )));
+        }
     };
     tighten_mode(path);
     parse(&text, &path.display().to_string()).map(Some)
@@ -202,18 +210,18 @@ fn tighten_mode(path: &Path) {
 
 /// Checks that a credentials file can be written at `path` (its folder created 0700 if
 /// needed), by creating and removing a probe file next to it.
-pub fn check_writable(path: &Path) -> Result<(), StoreError> {
+pub fn check_writable(path: &Path) -> Result<(), TokenStoreError> {
     let probe = path.with_extension(format!("probe{}", std::process::id()));
     write_file_atomically(&probe, b"")?;
     fs::remove_file(&probe)
-        .map_err(|e| StoreError(format!("cannot remove {}: {e}", probe.display())))
+        .map_err(|e| TokenStoreError(format!("cannot remove {}: {e}", probe.display())))
 }
 
 /// Writes `bytes` to a temporary file created with mode 0600, then renames it over `path`, so
 /// the file is never readable by others, not even for an instant, and never half-written.
-pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+pub fn write_file_atomically(path: &Path, bytes: &[u8]) -> Result<(), TokenStoreError> {
     let fail = |what: &str, e: std::io::Error| {
-        StoreError(format!("cannot {what} {}: {e}", path.display()))
+        TokenStoreError(format!("cannot {what} {}: {e}", path.display()))
     };
     if let Some(dir) = path.parent() {
         fs::DirBuilder::new()
@@ -282,5 +290,4 @@ where
 }
 
 #[cfg(test)]
-#[path = "store_tests.rs"]
 mod tests;

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 use super::credentials::Credentials;
 use super::local_error::{CredentialsError, OAuthClientError};
 use super::oauth::OAuthClient;
-use super::store::{Store, Stores};
+use super::store::{Stores, TokenStore};
 use crate::net::ApiError;
 use crate::net::AuthError;
 use crate::secret::Secret;
@@ -37,7 +37,7 @@ struct Managed {
     lock_path: Option<PathBuf>,
     /// The store the credentials came from (and go back to), and the credentials; loaded on
     /// first use so that commands that never call GoTo never touch the keyring.
-    current: Mutex<Option<(Store, Credentials)>>,
+    current: Mutex<Option<(TokenStore, Credentials)>>,
 }
 
 impl Tokens {
@@ -59,7 +59,7 @@ impl Tokens {
     }
 
     /// Tokens already in hand (a fresh login) kept in `store`.
-    pub fn in_store(oauth: OAuthClient, store: Store, credentials: Credentials) -> Self {
+    pub fn in_store(oauth: OAuthClient, store: TokenStore, credentials: Credentials) -> Self {
         Self::managed(Ok(oauth), None, None, Some((store, credentials)))
     }
 
@@ -67,7 +67,7 @@ impl Tokens {
         oauth: Result<OAuthClient, OAuthClientError>,
         stores: Option<Stores>,
         lock_path: Option<PathBuf>,
-        current: Option<(Store, Credentials)>,
+        current: Option<(TokenStore, Credentials)>,
     ) -> Self {
         Self {
             inner: Arc::new(Source::Managed(Box::new(Managed {
@@ -87,7 +87,7 @@ impl Tokens {
     /// The stored credentials and where they are, without refreshing; `None` when not logged in.
     pub async fn stored_credentials(
         &self,
-    ) -> Result<Option<(Store, Credentials)>, CredentialsError> {
+    ) -> Result<Option<(TokenStore, Credentials)>, CredentialsError> {
         match &*self.inner {
             Source::Fixed(_) => Ok(None),
             Source::Managed(managed) => {
@@ -119,7 +119,7 @@ impl Tokens {
 impl Managed {
     async fn load_if_needed(
         &self,
-        current: &mut Option<(Store, Credentials)>,
+        current: &mut Option<(TokenStore, Credentials)>,
     ) -> Result<(), CredentialsError> {
         if current.is_none()
             && let Some(stores) = &self.stores

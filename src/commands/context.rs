@@ -9,7 +9,7 @@ use cer_sandbox::{Sandbox, SandboxConfig};
 use crate::api::ApiClient;
 use crate::api::http::{client_reaching, needs_tls};
 use crate::api::retry::RetryPolicy;
-use crate::auth::store::{Store, Stores};
+use crate::auth::store::{Stores, TokenStore};
 use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
@@ -99,7 +99,7 @@ impl Context {
         };
         if context._sandbox.is_some() {
             let credentials = log_in_to_sandbox(&context).await?;
-            let store = Store::Memory(Default::default());
+            let store = TokenStore::Memory(Default::default());
             store.save(&credentials).await?;
             context.tokens = Some(Tokens::in_store(context.oauth()?, store, credentials));
         }

@@ -326,7 +326,8 @@ fn render(
             path,
             reason,
         } => tracing::error!(
-            "the store refused the report of {conversation_space_id} ({reason}); it was set aside in {} and listening goes on",
+            "the store refused the report of {conversation_space_id} ({reason}); it was set aside in {} and \
+                listening goes on",
             path.display()
         ),
         ListenEvent::Reconnecting {

@@ -11,7 +11,7 @@ use super::Context;
 use crate::auth::oauth::RECORDING_SCOPES;
 use crate::auth::recordings::RecordingAccess;
 use crate::auth::redirect::{LoginError, RedirectListener, check_pasted};
-use crate::auth::store::Store;
+use crate::auth::store::TokenStore;
 use crate::output::Output;
 use crate::secret::Secret;
 use crate::settings::commands::LoginSettings;
@@ -28,7 +28,7 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
     let oauth = context.oauth()?;
     // Where the tokens will go, checked before the browser round-trip rather than after it.
     let (store, fallback_reason) = context.stores().for_new_login().await;
-    if let Store::File(path) = &store {
+    if let TokenStore::File(path) = &store {
         crate::auth::store::check_writable(path).map_err(|err| {
             crate::errors::UsageError::new(format!("cannot store tokens: {err}")).with_hint(
                 "fix the folder's permissions, or set CER_CONFIG_DIR to a writable folder",
@@ -63,7 +63,7 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
         .exchange_code(&code, &request.verifier, redirect)
         .await
         .context("GoTo did not exchange the authorization code for tokens")?;
-    if let (Store::File(path), Some(reason)) = (&store, &fallback_reason) {
+    if let (TokenStore::File(path), Some(reason)) = (&store, &fallback_reason) {
         output.status(format!(
             "Storing the tokens in {} (mode 0600), because {reason}.",
             path.display()

@@ -1,7 +1,7 @@
 //! `cer logout`: deletes the stored tokens from every store cer may have used.
 
 use super::Context;
-use crate::auth::store::Store;
+use crate::auth::store::TokenStore;
 
 pub async fn run(context: &Context) -> anyhow::Result<()> {
     if context.settings.sandbox {
@@ -23,7 +23,7 @@ pub async fn run(context: &Context) -> anyhow::Result<()> {
             Ok(true) => deleted.push(store.describe()),
             Ok(false) => {}
             // A keyring that is not there is normal; a file that stays is tokens left on disk.
-            Err(err) if matches!(store, Store::Keyring) => {
+            Err(err) if matches!(store, TokenStore::Keyring) => {
                 tracing::debug!("not deleted from {}: {err}", store.describe());
             }
             Err(err) => failures.push(err.to_string()),

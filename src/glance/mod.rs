@@ -282,5 +282,4 @@ fn dialable(party: &PartyView) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "tests.rs"]
 pub(crate) mod tests;

@@ -175,7 +175,12 @@ mod tests {
 
     #[test]
     fn reads_goto_rest_error_bodies() {
-        let body = br#"{"reference":"r","constraintViolations":[],"errorCode":"RTC-NOTIFICATION-CHANNEL-NOT-FOUND","message":"Notification channel does not exist"}"#;
+        let body = concat!(
+            r#"{"reference":"r","constraintViolations":[],"#,
+            r#""errorCode":"RTC-NOTIFICATION-CHANNEL-NOT-FOUND","#,
+            r#""message":"Notification channel does not exist"}"#,
+        )
+        .as_bytes();
         assert_eq!(
             error_message(body),
             "RTC-NOTIFICATION-CHANNEL-NOT-FOUND: Notification channel does not exist"
@@ -190,7 +195,11 @@ mod tests {
 
     #[test]
     fn names_violated_fields() {
-        let body = br#"{"errorCode":"INVALID","message":"bad","constraintViolations":[{"field":"startTime","message":"must be a date"}]}"#;
+        let body = concat!(
+            r#"{"errorCode":"INVALID","message":"bad","#,
+            r#""constraintViolations":[{"field":"startTime","message":"must be a date"}]}"#,
+        )
+        .as_bytes();
         assert_eq!(
             error_message(body),
             "INVALID: bad; startTime: must be a date"

@@ -210,7 +210,10 @@ mod tests {
             "direction": "IN\u{1b}[2J",
             "conversationSpaceId": "x\ny",
             "participants": [
-                {"id": "1", "originator": "1", "type": {"caller": {"name": "A\u{1b}]0;pwned\u{7}\n12:00:00 fake", "number": "+1"}}},
+                {"id": "1", "originator": "1", "type": {"caller": {
+                    "name": "A\u{1b}]0;pwned\u{7}\n12:00:00 fake",
+                    "number": "+1"
+                }}},
                 {"id": "2", "type": {"name": "B", "extensionNumber": "9"}}
             ]
         });
@@ -243,8 +246,15 @@ mod tests {
             "direction": "INBOUND",
             "participants": [
                 {"id": "1", "originator": "1", "type": {"value": "PHONE_NUMBER", "caller":
-                    {"name": "Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301}", "number": "+442079460958"}}},
-                {"id": "2", "originator": "1", "type": {"value": "LINE", "name": "Maximiliana Oyelaran-Vasquez 😀", "extensionNumber": "8625"},
+                    {
+                        "name": "Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301}",
+                        "number": "+442079460958"
+                    }}},
+                {"id": "2", "originator": "1", "type": {
+                    "value": "LINE",
+                    "name": "Maximiliana Oyelaran-Vasquez 😀",
+                    "extensionNumber": "8625"
+                },
                  "status": {"value": "CONNECTED"}},
                 {"id": "3", "originator": "1", "type": {"value": "LINE", "name": "Ann", "extensionNumber": "8629"}}
             ],
@@ -269,7 +279,8 @@ mod tests {
         let wide = report_line(&long_names(), &TimeZone::UTC, Palette::new(false), 200);
         assert_eq!(
             wide,
-            "10:09:10  INBOUND   Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301} (+442079460958) → Maximiliana Oyelaran-Vasquez 😀 (8625) +1  1h 04m  answered  702e4d82"
+            "10:09:10  INBOUND   Bartholomew Featherstonehaugh-Worthington III 山田太郎 e\u{301} (+442079460958) \
+                → Maximiliana Oyelaran-Vasquez 😀 (8625) +1  1h 04m  answered  702e4d82"
         );
         let at = |columns| report_line(&long_names(), &TimeZone::UTC, Palette::new(false), columns);
         assert_eq!(
@@ -282,7 +293,8 @@ mod tests {
         );
         assert_eq!(
             at(110),
-            "10:09:10  INBOUND   Bartholomew Feath… (+442079460958) → Maximiliana Oy… (8625) +1  1h 04m  answered  702e4d82"
+            "10:09:10  INBOUND   Bartholomew Feath… (+442079460958) → Maximiliana Oy… (8625) +1  1h 04m  \
+                answered  702e4d82"
         );
     }
 }

@@ -298,7 +298,8 @@ mod tests {
         let mut tsv = printer(SummaryFormat::Tsv, None);
         assert_eq!(
             page(&mut tsv, &[&item().to_string()]),
-            "2026-09-30T15:04:30.000Z\t280\tINBOUND\tanswered\tPROBE CALLER (+12015550100)\tTest Person 8625 (8625) +1\t702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f\n"
+            "2026-09-30T15:04:30.000Z\t280\tINBOUND\tanswered\tPROBE CALLER (+12015550100)\tTest Person 8625 \
+                (8625) +1\t702e4d82-c7e6-30a0-90f0-ce7eaf8f9b4f\n"
         );
         assert_eq!(tsv.finish(), (String::new(), None));
     }

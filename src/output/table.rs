@@ -275,5 +275,4 @@ fn fixed_columns(plan: &Plan, length: usize) -> usize {
 }
 
 #[cfg(test)]
-#[path = "table_tests.rs"]
 mod tests;

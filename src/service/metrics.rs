@@ -23,7 +23,7 @@ pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CON
 
 /// How one delivery to one target ended, for `cer_deliveries_total{result}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryResult {
+pub enum DeliveryEnd {
     Delivered,
     Failed,
 }
@@ -216,7 +216,7 @@ impl Metrics {
     }
 
     /// A delivery for `target` ended; `was_pending` says whether it had been counted as queued.
-    pub fn delivery_ended(&self, target: &str, result: DeliveryResult, was_pending: bool) {
+    pub fn delivery_ended(&self, target: &str, result: DeliveryEnd, was_pending: bool) {
         let target = target.to_string();
         if was_pending {
             let labels = TargetLabels {
@@ -225,8 +225,8 @@ impl Metrics {
             self.inner.deliveries_pending.get_or_create(&labels).dec();
         }
         let result = match result {
-            DeliveryResult::Delivered => "delivered",
-            DeliveryResult::Failed => "failed",
+            DeliveryEnd::Delivered => "delivered",
+            DeliveryEnd::Failed => "failed",
         };
         let labels = DeliveryLabels { target, result };
         self.inner.deliveries.get_or_create(&labels).inc();

@@ -16,7 +16,7 @@ use tokio::sync::watch;
 
 pub use connections::ServerTiming;
 pub use health::Health;
-pub use metrics::{DeliveryResult, Metrics};
+pub use metrics::{DeliveryEnd, Metrics};
 pub use notify::Notifier;
 
 use crate::api::client::RequestObserver;
@@ -123,8 +123,8 @@ impl Service {
     fn delivery_ended(&self, target: &str, result: &crate::listen::DeliveryResult) {
         use crate::listen::DeliveryResult as Attempt;
         let result = match result {
-            Attempt::Delivered { .. } => DeliveryResult::Delivered,
-            Attempt::Failed { .. } => DeliveryResult::Failed,
+            Attempt::Delivered { .. } => DeliveryEnd::Delivered,
+            Attempt::Failed { .. } => DeliveryEnd::Failed,
             Attempt::WillRetry { .. } => return,
         };
         self.metrics.delivery_ended(target, result, false);

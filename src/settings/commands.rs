@@ -54,8 +54,10 @@ impl LoginSettings {
 /// The redirect URI must be `http://127.0.0.1:PORT/path`: cer listens there, on loopback only.
 fn loopback_redirect(text: &str) -> Result<url::Url, UsageError> {
     let bad = |why: &str| {
-        UsageError::new(format!("the redirect URI {text:?} {why}"))
-            .with_hint("use http://127.0.0.1:PORT/path, registered on the OAuth client (default http://127.0.0.1:12021/app/redirect)")
+        UsageError::new(format!("the redirect URI {text:?} {why}")).with_hint(
+            "use http://127.0.0.1:PORT/path, registered on the OAuth client (default \
+                http://127.0.0.1:12021/app/redirect)",
+        )
     };
     let url = url::Url::parse(text).map_err(|e| bad(&format!("is not a URL ({e})")))?;
     if url.scheme() != "http" || url.host_str() != Some("127.0.0.1") {
@@ -574,5 +576,4 @@ fn page_size(value: Option<u32>) -> Result<Option<u32>, UsageError> {
 }
 
 #[cfg(test)]
-#[path = "commands_tests.rs"]
 mod tests;

@@ -126,7 +126,8 @@ fn dotenv_error(path: &Path, bytes: &[u8], err: &dotenvy::Error) -> UsageError {
 fn env_file_error(path: &Path, reason: &str) -> UsageError {
     UsageError::new(format!("cannot read env file {}: {reason}", path.display()))
         .with_hint(
-            "check the --env-file path; the file holds lines like OAUTH_CLIENT_ID=…, OAUTH_CLIENT_SECRET=… and ACCOUNT_KEY=…",
+            "check the --env-file path; the file holds lines like OAUTH_CLIENT_ID=…, OAUTH_CLIENT_SECRET=… \
+                and ACCOUNT_KEY=…",
         )
 }
 

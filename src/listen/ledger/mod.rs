@@ -121,7 +121,8 @@ impl Ledger {
         match cursor_rules::recover(text) {
             Recovery::Salvaged(cursor) => {
                 tracing::warn!(
-                    "the cursor file {file} is corrupt ({why}; {kept}); backfilling from its last readable cursor, {cursor}"
+                    "the cursor file {file} is corrupt ({why}; {kept}); backfilling from its last readable \
+                        cursor, {cursor}"
                 );
                 Some(cursor)
             }

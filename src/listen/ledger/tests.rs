@@ -119,7 +119,10 @@ async fn survives_a_restart_through_the_store() {
 async fn a_json_cursor_file_is_imported_once() {
     let dir = tempfile::tempdir().unwrap();
     let store = store_in(dir.path()).await;
-    let old = r#"{"accountKey":"1","cursor":"2026-11-24T09:00:00Z","recent":{"x":{"ended":"2026-11-24T08:59:00Z","emitted":"2026-11-24T09:00:00Z"}}}"#;
+    let old = concat!(
+        r#"{"accountKey":"1","cursor":"2026-11-24T09:00:00Z","recent":{"x":{"ended":"2026-11-24T08:59:00Z","#,
+        r#""emitted":"2026-11-24T09:00:00Z"}}}"#,
+    );
     std::fs::write(dir.path().join("cursor-1.json"), old).unwrap();
     let keys = vec!["1".to_string()];
     let ledgers = Ledgers::load(&store, dir.path(), &keys, at(NOW))

@@ -171,27 +171,27 @@ fn gotos_captured_reports_get_the_word_a_person_would_give_them() {
     let cases = [
         // Rang two phones, then a voicemail box that took no message (`FAILED`).
         (
-            include_str!("../tests/fixtures/report_missed.json"),
+            include_str!("../../tests/fixtures/report_missed.json"),
             Outcome::Missed,
         ),
         // Left the Sales queue while phones rang.
         (
-            include_str!("../tests/fixtures/report_queue_abandon.json"),
+            include_str!("../../tests/fixtures/report_queue_abandon.json"),
             Outcome::Abandoned,
         ),
         // Answered from a queue, transferred, answered again.
         (
-            include_str!("../tests/fixtures/report_transfer.json"),
+            include_str!("../../tests/fixtures/report_transfer.json"),
             Outcome::Answered,
         ),
         // An outbound call the other side never picked up.
         (
-            include_str!("../tests/fixtures/report_outbound_no_answer.json"),
+            include_str!("../../tests/fixtures/report_outbound_no_answer.json"),
             Outcome::Missed,
         ),
         // Answered by an agent, then sent to voicemail, which took a message.
         (
-            include_str!("../tests/fixtures/report_answered_then_voicemail_full.json"),
+            include_str!("../../tests/fixtures/report_answered_then_voicemail_full.json"),
             Outcome::Answered,
         ),
     ];
@@ -203,7 +203,7 @@ fn gotos_captured_reports_get_the_word_a_person_would_give_them() {
 
 #[test]
 fn the_trimmed_fixture_without_the_answering_states_reached_voicemail() {
-    let text = include_str!("../tests/fixtures/report_answered_then_voicemail.json");
+    let text = include_str!("../../tests/fixtures/report_answered_then_voicemail.json");
     assert_eq!(
         Outcome::of_report(&Report::parse(text).unwrap()),
         Outcome::Voicemail

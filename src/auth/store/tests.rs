@@ -18,7 +18,7 @@ fn sample() -> Credentials {
 async fn file_store_round_trips_with_mode_0600() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("sub").join(CREDENTIALS_FILE);
-    let store = Store::File(path.clone());
+    let store = TokenStore::File(path.clone());
     assert_eq!(store.load().await.unwrap(), None);
     let saved = sample();
     store.save(&saved).await.unwrap();
@@ -33,7 +33,7 @@ async fn file_store_round_trips_with_mode_0600() {
 async fn a_loose_mode_is_tightened() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(CREDENTIALS_FILE);
-    let store = Store::File(path.clone());
+    let store = TokenStore::File(path.clone());
     store.save(&sample()).await.unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
     assert!(store.load().await.unwrap().is_some());
@@ -46,11 +46,14 @@ async fn a_loose_mode_is_tightened() {
 async fn the_target_of_a_symlink_keeps_its_mode() {
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("elsewhere.json");
-    Store::File(target.clone()).save(&sample()).await.unwrap();
+    TokenStore::File(target.clone())
+        .save(&sample())
+        .await
+        .unwrap();
     fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).unwrap();
     let link = dir.path().join(CREDENTIALS_FILE);
     std::os::unix::fs::symlink(&target, &link).unwrap();
-    assert!(Store::File(link).load().await.unwrap().is_some());
+    assert!(TokenStore::File(link).load().await.unwrap().is_some());
     let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o644);
 }
@@ -60,6 +63,6 @@ async fn corrupt_json_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(CREDENTIALS_FILE);
     fs::write(&path, "{not json").unwrap();
-    let err = Store::File(path).load().await.unwrap_err();
+    let err = TokenStore::File(path).load().await.unwrap_err();
     assert!(err.to_string().contains("cer logout"), "{err}");
 }
