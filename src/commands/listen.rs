@@ -11,8 +11,9 @@ use tokio::sync::{mpsc, watch};
 
 use super::Context;
 use super::signals::StopSignals;
+use crate::auth::recordings::recording_access;
 use crate::delivery::{Delivery, DeliveryTiming};
-use crate::errors::code;
+use crate::errors::{NeedsRecordingScope, code};
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
@@ -26,13 +27,21 @@ use crate::settings::commands::ListenSettings;
 use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
+use crate::workers::archive::{ArchiveTiming, ArchiveWorker};
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
+    if settings.archive.is_some() {
+        require_recording_read(context).await?;
+    }
     let store = Store::open(&settings.store).await?;
+    let archive = match &settings.archive {
+        Some(archive) => Some(super::sync_archive::open(archive, &store, context)?),
+        None => None,
+    };
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
@@ -68,6 +77,19 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     if !outbox.refetch_after.is_empty() {
         deliveries.push(refetcher.spawn(stop_requested.clone()));
     }
+    let archived = archive.map(|archive| {
+        let (announce, stored) = mpsc::unbounded_channel();
+        let worker = ArchiveWorker {
+            api: api.clone(),
+            store: store.clone(),
+            archive,
+            timing: ArchiveTiming::scaled(scale, settings.forward_for),
+            service: service.clone(),
+            stored,
+        };
+        deliveries.push(worker.spawn(stop_requested.clone()));
+        announce
+    });
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
     let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin));
     let watch_store = tokio::spawn(watch_store(
@@ -83,8 +105,14 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     engine.load().await?;
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
-    let (render_failure, ready) =
-        render_events(&mut received, &stop, &service, &settings, context).await;
+    let (render_failure, ready) = render_events(
+        &mut received,
+        &stop,
+        &service,
+        archived.as_ref(),
+        (&settings, context),
+    )
+    .await;
     drop(received);
     let result = engine
         .await
@@ -118,8 +146,8 @@ async fn render_events(
     received: &mut mpsc::Receiver<ListenEvent>,
     stop: &watch::Sender<bool>,
     service: &Service,
-    settings: &ListenSettings,
-    context: &Context,
+    archived: Option<&mpsc::UnboundedSender<String>>,
+    (settings, context): (&ListenSettings, &Context),
 ) -> (Option<anyhow::Error>, bool) {
     let mut ready = false;
     let stdout_closed = crate::output::closed_pipe::stdout_closed();
@@ -137,12 +165,39 @@ async fn render_events(
         };
         ready |= matches!(event, ListenEvent::Ready { .. });
         service.observe(&event);
+        if let (Some(archived), Some(id)) = (archived, stored_call(&event)) {
+            let _ = archived.send(id);
+        }
         if let Err(err) = render(event, ready, settings, context) {
             // stdout is gone: stop listening the clean way, then report why.
             let _ = stop.send(true);
             return (Some(err), ready);
         }
     }
+}
+
+/// The call whose report or revision the event says was just stored.
+fn stored_call(event: &ListenEvent) -> Option<String> {
+    match event {
+        ListenEvent::Report { report, .. } | ListenEvent::Revision { report, .. } => {
+            Some(report.id().to_string())
+        }
+        _ => None,
+    }
+}
+
+/// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
+/// anything starts, rather than a failure on every download.
+async fn require_recording_read(context: &Context) -> anyhow::Result<()> {
+    if context.settings.sandbox {
+        return Ok(());
+    }
+    let access = recording_access(&context.tokens()).await?;
+    if !access.read {
+        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
+        return Err(NeedsRecordingScope(why.to_string()).into());
+    }
+    Ok(())
 }
 
 /// Lets running delivery attempts end (briefly), then says how many deliveries wait in the

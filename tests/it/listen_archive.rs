@@ -1,0 +1,192 @@
+//! `cer listen --archive` (SPEC section 13): beside the engine, each stored report and
+//! revision is written as its call's `report.json` and the recordings and transcripts it names
+//! are downloaded, byte for byte what GoTo (the simulator) serves.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cer_sandbox::SandboxConfig;
+use serde_json::Value;
+
+use crate::harness::TestEnv;
+
+/// How long anything asynchronous may take before a test fails.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// No scheduled calls; recordings and transcripts uploaded as each call ends.
+fn env() -> TestEnv {
+    TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: Some(Duration::ZERO),
+        ..SandboxConfig::default()
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// GETs `url`, with GoTo's bearer token until a redirect leaves for the storage host.
+async fn follow(http: &reqwest::Client, token: &str, url: String) -> Vec<u8> {
+    let (mut at, mut bearer) = (url, true);
+    loop {
+        let request = http.get(&at);
+        let request = if bearer {
+            request.bearer_auth(token)
+        } else {
+            request
+        };
+        let answer = request.send().await.unwrap();
+        if !answer.status().is_redirection() {
+            assert!(answer.status().is_success(), "{at}: {}", answer.status());
+            return answer.bytes().await.unwrap().to_vec();
+        }
+        at = answer.headers()["location"].to_str().unwrap().to_string();
+        bearer = false;
+    }
+}
+
+/// The names and SHA-256 of the files the simulator serves for a recorded call: its
+/// recording, its transcript and its report as it is now.
+fn served(env: &TestEnv, call: &str) -> Vec<(String, String)> {
+    let token = env.sandbox.issue_token(None);
+    let base = env.sandbox.base_url();
+    let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+    env.block_on(async {
+        let report = follow(
+            &http,
+            &token,
+            format!("{base}/call-events-report/v1/reports/{call}"),
+        )
+        .await;
+        let parsed: Value = serde_json::from_slice(&report).unwrap();
+        let party = &parsed["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["recordings"].as_array().is_some_and(|r| !r.is_empty()));
+        let party = party.expect("a participant with a recording");
+        let rid = party["recordings"][0]["id"].as_str().unwrap();
+        let tid = party["transcripts"][0]["id"].as_str().unwrap();
+        let url = format!("{base}/recording/v1/recordings/{rid}/content");
+        let body: Value = serde_json::from_slice(&follow(&http, &token, url).await).unwrap();
+        let download = body["token"]["token"]
+            .as_str()
+            .or(body["token"].as_str())
+            .unwrap();
+        let url = format!("{base}/recording/v1/recordings/{rid}/content/{download}");
+        let audio = follow(&http, &token, url).await;
+        let url = format!("{base}/recording/v1/transcriptions/{tid}");
+        let transcript = follow(&http, &token, url).await;
+        let mut files = vec![
+            (format!("recording-{rid}.wav"), sha256_hex(&audio)),
+            ("report.json".to_string(), sha256_hex(&report)),
+            (format!("transcript-{tid}.json"), sha256_hex(&transcript)),
+        ];
+        files.sort();
+        files
+    })
+}
+
+/// The call's folder under `root` (`YYYY/MM/DD/ID`, the UTC day it ended: today).
+fn call_folder(root: &Path, call: &str) -> PathBuf {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    root.join(format!(
+        "{:04}/{:02}/{:02}/{call}",
+        today.year(),
+        today.month(),
+        today.day()
+    ))
+}
+
+/// The files of `folder` and their SHA-256, once there are `count` of them.
+fn wait_for_files(folder: &Path, count: usize) -> Vec<(String, String)> {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
+            .into_iter()
+            .flatten()
+            .map(|entry| entry.unwrap())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    sha256_hex(&std::fs::read(e.path()).unwrap()),
+                )
+            })
+            .collect();
+        files.sort();
+        if files.len() >= count || Instant::now() > deadline {
+            return files;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn archives_a_recorded_call(refetch: &str) {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let mut running = env.listen(&["--json", "--refetch", refetch, "--archive", &archive]);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    let lines = running.stdout_lines(1, LIMIT);
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    let (_, stderr) = running.stop();
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    // The storage host never saw GoTo's bearer token (the simulator's refuses it).
+    assert!(
+        env.sandbox
+            .storage_requests()
+            .iter()
+            .all(|r| !r.authorization)
+    );
+}
+
+#[test]
+fn listen_archive_writes_report_recording_and_transcript_byte_identical() {
+    archives_a_recorded_call("2m,15m,1h");
+}
+
+#[test]
+fn listen_archive_with_refetch_off_archives_what_the_first_revision_names() {
+    archives_a_recorded_call("off");
+}
+
+#[test]
+fn listen_archive_with_a_login_lacking_recording_read_is_exit_4_before_anything_starts() {
+    let env = TestEnv::new();
+    env.login();
+    let archive = env.work_dir().join("archive").display().to_string();
+    let before = env.sandbox.requests().len();
+    let run = env.run(&["listen", "--archive", &archive], &[]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("recording.v1.read"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cer login --recordings"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.sandbox.requests().len(),
+        before,
+        "a request went to GoTo"
+    );
+    assert!(
+        !env.state_dir().join("cer.db").exists(),
+        "the store was opened"
+    );
+}
