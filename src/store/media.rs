@@ -298,6 +298,15 @@ impl Store {
         Ok(())
     }
 
+    /// How many objects are pending (not yet archived, failed or gone).
+    pub async fn media_pending(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM cer_media WHERE state = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        row.try_get(0).map_err(|e| self.failed(e))
+    }
+
     /// Every object of `call` the store knows, in a stable order.
     pub async fn media_of_call(&self, call: &str) -> Result<Vec<MediaRow>, StoreError> {
         let rows = sqlx::query(

@@ -81,7 +81,11 @@ impl ArchiveWorker {
             }
             let mut planning_failed = false;
             for id in std::mem::take(&mut announced) {
-                planning_failed |= !self.plan(&id).await;
+                if !self.plan(&id).await {
+                    // Planned again after the pause: the archive or the store may be back.
+                    planning_failed = true;
+                    announced.insert(id);
+                }
             }
             let worked = match self.archive_due(&mut stop).await {
                 Ok(worked) => worked,
@@ -93,6 +97,9 @@ impl ArchiveWorker {
             };
             if worked {
                 continue;
+            }
+            if let Ok(pending) = self.store.media_pending().await {
+                self.service.metrics().set_media_pending(pending);
             }
             let wait = if planning_failed {
                 self.timing.pause
@@ -225,13 +232,24 @@ impl ArchiveWorker {
             ),
             MediaOutcome::Archived { .. } | MediaOutcome::Gone => {}
         }
-        if let Err(err) = self
+        let settled = self
             .store
             .settle_media(claim, outcome, Timestamp::now())
-            .await
-        {
+            .await;
+        match (settled, outcome) {
+            (Ok(true), MediaOutcome::Archived { bytes, .. }) => {
+                self.service
+                    .metrics()
+                    .media_archived(item.kind.as_str(), *bytes);
+            }
+            (Ok(true), MediaOutcome::Failed { .. }) => {
+                self.service.metrics().media_failed(item.kind.as_str());
+            }
+            (Ok(_), _) => {}
             // The lease runs out and the object is tried again.
-            tracing::info!("cannot record the archiving of {}: {err}", item.media_id);
+            (Err(err), _) => {
+                tracing::info!("cannot record the archiving of {}: {err}", item.media_id);
+            }
         }
     }
 

@@ -2,6 +2,7 @@
 //! revision is written as its call's `report.json` and the recordings and transcripts it names
 //! are downloaded, byte for byte what GoTo (the simulator) serves.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -189,4 +190,129 @@ fn listen_archive_with_a_login_lacking_recording_read_is_exit_4_before_anything_
         !env.state_dir().join("cer.db").exists(),
         "the store was opened"
     );
+}
+
+/// One scrape, parsed by `prometheus-parse`: each sample by its name and labels, as text.
+fn scrape(env: &TestEnv, address: &str) -> BTreeMap<String, f64> {
+    let (status, text) = get(env, format!("http://{address}/metrics"));
+    assert_eq!(status, 200);
+    let lines = text.lines().map(|line| Ok(line.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    scrape
+        .samples
+        .into_iter()
+        .map(|sample| {
+            let value = match sample.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+                other => panic!("unexpected sample {other:?}"),
+            };
+            let kind = sample.labels.get("kind").map(|k| format!("{{{k}}}"));
+            (
+                format!("{}{}", sample.metric, kind.unwrap_or_default()),
+                value,
+            )
+        })
+        .filter(|(name, _)| name.starts_with("cer_media"))
+        .collect()
+}
+
+fn get(env: &TestEnv, url: String) -> (u16, String) {
+    env.block_on(async {
+        let answer = reqwest::get(url).await.expect("the metrics server answers");
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    })
+}
+
+/// Polls until `done` holds or [`LIMIT`] passes; returns whether it held.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + LIMIT;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+#[test]
+fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count_what_came() {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    // A file where the folder should be: every write to the archive fails.
+    std::fs::write(&root, b"in the way").unwrap();
+    let address = format!("127.0.0.1:{}", crate::harness::free_port());
+    let archive = root.display().to_string();
+    let args = [
+        "--json",
+        "--refetch",
+        "off",
+        "--metrics",
+        &address,
+        "--archive",
+        &archive,
+    ];
+    let mut running = env.listen(&args);
+    let zero = scrape(&env, &address);
+    for kind in ["recording", "transcript"] {
+        assert_eq!(
+            zero[&format!("cer_media_archived_total{{{kind}}}")],
+            0.0,
+            "{zero:?}"
+        );
+        assert_eq!(
+            zero[&format!("cer_media_failed_total{{{kind}}}")],
+            0.0,
+            "{zero:?}"
+        );
+    }
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    // The report comes while the archive fails.
+    let lines = running.stdout_lines(1, LIMIT);
+    assert!(lines.len() == 1 && lines[0].contains(&call), "{lines:?}");
+    let mut last = (0, String::new());
+    let says_why = eventually(|| {
+        last = get(&env, format!("http://{address}/healthz"));
+        last.0 == 503 && last.1.contains("archive")
+    });
+    assert!(says_why, "no 503 naming the archive: {last:?}");
+
+    std::fs::remove_file(&root).unwrap();
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    assert_eq!(files, served(&env, &call));
+    let healthy = eventually(|| get(&env, format!("http://{address}/healthz")).0 == 200);
+    assert!(
+        healthy,
+        "{:?}",
+        get(&env, format!("http://{address}/healthz"))
+    );
+    let size = |prefix: &str| -> f64 {
+        let folder = call_folder(&root, &call);
+        let file = files
+            .iter()
+            .find(|(name, _)| name.starts_with(prefix))
+            .unwrap();
+        std::fs::metadata(folder.join(&file.0)).unwrap().len() as f64
+    };
+    let mut samples = BTreeMap::new();
+    let counted = eventually(|| {
+        samples = scrape(&env, &address);
+        samples["cer_media_archived_total{recording}"] == 1.0
+            && samples["cer_media_archived_total{transcript}"] == 1.0
+            && samples["cer_media_pending"] == 0.0
+    });
+    assert!(counted, "{samples:?}");
+    assert_eq!(
+        samples["cer_media_bytes_total{recording}"],
+        size("recording-")
+    );
+    assert_eq!(
+        samples["cer_media_bytes_total{transcript}"],
+        size("transcript-")
+    );
+    assert_eq!(samples["cer_media_failed_total{recording}"], 0.0);
+    running.stop();
 }
