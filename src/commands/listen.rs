@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::Context;
 use super::signals::StopSignals;
+use crate::archive::Archive;
 use crate::auth::recordings::recording_access;
 use crate::delivery::{Delivery, DeliveryTiming};
 use crate::errors::{NeedsRecordingScope, code};
@@ -28,6 +29,7 @@ use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
 use crate::workers::archive::{ArchiveTiming, ArchiveWorker};
+use crate::workers::media::folder_at;
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
@@ -77,7 +79,7 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     if !outbox.refetch_after.is_empty() {
         deliveries.push(refetcher.spawn(stop_requested.clone()));
     }
-    let archived = archive.map(|archive| {
+    let archived = archive.clone().map(|archive| {
         let (announce, stored) = mpsc::unbounded_channel();
         let worker = ArchiveWorker {
             api: api.clone(),
@@ -91,7 +93,12 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
         announce
     });
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
-    let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin));
+    let retention = tokio::spawn(keep_only(
+        store.clone(),
+        settings.keep,
+        margin,
+        archive.clone(),
+    ));
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
@@ -340,23 +347,47 @@ async fn check_store(store: &Store, service: &Service) {
 
 /// Retention (`--keep`): now and every hour, deletes the reports of calls that ended too long
 /// ago, except those with a delivery still pending and those a backfill could still find
-/// (`margin`: the overlap and the longest call, behind the oldest cursor).
-async fn keep_only(store: Store, keep: Option<Duration>, margin: Duration) {
+/// (`margin`: the overlap and the longest call, behind the oldest cursor); with `--archive`,
+/// their archive folders go too.
+async fn keep_only(
+    store: Store,
+    keep: Option<Duration>,
+    margin: Duration,
+    archive: Option<Archive>,
+) {
     let Some(keep) = keep.and_then(|k| jiff::SignedDuration::try_from(k).ok()) else {
         return;
     };
     loop {
         let now = jiff::Timestamp::now();
         let before = now.saturating_sub(keep);
-        match before.map(|before| store.forget_before(before, margin, now)) {
+        match before.map(|before| store.forget_calls_before(before, margin, now)) {
             Ok(forget) => match forget.await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("deleted {n} stored report(s) older than --keep"),
+                Ok(calls) if calls.is_empty() => {}
+                Ok(calls) => {
+                    let n = calls.len();
+                    tracing::info!("deleted {n} stored report(s) older than --keep");
+                    if let Some(archive) = &archive {
+                        remove_archived(archive, &calls).await;
+                    }
+                }
                 Err(err) => tracing::warn!("could not apply --keep: {err}"),
             },
             Err(_) => return,
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+/// The archive folders of the calls `--keep` deleted.
+async fn remove_archived(archive: &Archive, calls: &[(String, jiff::Timestamp)]) {
+    for (id, ended) in calls {
+        let Some(folder) = folder_at(id, *ended) else {
+            continue;
+        };
+        if let Err(err) = archive.remove_folder(&folder).await {
+            tracing::warn!("could not remove the archive folder of {id} (--keep): {err}");
+        }
     }
 }
 

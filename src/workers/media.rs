@@ -81,6 +81,13 @@ pub fn folder_of(id: &str, text: &str) -> Result<String, &'static str> {
     Ok(call_folder(ended, &call))
 }
 
+/// The folder of call `id` that ended at `ended`; `None` for an ID that is not plain.
+pub fn folder_at(id: &str, ended: Timestamp) -> Option<String> {
+    MediaId::parse(id)
+        .ok()
+        .map(|call| call_folder(ended, &call))
+}
+
 /// SHA-256 of `bytes`, lowercase hex (as the archive reports it).
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

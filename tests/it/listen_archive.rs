@@ -316,3 +316,59 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
     assert_eq!(samples["cer_media_failed_total{recording}"], 0.0);
     running.stop();
 }
+
+#[test]
+fn keep_removes_an_old_calls_archive_folder_and_rows_and_leaves_a_recent_one() {
+    use cer::store::media::{MediaItem, MediaKind};
+    use cer::store::{Store, StoreLocation};
+    let env = TestEnv::new();
+    let root = env.work_dir().join("archive");
+    let location = StoreLocation::default_in(&env.state_dir());
+    let now = jiff::Timestamp::now();
+    let store = env.block_on(async {
+        let store = Store::open(&location).await.unwrap();
+        let queue = cer::store::outbox::Queue::NONE;
+        for (id, ended) in [
+            ("old", "2020-01-01T00:00:00Z"),
+            ("recent", &now.to_string()),
+        ] {
+            let report = serde_json::json!({"conversationSpaceId": id, "callEnded": ended});
+            let report = cer::report::Report::of_value(&report).unwrap();
+            store
+                .store_report(&report, None, &queue, now)
+                .await
+                .unwrap();
+        }
+        let item = |call: &str| MediaItem {
+            call: call.to_string(),
+            kind: MediaKind::Transcript,
+            media_id: "t1".to_string(),
+            participant_id: None,
+        };
+        store
+            .plan_media(&[item("old"), item("recent")], now)
+            .await
+            .unwrap();
+        store
+    });
+    let old = root.join("2020/01/01/old");
+    let recent = call_folder(&root, "recent");
+    for folder in [&old, &recent] {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::write(folder.join("report.json"), b"{}").unwrap();
+        std::fs::write(folder.join("transcript-t1.json"), b"{}").unwrap();
+    }
+    let archive = root.display().to_string();
+    let running = env.listen(&["--keep", "30d", "--refetch", "off", "--archive", &archive]);
+    let gone = eventually(|| !root.join("2020").exists());
+    let (_, stderr) = running.stop();
+    assert!(
+        gone,
+        "the old call's folder (and its empty year) stayed: {}",
+        stderr.join("\n")
+    );
+    assert!(recent.join("report.json").exists());
+    let rows = |call: &str| env.block_on(store.media_of_call(call)).unwrap().len();
+    assert_eq!(rows("old"), 0);
+    assert_eq!(rows("recent"), 1);
+}
