@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use super::Context;
 use super::signals::StopSignals;
 use crate::archive::Archive;
-use crate::auth::recordings::recording_access;
+use crate::auth::recordings::{RecordingAccess, recording_access};
 use crate::delivery::{Delivery, DeliveryTiming};
 use crate::errors::{NeedsRecordingScope, code};
 use crate::listen::first_connection::FirstConnectionFailed;
@@ -28,16 +28,23 @@ use crate::settings::commands::ListenSettings;
 use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
-use crate::workers::archive::{ArchiveTiming, ArchiveWorker};
+use crate::workers::archive::{Announced, ArchiveTiming, ArchiveWorker};
 use crate::workers::media::folder_at;
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
-pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
     if settings.archive.is_some() {
-        require_recording_read(context).await?;
+        let access = require_recording_read(context).await?;
+        settings.engine.recording_notifications = access.notifications;
+        if !access.notifications {
+            context.output.status(
+                "The login lacks recording.v1.notifications.manage: recordings are archived as \
+                 the reports' revisions name them (`cer login --recordings` adds the scope).",
+            );
+        }
     }
     let store = Store::open(&settings.store).await?;
     let archive = match &settings.archive {
@@ -77,18 +84,11 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     };
     let mut deliveries = delivery.spawn(&outbox.targets, stop_requested.clone());
     if !outbox.refetch_after.is_empty() {
-        deliveries.push(refetcher.spawn(stop_requested.clone()));
+        deliveries.push(refetcher.clone().spawn(stop_requested.clone()));
     }
     let archived = archive.clone().map(|archive| {
-        let (announce, stored) = mpsc::unbounded_channel();
-        let worker = ArchiveWorker {
-            api: api.clone(),
-            store: store.clone(),
-            archive,
-            timing: ArchiveTiming::scaled(scale, settings.forward_for),
-            service: service.clone(),
-            stored,
-        };
+        let timing = ArchiveTiming::scaled(scale, settings.forward_for);
+        let (worker, announce) = start_archiving(archive, &refetcher, &service, timing);
         deliveries.push(worker.spawn(stop_requested.clone()));
         announce
     });
@@ -153,7 +153,7 @@ async fn render_events(
     received: &mut mpsc::Receiver<ListenEvent>,
     stop: &watch::Sender<bool>,
     service: &Service,
-    archived: Option<&mpsc::UnboundedSender<String>>,
+    archived: Option<&mpsc::UnboundedSender<Announced>>,
     (settings, context): (&ListenSettings, &Context),
 ) -> (Option<anyhow::Error>, bool) {
     let mut ready = false;
@@ -172,8 +172,8 @@ async fn render_events(
         };
         ready |= matches!(event, ListenEvent::Ready { .. });
         service.observe(&event);
-        if let (Some(archived), Some(id)) = (archived, stored_call(&event)) {
-            let _ = archived.send(id);
+        if let (Some(archived), Some(announced)) = (archived, announced(&event)) {
+            let _ = archived.send(announced);
         }
         if let Err(err) = render(event, ready, settings, context) {
             // stdout is gone: stop listening the clean way, then report why.
@@ -183,28 +183,55 @@ async fn render_events(
     }
 }
 
-/// The call whose report or revision the event says was just stored.
-fn stored_call(event: &ListenEvent) -> Option<String> {
+/// What the archive worker hears of an event: a report or revision stored, a recording
+/// notification.
+fn announced(event: &ListenEvent) -> Option<Announced> {
     match event {
         ListenEvent::Report { report, .. } | ListenEvent::Revision { report, .. } => {
-            Some(report.id().to_string())
+            Some(Announced::Stored(report.id().to_string()))
         }
+        ListenEvent::MediaUploaded { transcript, id } => Some(Announced::Uploaded {
+            transcript: *transcript,
+            id: id.clone(),
+        }),
         _ => None,
     }
 }
 
+/// The archive worker (`--archive`), sharing the re-fetcher's API client, store and pace,
+/// and the sender the renderer announces stored reports and notifications with.
+fn start_archiving(
+    archive: Archive,
+    refetcher: &Refetcher,
+    service: &Service,
+    timing: ArchiveTiming,
+) -> (ArchiveWorker, mpsc::UnboundedSender<Announced>) {
+    let (announce, announced) = mpsc::unbounded_channel();
+    let worker = ArchiveWorker {
+        api: refetcher.api.clone(),
+        store: refetcher.store.clone(),
+        archive,
+        timing,
+        service: service.clone(),
+        announced,
+        refetcher: refetcher.clone(),
+    };
+    (worker, announce)
+}
+
 /// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
-/// anything starts, rather than a failure on every download.
-async fn require_recording_read(context: &Context) -> anyhow::Result<()> {
-    if context.settings.sandbox {
-        return Ok(());
-    }
-    let access = recording_access(&context.tokens()).await?;
+/// anything starts, rather than a failure on every download. What the login allows.
+async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
+    let access = if context.settings.sandbox {
+        RecordingAccess::of_scope(None)
+    } else {
+        recording_access(&context.tokens()).await?
+    };
     if !access.read {
         let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
         return Err(NeedsRecordingScope(why.to_string()).into());
     }
-    Ok(())
+    Ok(access)
 }
 
 /// Lets running delivery attempts end (briefly), then says how many deliveries wait in the
@@ -406,7 +433,7 @@ fn render(
         event @ (ListenEvent::Report { .. }
         | ListenEvent::Revision { .. }
         | ListenEvent::Delivery { .. }) => print_data(event, settings, context)?,
-        ListenEvent::Refetched(_) => {}
+        ListenEvent::Refetched(_) | ListenEvent::MediaUploaded { .. } => {}
         ListenEvent::SetAside {
             conversation_space_id,
             path,

@@ -134,6 +134,7 @@ impl ListenSettings {
                     settings.no_proxy.as_deref(),
                 ),
                 remember_at_most: crate::listen::REMEMBER_AT_MOST,
+                recording_notifications: false,
             },
             json: args.json || !stdout_is_terminal,
             forward_to: args

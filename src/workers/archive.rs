@@ -3,8 +3,11 @@
 //! in the store (`cer_media`); this worker claims the pending objects (leased, so listeners on
 //! one store and one bucket archive each once), downloads them and settles them. GoTo's
 //! Recording API has its own rate limit, so a download never takes a live report's slot.
+//! A recording notification makes a known object due at once; for one no stored revision
+//! names, the report of the likeliest call is fetched once (never more per notification),
+//! and a notification that finds no call is kept until a revision names its recording.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -13,12 +16,32 @@ use tokio::sync::{mpsc, watch};
 use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
 use crate::api::ApiClient;
 use crate::archive::Archive;
+use crate::listen::RefetchResult;
+use crate::listen::refetch::Refetcher;
 use crate::service::Service;
 use crate::store::Store;
-use crate::store::media::{ClaimedMedia, MediaOutcome};
+use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
 
 /// Objects claimed per trip to the store.
 const BATCH: i64 = 4;
+/// Notifications kept for recordings no stored call names yet, at most.
+const HELD_AT_MOST: usize = 10_000;
+/// How far back a notification's call is looked for (the longest upload delay seen is hours).
+const NOTIFIED_CALLS_WITHIN: SignedDuration = SignedDuration::from_hours(6);
+
+/// What the listener tells the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Announced {
+    /// A report or revision of this call was stored.
+    Stored(String),
+    /// GoTo's recording notification: a recording (or transcript) was uploaded.
+    Uploaded {
+        /// A transcript's id, else a recording's.
+        transcript: bool,
+        /// Its id, checked plain.
+        id: String,
+    },
+}
 
 /// The worker's timers, scaled together by `CER_TIME_SCALE` for tests.
 #[derive(Debug, Clone, Copy)]
@@ -63,8 +86,39 @@ pub struct ArchiveWorker {
     pub timing: ArchiveTiming,
     /// Metrics and `/healthz`.
     pub service: Service,
-    /// The calls whose report or revision was just stored.
-    pub stored: mpsc::UnboundedReceiver<String>,
+    /// The calls whose report or revision was just stored, and recording notifications.
+    pub announced: mpsc::UnboundedReceiver<Announced>,
+    /// Fetches a notified recording's call once, within the session's pace.
+    pub refetcher: Refetcher,
+}
+
+/// What the worker remembers between rounds.
+#[derive(Default)]
+struct Memory {
+    /// Calls to plan.
+    stored: BTreeSet<String>,
+    /// Notifications not looked at yet.
+    uploaded: Vec<(MediaKind, String)>,
+    /// Notifications no stored call names yet, with the calls already fetched for each.
+    held: BTreeMap<(MediaKind, String), Vec<String>>,
+}
+
+impl Memory {
+    fn take(&mut self, announced: Announced) {
+        match announced {
+            Announced::Stored(id) => {
+                self.stored.insert(id);
+            }
+            Announced::Uploaded { transcript, id } => {
+                let kind = if transcript {
+                    MediaKind::Transcript
+                } else {
+                    MediaKind::Recording
+                };
+                self.uploaded.push((kind, id));
+            }
+        }
+    }
 }
 
 impl ArchiveWorker {
@@ -74,18 +128,21 @@ impl ArchiveWorker {
     }
 
     async fn serve(mut self, mut stop: watch::Receiver<bool>) {
-        let mut announced = BTreeSet::new();
+        let mut memory = Memory::default();
         while !*stop.borrow() {
-            while let Ok(id) = self.stored.try_recv() {
-                announced.insert(id);
+            while let Ok(announced) = self.announced.try_recv() {
+                memory.take(announced);
             }
             let mut planning_failed = false;
-            for id in std::mem::take(&mut announced) {
+            for id in std::mem::take(&mut memory.stored) {
                 if !self.plan(&id).await {
                     // Planned again after the pause: the archive or the store may be back.
                     planning_failed = true;
-                    announced.insert(id);
+                    memory.stored.insert(id);
                 }
+            }
+            for (kind, id) in std::mem::take(&mut memory.uploaded) {
+                self.uploaded(kind, id, &mut memory.held, &mut stop).await;
             }
             let worked = match self.archive_due(&mut stop).await {
                 Ok(worked) => worked,
@@ -107,10 +164,61 @@ impl ArchiveWorker {
                 self.timing.poll
             };
             tokio::select! {
-                id = self.stored.recv() => announced.extend(id),
+                announced = self.announced.recv() => {
+                    if let Some(announced) = announced {
+                        memory.take(announced);
+                    }
+                }
                 () = tokio::time::sleep(wait) => {}
                 _ = stop.changed() => {}
             }
+        }
+    }
+
+    /// A recording notification: an object a stored report names is due at once; else the
+    /// likeliest call not yet fetched for it (the newest whose report names nothing of its
+    /// kind) is fetched once, and a new revision is planned at once; else it is kept, and
+    /// archived once a revision names it.
+    async fn uploaded(
+        &self,
+        kind: MediaKind,
+        id: String,
+        held: &mut BTreeMap<(MediaKind, String), Vec<String>>,
+        stop: &mut watch::Receiver<bool>,
+    ) {
+        let now = Timestamp::now();
+        match self.store.media_uploaded(kind, &id, now).await {
+            Ok(true) => {
+                held.remove(&(kind, id));
+                return;
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::info!("cannot look up the notified {} {id}: {err}", kind.as_str());
+                return;
+            }
+        }
+        let since = now.checked_sub(NOTIFIED_CALLS_WITHIN).unwrap_or(now);
+        let calls = self.store.calls_lacking_media(kind, since).await;
+        let tried = held.entry((kind, id.clone())).or_default();
+        let next = calls
+            .ok()
+            .into_iter()
+            .flatten()
+            .find(|c| !tried.contains(c));
+        let Some(call) = next else {
+            tracing::debug!("{} {id}: no stored call names it yet; kept", kind.as_str());
+            return;
+        };
+        tried.push(call.clone());
+        // Planned here at once, so the next notification (its transcript) finds it.
+        if self.refetcher.fetch_now(&call, stop).await == Some(RefetchResult::Changed) {
+            self.plan(&call).await;
+        }
+        if held.len() > HELD_AT_MOST
+            && let Some(oldest) = held.keys().next().cloned()
+        {
+            held.remove(&oldest);
         }
     }
 

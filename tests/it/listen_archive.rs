@@ -372,3 +372,62 @@ fn keep_removes_an_old_calls_archive_folder_and_rows_and_leaves_a_recent_one() {
     assert_eq!(rows("old"), 0);
     assert_eq!(rows("recent"), 1);
 }
+
+/// GETs of one call's report the simulator answered so far.
+fn report_gets(env: &TestEnv, id: &str) -> usize {
+    let path = format!("/call-events-report/v1/reports/{id}");
+    let requests = env.sandbox.requests();
+    requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+#[test]
+fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_lacked() {
+    // The analysis after 1 s, the recording and transcript 5 to 10 s after the call ended:
+    // the report cer fetches at once names neither.
+    let env = TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: Some(Duration::from_secs(1)),
+        ..SandboxConfig::default()
+    });
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let mut running = env.listen(&["--json", "--refetch", "off", "--archive", &archive]);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    let lines = running.stdout_lines(1, LIMIT);
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    let first: Value = serde_json::from_str(&lines[0]).unwrap();
+    let named = first["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["recordings"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(
+        !named,
+        "the first revision already names the recording: {first}"
+    );
+    let gets_before = report_gets(&env, &call);
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    // The notifications: the recording, a duplicate of it no report names, the transcript.
+    let subscribed = env.sandbox.recording_subscriptions().len();
+    let (_, stderr) = running.stop();
+    assert_eq!(subscribed, 1, "one recording subscription while listening");
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    let gets = report_gets(&env, &call) - gets_before;
+    assert!(
+        (1..=3).contains(&gets),
+        "{gets} report requests for 3 notifications"
+    );
+    // The recording subscription went with the channel at shutdown.
+    assert!(env.sandbox.recording_subscriptions().is_empty());
+}
