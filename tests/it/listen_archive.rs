@@ -431,3 +431,82 @@ fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_la
     // The recording subscription went with the channel at shutdown.
     assert!(env.sandbox.recording_subscriptions().is_empty());
 }
+
+#[test]
+fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        eprintln!("skipped: no PostgreSQL");
+        return;
+    };
+    let env = env();
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let args = ["--refetch", "off", "--archive", archive.as_str()];
+    let listeners: Vec<crate::harness::Running> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let home = crate::high_availability::machine(&env, name);
+            crate::high_availability::listener(&env, &home, &url, &args)
+        })
+        .collect();
+    let calls: Vec<String> = (0..3)
+        .map(|_| {
+            let placed = env.sandbox.place_recorded_call(Duration::from_secs(20));
+            placed.conversation_space_id
+        })
+        .collect();
+    let files: Vec<_> = calls
+        .iter()
+        .map(|call| wait_for_files(&call_folder(&root, call), 3))
+        .collect();
+    // A quiet moment, so an object downloaded twice would show.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut stderr = Vec::new();
+    for running in listeners {
+        stderr.extend(running.stop().1);
+    }
+    for (call, files) in calls.iter().zip(&files) {
+        assert_eq!(files, &served(&env, call), "{call}: {}", stderr.join("\n"));
+    }
+    // `served` fetched each object once more, by hand: twice in all, never three times.
+    let mut downloads: BTreeMap<String, usize> = BTreeMap::new();
+    // Whole answers only: a download cut or refused (and tried again) is not a second copy.
+    let storage = env.sandbox.storage_requests();
+    for request in storage.iter().filter(|r| r.status == 200) {
+        *downloads.entry(request.path.clone()).or_default() += 1;
+    }
+    assert_eq!(downloads.len(), 2 * calls.len(), "{storage:?}");
+    assert!(
+        downloads.values().all(|n| *n == 2),
+        "{storage:?}\n{}",
+        stderr.join("\n")
+    );
+}
+
+#[test]
+fn listen_archive_never_logs_the_download_token_or_the_storage_address() {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let args = ["--json", "--refetch", "off", "--archive", &archive];
+    let running = env.listen_with(&args, |command| {
+        command.env("LOG_LEVEL", "trace");
+    });
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(10))
+        .conversation_space_id;
+    assert_eq!(wait_for_files(&call_folder(&root, &call), 3).len(), 3);
+    let (_, stderr) = running.stop();
+    let stderr = stderr.join("\n");
+    assert!(
+        stderr.contains("/content/(token)"),
+        "the download was not logged at all"
+    );
+    let after_content: Vec<&str> = stderr.split("/content/").skip(1).collect();
+    assert!(
+        after_content.iter().all(|rest| rest.starts_with("(token)")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&env.sandbox.storage_url()), "{stderr}");
+}
