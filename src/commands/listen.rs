@@ -36,21 +36,16 @@ const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
 pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
-    if settings.archive.is_some() {
-        let access = require_recording_read(context).await?;
-        settings.engine.recording_notifications = access.notifications;
-        if !access.notifications {
-            context.output.status(
-                "The login lacks recording.v1.notifications.manage: recordings are archived as \
-                 the reports' revisions name them (`cer login --recordings` adds the scope).",
-            );
-        }
-    }
-    let store = Store::open(&settings.store).await?;
-    let archive = match &settings.archive {
-        Some(archive) => Some(super::sync_archive::open(archive, &store, context)?),
+    let access = match settings.archive {
+        Some(_) => Some(require_recording_read(context).await?),
         None => None,
     };
+    settings.engine.recording_notifications = access.is_some_and(|a| a.notifications);
+    let store = Store::open(&settings.store).await?;
+    let archive = settings.archive.as_ref();
+    let archive = archive
+        .map(|a| super::sync_archive::open(a, &store, context))
+        .transpose()?;
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
@@ -132,7 +127,11 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     if let Some(err) = render_failure {
         return Err(err);
     }
-    let waited = settings.engine.timing.first_connect_limit;
+    ended(result, ready, settings.engine.timing.first_connect_limit)
+}
+
+/// Why listening ended, for a person: a first connection that never worked is diagnosed.
+fn ended(result: Result<(), ListenError>, ready: bool, waited: Duration) -> anyhow::Result<()> {
     match result {
         Err(ListenError::Api(err)) if !ready => {
             let diagnosis = FirstConnectionFailed::diagnose(&err, waited);
@@ -220,7 +219,8 @@ fn start_archiving(
 }
 
 /// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
-/// anything starts, rather than a failure on every download. What the login allows.
+/// anything starts, rather than a failure on every download; lacking only the notifications
+/// scope is said once. What the login allows.
 async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
     let access = if context.settings.sandbox {
         RecordingAccess::of_scope(None)
@@ -230,6 +230,12 @@ async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAc
     if !access.read {
         let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
         return Err(NeedsRecordingScope(why.to_string()).into());
+    }
+    if !access.notifications {
+        context.output.status(
+            "The login lacks recording.v1.notifications.manage: recordings are archived as the \
+             reports' revisions name them (`cer login --recordings` adds the scope).",
+        );
     }
     Ok(access)
 }
