@@ -432,21 +432,33 @@ fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_la
     assert!(env.sandbox.recording_subscriptions().is_empty());
 }
 
-#[test]
-fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once() {
-    let Some(url) = crate::postgres::fresh_database() else {
-        eprintln!("skipped: no PostgreSQL");
-        return;
-    };
+/// Two listeners on one PostgreSQL store (`url`) archiving to `archive`, with `vars` in
+/// their environment, while three recorded calls are placed; each object is downloaded from
+/// GoTo's storage once between them, and `read(call)` gives what the archive holds of it.
+/// Returns what they wrote on stderr.
+fn two_listeners_archive_each_object_once(
+    url: &str,
+    archive: &str,
+    vars: &[(&'static str, String)],
+    read: impl Fn(&TestEnv, &str) -> Vec<(String, String)>,
+) -> String {
     let env = env();
-    let root = env.work_dir().join("archive");
-    let archive = root.display().to_string();
-    let args = ["--refetch", "off", "--archive", archive.as_str()];
     let listeners: Vec<crate::harness::Running> = ["a", "b"]
         .iter()
         .map(|name| {
             let home = crate::high_availability::machine(&env, name);
-            crate::high_availability::listener(&env, &home, &url, &args)
+            let mut command = env.cer_process();
+            command
+                .env("HOME", &home)
+                .env("CER_STATE_DIR", home.join("state"))
+                .env("CER_CONFIG_DIR", home.join("config"))
+                .env("CER_TOKEN", env.sandbox.issue_token(None))
+                .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+                .args(["listen", "--json", "--store", url, "--refetch", "off"])
+                .args(["--archive", archive]);
+            let mut running = crate::harness::Running::start(command);
+            running.wait_for_stderr("Ready", crate::harness::READY);
+            running
         })
         .collect();
     let calls: Vec<String> = (0..3)
@@ -455,10 +467,15 @@ fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once(
             placed.conversation_space_id
         })
         .collect();
-    let files: Vec<_> = calls
-        .iter()
-        .map(|call| wait_for_files(&call_folder(&root, call), 3))
-        .collect();
+    let mut files = Vec::new();
+    for call in &calls {
+        let mut held = Vec::new();
+        eventually(|| {
+            held = read(&env, call);
+            held.len() >= 3
+        });
+        files.push(held);
+    }
     // A quiet moment, so an object downloaded twice would show.
     std::thread::sleep(Duration::from_millis(500));
     let mut stderr = Vec::new();
@@ -469,8 +486,8 @@ fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once(
         assert_eq!(files, &served(&env, call), "{call}: {}", stderr.join("\n"));
     }
     // `served` fetched each object once more, by hand: twice in all, never three times.
-    let mut downloads: BTreeMap<String, usize> = BTreeMap::new();
     // Whole answers only: a download cut or refused (and tried again) is not a second copy.
+    let mut downloads: BTreeMap<String, usize> = BTreeMap::new();
     let storage = env.sandbox.storage_requests();
     for request in storage.iter().filter(|r| r.status == 200) {
         *downloads.entry(request.path.clone()).or_default() += 1;
@@ -481,6 +498,54 @@ fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once(
         "{storage:?}\n{}",
         stderr.join("\n")
     );
+    stderr.join("\n")
+}
+
+#[test]
+fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        eprintln!("skipped: no PostgreSQL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let read = |_: &TestEnv, call: &str| wait_for_files(&call_folder(&root, call), 3);
+    let stderr =
+        two_listeners_archive_each_object_once(&url, &root.display().to_string(), &[], read);
+    // Each machine would keep only what it archived: said, not refused.
+    assert!(
+        stderr.contains("is a folder but the store is shared"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_listeners_on_one_postgres_store_and_one_bucket_download_each_object_once() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        eprintln!("skipped: no PostgreSQL");
+        return;
+    };
+    let Some(server) = crate::s3::shared() else {
+        return;
+    };
+    let bucket = server.fresh_bucket();
+    let read = |_: &TestEnv, call: &str| {
+        let folder = call_folder(Path::new("calls"), call).display().to_string();
+        let mut files: Vec<(String, String)> = server
+            .keys(&bucket)
+            .into_iter()
+            .filter_map(|key| {
+                let name = key.strip_prefix(&format!("{folder}/"))?.to_string();
+                let bytes = server.object(&bucket, &key)?;
+                Some((name, sha256_hex(&bytes)))
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let archive = format!("s3://{bucket}/calls");
+    let stderr = two_listeners_archive_each_object_once(&url, &archive, &server.env(), read);
+    assert!(!stderr.contains("the store is shared"), "{stderr}");
 }
 
 #[test]
