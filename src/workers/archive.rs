@@ -129,6 +129,8 @@ impl ArchiveWorker {
 
     async fn serve(mut self, mut stop: watch::Receiver<bool>) {
         let mut memory = Memory::default();
+        // Why archiving last paused: said once, not after every pause.
+        let mut paused: Option<String> = None;
         while !*stop.borrow() {
             while let Ok(announced) = self.announced.try_recv() {
                 memory.take(announced);
@@ -145,9 +147,15 @@ impl ArchiveWorker {
                 self.uploaded(kind, id, &mut memory.held, &mut stop).await;
             }
             let worked = match self.archive_due(&mut stop).await {
-                Ok(worked) => worked,
+                Ok(worked) => {
+                    paused = None;
+                    worked
+                }
                 Err(why) => {
-                    tracing::warn!("archiving pauses: {why}");
+                    if paused.as_ref() != Some(&why) {
+                        tracing::warn!("archiving pauses: {why}");
+                    }
+                    paused = Some(why);
                     planning_failed = true;
                     false
                 }
