@@ -297,6 +297,11 @@ pub(crate) struct ListenArgs {
     /// Delete stored reports of calls that ended longer ago than this, or 'forever' [default: 90d]
     #[arg(long, value_name = "DURATION")]
     pub keep: Option<String>,
+
+    /// Also archive each call's report, recordings and transcripts to DEST, a folder or
+    /// s3://BUCKET[/PREFIX], as they come (CER_ARCHIVE); needs `cer login --recordings`
+    #[arg(long, value_name = "DEST")]
+    pub archive: Option<String>,
 }
 
 /// `--store`, shared by the commands that use the store.

@@ -28,6 +28,7 @@ mod settings;
 pub mod store;
 mod summary_view;
 pub mod target;
+mod workers;
 
 use std::ffi::OsString;
 use std::io::Write;

@@ -20,6 +20,13 @@ pub enum Frame {
         /// The call's id, which its report is fetched by.
         conversation_space_id: String,
     },
+    /// A recording (or a transcript, `transcript`) was uploaded: its id, checked plain.
+    MediaUploaded {
+        /// `RECORDING_TRANSCRIPT_UPLOADED` (the id is the transcript's), else a recording.
+        transcript: bool,
+        /// `content.recordingId` (or `content.recording_id`, as seen live).
+        id: String,
+    },
     /// The channel's lifetime must be renewed (PUT on the channel).
     RefreshRequired,
     /// GoTo is about to close this socket; connect a new one first.
@@ -56,6 +63,26 @@ pub fn parse_frame(text: &str) -> Frame {
         "WEBSOCKET_REFRESH_REQUIRED" => return Frame::RefreshRequired,
         "WEBSOCKET_TO_BE_CLOSED" => return Frame::ToBeClosed,
         _ => {}
+    }
+    if let Some(transcript) = match kind {
+        "RECORDING_UPLOADED" => Some(false),
+        "RECORDING_TRANSCRIPT_UPLOADED" => Some(true),
+        _ => None,
+    } {
+        let id = data
+            .pointer("/content/recordingId")
+            .or_else(|| data.pointer("/content/recording_id"))
+            .and_then(Value::as_str);
+        return match id {
+            Some(id) if super::recordings::MediaId::parse(id).is_ok() => Frame::MediaUploaded {
+                transcript,
+                id: id.to_string(),
+            },
+            _ => Frame::Malformed(format!(
+                "a {kind} notification without a plain recording id: {:?}",
+                preview(text)
+            )),
+        };
     }
     if source == "call-events-report" {
         let id = data
@@ -203,6 +230,27 @@ mod tests {
     fn other_sources_are_ignored_and_junk_is_malformed() {
         let other = r#"{"data":{"source":"call-events","type":"call-state","content":{}}}"#;
         assert!(matches!(parse_frame(other), Frame::Ignored { .. }));
+        let uploaded = |kind: &str, content: &str| {
+            parse_frame(&format!(
+                r#"{{"data":{{"source":"recording-service","type":"{kind}","content":{content}}}}}"#
+            ))
+        };
+        assert_eq!(
+            uploaded("RECORDING_UPLOADED", r#"{"recordingId":"r-1"}"#),
+            Frame::MediaUploaded {
+                transcript: false,
+                id: "r-1".into()
+            }
+        );
+        assert_eq!(
+            uploaded("RECORDING_TRANSCRIPT_UPLOADED", r#"{"recording_id":"t_2"}"#),
+            Frame::MediaUploaded {
+                transcript: true,
+                id: "t_2".into()
+            }
+        );
+        let climbing = uploaded("RECORDING_UPLOADED", r#"{"recordingId":"../x"}"#);
+        assert!(matches!(climbing, Frame::Malformed(_)), "{climbing:?}");
         assert!(matches!(parse_frame("not json"), Frame::Malformed(_)));
         assert!(matches!(parse_frame("[1,2]"), Frame::Malformed(_)));
         let no_id =

@@ -1,4 +1,5 @@
-//! Call Events Report subscriptions: which accounts' finished calls GoTo announces on a channel.
+//! Call Events Report subscriptions: which accounts' finished calls GoTo announces on a channel;
+//! and the Recording API's, for the recordings and transcripts uploaded (`listen --archive`).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -91,6 +92,70 @@ pub async fn delete(
         Ok(_) | Err(ApiError::NotFound { .. }) => Ok(()),
         Err(err) => Err(err),
     }
+}
+
+const RECORDING_SUBSCRIPTIONS: &str = "/recording/v1/subscriptions";
+
+/// The Recording API's event types `listen --archive` subscribes to.
+pub const RECORDING_EVENTS: [&str; 2] = ["RECORDING_UPLOADED", "RECORDING_TRANSCRIPT_UPLOADED"];
+
+/// Subscribes the channel to an account's uploaded recordings and transcripts; one that
+/// exists already (409) is fine.
+pub async fn create_recording(
+    client: &ApiClient,
+    channel_id: &str,
+    account_key: &str,
+) -> Result<(), ApiError> {
+    let request = ApiRequest::new(Method::POST, RECORDING_SUBSCRIPTIONS).json(json!({
+        "accountKey": account_key,
+        "channelId": channel_id,
+        "eventTypes": RECORDING_EVENTS,
+    }));
+    match client.send(&request).await {
+        Ok(_) | Err(ApiError::Rejected { status: 409, .. }) => Ok(()),
+        Err(err) => Err(err),
+    }
+}
+
+/// Deletes the channel's recording subscriptions: GoTo deletes them by their ids, which its
+/// list gives (a few pages at most; what is left expires with the channel).
+pub async fn delete_recording(client: &ApiClient, channel_id: &str) -> Result<(), ApiError> {
+    let mut marker: Option<String> = None;
+    for _ in 0..20 {
+        let mut request = ApiRequest::get(RECORDING_SUBSCRIPTIONS).query("pageSize", "100");
+        if let Some(marker) = &marker {
+            request = request.query("pageMarker", marker.clone());
+        }
+        let page = client.send_json(&request).await?;
+        let items = page.get("items").and_then(Value::as_array);
+        let ours = items
+            .into_iter()
+            .flatten()
+            .filter(|item| item.get("channelId").and_then(Value::as_str) == Some(channel_id));
+        for item in ours {
+            let Some(id) = item.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            // An id from GoTo becomes part of a path only when it is a plain ID.
+            let Ok(id) = super::recordings::MediaId::parse(id) else {
+                continue;
+            };
+            let path = format!("{RECORDING_SUBSCRIPTIONS}/{id}");
+            match client.send(&ApiRequest::new(Method::DELETE, path)).await {
+                Ok(_) | Err(ApiError::NotFound { .. }) => {}
+                Err(err) => return Err(err),
+            }
+        }
+        marker = page
+            .get("NextPageMarker")
+            .or_else(|| page.get("nextPageMarker"))
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if marker.is_none() {
+            break;
+        }
+    }
+    Ok(())
 }
 
 /// What a creation answer says about each account key.

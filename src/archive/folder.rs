@@ -153,6 +153,32 @@ impl FolderArchive {
     }
 }
 
+impl FolderArchive {
+    /// Removes `folder` and all it holds (leftovers of interrupted writes too), then its day,
+    /// month and year folders once empty. A folder already gone is fine.
+    pub(super) async fn remove_folder(&self, folder: &str) -> Result<(), ArchiveError> {
+        let path = self.root.join(folder);
+        match tokio::fs::remove_dir_all(&path).await {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(err) => return Err(self.failed("remove", &path, &err)),
+        }
+        let mut parent = path.parent();
+        for _ in 0..3 {
+            let Some(dir) = parent.filter(|dir| dir.starts_with(&self.root) && *dir != self.root)
+            else {
+                break;
+            };
+            // Not empty (another call of that day): it stays.
+            if tokio::fs::remove_dir(dir).await.is_err() {
+                break;
+            }
+            parent = dir.parent();
+        }
+        Ok(())
+    }
+}
+
 /// Creates `folder` and its missing parents, each mode 0700.
 async fn create_private_dirs(folder: PathBuf) -> std::io::Result<()> {
     tokio::task::spawn_blocking(move || {

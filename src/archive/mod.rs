@@ -132,6 +132,19 @@ impl Archive {
         }
     }
 
+    /// Removes every object of `folder` (`--keep`: a call's folder goes with its rows).
+    pub async fn remove_folder(&self, folder: &str) -> Result<(), ArchiveError> {
+        match self {
+            Self::Folder(archive) => archive.remove_folder(folder).await,
+            Self::S3(s3) => {
+                for key in s3.list(folder).await? {
+                    s3.delete(&key).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
     /// Whether the archive keeps its data on this machine only.
     pub fn is_local(&self) -> bool {
         matches!(self, Self::Folder(_))

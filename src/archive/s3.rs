@@ -356,6 +356,15 @@ impl S3Archive {
         }
     }
 
+    pub(super) async fn delete(&self, key: &str) -> Result<(), ArchiveError> {
+        let url = self
+            .bucket
+            .delete_object(Some(&self.credentials), &self.object(key))
+            .sign(SIGNED_FOR);
+        self.send("deleting", self.http.delete(url)).await?;
+        Ok(())
+    }
+
     pub(super) async fn list(&self, folder: &str) -> Result<Vec<String>, ArchiveError> {
         let prefix = format!("{}/", self.object(folder));
         let mut keys = Vec::new();

@@ -11,8 +11,10 @@ use tokio::sync::{mpsc, watch};
 
 use super::Context;
 use super::signals::StopSignals;
+use crate::archive::Archive;
+use crate::auth::recordings::{RecordingAccess, recording_access};
 use crate::delivery::{Delivery, DeliveryTiming};
-use crate::errors::code;
+use crate::errors::{NeedsRecordingScope, code};
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
@@ -26,13 +28,24 @@ use crate::settings::commands::ListenSettings;
 use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
+use crate::workers::archive::{Announced, ArchiveTiming, ArchiveWorker};
+use crate::workers::media::folder_at;
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
-pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
     let signals = StopSignals::register()?;
+    let access = match settings.archive {
+        Some(_) => Some(require_recording_read(context).await?),
+        None => None,
+    };
+    settings.engine.recording_notifications = access.is_some_and(|a| a.notifications);
     let store = Store::open(&settings.store).await?;
+    let archive = settings.archive.as_ref();
+    let archive = archive
+        .map(|a| super::sync_archive::open(a, &store, context))
+        .transpose()?;
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
     let (stop, stop_requested) = watch::channel(false);
@@ -66,10 +79,21 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     };
     let mut deliveries = delivery.spawn(&outbox.targets, stop_requested.clone());
     if !outbox.refetch_after.is_empty() {
-        deliveries.push(refetcher.spawn(stop_requested.clone()));
+        deliveries.push(refetcher.clone().spawn(stop_requested.clone()));
     }
+    let archived = archive.clone().map(|archive| {
+        let timing = ArchiveTiming::scaled(scale, settings.forward_for);
+        let (worker, announce) = start_archiving(archive, &refetcher, &service, timing);
+        deliveries.push(worker.spawn(stop_requested.clone()));
+        announce
+    });
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
-    let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin));
+    let retention = tokio::spawn(keep_only(
+        store.clone(),
+        settings.keep,
+        margin,
+        archive.clone(),
+    ));
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
@@ -83,8 +107,14 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     engine.load().await?;
     let engine = tokio::spawn(engine.run(stop_requested));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
-    let (render_failure, ready) =
-        render_events(&mut received, &stop, &service, &settings, context).await;
+    let (render_failure, ready) = render_events(
+        &mut received,
+        &stop,
+        &service,
+        archived.as_ref(),
+        (&settings, context),
+    )
+    .await;
     drop(received);
     let result = engine
         .await
@@ -97,7 +127,11 @@ pub async fn run(settings: ListenSettings, context: &Context) -> anyhow::Result<
     if let Some(err) = render_failure {
         return Err(err);
     }
-    let waited = settings.engine.timing.first_connect_limit;
+    ended(result, ready, settings.engine.timing.first_connect_limit)
+}
+
+/// Why listening ended, for a person: a first connection that never worked is diagnosed.
+fn ended(result: Result<(), ListenError>, ready: bool, waited: Duration) -> anyhow::Result<()> {
     match result {
         Err(ListenError::Api(err)) if !ready => {
             let diagnosis = FirstConnectionFailed::diagnose(&err, waited);
@@ -118,8 +152,8 @@ async fn render_events(
     received: &mut mpsc::Receiver<ListenEvent>,
     stop: &watch::Sender<bool>,
     service: &Service,
-    settings: &ListenSettings,
-    context: &Context,
+    archived: Option<&mpsc::UnboundedSender<Announced>>,
+    (settings, context): (&ListenSettings, &Context),
 ) -> (Option<anyhow::Error>, bool) {
     let mut ready = false;
     let stdout_closed = crate::output::closed_pipe::stdout_closed();
@@ -137,12 +171,73 @@ async fn render_events(
         };
         ready |= matches!(event, ListenEvent::Ready { .. });
         service.observe(&event);
+        if let (Some(archived), Some(announced)) = (archived, announced(&event)) {
+            let _ = archived.send(announced);
+        }
         if let Err(err) = render(event, ready, settings, context) {
             // stdout is gone: stop listening the clean way, then report why.
             let _ = stop.send(true);
             return (Some(err), ready);
         }
     }
+}
+
+/// What the archive worker hears of an event: a report or revision stored, a recording
+/// notification.
+fn announced(event: &ListenEvent) -> Option<Announced> {
+    match event {
+        ListenEvent::Report { report, .. } | ListenEvent::Revision { report, .. } => {
+            Some(Announced::Stored(report.id().to_string()))
+        }
+        ListenEvent::MediaUploaded { transcript, id } => Some(Announced::Uploaded {
+            transcript: *transcript,
+            id: id.clone(),
+        }),
+        _ => None,
+    }
+}
+
+/// The archive worker (`--archive`), sharing the re-fetcher's API client, store and pace,
+/// and the sender the renderer announces stored reports and notifications with.
+fn start_archiving(
+    archive: Archive,
+    refetcher: &Refetcher,
+    service: &Service,
+    timing: ArchiveTiming,
+) -> (ArchiveWorker, mpsc::UnboundedSender<Announced>) {
+    let (announce, announced) = mpsc::unbounded_channel();
+    let worker = ArchiveWorker {
+        api: refetcher.api.clone(),
+        store: refetcher.store.clone(),
+        archive,
+        timing,
+        service: service.clone(),
+        announced,
+        refetcher: refetcher.clone(),
+    };
+    (worker, announce)
+}
+
+/// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
+/// anything starts, rather than a failure on every download; lacking only the notifications
+/// scope is said once. What the login allows.
+async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
+    let access = if context.settings.sandbox {
+        RecordingAccess::of_scope(None)
+    } else {
+        recording_access(&context.tokens()).await?
+    };
+    if !access.read {
+        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
+        return Err(NeedsRecordingScope(why.to_string()).into());
+    }
+    if !access.notifications {
+        context.output.status(
+            "The login lacks recording.v1.notifications.manage: recordings are archived as the \
+             reports' revisions name them (`cer login --recordings` adds the scope).",
+        );
+    }
+    Ok(access)
 }
 
 /// Lets running delivery attempts end (briefly), then says how many deliveries wait in the
@@ -285,23 +380,47 @@ async fn check_store(store: &Store, service: &Service) {
 
 /// Retention (`--keep`): now and every hour, deletes the reports of calls that ended too long
 /// ago, except those with a delivery still pending and those a backfill could still find
-/// (`margin`: the overlap and the longest call, behind the oldest cursor).
-async fn keep_only(store: Store, keep: Option<Duration>, margin: Duration) {
+/// (`margin`: the overlap and the longest call, behind the oldest cursor); with `--archive`,
+/// their archive folders go too.
+async fn keep_only(
+    store: Store,
+    keep: Option<Duration>,
+    margin: Duration,
+    archive: Option<Archive>,
+) {
     let Some(keep) = keep.and_then(|k| jiff::SignedDuration::try_from(k).ok()) else {
         return;
     };
     loop {
         let now = jiff::Timestamp::now();
         let before = now.saturating_sub(keep);
-        match before.map(|before| store.forget_before(before, margin, now)) {
+        match before.map(|before| store.forget_calls_before(before, margin, now)) {
             Ok(forget) => match forget.await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!("deleted {n} stored report(s) older than --keep"),
+                Ok(calls) if calls.is_empty() => {}
+                Ok(calls) => {
+                    let n = calls.len();
+                    tracing::info!("deleted {n} stored report(s) older than --keep");
+                    if let Some(archive) = &archive {
+                        remove_archived(archive, &calls).await;
+                    }
+                }
                 Err(err) => tracing::warn!("could not apply --keep: {err}"),
             },
             Err(_) => return,
         }
         tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+}
+
+/// The archive folders of the calls `--keep` deleted.
+async fn remove_archived(archive: &Archive, calls: &[(String, jiff::Timestamp)]) {
+    for (id, ended) in calls {
+        let Some(folder) = folder_at(id, *ended) else {
+            continue;
+        };
+        if let Err(err) = archive.remove_folder(&folder).await {
+            tracing::warn!("could not remove the archive folder of {id} (--keep): {err}");
+        }
     }
 }
 
@@ -320,7 +439,7 @@ fn render(
         event @ (ListenEvent::Report { .. }
         | ListenEvent::Revision { .. }
         | ListenEvent::Delivery { .. }) => print_data(event, settings, context)?,
-        ListenEvent::Refetched(_) => {}
+        ListenEvent::Refetched(_) | ListenEvent::MediaUploaded { .. } => {}
         ListenEvent::SetAside {
             conversation_space_id,
             path,

@@ -6,35 +6,24 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
-use bytes::Bytes;
-use jiff::{SignedDuration, Timestamp};
-use serde_json::Value;
+use jiff::Timestamp;
 
 use super::Context;
 use crate::api::ApiClient;
-use crate::api::recordings::{
-    MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording, fetch_transcript,
-};
-use crate::archive::layout::{call_folder, recording_key, report_key, transcript_key};
-use crate::archive::wanted::named_media;
-use crate::archive::{Archive, ArchiveError, Chunks};
+use crate::archive::Archive;
 use crate::errors::NeedsRecordingScope;
-use crate::net::ApiError;
 use crate::settings::archive::ArchiveSettings;
 use crate::settings::persistence::SyncSettings;
-use crate::store::media::{ClaimedMedia, MediaItem, MediaKind, MediaOutcome};
+use crate::store::media::{ClaimedMedia, MediaItem, MediaOutcome};
 use crate::store::{Backend, Store};
+use crate::workers::media::{ArchiveStop, Archiver};
+pub(super) use crate::workers::media::{folder_of, sha256_hex};
 
 /// How long a claim on one object lasts: a long download of a long call fits in it, and a
 /// sync that was killed holds up the next one no longer than this.
 const LEASE: Duration = Duration::from_secs(10 * 60);
 /// Objects claimed at once for one call.
 const CLAIM_BATCH: i64 = 16;
-/// Attempts at an object before it counts as failed for good.
-const MAX_ATTEMPTS: i64 = 12;
-/// The first wait before an object that was not ready is tried again (then doubling, to 1 h).
-const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(60);
 
 /// Exit 4 before anything starts when the stored login lacks `recording.v1.read`. A token of
 /// unknown scopes (`CER_TOKEN`, a login whose answer named none, the simulator) may go on:
@@ -77,7 +66,11 @@ pub(super) async fn prepare(
 }
 
 /// Opens the archive, warning when a folder archive serves a shared PostgreSQL store.
-fn open(settings: &ArchiveSettings, store: &Store, context: &Context) -> anyhow::Result<Archive> {
+pub(super) fn open(
+    settings: &ArchiveSettings,
+    store: &Store,
+    context: &Context,
+) -> anyhow::Result<Archive> {
     let endpoint = match &settings.s3.endpoint {
         Some(endpoint) => endpoint.to_string(),
         None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
@@ -92,17 +85,6 @@ fn open(settings: &ArchiveSettings, store: &Store, context: &Context) -> anyhow:
         ));
     }
     Ok(archive)
-}
-
-/// The folder of call `id` whose newest report is `text`: by the UTC day it ended.
-pub(super) fn folder_of(id: &str, text: &str) -> Result<String, &'static str> {
-    let call = MediaId::parse(id).map_err(|_| "not a plain ID")?;
-    let report: Value = serde_json::from_str(text).map_err(|_| "the stored report is not JSON")?;
-    let time = |field: &str| report.get(field)?.as_str()?.parse::<Timestamp>().ok();
-    let ended = time("callEnded")
-        .or_else(|| time("callCreated"))
-        .ok_or("the report has no callEnded")?;
-    Ok(call_folder(ended, &call))
 }
 
 /// What archiving a range came to.
@@ -157,27 +139,14 @@ impl Job<'_> {
         let Some(folder) = self.folder_of(id, &text) else {
             return Ok(());
         };
-        let report: Value = serde_json::from_str(&text).context("a stored report is not JSON")?;
-        let key = report_key(&folder);
-        let stored = sha256_hex(text.as_bytes());
-        let archived = self.archive.rehash(&key).await?;
-        if archived.is_none_or(|a| a.sha256 != stored) {
-            let bytes = Bytes::from(text.into_bytes());
-            self.archive
-                .put_bytes(&key, "application/json", bytes)
-                .await?;
-            tally.reports += 1;
-        }
-        let named = named_media(id, &report);
-        for refused in &named.refused {
+        let planned = self.archiver().plan(id, &folder, &text).await?;
+        tally.reports += u64::from(planned.report_written);
+        for refused in &planned.refused {
             self.context.output.warn(format!(
                 "call {id}: refused the ID {}: not a plain ID",
                 crate::escape::terminal_safe(refused)
             ));
         }
-        self.store
-            .plan_media(&named.items, Timestamp::now())
-            .await?;
         self.reopen_missing(id, &folder).await?;
         self.archive_claimed(id, &folder, tally).await
     }
@@ -249,124 +218,26 @@ impl Job<'_> {
         }
     }
 
+    fn archiver(&self) -> Archiver<'_> {
+        Archiver {
+            store: self.store,
+            api: self.api,
+            archive: self.archive,
+        }
+    }
+
     /// Downloads and writes one object; an authentication failure ends the whole sync.
     async fn archive_one(
         &self,
         claim: &ClaimedMedia,
         folder: &str,
     ) -> anyhow::Result<MediaOutcome> {
-        let Ok(id) = MediaId::parse(&claim.item.media_id) else {
-            return Ok(MediaOutcome::Failed {
-                error: "not a plain ID".to_string(),
-            });
-        };
-        let written = match claim.item.kind {
-            MediaKind::Recording => self.archive_recording(&id, folder).await,
-            MediaKind::Transcript => self.archive_transcript(&id, folder).await,
-        };
-        match written {
-            Ok(outcome) => Ok(outcome),
-            Err(Failure::Recording(RecordingError::Api(err))) if is_auth(&err) => Err(err.into()),
-            // The same for every object: the token lacks the scope, or the user the permission.
-            Err(Failure::Recording(RecordingError::Api(err @ ApiError::Forbidden { .. }))) => {
-                Err(NeedsRecordingScope(format!(
-                    "GoTo refused the recordings ({err}); the token needs the scope \
-                     recording.v1.read and the user the permission to access call recordings"
-                ))
-                .into())
-            }
-            Err(failure) => Ok(failure.outcome(claim.attempts, Timestamp::now())),
+        match self.archiver().archive_one(claim, folder).await {
+            Ok(attempt) => Ok(attempt.outcome),
+            Err(ArchiveStop::Auth(err)) => Err(err.into()),
+            Err(ArchiveStop::Refused(err)) => Err(err.into()),
         }
     }
-
-    async fn archive_recording(&self, id: &MediaId, folder: &str) -> Result<MediaOutcome, Failure> {
-        let download = download_recording(self.api, id, MAX_RECORDING_BYTES).await?;
-        let content_type = download.content_type.clone();
-        let key = recording_key(folder, id, &content_type);
-        let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
-            download,
-            |mut download| async move {
-                match download.chunk().await {
-                    Ok(Some(chunk)) => Ok(Some((chunk, download))),
-                    Ok(None) => Ok(None),
-                    Err(err) => Err(std::io::Error::other(err)),
-                }
-            },
-        ));
-        let archived = self.archive.put(&key, &content_type, chunks).await?;
-        Ok(MediaOutcome::Archived {
-            object_key: archived.key,
-            bytes: archived.bytes,
-            sha256: archived.sha256,
-            content_type,
-        })
-    }
-
-    async fn archive_transcript(
-        &self,
-        id: &MediaId,
-        folder: &str,
-    ) -> Result<MediaOutcome, Failure> {
-        let body = fetch_transcript(self.api, id).await?;
-        let content_type = "application/json";
-        let archived = self
-            .archive
-            .put_bytes(&transcript_key(folder, id), content_type, body)
-            .await?;
-        Ok(MediaOutcome::Archived {
-            object_key: archived.key,
-            bytes: archived.bytes,
-            sha256: archived.sha256,
-            content_type: content_type.to_string(),
-        })
-    }
-}
-
-/// Why one object was not archived this time.
-#[derive(Debug)]
-enum Failure {
-    Recording(RecordingError),
-    Archive(ArchiveError),
-}
-
-impl From<RecordingError> for Failure {
-    fn from(err: RecordingError) -> Self {
-        Self::Recording(err)
-    }
-}
-
-impl From<ArchiveError> for Failure {
-    fn from(err: ArchiveError) -> Self {
-        Self::Archive(err)
-    }
-}
-
-impl Failure {
-    /// Gone stays gone; what may pass is tried again later, with backoff, a few times.
-    fn outcome(&self, attempts: i64, now: Timestamp) -> MediaOutcome {
-        let (transient, error) = match self {
-            Self::Recording(RecordingError::Gone) => return MediaOutcome::Gone,
-            Self::Recording(err) => (err.is_transient(), err.to_string()),
-            // The download broke off, or the archive failed: both may pass.
-            Self::Archive(err) => (true, err.to_string()),
-        };
-        if !transient || attempts + 1 >= MAX_ATTEMPTS {
-            return MediaOutcome::Failed { error };
-        }
-        let doublings = u32::try_from(attempts.clamp(0, 6)).unwrap_or(6);
-        let wait = (FIRST_RETRY * 2i32.pow(doublings)).min(SignedDuration::from_hours(1));
-        MediaOutcome::Retry {
-            error,
-            next: now.checked_add(wait).unwrap_or(now),
-        }
-    }
-}
-
-fn is_auth(err: &ApiError) -> bool {
-    matches!(
-        err,
-        ApiError::Auth(_) | ApiError::Unauthorized { .. } | ApiError::Local(_)
-    )
 }
 
 fn count(tally: &mut Tally, claim: &ClaimedMedia, outcome: &MediaOutcome) {
@@ -418,15 +289,6 @@ fn plural_note(count: u64, what: &str) -> String {
     }
 }
 
-/// SHA-256 of `bytes`, lowercase hex (as the archive reports it).
-pub(super) fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,25 +301,5 @@ mod tests {
         assert!(!lacks_recording_scope(Some("cr.v1.read recording.v1.read")));
         assert!(!lacks_recording_scope(None));
         assert!(lacks_recording_scope(Some("recording.v1.readx")));
-    }
-
-    #[test]
-    fn not_ready_is_retried_with_backoff_and_gone_stays_gone() {
-        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let retry = Failure::Recording(RecordingError::NotReady).outcome(0, now);
-        let next = now.checked_add(FIRST_RETRY).unwrap();
-        assert_eq!(
-            retry,
-            MediaOutcome::Retry {
-                error: "GoTo has not finished uploading it yet".into(),
-                next
-            }
-        );
-        let late = Failure::Recording(RecordingError::NotReady).outcome(MAX_ATTEMPTS - 1, now);
-        assert!(matches!(late, MediaOutcome::Failed { .. }), "{late:?}");
-        assert_eq!(
-            Failure::Recording(RecordingError::Gone).outcome(0, now),
-            MediaOutcome::Gone
-        );
     }
 }

@@ -59,6 +59,9 @@ pub struct ListenConfig {
     /// The most recent IDs each account remembers in memory ([`REMEMBER_AT_MOST`]; tests
     /// set fewer); the store answers for the rest.
     pub remember_at_most: usize,
+    /// Also subscribe the channel to uploaded recordings and transcripts (`--archive` with
+    /// the scope `recording.v1.notifications.manage`).
+    pub recording_notifications: bool,
 }
 
 /// Where the first backfill starts.
@@ -132,6 +135,14 @@ pub enum ListenEvent {
         revision: i64,
         /// The revision before it.
         previous: String,
+    },
+    /// GoTo's Recording API says a recording (or a transcript) was uploaded (`listen
+    /// --archive` with the notifications scope); the id is checked plain.
+    MediaUploaded {
+        /// A transcript's id, else a recording's.
+        transcript: bool,
+        /// GoTo's id of it.
+        id: String,
     },
     /// A re-fetch came to this (`cer_refetches_total{result}`).
     Refetched(RefetchResult),

@@ -126,7 +126,7 @@ impl Refetcher {
     /// its range); `None` when the store failed and the point waits for its lease to end.
     pub async fn refetch(&self, due: DueRefetch) -> Option<RefetchResult> {
         let result = match fetch_report(&self.api, &due.id).await {
-            Ok(report) => self.keep(&due, report).await,
+            Ok(report) => self.keep(&due.id, report).await,
             Err(err) => {
                 tracing::info!(
                     "re-fetching the report of {} failed ({err}); the stored one stays",
@@ -153,12 +153,33 @@ impl Refetcher {
         Some(result)
     }
 
+    /// One report request for `id` outside the schedule (`listen --archive`: a recording
+    /// notification for a call no stored revision names yet), once the session is quiet; a
+    /// changed report is stored, queued and told like a re-fetch's. `None` when asked to stop
+    /// or the store failed.
+    pub async fn fetch_now(
+        &self,
+        id: &str,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Option<RefetchResult> {
+        if !quiet(&self.outbox, &self.timing, stop).await {
+            return None;
+        }
+        match fetch_report(&self.api, id).await {
+            Ok(report) => self.keep(id, report).await,
+            Err(err) => {
+                tracing::info!("fetching the report of {id} again failed ({err})");
+                Some(RefetchResult::Error)
+            }
+        }
+    }
+
     /// Stores a re-fetched report as a revision if it changed; `None` when the store failed.
-    async fn keep(&self, due: &DueRefetch, report: Report) -> Option<RefetchResult> {
+    async fn keep(&self, id: &str, report: Report) -> Option<RefetchResult> {
         let queue = self.outbox.queue();
         match self
             .store
-            .store_revision(&due.id, &report, &queue, Timestamp::now())
+            .store_revision(id, &report, &queue, Timestamp::now())
             .await
         {
             Ok(Revised::New { revision, previous }) => {
@@ -177,11 +198,11 @@ impl Refetcher {
             // A revision the store refuses for good (its data) is a failed re-fetch: tried
             // once more, then given up, instead of claimed again every lease for ever.
             Err(err) if err.refused_the_data() => {
-                tracing::warn!("the store refused a re-fetch of {}: {err}", due.id);
+                tracing::warn!("the store refused a re-fetch of {}: {err}", id);
                 Some(RefetchResult::Error)
             }
             Err(err) => {
-                tracing::info!("cannot store a re-fetch of {}: {err}", due.id);
+                tracing::info!("cannot store a re-fetch of {}: {err}", id);
                 None
             }
         }

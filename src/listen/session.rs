@@ -49,7 +49,16 @@ pub async fn subscribe(
     channel: &Channel,
     config: &ListenConfig,
 ) -> Result<(), ApiError> {
-    subscriptions::create(api, &channel.id, &config.account_keys, &config.event_types).await
+    subscriptions::create(api, &channel.id, &config.account_keys, &config.event_types).await?;
+    if config.recording_notifications {
+        for key in &config.account_keys {
+            // Archiving goes on from the revisions alone: no reason to stop listening.
+            if let Err(err) = subscriptions::create_recording(api, &channel.id, key).await {
+                tracing::info!("no recording notifications for account {key}: {err}");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether GoTo still has a subscription for every account key on the channel; `None` when
@@ -70,6 +79,11 @@ pub async fn tear_down(api: &ApiClient, channel: &Channel, config: &ListenConfig
             if let Err(err) = subscriptions::delete(api, &channel.id, key).await {
                 tracing::debug!("could not delete the subscription of {key}: {err}");
             }
+        }
+        if config.recording_notifications
+            && let Err(err) = subscriptions::delete_recording(api, &channel.id).await
+        {
+            tracing::debug!("could not delete the recording subscriptions: {err}");
         }
         if let Err(err) = channels::delete(api, channel).await {
             tracing::debug!("could not delete channel {}: {err}", channel.id);

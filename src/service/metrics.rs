@@ -55,6 +55,11 @@ struct DeliveryLabels {
     result: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 /// The metrics of one process. Cheap to clone; every clone counts into the same registry.
 #[derive(Clone)]
 pub struct Metrics {
@@ -74,6 +79,10 @@ struct Inner {
     refetches: Family<ResultLabels, Counter>,
     refetches_due: Gauge,
     set_aside: Counter,
+    media_archived: Family<KindLabels, Counter>,
+    media_bytes: Family<KindLabels, Counter>,
+    media_failed: Family<KindLabels, Counter>,
+    media_pending: Gauge,
 }
 
 impl Metrics {
@@ -132,6 +141,10 @@ impl Metrics {
             refetches: Family::default(),
             refetches_due: Gauge::default(),
             set_aside: Counter::default(),
+            media_archived: Family::default(),
+            media_bytes: Family::default(),
+            media_failed: Family::default(),
+            media_pending: Gauge::default(),
             registry,
         };
         Self {
@@ -195,6 +208,24 @@ impl Metrics {
     /// One more report the store refused and cer set aside in a file.
     pub fn report_set_aside(&self) {
         self.inner.set_aside.inc();
+    }
+
+    /// One more object archived (`kind`: `recording` or `transcript`), of `bytes` bytes.
+    pub fn media_archived(&self, kind: &'static str, bytes: u64) {
+        let labels = KindLabels { kind };
+        self.inner.media_archived.get_or_create(&labels).inc();
+        self.inner.media_bytes.get_or_create(&labels).inc_by(bytes);
+    }
+
+    /// One more object that failed for good.
+    pub fn media_failed(&self, kind: &'static str) {
+        let labels = KindLabels { kind };
+        self.inner.media_failed.get_or_create(&labels).inc();
+    }
+
+    /// How many objects wait to be archived, as the store counts them.
+    pub fn set_media_pending(&self, pending: i64) {
+        self.inner.media_pending.set(pending);
     }
 
     /// Shows zero series for a webhook target before its first delivery; `target` is the
@@ -292,6 +323,37 @@ impl Inner {
             "cer_reports_set_aside",
             "Reports the store refused for good, written to CER_STATE_DIR/set-aside instead",
             self.set_aside.clone(),
+        );
+        self.with_media()
+    }
+
+    /// The archive (`listen --archive`): zero series from the start for both kinds.
+    fn with_media(mut self) -> Self {
+        for kind in ["recording", "transcript"] {
+            let labels = KindLabels { kind };
+            drop(self.media_archived.get_or_create(&labels));
+            drop(self.media_bytes.get_or_create(&labels));
+            drop(self.media_failed.get_or_create(&labels));
+        }
+        self.registry.register(
+            "cer_media_archived",
+            "Recordings and transcripts archived, by kind",
+            self.media_archived.clone(),
+        );
+        self.registry.register(
+            "cer_media_bytes",
+            "Bytes of recordings and transcripts archived, by kind",
+            self.media_bytes.clone(),
+        );
+        self.registry.register(
+            "cer_media_failed",
+            "Recordings and transcripts that could not be archived for good, by kind",
+            self.media_failed.clone(),
+        );
+        self.registry.register(
+            "cer_media_pending",
+            "Recordings and transcripts waiting to be archived (not ready yet, or not tried yet)",
+            self.media_pending.clone(),
         );
         self
     }

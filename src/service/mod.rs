@@ -115,7 +115,8 @@ impl Service {
             ListenEvent::CatchingUp { .. }
             | ListenEvent::CaughtUp
             | ListenEvent::Warning(_)
-            | ListenEvent::Revision { .. } => {}
+            | ListenEvent::Revision { .. }
+            | ListenEvent::MediaUploaded { .. } => {}
         }
     }
 

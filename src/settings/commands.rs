@@ -96,6 +96,8 @@ pub struct ListenSettings {
     pub keep: Option<Duration>,
     pub forward_for: Duration,
     pub signer: Option<crate::delivery::Signer>,
+    /// `--archive` / `CER_ARCHIVE`: also archive each call's media as it comes.
+    pub archive: Option<super::archive::ArchiveSettings>,
 }
 
 impl ListenSettings {
@@ -132,6 +134,7 @@ impl ListenSettings {
                     settings.no_proxy.as_deref(),
                 ),
                 remember_at_most: crate::listen::REMEMBER_AT_MOST,
+                recording_notifications: false,
             },
             json: args.json || !stdout_is_terminal,
             forward_to: args
@@ -147,6 +150,7 @@ impl ListenSettings {
             keep: super::persistence::keep(args.keep.as_deref())?,
             forward_for: super::persistence::forward_for(args.forward_for.as_deref())?,
             signer: super::persistence::signer(args.forward_secret_file.as_deref(), settings)?,
+            archive: super::archive::archive_settings(args.archive.as_deref(), settings)?,
         })
     }
 }

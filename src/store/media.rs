@@ -298,6 +298,72 @@ impl Store {
         Ok(())
     }
 
+    /// A notification says GoTo has `media_id` now: a pending row of it (waiting for its
+    /// retry) is due at once. Whether any stored report names it.
+    pub async fn media_uploaded(
+        &self,
+        kind: MediaKind,
+        media_id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        sqlx::query(
+            "UPDATE cer_media SET next_ms = $3 WHERE kind = $1 AND media_id = $2 \
+             AND state = 'pending' AND next_ms > $3",
+        )
+        .bind(kind.as_str())
+        .bind(media_id)
+        .bind(now.as_millisecond())
+        .execute(&self.pool)
+        .await
+        .map_err(|e| self.failed(e))?;
+        let row = sqlx::query("SELECT COUNT(*) FROM cer_media WHERE kind = $1 AND media_id = $2")
+            .bind(kind.as_str())
+            .bind(media_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        let known: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
+        Ok(known > 0)
+    }
+
+    /// The calls that ended since `since` whose reports name nothing of `kind` yet, newest
+    /// first (at most 20): where a notification's recording most likely belongs.
+    pub async fn calls_lacking_media(
+        &self,
+        kind: MediaKind,
+        since: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let ended = match self.backend {
+            Backend::Sqlite => "r.call_ended >= $1",
+            Backend::Postgres => "r.call_ended >= $1::timestamptz",
+        };
+        let sql = format!(
+            "SELECT r.conversation_space_id FROM cer_reports r WHERE {ended} AND NOT EXISTS \
+             (SELECT 1 FROM cer_media m WHERE m.conversation_space_id = r.conversation_space_id \
+             AND m.kind = $2) \
+             ORDER BY r.call_ended DESC, r.conversation_space_id LIMIT 20"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(utc_text(since))
+            .bind(kind.as_str())
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        rows.iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(|e| self.failed(e))
+    }
+
+    /// How many objects are pending (not yet archived, failed or gone).
+    pub async fn media_pending(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) FROM cer_media WHERE state = 'pending'")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.failed(e))?;
+        row.try_get(0).map_err(|e| self.failed(e))
+    }
+
     /// Every object of `call` the store knows, in a stable order.
     pub async fn media_of_call(&self, call: &str) -> Result<Vec<MediaRow>, StoreError> {
         let rows = sqlx::query(

@@ -1,5 +1,5 @@
 //! Retention (`--keep`): reports of calls that ended long ago go, with their revisions,
-//! re-fetch points and outbox rows; never one with a delivery still pending, and never one a
+//! re-fetch points, outbox rows and archive rows; never one with a delivery still pending, and never one a
 //! listener's next backfill could bring back (it would print and deliver it again).
 
 use std::time::Duration;
@@ -8,6 +8,15 @@ use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
 
 use super::{Backend, Store, StoreError};
+
+/// The tables a forgotten call's rows go from, the reports last.
+const FORGOTTEN_WITH_THE_CALL: [&str; 5] = [
+    "cer_report_revisions",
+    "cer_outbox",
+    "cer_refetches",
+    "cer_media",
+    "cer_reports",
+];
 
 impl Store {
     /// Deletes the reports of calls that ended before `before`, but none that ended after the
@@ -20,33 +29,65 @@ impl Store {
         margin: Duration,
         now: Timestamp,
     ) -> Result<u64, StoreError> {
+        let forgotten = self.forget_calls_before(before, margin, now).await?;
+        Ok(forgotten.len() as u64)
+    }
+
+    /// [`Store::forget_before`], also the archive's rows of those calls (`cer_media`);
+    /// returns each call that went with when it ended, so its archive folder can go too.
+    pub async fn forget_calls_before(
+        &self,
+        before: Timestamp,
+        margin: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<(String, Timestamp)>, StoreError> {
         let cutoff = before.min(self.retention_floor(margin, now).await?);
-        let ended = match self.backend {
-            Backend::Sqlite => "call_ended < $1",
-            Backend::Postgres => "call_ended < $1::timestamptz",
+        let (ended, shown) = match self.backend {
+            Backend::Sqlite => ("call_ended < $1", "call_ended"),
+            Backend::Postgres => (
+                "call_ended < $1::timestamptz",
+                "to_char(call_ended AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            ),
         };
         let old = format!(
             "SELECT conversation_space_id FROM cer_reports WHERE {ended} \
              AND conversation_space_id NOT IN \
              (SELECT conversation_space_id FROM cer_outbox WHERE state = 'pending')"
         );
+        let cutoff = super::row::utc_text(cutoff);
         let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
-        for table in ["cer_report_revisions", "cer_outbox", "cer_refetches"] {
+        let listed = format!(
+            "SELECT conversation_space_id, {shown} FROM cer_reports \
+             WHERE conversation_space_id IN ({old})"
+        );
+        // A write first: SQLite then holds the write lock for the whole transaction (a read
+        // first would have to upgrade, and fails when another connection wrote meanwhile).
+        let mut rows = Vec::new();
+        for (n, table) in FORGOTTEN_WITH_THE_CALL.into_iter().enumerate() {
+            if n == 1 {
+                rows = sqlx::query(&listed)
+                    .bind(&cutoff)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| self.failed(e))?;
+            }
             let sql = format!("DELETE FROM {table} WHERE conversation_space_id IN ({old})");
             sqlx::query(&sql)
-                .bind(super::row::utc_text(cutoff))
+                .bind(&cutoff)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| self.failed(e))?;
         }
-        let sql = format!("DELETE FROM cer_reports WHERE conversation_space_id IN ({old})");
-        let done = sqlx::query(&sql)
-            .bind(super::row::utc_text(cutoff))
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| self.failed(e))?;
         tx.commit().await.map_err(|e| self.failed(e))?;
-        Ok(done.rows_affected())
+        let mut forgotten = Vec::with_capacity(rows.len());
+        for row in rows {
+            let id: String = row.try_get(0).map_err(|e| self.failed(e))?;
+            let ended: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
+            if let Some(ended) = ended.and_then(|text| text.parse::<Timestamp>().ok()) {
+                forgotten.push((id, ended));
+            }
+        }
+        Ok(forgotten)
     }
 
     /// The oldest cursor (or `now`) minus `margin`.

@@ -33,6 +33,7 @@ fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {
         timing: Timing::scaled(0.05),
         proxy: None,
         remember_at_most: cer::listen::REMEMBER_AT_MOST,
+        recording_notifications: false,
     }
 }
 

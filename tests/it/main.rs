@@ -14,6 +14,7 @@ mod help;
 mod high_availability;
 mod hostile;
 mod listen;
+mod listen_archive;
 mod listen_store;
 mod login;
 mod login_scopes;

@@ -49,6 +49,11 @@ impl Pump<'_> {
                 self.fetch_live(conversation_space_id);
                 Ok(())
             }
+            Frame::MediaUploaded { transcript, id } => {
+                let event = super::super::ListenEvent::MediaUploaded { transcript, id };
+                let _ = self.needs.events.send(event).await;
+                Ok(())
+            }
             Frame::RefreshRequired => {
                 tracing::debug!("GoTo asked for a channel refresh");
                 self.refresh().await

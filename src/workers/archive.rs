@@ -1,0 +1,381 @@
+//! `listen --archive`: beside the engine, each report and revision the listener stores is
+//! written as its call's `report.json` and the recordings and transcripts it names are planned
+//! in the store (`cer_media`); this worker claims the pending objects (leased, so listeners on
+//! one store and one bucket archive each once), downloads them and settles them. GoTo's
+//! Recording API has its own rate limit, so a download never takes a live report's slot.
+//! A recording notification makes a known object due at once; for one no stored revision
+//! names, the report of the likeliest call is fetched once (never more per notification),
+//! and a notification that finds no call is kept until a revision names its recording.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{mpsc, watch};
+
+use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
+use crate::api::ApiClient;
+use crate::archive::Archive;
+use crate::listen::RefetchResult;
+use crate::listen::refetch::Refetcher;
+use crate::service::Service;
+use crate::store::Store;
+use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
+
+/// Objects claimed per trip to the store.
+const BATCH: i64 = 4;
+/// Notifications kept for recordings no stored call names yet, at most.
+const HELD_AT_MOST: usize = 10_000;
+/// How far back a notification's call is looked for (the longest upload delay seen is hours).
+const NOTIFIED_CALLS_WITHIN: SignedDuration = SignedDuration::from_hours(6);
+
+/// What the listener tells the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Announced {
+    /// A report or revision of this call was stored.
+    Stored(String),
+    /// GoTo's recording notification: a recording (or transcript) was uploaded.
+    Uploaded {
+        /// A transcript's id, else a recording's.
+        transcript: bool,
+        /// Its id, checked plain.
+        id: String,
+    },
+}
+
+/// The worker's timers, scaled together by `CER_TIME_SCALE` for tests.
+#[derive(Debug, Clone, Copy)]
+pub struct ArchiveTiming {
+    /// How often the store is looked at for due objects when nothing was announced.
+    pub poll: Duration,
+    /// How long a claim is this listener's: a long download fits in it.
+    pub lease: Duration,
+    /// The wait after archiving stopped (the login or the archive failed).
+    pub pause: Duration,
+    /// Retries of an object that was not ready.
+    pub backoff: Backoff,
+}
+
+impl ArchiveTiming {
+    /// Polls every 5 s, ten-minute leases, a minute's pause, retries for `forward_for`;
+    /// times `factor`.
+    pub fn scaled(factor: f64, forward_for: Duration) -> Self {
+        let factor = factor.clamp(0.001, 1000.0);
+        let scale = |d: Duration| d.mul_f64(factor);
+        let first = SignedDuration::try_from(scale(Duration::from_secs(60)))
+            .unwrap_or(SignedDuration::from_secs(60));
+        let within = SignedDuration::try_from(scale(forward_for)).unwrap_or(SignedDuration::MAX);
+        Self {
+            poll: scale(Duration::from_secs(5)),
+            lease: scale(Duration::from_secs(600)).max(Duration::from_secs(1)),
+            pause: scale(Duration::from_secs(60)),
+            backoff: Backoff::within(first, within),
+        }
+    }
+}
+
+/// Everything the archive worker needs.
+pub struct ArchiveWorker {
+    /// GoTo's Recording API.
+    pub api: ApiClient,
+    /// The bookkeeping and the stored revisions.
+    pub store: Store,
+    /// Where objects go.
+    pub archive: Archive,
+    /// Its timers.
+    pub timing: ArchiveTiming,
+    /// Metrics and `/healthz`.
+    pub service: Service,
+    /// The calls whose report or revision was just stored, and recording notifications.
+    pub announced: mpsc::UnboundedReceiver<Announced>,
+    /// Fetches a notified recording's call once, within the session's pace.
+    pub refetcher: Refetcher,
+}
+
+/// What the worker remembers between rounds.
+#[derive(Default)]
+struct Memory {
+    /// Calls to plan.
+    stored: BTreeSet<String>,
+    /// Notifications not looked at yet.
+    uploaded: Vec<(MediaKind, String)>,
+    /// Notifications no stored call names yet, with the calls already fetched for each.
+    held: BTreeMap<(MediaKind, String), Vec<String>>,
+}
+
+impl Memory {
+    fn take(&mut self, announced: Announced) {
+        match announced {
+            Announced::Stored(id) => {
+                self.stored.insert(id);
+            }
+            Announced::Uploaded { transcript, id } => {
+                let kind = if transcript {
+                    MediaKind::Transcript
+                } else {
+                    MediaKind::Recording
+                };
+                self.uploaded.push((kind, id));
+            }
+        }
+    }
+}
+
+impl ArchiveWorker {
+    /// Runs until `stop` turns true.
+    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move { self.serve(stop).await })
+    }
+
+    async fn serve(mut self, mut stop: watch::Receiver<bool>) {
+        let mut memory = Memory::default();
+        // Why archiving last paused: said once, not after every pause.
+        let mut paused: Option<String> = None;
+        while !*stop.borrow() {
+            while let Ok(announced) = self.announced.try_recv() {
+                memory.take(announced);
+            }
+            let mut planning_failed = false;
+            for id in std::mem::take(&mut memory.stored) {
+                if !self.plan(&id).await {
+                    // Planned again after the pause: the archive or the store may be back.
+                    planning_failed = true;
+                    memory.stored.insert(id);
+                }
+            }
+            for (kind, id) in std::mem::take(&mut memory.uploaded) {
+                self.uploaded(kind, id, &mut memory.held, &mut stop).await;
+            }
+            let worked = match self.archive_due(&mut stop).await {
+                Ok(worked) => {
+                    paused = None;
+                    worked
+                }
+                Err(why) => {
+                    if paused.as_ref() != Some(&why) {
+                        tracing::warn!("archiving pauses: {why}");
+                    }
+                    paused = Some(why);
+                    planning_failed = true;
+                    false
+                }
+            };
+            if worked {
+                continue;
+            }
+            if let Ok(pending) = self.store.media_pending().await {
+                self.service.metrics().set_media_pending(pending);
+            }
+            let wait = if planning_failed {
+                self.timing.pause
+            } else {
+                self.timing.poll
+            };
+            tokio::select! {
+                announced = self.announced.recv() => {
+                    if let Some(announced) = announced {
+                        memory.take(announced);
+                    }
+                }
+                () = tokio::time::sleep(wait) => {}
+                _ = stop.changed() => {}
+            }
+        }
+    }
+
+    /// A recording notification: an object a stored report names is due at once; else the
+    /// likeliest call not yet fetched for it (the newest whose report names nothing of its
+    /// kind) is fetched once, and a new revision is planned at once; else it is kept, and
+    /// archived once a revision names it.
+    async fn uploaded(
+        &self,
+        kind: MediaKind,
+        id: String,
+        held: &mut BTreeMap<(MediaKind, String), Vec<String>>,
+        stop: &mut watch::Receiver<bool>,
+    ) {
+        let now = Timestamp::now();
+        match self.store.media_uploaded(kind, &id, now).await {
+            Ok(true) => {
+                held.remove(&(kind, id));
+                return;
+            }
+            Ok(false) => {}
+            Err(err) => {
+                tracing::info!("cannot look up the notified {} {id}: {err}", kind.as_str());
+                return;
+            }
+        }
+        let since = now.checked_sub(NOTIFIED_CALLS_WITHIN).unwrap_or(now);
+        let calls = self.store.calls_lacking_media(kind, since).await;
+        let tried = held.entry((kind, id.clone())).or_default();
+        let next = calls
+            .ok()
+            .into_iter()
+            .flatten()
+            .find(|c| !tried.contains(c));
+        let Some(call) = next else {
+            tracing::debug!("{} {id}: no stored call names it yet; kept", kind.as_str());
+            return;
+        };
+        tried.push(call.clone());
+        // Planned here at once, so the next notification (its transcript) finds it.
+        if self.refetcher.fetch_now(&call, stop).await == Some(RefetchResult::Changed) {
+            self.plan(&call).await;
+        }
+        if held.len() > HELD_AT_MOST
+            && let Some(oldest) = held.keys().next().cloned()
+        {
+            held.remove(&oldest);
+        }
+    }
+
+    fn archiver(&self) -> Archiver<'_> {
+        Archiver {
+            store: &self.store,
+            api: &self.api,
+            archive: &self.archive,
+        }
+    }
+
+    /// Writes the call's newest revision as `report.json` and plans what it names; false when
+    /// the archive or the store failed (`/healthz` says so; the next revision, or a restart,
+    /// plans it again).
+    async fn plan(&self, id: &str) -> bool {
+        let newest = match self.store.newest_revision(id).await {
+            Ok(Some((_, text))) => text,
+            Ok(None) => return true,
+            Err(err) => {
+                tracing::info!("cannot plan the archiving of {id}: {err}");
+                return false;
+            }
+        };
+        let folder = match folder_of(id, &newest) {
+            Ok(folder) => folder,
+            Err(why) => {
+                let id = crate::escape::terminal_safe(id);
+                tracing::warn!("call {id}: {why}, not archived");
+                return true;
+            }
+        };
+        match self.archiver().plan(id, &folder, &newest).await {
+            Ok(planned) => {
+                self.archive_reachable();
+                for refused in &planned.refused {
+                    let refused = crate::escape::terminal_safe(refused);
+                    tracing::warn!("call {id}: refused the ID {refused}: not a plain ID");
+                }
+                true
+            }
+            Err(err) => {
+                self.archive_unreachable(&format!("{err:#}"));
+                false
+            }
+        }
+    }
+
+    /// Claims and archives one batch of due objects; `Ok(false)` when none was due.
+    async fn archive_due(&self, stop: &mut watch::Receiver<bool>) -> Result<bool, String> {
+        let claimed = self
+            .store
+            .claim_media(None, Timestamp::now(), self.timing.lease, BATCH)
+            .await
+            .map_err(|err| format!("the store failed: {err}"))?;
+        if claimed.is_empty() {
+            return Ok(false);
+        }
+        for (n, claim) in claimed.iter().enumerate() {
+            let attempt = match self.attempt(claim).await {
+                Ok(attempt) => attempt,
+                Err(stopped) => {
+                    // Free at once for another listener (or this one, after the pause).
+                    let _ = self.store.release_media(&claimed[n..]).await;
+                    return Err(stopped);
+                }
+            };
+            if let Some(why) = &attempt.archive_error {
+                self.archive_unreachable(why);
+            } else {
+                self.archive_reachable();
+            }
+            self.settle(claim, &attempt.outcome).await;
+            if *stop.borrow() {
+                let _ = self.store.release_media(&claimed[n + 1..]).await;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// One object, downloaded and written (or why not).
+    async fn attempt(&self, claim: &ClaimedMedia) -> Result<Attempt, String> {
+        let call = &claim.item.call;
+        let folder = match self.store.newest_revision(call).await {
+            Ok(Some((_, text))) => folder_of(call, &text),
+            Ok(None) => Err("its call is no longer stored"),
+            Err(err) => return Err(format!("the store failed: {err}")),
+        };
+        let folder = match folder {
+            Ok(folder) => folder,
+            Err(why) => {
+                let error = why.to_string();
+                return Ok(Attempt::failed(error));
+            }
+        };
+        match self.archiver().archive_one(claim, &folder).await {
+            Ok(attempt) => {
+                Ok(attempt.with_backoff(claim.attempts, Timestamp::now(), self.timing.backoff))
+            }
+            Err(ArchiveStop::Auth(err)) => Err(format!("GoTo refused the login: {err}")),
+            Err(ArchiveStop::Refused(err)) => Err(err.0),
+        }
+    }
+
+    async fn settle(&self, claim: &ClaimedMedia, outcome: &MediaOutcome) {
+        let item = &claim.item;
+        match outcome {
+            MediaOutcome::Failed { error } => tracing::warn!(
+                "could not archive {} {} of call {}: {error}",
+                item.kind.as_str(),
+                item.media_id,
+                item.call
+            ),
+            MediaOutcome::Retry { error, .. } => tracing::info!(
+                "{} {} of call {} is not archived yet ({error}); tried again later",
+                item.kind.as_str(),
+                item.media_id,
+                item.call
+            ),
+            MediaOutcome::Archived { .. } | MediaOutcome::Gone => {}
+        }
+        let settled = self
+            .store
+            .settle_media(claim, outcome, Timestamp::now())
+            .await;
+        match (settled, outcome) {
+            (Ok(true), MediaOutcome::Archived { bytes, .. }) => {
+                self.service
+                    .metrics()
+                    .media_archived(item.kind.as_str(), *bytes);
+            }
+            (Ok(true), MediaOutcome::Failed { .. }) => {
+                self.service.metrics().media_failed(item.kind.as_str());
+            }
+            (Ok(_), _) => {}
+            // The lease runs out and the object is tried again.
+            (Err(err), _) => {
+                tracing::info!("cannot record the archiving of {}: {err}", item.media_id);
+            }
+        }
+    }
+
+    fn archive_unreachable(&self, why: &str) {
+        self.service
+            .health()
+            .problem("archive", &format!("the archive fails: {why}"));
+    }
+
+    fn archive_reachable(&self) {
+        self.service.health().resolved("archive");
+    }
+}

@@ -1,0 +1,360 @@
+//! Archiving one call's media, shared by `sync --archive` and `listen --archive` (SPEC section
+//! 13): a call's newest revision written as `report.json` and the objects it names planned in
+//! the store; one claimed object downloaded from GoTo and written to the archive, and what the
+//! attempt came to (archived, not ready yet, gone, failed), so both commands settle it alike.
+
+use bytes::Bytes;
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use crate::api::ApiClient;
+use crate::api::recordings::{
+    MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording, fetch_transcript,
+};
+use crate::archive::layout::{call_folder, recording_key, report_key, transcript_key};
+use crate::archive::wanted::named_media;
+use crate::archive::{Archive, ArchiveError, Chunks};
+use crate::errors::NeedsRecordingScope;
+use crate::net::ApiError;
+use crate::store::Store;
+use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
+
+/// Attempts at an object before it counts as failed for good (`sync`'s default).
+pub const MAX_ATTEMPTS: i64 = 12;
+/// The first wait before an object that was not ready is tried again (then doubling, to 1 h).
+pub const FIRST_RETRY: SignedDuration = SignedDuration::from_secs(60);
+
+/// How an object that was not ready is tried again: after `first`, doubling up to an hour,
+/// `max_attempts` times in all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// The first wait.
+    pub first: SignedDuration,
+    /// Attempts before it counts as failed for good.
+    pub max_attempts: i64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            first: FIRST_RETRY,
+            max_attempts: MAX_ATTEMPTS,
+        }
+    }
+}
+
+impl Backoff {
+    /// As many attempts as fit in `within` (`--forward-for`), waiting from `first` on.
+    pub fn within(first: SignedDuration, within: SignedDuration) -> Self {
+        let mut waited = SignedDuration::ZERO;
+        let mut attempts = 1;
+        while attempts < 1000 {
+            let next = waited + wait(first, attempts - 1);
+            if next > within {
+                break;
+            }
+            waited = next;
+            attempts += 1;
+        }
+        Self {
+            first,
+            max_attempts: attempts,
+        }
+    }
+}
+
+/// The wait after attempt `attempts` (0-based): doubling from `first`, at most an hour.
+fn wait(first: SignedDuration, attempts: i64) -> SignedDuration {
+    let doublings = u32::try_from(attempts.clamp(0, 6)).unwrap_or(6);
+    let cap = SignedDuration::from_hours(1).max(first);
+    (first * 2i32.pow(doublings)).min(cap)
+}
+
+/// The folder of call `id` whose newest report is `text`: by the UTC day it ended.
+pub fn folder_of(id: &str, text: &str) -> Result<String, &'static str> {
+    let call = MediaId::parse(id).map_err(|_| "not a plain ID")?;
+    let report: Value = serde_json::from_str(text).map_err(|_| "the stored report is not JSON")?;
+    let time = |field: &str| report.get(field)?.as_str()?.parse::<Timestamp>().ok();
+    let ended = time("callEnded")
+        .or_else(|| time("callCreated"))
+        .ok_or("the report has no callEnded")?;
+    Ok(call_folder(ended, &call))
+}
+
+/// The folder of call `id` that ended at `ended`; `None` for an ID that is not plain.
+pub fn folder_at(id: &str, ended: Timestamp) -> Option<String> {
+    MediaId::parse(id)
+        .ok()
+        .map(|call| call_folder(ended, &call))
+}
+
+/// SHA-256 of `bytes`, lowercase hex (as the archive reports it).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// What planning a call came to.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Planned {
+    /// Whether `report.json` was (re)written.
+    pub report_written: bool,
+    /// IDs the report named that are not plain IDs, as sent (to be shown escaped).
+    pub refused: Vec<String>,
+}
+
+/// The archive, GoTo and the store, as one call's archiving uses them.
+pub struct Archiver<'a> {
+    /// Where the bookkeeping is.
+    pub store: &'a Store,
+    /// GoTo's Recording API.
+    pub api: &'a ApiClient,
+    /// Where objects go.
+    pub archive: &'a Archive,
+}
+
+impl Archiver<'_> {
+    /// Writes `text` (the call's newest revision) as `folder`'s `report.json` unless the
+    /// archive has it already, and plans every object it names.
+    pub async fn plan(&self, id: &str, folder: &str, text: &str) -> anyhow::Result<Planned> {
+        use anyhow::Context as _;
+        let report: Value = serde_json::from_str(text).context("a stored report is not JSON")?;
+        let key = report_key(folder);
+        let stored = sha256_hex(text.as_bytes());
+        let archived = self.archive.rehash(&key).await?;
+        let report_written = archived.is_none_or(|a| a.sha256 != stored);
+        if report_written {
+            let bytes = Bytes::from(text.as_bytes().to_vec());
+            self.archive
+                .put_bytes(&key, "application/json", bytes)
+                .await?;
+        }
+        let named = named_media(id, &report);
+        self.store
+            .plan_media(&named.items, Timestamp::now())
+            .await?;
+        Ok(Planned {
+            report_written,
+            refused: named.refused,
+        })
+    }
+
+    /// Downloads and writes one object; an authentication failure, or GoTo refusing the
+    /// recordings, is an error (the same for every object): the caller stops.
+    pub async fn archive_one(
+        &self,
+        claim: &ClaimedMedia,
+        folder: &str,
+    ) -> Result<Attempt, ArchiveStop> {
+        let Ok(id) = MediaId::parse(&claim.item.media_id) else {
+            return Ok(Attempt::settled(MediaOutcome::Failed {
+                error: "not a plain ID".to_string(),
+            }));
+        };
+        let written = match claim.item.kind {
+            MediaKind::Recording => self.archive_recording(&id, folder).await,
+            MediaKind::Transcript => self.archive_transcript(&id, folder).await,
+        };
+        match written {
+            Ok(outcome) => Ok(Attempt::settled(outcome)),
+            Err(Failure::Recording(RecordingError::Api(err))) if is_auth(&err) => {
+                Err(ArchiveStop::Auth(err))
+            }
+            Err(Failure::Recording(RecordingError::Api(err @ ApiError::Forbidden { .. }))) => {
+                Err(ArchiveStop::Refused(NeedsRecordingScope(format!(
+                    "GoTo refused the recordings ({err}); the token needs the scope \
+                     recording.v1.read and the user the permission to access call recordings"
+                ))))
+            }
+            Err(failure) => Ok(Attempt {
+                archive_error: match &failure {
+                    Failure::Archive(err) => Some(err.to_string()),
+                    Failure::Recording(_) => None,
+                },
+                outcome: failure.outcome(claim.attempts, Timestamp::now(), Backoff::default()),
+                failure: Some(failure),
+            }),
+        }
+    }
+
+    async fn archive_recording(&self, id: &MediaId, folder: &str) -> Result<MediaOutcome, Failure> {
+        let download = download_recording(self.api, id, MAX_RECORDING_BYTES).await?;
+        let content_type = download.content_type.clone();
+        let key = recording_key(folder, id, &content_type);
+        let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
+            download,
+            |mut download| async move {
+                match download.chunk().await {
+                    Ok(Some(chunk)) => Ok(Some((chunk, download))),
+                    Ok(None) => Ok(None),
+                    Err(err) => Err(std::io::Error::other(err)),
+                }
+            },
+        ));
+        let archived = self.archive.put(&key, &content_type, chunks).await?;
+        Ok(MediaOutcome::Archived {
+            object_key: archived.key,
+            bytes: archived.bytes,
+            sha256: archived.sha256,
+            content_type,
+        })
+    }
+
+    async fn archive_transcript(
+        &self,
+        id: &MediaId,
+        folder: &str,
+    ) -> Result<MediaOutcome, Failure> {
+        let body = fetch_transcript(self.api, id).await?;
+        let content_type = "application/json";
+        let archived = self
+            .archive
+            .put_bytes(&transcript_key(folder, id), content_type, body)
+            .await?;
+        Ok(MediaOutcome::Archived {
+            object_key: archived.key,
+            bytes: archived.bytes,
+            sha256: archived.sha256,
+            content_type: content_type.to_string(),
+        })
+    }
+}
+
+/// Why archiving stops altogether: the same answer would come for every object.
+#[derive(Debug, thiserror::Error)]
+pub enum ArchiveStop {
+    /// The login no longer works.
+    #[error(transparent)]
+    Auth(ApiError),
+    /// GoTo refuses the recordings (scope or permission).
+    #[error(transparent)]
+    Refused(NeedsRecordingScope),
+}
+
+/// One attempt at one object.
+#[derive(Debug)]
+pub struct Attempt {
+    /// To settle the row with (with the default backoff; [`Attempt::with_backoff`] redoes it).
+    pub outcome: MediaOutcome,
+    /// Set when the archive itself failed (unreachable, refusing): `/healthz` says so.
+    pub archive_error: Option<String>,
+    failure: Option<Failure>,
+}
+
+impl Attempt {
+    /// Failed for good, before any download.
+    pub fn failed(error: String) -> Self {
+        Self::settled(MediaOutcome::Failed { error })
+    }
+
+    fn settled(outcome: MediaOutcome) -> Self {
+        Self {
+            outcome,
+            archive_error: None,
+            failure: None,
+        }
+    }
+
+    /// The outcome with `backoff` instead of `sync`'s default (a listener retries for
+    /// `--forward-for`).
+    pub fn with_backoff(mut self, attempts: i64, now: Timestamp, backoff: Backoff) -> Self {
+        if let Some(failure) = &self.failure {
+            self.outcome = failure.outcome(attempts, now, backoff);
+        }
+        self
+    }
+}
+
+/// Why one object was not archived this time.
+#[derive(Debug)]
+enum Failure {
+    Recording(RecordingError),
+    Archive(ArchiveError),
+}
+
+impl From<RecordingError> for Failure {
+    fn from(err: RecordingError) -> Self {
+        Self::Recording(err)
+    }
+}
+
+impl From<ArchiveError> for Failure {
+    fn from(err: ArchiveError) -> Self {
+        Self::Archive(err)
+    }
+}
+
+impl Failure {
+    /// Gone stays gone; what may pass is tried again later, with backoff, a few times.
+    fn outcome(&self, attempts: i64, now: Timestamp, backoff: Backoff) -> MediaOutcome {
+        let (transient, error) = match self {
+            Self::Recording(RecordingError::Gone) => return MediaOutcome::Gone,
+            Self::Recording(err) => (err.is_transient(), err.to_string()),
+            // The download broke off, or the archive failed: both may pass.
+            Self::Archive(err) => (true, err.to_string()),
+        };
+        if !transient || attempts + 1 >= backoff.max_attempts {
+            return MediaOutcome::Failed { error };
+        }
+        MediaOutcome::Retry {
+            error,
+            next: now
+                .checked_add(wait(backoff.first, attempts))
+                .unwrap_or(now),
+        }
+    }
+}
+
+fn is_auth(err: &ApiError) -> bool {
+    matches!(
+        err,
+        ApiError::Auth(_) | ApiError::Unauthorized { .. } | ApiError::Local(_)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_ready_is_retried_with_backoff_and_gone_stays_gone() {
+        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let backoff = Backoff::default();
+        let retry = Failure::Recording(RecordingError::NotReady).outcome(0, now, backoff);
+        let next = now.checked_add(FIRST_RETRY).unwrap();
+        assert_eq!(
+            retry,
+            MediaOutcome::Retry {
+                error: "GoTo has not finished uploading it yet".into(),
+                next
+            }
+        );
+        let late =
+            Failure::Recording(RecordingError::NotReady).outcome(MAX_ATTEMPTS - 1, now, backoff);
+        assert!(matches!(late, MediaOutcome::Failed { .. }), "{late:?}");
+        assert_eq!(
+            Failure::Recording(RecordingError::Gone).outcome(0, now, backoff),
+            MediaOutcome::Gone
+        );
+    }
+
+    #[test]
+    fn a_listener_retries_not_ready_for_as_long_as_forward_for() {
+        let minute = SignedDuration::from_mins(1);
+        // 1 + 2 + 4 + 8 + 16 = 31 minutes of waits fit in 40 minutes; the next (32) does not.
+        assert_eq!(
+            Backoff::within(minute, SignedDuration::from_mins(40)).max_attempts,
+            6
+        );
+        // A day: 63 minutes of doubling, then hourly.
+        let day = Backoff::within(minute, SignedDuration::from_hours(24));
+        assert_eq!(day.max_attempts, 6 + 1 + 22);
+        assert_eq!(
+            Backoff::within(minute, SignedDuration::ZERO).max_attempts,
+            1
+        );
+    }
+}

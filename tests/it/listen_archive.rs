@@ -1,0 +1,577 @@
+//! `cer listen --archive` (SPEC section 13): beside the engine, each stored report and
+//! revision is written as its call's `report.json` and the recordings and transcripts it names
+//! are downloaded, byte for byte what GoTo (the simulator) serves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use cer_sandbox::SandboxConfig;
+use serde_json::Value;
+
+use crate::harness::TestEnv;
+
+/// How long anything asynchronous may take before a test fails.
+const LIMIT: Duration = Duration::from_secs(30);
+
+/// No scheduled calls; recordings and transcripts uploaded as each call ends.
+fn env() -> TestEnv {
+    TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: Some(Duration::ZERO),
+        ..SandboxConfig::default()
+    })
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// GETs `url`, with GoTo's bearer token until a redirect leaves for the storage host.
+async fn follow(http: &reqwest::Client, token: &str, url: String) -> Vec<u8> {
+    let (mut at, mut bearer) = (url, true);
+    loop {
+        let request = http.get(&at);
+        let request = if bearer {
+            request.bearer_auth(token)
+        } else {
+            request
+        };
+        let answer = request.send().await.unwrap();
+        if !answer.status().is_redirection() {
+            assert!(answer.status().is_success(), "{at}: {}", answer.status());
+            return answer.bytes().await.unwrap().to_vec();
+        }
+        at = answer.headers()["location"].to_str().unwrap().to_string();
+        bearer = false;
+    }
+}
+
+/// The names and SHA-256 of the files the simulator serves for a recorded call: its
+/// recording, its transcript and its report as it is now.
+fn served(env: &TestEnv, call: &str) -> Vec<(String, String)> {
+    let token = env.sandbox.issue_token(None);
+    let base = env.sandbox.base_url();
+    let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+    env.block_on(async {
+        let report = follow(
+            &http,
+            &token,
+            format!("{base}/call-events-report/v1/reports/{call}"),
+        )
+        .await;
+        let parsed: Value = serde_json::from_slice(&report).unwrap();
+        let party = &parsed["participants"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["recordings"].as_array().is_some_and(|r| !r.is_empty()));
+        let party = party.expect("a participant with a recording");
+        let rid = party["recordings"][0]["id"].as_str().unwrap();
+        let tid = party["transcripts"][0]["id"].as_str().unwrap();
+        let url = format!("{base}/recording/v1/recordings/{rid}/content");
+        let body: Value = serde_json::from_slice(&follow(&http, &token, url).await).unwrap();
+        let download = body["token"]["token"]
+            .as_str()
+            .or(body["token"].as_str())
+            .unwrap();
+        let url = format!("{base}/recording/v1/recordings/{rid}/content/{download}");
+        let audio = follow(&http, &token, url).await;
+        let url = format!("{base}/recording/v1/transcriptions/{tid}");
+        let transcript = follow(&http, &token, url).await;
+        let mut files = vec![
+            (format!("recording-{rid}.wav"), sha256_hex(&audio)),
+            ("report.json".to_string(), sha256_hex(&report)),
+            (format!("transcript-{tid}.json"), sha256_hex(&transcript)),
+        ];
+        files.sort();
+        files
+    })
+}
+
+/// The call's folder under `root` (`YYYY/MM/DD/ID`, the UTC day it ended: today).
+fn call_folder(root: &Path, call: &str) -> PathBuf {
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    root.join(format!(
+        "{:04}/{:02}/{:02}/{call}",
+        today.year(),
+        today.month(),
+        today.day()
+    ))
+}
+
+/// The files of `folder` and their SHA-256, once there are `count` of them.
+fn wait_for_files(folder: &Path, count: usize) -> Vec<(String, String)> {
+    let deadline = Instant::now() + LIMIT;
+    loop {
+        let mut files: Vec<(String, String)> = std::fs::read_dir(folder)
+            .into_iter()
+            .flatten()
+            .map(|entry| entry.unwrap())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    sha256_hex(&std::fs::read(e.path()).unwrap()),
+                )
+            })
+            .collect();
+        files.sort();
+        if files.len() >= count || Instant::now() > deadline {
+            return files;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn archives_a_recorded_call(refetch: &str) {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let mut running = env.listen(&["--json", "--refetch", refetch, "--archive", &archive]);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    let lines = running.stdout_lines(1, LIMIT);
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    let (_, stderr) = running.stop();
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    // The storage host never saw GoTo's bearer token (the simulator's refuses it).
+    assert!(
+        env.sandbox
+            .storage_requests()
+            .iter()
+            .all(|r| !r.authorization)
+    );
+}
+
+#[test]
+fn listen_archive_writes_report_recording_and_transcript_byte_identical() {
+    archives_a_recorded_call("2m,15m,1h");
+}
+
+#[test]
+fn listen_archive_with_refetch_off_archives_what_the_first_revision_names() {
+    archives_a_recorded_call("off");
+}
+
+#[test]
+fn listen_archive_with_a_login_lacking_recording_read_is_exit_4_before_anything_starts() {
+    let env = TestEnv::new();
+    env.login();
+    let archive = env.work_dir().join("archive").display().to_string();
+    let before = env.sandbox.requests().len();
+    let run = env.run(&["listen", "--archive", &archive], &[]);
+    assert_eq!(run.code, 4, "{run:?}");
+    assert!(run.stderr.contains("recording.v1.read"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cer login --recordings"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        env.sandbox.requests().len(),
+        before,
+        "a request went to GoTo"
+    );
+    assert!(
+        !env.state_dir().join("cer.db").exists(),
+        "the store was opened"
+    );
+}
+
+/// One scrape, parsed by `prometheus-parse`: each sample by its name and labels, as text.
+fn scrape(env: &TestEnv, address: &str) -> BTreeMap<String, f64> {
+    let (status, text) = get(env, format!("http://{address}/metrics"));
+    assert_eq!(status, 200);
+    let lines = text.lines().map(|line| Ok(line.to_string()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+    scrape
+        .samples
+        .into_iter()
+        .map(|sample| {
+            let value = match sample.value {
+                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
+                other => panic!("unexpected sample {other:?}"),
+            };
+            let kind = sample.labels.get("kind").map(|k| format!("{{{k}}}"));
+            (
+                format!("{}{}", sample.metric, kind.unwrap_or_default()),
+                value,
+            )
+        })
+        .filter(|(name, _)| name.starts_with("cer_media"))
+        .collect()
+}
+
+fn get(env: &TestEnv, url: String) -> (u16, String) {
+    env.block_on(async {
+        let answer = reqwest::get(url).await.expect("the metrics server answers");
+        (answer.status().as_u16(), answer.text().await.unwrap())
+    })
+}
+
+/// Polls until `done` holds or [`LIMIT`] passes; returns whether it held.
+fn eventually(mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + LIMIT;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+#[test]
+fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count_what_came() {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    // A file where the folder should be: every write to the archive fails.
+    std::fs::write(&root, b"in the way").unwrap();
+    let address = format!("127.0.0.1:{}", crate::harness::free_port());
+    let archive = root.display().to_string();
+    let args = [
+        "--json",
+        "--refetch",
+        "off",
+        "--metrics",
+        &address,
+        "--archive",
+        &archive,
+    ];
+    let mut running = env.listen(&args);
+    let zero = scrape(&env, &address);
+    for kind in ["recording", "transcript"] {
+        assert_eq!(
+            zero[&format!("cer_media_archived_total{{{kind}}}")],
+            0.0,
+            "{zero:?}"
+        );
+        assert_eq!(
+            zero[&format!("cer_media_failed_total{{{kind}}}")],
+            0.0,
+            "{zero:?}"
+        );
+    }
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    // The report comes while the archive fails.
+    let lines = running.stdout_lines(1, LIMIT);
+    assert!(lines.len() == 1 && lines[0].contains(&call), "{lines:?}");
+    let mut last = (0, String::new());
+    let says_why = eventually(|| {
+        last = get(&env, format!("http://{address}/healthz"));
+        last.0 == 503 && last.1.contains("archive")
+    });
+    assert!(says_why, "no 503 naming the archive: {last:?}");
+
+    std::fs::remove_file(&root).unwrap();
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    assert_eq!(files, served(&env, &call));
+    let healthy = eventually(|| get(&env, format!("http://{address}/healthz")).0 == 200);
+    assert!(
+        healthy,
+        "{:?}",
+        get(&env, format!("http://{address}/healthz"))
+    );
+    let size = |prefix: &str| -> f64 {
+        let folder = call_folder(&root, &call);
+        let file = files
+            .iter()
+            .find(|(name, _)| name.starts_with(prefix))
+            .unwrap();
+        std::fs::metadata(folder.join(&file.0)).unwrap().len() as f64
+    };
+    let mut samples = BTreeMap::new();
+    let counted = eventually(|| {
+        samples = scrape(&env, &address);
+        samples["cer_media_archived_total{recording}"] == 1.0
+            && samples["cer_media_archived_total{transcript}"] == 1.0
+            && samples["cer_media_pending"] == 0.0
+    });
+    assert!(counted, "{samples:?}");
+    assert_eq!(
+        samples["cer_media_bytes_total{recording}"],
+        size("recording-")
+    );
+    assert_eq!(
+        samples["cer_media_bytes_total{transcript}"],
+        size("transcript-")
+    );
+    assert_eq!(samples["cer_media_failed_total{recording}"], 0.0);
+    running.stop();
+}
+
+#[test]
+fn keep_removes_an_old_calls_archive_folder_and_rows_and_leaves_a_recent_one() {
+    use cer::store::media::{MediaItem, MediaKind};
+    use cer::store::{Store, StoreLocation};
+    let env = TestEnv::new();
+    let root = env.work_dir().join("archive");
+    let location = StoreLocation::default_in(&env.state_dir());
+    let now = jiff::Timestamp::now();
+    let store = env.block_on(async {
+        let store = Store::open(&location).await.unwrap();
+        let queue = cer::store::outbox::Queue::NONE;
+        for (id, ended) in [
+            ("old", "2020-01-01T00:00:00Z"),
+            ("recent", &now.to_string()),
+        ] {
+            let report = serde_json::json!({"conversationSpaceId": id, "callEnded": ended});
+            let report = cer::report::Report::of_value(&report).unwrap();
+            store
+                .store_report(&report, None, &queue, now)
+                .await
+                .unwrap();
+        }
+        let item = |call: &str| MediaItem {
+            call: call.to_string(),
+            kind: MediaKind::Transcript,
+            media_id: "t1".to_string(),
+            participant_id: None,
+        };
+        store
+            .plan_media(&[item("old"), item("recent")], now)
+            .await
+            .unwrap();
+        store
+    });
+    let old = root.join("2020/01/01/old");
+    let recent = call_folder(&root, "recent");
+    for folder in [&old, &recent] {
+        std::fs::create_dir_all(folder).unwrap();
+        std::fs::write(folder.join("report.json"), b"{}").unwrap();
+        std::fs::write(folder.join("transcript-t1.json"), b"{}").unwrap();
+    }
+    let archive = root.display().to_string();
+    let running = env.listen(&["--keep", "30d", "--refetch", "off", "--archive", &archive]);
+    let gone = eventually(|| !root.join("2020").exists());
+    let (_, stderr) = running.stop();
+    assert!(
+        gone,
+        "the old call's folder (and its empty year) stayed: {}",
+        stderr.join("\n")
+    );
+    assert!(recent.join("report.json").exists());
+    let rows = |call: &str| env.block_on(store.media_of_call(call)).unwrap().len();
+    assert_eq!(rows("old"), 0);
+    assert_eq!(rows("recent"), 1);
+}
+
+/// GETs of one call's report the simulator answered so far.
+fn report_gets(env: &TestEnv, id: &str) -> usize {
+    let path = format!("/call-events-report/v1/reports/{id}");
+    let requests = env.sandbox.requests();
+    requests
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path)
+        .count()
+}
+
+#[test]
+fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_lacked() {
+    // The analysis after 1 s, the recording and transcript 5 to 10 s after the call ended:
+    // the report cer fetches at once names neither.
+    let env = TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: Some(Duration::from_secs(1)),
+        ..SandboxConfig::default()
+    });
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let mut running = env.listen(&["--json", "--refetch", "off", "--archive", &archive]);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    let lines = running.stdout_lines(1, LIMIT);
+    assert_eq!(
+        lines.len(),
+        1,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    let first: Value = serde_json::from_str(&lines[0]).unwrap();
+    let named = first["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["recordings"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(
+        !named,
+        "the first revision already names the recording: {first}"
+    );
+    let gets_before = report_gets(&env, &call);
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    // The notifications: the recording, a duplicate of it no report names, the transcript.
+    let subscribed = env.sandbox.recording_subscriptions().len();
+    let (_, stderr) = running.stop();
+    assert_eq!(subscribed, 1, "one recording subscription while listening");
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    let gets = report_gets(&env, &call) - gets_before;
+    assert!(
+        (1..=3).contains(&gets),
+        "{gets} report requests for 3 notifications"
+    );
+    // The recording subscription went with the channel at shutdown.
+    assert!(env.sandbox.recording_subscriptions().is_empty());
+}
+
+/// Two listeners on one PostgreSQL store (`url`) archiving to `archive`, with `vars` in
+/// their environment, while three recorded calls are placed; each object is downloaded from
+/// GoTo's storage once between them, and `read(call)` gives what the archive holds of it.
+/// Returns what they wrote on stderr.
+fn two_listeners_archive_each_object_once(
+    url: &str,
+    archive: &str,
+    vars: &[(&'static str, String)],
+    read: impl Fn(&TestEnv, &str) -> Vec<(String, String)>,
+) -> String {
+    let env = env();
+    let listeners: Vec<crate::harness::Running> = ["a", "b"]
+        .iter()
+        .map(|name| {
+            let home = crate::high_availability::machine(&env, name);
+            let mut command = env.cer_process();
+            command
+                .env("HOME", &home)
+                .env("CER_STATE_DIR", home.join("state"))
+                .env("CER_CONFIG_DIR", home.join("config"))
+                .env("CER_TOKEN", env.sandbox.issue_token(None))
+                .envs(vars.iter().map(|(k, v)| (*k, v.as_str())))
+                .args(["listen", "--json", "--store", url, "--refetch", "off"])
+                .args(["--archive", archive]);
+            let mut running = crate::harness::Running::start(command);
+            running.wait_for_stderr("Ready", crate::harness::READY);
+            running
+        })
+        .collect();
+    let calls: Vec<String> = (0..3)
+        .map(|_| {
+            let placed = env.sandbox.place_recorded_call(Duration::from_secs(20));
+            placed.conversation_space_id
+        })
+        .collect();
+    let mut files = Vec::new();
+    for call in &calls {
+        let mut held = Vec::new();
+        eventually(|| {
+            held = read(&env, call);
+            held.len() >= 3
+        });
+        files.push(held);
+    }
+    // A quiet moment, so an object downloaded twice would show.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut stderr = Vec::new();
+    for running in listeners {
+        stderr.extend(running.stop().1);
+    }
+    for (call, files) in calls.iter().zip(&files) {
+        assert_eq!(files, &served(&env, call), "{call}: {}", stderr.join("\n"));
+    }
+    // `served` fetched each object once more, by hand: twice in all, never three times.
+    // Whole answers only: a download cut or refused (and tried again) is not a second copy.
+    let mut downloads: BTreeMap<String, usize> = BTreeMap::new();
+    let storage = env.sandbox.storage_requests();
+    for request in storage.iter().filter(|r| r.status == 200) {
+        *downloads.entry(request.path.clone()).or_default() += 1;
+    }
+    assert_eq!(downloads.len(), 2 * calls.len(), "{storage:?}");
+    assert!(
+        downloads.values().all(|n| *n == 2),
+        "{storage:?}\n{}",
+        stderr.join("\n")
+    );
+    stderr.join("\n")
+}
+
+#[test]
+fn two_listeners_on_one_postgres_store_and_one_folder_download_each_object_once() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        eprintln!("skipped: no PostgreSQL");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("archive");
+    let read = |_: &TestEnv, call: &str| wait_for_files(&call_folder(&root, call), 3);
+    let stderr =
+        two_listeners_archive_each_object_once(&url, &root.display().to_string(), &[], read);
+    // Each machine would keep only what it archived: said, not refused.
+    assert!(
+        stderr.contains("is a folder but the store is shared"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn two_listeners_on_one_postgres_store_and_one_bucket_download_each_object_once() {
+    let Some(url) = crate::postgres::fresh_database() else {
+        eprintln!("skipped: no PostgreSQL");
+        return;
+    };
+    let Some(server) = crate::s3::shared() else {
+        return;
+    };
+    let bucket = server.fresh_bucket();
+    let read = |_: &TestEnv, call: &str| {
+        let folder = call_folder(Path::new("calls"), call).display().to_string();
+        let mut files: Vec<(String, String)> = server
+            .keys(&bucket)
+            .into_iter()
+            .filter_map(|key| {
+                let name = key.strip_prefix(&format!("{folder}/"))?.to_string();
+                let bytes = server.object(&bucket, &key)?;
+                Some((name, sha256_hex(&bytes)))
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let archive = format!("s3://{bucket}/calls");
+    let stderr = two_listeners_archive_each_object_once(&url, &archive, &server.env(), read);
+    assert!(!stderr.contains("the store is shared"), "{stderr}");
+}
+
+#[test]
+fn listen_archive_never_logs_the_download_token_or_the_storage_address() {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let args = ["--json", "--refetch", "off", "--archive", &archive];
+    let running = env.listen_with(&args, |command| {
+        command.env("LOG_LEVEL", "trace");
+    });
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(10))
+        .conversation_space_id;
+    assert_eq!(wait_for_files(&call_folder(&root, &call), 3).len(), 3);
+    let (_, stderr) = running.stop();
+    let stderr = stderr.join("\n");
+    assert!(
+        stderr.contains("/content/(token)"),
+        "the download was not logged at all"
+    );
+    let after_content: Vec<&str> = stderr.split("/content/").skip(1).collect();
+    assert!(
+        after_content.iter().all(|rest| rest.starts_with("(token)")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(&env.sandbox.storage_url()), "{stderr}");
+}
