@@ -12,9 +12,27 @@ use super::Context;
 use crate::api::recordings::MediaId;
 use crate::archive::Archive;
 use crate::archive::layout::{call_folder, recording_stem, transcript_key};
+use crate::auth::recordings::{RecordingAccess, recording_access};
+use crate::errors::NeedsRecordingScope;
 use crate::settings::archive::ArchiveSettings;
 use crate::store::Store;
 use crate::store::media::MediaKind;
+
+/// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
+/// anything starts, rather than a failure on every download. A token of unknown scopes
+/// (`CER_TOKEN`, a login whose answer named none, the simulator) may go on: GoTo's 403 then
+/// says so. What the login allows.
+pub(super) async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
+    let access = match context.settings.sandbox {
+        true => RecordingAccess::of_scope(None),
+        false => recording_access(&context.tokens()).await?,
+    };
+    if !access.read {
+        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
+        return Err(NeedsRecordingScope(why.to_string()).into());
+    }
+    Ok(access)
+}
 
 /// Opens the archive the settings name (reading only: nothing is checked of the login).
 pub(super) fn open(settings: &ArchiveSettings, context: &Context) -> anyhow::Result<Archive> {

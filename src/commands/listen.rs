@@ -11,10 +11,11 @@ use tokio::sync::{mpsc, watch};
 
 use super::Context;
 use super::signals::StopSignals;
+use crate::api::ApiClient;
 use crate::archive::Archive;
-use crate::auth::recordings::{RecordingAccess, recording_access};
+use crate::auth::recordings::RecordingAccess;
 use crate::delivery::{Delivery, DeliveryTiming};
-use crate::errors::{NeedsRecordingScope, code};
+use crate::errors::code;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
@@ -51,6 +52,61 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     let (stop, stop_requested) = watch::channel(false);
     let service = start_service(&settings, &stop_requested, context).await?;
     api.observe_requests(service.request_observer());
+    let beside = (&api, &store, &service, &events, &stop_requested);
+    let workers = start_workers(&settings, context, beside, archive.clone()).await?;
+    let upkeep = start_upkeep(&settings, &store, &service, archive, context);
+    let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
+        .with_store(store.clone(), workers.outbox);
+    engine.load().await?;
+    let engine = tokio::spawn(engine.run(stop_requested));
+    tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
+    let archived = workers.announce.as_ref();
+    let (render_failure, ready) = render_events(
+        &mut received,
+        &stop,
+        &service,
+        archived,
+        (&settings, context),
+    )
+    .await;
+    drop(received);
+    let result = engine
+        .await
+        .context("the listen engine stopped unexpectedly")?;
+    let _ = stop.send(true);
+    upkeep.iter().for_each(tokio::task::JoinHandle::abort);
+    finish_deliveries(workers.tasks, &store, &settings.forward_to, context).await;
+    if let Some(err) = render_failure {
+        return Err(err);
+    }
+    ended(result, ready, settings.engine.timing.first_connect_limit)
+}
+
+/// The workers beside the engine, each on its own leased loop over the store: delivery to
+/// each target, the re-fetcher, the archive.
+struct Workers {
+    outbox: Outbox,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Where the engine's stored reports are announced to the archive, when there is one.
+    announce: Option<mpsc::UnboundedSender<Announced>>,
+}
+
+/// What the workers run beside: GoTo, the store, the service view, the engine's events and
+/// the stop signal.
+type Beside<'a> = (
+    &'a ApiClient,
+    &'a Store,
+    &'a Service,
+    &'a mpsc::Sender<ListenEvent>,
+    &'a watch::Receiver<bool>,
+);
+
+async fn start_workers(
+    settings: &ListenSettings,
+    context: &Context,
+    (api, store, service, events, stop): Beside<'_>,
+    archive: Option<Archive>,
+) -> anyhow::Result<Workers> {
     let outbox = Outbox {
         targets: settings.forward_to.clone(),
         refetch_after: settings.refetch_after.clone(),
@@ -58,7 +114,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
         live_work: Arc::default(),
         live_seen: Arc::default(),
     };
-    serve_targets(&store, &outbox.targets, settings.forward_for).await;
+    serve_targets(store, &outbox.targets, settings.forward_for).await;
     let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
     let scale = context.settings.time_scale.unwrap_or(1.0);
     let refetcher = Refetcher {
@@ -77,23 +133,35 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
         wake: outbox.wake.clone(),
         events: events.downgrade(),
     };
-    let mut deliveries = delivery.spawn(&outbox.targets, stop_requested.clone());
+    let mut tasks = delivery.spawn(&outbox.targets, stop.clone());
     if !outbox.refetch_after.is_empty() {
-        deliveries.push(refetcher.clone().spawn(stop_requested.clone()));
+        tasks.push(refetcher.clone().spawn(stop.clone()));
     }
-    let archived = archive.clone().map(|archive| {
+    let announce = archive.map(|archive| {
         let timing = ArchiveTiming::scaled(scale, settings.forward_for);
-        let (worker, announce) = start_archiving(archive, &refetcher, &service, timing);
-        deliveries.push(worker.spawn(stop_requested.clone()));
+        let (worker, announce) = start_archiving(archive, &refetcher, service, timing);
+        tasks.push(worker.spawn(stop.clone()));
         announce
     });
+    Ok(Workers {
+        outbox,
+        tasks,
+        announce,
+    })
+}
+
+/// The loops that keep a long-running listener tidy: retention, the store's health for the
+/// service view, and handing freed memory back.
+fn start_upkeep(
+    settings: &ListenSettings,
+    store: &Store,
+    service: &Service,
+    archive: Option<Archive>,
+    context: &Context,
+) -> [tokio::task::JoinHandle<()>; 3] {
+    let scale = context.settings.time_scale.unwrap_or(1.0);
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
-    let retention = tokio::spawn(keep_only(
-        store.clone(),
-        settings.keep,
-        margin,
-        archive.clone(),
-    ));
+    let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin, archive));
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
@@ -101,33 +169,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
         STORE_CHECK_EVERY.mul_f64(scale),
     ));
     let give_back = tokio::spawn(memory::give_back_freed_memory());
-    let outbox_store = store.clone();
-    let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
-        .with_store(store, outbox);
-    engine.load().await?;
-    let engine = tokio::spawn(engine.run(stop_requested));
-    tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
-    let (render_failure, ready) = render_events(
-        &mut received,
-        &stop,
-        &service,
-        archived.as_ref(),
-        (&settings, context),
-    )
-    .await;
-    drop(received);
-    let result = engine
-        .await
-        .context("the listen engine stopped unexpectedly")?;
-    let _ = stop.send(true);
-    retention.abort();
-    watch_store.abort();
-    give_back.abort();
-    finish_deliveries(deliveries, &outbox_store, &settings.forward_to, context).await;
-    if let Some(err) = render_failure {
-        return Err(err);
-    }
-    ended(result, ready, settings.engine.timing.first_connect_limit)
+    [retention, watch_store, give_back]
 }
 
 /// Why listening ended, for a person: a first connection that never worked is diagnosed.
@@ -218,19 +260,10 @@ fn start_archiving(
     (worker, announce)
 }
 
-/// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
-/// anything starts, rather than a failure on every download; lacking only the notifications
-/// scope is said once. What the login allows.
+/// What the login allows for `--archive` (exit 4 without `recording.v1.read`); lacking only
+/// the notifications scope is said once.
 async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
-    let access = if context.settings.sandbox {
-        RecordingAccess::of_scope(None)
-    } else {
-        recording_access(&context.tokens()).await?
-    };
-    if !access.read {
-        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
-        return Err(NeedsRecordingScope(why.to_string()).into());
-    }
+    let access = super::archived::require_recording_read(context).await?;
     if !access.notifications {
         context.output.status(
             "The login lacks recording.v1.notifications.manage: recordings are archived as the \

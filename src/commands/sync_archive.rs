@@ -11,7 +11,6 @@ use jiff::Timestamp;
 use super::Context;
 use crate::api::ApiClient;
 use crate::archive::Archive;
-use crate::errors::NeedsRecordingScope;
 use crate::settings::archive::ArchiveSettings;
 use crate::settings::persistence::SyncSettings;
 use crate::store::media::{ClaimedMedia, MediaItem, MediaOutcome};
@@ -25,30 +24,6 @@ const LEASE: Duration = Duration::from_secs(10 * 60);
 /// Objects claimed at once for one call.
 const CLAIM_BATCH: i64 = 16;
 
-/// Exit 4 before anything starts when the stored login lacks `recording.v1.read`. A token of
-/// unknown scopes (`CER_TOKEN`, a login whose answer named none, the simulator) may go on:
-/// GoTo's 403 then says so.
-// TODO(merge): helper "sync" adds a function in src/auth/ telling whether the credentials can
-// read recordings; call it here instead of reading `Credentials::scope`.
-async fn require_recording_scope(context: &Context) -> anyhow::Result<()> {
-    if context.settings.sandbox || context.settings.token_override.is_some() {
-        return Ok(());
-    }
-    // Not logged in, or the credentials cannot be read: the first GoTo request says so.
-    let Ok(Some((_, credentials))) = context.stores().find().await else {
-        return Ok(());
-    };
-    if lacks_recording_scope(credentials.scope.as_deref()) {
-        let why = "--archive needs the scope recording.v1.read, which the stored login lacks";
-        return Err(NeedsRecordingScope(why.to_string()).into());
-    }
-    Ok(())
-}
-
-fn lacks_recording_scope(scope: Option<&str>) -> bool {
-    scope.is_some_and(|granted| !granted.split_whitespace().any(|s| s == "recording.v1.read"))
-}
-
 /// The archive of `--archive` / `CER_ARCHIVE`, if any: the login checked (archiving only:
 /// a check downloads nothing) and the archive opened, before any request to GoTo.
 pub(super) async fn prepare(
@@ -60,7 +35,7 @@ pub(super) async fn prepare(
         return Ok(None);
     };
     if !settings.check {
-        require_recording_scope(context).await?;
+        super::archived::require_recording_read(context).await?;
     }
     open(archive, store, context).map(Some)
 }
@@ -71,12 +46,7 @@ pub(super) fn open(
     store: &Store,
     context: &Context,
 ) -> anyhow::Result<Archive> {
-    let endpoint = match &settings.s3.endpoint {
-        Some(endpoint) => endpoint.to_string(),
-        None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
-    };
-    let http = context.http_reaching(&[endpoint])?;
-    let archive = Archive::open(&settings.location, &settings.s3, http)?;
+    let archive = super::archived::open(settings, context)?;
     if archive.is_local() && store.backend() == Backend::Postgres {
         context.output.warn(format!(
             "the archive {} is a folder but the store is shared (PostgreSQL): each machine \
@@ -286,20 +256,5 @@ fn plural_note(count: u64, what: &str) -> String {
         String::new()
     } else {
         format!("; {count} {what}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_a_login_that_names_its_scopes_without_recordings_lacks_them() {
-        assert!(lacks_recording_scope(Some(
-            "cr.v1.read call-events.v1.notifications.manage"
-        )));
-        assert!(!lacks_recording_scope(Some("cr.v1.read recording.v1.read")));
-        assert!(!lacks_recording_scope(None));
-        assert!(lacks_recording_scope(Some("recording.v1.readx")));
     }
 }
