@@ -575,3 +575,56 @@ fn listen_archive_never_logs_the_download_token_or_the_storage_address() {
     );
     assert!(!stderr.contains(&env.sandbox.storage_url()), "{stderr}");
 }
+
+/// A download cut in the middle (the simulator's `cut-download`: the storage host closes the
+/// connection after 1,000 bytes of a longer body) leaves nothing under the recording's name
+/// and no temporary file behind, and is tried again: the recording is archived whole.
+#[test]
+fn a_cut_download_leaves_no_partial_file_and_is_archived_whole_later() {
+    let env = env();
+    let params = [("after".to_string(), "1000".to_string())];
+    env.sandbox
+        .faults()
+        .apply("cut-download", &params)
+        .expect("a known fault");
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let mut running = env.listen(&["--json", "--archive", &archive]);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    assert_eq!(running.stdout_lines(1, LIMIT).len(), 1);
+    let folder = call_folder(&root, &call);
+    // Until the folder holds its three files and nothing else: a temporary file (a hidden
+    // name) is there only while a download runs.
+    let deadline = Instant::now() + LIMIT;
+    let mut files = wait_for_files(&folder, 3);
+    let settled = |files: &[(String, String)]| {
+        files.len() == 3 && files.iter().all(|(name, _)| !name.starts_with('.'))
+    };
+    while !settled(&files) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        files = wait_for_files(&folder, 3);
+    }
+    let (_, stderr) = running.stop();
+    // Fetched by hand only now: the one cut the fault makes was cer's.
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    assert!(
+        stderr
+            .iter()
+            .any(|line| line.contains("answer was cut off")),
+        "the download was not cut: {}",
+        stderr.join("\n")
+    );
+    let audio: Vec<_> = env
+        .sandbox
+        .storage_requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(".wav"))
+        .collect();
+    assert!(
+        audio.len() >= 2,
+        "the cut download was not tried again: {audio:?}"
+    );
+}
