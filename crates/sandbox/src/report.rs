@@ -174,33 +174,12 @@ fn ivrs(dir: &Directory, call: &CallFacts, originator: &str, shape: &Shape) -> V
     }
     if call.outcome == Outcome::Voicemail {
         let times = super::report_states::Times::of(call);
-        out.push(json!({
-            "id": ivr_id(call, IVR_VOICEMAIL),
-            "originator": originator,
-            "type": {
-                "value": "VOICEMAIL",
-                "voicemailBoxId": dir.dids[call.did].voicemail_box_id,
-                "number": voicemail_number(dir, call),
-                "folder": "INBOX",
-                "duration": (times.disconnect - times.voicemail).max(0),
-                "voicemailStatus": "SUCCESS",
-            },
-        }));
+        let length = (times.disconnect - times.voicemail).max(0);
+        out.push(voicemail_box(dir, call, originator, (length, "SUCCESS")));
     }
     // A box that answered and took no message: GoTo lists it too, as report_missed shows.
     if shape.failed_voicemail {
-        out.push(json!({
-            "id": ivr_id(call, IVR_VOICEMAIL),
-            "originator": originator,
-            "type": {
-                "value": "VOICEMAIL",
-                "voicemailBoxId": dir.dids[call.did].voicemail_box_id,
-                "number": voicemail_number(dir, call),
-                "folder": "INBOX",
-                "duration": 0,
-                "voicemailStatus": "FAILED",
-            },
-        }));
+        out.push(voicemail_box(dir, call, originator, (0, "FAILED")));
     }
     if let Some((score, feedback)) = shape.survey {
         out.push(json!({
@@ -210,6 +189,28 @@ fn ivrs(dir: &Directory, call: &CallFacts, originator: &str, shape: &Shape) -> V
         }));
     }
     out
+}
+
+/// The call's voicemail box among `interactiveVoiceResponseSystems`: how long the message was,
+/// and whether one was left (`SUCCESS`) or not (`FAILED`).
+fn voicemail_box(
+    dir: &Directory,
+    call: &CallFacts,
+    originator: &str,
+    (length, status): (i64, &str),
+) -> Value {
+    json!({
+        "id": ivr_id(call, IVR_VOICEMAIL),
+        "originator": originator,
+        "type": {
+            "value": "VOICEMAIL",
+            "voicemailBoxId": dir.dids[call.did].voicemail_box_id,
+            "number": voicemail_number(dir, call),
+            "folder": "INBOX",
+            "duration": length,
+            "voicemailStatus": status,
+        },
+    })
 }
 
 #[cfg(test)]
