@@ -288,29 +288,14 @@ impl S3Archive {
         Ok(String::from_utf8_lossy(&body).into_owned())
     }
 
+    /// The object's size and SHA-256 as the store reads it back now (`None`: not there).
     pub(super) async fn rehash(&self, key: &str) -> Result<Option<Archived>, ArchiveError> {
-        let object = self.object(key);
-        let url = self
-            .bucket
-            .get_object(Some(&self.credentials), &object)
-            .sign(SIGNED_FOR);
-        let response = self
-            .http
-            .get(url)
-            .timeout(REQUEST_TIME)
-            .send()
-            .await
-            .map_err(|err| self.failed(format!("reading: {}", describe_transport(&err))))?;
-        if response.status() == reqwest::StatusCode::NOT_FOUND {
+        let Some(mut chunks) = self.read(key).await? else {
             return Ok(None);
-        }
-        let mut response = self.send_checked(response, "reading")?;
+        };
         let mut tally = Tally::default();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|err| self.failed(format!("reading: {}", describe_transport(&err))))?
-        {
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|err| self.failed(format!("reading: {err}")))?;
             tally.add(&chunk);
         }
         Ok(Some(tally.finish(key)))
