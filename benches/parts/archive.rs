@@ -3,7 +3,7 @@
 //! and to SeaweedFS; cer's peak RSS during each; and live reports' latency while `cer listen
 //! --archive` downloads such a recording, beside the same run with no archive.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -17,7 +17,9 @@ use super::table::{Row, Verdict, mb};
 /// The recording's audio samples (the simulator adds a 44-byte WAV header).
 const BYTES: u64 = 100_000_000;
 /// Runs of each command; the medians are compared.
-const RUNS: usize = 3;
+const RUNS: usize = 5;
+/// 100 MB recordings `listen --archive` downloads one after the other, live calls meanwhile.
+const ARCHIVES: usize = 5;
 /// Bounds of every wait.
 const LIMIT: Duration = Duration::from_secs(120);
 
@@ -87,21 +89,25 @@ fn storage_url(sandbox: &Sandbox, call: &str) -> String {
     location
 }
 
-/// The first archived recording under `root` (not a temporary `.…partial` file), and its size.
-fn archived_recording(root: &Path) -> Option<(PathBuf, u64)> {
+/// The sizes of the archived recordings under `root` (not temporary `.…partial` files).
+fn archived_recordings(root: &Path) -> Vec<u64> {
+    let mut sizes = Vec::new();
     let mut folders = vec![root.to_path_buf()];
     while let Some(folder) = folders.pop() {
-        for entry in std::fs::read_dir(&folder).ok()?.flatten() {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name().to_string_lossy().into_owned();
             if path.is_dir() {
                 folders.push(path);
             } else if name.starts_with("recording-") && name.ends_with(".wav") {
-                return Some((path, entry.metadata().ok()?.len()));
+                sizes.push(entry.metadata().map_or(0, |m| m.len()));
             }
         }
     }
-    None
+    sizes
 }
 
 /// One `cer sync --since 10m --store sqlite:… --archive DEST` in a fresh state folder.
@@ -165,7 +171,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
         std::fs::remove_file(&file).ok();
         let root = work.path().join(format!("archive-{run}"));
         let finished = sync_once(&sandbox, &root.display().to_string(), &[]);
-        let archived = archived_recording(&root).map_or(0, |(_, n)| n);
+        let archived = archived_recordings(&root).first().copied().unwrap_or(0);
         assert_eq!(archived, got, "cer and curl got the same size");
         size = archived;
         cer_times.push(finished.elapsed);
@@ -180,7 +186,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
     let recording_ratio = recording_median.as_secs_f64() / curl_median.as_secs_f64();
     let sync_row = Row::new(
         "`cer sync --since 10m --store sqlite:… --archive DIR`, one call with a 100 MB recording, \
-         median of 3 (the whole sync: report, transcript, recording)",
+         median of 5 (the whole sync: report, transcript, recording)",
         format!(
             "{:.0} ms = {ratio:.2} x curl; peak RSS {:.1} MB",
             super::ms(cer_median),
@@ -201,7 +207,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
         Verdict::of(size > BYTES && ratio <= 1.25 && mb(peak) < 32.0),
     );
     let recording_row = Row::new(
-        "`cer recording ID -o FILE` of the same call's 100 MB recording, median of 3",
+        "`cer recording ID -o FILE` of the same call's 100 MB recording, median of 5",
         format!(
             "{:.0} ms = {recording_ratio:.2} x curl; peak RSS {:.1} MB",
             super::ms(recording_median),
@@ -220,7 +226,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
 /// Row 2: the same sync to SeaweedFS (`weed`), when it is installed.
 pub fn to_s3(runtime: &tokio::runtime::Runtime) -> Row {
     const FIGURE: &str = "`cer sync … --archive s3://BUCKET` (SeaweedFS on loopback), one call with a \
-                          100 MB recording, median of 3";
+                          100 MB recording, median of 5";
     const TARGET: &str = "reported; peak RSS under 32 MB";
     let Some(mut server) = seaweed::Server::start() else {
         return Row::new(
@@ -282,14 +288,14 @@ fn live_latencies(
     latencies
 }
 
-/// `listen --json` with or without `--archive`: a 100 MB recorded call printed, then live calls
-/// while it is archived (or, with no archive, `calls` of them); the latencies and the time the
-/// archive took from the recorded call's line.
+/// `listen --json` with or without `--archive`: [`ARCHIVES`] times, a 100 MB recorded call
+/// printed, then live calls while it is archived (or, with no archive, `calls` of them); the
+/// latencies and the times the archives took from the recorded call's line.
 fn listen_run(
     runtime: &tokio::runtime::Runtime,
     archive: Option<&Path>,
     calls: usize,
-) -> (Vec<Duration>, Option<Duration>) {
+) -> (Vec<Duration>, Vec<Duration>) {
     let sandbox = sandbox(runtime);
     let state = tempfile::tempdir().expect("a folder");
     let dest = archive.map(|a| a.display().to_string());
@@ -298,51 +304,58 @@ fn listen_run(
         flags.extend(["--archive", dest.as_str()]);
     }
     let running = listening_with(&sandbox, state.path(), "1000", &flags);
-    sandbox.place_recorded_call(Duration::from_secs(40));
-    let (printed, _) = running.line(LIMIT).expect("the recorded call printed");
-    let mut took = None;
-    let latencies = live_latencies(&sandbox, &running, |n| match archive {
-        None => n >= calls,
-        Some(root) => {
-            let whole = archived_recording(root).is_some_and(|(_, size)| size > BYTES);
-            if whole && took.is_none() {
-                took = Some(printed.elapsed());
+    let (mut latencies, mut took) = (Vec::new(), Vec::new());
+    for k in 1..=ARCHIVES {
+        sandbox.place_recorded_call(Duration::from_secs(40));
+        let (printed, _) = running.line(LIMIT).expect("the recorded call printed");
+        latencies.extend(live_latencies(&sandbox, &running, |n| match archive {
+            None => n >= calls,
+            Some(root) => {
+                let whole = archived_recordings(root)
+                    .iter()
+                    .filter(|n| **n > BYTES)
+                    .count();
+                if whole >= k && took.len() < k {
+                    took.push(printed.elapsed());
+                }
+                whole >= k
             }
-            whole
-        }
-    });
+        }));
+    }
+    latencies.sort();
     (latencies, took)
 }
 
-/// Row 3: live reports' p99 while `listen --archive DIR` archives a 100 MB recording.
+/// Row 3: live reports' p99 while `listen --archive DIR` archives 100 MB recordings.
 pub fn listen_latency(runtime: &tokio::runtime::Runtime) -> Row {
     let work = tempfile::tempdir().expect("a folder");
     let root = work.path().join("archive");
     let (during, took) = listen_run(runtime, Some(&root), 0);
-    let (plain, _) = listen_run(runtime, None, during.len().max(100));
+    let (plain, _) = listen_run(runtime, None, (during.len() / ARCHIVES).max(20));
     let (p99, plain_p99) = (quantile_ms(&during, 0.99), quantile_ms(&plain, 0.99));
     let ratio = p99 / plain_p99;
+    let took: Vec<String> = took
+        .iter()
+        .map(|t| format!("{:.0}", super::ms(*t)))
+        .collect();
     Row::new(
-        "`listen --json --refetch off --archive DIR`, live calls one at a time while a 100 MB \
-         recording is archived: placed to printed",
+        "`listen --json --refetch off --archive DIR`, live calls one at a time while 5 recordings of \
+         100 MB are archived one after the other: placed to printed",
         format!(
-            "p99 {p99:.2} ms = {ratio:.2} x (p50 {:.2} ms, max {:.2} ms, {} calls; archived in {})",
+            "p99 {p99:.2} ms = {ratio:.2} x (p50 {:.2} ms, max {:.2} ms, {} calls; archives took {} ms)",
             quantile_ms(&during, 0.5),
             quantile_ms(&during, 1.0),
             during.len(),
-            took.map_or("not within the limit".to_string(), |t| format!(
-                "{:.0} ms",
-                super::ms(t)
-            ))
+            took.join(", ")
         ),
         format!(
-            "no archive: p99 {plain_p99:.2} ms (p50 {:.2} ms, max {:.2} ms, {} calls)",
+            "no archive, the same 5 recorded calls: p99 {plain_p99:.2} ms (p50 {:.2} ms, max {:.2} ms, {} calls)",
             quantile_ms(&plain, 0.5),
             quantile_ms(&plain, 1.0),
             plain.len()
         ),
         "p99 within 1.1 x the run with no archive",
-        Verdict::of(took.is_some() && ratio <= 1.1),
+        Verdict::of(took.len() == ARCHIVES && ratio <= 1.1),
     )
 }
 
