@@ -305,9 +305,14 @@ fn listen_run(
     }
     let running = listening_with(&sandbox, state.path(), "1000", &flags);
     let (mut latencies, mut took) = (Vec::new(), Vec::new());
+    let started = Instant::now();
     for k in 1..=ARCHIVES {
         sandbox.place_recorded_call(Duration::from_secs(40));
         let (printed, _) = running.line(LIMIT).expect("the recorded call printed");
+        eprintln!(
+            "  recorded call {k} printed at +{:.0} ms",
+            super::ms(printed - started)
+        );
         latencies.extend(live_latencies(&sandbox, &running, |n| match archive {
             None => n >= calls,
             Some(root) => {
