@@ -21,6 +21,8 @@ fn cer_binary() -> std::path::PathBuf {
     )
 }
 
+#[path = "parts/archive.rs"]
+mod archive;
 #[path = "parts/big_refetch.rs"]
 mod big_refetch;
 #[path = "parts/big_report.rs"]
@@ -51,6 +53,14 @@ fn main() {
         (
             "big-report",
             Box::new(|rt| vec![big_report::fetch_peak(), big_refetch::listen_peak(rt)]),
+        ),
+        (
+            "archive",
+            Box::new(|rt| {
+                let mut rows = archive::to_folder(rt);
+                rows.extend([archive::to_s3(rt), archive::listen_latency(rt)]);
+                rows
+            }),
         ),
         ("version", Box::new(|_| vec![startup::version_vs_true()])),
         ("summaries", Box::new(summaries::rows)),
