@@ -82,6 +82,7 @@ impl S3Server {
             "weed server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir='{dir}/data' \
              -master.port={} -master.port.grpc={} -volume.port={} -volume.port.grpc={} \
              -filer -filer.port={} -filer.port.grpc={} -s3 -s3.port={} -s3.port.grpc={} \
+             -s3.port.iceberg=0 -s3.port.lance=0 \
              -volume.max=50 -master.volumeSizeLimitMB=64 -s3.config='{dir}/s3.json' \
              >'{dir}/log' 2>&1 & pid=$!; read line; kill -9 $pid; wait $pid",
             p[0],
