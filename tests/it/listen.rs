@@ -705,7 +705,17 @@ fn a_server_without_subscription_listing_is_not_taken_for_a_lost_channel() {
     env.sandbox
         .faults()
         .fail_next_on("/call-events-report/v1/subscriptions", 1, 404);
-    std::thread::sleep(Duration::from_secs(4));
+    // The listener's next look at its subscriptions meets the 404: wait until it has.
+    let listing_refused = || {
+        env.sandbox.requests().iter().any(|r| {
+            r.method == "GET" && r.path == "/call-events-report/v1/subscriptions" && r.status == 404
+        })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !listing_refused() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(listing_refused(), "no subscription listing was made");
     let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     let stderr = stop(running);
