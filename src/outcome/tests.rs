@@ -171,27 +171,27 @@ fn gotos_captured_reports_get_the_word_a_person_would_give_them() {
     let cases = [
         // Rang two phones, then a voicemail box that took no message (`FAILED`).
         (
-            include_str!("../../tests/fixtures/report_missed.json"),
+            include_str!("../../tests/fixtures/spiritai-report_missed.json"),
             Outcome::Missed,
         ),
         // Left the Sales queue while phones rang.
         (
-            include_str!("../../tests/fixtures/report_queue_abandon.json"),
+            include_str!("../../tests/fixtures/spiritai-report_queue_abandon.json"),
             Outcome::Abandoned,
         ),
         // Answered from a queue, transferred, answered again.
         (
-            include_str!("../../tests/fixtures/report_transfer.json"),
+            include_str!("../../tests/fixtures/spiritai-report_transfer.json"),
             Outcome::Answered,
         ),
         // An outbound call the other side never picked up.
         (
-            include_str!("../../tests/fixtures/report_outbound_no_answer.json"),
+            include_str!("../../tests/fixtures/spiritai-report_outbound_no_answer.json"),
             Outcome::Missed,
         ),
         // Answered by an agent, then sent to voicemail, which took a message.
         (
-            include_str!("../../tests/fixtures/report_answered_then_voicemail_full.json"),
+            include_str!("../../tests/fixtures/spiritai-report_answered_then_voicemail.json"),
             Outcome::Answered,
         ),
     ];

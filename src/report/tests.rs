@@ -4,7 +4,7 @@ use super::*;
 
 /// GoTo's captured report, whole (the trimmed fixture leaves most call states out).
 const VOICEMAIL: &str =
-    include_str!("../../tests/fixtures/report_answered_then_voicemail_full.json");
+    include_str!("../../tests/fixtures/spiritai-report_answered_then_voicemail.json");
 
 #[test]
 fn reads_the_fixture_report() {

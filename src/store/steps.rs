@@ -128,7 +128,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let location = StoreLocation::Sqlite(dir.path().join("cer.db"));
         let store = Store::open(&location).await.unwrap();
-        let text = include_str!("../../tests/fixtures/report_answered_then_voicemail_full.json");
+        let text =
+            include_str!("../../tests/fixtures/spiritai-report_answered_then_voicemail.json");
         let report = Report::parse(text).unwrap();
         let now = Timestamp::now();
         store

@@ -418,7 +418,7 @@ fn an_unreachable_store_says_which_and_hides_the_password() {
 #[test]
 fn outcomes_an_earlier_version_stored_are_recomputed_once_by_the_new_rule() {
     on_both(|store| async move {
-        let text = include_str!("../fixtures/report_answered_then_voicemail_full.json");
+        let text = include_str!("../fixtures/spiritai-report_answered_then_voicemail.json");
         let report = cer::report::Report::parse(text).unwrap();
         let now = at("2026-11-20T10:06:00Z");
         store
