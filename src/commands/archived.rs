@@ -5,13 +5,12 @@
 
 use anyhow::Context as _;
 use futures_util::StreamExt;
-use jiff::Timestamp;
 use serde_json::Value;
 
 use super::Context;
 use crate::api::recordings::MediaId;
 use crate::archive::Archive;
-use crate::archive::layout::{call_folder, recording_stem, transcript_key};
+use crate::archive::layout::{recording_stem, transcript_key};
 use crate::auth::recordings::{RecordingAccess, recording_access};
 use crate::errors::NeedsRecordingScope;
 use crate::settings::archive::ArchiveSettings;
@@ -115,10 +114,7 @@ impl CallArchive {
 
 /// The call's folder: by the UTC day it ended (else started), when its ID is a plain one.
 fn folder_of(call: &str, report: &Value) -> Option<String> {
-    let call = MediaId::parse(call).ok()?;
-    let time = |field: &str| report.get(field)?.as_str()?.parse::<Timestamp>().ok();
-    let ended = time("callEnded").or_else(|| time("callCreated"))?;
-    Some(call_folder(ended, &call))
+    crate::workers::media::folder_of(call, &report.to_string()).ok()
 }
 
 /// The object under `key`, whole, when it is at most `limit` bytes: `Ok(Err(why))` when it

@@ -16,6 +16,7 @@ use crate::archive::wanted::named_media;
 use crate::archive::{Archive, ArchiveError, Chunks};
 use crate::errors::NeedsRecordingScope;
 use crate::net::ApiError;
+use crate::report::Report;
 use crate::store::Store;
 use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
 
@@ -72,13 +73,11 @@ fn wait(first: SignedDuration, attempts: i64) -> SignedDuration {
 
 /// The folder of call `id` whose newest report is `text`: by the UTC day it ended.
 pub fn folder_of(id: &str, text: &str) -> Result<String, &'static str> {
-    let call = MediaId::parse(id).map_err(|_| "not a plain ID")?;
-    let report: Value = serde_json::from_str(text).map_err(|_| "the stored report is not JSON")?;
-    let time = |field: &str| report.get(field)?.as_str()?.parse::<Timestamp>().ok();
-    let ended = time("callEnded")
-        .or_else(|| time("callCreated"))
-        .ok_or("the report has no callEnded")?;
-    Ok(call_folder(ended, &call))
+    // The one view of a report: its times without a tree of values, whatever its size.
+    let report = Report::parse(text).map_err(|_| "the stored report is not JSON")?;
+    let facts = report.facts();
+    let ended = (facts.call_ended.or(facts.call_created)).ok_or("the report has no callEnded")?;
+    folder_at(id, ended).ok_or("not a plain ID")
 }
 
 /// The folder of call `id` that ended at `ended`; `None` for an ID that is not plain.

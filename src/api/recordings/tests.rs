@@ -1,3 +1,6 @@
+//! The Recording API client against a local GoTo and a local storage host: both token shapes, the
+//! redirect followed without the bearer token, refused tokens replaced, IDs checked.
+
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
