@@ -12,7 +12,7 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 
 use super::errors::ApiError;
-use super::request::{json_body, page_size, query_pairs, single, string_field};
+use super::request::{json_body, page_size, page_start, query_pairs, string_field};
 use super::state::{Channel, Inner, Shared};
 use super::time::now_ms;
 use super::tokens::{Need, check};
@@ -163,11 +163,7 @@ pub(crate) async fn list(
     check(&shared, &headers, Need::Manage)?;
     let pairs = query_pairs(raw.as_deref());
     let size = page_size(&pairs)?;
-    let start = match single(&pairs, "pageMarker")? {
-        None => 0,
-        Some(m) => decode_marker(m)
-            .ok_or_else(|| ApiError::bad_field("pageMarker", "is not a valid page marker"))?,
-    };
+    let start = page_start(&pairs, decode_marker)?;
     let mut inner = shared.lock();
     purge_expired(&mut inner, now_ms());
     let total = inner.channels.len();

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::channels::purge_expired;
 use super::errors::ApiError;
 use super::media_state::RecordingSubscription;
-use super::request::{json_body, query_pairs, single, string_field, string_list};
+use super::request::{json_body, page_start, query_pairs, single, string_field, string_list};
 use super::state::Shared;
 use super::time::{fmt_ms, now_ms};
 use super::tokens::{Need, check};
@@ -147,11 +147,7 @@ pub(crate) async fn list(
     check(&shared, &headers, Need::RecordingManage)?;
     let pairs = query_pairs(raw.as_deref());
     let size = page_size(&pairs)?;
-    let start = match single(&pairs, "pageMarker")? {
-        None => 0,
-        Some(m) => decode_marker(m)
-            .ok_or_else(|| ApiError::bad_field("pageMarker", "is not a valid page marker"))?,
-    };
+    let start = page_start(&pairs, decode_marker)?;
     let mut inner = shared.lock();
     purge_expired(&mut inner, now_ms());
     let all = &inner.media.subscriptions;

@@ -76,6 +76,19 @@ pub(crate) fn page_size(pairs: &[(String, String)]) -> Result<usize, ApiError> {
     }
 }
 
+/// Where a page starts: 0 without `pageMarker`, else what `decode` reads from the marker this
+/// list handed out (a marker it cannot read is a 400, as GoTo answers one).
+pub(crate) fn page_start(
+    pairs: &[(String, String)],
+    decode: impl Fn(&str) -> Option<usize>,
+) -> Result<usize, ApiError> {
+    match single(pairs, "pageMarker")? {
+        None => Ok(0),
+        Some(marker) => decode(marker)
+            .ok_or_else(|| ApiError::bad_field("pageMarker", "is not a valid page marker")),
+    }
+}
+
 /// A required non-empty string field of a JSON body.
 pub(crate) fn string_field<'a>(
     body: &'a Map<String, Value>,
