@@ -3,9 +3,8 @@
 //! transcript, the transcript asked for by the recording's id (GoTo's "same id"). IDs that are
 //! not plain are refused here, before they can become a path or a URL.
 
-use serde_json::Value;
-
 use crate::api::recordings::MediaId;
+use crate::report::media::{MediaEntry, named_by};
 use crate::store::media::{MediaItem, MediaKind};
 
 /// The objects a report names, and the IDs it named that were refused.
@@ -17,25 +16,12 @@ pub struct Named {
     pub refused: Vec<String>,
 }
 
-/// What `report` (of call `call`) names.
-pub fn named_media(call: &str, report: &Value) -> Named {
+/// What the report in `text` (of call `call`) names.
+pub fn named_media(call: &str, text: &str) -> Named {
     let mut named = Named::default();
-    let participants = report.get("participants").and_then(Value::as_array);
-    for participant in participants.into_iter().flatten() {
-        let participant_id = participant
-            .get("id")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        let entries = |list: &str| {
-            participant
-                .get(list)
-                .and_then(Value::as_array)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-        };
-        let (recordings, transcripts) = (entries("recordings"), entries("transcripts"));
-        let mut add = |kind: MediaKind, entry: &Value| {
-            let Some(id) = entry.get("id").and_then(Value::as_str) else {
+    for participant in named_by(text) {
+        let mut add = |kind: MediaKind, entry: &MediaEntry| {
+            let Some(id) = entry.id.as_deref() else {
                 return;
             };
             match MediaId::parse(id) {
@@ -43,21 +29,22 @@ pub fn named_media(call: &str, report: &Value) -> Named {
                     call: call.to_string(),
                     kind,
                     media_id: id.to_string(),
-                    participant_id: participant_id.clone(),
+                    participant_id: participant.participant_id.clone(),
                 }),
                 Err(_) => named.refused.push(id.to_string()),
             }
         };
-        for recording in recordings {
+        for recording in &participant.recordings {
             add(MediaKind::Recording, recording);
         }
-        for transcript in transcripts {
+        for transcript in &participant.transcripts {
             add(MediaKind::Transcript, transcript);
         }
-        if transcripts.is_empty() {
-            let enabled = recordings
+        if participant.transcripts.is_empty() {
+            let enabled = participant
+                .recordings
                 .iter()
-                .filter(|r| r.get("transcriptEnabled") == Some(&Value::Bool(true)));
+                .filter(|r| r.transcript_enabled);
             for recording in enabled {
                 add(MediaKind::Transcript, recording);
             }
@@ -90,7 +77,7 @@ mod tests {
                                         {"id": "r3", "transcriptEnabled": false}]},
             {"id": "p3"}
         ]});
-        let named = named_media("c1", &report);
+        let named = named_media("c1", &report.to_string());
         assert_eq!(
             ids(&named),
             [
@@ -111,7 +98,7 @@ mod tests {
             {"id": "p1", "recordings": [{"id": "../../etc/passwd"}, {"id": "ok-1"}],
              "transcripts": [{"id": "a/b"}, {"id": 7}]}
         ]});
-        let named = named_media("c1", &report);
+        let named = named_media("c1", &report.to_string());
         assert_eq!(ids(&named), [(MediaKind::Recording, "ok-1")]);
         assert_eq!(named.refused, ["../../etc/passwd", "a/b"]);
     }

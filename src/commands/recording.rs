@@ -82,7 +82,7 @@ async fn wanted(
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let ids: Vec<MediaId> = named_media(&id, &report)
+                let ids: Vec<MediaId> = named_media(&id, &report.to_string())
                     .items
                     .into_iter()
                     .filter(|item| item.kind == MediaKind::Recording)

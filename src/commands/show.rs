@@ -255,7 +255,7 @@ async fn call_media(
         },
         None => None,
     };
-    for item in named_media(call, report).items {
+    for item in named_media(call, &report.to_string()).items {
         let Ok(id) = MediaId::parse(&item.media_id) else {
             continue;
         };

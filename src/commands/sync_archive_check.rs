@@ -62,9 +62,8 @@ pub(super) async fn check(
         } else {
             check.missing.push(format!("{id} report.json"));
         }
-        let report: Value = serde_json::from_str(&text)?;
         let rows = store.media_of_call(id).await?;
-        for item in named_media(id, &report).items {
+        for item in named_media(id, &text).items {
             check
                 .media(archive, &folder, &present, &rows, &item)
                 .await?;

@@ -4,6 +4,7 @@
 //! values. Nothing builds a tree of the whole report, so a report costs about its size.
 
 mod id;
+pub mod media;
 mod same;
 mod view;
 
