@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use cer_sandbox::SandboxConfig;
 use serde_json::Value;
 
-use crate::harness::TestEnv;
+use crate::harness::{Running, TestEnv};
 
 /// How long anything asynchronous may take before a test fails.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -167,6 +167,59 @@ fn listen_archive_writes_report_recording_and_transcript_byte_identical() {
 #[test]
 fn listen_archive_with_refetch_off_archives_what_the_first_revision_names() {
     archives_a_recorded_call("off");
+}
+
+/// A stored login whose token GoTo granted `recording.v1.read` but not the recording
+/// notifications (an OAuth client without that scope): written as `cer login` leaves it.
+fn log_in_with_recording_read_only(env: &TestEnv) {
+    env.login();
+    let scopes = "cr.v1.read call-events.v1.notifications.manage recording.v1.read";
+    let file = env.config_dir().join("credentials.json");
+    let mut stored: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let token = env.sandbox.issue_token_with_scopes(scopes, None).unwrap();
+    stored["access_token"] = Value::from(token);
+    stored["scope"] = Value::from(scopes);
+    std::fs::write(&file, stored.to_string()).unwrap();
+}
+
+#[test]
+fn listen_archive_with_a_login_lacking_only_recording_notifications_archives_from_revisions() {
+    let env = env();
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    log_in_with_recording_read_only(&env);
+    let mut command = env.cer_process();
+    command.args([
+        "listen",
+        "--json",
+        "--refetch",
+        "off",
+        "--archive",
+        &archive,
+    ]);
+    let mut running = Running::start(command);
+    running.wait_for_stderr("Ready", LIMIT);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    assert_eq!(running.stdout_lines(1, LIMIT).len(), 1, "the call printed");
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    let (_, stderr) = running.stop();
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    let said: Vec<&String> = stderr
+        .iter()
+        .filter(|line| line.contains("lacks recording.v1.notifications.manage"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once:\n{}", stderr.join("\n"));
+    assert!(said[0].contains("cer login --recordings"), "{}", said[0]);
+    let subscribed = env
+        .sandbox
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/recording/v1/subscriptions"))
+        .count();
+    assert_eq!(subscribed, 0, "no recording subscription without its scope");
 }
 
 #[test]
