@@ -7,6 +7,7 @@ use cer::archive::{Archive, ArchiveError, ArchiveLocation, Chunks, S3Settings};
 use cer::secret::Secret;
 
 use super::s3;
+use crate::probe::sha256_hex;
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -47,14 +48,6 @@ fn chunks_of(bytes: &[u8], then_fail: bool) -> Chunks<'static> {
         )));
     }
     Box::pin(futures_util::stream::iter(parts))
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 #[test]
@@ -245,7 +238,7 @@ mod media_rows {
 
 /// `cer sync --archive` against the simulator's Recording API, end to end.
 mod end_to_end {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::time::Duration;
 
     use cer_sandbox::SandboxConfig;
@@ -253,6 +246,7 @@ mod end_to_end {
 
     use super::super::harness::TestEnv;
     use super::s3;
+    use crate::probe::call_folder;
 
     /// No scheduled calls; recordings and transcripts uploaded as each call ends.
     fn env() -> TestEnv {
@@ -344,19 +338,6 @@ mod end_to_end {
                 transcript: (tid, transcript),
             }
         })
-    }
-
-    /// The one call folder under `root` (`YYYY/MM/DD/ID`).
-    fn call_folder(root: &Path, call: &str) -> PathBuf {
-        let today = jiff::Timestamp::now()
-            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-            .date();
-        root.join(format!(
-            "{:04}/{:02}/{:02}/{call}",
-            today.year(),
-            today.month(),
-            today.day()
-        ))
     }
 
     fn sync(env: &TestEnv, store: &str, extra: &[&str]) -> cer::Captured {

@@ -333,7 +333,6 @@ fn a_secret_in_a_target_url_reaches_no_output_log_or_store_row() {
         .url
         .replace("http://", "http://hook-user:PW-SECRET-1@")
         + "?token=TOKEN-SECRET-2";
-    let metrics = format!("127.0.0.1:{}", free_port());
     let args = [
         "--forward-to",
         &url,
@@ -341,11 +340,12 @@ fn a_secret_in_a_target_url_reaches_no_output_log_or_store_row() {
         "2s",
         "-vv",
         "--metrics",
-        &metrics,
+        "127.0.0.1:0",
     ];
     let mut running = env.listen_with(&args, |command| {
         command.env("CER_FORCE_TTY", "stdout");
     });
+    let metrics = crate::probe::served_address(&running);
     let calls = env.place_calls(1);
     running.wait_for_stderr("gave up forwarding", Duration::from_secs(30));
     let scraped = env.block_on(async {

@@ -16,7 +16,8 @@ use cer::store::outbox::Queue;
 use cer::store::{Store, StoreLocation};
 
 use crate::harness::READY;
-use crate::harness::{Running, TestEnv, free_port, json_lines};
+use crate::harness::{Running, TestEnv, json_lines};
+use crate::probe::{eventually, healthz, served_address};
 
 const ARRIVE: Duration = Duration::from_secs(30);
 const SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
@@ -419,7 +420,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
     let mut command = listen_command(&env, &machine(&env, "first"), &url, &hook);
     command.env("CER_TIME_SCALE", "1");
     let first = ready(command);
-    assert!(eventually(|| receiver.requests() >= 4));
+    assert!(eventually(ARRIVE, || receiver.requests() >= 4));
     let under_way: Vec<String> = receiver.seen.lock().unwrap()[..4]
         .iter()
         .map(|(id, _)| id.clone())
@@ -451,7 +452,7 @@ fn a_listener_stopped_mid_batch_hands_its_unsent_deliveries_to_another() {
         left.sort();
         left
     };
-    eventually(|| left() == under_way);
+    eventually(ARRIVE, || left() == under_way);
     assert_eq!(left(), under_way, "only the POSTs under way stay leased");
     assert!(second.stop().0.is_empty());
 }
@@ -466,10 +467,10 @@ fn two_machines_on_one_postgres_store_share_the_calls_and_report_its_outage() {
     };
     let url = server.create_database();
     let env = TestEnv::new();
-    let addresses = [free_port(), free_port()].map(|port| format!("127.0.0.1:{port}"));
     let [a, b] = ["machine-a", "machine-b"].map(|name| machine(&env, name));
-    let mut first = listener(&env, &a, &url, &["--metrics", &addresses[0]]);
-    let mut second = listener(&env, &b, &url, &["--metrics", &addresses[1]]);
+    let mut first = listener(&env, &a, &url, &["--metrics", "127.0.0.1:0"]);
+    let mut second = listener(&env, &b, &url, &["--metrics", "127.0.0.1:0"]);
+    let addresses = [&first, &second].map(served_address);
     for address in &addresses {
         assert_eq!(healthz(&env, address).0, 200);
     }
@@ -479,40 +480,18 @@ fn two_machines_on_one_postgres_store_share_the_calls_and_report_its_outage() {
 
     server.stop();
     for address in &addresses {
-        let down = eventually(|| healthz(&env, address).0 == 503);
+        let down = eventually(ARRIVE, || healthz(&env, address).0 == 503);
         let (_, body) = healthz(&env, address);
         assert!(down && body.contains("store"), "{address}: {body}");
     }
     calls.extend(env.place_calls(2));
     server.resume();
     for address in &addresses {
-        assert!(eventually(|| healthz(&env, address) == (200, "ok\n".into())));
+        assert!(eventually(ARRIVE, || healthz(&env, address) == (200, "ok\n".into())));
     }
     printed.gather(&mut [("a", &mut first), ("b", &mut second)], calls.len());
     printed.assert_each_once(&calls);
     for running in [first, second] {
         assert!(running.stop().0.is_empty());
     }
-}
-
-fn healthz(env: &TestEnv, address: &str) -> (u16, String) {
-    env.block_on(async {
-        let answer = reqwest::get(format!("http://{address}/healthz"))
-            .await
-            .expect("the health server answers");
-        let status = answer.status().as_u16();
-        (status, answer.text().await.unwrap_or_default())
-    })
-}
-
-/// Polls `done` for up to 20 s.
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
 }

@@ -3,13 +3,14 @@
 //! are downloaded, byte for byte what GoTo (the simulator) serves.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use cer_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::harness::{Running, TestEnv};
+use crate::probe::{call_folder, eventually, healthz, report_gets, served_address, sha256_hex};
 
 /// How long anything asynchronous may take before a test fails.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -21,14 +22,6 @@ fn env() -> TestEnv {
         analysis_delay: Some(Duration::ZERO),
         ..SandboxConfig::default()
     })
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// GETs `url`, with GoTo's bearer token until a redirect leaves for the storage host.
@@ -91,19 +84,6 @@ fn served(env: &TestEnv, call: &str) -> Vec<(String, String)> {
         files.sort();
         files
     })
-}
-
-/// The call's folder under `root` (`YYYY/MM/DD/ID`, the UTC day it ended: today).
-fn call_folder(root: &Path, call: &str) -> PathBuf {
-    let today = jiff::Timestamp::now()
-        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
-        .date();
-    root.join(format!(
-        "{:04}/{:02}/{:02}/{call}",
-        today.year(),
-        today.month(),
-        today.day()
-    ))
 }
 
 /// The files of `folder` and their SHA-256, once there are `count` of them. A download in
@@ -247,47 +227,17 @@ fn listen_archive_with_a_login_lacking_recording_read_is_exit_4_before_anything_
     );
 }
 
-/// One scrape, parsed by `prometheus-parse`: each sample by its name and labels, as text.
-fn scrape(env: &TestEnv, address: &str) -> BTreeMap<String, f64> {
-    let (status, text) = get(env, format!("http://{address}/metrics"));
-    assert_eq!(status, 200);
-    let lines = text.lines().map(|line| Ok(line.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
-    scrape
-        .samples
+/// The `cer_media` samples of one scrape, each as `name{KIND}` (the `kind` label's value).
+fn media_samples(env: &TestEnv, address: &str) -> BTreeMap<String, f64> {
+    crate::probe::scrape(env, address)
         .into_iter()
-        .map(|sample| {
-            let value = match sample.value {
-                prometheus_parse::Value::Counter(v) | prometheus_parse::Value::Gauge(v) => v,
-                other => panic!("unexpected sample {other:?}"),
-            };
-            let kind = sample.labels.get("kind").map(|k| format!("{{{k}}}"));
-            (
-                format!("{}{}", sample.metric, kind.unwrap_or_default()),
-                value,
-            )
+        .filter(|((name, _), _)| name.starts_with("cer_media"))
+        .map(|((name, labels), value)| {
+            let kind = labels.iter().find(|(label, _)| label == "kind");
+            let kind = kind.map(|(_, kind)| format!("{{{kind}}}"));
+            (format!("{name}{}", kind.unwrap_or_default()), value)
         })
-        .filter(|(name, _)| name.starts_with("cer_media"))
         .collect()
-}
-
-fn get(env: &TestEnv, url: String) -> (u16, String) {
-    env.block_on(async {
-        let answer = reqwest::get(url).await.expect("the metrics server answers");
-        (answer.status().as_u16(), answer.text().await.unwrap())
-    })
-}
-
-/// Polls until `done` holds or [`LIMIT`] passes; returns whether it held.
-fn eventually(mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + LIMIT;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
 }
 
 #[test]
@@ -296,19 +246,19 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
     let root = env.work_dir().join("archive");
     // A file where the folder should be: every write to the archive fails.
     std::fs::write(&root, b"in the way").unwrap();
-    let address = format!("127.0.0.1:{}", crate::harness::free_port());
     let archive = root.display().to_string();
     let args = [
         "--json",
         "--refetch",
         "off",
         "--metrics",
-        &address,
+        "127.0.0.1:0",
         "--archive",
         &archive,
     ];
     let mut running = env.listen(&args);
-    let zero = scrape(&env, &address);
+    let address = served_address(&running);
+    let zero = media_samples(&env, &address);
     for kind in ["recording", "transcript"] {
         assert_eq!(
             zero[&format!("cer_media_archived_total{{{kind}}}")],
@@ -329,8 +279,8 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
     let lines = running.stdout_lines(1, LIMIT);
     assert!(lines.len() == 1 && lines[0].contains(&call), "{lines:?}");
     let mut last = (0, String::new());
-    let says_why = eventually(|| {
-        last = get(&env, format!("http://{address}/healthz"));
+    let says_why = eventually(LIMIT, || {
+        last = healthz(&env, &address);
         last.0 == 503 && last.1.contains("archive")
     });
     assert!(says_why, "no 503 naming the archive: {last:?}");
@@ -338,12 +288,8 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
     std::fs::remove_file(&root).unwrap();
     let files = wait_for_files(&call_folder(&root, &call), 3);
     assert_eq!(files, served(&env, &call));
-    let healthy = eventually(|| get(&env, format!("http://{address}/healthz")).0 == 200);
-    assert!(
-        healthy,
-        "{:?}",
-        get(&env, format!("http://{address}/healthz"))
-    );
+    let healthy = eventually(LIMIT, || healthz(&env, &address).0 == 200);
+    assert!(healthy, "{:?}", healthz(&env, &address));
     let size = |prefix: &str| -> f64 {
         let folder = call_folder(&root, &call);
         let file = files
@@ -353,8 +299,8 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
         std::fs::metadata(folder.join(&file.0)).unwrap().len() as f64
     };
     let mut samples = BTreeMap::new();
-    let counted = eventually(|| {
-        samples = scrape(&env, &address);
+    let counted = eventually(LIMIT, || {
+        samples = media_samples(&env, &address);
         samples["cer_media_archived_total{recording}"] == 1.0
             && samples["cer_media_archived_total{transcript}"] == 1.0
             && samples["cer_media_pending"] == 0.0
@@ -415,7 +361,7 @@ fn keep_removes_an_old_calls_archive_folder_and_rows_and_leaves_a_recent_one() {
     }
     let archive = root.display().to_string();
     let running = env.listen(&["--keep", "30d", "--refetch", "off", "--archive", &archive]);
-    let gone = eventually(|| !root.join("2020").exists());
+    let gone = eventually(LIMIT, || !root.join("2020").exists());
     let (_, stderr) = running.stop();
     assert!(
         gone,
@@ -426,16 +372,6 @@ fn keep_removes_an_old_calls_archive_folder_and_rows_and_leaves_a_recent_one() {
     let rows = |call: &str| env.block_on(store.media_of_call(call)).unwrap().len();
     assert_eq!(rows("old"), 0);
     assert_eq!(rows("recent"), 1);
-}
-
-/// GETs of one call's report the simulator answered so far.
-fn report_gets(env: &TestEnv, id: &str) -> usize {
-    let path = format!("/call-events-report/v1/reports/{id}");
-    let requests = env.sandbox.requests();
-    requests
-        .iter()
-        .filter(|r| r.method == "GET" && r.path == path)
-        .count()
 }
 
 #[test]
@@ -525,7 +461,7 @@ fn two_listeners_archive_each_object_once(
     let mut files = Vec::new();
     for call in &calls {
         let mut held = Vec::new();
-        eventually(|| {
+        eventually(LIMIT, || {
             held = read(&env, call);
             held.len() >= 3
         });

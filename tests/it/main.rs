@@ -24,6 +24,7 @@ mod memory;
 mod metrics_server;
 mod postgres;
 mod printed;
+mod probe;
 mod proxy;
 mod refetch;
 mod revisions;

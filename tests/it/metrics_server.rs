@@ -7,7 +7,8 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::harness::{READY, Running, TestEnv, free_port};
+use crate::harness::{READY, Running, TestEnv};
+use crate::probe::served_address;
 
 /// The server's header-read timeout at `CER_TIME_SCALE=1`.
 const HEADER_READ: Duration = Duration::from_secs(5);
@@ -53,8 +54,8 @@ fn healthz_within(address: &str, limit: Duration) -> String {
 #[test]
 fn slow_clients_are_capped_and_timed_out_while_healthz_answers() {
     let env = TestEnv::new();
-    let address = format!("127.0.0.1:{}", free_port());
-    let running = listen_with_metrics(&env, &address);
+    let running = listen_with_metrics(&env, "127.0.0.1:0");
+    let address = served_address(&running);
     let started = Instant::now();
     let slow: Vec<TcpStream> = (0..100)
         .map(|_| {
@@ -101,7 +102,7 @@ fn slow_clients_are_capped_and_timed_out_while_healthz_answers() {
 #[test]
 fn metrics_on_a_non_loopback_address_warn_and_on_loopback_do_not() {
     let env = TestEnv::new();
-    let exposed = listen_with_metrics(&env, &format!("0.0.0.0:{}", free_port()));
+    let exposed = listen_with_metrics(&env, "0.0.0.0:0");
     let (_, stderr) = exposed.stop();
     let warned: Vec<&String> = stderr
         .iter()
@@ -109,7 +110,7 @@ fn metrics_on_a_non_loopback_address_warn_and_on_loopback_do_not() {
         .collect();
     assert_eq!(warned.len(), 1, "{stderr:?}");
     assert!(warned[0].contains("127.0.0.1"), "{warned:?}");
-    let local = listen_with_metrics(&env, &format!("127.0.0.1:{}", free_port()));
+    let local = listen_with_metrics(&env, "127.0.0.1:0");
     let (_, stderr) = local.stop();
     assert!(
         !stderr.iter().any(|line| line.contains("loopback")),
@@ -126,12 +127,11 @@ fn slow_clients_under_a_small_descriptor_limit_leave_the_store_its_descriptors()
     use std::os::unix::process::CommandExt as _;
 
     let env = TestEnv::new();
-    let address = format!("127.0.0.1:{}", free_port());
     let mut command = env.cer_process();
     command
         .env("CER_TOKEN", env.sandbox.issue_token(None))
         .env("CER_TIME_SCALE", "1")
-        .args(["listen", "--json", "--metrics", &address]);
+        .args(["listen", "--json", "--metrics", "127.0.0.1:0"]);
     // SAFETY: only setrlimit, which is async-signal-safe, runs between fork and exec.
     unsafe {
         command.pre_exec(|| {
@@ -147,6 +147,7 @@ fn slow_clients_under_a_small_descriptor_limit_leave_the_store_its_descriptors()
     }
     let mut running = Running::start(command);
     running.wait_for_stderr("Serving metrics", READY);
+    let address = served_address(&running);
     let slow: Vec<TcpStream> = (0..300)
         .filter_map(|_| {
             let mut socket = TcpStream::connect(&address).ok()?;

@@ -15,6 +15,7 @@ use sqlx::Row;
 
 use crate::delivery::{Fault, Receiver, SECRET, header};
 use crate::harness::{Running, TestEnv, json_lines};
+use crate::probe::report_gets;
 
 /// The re-fetch point of most tests: far enough after `callEnded` for the first fetch and
 /// the analysis to come first on a busy machine, near enough to keep the tests short.
@@ -59,16 +60,6 @@ fn wait_for_revisions(env: &TestEnv, store: &Store, id: &str, count: usize) -> V
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-}
-
-/// GETs of one call's report the simulator answered so far.
-fn report_gets(env: &TestEnv, id: &str) -> usize {
-    let path = format!("/call-events-report/v1/reports/{id}");
-    env.sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path == path)
-        .count()
 }
 
 /// Waits until the simulator answered `count` GETs of `id`'s report.

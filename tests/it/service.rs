@@ -9,87 +9,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::harness::READY;
-use crate::harness::{Running, TestEnv, free_port, json_lines};
+use crate::harness::{Running, TestEnv, json_lines};
+use crate::probe::{Samples, eventually, healthz, listen_with_metrics, scrape, value};
 
 const ARRIVE: Duration = Duration::from_secs(20);
 const CHANNELS: &str = "/notification-channel/v1/channels";
-
-/// `cer listen --json --metrics 127.0.0.1:PORT` with a sandbox token; returns it and the address.
-fn listen_with_metrics(env: &TestEnv, args: &[&str]) -> (Running, String) {
-    let address = format!("127.0.0.1:{}", free_port());
-    let mut command = env.cer_process();
-    command
-        .env("CER_TOKEN", env.sandbox.issue_token(None))
-        .args(["listen", "--json", "--metrics", &address])
-        .args(args);
-    let mut running = Running::start(command);
-    running.wait_for_stderr("Serving metrics", READY);
-    (running, address)
-}
-
-fn get(env: &TestEnv, url: String) -> (u16, String) {
-    env.block_on(async {
-        let answer = reqwest::get(url).await.expect("the metrics server answers");
-        let status = answer.status().as_u16();
-        (status, answer.text().await.expect("a text body"))
-    })
-}
-
-fn healthz(env: &TestEnv, address: &str) -> (u16, String) {
-    get(env, format!("http://{address}/healthz"))
-}
-
-/// One scrape, parsed by `prometheus-parse`, as (name, sorted labels) → value.
-type Samples = BTreeMap<(String, Vec<(String, String)>), f64>;
-
-fn scrape(env: &TestEnv, address: &str) -> Samples {
-    let (status, text) = get(env, format!("http://{address}/metrics"));
-    assert_eq!(status, 200);
-    let lines = text.lines().map(|line| Ok(line.to_string()));
-    let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
-    scrape
-        .samples
-        .into_iter()
-        .map(|sample| {
-            let value = match sample.value {
-                prometheus_parse::Value::Counter(v)
-                | prometheus_parse::Value::Gauge(v)
-                | prometheus_parse::Value::Untyped(v) => v,
-                other => panic!("unexpected sample {other:?}"),
-            };
-            let mut labels: Vec<(String, String)> = sample
-                .labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect();
-            labels.sort();
-            ((sample.metric, labels), value)
-        })
-        .collect()
-}
-
-fn value(samples: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
-    let mut labels: Vec<(String, String)> = labels
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    labels.sort();
-    *samples
-        .get(&(name.to_string(), labels.clone()))
-        .unwrap_or_else(|| panic!("no {name}{labels:?} in {samples:#?}"))
-}
-
-/// Polls until `done` holds or `limit` passes; returns whether it held.
-fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    done()
-}
 
 #[test]
 fn healthz_is_503_with_the_reason_until_ready_then_200() {

@@ -9,16 +9,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{TestEnv, free_port, json_lines};
-
-fn healthz(env: &TestEnv, address: &str) -> (u16, String) {
-    let url = format!("http://{address}/healthz");
-    env.block_on(async {
-        let answer = reqwest::get(url).await.expect("the metrics server answers");
-        let status = answer.status().as_u16();
-        (status, answer.text().await.expect("a text body"))
-    })
-}
+use crate::harness::{TestEnv, json_lines};
+use crate::probe::{healthz, served_address};
 
 /// Polls `/healthz` until its status is `want` or `limit` passes; returns the last answer.
 fn healthz_turns(env: &TestEnv, address: &str, want: u16, limit: Duration) -> (u16, String) {
@@ -69,8 +61,8 @@ fn healthz_is_503_naming_the_store_while_its_writes_fail_and_200_once_they_work(
         return;
     };
     let env = TestEnv::new();
-    let address = format!("127.0.0.1:{}", free_port());
-    let mut running = env.listen(&["--json", "--store", &url, "--metrics", &address]);
+    let mut running = env.listen(&["--json", "--store", &url, "--metrics", "127.0.0.1:0"]);
+    let address = served_address(&running);
     let first = env.place_calls(1);
     assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
     assert_eq!(healthz(&env, &address), (200, "ok\n".to_string()));

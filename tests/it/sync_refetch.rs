@@ -10,6 +10,7 @@ use cer_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::harness::TestEnv;
+use crate::probe::report_gets;
 
 /// The re-fetch point: after `callEnded`, soon enough to keep the test short.
 const POINT: &str = "2s";
@@ -33,15 +34,6 @@ fn store(env: &TestEnv, url: &str) -> Store {
     let location = StoreLocation::parse(url).unwrap();
     env.block_on(Store::open(&location))
         .expect("the store opens")
-}
-
-fn report_gets(env: &TestEnv, id: &str) -> usize {
-    let path = format!("/call-events-report/v1/reports/{id}");
-    env.sandbox
-        .requests()
-        .iter()
-        .filter(|r| r.method == "GET" && r.path == path)
-        .count()
 }
 
 /// Stores one call with a re-fetch point ahead, adds its analysis, and waits until the
