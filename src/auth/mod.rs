@@ -3,6 +3,7 @@
 pub mod credentials;
 mod local_error;
 pub mod oauth;
+mod os_keyring;
 pub mod recordings;
 pub(crate) mod redirect;
 pub mod store;

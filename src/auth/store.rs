@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::credentials::Credentials;
+use super::os_keyring;
 
 const KEYRING_SERVICE: &str = "cer";
 const KEYRING_USER: &str = "default";
@@ -270,12 +271,12 @@ fn keyring_call<T, F>(
 ) -> impl Future<Output = Result<T, KeyringTrouble>> + Send + use<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&keyring::Entry) -> keyring::Result<T> + Send + 'static,
+    F: FnOnce(&os_keyring::Entry) -> os_keyring::Result<T> + Send + 'static,
 {
     let (send, receive) = tokio::sync::oneshot::channel();
     std::thread::spawn(move || {
         let result =
-            keyring::Entry::new(KEYRING_SERVICE, KEYRING_USER).and_then(|entry| operation(&entry));
+            os_keyring::entry(KEYRING_SERVICE, KEYRING_USER).and_then(|entry| operation(&entry));
         let _ = send.send(result);
     });
     async move {
@@ -283,7 +284,7 @@ where
             Err(_) => Err(KeyringTrouble::Timeout),
             Ok(Err(_)) => Err(KeyringTrouble::Failed("the keyring thread stopped".into())),
             Ok(Ok(Ok(value))) => Ok(value),
-            Ok(Ok(Err(keyring::Error::NoEntry))) => Err(KeyringTrouble::NoEntry),
+            Ok(Ok(Err(os_keyring::Error::NoEntry))) => Err(KeyringTrouble::NoEntry),
             Ok(Ok(Err(err))) => Err(KeyringTrouble::Failed(err.to_string())),
         }
     }

@@ -22,6 +22,7 @@ mod login_scopes;
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 mod memory;
 mod metrics_server;
+mod os_keyring;
 mod postgres;
 mod printed;
 mod probe;
