@@ -8,17 +8,19 @@ use jiff::tz::TimeZone;
 use super::Context;
 use crate::errors::UsageError;
 use crate::escape::terminal_safe;
+use crate::exit_status::ExitStatus;
 use crate::settings::persistence::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
 use crate::store::outbox::Listed;
 use crate::store::targets::Registered;
 use crate::target::ForwardTarget;
 
-pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store).await?;
     let output = &context.output;
     if let Some(given) = &args.forget {
-        return forget(&store, given, context).await;
+        forget(&store, given, context).await?;
+        return Ok(ExitStatus::Success);
     }
     if args.retry {
         let now = jiff::Timestamp::now();
@@ -28,7 +30,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
              (the running one within a second).",
             if queued == 1 { "y" } else { "ies" }
         ));
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     let now = jiff::Timestamp::now();
     // Orphaned deliveries past their --forward-for are failed, as a listener would find them;
@@ -43,7 +45,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         } else {
             "Nothing waits in the outbox: every report was delivered."
         });
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     let json = args.json || !output.stdout_is_terminal();
     let mut text = String::new();
@@ -59,7 +61,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
     }
     output.data(text.as_bytes())?;
     output.status(counted(&rows));
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// `--forget TARGET`: unregisters the target and drops its queue.

@@ -16,6 +16,7 @@ use super::Context;
 use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
+use crate::exit_status::ExitStatus;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Outbox, RefetchResult};
 use crate::settings::persistence::SyncSettings;
@@ -44,7 +45,7 @@ struct Tally {
 /// Re-fetch points claimed at once; each batch is done before its lease could run out.
 const REFETCH_BATCH: i64 = 8;
 
-pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&settings.store).await?;
     let archive = super::sync_archive::prepare(&settings, &store, context).await?;
     let api = context.api();
@@ -108,7 +109,8 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
     }
     let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
     finish(context, &tally, start, end)?;
-    archived
+    archived?;
+    Ok(ExitStatus::Success)
 }
 
 /// Does the re-fetches due for the calls of the range with the listener's own re-fetcher:

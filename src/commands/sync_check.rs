@@ -9,6 +9,7 @@ use tracing::level_filters::LevelFilter;
 use super::Context;
 use super::sync_archive_check::{ArchiveCheck, check};
 use crate::archive::Archive;
+use crate::exit_status::ExitStatus;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
 
@@ -31,7 +32,7 @@ pub async fn run(
     settings: &SyncSettings,
     archive: Option<&Archive>,
     context: &Context,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitStatus> {
     let calls = ids.len();
     let (stored, missing) = split_stored(store, ids).await?;
     let archived = check(store, archive, &stored, settings.verify).await?;
@@ -59,7 +60,8 @@ pub async fn run(
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;
-    verdict(&found)
+    verdict(&found)?;
+    Ok(ExitStatus::Success)
 }
 
 fn as_json(found: &Findings, settings: &SyncSettings) -> anyhow::Result<String> {
