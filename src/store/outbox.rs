@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use sqlx::{Any, Row, Transaction};
 
 use super::targets::{served, served_since};
-use super::{Backend, Store, StoreError};
+use super::{Backend, InStore, Store, StoreError};
 
 /// What else to do with a newly stored report: when to fetch it again for post-call
 /// analysis. Its deliveries need nothing from the caller: every registered target gets one.
@@ -121,7 +121,7 @@ pub(super) async fn enqueue_missing(
     .execute(&mut **tx)
     .await
     .map(drop)
-    .map_err(|e| store.failed(e))
+    .in_store(store)
 }
 
 /// A new revision: what still waits of older ones is superseded, and the new one is queued
@@ -141,7 +141,7 @@ pub(super) async fn supersede_and_enqueue(
     .bind(revision)
     .execute(&mut **tx)
     .await
-    .map_err(|e| store.failed(e))?;
+    .in_store(store)?;
     // `WHERE true`: SQLite would read `ON CONFLICT` as a join's `ON` without it.
     sqlx::query(
         "INSERT INTO cer_outbox (conversation_space_id, revision, target_key, state, attempts, \
@@ -155,7 +155,7 @@ pub(super) async fn supersede_and_enqueue(
     .execute(&mut **tx)
     .await
     .map(drop)
-    .map_err(|e| store.failed(e))
+    .in_store(store)
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -201,10 +201,10 @@ impl Store {
             .bind(&self.holder)
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
-            let claim = claimed_row(&row, target_key, lease_ms).map_err(|e| self.failed(e))?;
+            let claim = claimed_row(&row, target_key, lease_ms).in_store(self)?;
             claimed.push(claim);
         }
         claimed.sort_by(|a, b| (a.0, &a.1.id, a.1.revision).cmp(&(b.0, &b.1.id, b.1.revision)));
@@ -248,11 +248,7 @@ impl Store {
         if let (Some(next), Some(error)) = (next, error) {
             query = query.bind(next).bind(error.as_str());
         }
-        query
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(|e| self.failed(e))
+        query.execute(&self.pool).await.map(drop).in_store(self)
     }
 
     /// Hands claimed deliveries back unattempted: due again at once, for any listener.
@@ -269,7 +265,7 @@ impl Store {
             .bind(delivery.lease_ms)
             .execute(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         }
         Ok(())
     }
@@ -299,7 +295,7 @@ impl Store {
             .bind(served_since(now))
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         rows.iter()
             .map(|row| {
                 let state: String = row.try_get(3)?;
@@ -317,7 +313,7 @@ impl Store {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// Queues every failed delivery again, due now, with `forward_for` more to succeed.
@@ -334,7 +330,7 @@ impl Store {
         .bind(now.as_millisecond().saturating_add(millis(forward_for)))
         .execute(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         Ok(done.rows_affected())
     }
 
@@ -346,11 +342,11 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         rows.iter()
             .map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?)))
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// Queues the newest revision of each stored report of `ids` for each registered target
@@ -360,11 +356,11 @@ impl Store {
         if ids.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         for id in ids {
             enqueue_missing(self, &mut tx, id, now).await?;
         }
-        tx.commit().await.map_err(|e| self.failed(e))
+        tx.commit().await.in_store(self)
     }
 
     /// Deliveries pending and failed for calls created in `[from, to)` (`sync --check`); a
@@ -389,9 +385,9 @@ impl Store {
             .bind(served_since(now))
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
-        let pending: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
-        let failed: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+            .in_store(self)?;
+        let pending: i64 = row.try_get(0).in_store(self)?;
+        let failed: i64 = row.try_get(1).in_store(self)?;
         Ok((pending, failed))
     }
 
@@ -416,7 +412,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .and_then(|row| row.try_get::<i64, _>(0))
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// `r.call_created` in `[$1, $2)`.
@@ -442,7 +438,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .and_then(|row| row.try_get::<i64, _>(0))
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 }
 
