@@ -11,7 +11,7 @@ use crate::escape::terminal_safe;
 use crate::exit_status::ExitStatus;
 use crate::settings::persistence::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
-use crate::store::outbox::Listed;
+use crate::store::outbox::{DeliveryState, Listed};
 use crate::store::targets::Registered;
 use crate::target::ForwardTarget;
 
@@ -128,14 +128,19 @@ fn named<'a>(given: &str, known: &'a [Registered]) -> Result<&'a Registered, Usa
 /// `3 pending, 1 failed, 2 orphaned (orphaned: no running listener forwards to …)`.
 fn counted(rows: &[Listed]) -> String {
     let mut parts = Vec::new();
-    for state in ["pending", "failed", "superseded", "orphaned"] {
+    for state in [
+        DeliveryState::Pending,
+        DeliveryState::Failed,
+        DeliveryState::Superseded,
+        DeliveryState::Orphaned,
+    ] {
         let n = rows.iter().filter(|row| row.state == state).count();
         if n > 0 {
             parts.push(format!("{n} {state}"));
         }
     }
     let mut line = parts.join(", ");
-    if rows.iter().any(|row| row.state == "orphaned") {
+    if rows.iter().any(|row| row.state == DeliveryState::Orphaned) {
         line.push_str(
             " (orphaned: no running listener forwards to their target; they wait for one until \
              --forward-for runs out, or `cer deliveries --forget TAG` drops them)",
@@ -150,7 +155,7 @@ fn tab_separated(row: &Listed) -> String {
         row.target.clone(),
         row.conversation_space_id.clone(),
         row.revision.to_string(),
-        row.state.clone(),
+        row.state.to_string(),
         row.attempts.to_string(),
         row.last_error.clone().unwrap_or_default(),
         row.next_try.map(|t| t.to_string()).unwrap_or_default(),
@@ -180,7 +185,7 @@ fn human(row: &Listed, zone: &TimeZone) -> String {
     );
     format!(
         "{:<10}  {call:<43}  {}  {} attempt(s){error}{next}",
-        row.state,
+        row.state.as_str(),
         terminal_safe(&row.target),
         row.attempts
     )

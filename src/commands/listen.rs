@@ -380,7 +380,6 @@ async fn watch_store(
             && let Ok(counts) = store.pending_by_target().await
         {
             // A target with nothing pending has no row: it reads as zero, not as its last count.
-            let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
             for target in &targets {
                 let pending = counts.get(target.key()).copied().unwrap_or(0);
                 service

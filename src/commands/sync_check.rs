@@ -12,6 +12,7 @@ use crate::archive::Archive;
 use crate::exit_status::ExitStatus;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
+use crate::store::outbox::DeliveryCounts;
 
 /// What the check found for a range: the store's side of GoTo's summaries.
 struct Findings {
@@ -40,7 +41,7 @@ pub async fn run(
     let refetches = store
         .refetches_between(start, end, jiff::Timestamp::now())
         .await?;
-    let (pending, failed) = store.deliveries_between(start, end).await?;
+    let DeliveryCounts { pending, failed } = store.deliveries_between(start, end).await?;
     let orphaned = store.orphaned_between(start, end).await?;
     let found = Findings {
         calls,

@@ -414,17 +414,14 @@ mod tests {
             revised,
             crate::store::Revised::New { revision: 2, .. }
         ));
-        let mut rows: Vec<(i64, String)> = store
+        let mut rows: Vec<(i64, &str)> = store
             .list_deliveries(false, now)
             .await
             .unwrap()
             .into_iter()
-            .map(|d| (d.revision, d.state))
+            .map(|d| (d.revision, d.state.as_str()))
             .collect();
-        rows.sort();
-        assert_eq!(
-            rows,
-            [(1, "superseded".to_string()), (2, "pending".to_string())]
-        );
+        rows.sort_unstable();
+        assert_eq!(rows, [(1, "superseded"), (2, "pending")]);
     }
 }
