@@ -43,13 +43,13 @@ pub struct NeedsRecordingScope(pub String);
 #[derive(Debug, PartialEq, Eq)]
 pub struct Verdict {
     pub status: ExitStatus,
-    /// False for a closed pipe and an interrupt: cer then leaves quietly.
+    /// False for a closed pipe: cer then leaves quietly.
     pub print: bool,
     pub hint: Option<String>,
 }
 
 impl Verdict {
-    fn quiet(status: ExitStatus) -> Self {
+    fn silent(status: ExitStatus) -> Self {
         Self {
             status,
             print: false,
@@ -57,7 +57,7 @@ impl Verdict {
         }
     }
 
-    fn loud(status: ExitStatus, hint: Option<&str>) -> Self {
+    fn printed(status: ExitStatus, hint: Option<&str>) -> Self {
         Self {
             status,
             print: true,
@@ -70,22 +70,22 @@ impl Verdict {
 pub fn verdict(err: &anyhow::Error) -> Verdict {
     // A context, which `chain()` does not show as its own type.
     if let Some(first) = err.downcast_ref::<FirstConnectionFailed>() {
-        return Verdict::loud(ExitStatus::Failure, Some(first.hint));
+        return Verdict::printed(ExitStatus::Failure, Some(first.hint));
     }
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
         {
-            return Verdict::quiet(ExitStatus::Success);
+            return Verdict::silent(ExitStatus::Success);
         }
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
-            return Verdict::loud(ExitStatus::Usage, usage.hint.as_deref());
+            return Verdict::printed(ExitStatus::Usage, usage.hint.as_deref());
         }
         if cause.is::<NeedsRecordingScope>() {
-            return Verdict::loud(ExitStatus::Auth, Some(RECORDINGS_HINT));
+            return Verdict::printed(ExitStatus::Auth, Some(RECORDINGS_HINT));
         }
         if let Some(auth) = cause.downcast_ref::<AuthError>() {
-            return Verdict::loud(ExitStatus::Auth, Some(auth_hint(auth)));
+            return Verdict::printed(ExitStatus::Auth, Some(auth_hint(auth)));
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api_verdict(api);
@@ -97,10 +97,10 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
             return verdict;
         }
         if let Some(login) = cause.downcast_ref::<LoginError>() {
-            return Verdict::loud(ExitStatus::Failure, login_hint(login));
+            return Verdict::printed(ExitStatus::Failure, login_hint(login));
         }
     }
-    Verdict::loud(ExitStatus::Failure, None)
+    Verdict::printed(ExitStatus::Failure, None)
 }
 
 /// For an OAuth client that is missing or cannot be used.
@@ -118,7 +118,7 @@ fn api_verdict(err: &ApiError) -> Verdict {
         ApiError::Local(cause) => {
             let cause: &(dyn std::error::Error + 'static) = cause.as_ref();
             return local_verdict(cause)
-                .unwrap_or_else(|| Verdict::loud(ExitStatus::Failure, None));
+                .unwrap_or_else(|| Verdict::printed(ExitStatus::Failure, None));
         }
         ApiError::Auth(auth) => (ExitStatus::Auth, Some(auth_hint(auth))),
         ApiError::Unauthorized { .. } => {
@@ -143,25 +143,25 @@ fn api_verdict(err: &ApiError) -> Verdict {
         ),
         _ => (ExitStatus::Failure, None),
     };
-    Verdict::loud(status, hint)
+    Verdict::printed(status, hint)
 }
 
 fn listen_verdict(err: &ListenError) -> Verdict {
     match err {
         ListenError::Api(api) => api_verdict(api),
-        ListenError::NeedsStart(_) => Verdict::loud(ExitStatus::Usage, Some(NEEDS_START_HINT)),
-        ListenError::Store(_) => Verdict::loud(ExitStatus::Failure, None),
+        ListenError::NeedsStart(_) => Verdict::printed(ExitStatus::Usage, Some(NEEDS_START_HINT)),
+        ListenError::Store(_) => Verdict::printed(ExitStatus::Failure, None),
     }
 }
 
 /// Errors of cer's own side, met alone or inside [`ApiError::Local`].
 fn local_verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
     if cause.is::<CredentialsError>() {
-        Some(Verdict::loud(ExitStatus::Failure, None))
+        Some(Verdict::printed(ExitStatus::Failure, None))
     } else if cause.is::<OAuthClientError>() {
-        Some(Verdict::loud(ExitStatus::Usage, Some(OAUTH_CLIENT_HINT)))
+        Some(Verdict::printed(ExitStatus::Usage, Some(OAUTH_CLIENT_HINT)))
     } else if cause.is::<NeedsStart>() {
-        Some(Verdict::loud(ExitStatus::Usage, Some(NEEDS_START_HINT)))
+        Some(Verdict::printed(ExitStatus::Usage, Some(NEEDS_START_HINT)))
     } else {
         None
     }
@@ -270,7 +270,7 @@ mod tests {
             waited: std::time::Duration::from_secs(10),
         };
         let verdict_of_lock = verdict(&anyhow::Error::new(ApiError::local(lock)));
-        assert_eq!(verdict_of_lock, Verdict::loud(ExitStatus::Failure, None));
+        assert_eq!(verdict_of_lock, Verdict::printed(ExitStatus::Failure, None));
         let store = CredentialsError::Store(crate::auth::store::TokenStoreError("locked".into()));
         assert_eq!(status_of(anyhow::Error::new(store)), ExitStatus::Failure);
         let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_SECRET not set".into());
@@ -279,7 +279,7 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             verdict(&err),
-            Verdict::loud(ExitStatus::Usage, Some(OAUTH_CLIENT_HINT))
+            Verdict::printed(ExitStatus::Usage, Some(OAUTH_CLIENT_HINT))
         );
         let header = ApiError::local(OAuthClientError::NotAHeader);
         assert_eq!(status_of(anyhow::Error::new(header)), ExitStatus::Usage);
@@ -293,7 +293,7 @@ mod tests {
         let err = anyhow::Error::new(needs).context("listening stopped");
         assert_eq!(
             verdict(&err),
-            Verdict::loud(ExitStatus::Usage, Some(NEEDS_START_HINT))
+            Verdict::printed(ExitStatus::Usage, Some(NEEDS_START_HINT))
         );
         let missing = ListenError::from(ApiError::NotFound {
             message: String::new(),

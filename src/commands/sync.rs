@@ -50,7 +50,7 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<Ex
     let archive = super::sync_archive::prepare(&settings, &store, context).await?;
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
-    let Listed { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;
+    let ListedIds { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;
     if settings.check {
         return super::sync_check::run(
             &store,
@@ -164,7 +164,7 @@ async fn refetch_due(
 
 /// The calls of a range as GoTo's summaries list them.
 #[derive(Debug, Default)]
-struct Listed {
+struct ListedIds {
     /// Every conversationSpaceId, each once, in GoTo's order.
     ids: Vec<String>,
     /// Summaries that name no conversationSpaceId: calls no report can be fetched for.
@@ -178,9 +178,9 @@ async fn list_ids(
     account_key: &str,
     start: Timestamp,
     end: Timestamp,
-) -> anyhow::Result<Listed> {
+) -> anyhow::Result<ListedIds> {
     let mut seen = HashSet::new();
-    let mut listed = Listed::default();
+    let mut listed = ListedIds::default();
     for (start, end) in split_range(start, end) {
         let query = SummaryQuery::every_call_of(account_key, start, end);
         // The one pager: it stops on a page marker seen before instead of looping.
