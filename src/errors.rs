@@ -3,6 +3,7 @@
 
 use crate::auth::redirect::LoginError;
 use crate::auth::{CredentialsError, OAuthClientError};
+use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{ListenError, NeedsStart};
 use crate::net::ApiError;
@@ -32,53 +33,33 @@ impl UsageError {
     }
 }
 
-/// The user pressed Ctrl-C a second time while cer was shutting down: exit 130.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted")]
-pub struct Interrupted;
-
-/// The command already told the person what went wrong (one line per item): exit with
-/// `code` without another message.
-#[derive(Debug, thiserror::Error)]
-#[error("already reported")]
-pub struct AlreadyReported(pub u8);
-
 /// `--archive` with a token that lacks `recording.v1.read` (found before anything starts, or
 /// told by GoTo's 403): exit 4. It says which.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct NeedsRecordingScope(pub String);
 
-/// Exit codes of the contract (SPEC section 3).
-pub mod code {
-    pub const FAILURE: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const NOT_FOUND: u8 = 3;
-    pub const AUTH: u8 = 4;
-    pub const INTERRUPTED: u8 = 130;
-}
-
 /// How an error ends the process.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Verdict {
-    pub code: u8,
-    /// False for a closed pipe and an interrupt: cer then leaves quietly.
+    pub status: ExitStatus,
+    /// False for a closed pipe: cer then leaves quietly.
     pub print: bool,
     pub hint: Option<String>,
 }
 
 impl Verdict {
-    fn quiet(code: u8) -> Self {
+    fn silent(status: ExitStatus) -> Self {
         Self {
-            code,
+            status,
             print: false,
             hint: None,
         }
     }
 
-    fn loud(code: u8, hint: Option<&str>) -> Self {
+    fn printed(status: ExitStatus, hint: Option<&str>) -> Self {
         Self {
-            code,
+            status,
             print: true,
             hint: hint.map(str::to_string),
         }
@@ -89,28 +70,22 @@ impl Verdict {
 pub fn verdict(err: &anyhow::Error) -> Verdict {
     // A context, which `chain()` does not show as its own type.
     if let Some(first) = err.downcast_ref::<FirstConnectionFailed>() {
-        return Verdict::loud(code::FAILURE, Some(first.hint));
+        return Verdict::printed(ExitStatus::Failure, Some(first.hint));
     }
     for cause in err.chain() {
         if let Some(io) = cause.downcast_ref::<std::io::Error>()
             && io.kind() == std::io::ErrorKind::BrokenPipe
         {
-            return Verdict::quiet(0);
-        }
-        if let Some(AlreadyReported(code)) = cause.downcast_ref::<AlreadyReported>() {
-            return Verdict::quiet(*code);
-        }
-        if cause.is::<Interrupted>() {
-            return Verdict::quiet(code::INTERRUPTED);
+            return Verdict::silent(ExitStatus::Success);
         }
         if let Some(usage) = cause.downcast_ref::<UsageError>() {
-            return Verdict::loud(code::USAGE, usage.hint.as_deref());
+            return Verdict::printed(ExitStatus::Usage, usage.hint.as_deref());
         }
         if cause.is::<NeedsRecordingScope>() {
-            return Verdict::loud(code::AUTH, Some(RECORDINGS_HINT));
+            return Verdict::printed(ExitStatus::Auth, Some(RECORDINGS_HINT));
         }
         if let Some(auth) = cause.downcast_ref::<AuthError>() {
-            return Verdict::loud(code::AUTH, Some(auth_hint(auth)));
+            return Verdict::printed(ExitStatus::Auth, Some(auth_hint(auth)));
         }
         if let Some(api) = cause.downcast_ref::<ApiError>() {
             return api_verdict(api);
@@ -122,10 +97,10 @@ pub fn verdict(err: &anyhow::Error) -> Verdict {
             return verdict;
         }
         if let Some(login) = cause.downcast_ref::<LoginError>() {
-            return Verdict::loud(code::FAILURE, login_hint(login));
+            return Verdict::printed(ExitStatus::Failure, login_hint(login));
         }
     }
-    Verdict::loud(code::FAILURE, None)
+    Verdict::printed(ExitStatus::Failure, None)
 }
 
 /// For an OAuth client that is missing or cannot be used.
@@ -139,51 +114,54 @@ const NEEDS_START_HINT: &str =
     "run `cer listen --since DURATION` (e.g. --since 2h) to backfill from that long ago";
 
 fn api_verdict(err: &ApiError) -> Verdict {
-    let (code, hint) = match err {
+    let (status, hint) = match err {
         ApiError::Local(cause) => {
             let cause: &(dyn std::error::Error + 'static) = cause.as_ref();
-            return local_verdict(cause).unwrap_or_else(|| Verdict::loud(code::FAILURE, None));
+            return local_verdict(cause)
+                .unwrap_or_else(|| Verdict::printed(ExitStatus::Failure, None));
         }
-        ApiError::Auth(auth) => (code::AUTH, Some(auth_hint(auth))),
-        ApiError::Unauthorized { .. } => (code::AUTH, Some("run `cer login` to log in again")),
-        ApiError::NotFound { .. } => (code::NOT_FOUND, None),
+        ApiError::Auth(auth) => (ExitStatus::Auth, Some(auth_hint(auth))),
+        ApiError::Unauthorized { .. } => {
+            (ExitStatus::Auth, Some("run `cer login` to log in again"))
+        }
+        ApiError::NotFound { .. } => (ExitStatus::NotFound, None),
         ApiError::Forbidden { .. } => (
-            code::FAILURE,
+            ExitStatus::Failure,
             Some(
                 "the OAuth client needs the scopes cr.v1.read and call-events.v1.notifications.manage, and \
                     the user must be an admin of the account",
             ),
         ),
         ApiError::Transport(_) => (
-            code::FAILURE,
+            ExitStatus::Failure,
             Some("check the network, HTTPS_PROXY and CER_API_BASE"),
         ),
-        ApiError::RateLimited { .. } => (code::FAILURE, Some("try a lower --rate")),
+        ApiError::RateLimited { .. } => (ExitStatus::Failure, Some("try a lower --rate")),
         ApiError::Rejected { status: 401, .. } => (
-            code::FAILURE,
+            ExitStatus::Failure,
             Some("check OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET"),
         ),
-        _ => (code::FAILURE, None),
+        _ => (ExitStatus::Failure, None),
     };
-    Verdict::loud(code, hint)
+    Verdict::printed(status, hint)
 }
 
 fn listen_verdict(err: &ListenError) -> Verdict {
     match err {
         ListenError::Api(api) => api_verdict(api),
-        ListenError::NeedsStart(_) => Verdict::loud(code::USAGE, Some(NEEDS_START_HINT)),
-        ListenError::Store(_) => Verdict::loud(code::FAILURE, None),
+        ListenError::NeedsStart(_) => Verdict::printed(ExitStatus::Usage, Some(NEEDS_START_HINT)),
+        ListenError::Store(_) => Verdict::printed(ExitStatus::Failure, None),
     }
 }
 
 /// Errors of cer's own side, met alone or inside [`ApiError::Local`].
 fn local_verdict(cause: &(dyn std::error::Error + 'static)) -> Option<Verdict> {
     if cause.is::<CredentialsError>() {
-        Some(Verdict::loud(code::FAILURE, None))
+        Some(Verdict::printed(ExitStatus::Failure, None))
     } else if cause.is::<OAuthClientError>() {
-        Some(Verdict::loud(code::USAGE, Some(OAUTH_CLIENT_HINT)))
+        Some(Verdict::printed(ExitStatus::Usage, Some(OAUTH_CLIENT_HINT)))
     } else if cause.is::<NeedsStart>() {
-        Some(Verdict::loud(code::USAGE, Some(NEEDS_START_HINT)))
+        Some(Verdict::printed(ExitStatus::Usage, Some(NEEDS_START_HINT)))
     } else {
         None
     }
@@ -218,8 +196,8 @@ fn login_hint(err: &LoginError) -> Option<&'static str> {
     }
 }
 
-/// Prints the error (unless the verdict says to stay quiet) and returns the exit code.
-pub fn report(err: &anyhow::Error, output: &Output) -> u8 {
+/// Prints the error (unless the verdict says to stay quiet) and returns the exit status.
+pub fn report(err: &anyhow::Error, output: &Output) -> ExitStatus {
     let verdict = verdict(err);
     if verdict.print && output.json_logs() {
         tracing::error!(hint = verdict.hint.as_deref(), "{err:#}");
@@ -233,7 +211,7 @@ pub fn report(err: &anyhow::Error, output: &Output) -> u8 {
         }
         output.say(text);
     }
-    verdict.code
+    verdict.status
 }
 
 #[cfg(test)]
@@ -241,8 +219,8 @@ mod tests {
     use super::*;
     use anyhow::Context;
 
-    fn code_of(err: anyhow::Error) -> u8 {
-        verdict(&err).code
+    fn status_of(err: anyhow::Error) -> ExitStatus {
+        verdict(&err).status
     }
 
     #[test]
@@ -252,7 +230,7 @@ mod tests {
         })
         .context("fetching report x")
         .unwrap_err();
-        assert_eq!(code_of(err), code::NOT_FOUND);
+        assert_eq!(status_of(err), ExitStatus::NotFound);
     }
 
     #[test]
@@ -262,7 +240,7 @@ mod tests {
         assert_eq!(
             verdict(&err),
             Verdict {
-                code: 0,
+                status: ExitStatus::Success,
                 print: false,
                 hint: None
             }
@@ -272,7 +250,7 @@ mod tests {
     #[test]
     fn auth_problems_exit_4_with_the_login_hint() {
         let verdict = verdict(&anyhow::Error::new(AuthError::NotLoggedIn));
-        assert_eq!(verdict.code, code::AUTH);
+        assert_eq!(verdict.status, ExitStatus::Auth);
         assert!(verdict.hint.unwrap().contains("cer login"));
     }
 
@@ -280,7 +258,7 @@ mod tests {
     fn usage_errors_exit_2_and_keep_their_hint() {
         let err = UsageError::new("bad date").with_hint("use YYYY-MM-DD");
         let verdict = verdict(&anyhow::Error::new(err));
-        assert_eq!(verdict.code, code::USAGE);
+        assert_eq!(verdict.status, ExitStatus::Usage);
         assert_eq!(verdict.hint.as_deref(), Some("use YYYY-MM-DD"));
     }
 
@@ -292,19 +270,19 @@ mod tests {
             waited: std::time::Duration::from_secs(10),
         };
         let verdict_of_lock = verdict(&anyhow::Error::new(ApiError::local(lock)));
-        assert_eq!(verdict_of_lock, Verdict::loud(code::FAILURE, None));
+        assert_eq!(verdict_of_lock, Verdict::printed(ExitStatus::Failure, None));
         let store = CredentialsError::Store(crate::auth::store::TokenStoreError("locked".into()));
-        assert_eq!(code_of(anyhow::Error::new(store)), code::FAILURE);
+        assert_eq!(status_of(anyhow::Error::new(store)), ExitStatus::Failure);
         let missing = OAuthClientError::NeededForRefresh("OAUTH_CLIENT_SECRET not set".into());
         let err = Err::<(), _>(ApiError::local(missing))
             .context("cannot get an access token")
             .unwrap_err();
         assert_eq!(
             verdict(&err),
-            Verdict::loud(code::USAGE, Some(OAUTH_CLIENT_HINT))
+            Verdict::printed(ExitStatus::Usage, Some(OAUTH_CLIENT_HINT))
         );
         let header = ApiError::local(OAuthClientError::NotAHeader);
-        assert_eq!(code_of(anyhow::Error::new(header)), code::USAGE);
+        assert_eq!(status_of(anyhow::Error::new(header)), ExitStatus::Usage);
     }
 
     #[test]
@@ -315,21 +293,20 @@ mod tests {
         let err = anyhow::Error::new(needs).context("listening stopped");
         assert_eq!(
             verdict(&err),
-            Verdict::loud(code::USAGE, Some(NEEDS_START_HINT))
+            Verdict::printed(ExitStatus::Usage, Some(NEEDS_START_HINT))
         );
         let missing = ListenError::from(ApiError::NotFound {
             message: String::new(),
         });
-        assert_eq!(code_of(anyhow::Error::new(missing)), code::NOT_FOUND);
+        assert_eq!(status_of(anyhow::Error::new(missing)), ExitStatus::NotFound);
         let refused = ListenError::from(ApiError::from(AuthError::NotLoggedIn));
-        assert_eq!(code_of(anyhow::Error::new(refused)), code::AUTH);
+        assert_eq!(status_of(anyhow::Error::new(refused)), ExitStatus::Auth);
         let store = ListenError::from(crate::store::StoreError::Location("bad".into()));
-        assert_eq!(code_of(anyhow::Error::new(store)), code::FAILURE);
+        assert_eq!(status_of(anyhow::Error::new(store)), ExitStatus::Failure);
     }
 
     #[test]
     fn anything_else_is_a_failure() {
-        assert_eq!(code_of(anyhow::anyhow!("disk full")), code::FAILURE);
-        assert_eq!(code_of(anyhow::Error::new(Interrupted)), code::INTERRUPTED);
+        assert_eq!(status_of(anyhow::anyhow!("disk full")), ExitStatus::Failure);
     }
 }

@@ -15,6 +15,7 @@ mod commands;
 mod delivery;
 mod errors;
 mod escape;
+mod exit_status;
 mod glance;
 pub mod listen;
 mod logging;
@@ -38,6 +39,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tracing::level_filters::LevelFilter;
 
 use crate::errors::UsageError;
+use crate::exit_status::ExitStatus;
 use crate::output::{Output, Sinks, Style, Terminals};
 use crate::settings::{Settings, Sources};
 
@@ -91,7 +93,7 @@ impl Logs {
     }
 }
 
-fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
+fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
     let cli = match cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => return clap_error(&err, world),
@@ -144,8 +146,8 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> u8 {
     execute(cli.command, settings, &output)
 }
 
-/// Runs the command on a runtime of its own and maps its result to the exit code.
-fn execute(command: cli::Command, settings: Settings, output: &Output) -> u8 {
+/// Runs the command on a runtime of its own and maps its result to the exit status.
+fn execute(command: cli::Command, settings: Settings, output: &Output) -> ExitStatus {
     // One thread runs every task: cer waits on GoTo, the store and the terminal, never on
     // its own CPU, and each extra worker cost a malloc arena that kept what a burst of
     // reports left in it (`cargo bench --bench cer`: RSS and latency, see the README).
@@ -160,14 +162,14 @@ fn execute(command: cli::Command, settings: Settings, output: &Output) -> u8 {
     // Detached tasks (a hung keyring call, a socket) must not hold the exit back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
-        Ok(()) => 0,
+        Ok(status) => status,
         Err(err) => errors::report(&err, output),
     }
 }
 
-/// Prints clap's own message (help, version, a usage error) and returns its exit code: 2 for
+/// Prints clap's own message (help, version, a usage error) and returns its exit status: 2 for
 /// usage errors, which is the contract's code too; 0 for help.
-fn clap_error(err: &clap::Error, world: World) -> u8 {
+fn clap_error(err: &clap::Error, world: World) -> ExitStatus {
     if matches!(world.logs, Logs::Process) {
         let _ = err.print();
     } else {
@@ -179,7 +181,10 @@ fn clap_error(err: &clap::Error, world: World) -> u8 {
             let _ = output.data(text.as_bytes());
         }
     }
-    u8::try_from(err.exit_code()).unwrap_or(errors::code::USAGE)
+    match err.exit_code() {
+        0 => ExitStatus::Success,
+        _ => ExitStatus::Usage,
+    }
 }
 
 /// What a run of cer inside this process printed, and its exit code.
@@ -214,7 +219,7 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> Captured {
     let argv = std::iter::once("cer")
         .chain(args.iter().copied())
         .map(OsString::from);
-    let code = run(argv, world);
+    let code = run(argv, world).code();
     Captured {
         code,
         stdout: stdout.text(),

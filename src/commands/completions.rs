@@ -4,15 +4,16 @@
 
 use clap::builder::PossibleValuesParser;
 
+use crate::exit_status::ExitStatus;
 use crate::outcome::GOTO_CALLER_OUTCOMES;
 use crate::output::Output;
 
-pub fn run(shell: clap_complete::Shell, output: &Output) -> anyhow::Result<()> {
+pub fn run(shell: clap_complete::Shell, output: &Output) -> anyhow::Result<ExitStatus> {
     let mut script = Vec::new();
     let mut command = for_completion(crate::cli::command());
     clap_complete::generate(shell, &mut command, "cer", &mut script);
     output.data(&script)?;
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// The words a value flag completes to, by flag name; parsing still accepts any value.

@@ -8,17 +8,19 @@ use jiff::tz::TimeZone;
 use super::Context;
 use crate::errors::UsageError;
 use crate::escape::terminal_safe;
+use crate::exit_status::ExitStatus;
 use crate::settings::persistence::{DEFAULT_FORWARD_FOR, DeliveriesSettings};
 use crate::store::Store;
-use crate::store::outbox::Listed;
+use crate::store::outbox::{DeliveryState, Listed};
 use crate::store::targets::Registered;
 use crate::target::ForwardTarget;
 
-pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&args.store).await?;
     let output = &context.output;
     if let Some(given) = &args.forget {
-        return forget(&store, given, context).await;
+        forget(&store, given, context).await?;
+        return Ok(ExitStatus::Success);
     }
     if args.retry {
         let now = jiff::Timestamp::now();
@@ -28,7 +30,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
              (the running one within a second).",
             if queued == 1 { "y" } else { "ies" }
         ));
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     let now = jiff::Timestamp::now();
     // Orphaned deliveries past their --forward-for are failed, as a listener would find them;
@@ -43,7 +45,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         } else {
             "Nothing waits in the outbox: every report was delivered."
         });
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     let json = args.json || !output.stdout_is_terminal();
     let mut text = String::new();
@@ -59,7 +61,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
     }
     output.data(text.as_bytes())?;
     output.status(counted(&rows));
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// `--forget TARGET`: unregisters the target and drops its queue.
@@ -126,14 +128,19 @@ fn named<'a>(given: &str, known: &'a [Registered]) -> Result<&'a Registered, Usa
 /// `3 pending, 1 failed, 2 orphaned (orphaned: no running listener forwards to …)`.
 fn counted(rows: &[Listed]) -> String {
     let mut parts = Vec::new();
-    for state in ["pending", "failed", "superseded", "orphaned"] {
+    for state in [
+        DeliveryState::Pending,
+        DeliveryState::Failed,
+        DeliveryState::Superseded,
+        DeliveryState::Orphaned,
+    ] {
         let n = rows.iter().filter(|row| row.state == state).count();
         if n > 0 {
             parts.push(format!("{n} {state}"));
         }
     }
     let mut line = parts.join(", ");
-    if rows.iter().any(|row| row.state == "orphaned") {
+    if rows.iter().any(|row| row.state == DeliveryState::Orphaned) {
         line.push_str(
             " (orphaned: no running listener forwards to their target; they wait for one until \
              --forward-for runs out, or `cer deliveries --forget TAG` drops them)",
@@ -148,7 +155,7 @@ fn tab_separated(row: &Listed) -> String {
         row.target.clone(),
         row.conversation_space_id.clone(),
         row.revision.to_string(),
-        row.state.clone(),
+        row.state.to_string(),
         row.attempts.to_string(),
         row.last_error.clone().unwrap_or_default(),
         row.next_try.map(|t| t.to_string()).unwrap_or_default(),
@@ -178,7 +185,7 @@ fn human(row: &Listed, zone: &TimeZone) -> String {
     );
     format!(
         "{:<10}  {call:<43}  {}  {} attempt(s){error}{next}",
-        row.state,
+        row.state.as_str(),
         terminal_safe(&row.target),
         row.attempts
     )

@@ -11,7 +11,7 @@ use super::Context;
 use super::fetch_wait::WaitSpinner;
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report_when_ready;
-use crate::errors::{AlreadyReported, code};
+use crate::exit_status::ExitStatus;
 use crate::net::ApiError;
 use crate::output::{Palette, json};
 use crate::report::Report;
@@ -20,7 +20,7 @@ use crate::settings::commands::{FetchSettings, JsonLayout};
 /// How many reports may be in flight at once; the rate limiter sets the actual pace.
 const CONCURRENCY: usize = 8;
 
-pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let api = context.api();
     let output = &context.output;
     let pretty = match settings.layout {
@@ -61,8 +61,9 @@ pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<(
     report_missing(&missing, settings.wait, context);
     match (failed, missing.is_empty()) {
         (Some(err), _) => Err(err),
-        (None, false) => Err(AlreadyReported(code::NOT_FOUND).into()),
-        (None, true) => Ok(()),
+        // Each missing report has had its line: exit 3 without another message.
+        (None, false) => Ok(ExitStatus::NotFound),
+        (None, true) => Ok(ExitStatus::Success),
     }
 }
 

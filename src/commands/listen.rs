@@ -15,7 +15,7 @@ use crate::api::ApiClient;
 use crate::archive::Archive;
 use crate::auth::recordings::RecordingAccess;
 use crate::delivery::{Delivery, DeliveryTiming};
-use crate::errors::code;
+use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
@@ -35,7 +35,7 @@ use crate::workers::media::folder_at;
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 
-pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let signals = StopSignals::register()?;
     let access = match settings.archive {
         Some(_) => Some(require_recording_read(context).await?),
@@ -79,7 +79,8 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     if let Some(err) = render_failure {
         return Err(err);
     }
-    ended(result, ready, settings.engine.timing.first_connect_limit)
+    ended(result, ready, settings.engine.timing.first_connect_limit)?;
+    Ok(ExitStatus::Success)
 }
 
 /// The workers beside the engine, each on its own leased loop over the store: delivery to
@@ -379,7 +380,6 @@ async fn watch_store(
             && let Ok(counts) = store.pending_by_target().await
         {
             // A target with nothing pending has no row: it reads as zero, not as its last count.
-            let counts: std::collections::HashMap<String, i64> = counts.into_iter().collect();
             for target in &targets {
                 let pending = counts.get(target.key()).copied().unwrap_or(0);
                 service
@@ -592,5 +592,5 @@ async fn watch_signals(
     output.status("Shutting down: deleting the subscription and channel…");
     let _ = stop.send(true);
     signals.interrupt().await;
-    std::process::exit(i32::from(code::INTERRUPTED));
+    std::process::exit(i32::from(ExitStatus::Interrupted.code()));
 }

@@ -12,18 +12,19 @@ use crate::auth::oauth::RECORDING_SCOPES;
 use crate::auth::recordings::RecordingAccess;
 use crate::auth::redirect::{LoginError, RedirectListener, check_pasted};
 use crate::auth::store::TokenStore;
+use crate::exit_status::ExitStatus;
 use crate::output::Output;
 use crate::secret::Secret;
 use crate::settings::commands::LoginSettings;
 
-pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let output = &context.output;
     if context.settings.sandbox {
         output.status("The sandbox logs cer in by itself; there is nothing to do.");
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     if !settings.force && !replace_stored_login(context).await? {
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     let oauth = context.oauth()?;
     // Where the tokens will go, checked before the browser round-trip rather than after it.
@@ -81,7 +82,7 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<(
     if settings.recordings {
         tell_recording_scopes(&credentials, output);
     }
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// GoTo grants only the scopes the OAuth client has: asked for the Recording API's and not

@@ -2,14 +2,15 @@
 
 use super::Context;
 use crate::auth::store::TokenStore;
+use crate::exit_status::ExitStatus;
 
-pub async fn run(context: &Context) -> anyhow::Result<()> {
+pub async fn run(context: &Context) -> anyhow::Result<ExitStatus> {
     if context.settings.sandbox {
         // The sandbox session's tokens live in memory; the real stores are not its to touch.
         context
             .output
             .status("The sandbox keeps its tokens in memory only; nothing to delete.");
-        return Ok(());
+        return Ok(ExitStatus::Success);
     }
     if context.settings.token_override.is_some() {
         context
@@ -42,5 +43,5 @@ pub async fn run(context: &Context) -> anyhow::Result<()> {
             deleted.join(" and ")
         ));
     }
-    Ok(())
+    Ok(ExitStatus::Success)
 }

@@ -1,5 +1,5 @@
-//! One file per command. Each takes typed settings and the shared context and returns a
-//! result; `errors` turns a failure into the exit code.
+//! One file per command. Each takes typed settings and the shared context and returns its
+//! exit status; `errors` turns a failure into the exit status and a hint.
 
 mod archived;
 pub mod completions;
@@ -25,6 +25,7 @@ pub mod token;
 pub use context::Context;
 
 use crate::cli::Command;
+use crate::exit_status::ExitStatus;
 use crate::output::Output;
 use crate::settings::Settings;
 use crate::settings::commands::{
@@ -36,7 +37,11 @@ use crate::settings::show::ShowSettings;
 
 /// Runs one command to completion. The context, and with it `--sandbox`, is set up before any
 /// command resolves its own settings, so every command sees the same sandbox settings.
-pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow::Result<()> {
+pub async fn run(
+    command: Command,
+    settings: Settings,
+    output: Output,
+) -> anyhow::Result<ExitStatus> {
     let command = match command {
         Command::Completions(args) => return completions::run(args.shell, &output),
         Command::Sandbox(args) => {
@@ -49,7 +54,7 @@ pub async fn run(command: Command, settings: Settings, output: Output) -> anyhow
     let local = || settings.time_zone.clone();
     match command {
         // Both ran above, without a context.
-        Command::Completions(_) | Command::Sandbox(_) => Ok(()),
+        Command::Completions(_) | Command::Sandbox(_) => Ok(ExitStatus::Success),
         Command::Fetch(args) => fetch::run(FetchSettings::resolve(&args)?, &context).await,
         Command::Summaries(args) => {
             let now = jiff::Timestamp::now();

@@ -19,7 +19,8 @@ use crate::archive::layout::{extension, recording_stem};
 use crate::archive::wanted::named_media;
 use crate::archive::{Archive, Chunks};
 use crate::auth::recordings::recording_access;
-use crate::errors::{AlreadyReported, Interrupted, NeedsRecordingScope, UsageError, code};
+use crate::errors::{NeedsRecordingScope, UsageError};
+use crate::exit_status::ExitStatus;
 use crate::net::ApiError;
 use crate::settings::recording::RecordingSettings;
 use crate::store::Store;
@@ -32,9 +33,9 @@ struct Wanted {
     report: Value,
 }
 
-pub async fn run(settings: RecordingSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: RecordingSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let store = Store::open_existing(&settings.store).await?;
-    let (wanted, mut failure) = wanted(&settings, store.as_ref(), context).await?;
+    let (wanted, failure) = wanted(&settings, store.as_ref(), context).await?;
     if !wanted.is_empty() {
         let archive = match &settings.archive {
             Some(archive) => Some(archived::open(archive, context)?),
@@ -46,14 +47,16 @@ pub async fn run(settings: RecordingSettings, context: &Context) -> anyhow::Resu
             context,
             checked_access: std::cell::Cell::new(false),
         };
-        writer
+        let written = writer
             .write_all(&wanted, settings.output.as_deref())
             .await?;
+        // A recording GoTo no longer has, or an interrupt, ended the writing: that is the status.
+        if written != ExitStatus::Success {
+            return Ok(written);
+        }
     }
-    match failure.take() {
-        Some(exit) => Err(AlreadyReported(exit).into()),
-        None => Ok(()),
-    }
+    // Each call that failed has had its lines: its status without another message.
+    Ok(failure.unwrap_or(ExitStatus::Success))
 }
 
 /// The recordings of every call named; a call not found or without a recording is said on
@@ -62,8 +65,8 @@ async fn wanted(
     settings: &RecordingSettings,
     store: Option<&Store>,
     context: &Context,
-) -> anyhow::Result<(Vec<Wanted>, Option<u8>)> {
-    let (mut wanted, mut failure) = (Vec::new(), None::<u8>);
+) -> anyhow::Result<(Vec<Wanted>, Option<ExitStatus>)> {
+    let (mut wanted, mut failure) = (Vec::new(), None::<ExitStatus>);
     for call in &settings.calls {
         let found = match find(call, store, context).await {
             Ok(found) => found,
@@ -101,15 +104,15 @@ async fn wanted(
                     "call {shown} has no recording (GoTo lists a recording in the report a few \
                      seconds after a recorded call ends)"
                 ));
-                code::NOT_FOUND
+                ExitStatus::NotFound
             }
             Found::Ambiguous(candidates) => {
                 ambiguous(call, &candidates, &context.settings.time_zone, context);
-                code::USAGE
+                ExitStatus::Usage
             }
             Found::Unknown => {
                 unknown(call, &settings.store, store.is_some(), context);
-                code::NOT_FOUND
+                ExitStatus::NotFound
             }
         };
         failure = Some(failure.map_or(failed, |f| worse(f, failed)));
@@ -127,7 +130,13 @@ struct Writer<'a> {
 }
 
 impl Writer<'_> {
-    async fn write_all(&self, wanted: &[Wanted], output: Option<&Path>) -> anyhow::Result<()> {
+    /// Writes every recording; a status other than success when one is gone from GoTo (said
+    /// on stderr) or Ctrl-C interrupted the writing, which then stops.
+    async fn write_all(
+        &self,
+        wanted: &[Wanted],
+        output: Option<&Path>,
+    ) -> anyhow::Result<ExitStatus> {
         let Some(path) = output else {
             if wanted.len() > 1 {
                 return Err(UsageError::new(format!(
@@ -137,8 +146,11 @@ impl Writer<'_> {
                 .with_hint("give -o DIR to write each as DIR/recording-ID.EXT")
                 .into());
             }
-            let (chunks, _) = self.open(&wanted[0]).await?;
-            return self.to_stdout(chunks).await;
+            let Some((chunks, _)) = self.open(&wanted[0]).await? else {
+                return Ok(ExitStatus::NotFound);
+            };
+            self.to_stdout(chunks).await?;
+            return Ok(ExitStatus::Success);
         };
         let mut signals = StopSignals::register()?;
         let folder = wanted.len() > 1 || path.is_dir();
@@ -149,53 +161,66 @@ impl Writer<'_> {
         }
         for one in wanted {
             // Ctrl-C or SIGTERM stop the download and leave nothing behind.
-            let (target, bytes) = tokio::select! {
+            let written = tokio::select! {
                 written = self.write_one(one, path, folder) => written?,
                 () = signals.either() => {
                     self.context.output.error("interrupted: the recording was not written");
-                    return Err(Interrupted.into());
+                    return Ok(ExitStatus::Interrupted);
                 }
+            };
+            let Some((target, bytes)) = written else {
+                return Ok(ExitStatus::NotFound);
             };
             self.context
                 .output
                 .status(format!("Wrote {} ({bytes} bytes)", target.display()));
         }
-        Ok(())
+        Ok(ExitStatus::Success)
     }
 
-    /// Writes one recording to `path`, or into it as `recording-ID.EXT` when it is a folder.
+    /// Writes one recording to `path`, or into it as `recording-ID.EXT` when it is a folder;
+    /// none when GoTo no longer has it.
     async fn write_one(
         &self,
         one: &Wanted,
         path: &Path,
         folder: bool,
-    ) -> anyhow::Result<(PathBuf, u64)> {
-        let (chunks, ext) = self.open(one).await?;
+    ) -> anyhow::Result<Option<(PathBuf, u64)>> {
+        let Some((chunks, ext)) = self.open(one).await? else {
+            return Ok(None);
+        };
         let target = if folder {
             path.join(format!("{}{ext}", recording_stem(&one.id)))
         } else {
             path.to_path_buf()
         };
         let bytes = write_file(&target, chunks).await?;
-        Ok((target, bytes))
+        Ok(Some((target, bytes)))
     }
 
-    /// The audio of one recording and its file extension: the archive's copy, else GoTo's.
-    async fn open(&self, one: &Wanted) -> anyhow::Result<(Chunks<'static>, String)> {
+    /// The audio of one recording and its file extension: the archive's copy, else GoTo's;
+    /// none when GoTo no longer has it, which is said on stderr.
+    async fn open(&self, one: &Wanted) -> anyhow::Result<Option<(Chunks<'static>, String)>> {
         if let Some(archive) = self.archive {
             let kept = CallArchive::load(archive, self.store, &one.call, &one.report).await?;
             if let Some(kept) = kept.find(MediaKind::Recording, &one.id)
                 && let Some(chunks) = archive.read(&kept.key).await?
             {
                 let ext = kept.key.rsplit_once('.').map_or("bin", |(_, ext)| ext);
-                return Ok((chunks, ext.to_string()));
+                return Ok(Some((chunks, ext.to_string())));
             }
         }
         self.require_access().await?;
         let api = self.context.api();
-        let download = download_recording(&api, &one.id, MAX_RECORDING_BYTES)
-            .await
-            .map_err(|err| download_error(err, &one.id, self.context))?;
+        let download = match download_recording(&api, &one.id, MAX_RECORDING_BYTES).await {
+            Ok(download) => download,
+            Err(RecordingError::Gone) => {
+                let gone = format!("GoTo no longer has recording {} (404)", one.id);
+                self.context.output.error(gone);
+                return Ok(None);
+            }
+            Err(err) => return Err(download_error(err, &one.id)),
+        };
         let ext = extension(&download.content_type).to_string();
         let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
             download,
@@ -207,7 +232,7 @@ impl Writer<'_> {
                 }
             },
         ));
-        Ok((chunks, ext))
+        Ok(Some((chunks, ext)))
     }
 
     /// Exit 4 before the first download when the stored login lacks `recording.v1.read`.
@@ -236,21 +261,14 @@ impl Writer<'_> {
     }
 }
 
-/// What a failed download means for the user: GoTo's 403 is the missing scope (exit 4), a
-/// recording GoTo no longer has is not found (exit 3).
-fn download_error(err: RecordingError, id: &MediaId, context: &Context) -> anyhow::Error {
+/// What a failed download means for the user: GoTo's 403 is the missing scope (exit 4).
+fn download_error(err: RecordingError, id: &MediaId) -> anyhow::Error {
     match err {
         RecordingError::Api(err @ ApiError::Forbidden { .. }) => NeedsRecordingScope(format!(
             "GoTo refused recording {id} ({err}); the token needs the scope recording.v1.read \
              and the user the permission to access call recordings"
         ))
         .into(),
-        RecordingError::Gone => {
-            context
-                .output
-                .error(format!("GoTo no longer has recording {id} (404)"));
-            AlreadyReported(code::NOT_FOUND).into()
-        }
         RecordingError::Api(err) => {
             anyhow::Error::new(err).context(format!("cannot download recording {id}"))
         }

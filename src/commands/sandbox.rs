@@ -8,15 +8,17 @@ use cer_sandbox::{DayShape, FAULTS, Faults, Sandbox};
 
 use super::signals::StopSignals;
 use crate::errors::UsageError;
+use crate::exit_status::ExitStatus;
 use crate::output::Output;
 use crate::settings::commands::{FaultSpec, SandboxSettings};
 
 /// CER_TOKEN must outlive any session: a century is "while it runs".
 const EXPORTED_TOKEN_LIFETIME: Duration = Duration::from_secs(100 * 365 * 86_400);
 
-pub async fn run(settings: SandboxSettings, output: &Output) -> anyhow::Result<()> {
+pub async fn run(settings: SandboxSettings, output: &Output) -> anyhow::Result<ExitStatus> {
     if settings.list_faults {
-        return list_faults(output);
+        list_faults(output)?;
+        return Ok(ExitStatus::Success);
     }
     let mut signals = StopSignals::register()?;
     let sandbox = Sandbox::start(settings.config.clone())
@@ -44,7 +46,7 @@ pub async fn run(settings: SandboxSettings, output: &Output) -> anyhow::Result<(
     signals.either().await;
     output.status("Sandbox stopped.");
     sandbox.shutdown().await;
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 fn exports(sandbox: &Sandbox) -> String {

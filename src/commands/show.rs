@@ -15,7 +15,7 @@ use crate::api::recordings::{MediaId, RecordingError, fetch_transcript};
 use crate::api::reports::fetch_report;
 use crate::archive::Archive;
 use crate::archive::wanted::named_media;
-use crate::errors::{AlreadyReported, code};
+use crate::exit_status::ExitStatus;
 use crate::net::ApiError;
 use crate::output::show::revisions::Revision;
 use crate::output::show::{
@@ -39,7 +39,7 @@ pub(super) enum Found {
     Unknown,
 }
 
-pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let output = &context.output;
     let store = Store::open_existing(&settings.store).await?;
     let archive = match &settings.archive {
@@ -51,7 +51,7 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
         columns: terminal_width(context.settings.columns),
         palette: output.stdout_palette(),
     };
-    let (mut printed, mut failure) = (0, None::<u8>);
+    let (mut printed, mut failure) = (0, None::<ExitStatus>);
     for call in &settings.calls {
         let found = match find(call, store.as_ref(), context).await {
             Ok(found) => found,
@@ -90,29 +90,27 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<()
             }
             Found::Ambiguous(candidates) => {
                 ambiguous(call, &candidates, &settings.zone, context);
-                code::USAGE
+                ExitStatus::Usage
             }
             Found::Unknown => {
                 unknown(call, &settings.store, store.is_some(), context);
-                code::NOT_FOUND
+                ExitStatus::NotFound
             }
         };
         failure = Some(failure.map_or(failed, |f| worse(f, failed)));
     }
-    match failure {
-        Some(exit) => Err(AlreadyReported(exit).into()),
-        None => Ok(()),
-    }
+    // Each call that failed has had its lines: its status without another message.
+    Ok(failure.unwrap_or(ExitStatus::Success))
 }
 
-/// The exit code of the worse of two failures: a missing call is the mildest, then a failure
-/// (a server error after the retries, a store that cannot be read), then a usage error (an
-/// ambiguous prefix, which says what to do), then a login that no longer works.
-pub(super) fn worse(a: u8, b: u8) -> u8 {
-    let rank = |c: u8| match c {
-        code::NOT_FOUND => 0,
-        code::USAGE => 2,
-        code::AUTH => 3,
+/// The worse of two failures: a missing call is the mildest, then a failure (a server error
+/// after the retries, a store that cannot be read), then a usage error (an ambiguous prefix,
+/// which says what to do), then a login that no longer works.
+pub(super) fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
+    let rank = |status: ExitStatus| match status {
+        ExitStatus::NotFound => 0,
+        ExitStatus::Usage => 2,
+        ExitStatus::Auth => 3,
         _ => 1,
     };
     if rank(b) > rank(a) { b } else { a }

@@ -8,6 +8,7 @@ use super::Context;
 use crate::api::reports::fetch_report;
 use crate::auth::Credentials;
 use crate::auth::recordings::RecordingAccess;
+use crate::exit_status::ExitStatus;
 use crate::net::ApiError;
 use crate::net::AuthError;
 
@@ -15,7 +16,7 @@ use crate::net::AuthError;
 /// answers 404 to an accepted token, 401 or 403 to a refused one.
 const NO_CALL: &str = "00000000-0000-3000-8000-000000000000";
 
-pub async fn run(check: bool, context: &Context) -> anyhow::Result<()> {
+pub async fn run(check: bool, context: &Context) -> anyhow::Result<ExitStatus> {
     if context.settings.token_override.is_some() {
         context.output.data(
             b"Using the access token in CER_TOKEN as is (no store, no refresh).\n\
@@ -24,7 +25,7 @@ pub async fn run(check: bool, context: &Context) -> anyhow::Result<()> {
         )?;
         return match check {
             true => check_with_goto(context).await,
-            false => Ok(()),
+            false => Ok(ExitStatus::Success),
         };
     }
     let found = context.tokens().stored_credentials().await?;
@@ -40,19 +41,19 @@ pub async fn run(check: bool, context: &Context) -> anyhow::Result<()> {
     context.output.data(report.as_bytes())?;
     match check {
         true => check_with_goto(context).await,
-        false => Ok(()),
+        false => Ok(ExitStatus::Success),
     }
 }
 
 /// `--check`: one authenticated request (refreshing the token first if it expired).
-async fn check_with_goto(context: &Context) -> anyhow::Result<()> {
+async fn check_with_goto(context: &Context) -> anyhow::Result<ExitStatus> {
     let api = context.api();
     match fetch_report(&api, NO_CALL).await {
         Ok(_) | Err(ApiError::NotFound { .. }) => {
             context
                 .output
                 .data(b"Checked:       GoTo accepts the access token\n")?;
-            Ok(())
+            Ok(ExitStatus::Success)
         }
         Err(err) => Err(err).context("checked with GoTo: the access token does not work"),
     }

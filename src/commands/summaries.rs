@@ -8,6 +8,7 @@ use jiff::Timestamp;
 use super::Context;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, split_range};
+use crate::exit_status::ExitStatus;
 use crate::output::Output;
 use crate::output::progress::Progress;
 use crate::output::summaries::{PrintOptions, SummaryFormat, SummaryPrinter};
@@ -18,7 +19,7 @@ use crate::settings::commands::SummariesSettings;
 /// Rows a terminal shows unless `--limit` or `--all` says otherwise.
 const TERMINAL_LIMIT: u64 = 50;
 
-pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let output = &context.output;
     let mut printer =
         SummaryPrinter::new(print_options(&settings, output, context.settings.columns));
@@ -48,7 +49,7 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
             local(settings.end, &settings)
         ));
     }
-    Ok(())
+    Ok(ExitStatus::Success)
 }
 
 /// Chooses the shape and the limit from the flags and whether stdout is a terminal.

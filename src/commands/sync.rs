@@ -16,6 +16,7 @@ use super::Context;
 use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
+use crate::exit_status::ExitStatus;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Outbox, RefetchResult};
 use crate::settings::persistence::SyncSettings;
@@ -44,12 +45,12 @@ struct Tally {
 /// Re-fetch points claimed at once; each batch is done before its lease could run out.
 const REFETCH_BATCH: i64 = 8;
 
-pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()> {
+pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let store = Store::open(&settings.store).await?;
     let archive = super::sync_archive::prepare(&settings, &store, context).await?;
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
-    let Listed { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;
+    let ListedIds { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;
     if settings.check {
         return super::sync_check::run(
             &store,
@@ -108,7 +109,8 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<()
     }
     let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
     finish(context, &tally, start, end)?;
-    archived
+    archived?;
+    Ok(ExitStatus::Success)
 }
 
 /// Does the re-fetches due for the calls of the range with the listener's own re-fetcher:
@@ -162,7 +164,7 @@ async fn refetch_due(
 
 /// The calls of a range as GoTo's summaries list them.
 #[derive(Debug, Default)]
-struct Listed {
+struct ListedIds {
     /// Every conversationSpaceId, each once, in GoTo's order.
     ids: Vec<String>,
     /// Summaries that name no conversationSpaceId: calls no report can be fetched for.
@@ -176,9 +178,9 @@ async fn list_ids(
     account_key: &str,
     start: Timestamp,
     end: Timestamp,
-) -> anyhow::Result<Listed> {
+) -> anyhow::Result<ListedIds> {
     let mut seen = HashSet::new();
-    let mut listed = Listed::default();
+    let mut listed = ListedIds::default();
     for (start, end) in split_range(start, end) {
         let query = SummaryQuery::every_call_of(account_key, start, end);
         // The one pager: it stops on a page marker seen before instead of looping.

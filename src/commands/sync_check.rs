@@ -9,8 +9,10 @@ use tracing::level_filters::LevelFilter;
 use super::Context;
 use super::sync_archive_check::{ArchiveCheck, check};
 use crate::archive::Archive;
+use crate::exit_status::ExitStatus;
 use crate::settings::persistence::SyncSettings;
 use crate::store::Store;
+use crate::store::outbox::DeliveryCounts;
 
 /// What the check found for a range: the store's side of GoTo's summaries.
 struct Findings {
@@ -31,7 +33,7 @@ pub async fn run(
     settings: &SyncSettings,
     archive: Option<&Archive>,
     context: &Context,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitStatus> {
     let calls = ids.len();
     let (stored, missing) = split_stored(store, ids).await?;
     let archived = check(store, archive, &stored, settings.verify).await?;
@@ -39,7 +41,7 @@ pub async fn run(
     let refetches = store
         .refetches_between(start, end, jiff::Timestamp::now())
         .await?;
-    let (pending, failed) = store.deliveries_between(start, end).await?;
+    let DeliveryCounts { pending, failed } = store.deliveries_between(start, end).await?;
     let orphaned = store.orphaned_between(start, end).await?;
     let found = Findings {
         calls,
@@ -59,7 +61,8 @@ pub async fn run(
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;
-    verdict(&found)
+    verdict(&found)?;
+    Ok(ExitStatus::Success)
 }
 
 fn as_json(found: &Findings, settings: &SyncSettings) -> anyhow::Result<String> {

@@ -3,8 +3,9 @@
 use anyhow::Context as _;
 
 use super::Context;
+use crate::exit_status::ExitStatus;
 
-pub async fn run(context: &Context) -> anyhow::Result<()> {
+pub async fn run(context: &Context) -> anyhow::Result<ExitStatus> {
     let token = context
         .tokens()
         .access_token()
@@ -14,5 +15,5 @@ pub async fn run(context: &Context) -> anyhow::Result<()> {
     context
         .output
         .data(format!("{}\n", token.expose()).as_bytes())?;
-    Ok(())
+    Ok(ExitStatus::Success)
 }

@@ -12,7 +12,7 @@ use super::ledger::{
     Ledgers, backfill_start, minus_overlap, save_cursor_moves, save_in_background,
 };
 use super::outbox::Outbox;
-use super::pump::{End, Needs, Pump};
+use super::pump::{End, EngineParts, Pump};
 use super::session::{Session, discard, tear_down};
 use super::shutdown::stopped;
 use super::{Clock, ListenConfig, ListenEvent, StartFrom};
@@ -95,8 +95,8 @@ impl Engine {
     }
 
     /// What a session's loop borrows for its lifetime.
-    fn needs(&mut self) -> Needs<'_> {
-        Needs {
+    fn parts_for_session(&mut self) -> EngineParts<'_> {
+        EngineParts {
             api: &self.api,
             config: &self.config,
             events: &self.events,
@@ -135,7 +135,7 @@ impl Engine {
                     self.announce(ready, &session.channel).await;
                     ready = true;
                     let at_start = std::mem::take(&mut self.catch_up_at_start);
-                    match Pump::new(self.needs(), session, backfill_from, at_start)
+                    match Pump::new(self.parts_for_session(), session, backfill_from, at_start)
                         .run(&mut shutdown)
                         .await
                     {

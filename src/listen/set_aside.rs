@@ -26,7 +26,7 @@ pub fn write(dir: &Path, id: &str, report: &Report) -> std::io::Result<PathBuf> 
 
 /// Where `id`'s report was set aside before, if it was: a catch-up that meets it again (after
 /// a restart) must neither print it nor set it aside a second time.
-pub fn already(dir: &Path, id: &str) -> Option<PathBuf> {
+pub fn earlier_copy(dir: &Path, id: &str) -> Option<PathBuf> {
     let path = dir.join(file_name(id));
     path.is_file().then_some(path)
 }

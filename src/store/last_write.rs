@@ -6,7 +6,7 @@
 
 use std::sync::{Mutex, PoisonError};
 
-use super::{Store, StoreError};
+use super::{InStore, Store, StoreError};
 
 /// A real write that changes nothing: one cursor row rewritten as it is (none before the
 /// first cursor, which still needs a writable store).
@@ -18,13 +18,13 @@ impl Store {
     pub async fn write_failure(&self) -> Option<String> {
         self.last_write.failure()?;
         let written = async {
-            let mut connection = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+            let mut connection = self.pool.acquire().await.in_store(self)?;
             let done = sqlx::query(REWRITE).execute(&mut *connection).await;
             if done.is_err() {
                 // Like a failed report: the next attempt gets a fresh connection.
                 let _ = connection.close().await;
             }
-            done.map_err(|e| self.failed(e))
+            done.in_store(self)
         }
         .await;
         self.last_write.note(&written);

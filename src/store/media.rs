@@ -10,7 +10,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::row::utc_text;
-use super::{Backend, Store, StoreError};
+use super::{Backend, InStore, Store, StoreError};
 
 /// What kind of object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -117,7 +117,7 @@ fn millis(duration: Duration) -> i64 {
 impl Store {
     /// Adds the objects not yet known, `pending` and due at once; known ones stay as they are.
     pub async fn plan_media(&self, items: &[MediaItem], now: Timestamp) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         for item in items {
             sqlx::query(
                 "INSERT INTO cer_media (conversation_space_id, kind, media_id, participant_id, \
@@ -131,9 +131,9 @@ impl Store {
             .bind(now.as_millisecond())
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         }
-        tx.commit().await.map_err(|e| self.failed(e))
+        tx.commit().await.in_store(self)
     }
 
     /// Makes the objects of `call` that failed, or that were archived but are missing from
@@ -152,7 +152,7 @@ impl Store {
         .bind(now.as_millisecond())
         .execute(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         for item in missing {
             sqlx::query(
                 "UPDATE cer_media SET state = 'pending', next_ms = $4 \
@@ -165,7 +165,7 @@ impl Store {
             .bind(now.as_millisecond())
             .execute(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         }
         Ok(())
     }
@@ -207,10 +207,7 @@ impl Store {
         if let Some(call) = call {
             query = query.bind(call);
         }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.failed(e))?;
+        let rows = query.fetch_all(&self.pool).await.in_store(self)?;
         let mut claimed = rows
             .iter()
             .map(|row| {
@@ -221,7 +218,7 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         claimed.sort_by(|a, b| a.item.cmp(&b.item));
         Ok(claimed)
     }
@@ -273,7 +270,7 @@ impl Store {
             .bind(claimed.lease_ms)
             .execute(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -293,7 +290,7 @@ impl Store {
             .bind(claim.lease_ms)
             .execute(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         }
         Ok(())
     }
@@ -315,14 +312,14 @@ impl Store {
         .bind(now.as_millisecond())
         .execute(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         let row = sqlx::query("SELECT COUNT(*) FROM cer_media WHERE kind = $1 AND media_id = $2")
             .bind(kind.as_str())
             .bind(media_id)
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
-        let known: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
+            .in_store(self)?;
+        let known: i64 = row.try_get(0).in_store(self)?;
         Ok(known > 0)
     }
 
@@ -348,11 +345,11 @@ impl Store {
             .bind(kind.as_str())
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         rows.iter()
             .map(|row| row.try_get(0))
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// How many objects are pending (not yet archived, failed or gone).
@@ -360,8 +357,8 @@ impl Store {
         let row = sqlx::query("SELECT COUNT(*) FROM cer_media WHERE state = 'pending'")
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
-        row.try_get(0).map_err(|e| self.failed(e))
+            .in_store(self)?;
+        row.try_get(0).in_store(self)
     }
 
     /// Every object of `call` the store knows, in a stable order.
@@ -374,7 +371,7 @@ impl Store {
         .bind(call)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         rows.iter()
             .map(|row| {
                 Ok(MediaRow {
@@ -387,7 +384,7 @@ impl Store {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 }
 

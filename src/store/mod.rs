@@ -57,6 +57,18 @@ pub enum StoreError {
     Location(String),
 }
 
+/// The one way a statement's failure leaves `store/`: as [`StoreError::Query`], naming the
+/// store (without its password) that failed.
+trait InStore<T> {
+    fn in_store(self, store: &Store) -> Result<T, StoreError>;
+}
+
+impl<T> InStore<T> for Result<T, sqlx::Error> {
+    fn in_store(self, store: &Store) -> Result<T, StoreError> {
+        self.map_err(|source| store.failed(source))
+    }
+}
+
 impl StoreError {
     /// Whether the store refused this data for good (PostgreSQL's data exceptions, integrity
     /// and size limits; SQLite's too big, mismatch and range errors), as opposed to the store
@@ -187,7 +199,7 @@ impl Store {
         &self.shown
     }
 
-    pub(crate) fn failed(&self, source: sqlx::Error) -> StoreError {
+    fn failed(&self, source: sqlx::Error) -> StoreError {
         StoreError::Query {
             store: self.shown.clone(),
             source,
@@ -214,7 +226,7 @@ impl Store {
         .bind(now.as_millisecond())
         .execute(&mut **tx)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         Ok(())
     }
 
@@ -226,11 +238,11 @@ impl Store {
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let saved = async {
-            let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+            let mut tx = self.pool.begin().await.in_store(self)?;
             for account in accounts {
                 self.save_cursor_in(&mut tx, account, at, now).await?;
             }
-            tx.commit().await.map_err(|e| self.failed(e))
+            tx.commit().await.in_store(self)
         }
         .await;
         self.last_write.note(&saved);
@@ -255,7 +267,7 @@ impl Store {
         .bind(later_than.as_millisecond())
         .execute(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         Ok(())
     }
 
@@ -264,11 +276,11 @@ impl Store {
         let rows = sqlx::query("SELECT account_key, cursor_ms FROM cer_cursors")
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         let mut cursors = HashMap::new();
         for row in rows {
-            let key: String = row.try_get(0).map_err(|e| self.failed(e))?;
-            let ms: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+            let key: String = row.try_get(0).in_store(self)?;
+            let ms: i64 = row.try_get(1).in_store(self)?;
             if let Ok(at) = Timestamp::from_millisecond(ms) {
                 cursors.insert(key, at);
             }
@@ -295,11 +307,11 @@ impl Store {
             .bind(row::utc_text(since))
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         let mut found = Vec::with_capacity(rows.len());
         for row in rows {
-            let id: String = row.try_get(0).map_err(|e| self.failed(e))?;
-            let ended: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
+            let id: String = row.try_get(0).in_store(self)?;
+            let ended: Option<String> = row.try_get(1).in_store(self)?;
             if let Some(ended) = ended.and_then(|t| t.parse().ok()) {
                 found.push((id, ended));
             }
@@ -313,7 +325,7 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         Ok(row.is_some())
     }
 
@@ -323,6 +335,6 @@ impl Store {
             .execute(&self.pool)
             .await
             .map(|_| ())
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError, StoreLocation};
+use super::{Backend, InStore, Store, StoreError, StoreLocation};
 
 impl Store {
     /// Opens the store if there is one: a SQLite file that does not exist yet is `None`, not a
@@ -29,7 +29,7 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         let row = match exact {
             Some(row) => Some(row),
             None => sqlx::query(
@@ -39,11 +39,11 @@ impl Store {
             .bind(id.to_lowercase())
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?,
+            .in_store(self)?,
         };
         row.map(|row| row.try_get::<String, _>(0))
             .transpose()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// The stored report of `id`, exactly as GoTo sent it (the newest revision). On PostgreSQL
@@ -63,13 +63,14 @@ impl Store {
             .bind(id)
             .fetch_optional(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let text: String = row.try_get(0).map_err(|e| self.failed(e))?;
+        let text: String = row.try_get(0).in_store(self)?;
         let report = serde_json::from_str(&text)
-            .map_err(|e| self.failed(sqlx::Error::Decode(Box::new(e))))?;
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+            .in_store(self)?;
         Ok(Some(report))
     }
 
@@ -94,9 +95,9 @@ impl Store {
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         rows.iter()
-            .map(|row| row.try_get::<String, _>(0).map_err(|e| self.failed(e)))
+            .map(|row| row.try_get::<String, _>(0).in_store(self))
             .collect()
     }
 }

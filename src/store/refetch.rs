@@ -9,7 +9,7 @@ use jiff::{SignedDuration, Timestamp};
 use sqlx::{Any, Row, Transaction};
 
 use super::row::ReportRow;
-use super::{Backend, Store, StoreError};
+use super::{Backend, InStore, Store, StoreError};
 
 /// A re-fetch point claimed for one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,7 +68,7 @@ pub(super) async fn plan(
         .bind(due.as_millisecond())
         .execute(&mut **tx)
         .await
-        .map_err(|e| store.failed(e))?;
+        .in_store(store)?;
     }
     Ok(())
 }
@@ -92,7 +92,7 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await
                 .and_then(|row| row.try_get(0))
-                .map_err(|e| self.failed(e))?;
+                .in_store(self)?;
         if due == 0 {
             return Ok(Vec::new());
         }
@@ -114,7 +114,7 @@ impl Store {
             .bind(limit)
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         self.due_points(&rows, lease_ms)
     }
 
@@ -154,7 +154,7 @@ impl Store {
             .bind(super::row::utc_text(to))
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         self.due_points(&rows, lease_ms)
     }
 
@@ -174,7 +174,7 @@ impl Store {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// Of several points of one report that are all due, only the last is worth a request.
@@ -189,7 +189,7 @@ impl Store {
         .execute(&self.pool)
         .await
         .map(drop)
-        .map_err(|e| self.failed(e))
+        .in_store(self)
     }
 
     /// Records a re-fetch: done, the point goes; failed, it is tried once more `retry_after`
@@ -222,11 +222,7 @@ impl Store {
             .bind(due.lease_ms)
             .bind(retry_at)
         };
-        query
-            .execute(&self.pool)
-            .await
-            .map(drop)
-            .map_err(|e| self.failed(e))
+        query.execute(&self.pool).await.map(drop).in_store(self)
     }
 
     /// How many re-fetches are due now (`cer_refetches_due`), and how many are planned at all.
@@ -238,9 +234,9 @@ impl Store {
         .bind(now.as_millisecond())
         .fetch_one(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
-        let due: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
-        let planned: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+        .in_store(self)?;
+        let due: i64 = row.try_get(0).in_store(self)?;
+        let planned: i64 = row.try_get(1).in_store(self)?;
         Ok((due, planned))
     }
 
@@ -269,9 +265,9 @@ impl Store {
             .bind(now.as_millisecond())
             .fetch_one(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
-        let due: i64 = row.try_get(0).map_err(|e| self.failed(e))?;
-        let planned: i64 = row.try_get(1).map_err(|e| self.failed(e))?;
+            .in_store(self)?;
+        let due: i64 = row.try_get(0).in_store(self)?;
+        let planned: i64 = row.try_get(1).in_store(self)?;
         Ok((due, planned - due))
     }
 }
@@ -418,17 +414,14 @@ mod tests {
             revised,
             crate::store::Revised::New { revision: 2, .. }
         ));
-        let mut rows: Vec<(i64, String)> = store
+        let mut rows: Vec<(i64, &str)> = store
             .list_deliveries(false, now)
             .await
             .unwrap()
             .into_iter()
-            .map(|d| (d.revision, d.state))
+            .map(|d| (d.revision, d.state.as_str()))
             .collect();
-        rows.sort();
-        assert_eq!(
-            rows,
-            [(1, "superseded".to_string()), (2, "pending".to_string())]
-        );
+        rows.sort_unstable();
+        assert_eq!(rows, [(1, "superseded"), (2, "pending")]);
     }
 }

@@ -7,7 +7,7 @@ use sqlx::{Any, Connection, Row, Transaction};
 
 use super::outbox::{self, Queue};
 use super::row::{ReportRow, jsonb_text};
-use super::{Backend, Store, StoreError, Stored, refetch};
+use super::{Backend, InStore, Store, StoreError, Stored, refetch};
 use crate::report::{Report, same_json};
 
 /// What storing a re-fetched report did.
@@ -39,9 +39,9 @@ impl Store {
         now: Timestamp,
     ) -> Result<Stored, StoreError> {
         let row = ReportRow::of(report, now);
-        let mut connection = self.pool.acquire().await.map_err(|e| self.failed(e))?;
+        let mut connection = self.pool.acquire().await.in_store(self)?;
         let stored = async {
-            let mut tx = connection.begin().await.map_err(|e| self.failed(e))?;
+            let mut tx = connection.begin().await.in_store(self)?;
             let inserted = self.insert_row(&mut tx, &row).await?;
             if let Some((account, at)) = cursor {
                 self.save_cursor_in(&mut tx, account, at, now).await?;
@@ -58,7 +58,7 @@ impl Store {
                 refetch::plan(self, &mut tx, &row, deliveries.refetch_after, now).await?;
             }
             outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, now).await?;
-            tx.commit().await.map_err(|e| self.failed(e))?;
+            tx.commit().await.in_store(self)?;
             Ok(if inserted {
                 Stored::New
             } else {
@@ -105,7 +105,7 @@ impl Store {
         let mut row = ReportRow::of(report, now);
         // The row is the stored call's: an answer in capitals must not miss it.
         row.conversation_space_id = id.to_string();
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         // A write first: it takes the row's lock on PostgreSQL and the write lock on SQLite,
         // so the read below cannot go stale before this transaction ends.
         let locked = sqlx::query(
@@ -114,19 +114,19 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         // Nothing to write: end the transaction here rather than leave its rollback to the
         // pool when the transaction is dropped.
         if locked.rows_affected() == 0 {
-            tx.rollback().await.map_err(|e| self.failed(e))?;
+            tx.rollback().await.in_store(self)?;
             return Ok(Revised::NotStored);
         }
         let Some((revision, text)) = self.newest_in(&mut tx, id).await? else {
-            tx.rollback().await.map_err(|e| self.failed(e))?;
+            tx.rollback().await.in_store(self)?;
             return Ok(Revised::NotStored);
         };
         if same_json(&text, report.text()) {
-            tx.rollback().await.map_err(|e| self.failed(e))?;
+            tx.rollback().await.in_store(self)?;
             return Ok(Revised::Unchanged);
         }
         let revision = revision + 1;
@@ -134,7 +134,7 @@ impl Store {
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
-        tx.commit().await.map_err(|e| self.failed(e))?;
+        tx.commit().await.in_store(self)?;
         Ok(Revised::New {
             revision,
             previous: text,
@@ -143,9 +143,9 @@ impl Store {
 
     /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.
     pub async fn newest_revision(&self, id: &str) -> Result<Option<(i64, String)>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         let newest = self.newest_in(&mut tx, id).await?;
-        tx.commit().await.map_err(|e| self.failed(e))?;
+        tx.commit().await.in_store(self)?;
         Ok(newest)
     }
 
@@ -166,11 +166,11 @@ impl Store {
             .bind(id)
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         rows.iter()
             .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     async fn newest_in(
@@ -196,10 +196,10 @@ impl Store {
             .bind(id)
             .fetch_optional(&mut **tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         row.map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
             .transpose()
-            .map_err(|e: sqlx::Error| self.failed(e))
+            .in_store(self)
     }
 
     pub(super) async fn insert_row(
@@ -229,7 +229,7 @@ impl Store {
             .bind(&row.stored_at)
             .execute(&mut **tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -262,7 +262,7 @@ impl Store {
             .execute(&mut **tx)
             .await
             .map(drop)
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// Binds `$1` to `$11`: the row's key, its columns and its queryable payload, in the
@@ -319,11 +319,7 @@ impl Store {
             .bind(text)
             .bind(fetched_at),
         };
-        query
-            .execute(&mut **tx)
-            .await
-            .map(drop)
-            .map_err(|e| self.failed(e))
+        query.execute(&mut **tx).await.map(drop).in_store(self)
     }
 
     /// The payload for the `report` column people query: PostgreSQL's jsonb holds no NUL

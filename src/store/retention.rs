@@ -7,7 +7,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
 
-use super::{Backend, Store, StoreError};
+use super::{Backend, InStore, Store, StoreError};
 
 /// The tables a forgotten call's rows go from, the reports last.
 const FORGOTTEN_WITH_THE_CALL: [&str; 5] = [
@@ -55,7 +55,7 @@ impl Store {
              (SELECT conversation_space_id FROM cer_outbox WHERE state = 'pending')"
         );
         let cutoff = super::row::utc_text(cutoff);
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         let listed = format!(
             "SELECT conversation_space_id, {shown} FROM cer_reports \
              WHERE conversation_space_id IN ({old})"
@@ -69,20 +69,20 @@ impl Store {
                     .bind(&cutoff)
                     .fetch_all(&mut *tx)
                     .await
-                    .map_err(|e| self.failed(e))?;
+                    .in_store(self)?;
             }
             let sql = format!("DELETE FROM {table} WHERE conversation_space_id IN ({old})");
             sqlx::query(&sql)
                 .bind(&cutoff)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| self.failed(e))?;
+                .in_store(self)?;
         }
-        tx.commit().await.map_err(|e| self.failed(e))?;
+        tx.commit().await.in_store(self)?;
         let mut forgotten = Vec::with_capacity(rows.len());
         for row in rows {
-            let id: String = row.try_get(0).map_err(|e| self.failed(e))?;
-            let ended: Option<String> = row.try_get(1).map_err(|e| self.failed(e))?;
+            let id: String = row.try_get(0).in_store(self)?;
+            let ended: Option<String> = row.try_get(1).in_store(self)?;
             if let Some(ended) = ended.and_then(|text| text.parse::<Timestamp>().ok()) {
                 forgotten.push((id, ended));
             }
@@ -100,7 +100,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .and_then(|row| row.try_get(0))
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         let from = oldest
             .and_then(|ms| Timestamp::from_millisecond(ms).ok())
             .unwrap_or(now)

@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use super::row::utc_text;
-use super::{Backend, Store, StoreError};
+use super::{Backend, InStore, Store, StoreError};
 use crate::outcome::Outcome;
 use crate::report::Report;
 
@@ -35,7 +35,7 @@ async fn done(store: &Store, step: &str) -> Result<bool, StoreError> {
         .bind(step)
         .fetch_optional(&store.pool)
         .await
-        .map_err(|e| store.failed(e))?;
+        .in_store(store)?;
     Ok(row.is_some())
 }
 
@@ -54,7 +54,7 @@ async fn record(store: &Store, step: &str) -> Result<(), StoreError> {
         .execute(&store.pool)
         .await
         .map(drop)
-        .map_err(|e| store.failed(e))
+        .in_store(store)
 }
 
 /// Reads every stored report again, in batches by ID, and rewrites the `outcome` column where
@@ -77,16 +77,16 @@ async fn recompute_outcomes(store: &Store) -> Result<u64, StoreError> {
             .bind(BATCH)
             .fetch_all(&store.pool)
             .await
-            .map_err(|e| store.failed(e))?;
+            .in_store(store)?;
         let Some(last) = rows.last() else {
             return Ok(changed);
         };
-        after = last.try_get(0).map_err(|e| store.failed(e))?;
+        after = last.try_get(0).in_store(store)?;
         for row in &rows {
             let (id, text, stored): (String, String, String) = (
-                row.try_get(0).map_err(|e| store.failed(e))?,
-                row.try_get(1).map_err(|e| store.failed(e))?,
-                row.try_get(2).map_err(|e| store.failed(e))?,
+                row.try_get(0).in_store(store)?,
+                row.try_get(1).in_store(store)?,
+                row.try_get(2).in_store(store)?,
             );
             // A row whose report cannot be read keeps its word.
             let Ok(report) = Report::parse(text) else {
@@ -99,7 +99,7 @@ async fn recompute_outcomes(store: &Store) -> Result<u64, StoreError> {
                     .bind(outcome)
                     .execute(&store.pool)
                     .await
-                    .map_err(|e| store.failed(e))?;
+                    .in_store(store)?;
                 changed += 1;
             }
         }

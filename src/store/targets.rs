@@ -10,7 +10,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{InStore, Store, StoreError};
 use crate::target::{ForwardTarget, key_of, tag_of_key};
 
 /// A target no listener has said it delivers to for this long is orphaned.
@@ -66,13 +66,13 @@ impl Store {
         let forward_for = i64::try_from(forward_for.as_millis())
             .unwrap_or(i64::MAX)
             .min(LONGEST_FORWARD_FOR_MS);
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         // The word of listeners that died without taking it back has run out: it goes.
         sqlx::query("DELETE FROM cer_target_listeners WHERE seen_ms < $1")
             .bind(served_since(now))
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         for target in targets {
             sqlx::query(
                 "INSERT INTO cer_targets (target_key, target, tag, forward_for_ms, registered_ms) \
@@ -87,7 +87,7 @@ impl Store {
             .bind(now.as_millisecond())
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
             sqlx::query(
                 "INSERT INTO cer_target_listeners (target_key, holder, seen_ms) \
                  VALUES ($1, $2, $3) ON CONFLICT (target_key, holder) DO UPDATE SET \
@@ -98,9 +98,9 @@ impl Store {
             .bind(now.as_millisecond())
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         }
-        tx.commit().await.map_err(|e| self.failed(e))
+        tx.commit().await.in_store(self)
     }
 
     /// At a listener's end: it delivers to its targets no more (they stay registered).
@@ -110,7 +110,7 @@ impl Store {
             .execute(&self.pool)
             .await
             .map(drop)
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// Every registered target, by tag.
@@ -118,7 +118,7 @@ impl Store {
         let rows = sqlx::query("SELECT target_key, target, tag FROM cer_targets ORDER BY tag")
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         rows.iter()
             .map(|row| {
                 Ok(Registered {
@@ -128,26 +128,26 @@ impl Store {
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(|e| self.failed(e))
+            .in_store(self)
     }
 
     /// Unregisters a target and drops its queue (every delivery to it, whatever its state).
     /// Returns how many deliveries went.
     pub async fn forget_target(&self, key: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         let dropped = sqlx::query("DELETE FROM cer_outbox WHERE target_key = $1")
             .bind(key)
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         for table in ["cer_target_listeners", "cer_targets"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE target_key = $1"))
                 .bind(key)
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| self.failed(e))?;
+                .in_store(self)?;
         }
-        tx.commit().await.map_err(|e| self.failed(e))?;
+        tx.commit().await.in_store(self)?;
         Ok(dropped.rows_affected())
     }
 
@@ -165,7 +165,7 @@ impl Store {
             .bind(NO_LISTENER)
             .execute(&self.pool)
             .await
-            .map_err(|e| self.failed(e))?;
+            .in_store(self)?;
         Ok(done.rows_affected())
     }
 
@@ -178,9 +178,9 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         for row in rows {
-            let legacy: String = row.try_get(0).map_err(|e| self.failed(e))?;
+            let legacy: String = row.try_get(0).in_store(self)?;
             let url = legacy.trim_start_matches("legacy:");
             let (key, shown) = match url::Url::parse(url) {
                 Ok(url) => {
@@ -217,7 +217,7 @@ impl Store {
         shown: &str,
     ) -> Result<(), StoreError> {
         let forward_for = i64::try_from(EARLIER_FORWARD_FOR.as_millis()).unwrap_or(i64::MAX);
-        let mut tx = self.pool.begin().await.map_err(|e| self.failed(e))?;
+        let mut tx = self.pool.begin().await.in_store(self)?;
         sqlx::query(
             "INSERT INTO cer_targets (target_key, target, tag, forward_for_ms, registered_ms) \
              VALUES ($1, $2, $3, $4, 0) ON CONFLICT (target_key) DO NOTHING",
@@ -228,13 +228,13 @@ impl Store {
         .bind(forward_for)
         .execute(&mut *tx)
         .await
-        .map_err(|e| self.failed(e))?;
+        .in_store(self)?;
         sqlx::query("UPDATE cer_outbox SET target_key = $1 WHERE target_key = $2")
             .bind(key)
             .bind(legacy)
             .execute(&mut *tx)
             .await
-            .map_err(|e| self.failed(e))?;
-        tx.commit().await.map_err(|e| self.failed(e))
+            .in_store(self)?;
+        tx.commit().await.in_store(self)
     }
 }

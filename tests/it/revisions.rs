@@ -216,7 +216,8 @@ fn only_the_lease_holder_settles_a_delivery() {
         one.settle(&stale[0], &failed).await.unwrap();
         let listed = one.list_deliveries(false, later).await.unwrap();
         assert_eq!(
-            listed[0].state, "pending",
+            listed[0].state.as_str(),
+            "pending",
             "the former holder changed nothing"
         );
         assert_eq!(listed[0].attempts, 0);
@@ -416,7 +417,7 @@ fn orphaned_deliveries_wait_until_forward_for_runs_out_then_go_with_retention() 
         };
         store.settle(&claimed[0], &failed).await.unwrap();
         let states = |listed: Vec<cer::store::outbox::Listed>| -> Vec<String> {
-            listed.into_iter().map(|r| r.state).collect()
+            listed.into_iter().map(|r| r.state.to_string()).collect()
         };
         let listed = store.list_deliveries(false, now).await.unwrap();
         assert_eq!(states(listed), ["failed", "pending"], "a listener names it");

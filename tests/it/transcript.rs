@@ -311,6 +311,40 @@ fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
 }
 
 #[test]
+fn a_recording_gone_from_goto_is_exit_3_naming_it_and_writes_nothing() {
+    let env = env();
+    let (id, report) = recorded_call(&env);
+    let recordings = recording_ids(&report);
+    assert_eq!(recordings.len(), 1, "{report}");
+    let params = [("id".to_string(), recordings[0].clone())];
+    env.sandbox
+        .faults()
+        .apply("recording-gone", &params)
+        .expect("a known fault");
+    let out = env.dir.path().join("gone.wav");
+    let to_file = env
+        .cer_with_token()
+        .args(["recording", &id, "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let to_pipe = env
+        .cer_with_token()
+        .args(["recording", &id])
+        .output()
+        .unwrap();
+    for output in [&to_file, &to_pipe] {
+        assert_eq!(output.status.code(), Some(3), "{}", stderr_of(output));
+        let said = stderr_of(output);
+        let gone = format!("GoTo no longer has recording {} (404)", recordings[0]);
+        assert!(said.contains(&gone), "{said}");
+        assert_eq!(said.matches("error:").count(), 1, "said once: {said}");
+    }
+    assert!(to_pipe.stdout.is_empty());
+    assert!(!out.exists());
+}
+
+#[test]
 fn recording_of_a_call_without_one_is_exit_3_and_a_bad_id_exit_2() {
     // A call without a recording: with analysis off, the simulator records none.
     let env = TestEnv::with(SandboxConfig {

@@ -2,7 +2,7 @@
 //! backfills and report fetches, all in one `select!`, so no two of them race on the state.
 //!
 //! The cursor only moves when nothing can have been missed before it: [`GapTracker`] keeps
-//! that account. The loop borrows what it needs from the engine as [`Needs`], nothing more.
+//! that account. The loop borrows from the engine only what it uses, as [`EngineParts`].
 
 mod reports;
 mod upkeep;
@@ -64,7 +64,7 @@ struct Fetched {
 }
 
 /// What a session's loop borrows from the engine for its lifetime.
-pub struct Needs<'a> {
+pub struct EngineParts<'a> {
     pub api: &'a ApiClient,
     pub config: &'a ListenConfig,
     pub events: &'a mpsc::Sender<ListenEvent>,
@@ -93,7 +93,7 @@ struct Backfill {
 
 /// One session's loop and its state; it lives as long as the session.
 pub struct Pump<'e> {
-    needs: Needs<'e>,
+    engine: EngineParts<'e>,
     channel: Channel,
     socket: Socket,
     pings_sent: u64,
@@ -122,15 +122,15 @@ impl<'e> Pump<'e> {
     /// A loop for `session`; `at_start` says a catch-up it announces is about calls from
     /// before this run started.
     pub fn new(
-        needs: Needs<'e>,
+        engine: EngineParts<'e>,
         session: Session,
         backfill_from: Option<Timestamp>,
         at_start: bool,
     ) -> Self {
         let lifetime = session.channel.lifetime_secs;
-        let refresh_at = later(needs.config.timing.refresh_after(lifetime));
+        let refresh_at = later(engine.config.timing.refresh_after(lifetime));
         let mut pump = Self {
-            needs,
+            engine,
             channel: session.channel,
             socket: session.socket,
             pings_sent: 0,
@@ -159,7 +159,7 @@ impl<'e> Pump<'e> {
 
     /// Runs the session until it is lost, shutdown is requested or retrying cannot help.
     pub async fn run(mut self, shutdown: &mut watch::Receiver<bool>) -> End {
-        let timing = self.needs.config.timing;
+        let timing = self.engine.config.timing;
         let mut ping = interval_at(later(timing.ping_every), timing.ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let every = timing.subscription_check_every;
@@ -210,7 +210,7 @@ impl<'e> Pump<'e> {
             + self.held.len()
             + self.backfill.queue.len()
             + usize::from(self.catching_up());
-        let outbox = &self.needs.outbox;
+        let outbox = &self.engine.outbox;
         outbox
             .live_work
             .store(work, std::sync::atomic::Ordering::Relaxed);
@@ -232,7 +232,7 @@ impl<'e> Pump<'e> {
             return Ok(());
         }
         if std::mem::take(&mut self.backfill.announced) {
-            let _ = self.needs.events.send(ListenEvent::CaughtUp).await;
+            let _ = self.engine.events.send(ListenEvent::CaughtUp).await;
         }
         let mut held = std::mem::take(&mut self.held);
         held.sort_by_key(|(_, report)| report.facts().call_ended);
@@ -258,7 +258,7 @@ impl<'e> Pump<'e> {
     /// drops it and opens the gap, so the backfill fetches it later.
     fn fetch_live(&mut self, id: String) {
         self.carried_calls = true;
-        if self.needs.ledgers.seen(&id) || self.in_flight.contains(&id) {
+        if self.engine.ledgers.seen(&id) || self.in_flight.contains(&id) {
             tracing::debug!("report {id} already handled");
             return;
         }
@@ -287,8 +287,8 @@ impl<'e> Pump<'e> {
     }
 
     fn fetch(&self, id: String, origin: Origin) -> Fetch {
-        let api = self.needs.api.clone();
-        let patience = self.needs.config.timing.report_patience;
+        let api = self.engine.api.clone();
+        let patience = self.engine.config.timing.report_patience;
         Box::pin(async move {
             let result = fetch_report_when_ready(&api, &id, patience).await;
             Fetched { id, origin, result }

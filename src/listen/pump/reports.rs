@@ -19,7 +19,7 @@ use crate::store::Stored;
 const BACKFILL_CONCURRENCY: usize = 4;
 
 /// What became of a report handed to the store.
-pub(super) enum Keeping {
+pub(super) enum StoreAttempt {
     /// The store took it (or had it).
     Stored(Stored),
     /// The store refused its data for good; it was written to a file instead.
@@ -32,8 +32,8 @@ impl Pump<'_> {
     /// A backfill from the cursor (less the overlap), unless backfill is off or there is no
     /// cursor.
     pub(super) fn search_from_cursor(&mut self) {
-        let from = backfill_start(self.needs.ledgers, self.needs.floor);
-        if let Some(from) = from.filter(|_| self.needs.config.backfill) {
+        let from = backfill_start(self.engine.ledgers, self.engine.floor);
+        if let Some(from) = from.filter(|_| self.engine.config.backfill) {
             self.start_search(from);
         }
     }
@@ -44,12 +44,12 @@ impl Pump<'_> {
         if !self.gap.backfill_needed() {
             return;
         }
-        let api = self.needs.api.clone();
-        let keys = self.needs.config.account_keys.clone();
-        let longest = self.needs.config.max_call_duration;
-        let until = self.needs.clock.now();
-        let store = self.needs.store.cloned();
-        let outbox = self.needs.outbox.clone();
+        let api = self.engine.api.clone();
+        let keys = self.engine.config.account_keys.clone();
+        let longest = self.engine.config.max_call_duration;
+        let until = self.engine.clock.now();
+        let store = self.engine.store.cloned();
+        let outbox = self.engine.outbox.clone();
         self.backfill.search = Some(Box::pin(async move {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
@@ -71,7 +71,7 @@ impl Pump<'_> {
                 self.gap.searched(until);
                 let fresh: Vec<Missed> = missed
                     .into_iter()
-                    .filter(|m| !self.needs.ledgers.seen(&m.id))
+                    .filter(|m| !self.engine.ledgers.seen(&m.id))
                     .collect();
                 self.announce_catch_up(&fresh).await;
                 self.backfill.queue.extend(fresh);
@@ -85,7 +85,7 @@ impl Pump<'_> {
             }
             Err(err) => {
                 self.gap.search_failed();
-                let delay = self.needs.config.timing.reconnect_cap / 3;
+                let delay = self.engine.config.timing.reconnect_cap / 3;
                 tracing::warn!("backfill failed ({err}); trying again in {delay:.0?}");
                 self.note_failure();
                 Ok(())
@@ -106,12 +106,12 @@ impl Pump<'_> {
         self.backfill.announced = true;
         let at_start = std::mem::take(&mut self.backfill.at_start);
         let event = ListenEvent::CatchingUp { calls, at_start };
-        let _ = self.needs.events.send(event).await;
+        let _ = self.engine.events.send(event).await;
     }
 
     /// Something may have been missed: keep the cursor where it is and search again later.
     pub(super) fn note_failure(&mut self) {
-        let delay = self.needs.config.timing.reconnect_cap / 3;
+        let delay = self.engine.config.timing.reconnect_cap / 3;
         self.gap.failed(later(delay));
     }
 
@@ -120,7 +120,7 @@ impl Pump<'_> {
             let Some(missed) = self.backfill.queue.pop_front() else {
                 break;
             };
-            if self.needs.ledgers.seen(&missed.id) || !self.in_flight.insert(missed.id.clone()) {
+            if self.engine.ledgers.seen(&missed.id) || !self.in_flight.insert(missed.id.clone()) {
                 // Already emitted, or being fetched live (a failure there opens the gap again).
                 continue;
             }
@@ -139,9 +139,9 @@ impl Pump<'_> {
             return;
         };
         if let Some(until) = done.cursor_to {
-            let now = self.needs.clock.now();
-            let moves = self.needs.ledgers.advance_all(until, now);
-            save_in_background(self.needs.store, moves, self.needs.clock.now());
+            let now = self.engine.clock.now();
+            let moves = self.engine.ledgers.advance_all(until, now);
+            save_in_background(self.engine.store, moves, self.engine.clock.now());
         }
         if done.again {
             self.search_from_cursor();
@@ -167,7 +167,7 @@ impl Pump<'_> {
                 let message = format!(
                     "skipped the report of {id} for now: {why}; a later backfill will retry it"
                 );
-                let _ = self.needs.events.send(ListenEvent::Warning(message)).await;
+                let _ = self.engine.events.send(ListenEvent::Warning(message)).await;
                 self.note_failure();
             }
         }
@@ -185,21 +185,21 @@ impl Pump<'_> {
     /// store fails, nothing is printed: the gap stays open and a later backfill brings the
     /// report again once the store is back.
     pub(super) async fn emit_report(&mut self, id: &str, report: Report, origin: Origin) -> Step {
-        if self.needs.ledgers.seen(id) {
+        if self.engine.ledgers.seen(id) {
             return Ok(());
         }
-        let now = self.needs.clock.now();
+        let now = self.engine.clock.now();
         let ended = report.facts().call_ended.unwrap_or(now);
         let account = report.facts().account_key.clone();
         let advance = !self.gap.is_open();
         let cursor = self
-            .needs
+            .engine
             .ledgers
             .cursor_after(account.as_deref(), ended, now, advance);
         match self.store(id, &report, cursor, now).await {
-            Keeping::Stored(Stored::New) | Keeping::SetAside => {}
-            Keeping::Stored(Stored::AlreadyThere) => {
-                self.needs
+            StoreAttempt::Stored(Stored::New) | StoreAttempt::SetAside => {}
+            StoreAttempt::Stored(Stored::AlreadyThere) => {
+                self.engine
                     .ledgers
                     .record(id, account.as_deref(), ended, now, advance);
                 // Another command (`sync`) may have stored it without queueing it for these
@@ -207,12 +207,12 @@ impl Pump<'_> {
                 self.wake_deliveries();
                 return Ok(());
             }
-            Keeping::Failed => {
+            StoreAttempt::Failed => {
                 self.note_store_failure();
                 return Ok(());
             }
         }
-        self.needs
+        self.engine
             .ledgers
             .record(id, account.as_deref(), ended, now, advance);
         let (printed, answer) = oneshot::channel();
@@ -221,7 +221,7 @@ impl Pump<'_> {
             origin,
             printed,
         };
-        if self.needs.events.send(event).await.is_err() || answer.await.is_err() {
+        if self.engine.events.send(event).await.is_err() || answer.await.is_err() {
             // The renderer is gone (stdout closed): stop like on Ctrl-C.
             return Err(Box::new(End::Shutdown(self.channel.clone())));
         }
@@ -231,7 +231,7 @@ impl Pump<'_> {
     }
 
     fn wake_deliveries(&self) {
-        self.needs.outbox.wake_deliveries();
+        self.engine.outbox.wake_deliveries();
     }
 
     /// What the store did with a report; a failure says so in a line. A report the store
@@ -243,26 +243,26 @@ impl Pump<'_> {
         report: &Report,
         cursor: Option<CursorMove>,
         now: Timestamp,
-    ) -> Keeping {
-        let Some(store) = self.needs.store else {
-            return Keeping::Failed;
+    ) -> StoreAttempt {
+        let Some(store) = self.engine.store else {
+            return StoreAttempt::Failed;
         };
-        let queue = self.needs.outbox.queue();
+        let queue = self.engine.outbox.queue();
         let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
         match store.store_report(report, cursor, &queue, now).await {
             Ok(stored) => {
                 self.store_failures = 0;
-                Keeping::Stored(stored)
+                StoreAttempt::Stored(stored)
             }
             Err(err) if err.refused_the_data() => {
                 self.store_failures = 0;
-                let dir = self.needs.config.state_dir.join("set-aside");
-                if let Some(path) = set_aside::already(&dir, id) {
+                let dir = self.engine.config.state_dir.join("set-aside");
+                if let Some(path) = set_aside::earlier_copy(&dir, id) {
                     tracing::info!(
                         "the report of {id} was set aside before, in {}",
                         path.display()
                     );
-                    return Keeping::Stored(Stored::AlreadyThere);
+                    return StoreAttempt::Stored(Stored::AlreadyThere);
                 }
                 match set_aside::write(&dir, id, report) {
                     Ok(path) => {
@@ -273,18 +273,18 @@ impl Pump<'_> {
                             path,
                             reason,
                         };
-                        let _ = self.needs.events.send(event).await;
-                        Keeping::SetAside
+                        let _ = self.engine.events.send(event).await;
+                        StoreAttempt::SetAside
                     }
                     Err(write) => {
                         tracing::error!("{err}; and cannot set the report aside: {write}");
-                        Keeping::Failed
+                        StoreAttempt::Failed
                     }
                 }
             }
             Err(err) => {
                 tracing::info!("{err}; holding reports back until the store answers again");
-                Keeping::Failed
+                StoreAttempt::Failed
             }
         }
     }
@@ -294,7 +294,7 @@ impl Pump<'_> {
     pub(super) fn note_store_failure(&mut self) {
         self.store_failures = self.store_failures.saturating_add(1);
         let delay = self
-            .needs
+            .engine
             .config
             .timing
             .reconnect_delay(self.store_failures);

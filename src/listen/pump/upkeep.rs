@@ -51,7 +51,7 @@ impl Pump<'_> {
             }
             Frame::MediaUploaded { transcript, id } => {
                 let event = super::super::ListenEvent::MediaUploaded { transcript, id };
-                let _ = self.needs.events.send(event).await;
+                let _ = self.engine.events.send(event).await;
                 Ok(())
             }
             Frame::RefreshRequired => {
@@ -76,7 +76,7 @@ impl Pump<'_> {
     /// A protocol ping carrying `{"sequence": n}`, as GoTo's demo sends. Any frame from GoTo
     /// counts as a sign of life, so a server that answers pings without echoing them is fine.
     pub(super) async fn ping(&mut self) -> Step {
-        let timing = self.needs.config.timing;
+        let timing = self.engine.config.timing;
         let silence = self.last_heard.elapsed();
         let allowed = timing
             .ping_every
@@ -97,8 +97,8 @@ impl Pump<'_> {
     }
 
     pub(super) async fn refresh(&mut self) -> Step {
-        let timing = self.needs.config.timing;
-        match channels::refresh(self.needs.api, &self.channel).await {
+        let timing = self.engine.config.timing;
+        match channels::refresh(self.engine.api, &self.channel).await {
             Ok(lifetime) => {
                 let lifetime = lifetime.or(self.channel.lifetime_secs);
                 self.refresh_at = later(timing.refresh_after(lifetime));
@@ -121,8 +121,8 @@ impl Pump<'_> {
 
     /// GoTo subscriptions can vanish without notice; put them back and backfill the gap.
     pub(super) async fn check_subscriptions(&mut self) -> Step {
-        let api = &self.needs.api;
-        let config = &self.needs.config;
+        let api = &self.engine.api;
+        let config = &self.engine.config;
         // The listing is undocumented: a refusal of it, or an answer without `accountKeys`,
         // ends the checks with one warning instead of being read as a lost subscription.
         let intact = match subscriptions_intact(api, &self.channel, config).await {
@@ -162,7 +162,7 @@ impl Pump<'_> {
     /// the old ones are closed and deleted, so no notification falls between the two.
     async fn replace_session(&mut self) -> Step {
         tracing::debug!("GoTo is closing the WebSocket; opening a new channel first");
-        let (api, config) = (&self.needs.api, &self.needs.config);
+        let (api, config) = (&self.engine.api, &self.engine.config);
         let mut created = None;
         match Session::open(api, config, &mut created).await {
             Ok(session) => {
