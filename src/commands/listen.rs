@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::Context;
 use super::signals::StopSignals;
@@ -49,16 +50,16 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
         .transpose()?;
     let api = context.api();
     let (events, mut received) = mpsc::channel(64);
-    let (stop, stop_requested) = watch::channel(false);
-    let service = start_service(&settings, &stop_requested, context).await?;
+    let stop = CancellationToken::new();
+    let service = start_service(&settings, &stop, context).await?;
     api.observe_requests(service.request_observer());
-    let beside = (&api, &store, &service, &events, &stop_requested);
+    let beside = (&api, &store, &service, &events, &stop);
     let workers = start_workers(&settings, context, beside, archive.clone()).await?;
     let upkeep = start_upkeep(&settings, &store, &service, archive, context);
     let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
         .with_store(store.clone(), workers.outbox);
     engine.load().await?;
-    let engine = tokio::spawn(engine.run(stop_requested));
+    let engine = tokio::spawn(engine.run(stop.clone()));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
     let archived = workers.announce.as_ref();
     let (render_failure, ready) = render_events(
@@ -73,7 +74,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     let result = engine
         .await
         .context("the listen engine stopped unexpectedly")?;
-    let _ = stop.send(true);
+    stop.cancel();
     upkeep.iter().for_each(tokio::task::JoinHandle::abort);
     finish_deliveries(workers.tasks, &store, &settings.forward_to, context).await;
     if let Some(err) = render_failure {
@@ -99,7 +100,7 @@ type Beside<'a> = (
     &'a Store,
     &'a Service,
     &'a mpsc::Sender<ListenEvent>,
-    &'a watch::Receiver<bool>,
+    &'a CancellationToken,
 );
 
 async fn start_workers(
@@ -134,7 +135,7 @@ async fn start_workers(
         wake: outbox.wake.clone(),
         events: events.downgrade(),
     };
-    let mut tasks = delivery.spawn(&outbox.targets, stop.clone());
+    let mut tasks = delivery.spawn(&outbox.targets, stop);
     if !outbox.refetch_after.is_empty() {
         tasks.push(refetcher.clone().spawn(stop.clone()));
     }
@@ -193,7 +194,7 @@ fn ended(result: Result<(), ListenError>, ready: bool, waited: Duration) -> anyh
 /// rendering stopped early, if it did, and whether listening ever became ready.
 async fn render_events(
     received: &mut mpsc::Receiver<ListenEvent>,
-    stop: &watch::Sender<bool>,
+    stop: &CancellationToken,
     service: &Service,
     archived: Option<&mpsc::UnboundedSender<Announced>>,
     (settings, context): (&ListenSettings, &Context),
@@ -205,7 +206,7 @@ async fn render_events(
         let event = tokio::select! {
             event = received.recv() => event,
             () = &mut stdout_closed => {
-                let _ = stop.send(true);
+                stop.cancel();
                 return (Some(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into()), ready);
             }
         };
@@ -219,7 +220,7 @@ async fn render_events(
         }
         if let Err(err) = render(event, ready, settings, context) {
             // stdout is gone: stop listening the clean way, then report why.
-            let _ = stop.send(true);
+            stop.cancel();
             return (Some(err), ready);
         }
     }
@@ -320,13 +321,13 @@ async fn finish_deliveries(
 /// Metrics, health and systemd notifications; says where metrics are served.
 async fn start_service(
     settings: &ListenSettings,
-    stop_requested: &watch::Receiver<bool>,
+    stop: &CancellationToken,
     context: &Context,
 ) -> anyhow::Result<Service> {
     let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or(1.0));
     let manager = &context.settings.service_manager;
     let (service, address) =
-        Service::start(settings.metrics, manager, timing, stop_requested.clone()).await?;
+        Service::start(settings.metrics, manager, timing, stop.clone()).await?;
     if let Some(address) = address {
         context.output.status(format!(
             "Serving metrics on http://{address}/metrics and health on http://{address}/healthz"
@@ -585,12 +586,12 @@ fn catching_up(calls: usize, at_start: bool) -> String {
 /// First Ctrl-C or SIGTERM: ask for a clean shutdown. Second Ctrl-C: leave at once with 130.
 async fn watch_signals(
     mut signals: StopSignals,
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
     output: crate::output::Output,
 ) {
     signals.either().await;
     output.status("Shutting down: deleting the subscription and channel…");
-    let _ = stop.send(true);
+    stop.cancel();
     signals.interrupt().await;
     std::process::exit(i32::from(ExitStatus::Interrupted.code()));
 }

@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
 
 use crate::listen::{DeliveryResult, ListenEvent};
 use crate::net::retry::jittered_backoff;
@@ -72,11 +73,11 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// Starts one task per target; they stop when `stop` turns true.
+    /// Starts one task per target; they stop when `stop` is cancelled.
     pub fn spawn(
         self,
         targets: &[ForwardTarget],
-        stop: watch::Receiver<bool>,
+        stop: &CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let shared = Arc::new(self);
         targets
@@ -88,13 +89,13 @@ impl Delivery {
             .collect()
     }
 
-    async fn serve(self: Arc<Self>, target: Arc<ForwardTarget>, mut stop: watch::Receiver<bool>) {
+    async fn serve(self: Arc<Self>, target: Arc<ForwardTarget>, stop: CancellationToken) {
         // Long enough for a whole batch to time out, CONCURRENCY at a time, so that another
         // listener on the same store never takes over a delivery this one is still sending.
         let rounds = u32::try_from(BATCH).unwrap_or(16) / u32::try_from(CONCURRENCY).unwrap_or(1);
         let lease = self.timing.timeout * (rounds + 1) + Duration::from_secs(5);
         let mut store_was_down = false;
-        while !*stop.borrow() {
+        while !stop.is_cancelled() {
             let wake = self.wake.notified();
             let claimed = self
                 .store
@@ -103,7 +104,7 @@ impl Delivery {
             match claimed {
                 Ok(batch) if !batch.is_empty() => {
                     store_was_down = false;
-                    self.send_batch(&target, batch, &mut stop).await;
+                    self.send_batch(&target, batch, &stop).await;
                     continue;
                 }
                 Ok(_) => store_was_down = false,
@@ -117,7 +118,7 @@ impl Delivery {
             tokio::select! {
                 _ = wake => {}
                 _ = tokio::time::sleep(self.timing.poll) => {}
-                _ = stop.changed() => {}
+                () = stop.cancelled() => {}
             }
         }
     }
@@ -129,11 +130,11 @@ impl Delivery {
         &self,
         target: &ForwardTarget,
         batch: Vec<Claimed>,
-        stop: &mut watch::Receiver<bool>,
+        stop: &CancellationToken,
     ) {
         let mut waiting = batch.into_iter();
         let mut running = futures_util::stream::FuturesUnordered::new();
-        let mut stopping = *stop.borrow();
+        let mut stopping = stop.is_cancelled();
         loop {
             while !stopping && running.len() < CONCURRENCY {
                 let Some(delivery) = waiting.next() else {
@@ -146,11 +147,9 @@ impl Delivery {
             }
             tokio::select! {
                 _ = running.next() => {}
-                changed = stop.changed(), if !stopping => {
-                    stopping = changed.is_err() || *stop.borrow();
-                    if stopping {
-                        self.hand_back(waiting.by_ref().collect()).await;
-                    }
+                () = stop.cancelled(), if !stopping => {
+                    stopping = true;
+                    self.hand_back(waiting.by_ref().collect()).await;
                 }
             }
         }

@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
 
 use super::error::{ListenError, NeedsStart, is_fatal};
 use super::ledger::{
@@ -14,13 +15,12 @@ use super::ledger::{
 use super::outbox::Outbox;
 use super::pump::{End, EngineParts, Pump};
 use super::session::{Session, discard, tear_down};
-use super::shutdown::stopped;
 use super::{Clock, ListenConfig, ListenEvent, StartFrom};
 use crate::api::ApiClient;
 use crate::api::channels::Channel;
 use crate::store::{Store, StoreError, StoreLocation};
 
-/// The listen engine. Build it, then [`Engine::run`] it until `shutdown` turns true.
+/// The listen engine. Build it, then [`Engine::run`] it until `shutdown` is cancelled.
 pub struct Engine {
     api: ApiClient,
     config: ListenConfig,
@@ -108,9 +108,9 @@ impl Engine {
         }
     }
 
-    /// Listens until `shutdown` is set (then cleans up and returns `Ok`) or authentication
+    /// Listens until `shutdown` is cancelled (then cleans up and returns `Ok`) or authentication
     /// fails for good.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), ListenError> {
+    pub async fn run(mut self, shutdown: CancellationToken) -> Result<(), ListenError> {
         if !self.loaded {
             self.load().await?;
         }
@@ -121,7 +121,7 @@ impl Engine {
             let mut created = None;
             let opened = tokio::select! {
                 biased;
-                _ = stopped(&mut shutdown) => None,
+                () = shutdown.cancelled() => None,
                 opened = Session::open(&self.api, &self.config, &mut created) => Some(opened),
             };
             let Some(opened) = opened else {
@@ -136,7 +136,7 @@ impl Engine {
                     ready = true;
                     let at_start = std::mem::take(&mut self.catch_up_at_start);
                     match Pump::new(self.parts_for_session(), session, backfill_from, at_start)
-                        .run(&mut shutdown)
+                        .run(&shutdown)
                         .await
                     {
                         End::Shutdown(channel) => {
@@ -166,7 +166,7 @@ impl Engine {
             attempt += 1;
             let deadline = (!ready).then_some(give_up_at);
             if !self
-                .pause_before_reconnect(attempt, reason, deadline, &mut shutdown)
+                .pause_before_reconnect(attempt, reason, deadline, &shutdown)
                 .await
             {
                 self.finish(None).await;
@@ -203,7 +203,7 @@ impl Engine {
         attempt: u32,
         reason: String,
         deadline: Option<Instant>,
-        shutdown: &mut watch::Receiver<bool>,
+        shutdown: &CancellationToken,
     ) -> bool {
         let mut delay = self.config.timing.reconnect_delay(attempt);
         if let Some(deadline) = deadline {
@@ -217,7 +217,7 @@ impl Engine {
         };
         let _ = self.events.send(event).await;
         tokio::select! {
-            _ = stopped(shutdown) => false,
+            () = shutdown.cancelled() => false,
             _ = tokio::time::sleep(delay) => true,
         }
     }

@@ -15,7 +15,6 @@ mod pump;
 pub mod refetch;
 mod session;
 pub(crate) mod set_aside;
-mod shutdown;
 mod timing;
 
 use std::path::PathBuf;

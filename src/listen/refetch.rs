@@ -10,7 +10,8 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::{ListenEvent, Outbox, RefetchResult};
 use crate::api::ApiClient;
@@ -69,17 +70,17 @@ pub struct Refetcher {
 }
 
 impl Refetcher {
-    /// Runs until `stop` turns true; does nothing when `--refetch off`.
-    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    /// Runs until `stop` is cancelled; does nothing when `--refetch off`.
+    pub fn spawn(self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move { self.serve(stop).await })
     }
 
-    async fn serve(self, mut stop: watch::Receiver<bool>) {
+    async fn serve(self, stop: CancellationToken) {
         let mut store_was_down = false;
-        while !*stop.borrow() {
+        while !stop.is_cancelled() {
             // Nothing is claimed while live work runs: a point this listener holds but cannot
             // do is a point no other listener may do either.
-            if !quiet(&self.outbox, &self.timing, &mut stop).await {
+            if !quiet(&self.outbox, &self.timing, &stop).await {
                 return;
             }
             let claimed_at = tokio::time::Instant::now();
@@ -94,7 +95,7 @@ impl Refetcher {
                         // The first point follows the quiet wait before the claim, unless live
                         // work started meanwhile; each later one waits for quiet again.
                         let busy = self.outbox.live_work.load(Ordering::Relaxed) > 0;
-                        if (k > 0 || busy) && !quiet(&self.outbox, &self.timing, &mut stop).await {
+                        if (k > 0 || busy) && !quiet(&self.outbox, &self.timing, &stop).await {
                             return;
                         }
                         // Live work held the rest of the batch past half its lease: leave
@@ -117,7 +118,7 @@ impl Refetcher {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.timing.poll) => {}
-                _ = stop.changed() => {}
+                () = stop.cancelled() => {}
             }
         }
     }
@@ -157,11 +158,7 @@ impl Refetcher {
     /// notification for a call no stored revision names yet), once the session is quiet; a
     /// changed report is stored, queued and told like a re-fetch's. `None` when asked to stop
     /// or the store failed.
-    pub async fn fetch_now(
-        &self,
-        id: &str,
-        stop: &mut watch::Receiver<bool>,
-    ) -> Option<RefetchResult> {
+    pub async fn fetch_now(&self, id: &str, stop: &CancellationToken) -> Option<RefetchResult> {
         if !quiet(&self.outbox, &self.timing, stop).await {
             return None;
         }
@@ -220,23 +217,23 @@ impl Refetcher {
 /// call would make that call wait a slot (50 ms a call at `--rate 10` in the benchmark): after
 /// a quiet `pace` the limiter has a slot to spare for the next live call whatever the re-fetch
 /// takes, and re-fetches take at most half of the rate.
-async fn quiet(outbox: &Outbox, timing: &RefetchTiming, stop: &mut watch::Receiver<bool>) -> bool {
+async fn quiet(outbox: &Outbox, timing: &RefetchTiming, stop: &CancellationToken) -> bool {
     loop {
         while outbox.live_work.load(Ordering::Relaxed) > 0 {
             tokio::select! {
                 () = tokio::time::sleep(timing.yield_every) => {}
-                _ = stop.changed() => return false,
+                () = stop.cancelled() => return false,
             }
         }
         let seen = outbox.live_seen.load(Ordering::Relaxed);
         tokio::select! {
             () = tokio::time::sleep(timing.pace) => {}
-            _ = stop.changed() => return false,
+            () = stop.cancelled() => return false,
         }
         let still_quiet = outbox.live_work.load(Ordering::Relaxed) == 0
             && outbox.live_seen.load(Ordering::Relaxed) == seen;
         if still_quiet {
-            return !*stop.borrow();
+            return !stop.is_cancelled();
         }
     }
 }
@@ -253,12 +250,12 @@ mod tests {
         let outbox = Outbox::default();
         let timing = RefetchTiming::scaled(1.0, 10);
         assert_eq!(timing.pace, Duration::from_millis(200));
-        let (_stop, mut stopped) = watch::channel(false);
+        let stopped = CancellationToken::new();
         let started = tokio::time::Instant::now();
         let seen = outbox.live_seen.clone();
         let waiting = {
             let outbox = outbox.clone();
-            tokio::spawn(async move { quiet(&outbox, &timing, &mut stopped).await })
+            tokio::spawn(async move { quiet(&outbox, &timing, &stopped).await })
         };
         tokio::time::sleep(Duration::from_millis(150)).await;
         seen.fetch_add(1, Ordering::Relaxed);
@@ -275,17 +272,17 @@ mod tests {
     async fn no_live_work_waits_one_pace_and_a_stop_ends_the_wait() {
         let outbox = Outbox::default();
         let timing = RefetchTiming::scaled(1.0, 10);
-        let (stop, mut stopped) = watch::channel(false);
+        let stop = CancellationToken::new();
         let started = tokio::time::Instant::now();
-        assert!(quiet(&outbox, &timing, &mut stopped).await);
+        assert!(quiet(&outbox, &timing, &stop).await);
         assert_eq!(started.elapsed(), timing.pace);
         outbox.live_work.store(1, Ordering::Relaxed);
         let waiting = {
-            let outbox = outbox.clone();
-            tokio::spawn(async move { quiet(&outbox, &timing, &mut stopped).await })
+            let (outbox, stop) = (outbox.clone(), stop.clone());
+            tokio::spawn(async move { quiet(&outbox, &timing, &stop).await })
         };
         tokio::time::sleep(Duration::from_secs(5)).await;
-        stop.send(true).unwrap();
+        stop.cancel();
         let done = tokio::time::timeout(Duration::from_secs(60), waiting).await;
         assert!(
             !done.expect("a stop ends the wait").unwrap(),

@@ -12,7 +12,7 @@ mod server;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 pub use connections::ServerTiming;
 pub use health::Health;
@@ -33,12 +33,12 @@ pub struct Service {
 
 impl Service {
     /// Starts serving metrics on `metrics_address` (when given) and, under systemd, the watchdog;
-    /// sends `STOPPING=1` once `stop` turns true. Returns the metrics server's bound address too.
+    /// sends `STOPPING=1` once `stop` is cancelled. Returns the metrics server's bound address too.
     pub async fn start(
         metrics_address: Option<SocketAddr>,
         manager: &ServiceManager,
         timing: ServerTiming,
-        mut stop: watch::Receiver<bool>,
+        stop: CancellationToken,
     ) -> anyhow::Result<(Self, Option<SocketAddr>)> {
         let started = jiff::Timestamp::now().as_millisecond() as f64 / 1000.0;
         let service = Self {
@@ -60,12 +60,11 @@ impl Service {
             service.metrics.clone(),
         );
         tokio::spawn(async move {
-            if stop.wait_for(|stopping| *stopping).await.is_ok() {
-                metrics.set_ready(false);
-                health.not_listening("shutting down");
-                notifier.status("Shutting down: deleting the subscription and channel");
-                notifier.stopping();
-            }
+            stop.cancelled().await;
+            metrics.set_ready(false);
+            health.not_listening("shutting down");
+            notifier.status("Shutting down: deleting the subscription and channel");
+            notifier.stopping();
         });
         Ok((service, bound))
     }

@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
 use crate::api::ApiClient;
@@ -122,16 +123,16 @@ impl Memory {
 }
 
 impl ArchiveWorker {
-    /// Runs until `stop` turns true.
-    pub fn spawn(self, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    /// Runs until `stop` is cancelled.
+    pub fn spawn(self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         tokio::spawn(async move { self.serve(stop).await })
     }
 
-    async fn serve(mut self, mut stop: watch::Receiver<bool>) {
+    async fn serve(mut self, stop: CancellationToken) {
         let mut memory = Memory::default();
         // Why archiving last paused: said once, not after every pause.
         let mut paused: Option<String> = None;
-        while !*stop.borrow() {
+        while !stop.is_cancelled() {
             while let Ok(announced) = self.announced.try_recv() {
                 memory.take(announced);
             }
@@ -144,9 +145,9 @@ impl ArchiveWorker {
                 }
             }
             for (kind, id) in std::mem::take(&mut memory.uploaded) {
-                self.uploaded(kind, id, &mut memory.held, &mut stop).await;
+                self.uploaded(kind, id, &mut memory.held, &stop).await;
             }
-            let worked = match self.archive_due(&mut stop).await {
+            let worked = match self.archive_due(&stop).await {
                 Ok(worked) => {
                     paused = None;
                     worked
@@ -178,7 +179,7 @@ impl ArchiveWorker {
                     }
                 }
                 () = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                () = stop.cancelled() => {}
             }
         }
     }
@@ -192,7 +193,7 @@ impl ArchiveWorker {
         kind: MediaKind,
         id: String,
         held: &mut BTreeMap<(MediaKind, String), Vec<String>>,
-        stop: &mut watch::Receiver<bool>,
+        stop: &CancellationToken,
     ) {
         let now = Timestamp::now();
         match self.store.media_uploaded(kind, &id, now).await {
@@ -275,7 +276,7 @@ impl ArchiveWorker {
     }
 
     /// Claims and archives one batch of due objects; `Ok(false)` when none was due.
-    async fn archive_due(&self, stop: &mut watch::Receiver<bool>) -> Result<bool, String> {
+    async fn archive_due(&self, stop: &CancellationToken) -> Result<bool, String> {
         let claimed = self
             .store
             .claim_media(None, Timestamp::now(), self.timing.lease, BATCH)
@@ -299,7 +300,7 @@ impl ArchiveWorker {
                 self.archive_reachable();
             }
             self.settle(claim, &attempt.outcome).await;
-            if *stop.borrow() {
+            if stop.is_cancelled() {
                 let _ = self.store.release_media(&claimed[n + 1..]).await;
                 return Ok(false);
             }

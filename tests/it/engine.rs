@@ -11,13 +11,14 @@ use cer::listen::{
     Clock, Engine, ListenConfig, ListenEvent, Origin, StartFrom, SystemClock, Timing,
 };
 use cer::secret::Secret;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use crate::harness::TestEnv;
 
 struct Harness {
     events: mpsc::Receiver<ListenEvent>,
-    stop: watch::Sender<bool>,
+    stop: CancellationToken,
     engine: tokio::task::JoinHandle<Result<(), cer::listen::ListenError>>,
 }
 
@@ -43,8 +44,8 @@ fn start(env: &TestEnv, config: ListenConfig, clock: Arc<dyn Clock>) -> Harness 
     let retry = RetryPolicy::default().with_base(Duration::from_millis(5));
     let api = ApiClient::new(reqwest::Client::new(), base, tokens, 50, retry);
     let (send, events) = mpsc::channel(16);
-    let (stop, stopped) = watch::channel(false);
-    let engine = env.spawn(Engine::new(api, config, send, clock).run(stopped));
+    let stop = CancellationToken::new();
+    let engine = env.spawn(Engine::new(api, config, send, clock).run(stop.clone()));
     Harness {
         events,
         stop,
@@ -110,7 +111,7 @@ fn no_more_reports(env: &TestEnv, harness: &mut Harness) {
 }
 
 fn finish(env: &TestEnv, harness: Harness) {
-    harness.stop.send(true).unwrap();
+    harness.stop.cancel();
     let Harness {
         mut events, engine, ..
     } = harness;
@@ -352,7 +353,7 @@ fn a_listen_that_never_connects_gives_up_with_the_cause() {
     let retry = RetryPolicy::default().with_base(Duration::from_millis(5));
     let api = ApiClient::new(reqwest::Client::new(), base, tokens, 50, retry);
     let (send, mut events) = mpsc::channel(16);
-    let (_stop, stopped) = watch::channel(false);
+    let stopped = CancellationToken::new();
     let engine = Engine::new(
         api,
         config(&env, StartFrom::Cursor),

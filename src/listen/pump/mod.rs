@@ -15,8 +15,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use futures_util::stream::{FuturesOrdered, FuturesUnordered};
 use jiff::Timestamp;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep_until};
+use tokio_util::sync::CancellationToken;
 
 use super::backfill::Missed;
 use super::flood::{
@@ -26,7 +27,6 @@ use super::gap::GapTracker;
 use super::ledger::Ledgers;
 use super::outbox::Outbox;
 use super::session::Session;
-use super::shutdown::stopped;
 use super::{Clock, ListenConfig, ListenEvent, Origin};
 use crate::api::ApiClient;
 use crate::api::channels::Channel;
@@ -158,7 +158,7 @@ impl<'e> Pump<'e> {
     }
 
     /// Runs the session until it is lost, shutdown is requested or retrying cannot help.
-    pub async fn run(mut self, shutdown: &mut watch::Receiver<bool>) -> End {
+    pub async fn run(mut self, shutdown: &CancellationToken) -> End {
         let timing = self.engine.config.timing;
         let mut ping = interval_at(later(timing.ping_every), timing.ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -172,7 +172,7 @@ impl<'e> Pump<'e> {
             // Maintenance requests can take long (429s, a slow connect): each races the
             // shutdown request, so Ctrl-C is never held up by them.
             let step: Step = tokio::select! {
-                _ = stopped(shutdown) => Err(stop),
+                () = shutdown.cancelled() => Err(stop),
                 message = self.socket.next() => interruptible(shutdown, stop, self.on_message(message)).await,
                 _ = ping.tick() => self.ping().await,
                 _ = sleep_until(self.refresh_at) => interruptible(shutdown, stop, self.refresh()).await,
@@ -298,13 +298,13 @@ impl<'e> Pump<'e> {
 
 /// Runs a maintenance step unless shutdown is requested first.
 async fn interruptible(
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &CancellationToken,
     stop: Box<End>,
     step: impl Future<Output = Step>,
 ) -> Step {
     tokio::select! {
         biased;
-        _ = stopped(shutdown) => Err(stop),
+        () = shutdown.cancelled() => Err(stop),
         result = step => result,
     }
 }
