@@ -19,7 +19,7 @@ use crate::delivery::{Delivery, DeliveryTiming};
 use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
-use crate::listen::{Engine, ListenError, ListenEvent, OVERLAP, Outbox, SystemClock};
+use crate::listen::{Engine, ListenError, ListenEvent, LiveWork, OVERLAP, Outbox, SystemClock};
 use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
@@ -113,8 +113,7 @@ async fn start_workers(
         targets: settings.forward_to.clone(),
         refetch_after: settings.refetch_after.clone(),
         wake: Arc::default(),
-        live_work: Arc::default(),
-        live_seen: Arc::default(),
+        live: LiveWork::default(),
     };
     serve_targets(store, &outbox.targets, settings.forward_for).await;
     let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();

@@ -28,7 +28,7 @@ use crate::report::Report;
 pub use engine::Engine;
 pub use error::{ListenError, NeedsStart};
 pub use ledger::{OVERLAP, REMEMBER_AT_MOST};
-pub use outbox::Outbox;
+pub use outbox::{LiveWork, Outbox};
 pub use timing::Timing;
 
 /// Everything the engine needs to know, resolved from flags and settings.

@@ -2,10 +2,9 @@
 //! which delivery tasks are woken for it. Shared by the session loop and the re-fetcher.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, watch};
 
 use crate::store::outbox::Queue;
 use crate::target::ForwardTarget;
@@ -23,10 +22,7 @@ pub struct Outbox {
     pub wake: Arc<Notify>,
     /// Report fetches the session has under way or waiting: re-fetches wait while there are
     /// any, so live calls never queue behind them.
-    pub live_work: Arc<AtomicUsize>,
-    /// Counts the moments report work was seen, so the re-fetcher can tell that a live call
-    /// came and went while it waited.
-    pub live_seen: Arc<AtomicU64>,
+    pub live: LiveWork,
 }
 
 impl Outbox {
@@ -42,5 +38,35 @@ impl Outbox {
         if !self.targets.is_empty() {
             self.wake.notify_waiters();
         }
+    }
+}
+
+/// How much report work the session has under way or waiting, published by the session loop
+/// and watched by the re-fetcher: a change wakes it, and a change it did not see (a live call
+/// that came and went while it waited) still shows, so it never needs to poll.
+#[derive(Debug, Clone)]
+pub struct LiveWork(Arc<watch::Sender<usize>>);
+
+impl Default for LiveWork {
+    fn default() -> Self {
+        Self(Arc::new(watch::Sender::new(0)))
+    }
+}
+
+impl LiveWork {
+    /// Publishes the work now under way or waiting; watchers hear only of a change.
+    pub fn set(&self, work: usize) {
+        self.0
+            .send_if_modified(|now| std::mem::replace(now, work) != work);
+    }
+
+    /// Whether there is report work now.
+    pub fn busy(&self) -> bool {
+        *self.0.borrow() > 0
+    }
+
+    /// A view of the work that tells each change after it was made.
+    pub fn watch(&self) -> watch::Receiver<usize> {
+        self.0.subscribe()
     }
 }

@@ -6,14 +6,13 @@
 //! A changed report is stored as the next revision, queued for delivery and told to the
 //! renderer; anything that goes wrong keeps what is stored and is tried once more later.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ListenEvent, Outbox, RefetchResult};
+use super::{ListenEvent, LiveWork, Outbox, RefetchResult};
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
 use crate::report::Report;
@@ -28,8 +27,6 @@ const BATCH: i64 = 8;
 pub struct RefetchTiming {
     /// How often the schedule is looked at when nothing is due.
     pub poll: Duration,
-    /// How often a re-fetch waiting for live work to end looks again.
-    pub yield_every: Duration,
     /// How long a claimed point is this listener's before another one may take it.
     pub lease: Duration,
     /// When a failed re-fetch is tried again.
@@ -46,7 +43,6 @@ impl RefetchTiming {
         let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
         Self {
             poll: scale(Duration::from_secs(1)),
-            yield_every: scale(Duration::from_millis(50)),
             lease: scale(Duration::from_secs(60)),
             retry_after: scale(Duration::from_secs(120)),
             pace: Duration::from_secs_f64(2.0 / f64::from(rate.max(1))),
@@ -80,7 +76,7 @@ impl Refetcher {
         while !stop.is_cancelled() {
             // Nothing is claimed while live work runs: a point this listener holds but cannot
             // do is a point no other listener may do either.
-            if !quiet(&self.outbox, &self.timing, &stop).await {
+            if !quiet(&self.outbox.live, &self.timing, &stop).await {
                 return;
             }
             let claimed_at = tokio::time::Instant::now();
@@ -94,8 +90,8 @@ impl Refetcher {
                     for (k, point) in due.into_iter().enumerate() {
                         // The first point follows the quiet wait before the claim, unless live
                         // work started meanwhile; each later one waits for quiet again.
-                        let busy = self.outbox.live_work.load(Ordering::Relaxed) > 0;
-                        if (k > 0 || busy) && !quiet(&self.outbox, &self.timing, &stop).await {
+                        let busy = self.outbox.live.busy();
+                        if (k > 0 || busy) && !quiet(&self.outbox.live, &self.timing, &stop).await {
                             return;
                         }
                         // Live work held the rest of the batch past half its lease: leave
@@ -159,7 +155,7 @@ impl Refetcher {
     /// changed report is stored, queued and told like a re-fetch's. `None` when asked to stop
     /// or the store failed.
     pub async fn fetch_now(&self, id: &str, stop: &CancellationToken) -> Option<RefetchResult> {
-        if !quiet(&self.outbox, &self.timing, stop).await {
+        if !quiet(&self.outbox.live, &self.timing, stop).await {
             return None;
         }
         match fetch_report(&self.api, id).await {
@@ -217,22 +213,20 @@ impl Refetcher {
 /// call would make that call wait a slot (50 ms a call at `--rate 10` in the benchmark): after
 /// a quiet `pace` the limiter has a slot to spare for the next live call whatever the re-fetch
 /// takes, and re-fetches take at most half of the rate.
-async fn quiet(outbox: &Outbox, timing: &RefetchTiming, stop: &CancellationToken) -> bool {
+async fn quiet(live: &LiveWork, timing: &RefetchTiming, stop: &CancellationToken) -> bool {
+    let mut work = live.watch();
     loop {
-        while outbox.live_work.load(Ordering::Relaxed) > 0 {
-            tokio::select! {
-                () = tokio::time::sleep(timing.yield_every) => {}
-                () = stop.cancelled() => return false,
-            }
+        // Marks the value seen, so any change during the pace below shows afterwards. The
+        // sender lives in `live`, so the wait cannot fail.
+        tokio::select! {
+            _ = work.wait_for(|&work| work == 0) => {}
+            () = stop.cancelled() => return false,
         }
-        let seen = outbox.live_seen.load(Ordering::Relaxed);
         tokio::select! {
             () = tokio::time::sleep(timing.pace) => {}
             () = stop.cancelled() => return false,
         }
-        let still_quiet = outbox.live_work.load(Ordering::Relaxed) == 0
-            && outbox.live_seen.load(Ordering::Relaxed) == seen;
-        if still_quiet {
+        if !work.has_changed().unwrap_or(true) {
             return !stop.is_cancelled();
         }
     }
@@ -247,18 +241,18 @@ mod tests {
     /// waits (too fast for it to see the work itself) starts the quiet window over.
     #[tokio::test(start_paused = true)]
     async fn a_live_call_that_came_and_went_starts_the_quiet_window_over() {
-        let outbox = Outbox::default();
+        let live = LiveWork::default();
         let timing = RefetchTiming::scaled(1.0, 10);
         assert_eq!(timing.pace, Duration::from_millis(200));
         let stopped = CancellationToken::new();
         let started = tokio::time::Instant::now();
-        let seen = outbox.live_seen.clone();
         let waiting = {
-            let outbox = outbox.clone();
-            tokio::spawn(async move { quiet(&outbox, &timing, &stopped).await })
+            let live = live.clone();
+            tokio::spawn(async move { quiet(&live, &timing, &stopped).await })
         };
         tokio::time::sleep(Duration::from_millis(150)).await;
-        seen.fetch_add(1, Ordering::Relaxed);
+        live.set(1);
+        live.set(0);
         let done = tokio::time::timeout(Duration::from_secs(60), waiting).await;
         assert!(done.expect("the wait ends").unwrap());
         assert!(
@@ -268,18 +262,40 @@ mod tests {
         );
     }
 
+    /// The end of live work wakes the waiting re-fetcher at once (it used to look every 50 ms):
+    /// one pace after it, not a poll's tick more.
+    #[tokio::test(start_paused = true)]
+    async fn the_end_of_live_work_starts_the_pace_at_once() {
+        let live = LiveWork::default();
+        let timing = RefetchTiming::scaled(1.0, 10);
+        let stop = CancellationToken::new();
+        live.set(3);
+        let started = tokio::time::Instant::now();
+        let waiting = {
+            let live = live.clone();
+            tokio::spawn(async move { quiet(&live, &timing, &stop).await })
+        };
+        tokio::time::sleep(Duration::from_millis(1_234)).await;
+        live.set(0);
+        assert!(waiting.await.unwrap());
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(1_234) + timing.pace
+        );
+    }
+
     #[tokio::test(start_paused = true)]
     async fn no_live_work_waits_one_pace_and_a_stop_ends_the_wait() {
-        let outbox = Outbox::default();
+        let live = LiveWork::default();
         let timing = RefetchTiming::scaled(1.0, 10);
         let stop = CancellationToken::new();
         let started = tokio::time::Instant::now();
-        assert!(quiet(&outbox, &timing, &stop).await);
+        assert!(quiet(&live, &timing, &stop).await);
         assert_eq!(started.elapsed(), timing.pace);
-        outbox.live_work.store(1, Ordering::Relaxed);
+        live.set(1);
         let waiting = {
-            let (outbox, stop) = (outbox.clone(), stop.clone());
-            tokio::spawn(async move { quiet(&outbox, &timing, &stop).await })
+            let (live, stop) = (live.clone(), stop.clone());
+            tokio::spawn(async move { quiet(&live, &timing, &stop).await })
         };
         tokio::time::sleep(Duration::from_secs(5)).await;
         stop.cancel();

@@ -210,15 +210,7 @@ impl<'e> Pump<'e> {
             + self.held.len()
             + self.backfill.queue.len()
             + usize::from(self.catching_up());
-        let outbox = &self.engine.outbox;
-        outbox
-            .live_work
-            .store(work, std::sync::atomic::Ordering::Relaxed);
-        if work > 0 {
-            outbox
-                .live_seen
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        self.engine.outbox.live.set(work);
     }
 
     /// Whether a backfill is searching or emitting: live reports wait meanwhile.
