@@ -12,7 +12,6 @@ pub mod archive;
 pub mod auth;
 pub mod cli;
 mod commands;
-mod delivery;
 mod errors;
 mod escape;
 mod exit_status;

@@ -15,10 +15,8 @@ use super::signals::StopSignals;
 use crate::api::ApiClient;
 use crate::archive::Archive;
 use crate::auth::recordings::RecordingAccess;
-use crate::delivery::{Delivery, DeliveryTiming};
 use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
-use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Engine, ListenError, ListenEvent, LiveWork, OVERLAP, Outbox, SystemClock};
 use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
@@ -31,7 +29,9 @@ use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
 use crate::workers::archive::{Announced, ArchiveTiming, ArchiveWorker};
+use crate::workers::delivery::{Delivery, DeliveryTiming};
 use crate::workers::media::folder_at;
+use crate::workers::refetch::{RefetchTiming, Refetcher};
 
 /// How often the store's health and the outbox's size are looked at for the service view.
 const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);

@@ -17,12 +17,12 @@ use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::exit_status::ExitStatus;
-use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Outbox, RefetchResult};
 use crate::settings::persistence::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
 use crate::summary_view::SummaryView;
+use crate::workers::refetch::{RefetchTiming, Refetcher};
 
 /// Reports fetched at once; the API client's rate limit paces them.
 const CONCURRENCY: usize = 8;

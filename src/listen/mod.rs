@@ -12,7 +12,6 @@ mod gap;
 mod ledger;
 mod outbox;
 mod pump;
-pub mod refetch;
 mod session;
 pub(crate) mod set_aside;
 mod timing;

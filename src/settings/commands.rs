@@ -95,7 +95,7 @@ pub struct ListenSettings {
     /// Retention: `None` keeps reports forever.
     pub keep: Option<Duration>,
     pub forward_for: Duration,
-    pub signer: Option<crate::delivery::Signer>,
+    pub signer: Option<crate::target::Signer>,
     /// `--archive` / `CER_ARCHIVE`: also archive each call's media as it comes.
     pub archive: Option<super::archive::ArchiveSettings>,
 }

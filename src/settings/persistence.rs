@@ -7,9 +7,9 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use crate::cli::{DeliveriesArgs, StoreArgs, SyncArgs};
-use crate::delivery::Signer;
 use crate::errors::UsageError;
 use crate::store::StoreLocation;
+use crate::target::Signer;
 
 use super::Settings;
 use super::missing_account_key;

@@ -14,14 +14,15 @@ use jiff::{SignedDuration, Timestamp};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use super::lease_loop::{self, Leased, Rest};
 use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
+use super::refetch::Refetcher;
 use crate::api::ApiClient;
 use crate::archive::Archive;
 use crate::listen::RefetchResult;
-use crate::listen::refetch::Refetcher;
 use crate::service::Service;
-use crate::store::Store;
 use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
+use crate::store::{Store, StoreError};
 
 /// Objects claimed per trip to the store.
 const BATCH: i64 = 4;
@@ -122,66 +123,112 @@ impl Memory {
     }
 }
 
+/// The archive worker on the lease loop, with what it remembers between rounds.
+struct Archiving {
+    worker: ArchiveWorker,
+    memory: Memory,
+    /// Why archiving last paused: said once, not after every pause.
+    paused: Option<String>,
+    /// Planning failed this round (the archive or the store may be back later): the next
+    /// look waits the pause.
+    planning_failed: bool,
+}
+
+impl Archiving {
+    fn pause(&mut self, why: String) {
+        if self.paused.as_ref() != Some(&why) {
+            tracing::warn!("archiving pauses: {why}");
+        }
+        self.paused = Some(why);
+        self.planning_failed = true;
+    }
+}
+
+impl Leased for Archiving {
+    type Item = ClaimedMedia;
+
+    /// Before each claim: the calls announced as stored are planned and the recording
+    /// notifications looked at.
+    async fn before_claim(&mut self, stop: &CancellationToken) -> bool {
+        while let Ok(announced) = self.worker.announced.try_recv() {
+            self.memory.take(announced);
+        }
+        self.planning_failed = false;
+        for id in std::mem::take(&mut self.memory.stored) {
+            if !self.worker.plan(&id).await {
+                // Planned again after the pause: the archive or the store may be back.
+                self.planning_failed = true;
+                self.memory.stored.insert(id);
+            }
+        }
+        for (kind, id) in std::mem::take(&mut self.memory.uploaded) {
+            let held = &mut self.memory.held;
+            self.worker.uploaded(kind, id, held, stop).await;
+        }
+        true
+    }
+
+    async fn claim(&mut self) -> Result<Vec<ClaimedMedia>, StoreError> {
+        let lease = self.worker.timing.lease;
+        let store = &self.worker.store;
+        store
+            .claim_media(None, Timestamp::now(), lease, BATCH)
+            .await
+    }
+
+    async fn work(&mut self, claimed: Vec<ClaimedMedia>, stop: &CancellationToken) -> bool {
+        match self.worker.archive_claimed(&claimed, stop).await {
+            Ok(worked) => {
+                self.paused = None;
+                worked
+            }
+            Err(why) => {
+                self.pause(why);
+                false
+            }
+        }
+    }
+
+    fn store_down(&mut self, err: &StoreError) {
+        self.pause(format!("the store failed: {err}"));
+    }
+
+    async fn rest(&mut self, why: Rest) -> Duration {
+        match why {
+            Rest::NothingDue => self.paused = None,
+            Rest::StoreDown => self.planning_failed = true,
+            Rest::AfterBatch => {}
+        }
+        if let Ok(pending) = self.worker.store.media_pending().await {
+            self.worker.service.metrics().set_media_pending(pending);
+        }
+        if self.planning_failed {
+            self.worker.timing.pause
+        } else {
+            self.worker.timing.poll
+        }
+    }
+
+    /// An announcement ends the rest (and is kept for the next round).
+    async fn woken(&mut self) {
+        match self.worker.announced.recv().await {
+            Some(announced) => self.memory.take(announced),
+            // Nobody announces any more: only the poll wakes the worker.
+            None => std::future::pending().await,
+        }
+    }
+}
+
 impl ArchiveWorker {
     /// Runs until `stop` is cancelled.
     pub fn spawn(self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move { self.serve(stop).await })
-    }
-
-    async fn serve(mut self, stop: CancellationToken) {
-        let mut memory = Memory::default();
-        // Why archiving last paused: said once, not after every pause.
-        let mut paused: Option<String> = None;
-        while !stop.is_cancelled() {
-            while let Ok(announced) = self.announced.try_recv() {
-                memory.take(announced);
-            }
-            let mut planning_failed = false;
-            for id in std::mem::take(&mut memory.stored) {
-                if !self.plan(&id).await {
-                    // Planned again after the pause: the archive or the store may be back.
-                    planning_failed = true;
-                    memory.stored.insert(id);
-                }
-            }
-            for (kind, id) in std::mem::take(&mut memory.uploaded) {
-                self.uploaded(kind, id, &mut memory.held, &stop).await;
-            }
-            let worked = match self.archive_due(&stop).await {
-                Ok(worked) => {
-                    paused = None;
-                    worked
-                }
-                Err(why) => {
-                    if paused.as_ref() != Some(&why) {
-                        tracing::warn!("archiving pauses: {why}");
-                    }
-                    paused = Some(why);
-                    planning_failed = true;
-                    false
-                }
-            };
-            if worked {
-                continue;
-            }
-            if let Ok(pending) = self.store.media_pending().await {
-                self.service.metrics().set_media_pending(pending);
-            }
-            let wait = if planning_failed {
-                self.timing.pause
-            } else {
-                self.timing.poll
-            };
-            tokio::select! {
-                announced = self.announced.recv() => {
-                    if let Some(announced) = announced {
-                        memory.take(announced);
-                    }
-                }
-                () = tokio::time::sleep(wait) => {}
-                () = stop.cancelled() => {}
-            }
-        }
+        let worker = Archiving {
+            worker: self,
+            memory: Memory::default(),
+            paused: None,
+            planning_failed: false,
+        };
+        lease_loop::spawn(worker, stop)
     }
 
     /// A recording notification: an object a stored report names is due at once; else the
@@ -275,21 +322,18 @@ impl ArchiveWorker {
         }
     }
 
-    /// Claims and archives one batch of due objects; `Ok(false)` when none was due.
-    async fn archive_due(&self, stop: &CancellationToken) -> Result<bool, String> {
-        let claimed = self
-            .store
-            .claim_media(None, Timestamp::now(), self.timing.lease, BATCH)
-            .await
-            .map_err(|err| format!("the store failed: {err}"))?;
-        if claimed.is_empty() {
-            return Ok(false);
-        }
+    /// Archives a claimed batch; `Ok(false)` when asked to stop halfway, `Err` when
+    /// archiving must pause (the login or the store failed). What is left of the batch is
+    /// handed back at once, for another listener (or this one, after the pause).
+    async fn archive_claimed(
+        &self,
+        claimed: &[ClaimedMedia],
+        stop: &CancellationToken,
+    ) -> Result<bool, String> {
         for (n, claim) in claimed.iter().enumerate() {
             let attempt = match self.attempt(claim).await {
                 Ok(attempt) => attempt,
                 Err(stopped) => {
-                    // Free at once for another listener (or this one, after the pause).
                     let _ = self.store.release_media(&claimed[n..]).await;
                     return Err(stopped);
                 }

@@ -1,8 +1,9 @@
 //! The re-fetcher: GoTo adds post-call analysis (call reason, AI fields, recordings,
 //! transcripts) to a report after the call ended and tells no one, so each stored report is
 //! fetched again at the points of `--refetch`. The schedule lives in the store (shared by
-//! listeners, kept across restarts); this task takes the due points one at a time, only while
-//! the session has no report work of its own, so a burst of live calls never waits for it.
+//! listeners, kept across restarts); this worker, on the lease loop, takes the due points one
+//! at a time, only while the session has no report work of its own, so a burst of live calls
+//! never waits for it.
 //! A changed report is stored as the next revision, queued for delivery and told to the
 //! renderer; anything that goes wrong keeps what is stored and is tried once more later.
 
@@ -12,12 +13,13 @@ use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{ListenEvent, LiveWork, Outbox, RefetchResult};
+use super::lease_loop::{self, Leased, Rest};
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
+use crate::listen::{ListenEvent, LiveWork, Outbox, RefetchResult};
 use crate::report::Report;
 use crate::store::refetch::{DueRefetch, RefetchDone};
-use crate::store::{Revised, Store};
+use crate::store::{Revised, Store, StoreError};
 
 /// Points claimed per trip to the store.
 const BATCH: i64 = 8;
@@ -68,55 +70,11 @@ pub struct Refetcher {
 impl Refetcher {
     /// Runs until `stop` is cancelled; does nothing when `--refetch off`.
     pub fn spawn(self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move { self.serve(stop).await })
-    }
-
-    async fn serve(self, stop: CancellationToken) {
-        let mut store_was_down = false;
-        while !stop.is_cancelled() {
-            // Nothing is claimed while live work runs: a point this listener holds but cannot
-            // do is a point no other listener may do either.
-            if !quiet(&self.outbox.live, &self.timing, &stop).await {
-                return;
-            }
-            let claimed_at = tokio::time::Instant::now();
-            let claimed = self
-                .store
-                .claim_refetches(Timestamp::now(), self.timing.lease, BATCH)
-                .await;
-            match claimed {
-                Ok(due) if !due.is_empty() => {
-                    store_was_down = false;
-                    for (k, point) in due.into_iter().enumerate() {
-                        // The first point follows the quiet wait before the claim, unless live
-                        // work started meanwhile; each later one waits for quiet again.
-                        let busy = self.outbox.live.busy();
-                        if (k > 0 || busy) && !quiet(&self.outbox.live, &self.timing, &stop).await {
-                            return;
-                        }
-                        // Live work held the rest of the batch past half its lease: leave
-                        // them to the lease's end, whoever claims them then, rather than
-                        // fetch a point another listener may already be doing. The first one
-                        // is always done, so a short lease still makes progress.
-                        if k > 0 && claimed_at.elapsed() > self.timing.lease / 2 {
-                            break;
-                        }
-                        let _ = self.refetch(point).await;
-                    }
-                    continue;
-                }
-                Ok(_) => store_was_down = false,
-                Err(err) if !store_was_down => {
-                    tracing::info!("re-fetches wait for the store: {err}");
-                    store_was_down = true;
-                }
-                Err(_) => {}
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(self.timing.poll) => {}
-                () = stop.cancelled() => {}
-            }
-        }
+        let worker = Scheduled {
+            refetcher: self,
+            claimed_at: tokio::time::Instant::now(),
+        };
+        lease_loop::spawn(worker, stop)
     }
 
     /// One re-fetch, its result stored, settled and told (also `sync`'s, for due points of
@@ -205,6 +163,64 @@ impl Refetcher {
         if let Some(events) = self.events.upgrade() {
             let _ = events.send(event).await;
         }
+    }
+}
+
+/// The re-fetcher on the lease loop: the schedule's due points, one at a time.
+struct Scheduled {
+    refetcher: Refetcher,
+    /// When the batch being done was claimed.
+    claimed_at: tokio::time::Instant,
+}
+
+impl Leased for Scheduled {
+    type Item = DueRefetch;
+
+    async fn before_claim(&mut self, stop: &CancellationToken) -> bool {
+        // Nothing is claimed while live work runs: a point this listener holds but cannot do
+        // is a point no other listener may do either.
+        let refetcher = &self.refetcher;
+        quiet(&refetcher.outbox.live, &refetcher.timing, stop).await
+    }
+
+    async fn claim(&mut self) -> Result<Vec<DueRefetch>, StoreError> {
+        self.claimed_at = tokio::time::Instant::now();
+        let refetcher = &self.refetcher;
+        let lease = refetcher.timing.lease;
+        refetcher
+            .store
+            .claim_refetches(Timestamp::now(), lease, BATCH)
+            .await
+    }
+
+    async fn work(&mut self, due: Vec<DueRefetch>, stop: &CancellationToken) -> bool {
+        let refetcher = &self.refetcher;
+        let live = &refetcher.outbox.live;
+        for (k, point) in due.into_iter().enumerate() {
+            // The first point follows the quiet wait before the claim, unless live work
+            // started meanwhile; each later one waits for quiet again. Asked to stop: the
+            // loop ends.
+            if (k > 0 || live.busy()) && !quiet(live, &refetcher.timing, stop).await {
+                return true;
+            }
+            // Live work held the rest of the batch past half its lease: leave them to the
+            // lease's end, whoever claims them then, rather than fetch a point another
+            // listener may already be doing. The first one is always done, so a short lease
+            // still makes progress.
+            if k > 0 && self.claimed_at.elapsed() > refetcher.timing.lease / 2 {
+                break;
+            }
+            let _ = refetcher.refetch(point).await;
+        }
+        true
+    }
+
+    fn store_down(&mut self, err: &StoreError) {
+        tracing::info!("re-fetches wait for the store: {err}");
+    }
+
+    async fn rest(&mut self, _why: Rest) -> Duration {
+        self.refetcher.timing.poll
     }
 }
 

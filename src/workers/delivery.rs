@@ -1,25 +1,25 @@
-//! Durable delivery (`listen --forward-to`): one task per target takes due deliveries from the
-//! store's outbox, oldest first, POSTs each report (signed when a secret is set), and records
-//! the result there: delivered rows go, failures wait with backoff and jitter until
-//! `--forward-for` runs out. Nothing waits in memory, so a restart or a receiver that is down
-//! for hours loses nothing, and a report that keeps failing never holds newer ones back.
-
-pub mod sign;
+//! Durable delivery (`listen --forward-to`): one worker per target, on the lease loop, takes
+//! due deliveries from the store's outbox, oldest first, POSTs each report (signed when a
+//! secret is set), and records the result there: delivered rows go, failures wait with
+//! backoff and jitter until `--forward-for` runs out. Nothing waits in memory, so a restart or
+//! a receiver that is down for hours loses nothing, and a report that keeps failing never
+//! holds newer ones back.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
+use tokio::sync::futures::OwnedNotified;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
+use super::lease_loop::{self, Leased, Rest};
 use crate::listen::{DeliveryResult, ListenEvent};
 use crate::net::retry::jittered_backoff;
-use crate::store::Store;
 use crate::store::outbox::{Claimed, Settled};
-use crate::target::ForwardTarget;
-pub use sign::Signer;
+use crate::store::{Store, StoreError};
+use crate::target::{ForwardTarget, Signer};
 
 /// Deliveries attempted at once per target.
 const CONCURRENCY: usize = 4;
@@ -80,47 +80,22 @@ impl Delivery {
         stop: &CancellationToken,
     ) -> Vec<tokio::task::JoinHandle<()>> {
         let shared = Arc::new(self);
-        targets
-            .iter()
-            .map(|target| {
-                let (shared, target, stop) = (shared.clone(), target.clone(), stop.clone());
-                tokio::spawn(async move { shared.serve(Arc::new(target), stop).await })
-            })
-            .collect()
-    }
-
-    async fn serve(self: Arc<Self>, target: Arc<ForwardTarget>, stop: CancellationToken) {
         // Long enough for a whole batch to time out, CONCURRENCY at a time, so that another
         // listener on the same store never takes over a delivery this one is still sending.
         let rounds = u32::try_from(BATCH).unwrap_or(16) / u32::try_from(CONCURRENCY).unwrap_or(1);
-        let lease = self.timing.timeout * (rounds + 1) + Duration::from_secs(5);
-        let mut store_was_down = false;
-        while !stop.is_cancelled() {
-            let wake = self.wake.notified();
-            let claimed = self
-                .store
-                .claim_due(target.key(), Timestamp::now(), lease, BATCH)
-                .await;
-            match claimed {
-                Ok(batch) if !batch.is_empty() => {
-                    store_was_down = false;
-                    self.send_batch(&target, batch, &stop).await;
-                    continue;
-                }
-                Ok(_) => store_was_down = false,
-                Err(err) if !store_was_down => {
-                    let shown = target.shown();
-                    tracing::info!("deliveries to {shown} wait for the store: {err}");
-                    store_was_down = true;
-                }
-                Err(_) => {}
-            }
-            tokio::select! {
-                _ = wake => {}
-                _ = tokio::time::sleep(self.timing.poll) => {}
-                () = stop.cancelled() => {}
-            }
-        }
+        let lease = shared.timing.timeout * (rounds + 1) + Duration::from_secs(5);
+        targets
+            .iter()
+            .map(|target| {
+                let worker = TargetDeliveries {
+                    delivery: shared.clone(),
+                    target: target.clone(),
+                    lease,
+                    armed: None,
+                };
+                lease_loop::spawn(worker, stop.clone())
+            })
+            .collect()
     }
 
     /// Sends a claimed batch, CONCURRENCY at a time. At shutdown the deliveries not started
@@ -266,6 +241,57 @@ impl Delivery {
             Ok(answer) if answer.status().is_success() => Ok(answer.status().as_u16()),
             Ok(answer) => Err(PostError::Status(answer.status().as_u16())),
             Err(err) => Err(PostError::Transport(crate::net::describe_transport(&err))),
+        }
+    }
+}
+
+/// One target's deliveries on the lease loop.
+struct TargetDeliveries {
+    delivery: Arc<Delivery>,
+    target: ForwardTarget,
+    /// How long a claimed delivery is this listener's.
+    lease: Duration,
+    /// The wake-up for the rest after this claim, armed before it.
+    armed: Option<OwnedNotified>,
+}
+
+impl Leased for TargetDeliveries {
+    type Item = Claimed;
+
+    async fn before_claim(&mut self, _stop: &CancellationToken) -> bool {
+        // Armed before the claim, so that a report queued while the store is asked still
+        // ends the rest that follows an empty claim.
+        self.armed = Some(self.delivery.wake.clone().notified_owned());
+        true
+    }
+
+    async fn claim(&mut self) -> Result<Vec<Claimed>, StoreError> {
+        let key = self.target.key();
+        let now = Timestamp::now();
+        self.delivery
+            .store
+            .claim_due(key, now, self.lease, BATCH)
+            .await
+    }
+
+    async fn work(&mut self, batch: Vec<Claimed>, stop: &CancellationToken) -> bool {
+        self.delivery.send_batch(&self.target, batch, stop).await;
+        true
+    }
+
+    fn store_down(&mut self, err: &StoreError) {
+        let shown = self.target.shown();
+        tracing::info!("deliveries to {shown} wait for the store: {err}");
+    }
+
+    async fn rest(&mut self, _why: Rest) -> Duration {
+        self.delivery.timing.poll
+    }
+
+    async fn woken(&mut self) {
+        match self.armed.take() {
+            Some(armed) => armed.await,
+            None => std::future::pending().await,
         }
     }
 }

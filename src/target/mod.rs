@@ -6,8 +6,13 @@
 //! the store's columns, errors) it is its scheme, host and port, `/…` when it has more, and a
 //! tag of the URL's SHA-256 that tells targets apart: `https://hooks.example.com/… [3f2a91]`.
 //! The store keys a target by a longer digest of the full URL, never by the URL itself.
+//! What cer sends a target is signed with its secret ([`Signer`]).
+
+mod sign;
 
 use sha2::{Digest, Sha256};
+
+pub use sign::Signer;
 
 /// How many hex characters of the URL's SHA-256 make a target's tag.
 const TAG_LEN: usize = 6;
