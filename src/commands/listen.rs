@@ -17,7 +17,9 @@ use crate::archive::Archive;
 use crate::auth::recordings::RecordingAccess;
 use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
-use crate::listen::{Engine, ListenError, ListenEvent, LiveWork, OVERLAP, Outbox, SystemClock};
+use crate::listen::{
+    Clock, Engine, ListenError, ListenEvent, LiveWork, OVERLAP, Outbox, SystemClock,
+};
 use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
@@ -53,10 +55,11 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     let stop = CancellationToken::new();
     let service = start_service(&settings, &stop, context).await?;
     api.observe_requests(service.request_observer());
-    let beside = (&api, &store, &service, &events, &stop);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let beside = (&api, &store, &service, &events, &stop, &clock);
     let workers = start_workers(&settings, context, beside, archive.clone()).await?;
     let upkeep = start_upkeep(&settings, &store, &service, archive, context);
-    let mut engine = Engine::new(api, settings.engine.clone(), events, Arc::new(SystemClock))
+    let mut engine = Engine::new(api, settings.engine.clone(), events, clock)
         .with_store(store.clone(), workers.outbox);
     engine.load().await?;
     let engine = tokio::spawn(engine.run(stop.clone()));
@@ -93,20 +96,21 @@ struct Workers {
     announce: Option<mpsc::UnboundedSender<Announced>>,
 }
 
-/// What the workers run beside: GoTo, the store, the service view, the engine's events and
-/// the stop signal.
+/// What the workers run beside: GoTo, the store, the service view, the engine's events, the
+/// stop signal and the engine's clock.
 type Beside<'a> = (
     &'a ApiClient,
     &'a Store,
     &'a Service,
     &'a mpsc::Sender<ListenEvent>,
     &'a CancellationToken,
+    &'a Arc<dyn Clock>,
 );
 
 async fn start_workers(
     settings: &ListenSettings,
     context: &Context,
-    (api, store, service, events, stop): Beside<'_>,
+    (api, store, service, events, stop, clock): Beside<'_>,
     archive: Option<Archive>,
 ) -> anyhow::Result<Workers> {
     let outbox = Outbox {
@@ -124,6 +128,7 @@ async fn start_workers(
         outbox: outbox.clone(),
         timing: RefetchTiming::scaled(scale, context.settings.rate),
         events: events.downgrade(),
+        clock: clock.clone(),
     };
     let delivery = Delivery {
         http: context.http_reaching(&urls)?,

@@ -5,6 +5,7 @@
 //! out the re-fetches due for the calls of its range, as a running listener would.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -17,7 +18,7 @@ use crate::api::ApiClient;
 use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::exit_status::ExitStatus;
-use crate::listen::{Outbox, RefetchResult};
+use crate::listen::{Outbox, RefetchResult, SystemClock};
 use crate::settings::persistence::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
@@ -135,6 +136,7 @@ async fn refetch_due(
             context.settings.rate,
         ),
         events,
+        clock: Arc::new(SystemClock),
     };
     loop {
         let now = Timestamp::now();

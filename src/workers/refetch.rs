@@ -7,16 +7,16 @@
 //! A changed report is stored as the next revision, queued for delivery and told to the
 //! renderer; anything that goes wrong keeps what is stored and is tried once more later.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::lease_loop::{self, Leased, Rest};
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
-use crate::listen::{ListenEvent, LiveWork, Outbox, RefetchResult};
+use crate::listen::{Clock, ListenEvent, LiveWork, Outbox, RefetchResult};
 use crate::report::Report;
 use crate::store::refetch::{DueRefetch, RefetchDone};
 use crate::store::{Revised, Store, StoreError};
@@ -65,6 +65,8 @@ pub struct Refetcher {
     pub timing: RefetchTiming,
     /// Revisions and results go to the renderer while `listen` runs.
     pub events: mpsc::WeakSender<ListenEvent>,
+    /// What time it is for the schedule: the engine's clock, so tests can place "now".
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Refetcher {
@@ -96,7 +98,7 @@ impl Refetcher {
             RefetchResult::Error => RefetchDone::Failed,
             RefetchResult::Changed | RefetchResult::Unchanged => RefetchDone::Done,
         };
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let settled = self
             .store
             .settle_refetch(&due, done, now, self.timing.retry_after)
@@ -130,7 +132,7 @@ impl Refetcher {
         let queue = self.outbox.queue();
         match self
             .store
-            .store_revision(id, &report, &queue, Timestamp::now())
+            .store_revision(id, &report, &queue, self.clock.now())
             .await
         {
             Ok(Revised::New { revision, previous }) => {
@@ -189,7 +191,7 @@ impl Leased for Scheduled {
         let lease = refetcher.timing.lease;
         refetcher
             .store
-            .claim_refetches(Timestamp::now(), lease, BATCH)
+            .claim_refetches(refetcher.clock.now(), lease, BATCH)
             .await
     }
 
@@ -250,7 +252,70 @@ async fn quiet(live: &LiveWork, timing: &RefetchTiming, stop: &CancellationToken
 
 #[cfg(test)]
 mod tests {
+    use jiff::Timestamp;
+
     use super::*;
+    use crate::api::retry::RetryPolicy;
+    use crate::auth::Tokens;
+    use crate::secret::Secret;
+    use crate::store::StoreLocation;
+    use crate::store::outbox::Queue;
+
+    struct FixedClock(Timestamp);
+
+    impl Clock for FixedClock {
+        fn now(&self) -> Timestamp {
+            self.0
+        }
+    }
+
+    /// The schedule is read on the engine's clock, not the wall clock: a point due at 10:07
+    /// is not claimed at 10:06 by that clock (the wall clock is long past it), and is at 10:08.
+    #[tokio::test]
+    async fn the_schedule_is_read_on_the_engines_clock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreLocation::Sqlite(dir.path().join("cer.db")))
+            .await
+            .unwrap();
+        let report = serde_json::json!({
+            "conversationSpaceId": "29a1c77a-e52a-3764-8606-8b02b1277be8",
+            "callCreated": "2026-01-01T10:00:00Z",
+            "callEnded": "2026-01-01T10:05:00Z",
+            "callStates": [],
+        });
+        let points = [Duration::from_secs(120)];
+        let queue = Queue {
+            refetch_after: &points,
+        };
+        let report = Report::of_value(&report).unwrap();
+        let stored_at = "2026-01-01T10:05:01Z".parse().unwrap();
+        store
+            .store_report(&report, None, &queue, stored_at)
+            .await
+            .unwrap();
+        let base = url::Url::parse("http://127.0.0.1:9/").unwrap();
+        let tokens = Tokens::fixed(Secret::new("unused"));
+        let http = crate::api::http::client_reaching(None, None, &[base.as_str()]).unwrap();
+        let api = ApiClient::new(http, base, tokens, 10, RetryPolicy::default());
+        let at = |now: &str| -> Arc<dyn Clock> { Arc::new(FixedClock(now.parse().unwrap())) };
+        let mut worker = Scheduled {
+            refetcher: Refetcher {
+                api,
+                store,
+                outbox: Outbox::default(),
+                timing: RefetchTiming::scaled(1.0, 10),
+                events: mpsc::channel(1).0.downgrade(),
+                clock: at("2026-01-01T10:06:00Z"),
+            },
+            claimed_at: tokio::time::Instant::now(),
+        };
+        assert!(
+            worker.claim().await.unwrap().is_empty(),
+            "not due by the clock"
+        );
+        worker.refetcher.clock = at("2026-01-01T10:08:00Z");
+        assert_eq!(worker.claim().await.unwrap().len(), 1, "due by the clock");
+    }
 
     /// Regression: re-fetches took the rate limiter's slots between live calls, and each live
     /// call then waited about one slot. A live call that comes and goes while the re-fetcher
