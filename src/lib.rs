@@ -14,6 +14,7 @@ pub mod cli;
 mod commands;
 mod errors;
 mod escape;
+pub mod events;
 mod exit_status;
 mod glance;
 pub mod listen;

@@ -15,11 +15,10 @@ use super::signals::StopSignals;
 use crate::api::ApiClient;
 use crate::archive::Archive;
 use crate::auth::recordings::RecordingAccess;
+use crate::events::ListenEvent;
 use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
-use crate::listen::{
-    Clock, Engine, ListenError, ListenEvent, LiveWork, OVERLAP, Outbox, SystemClock,
-};
+use crate::listen::{Clock, Engine, ListenError, LiveWork, OVERLAP, Outbox, SystemClock};
 use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;

@@ -15,9 +15,10 @@ use super::ledger::{
 use super::outbox::Outbox;
 use super::pump::{End, EngineParts, Pump};
 use super::session::{Session, discard, tear_down};
-use super::{Clock, ListenConfig, ListenEvent, StartFrom};
+use super::{Clock, ListenConfig, StartFrom};
 use crate::api::ApiClient;
 use crate::api::channels::Channel;
+use crate::events::ListenEvent;
 use crate::store::{Store, StoreError, StoreLocation};
 
 /// The listen engine. Build it, then [`Engine::run`] it until `shutdown` is cancelled.

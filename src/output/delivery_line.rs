@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::Palette;
 use super::escape::terminal_safe;
-use crate::listen::DeliveryResult;
+use crate::events::DeliveryResult;
 
 /// One delivery attempt's line. A delivery of a later revision comes long after its call's line,
 /// so it says which call and revision it carries (`  → 4d9c1a7e revision 2: 200 …`).

@@ -307,7 +307,7 @@ mod screen {
     use std::time::Duration;
 
     use super::*;
-    use crate::listen::DeliveryResult;
+    use crate::events::DeliveryResult;
     use crate::output::delivery_line::{delivery_line, fit_delivery_line};
     use crate::output::revision_line::revision_line;
 

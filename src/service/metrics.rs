@@ -15,7 +15,7 @@ use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::{Registry, Unit};
 
 use crate::api::client::{GotoApi, RequestObserver};
-use crate::listen::Origin;
+use crate::events::Origin;
 use crate::report::Report;
 
 /// `Content-Type` of [`Metrics::encode`]'s answer: the Prometheus text format 0.0.4.

@@ -20,7 +20,7 @@ pub use metrics::{DeliveryEnd, Metrics};
 pub use notify::Notifier;
 
 use crate::api::client::RequestObserver;
-use crate::listen::ListenEvent;
+use crate::events::ListenEvent;
 use crate::settings::ServiceManager;
 
 /// The operator's view of one `listen` process. Cheap to clone: clones share everything.
@@ -120,8 +120,8 @@ impl Service {
     }
 
     /// Counts a delivery that ended for good; a retry is neither delivered nor failed yet.
-    fn delivery_ended(&self, target: &str, result: &crate::listen::DeliveryResult) {
-        use crate::listen::DeliveryResult as Attempt;
+    fn delivery_ended(&self, target: &str, result: &crate::events::DeliveryResult) {
+        use crate::events::DeliveryResult as Attempt;
         let result = match result {
             Attempt::Delivered { .. } => DeliveryEnd::Delivered,
             Attempt::Failed { .. } => DeliveryEnd::Failed,

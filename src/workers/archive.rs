@@ -19,7 +19,7 @@ use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
 use super::refetch::Refetcher;
 use crate::api::ApiClient;
 use crate::archive::Archive;
-use crate::listen::RefetchResult;
+use crate::events::RefetchResult;
 use crate::service::Service;
 use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
 use crate::store::{Store, StoreError};

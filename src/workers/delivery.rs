@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use super::lease_loop::{self, Leased, Rest};
-use crate::listen::{DeliveryResult, ListenEvent};
+use crate::events::{DeliveryResult, ListenEvent};
 use crate::net::retry::jittered_backoff;
 use crate::store::outbox::{Claimed, Settled};
 use crate::store::{Store, StoreError};

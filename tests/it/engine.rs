@@ -7,9 +7,8 @@ use std::time::Duration;
 use cer::api::ApiClient;
 use cer::api::retry::RetryPolicy;
 use cer::auth::Tokens;
-use cer::listen::{
-    Clock, Engine, ListenConfig, ListenEvent, Origin, StartFrom, SystemClock, Timing,
-};
+use cer::events::{ListenEvent, Origin};
+use cer::listen::{Clock, Engine, ListenConfig, StartFrom, SystemClock, Timing};
 use cer::secret::Secret;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;

@@ -50,7 +50,7 @@ impl Pump<'_> {
                 Ok(())
             }
             Frame::MediaUploaded { transcript, id } => {
-                let event = super::super::ListenEvent::MediaUploaded { transcript, id };
+                let event = crate::events::ListenEvent::MediaUploaded { transcript, id };
                 let _ = self.engine.events.send(event).await;
                 Ok(())
             }
