@@ -7,6 +7,13 @@ use jiff::tz::TimeZone;
 
 use crate::api::recordings::MediaId;
 
+/// The folder of call `id` that ended at `ended`; `None` for an ID that is not plain.
+pub fn folder_at(id: &str, ended: Timestamp) -> Option<String> {
+    MediaId::parse(id)
+        .ok()
+        .map(|call| call_folder(ended, &call))
+}
+
 /// The folder of one call, relative to the archive's root.
 pub fn call_folder(ended: Timestamp, call: &MediaId) -> String {
     let day = ended.to_zoned_datetime(TimeZone::UTC).date();

@@ -24,14 +24,14 @@ use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
 use crate::output::width::terminal_width;
 use crate::report::Report;
+use crate::service::retention::keep_only;
+use crate::service::store_watch::{serve_targets, watch_store};
 use crate::service::{ServerTiming, Service, memory};
 use crate::settings::commands::ListenSettings;
 use crate::store::Store;
-use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
 use crate::workers::archive::{Announced, ArchiveTiming, ArchiveWorker};
 use crate::workers::delivery::{Delivery, DeliveryTiming};
-use crate::workers::media::folder_at;
 use crate::workers::refetch::{RefetchTiming, Refetcher};
 
 /// How often the store's health and the outbox's size are looked at for the service view.
@@ -344,121 +344,6 @@ async fn start_service(
         }
     }
     Ok(service)
-}
-
-/// Registers this listener's targets in the store and says that it delivers to them (the
-/// deliveries to them that no listener sent are no longer orphaned); deliveries to targets no
-/// listener names that ran out of `--forward-for` are failed.
-async fn serve_targets(store: &Store, targets: &[ForwardTarget], forward_for: Duration) {
-    let now = jiff::Timestamp::now();
-    if let Err(err) = store.register_targets(targets, forward_for, now).await {
-        tracing::info!("cannot register this listener's targets: {err}");
-    }
-    match store.expire_orphans(now).await {
-        Ok(0) => {}
-        Ok(n) => tracing::warn!(
-            "{n} deliveries to targets no listener forwards to ran out of --forward-for; \
-             `cer deliveries --failed` lists them"
-        ),
-        Err(err) => tracing::info!("cannot look for orphaned deliveries: {err}"),
-    }
-}
-
-/// Every few seconds: whether the store answers and its last write worked (`/healthz` turns
-/// 503 while not), how many deliveries wait per target (`cer_deliveries_pending`) and how many
-/// re-fetches are due; every minute or so, that this listener still delivers to its targets,
-/// and orphaned deliveries that ran out of time are failed.
-async fn watch_store(
-    store: Store,
-    service: Service,
-    (targets, forward_for): (Vec<ForwardTarget>, Duration),
-    every: Duration,
-) {
-    for target in &targets {
-        service.metrics().delivery_target(target.shown());
-    }
-    let mut registered = tokio::time::Instant::now();
-    loop {
-        check_store(&store, &service).await;
-        if !targets.is_empty()
-            && let Ok(counts) = store.pending_by_target().await
-        {
-            // A target with nothing pending has no row: it reads as zero, not as its last count.
-            for target in &targets {
-                let pending = counts.get(target.key()).copied().unwrap_or(0);
-                service
-                    .metrics()
-                    .set_deliveries_pending(target.shown(), pending);
-            }
-        }
-        if let Ok((due, _)) = store.refetches_due(jiff::Timestamp::now()).await {
-            service.metrics().set_refetches_due(due);
-        }
-        if registered.elapsed() >= SERVED_WITHIN / 4 {
-            registered = tokio::time::Instant::now();
-            serve_targets(&store, &targets, forward_for).await;
-        }
-        tokio::time::sleep(every).await;
-    }
-}
-
-/// `/healthz`'s view of the store: a store can answer a ping while refusing every write (a
-/// read-only file or database), so the last write's result counts too.
-async fn check_store(store: &Store, service: &Service) {
-    let problem = match store.ping().await {
-        Ok(()) => store.write_failure().await,
-        Err(err) => Some(err.to_string()),
-    };
-    match problem {
-        None => service.health().resolved("store"),
-        Some(reason) => service.health().problem("store", &reason),
-    }
-}
-
-/// Retention (`--keep`): now and every hour, deletes the reports of calls that ended too long
-/// ago, except those with a delivery still pending and those a backfill could still find
-/// (`margin`: the overlap and the longest call, behind the oldest cursor); with `--archive`,
-/// their archive folders go too.
-async fn keep_only(
-    store: Store,
-    keep: Option<Duration>,
-    margin: Duration,
-    archive: Option<Archive>,
-) {
-    let Some(keep) = keep.and_then(|k| jiff::SignedDuration::try_from(k).ok()) else {
-        return;
-    };
-    loop {
-        let now = jiff::Timestamp::now();
-        let before = now.saturating_sub(keep);
-        match before.map(|before| store.forget_calls_before(before, margin, now)) {
-            Ok(forget) => match forget.await {
-                Ok(calls) if calls.is_empty() => {}
-                Ok(calls) => {
-                    let n = calls.len();
-                    tracing::info!("deleted {n} stored report(s) older than --keep");
-                    if let Some(archive) = &archive {
-                        remove_archived(archive, &calls).await;
-                    }
-                }
-                Err(err) => tracing::warn!("could not apply --keep: {err}"),
-            },
-            Err(_) => return,
-        }
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
-}
-
-/// The archive folders of the calls `--keep` deleted.
-async fn remove_archived(archive: &Archive, calls: &[(String, jiff::Timestamp)]) {
-    for (id, ended) in calls {
-        let Some(folder) = folder_at(id, *ended) else {
-            continue;
-        };
-        if let Err(err) = archive.remove_folder(&folder).await {
-            tracing::warn!("could not remove the archive folder of {id} (--keep): {err}");
-        }
-    }
 }
 
 fn render(

@@ -7,7 +7,9 @@ pub mod health;
 pub(crate) mod memory;
 pub mod metrics;
 pub mod notify;
+pub mod retention;
 mod server;
+pub mod store_watch;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::api::ApiClient;
 use crate::api::recordings::{
     MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording, fetch_transcript,
 };
-use crate::archive::layout::{call_folder, recording_key, report_key, transcript_key};
+use crate::archive::layout::{folder_at, recording_key, report_key, transcript_key};
 use crate::archive::wanted::named_media;
 use crate::archive::{Archive, ArchiveError, Chunks};
 use crate::errors::NeedsRecordingScope;
@@ -77,13 +77,6 @@ pub fn folder_of(id: &str, text: &str) -> Result<String, &'static str> {
     let facts = report.facts();
     let ended = (facts.call_ended.or(facts.call_created)).ok_or("the report has no callEnded")?;
     folder_at(id, ended).ok_or("not a plain ID")
-}
-
-/// The folder of call `id` that ended at `ended`; `None` for an ID that is not plain.
-pub fn folder_at(id: &str, ended: Timestamp) -> Option<String> {
-    MediaId::parse(id)
-        .ok()
-        .map(|call| call_folder(ended, &call))
 }
 
 /// SHA-256 of `bytes`, lowercase hex (as the archive reports it).
