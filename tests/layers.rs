@@ -313,8 +313,8 @@ fn the_folder_reader_sees_siblings_at_any_depth() {
         "",
     );
     assert_eq!(two, BTreeSet::from(["gap".into()]));
-    let named = sibling_references("crate::listen::set_aside::write", 1, "crate::listen::");
-    assert_eq!(named, BTreeSet::from(["set_aside".into()]));
+    let named = sibling_references("crate::listen::ledger::minus_overlap", 1, "crate::listen::");
+    assert_eq!(named, BTreeSet::from(["ledger".into()]));
 }
 
 /// Which children of `dir` (its files and subfolders, `mod.rs` aside: it only gathers them)

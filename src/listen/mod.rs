@@ -4,7 +4,6 @@
 //! needs a terminal to test.
 
 mod backfill;
-pub mod cursor_rules;
 mod engine;
 mod error;
 pub mod first_connection;
@@ -14,7 +13,6 @@ mod ledger;
 mod outbox;
 mod pump;
 mod session;
-pub(crate) mod set_aside;
 mod timing;
 
 use std::path::PathBuf;

@@ -9,6 +9,8 @@
 //! it and queues its deliveries", so several listeners on one store never print a call twice.
 
 mod connect;
+pub mod cursor_file;
+pub mod cursor_rules;
 mod last_write;
 mod location;
 pub mod media;
@@ -19,6 +21,7 @@ pub mod refetch;
 mod reports;
 mod retention;
 mod row;
+pub mod set_aside;
 mod steps;
 pub mod targets;
 

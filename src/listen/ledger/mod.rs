@@ -15,9 +15,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use jiff::{SignedDuration, Timestamp};
-use serde::{Deserialize, Serialize};
 
-use super::cursor_rules::{self, Recovery};
+use crate::store::cursor_file::forget_cursor_file;
+use crate::store::cursor_rules;
 use crate::store::{Store, StoreError};
 
 /// How far before the cursor a backfill looks again, for calls whose notification came late.
@@ -35,15 +35,14 @@ pub const REMEMBER_AT_MOST: usize = 1_400;
 pub type CursorMove = (String, Timestamp);
 
 /// When a call ended (GoTo's clock) and when cer emitted it (the local clock).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 struct Seen {
     ended: Timestamp,
     emitted: Timestamp,
 }
 
-/// One account's record (also the shape of the JSON cursor files of earlier versions).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// One account's record.
+#[derive(Debug, Clone, Default, PartialEq)]
 struct Record {
     account_key: String,
     cursor: Option<Timestamp>,
@@ -70,68 +69,26 @@ impl Ledger {
         }
     }
 
-    /// Imports an earlier version's `cursor-<key>.json` into the store. A readable file is
-    /// taken as it is (its cursor saved, its recent IDs kept) and renamed `.imported`. A corrupt
-    /// one is copied aside with a warning; the cursor that survived in it, if any, is saved,
-    /// else the account is marked unrecoverable and the file stays for the next run to see.
+    /// Imports an earlier version's cursor file of this account into the store, keeping the
+    /// IDs it remembered, or marking the account unrecoverable when nothing of it was readable.
     async fn import(
         &mut self,
         store: &Store,
         state_dir: &Path,
         now: Timestamp,
     ) -> Result<(), StoreError> {
-        let key = self.record.account_key.clone();
-        let path = state_dir.join(file_name(&key));
-        let Ok(bytes) = std::fs::read(&path) else {
-            return Ok(());
-        };
-        let text = String::from_utf8_lossy(&bytes);
-        let cursor = match serde_json::from_str::<Record>(&text) {
-            Ok(old) if old.account_key == key => {
-                self.record.recent = old.recent;
-                old.cursor
-            }
-            Ok(_) => self.recover_from_corrupt(&path, &text, "another account's record", now),
-            Err(err) => self.recover_from_corrupt(&path, &text, &err.to_string(), now),
-        };
-        if let Some(at) = cursor {
-            // A cursor in the future is pulled back when the store's cursors are read.
-            store.save_cursors(&[&key], at, now).await?;
-        }
-        if self.unrecoverable.is_none() {
-            forget_imported_file(state_dir, &key);
-        }
+        let key = &self.record.account_key;
+        let imported = store.import_cursor_file(state_dir, key, now).await?;
+        self.record.recent = imported
+            .recent
+            .into_iter()
+            .map(|(id, seen)| {
+                let (ended, emitted) = (seen.ended, seen.emitted);
+                (id, Seen { ended, emitted })
+            })
+            .collect();
+        self.unrecoverable = imported.unrecoverable;
         Ok(())
-    }
-
-    /// Keeps a copy of the bad file, warns, and returns whatever cursor survived in it.
-    fn recover_from_corrupt(
-        &mut self,
-        path: &Path,
-        text: &str,
-        why: &str,
-        now: Timestamp,
-    ) -> Option<Timestamp> {
-        let copy = cursor_rules::set_aside_path(path, now);
-        let kept = match std::fs::copy(path, &copy) {
-            Ok(_) => format!("kept as {}", copy.display()),
-            Err(err) => format!("could not keep a copy: {err}"),
-        };
-        let file = path.display();
-        match cursor_rules::recover(text) {
-            Recovery::Salvaged(cursor) => {
-                tracing::warn!(
-                    "the cursor file {file} is corrupt ({why}; {kept}); backfilling from its last readable \
-                        cursor, {cursor}"
-                );
-                Some(cursor)
-            }
-            Recovery::NeedsSince => {
-                tracing::warn!("the cursor file {file} is corrupt ({why}; {kept})");
-                self.unrecoverable = Some(format!("{file} ({kept})"));
-                None
-            }
-        }
     }
 
     pub fn cursor(&self) -> Option<Timestamp> {
@@ -221,7 +178,7 @@ impl Ledgers {
         for ledger in &mut ledgers.ledgers {
             let key = ledger.record.account_key.clone();
             if saved.contains_key(&key) {
-                forget_imported_file(state_dir, &key);
+                forget_cursor_file(state_dir, &key);
             } else {
                 ledger.import(store, state_dir, now).await?;
             }
@@ -404,35 +361,6 @@ pub fn backfill_start(ledgers: &Ledgers, floor: Option<Timestamp>) -> Option<Tim
 /// A cursor less the [`OVERLAP`] that catches late notifications.
 pub fn minus_overlap(cursor: Timestamp) -> Timestamp {
     cursor.saturating_sub(OVERLAP).unwrap_or(cursor)
-}
-
-/// Renames an imported file so it is imported once only (and kept, for a downgrade). No file
-/// is the usual case (renamed by an earlier run, or never there): nothing to say then.
-fn forget_imported_file(state_dir: &Path, account_key: &str) {
-    let path = state_dir.join(file_name(account_key));
-    let mut done = path.clone().into_os_string();
-    done.push(".imported");
-    match std::fs::rename(&path, &done) {
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => {
-            tracing::warn!("cannot rename the imported {}: {err}", path.display());
-        }
-        _ => {}
-    }
-}
-
-/// `cursor-<key>.json`, with anything unusual in the key replaced, so a key cannot name a path.
-fn file_name(account_key: &str) -> String {
-    let safe: String = account_key
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("cursor-{safe}.json")
 }
 
 #[cfg(test)]

@@ -8,12 +8,11 @@ use tokio::sync::oneshot;
 use super::super::backfill::{Missed, find_missed, not_stored};
 use super::super::error::is_fatal;
 use super::super::ledger::{CursorMove, backfill_start, save_in_background};
-use super::super::set_aside;
 use super::{End, Fetched, Pump, SearchResult, Step, later};
 use crate::events::{ListenEvent, Origin};
 use crate::net::ApiError;
 use crate::report::Report;
-use crate::store::Stored;
+use crate::store::{Stored, set_aside};
 
 /// Backfilled reports fetched at once; they are emitted in `callEnded` order regardless.
 const BACKFILL_CONCURRENCY: usize = 4;
