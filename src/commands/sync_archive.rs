@@ -193,6 +193,7 @@ impl Job<'_> {
             store: self.store,
             api: self.api,
             archive: self.archive,
+            live: None,
         }
     }
 

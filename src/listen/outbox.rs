@@ -69,4 +69,42 @@ impl LiveWork {
     pub fn watch(&self) -> watch::Receiver<usize> {
         self.0.subscribe()
     }
+
+    /// Waits while there is report work, for `limit` at the most: a download in the
+    /// background holds its next chunk until the live call it would slow is done, but never
+    /// long enough for the server sending it to give up on the connection.
+    pub async fn until_idle(&self, limit: Duration) {
+        let mut work = self.watch();
+        let _ = tokio::time::timeout(limit, work.wait_for(|&work| work == 0)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A background download holds its next chunk while a live call is under way, goes on
+    /// the moment it is done, and never holds longer than its limit.
+    #[tokio::test(start_paused = true)]
+    async fn until_idle_waits_for_live_work_to_end_or_for_its_limit() {
+        let live = LiveWork::default();
+        let started = tokio::time::Instant::now();
+        live.until_idle(Duration::from_secs(2)).await;
+        assert_eq!(started.elapsed(), Duration::ZERO, "nothing live: no wait");
+
+        live.set(1);
+        let waiting = tokio::spawn({
+            let live = live.clone();
+            async move { live.until_idle(Duration::from_secs(3600)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!waiting.is_finished(), "went on while a live call was under way");
+        live.set(0);
+        waiting.await.unwrap();
+        assert_eq!(started.elapsed(), Duration::from_millis(300));
+
+        live.set(2);
+        live.until_idle(Duration::from_secs(2)).await;
+        assert_eq!(started.elapsed(), Duration::from_millis(2300), "held past its limit");
+    }
 }

@@ -283,6 +283,7 @@ impl ArchiveWorker {
             store: &self.store,
             api: &self.api,
             archive: &self.archive,
+            live: Some(&self.refetcher.outbox.live),
         }
     }
 

@@ -3,6 +3,8 @@
 //! the store; one claimed object downloaded from GoTo and written to the archive, and what the
 //! attempt came to (archived, not ready yet, gone, failed), so both commands settle it alike.
 
+use std::time::Duration;
+
 use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
 
@@ -14,6 +16,7 @@ use crate::archive::layout::{folder_at, recording_key, report_key, transcript_ke
 use crate::archive::wanted::named_media;
 use crate::archive::{Archive, ArchiveError, Chunks};
 use crate::errors::NeedsRecordingScope;
+use crate::listen::LiveWork;
 use crate::net::ApiError;
 use crate::report::Report;
 use crate::store::Store;
@@ -105,7 +108,13 @@ pub struct Archiver<'a> {
     pub api: &'a ApiClient,
     /// Where objects go.
     pub archive: &'a Archive,
+    /// The listener's live report work, which a recording's download gives way to between
+    /// chunks (none for `sync`: nothing live waits there).
+    pub live: Option<&'a LiveWork>,
 }
+
+/// The longest a download holds its next chunk for live work.
+const GIVE_WAY_AT_MOST: Duration = Duration::from_secs(2);
 
 impl Archiver<'_> {
     /// Writes `text` (the call's newest revision) as `folder`'s `report.json` unless the
@@ -173,11 +182,15 @@ impl Archiver<'_> {
         let download = download_recording(self.api, id, MAX_RECORDING_BYTES).await?;
         let content_type = download.content_type.clone();
         let key = recording_key(folder, id, &content_type);
+        let live = self.live.cloned();
         let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
-            download,
-            |mut download| async move {
+            (download, live),
+            |(mut download, live)| async move {
+                if let Some(live) = &live {
+                    live.until_idle(GIVE_WAY_AT_MOST).await;
+                }
                 match download.chunk().await {
-                    Ok(Some(chunk)) => Ok(Some((chunk, download))),
+                    Ok(Some(chunk)) => Ok(Some((chunk, (download, live)))),
                     Ok(None) => Ok(None),
                     Err(err) => Err(std::io::Error::other(err)),
                 }

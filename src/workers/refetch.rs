@@ -107,7 +107,7 @@ impl Refetcher {
         if let Err(err) = settled {
             tracing::info!("cannot record a re-fetch of {}: {err}", due.id);
         }
-        self.tell(ListenEvent::Refetched(result)).await;
+        self.send_event(ListenEvent::Refetched(result)).await;
         Some(result)
     }
 
@@ -116,7 +116,7 @@ impl Refetcher {
     /// changed report is stored, queued and told like a re-fetch's. `None` when asked to stop
     /// or the store failed.
     pub async fn fetch_now(&self, id: &str, stop: &CancellationToken) -> Option<RefetchResult> {
-        if !quiet(&self.outbox.live, &self.timing, stop).await {
+        if !wait_until_quiet(&self.outbox.live, &self.timing, stop).await {
             return None;
         }
         match fetch_report(&self.api, id).await {
@@ -145,7 +145,7 @@ impl Refetcher {
                     revision,
                     previous,
                 };
-                self.tell(event).await;
+                self.send_event(event).await;
                 Some(RefetchResult::Changed)
             }
             Ok(Revised::Unchanged | Revised::NotStored) => Some(RefetchResult::Unchanged),
@@ -162,7 +162,7 @@ impl Refetcher {
         }
     }
 
-    async fn tell(&self, event: ListenEvent) {
+    async fn send_event(&self, event: ListenEvent) {
         if let Some(events) = self.events.upgrade() {
             let _ = events.send(event).await;
         }
@@ -183,7 +183,7 @@ impl Leased for Scheduled {
         // Nothing is claimed while live work runs: a point this listener holds but cannot do
         // is a point no other listener may do either.
         let refetcher = &self.refetcher;
-        quiet(&refetcher.outbox.live, &refetcher.timing, stop).await
+        wait_until_quiet(&refetcher.outbox.live, &refetcher.timing, stop).await
     }
 
     async fn claim(&mut self) -> Result<Vec<DueRefetch>, StoreError> {
@@ -203,7 +203,7 @@ impl Leased for Scheduled {
             // The first point follows the quiet wait before the claim, unless live work
             // started meanwhile; each later one waits for quiet again. Asked to stop: the
             // loop ends.
-            if (k > 0 || live.busy()) && !quiet(live, &refetcher.timing, stop).await {
+            if (k > 0 || live.busy()) && !wait_until_quiet(live, &refetcher.timing, stop).await {
                 return true;
             }
             // Live work held the rest of the batch past half its lease: leave them to the
@@ -232,7 +232,11 @@ impl Leased for Scheduled {
 /// call would make that call wait a slot (50 ms a call at `--rate 10` in the benchmark): after
 /// a quiet `pace` the limiter has a slot to spare for the next live call whatever the re-fetch
 /// takes, and re-fetches take at most half of the rate.
-async fn quiet(live: &LiveWork, timing: &RefetchTiming, stop: &CancellationToken) -> bool {
+async fn wait_until_quiet(
+    live: &LiveWork,
+    timing: &RefetchTiming,
+    stop: &CancellationToken,
+) -> bool {
     let mut work = live.watch();
     loop {
         // Marks the value seen, so any change during the pace below shows afterwards. The
@@ -330,7 +334,7 @@ mod tests {
         let started = tokio::time::Instant::now();
         let waiting = {
             let live = live.clone();
-            tokio::spawn(async move { quiet(&live, &timing, &stopped).await })
+            tokio::spawn(async move { wait_until_quiet(&live, &timing, &stopped).await })
         };
         tokio::time::sleep(Duration::from_millis(150)).await;
         live.set(1);
@@ -355,7 +359,7 @@ mod tests {
         let started = tokio::time::Instant::now();
         let waiting = {
             let live = live.clone();
-            tokio::spawn(async move { quiet(&live, &timing, &stop).await })
+            tokio::spawn(async move { wait_until_quiet(&live, &timing, &stop).await })
         };
         tokio::time::sleep(Duration::from_millis(1_234)).await;
         live.set(0);
@@ -372,12 +376,12 @@ mod tests {
         let timing = RefetchTiming::scaled(1.0, 10);
         let stop = CancellationToken::new();
         let started = tokio::time::Instant::now();
-        assert!(quiet(&live, &timing, &stop).await);
+        assert!(wait_until_quiet(&live, &timing, &stop).await);
         assert_eq!(started.elapsed(), timing.pace);
         live.set(1);
         let waiting = {
             let (live, stop) = (live.clone(), stop.clone());
-            tokio::spawn(async move { quiet(&live, &timing, &stop).await })
+            tokio::spawn(async move { wait_until_quiet(&live, &timing, &stop).await })
         };
         tokio::time::sleep(Duration::from_secs(5)).await;
         stop.cancel();
