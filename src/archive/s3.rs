@@ -135,19 +135,11 @@ impl S3Archive {
         mut chunks: Chunks<'_>,
     ) -> Result<Archived, ArchiveError> {
         let mut tally = Tally::default();
-        let mut first = BytesMut::new();
-        while first.len() < PART {
-            match chunks.next().await {
-                Some(chunk) => {
-                    let chunk = chunk.map_err(ArchiveError::Source)?;
-                    tally.add(&chunk);
-                    first.extend_from_slice(&chunk);
-                }
-                None => {
-                    self.put_whole(key, content_type, first.freeze()).await?;
-                    return Ok(tally.finish(key));
-                }
-            }
+        let mut parts = Parts::new(&mut chunks);
+        let first = parts.next(&mut tally).await?.unwrap_or_default();
+        if parts.ended() {
+            self.put_whole(key, content_type, first).await?;
+            return Ok(tally.finish(key));
         }
         let object = self.object(key);
         let action = CreateMultipartUpload::new(&self.bucket, Some(&self.credentials), &object);
@@ -161,7 +153,7 @@ impl S3Archive {
             .map_err(|err| self.failed(format!("starting a multipart upload: {err}")))?;
         let upload_id = created.upload_id().to_string();
         let sent = self
-            .send_parts(&object, &upload_id, first, &mut chunks, &mut tally)
+            .send_parts(&object, &upload_id, first, &mut parts, &mut tally)
             .await;
         if sent.is_err() {
             self.abort(&object, &upload_id).await;
@@ -192,33 +184,15 @@ impl S3Archive {
         &self,
         object: &str,
         upload_id: &str,
-        mut part: BytesMut,
-        chunks: &mut Chunks<'_>,
+        first: Bytes,
+        parts: &mut Parts<'_, '_>,
         tally: &mut Tally,
     ) -> Result<(), ArchiveError> {
-        let mut etags = Vec::new();
-        let mut ended = false;
-        loop {
-            while !ended && part.len() < PART {
-                match chunks.next().await {
-                    Some(chunk) => {
-                        let chunk = chunk.map_err(ArchiveError::Source)?;
-                        tally.add(&chunk);
-                        part.extend_from_slice(&chunk);
-                    }
-                    None => ended = true,
-                }
-            }
-            if part.is_empty() {
-                break;
-            }
+        let mut etags = vec![self.upload_part(object, upload_id, 1, first).await?];
+        while let Some(part) = parts.next(tally).await? {
             let number = u16::try_from(etags.len() + 1)
                 .map_err(|_| self.failed("more than 10,000 parts"))?;
-            let body = part.split_to(part.len().min(PART)).freeze();
-            etags.push(self.upload_part(object, upload_id, number, body).await?);
-            if ended && part.is_empty() {
-                break;
-            }
+            etags.push(self.upload_part(object, upload_id, number, part).await?);
         }
         let action = CompleteMultipartUpload::new(
             &self.bucket,
@@ -393,4 +367,89 @@ fn xml_text(body: &str, tag: &str) -> Option<String> {
     let end = body[start..].find(&format!("</{tag}>"))? + start;
     let text: String = body[start..end].chars().take(80).collect();
     Some(crate::escape::terminal_safe(&text).into_owned())
+}
+
+/// A stream cut into parts of exactly [`PART`] bytes (the last one shorter), each filled into
+/// a buffer allocated once at that size: a buffer grown chunk by chunk doubles past a part's
+/// size, and a frozen part keeps the whole allocation alive while it is uploaded.
+struct Parts<'c, 'a> {
+    chunks: &'c mut Chunks<'a>,
+    /// What a chunk had beyond the part it filled: the start of the next part.
+    carried: Option<Bytes>,
+    ended: bool,
+}
+
+impl<'c, 'a> Parts<'c, 'a> {
+    fn new(chunks: &'c mut Chunks<'a>) -> Self {
+        Self {
+            chunks,
+            carried: None,
+            ended: false,
+        }
+    }
+
+    /// Whether the stream is read to its end and nothing of it is left to send.
+    fn ended(&self) -> bool {
+        self.ended && self.carried.is_none()
+    }
+
+    /// The next part, `None` once everything was handed out; each byte is counted in
+    /// `tally` as it is read.
+    async fn next(&mut self, tally: &mut Tally) -> Result<Option<Bytes>, ArchiveError> {
+        let mut part = BytesMut::with_capacity(PART);
+        while part.len() < PART {
+            let chunk = match self.carried.take() {
+                Some(carried) => carried,
+                None if self.ended => break,
+                None => match self.chunks.next().await {
+                    Some(chunk) => {
+                        let chunk = chunk.map_err(ArchiveError::Source)?;
+                        tally.add(&chunk);
+                        chunk
+                    }
+                    None => {
+                        self.ended = true;
+                        break;
+                    }
+                },
+            };
+            let room = PART - part.len();
+            if chunk.len() > room {
+                part.extend_from_slice(&chunk[..room]);
+                self.carried = Some(chunk.slice(room..));
+            } else {
+                part.extend_from_slice(&chunk);
+            }
+        }
+        Ok((!part.is_empty()).then(|| part.freeze()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks of odd sizes become whole parts of exactly `PART` bytes and a shorter last one,
+    /// in order, each byte counted once.
+    #[tokio::test]
+    async fn a_stream_is_cut_into_exact_parts_whatever_its_chunks() {
+        let data: Vec<u8> = (0..PART * 5 / 2).map(|i| (i % 251) as u8).collect();
+        let pieces: Vec<Result<Bytes, std::io::Error>> = data
+            .chunks(3 * 1024 * 1024 + 17)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let mut chunks: Chunks<'static> = Box::pin(futures_util::stream::iter(pieces));
+        let mut parts = Parts::new(&mut chunks);
+        let mut tally = Tally::default();
+        let mut sizes = Vec::new();
+        let mut joined = Vec::new();
+        while let Some(part) = parts.next(&mut tally).await.unwrap() {
+            sizes.push(part.len());
+            joined.extend_from_slice(&part);
+        }
+        assert_eq!(sizes, [PART, PART, PART / 2]);
+        assert!(parts.ended());
+        assert!(joined == data, "the parts are the stream, in order");
+        assert_eq!(tally.finish("k").bytes, data.len() as u64);
+    }
 }

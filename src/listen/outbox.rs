@@ -98,13 +98,20 @@ mod tests {
             async move { live.until_idle(Duration::from_secs(3600)).await }
         });
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(!waiting.is_finished(), "went on while a live call was under way");
+        assert!(
+            !waiting.is_finished(),
+            "went on while a live call was under way"
+        );
         live.set(0);
         waiting.await.unwrap();
         assert_eq!(started.elapsed(), Duration::from_millis(300));
 
         live.set(2);
         live.until_idle(Duration::from_secs(2)).await;
-        assert_eq!(started.elapsed(), Duration::from_millis(2300), "held past its limit");
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(2300),
+            "held past its limit"
+        );
     }
 }
