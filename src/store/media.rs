@@ -352,6 +352,33 @@ impl Store {
             .in_store(self)
     }
 
+    /// When a stored call ended (else began), from its row's columns: the day its archive
+    /// folder is under, read without its report's text (which may be megabytes). The outer
+    /// `None`: the call is not stored; the inner: it has neither time.
+    pub async fn call_time(&self, call: &str) -> Result<Option<Option<Timestamp>>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT COALESCE(call_ended, call_created) FROM cer_reports \
+                 WHERE conversation_space_id = $1"
+            }
+            Backend::Postgres => {
+                "SELECT to_char(COALESCE(call_ended, call_created) AT TIME ZONE 'UTC', \
+                 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') FROM cer_reports \
+                 WHERE conversation_space_id = $1"
+            }
+        };
+        let row = sqlx::query(sql)
+            .bind(call)
+            .fetch_optional(&self.pool)
+            .await
+            .in_store(self)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let time: Option<String> = row.try_get(0).in_store(self)?;
+        Ok(Some(time.and_then(|time| time.parse().ok())))
+    }
+
     /// How many objects are pending (not yet archived, failed or gone).
     pub async fn media_pending(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) FROM cer_media WHERE state = 'pending'")

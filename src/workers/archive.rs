@@ -19,6 +19,7 @@ use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
 use super::refetch::Refetcher;
 use crate::api::ApiClient;
 use crate::archive::Archive;
+use crate::archive::layout::folder_at;
 use crate::events::RefetchResult;
 use crate::service::Service;
 use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
@@ -356,8 +357,9 @@ impl ArchiveWorker {
     /// One object, downloaded and written (or why not).
     async fn attempt(&self, claim: &ClaimedMedia) -> Result<Attempt, String> {
         let call = &claim.item.call;
-        let folder = match self.store.newest_revision(call).await {
-            Ok(Some((_, text))) => folder_of(call, &text),
+        let folder = match self.store.call_time(call).await {
+            Ok(Some(Some(time))) => folder_at(call, time).ok_or("not a plain ID"),
+            Ok(Some(None)) => Err("the report has no callEnded"),
             Ok(None) => Err("its call is no longer stored"),
             Err(err) => return Err(format!("the store failed: {err}")),
         };

@@ -451,3 +451,32 @@ fn outcomes_an_earlier_version_stored_are_recomputed_once_by_the_new_rule() {
         assert_eq!(outcome().await, "voicemail", "once: the step is recorded");
     });
 }
+
+/// The archive files a claimed object under its call's day, read from the row's columns (not
+/// the report's text): the end, else the start, to the microsecond on both backends.
+#[test]
+fn a_stored_calls_time_is_read_from_its_columns() {
+    on_both(|store| async move {
+        let now = at("2026-11-20T10:06:00Z");
+        let ended = report("id-t", "2026-11-20T10:05:00.5Z");
+        let mut unended = report("id-u", "2026-11-20T10:05:00Z");
+        unended.as_object_mut().unwrap().remove("callEnded");
+        for report in [&ended, &unended] {
+            let report = cer::report::Report::of_value(report).unwrap();
+            store
+                .store_report(&report, None, &Queue::NONE, now)
+                .await
+                .unwrap();
+        }
+        let time = |id: &'static str| store.call_time(id);
+        assert_eq!(
+            time("id-t").await.unwrap(),
+            Some(Some(at("2026-11-20T10:05:00.5Z")))
+        );
+        assert_eq!(
+            time("id-u").await.unwrap(),
+            Some(Some(at("2026-11-20T10:00:00Z")))
+        );
+        assert_eq!(time("id-none").await.unwrap(), None);
+    });
+}
