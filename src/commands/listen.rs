@@ -137,6 +137,7 @@ async fn start_workers(
         timing: DeliveryTiming::scaled(scale),
         wake: outbox.wake.clone(),
         events: events.downgrade(),
+        clock: clock.clone(),
     };
     let mut tasks = delivery.spawn(&outbox.targets, stop);
     if !outbox.refetch_after.is_empty() {

@@ -173,7 +173,7 @@ impl Leased for Archiving {
         let lease = self.worker.timing.lease;
         let store = &self.worker.store;
         store
-            .claim_media(None, Timestamp::now(), lease, BATCH)
+            .claim_media(None, self.worker.now(), lease, BATCH)
             .await
     }
 
@@ -221,6 +221,11 @@ impl Leased for Archiving {
 }
 
 impl ArchiveWorker {
+    /// The engine's clock, which the re-fetcher the worker shares reads too.
+    fn now(&self) -> Timestamp {
+        self.refetcher.clock.now()
+    }
+
     /// Runs until `stop` is cancelled.
     pub fn spawn(self, stop: CancellationToken) -> tokio::task::JoinHandle<()> {
         let worker = Archiving {
@@ -243,7 +248,7 @@ impl ArchiveWorker {
         held: &mut BTreeMap<(MediaKind, String), Vec<String>>,
         stop: &CancellationToken,
     ) {
-        let now = Timestamp::now();
+        let now = self.now();
         match self.store.media_uploaded(kind, &id, now).await {
             Ok(true) => {
                 held.remove(&(kind, id));
@@ -372,7 +377,7 @@ impl ArchiveWorker {
         };
         match self.archiver().archive_one(claim, &folder).await {
             Ok(attempt) => {
-                Ok(attempt.with_backoff(claim.attempts, Timestamp::now(), self.timing.backoff))
+                Ok(attempt.with_backoff(claim.attempts, self.now(), self.timing.backoff))
             }
             Err(ArchiveStop::Auth(err)) => Err(format!("GoTo refused the login: {err}")),
             Err(ArchiveStop::Refused(err)) => Err(err.0),
@@ -396,10 +401,7 @@ impl ArchiveWorker {
             ),
             MediaOutcome::Archived { .. } | MediaOutcome::Gone => {}
         }
-        let settled = self
-            .store
-            .settle_media(claim, outcome, Timestamp::now())
-            .await;
+        let settled = self.store.settle_media(claim, outcome, self.now()).await;
         match (settled, outcome) {
             (Ok(true), MediaOutcome::Archived { bytes, .. }) => {
                 self.service

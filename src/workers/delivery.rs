@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::lease_loop::{self, Leased, Rest};
 use crate::events::{DeliveryResult, ListenEvent};
+use crate::listen::Clock;
 use crate::net::retry::jittered_backoff;
 use crate::store::outbox::{Claimed, Settled};
 use crate::store::{Store, StoreError};
@@ -59,7 +60,7 @@ impl DeliveryTiming {
 }
 
 /// Everything the delivery tasks need.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Delivery {
     pub http: reqwest::Client,
     pub store: Store,
@@ -70,6 +71,8 @@ pub struct Delivery {
     pub wake: Arc<Notify>,
     /// Results go to the renderer while `listen` runs.
     pub events: mpsc::WeakSender<ListenEvent>,
+    /// The engine's clock: when deliveries are due, claimed and settled.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Delivery {
@@ -146,7 +149,7 @@ impl Delivery {
         let started = Instant::now();
         let answer = self.post(target, &delivery).await;
         let elapsed = started.elapsed();
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let (settled, result) = match answer {
             Ok(status) => (
                 Settled::Delivered,
@@ -227,7 +230,7 @@ impl Delivery {
             request = request.header(name, value);
         }
         // The ID and time go out unsigned too: receivers dedupe by webhook-id either way.
-        let timestamp = Timestamp::now().as_second();
+        let timestamp = self.clock.now().as_second();
         let webhook_id = delivery.webhook_id();
         request = request
             .header("webhook-id", &webhook_id)
@@ -267,7 +270,7 @@ impl Leased for TargetDeliveries {
 
     async fn claim(&mut self) -> Result<Vec<Claimed>, StoreError> {
         let key = self.target.key();
-        let now = Timestamp::now();
+        let now = self.delivery.clock.now();
         self.delivery
             .store
             .claim_due(key, now, self.lease, BATCH)
