@@ -15,7 +15,7 @@ use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::secret::Secret;
 use crate::settings::Settings;
-use crate::settings::sandbox::SandboxAccess;
+use crate::settings::sandboxed::SandboxAccess;
 
 /// The environment of one command run.
 pub struct Context {

@@ -25,7 +25,7 @@ use crate::output::revision_line::revision_line;
 use crate::output::width::terminal_width;
 use crate::report::Report;
 use crate::service::{ServerTiming, Service, memory};
-use crate::settings::commands::ListenSettings;
+use crate::settings::listen::ListenSettings;
 use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;

@@ -28,12 +28,15 @@ use crate::cli::Command;
 use crate::exit_status::ExitStatus;
 use crate::output::Output;
 use crate::settings::Settings;
-use crate::settings::commands::{
-    FetchSettings, ListenSettings, LoginSettings, SandboxSettings, SummariesSettings,
-};
-use crate::settings::persistence::{DeliveriesSettings, SyncSettings};
+use crate::settings::deliveries::DeliveriesSettings;
+use crate::settings::fetch::FetchSettings;
+use crate::settings::listen::ListenSettings;
+use crate::settings::login::LoginSettings;
 use crate::settings::recording::RecordingSettings;
+use crate::settings::sandbox::SandboxSettings;
 use crate::settings::show::ShowSettings;
+use crate::settings::summaries::SummariesSettings;
+use crate::settings::sync::SyncSettings;
 
 /// Runs one command to completion. The context, and with it `--sandbox`, is set up before any
 /// command resolves its own settings, so every command sees the same sandbox settings.

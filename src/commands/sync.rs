@@ -19,7 +19,7 @@ use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::exit_status::ExitStatus;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Outbox, RefetchResult};
-use crate::settings::persistence::SyncSettings;
+use crate::settings::sync::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
 use crate::summary_view::SummaryView;

@@ -2,14 +2,21 @@
 //! (precedence: flag > environment > `.env` > default), so no other module reads the environment.
 
 pub mod archive;
-pub mod commands;
+pub mod deliveries;
 mod duration;
+pub mod fetch;
+mod forward;
+pub mod listen;
+pub mod login;
 pub mod persistence;
 mod range;
 pub mod recording;
 pub mod sandbox;
+pub mod sandboxed;
 pub mod show;
 mod sources;
+pub mod summaries;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
