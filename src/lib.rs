@@ -62,7 +62,7 @@ type LoadSources = Box<dyn FnOnce(Option<&std::path::Path>) -> Result<Sources, U
 struct World {
     sinks: Sinks,
     /// Which streams are terminals, given `CER_FORCE_TTY`.
-    terminals: fn(Option<&str>) -> Terminals,
+    terminals: fn(Option<Terminals>) -> Terminals,
     /// The variables, given `--env-file`.
     sources: LoadSources,
     /// Where `tracing`'s lines go.
@@ -132,7 +132,7 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
         }
     };
     let style = Style {
-        terminals: (world.terminals)(settings.force_tty.as_deref()),
+        terminals: (world.terminals)(settings.force_tty),
         color: settings.color,
         verbosity: settings.verbosity(),
         stderr: settings.log_format,
@@ -212,7 +212,7 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> Captured {
         .collect();
     let world = World {
         sinks: Sinks::new(Box::new(stdout.clone()), Box::new(stderr.clone())),
-        terminals: |forced| Terminals::forced(forced).unwrap_or(Terminals::NONE),
+        terminals: |forced| forced.unwrap_or(Terminals::NONE),
         sources: Box::new(move |env_file| Sources::with_process(variables, env_file, false)),
         logs: Logs::Captured(stderr.clone()),
     };

@@ -85,8 +85,8 @@ impl Context {
             scratch = Some(folder);
         }
         let bases = [settings.api_base.as_str(), settings.auth_base.as_str()];
-        let (proxy, no_proxy) = (settings.proxy.as_deref(), settings.no_proxy.as_deref());
-        let http = client_reaching(proxy, no_proxy, &bases)?;
+        let proxy = settings.proxy.clone()?;
+        let http = client_reaching(proxy.as_ref(), &bases)?;
         let retry = retry_policy(&settings);
         let mut context = Self {
             settings,
@@ -117,12 +117,7 @@ impl Context {
         if needs_tls(&bases) || !needs_tls(&urls) {
             return Ok(self.http.clone());
         }
-        let settings = &self.settings;
-        client_reaching(
-            settings.proxy.as_deref(),
-            settings.no_proxy.as_deref(),
-            &urls,
-        )
+        client_reaching(self.settings.proxy.clone()?.as_ref(), &urls)
     }
 
     /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.
@@ -210,7 +205,11 @@ fn sandbox_access(sandbox: &Sandbox) -> anyhow::Result<SandboxAccess> {
 /// follow the authorize URL by hand, take the code from the redirect, exchange it.
 async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
     let oauth = context.oauth()?;
-    let redirect_uri = &context.settings.redirect_uri;
+    // The simulator takes any redirect: a bad `OAUTH_REDIRECT_URI` is `login`'s error, not this.
+    let redirect_uri = match &context.settings.redirect_uri {
+        Ok(url) => url.as_str(),
+        Err(_) => crate::settings::DEFAULT_REDIRECT_URI,
+    };
     // Every scope, the Recording API's too: the sandbox can archive what it simulates.
     let request = oauth.authorize(redirect_uri, true)?;
     let answer = context

@@ -63,10 +63,12 @@ impl ListenSettings {
                 state_dir: settings.state_dir.clone(),
                 channel_nickname: "cer".to_string(),
                 timing,
-                proxy: crate::api::proxy::ProxyConfig::new(
-                    settings.proxy.as_deref(),
-                    settings.no_proxy.as_deref(),
-                ),
+                proxy: settings
+                    .proxy
+                    .as_ref()
+                    .ok()
+                    .and_then(Option::as_ref)
+                    .and_then(crate::api::proxy::HttpsProxy::tunnel),
                 remember_at_most: crate::listen::REMEMBER_AT_MOST,
                 recording_notifications: false,
             },

@@ -23,17 +23,17 @@ pub struct LoginSettings {
 
 impl LoginSettings {
     pub fn resolve(args: &LoginArgs, settings: &Settings) -> Result<Self, UsageError> {
-        let text = args
-            .redirect_uri
-            .as_deref()
-            .unwrap_or(&settings.redirect_uri);
+        let redirect_uri = match args.redirect_uri.as_deref() {
+            Some(text) => loopback_redirect(text),
+            None => settings.redirect_uri.clone(),
+        };
         if args.timeout == 0 {
             return Err(UsageError::new("--timeout must be at least 1 second"));
         }
         Ok(Self {
             no_browser: args.no_browser,
             timeout: Duration::from_secs(args.timeout),
-            redirect_uri: loopback_redirect(text)?,
+            redirect_uri: redirect_uri?,
             browser: settings.browser.clone(),
             force: args.force,
             recordings: args.recordings,
@@ -42,7 +42,7 @@ impl LoginSettings {
 }
 
 /// The redirect URI must be `http://127.0.0.1:PORT/path`: cer listens there, on loopback only.
-fn loopback_redirect(text: &str) -> Result<url::Url, UsageError> {
+pub(super) fn loopback_redirect(text: &str) -> Result<url::Url, UsageError> {
     let bad = |why: &str| {
         UsageError::new(format!("the redirect URI {text:?} {why}")).with_hint(
             "use http://127.0.0.1:PORT/path, registered on the OAuth client (default \

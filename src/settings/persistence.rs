@@ -19,14 +19,21 @@ pub const DEFAULT_FORWARD_FOR: Duration = Duration::from_secs(24 * 3600);
 /// Where the store is: `--store`, else `CER_STORE`, else `sqlite:STATE_DIR/cer.db` (with
 /// `--sandbox`, `Settings::use_sandbox` has cleared `CER_STORE` and moved the state folder).
 pub fn store_location(args: &StoreArgs, settings: &Settings) -> Result<StoreLocation, UsageError> {
-    match args.store.as_deref().or(settings.store.as_deref()) {
-        Some(text) => StoreLocation::parse(text).map_err(|err| {
-            UsageError::new(err.to_string()).with_hint(
-                "e.g. --store sqlite:/var/lib/cer/cer.db or --store postgres://cer@db/cer",
-            )
-        }),
-        None => Ok(StoreLocation::default_in(&settings.state_dir)),
+    match args.store.as_deref() {
+        Some(text) => parse_store(text),
+        None => Ok(settings
+            .store
+            .clone()?
+            .unwrap_or_else(|| StoreLocation::default_in(&settings.state_dir))),
     }
+}
+
+/// A `--store` or `CER_STORE` value.
+pub(super) fn parse_store(text: &str) -> Result<StoreLocation, UsageError> {
+    StoreLocation::parse(text).map_err(|err| {
+        UsageError::new(err.to_string())
+            .with_hint("e.g. --store sqlite:/var/lib/cer/cer.db or --store postgres://cer@db/cer")
+    })
 }
 
 /// `--keep`: `None` keeps reports forever.
@@ -50,21 +57,28 @@ const DEFAULT_REFETCH: [Duration; 3] = [
 pub const MAX_REFETCH: Duration = Duration::from_secs(365 * 86_400);
 
 /// `--refetch`, else `CER_REFETCH`, else the default: durations after `callEnded`, in order;
-/// `off` (or `none`) is the empty list. An error names where the bad value came from.
+/// `off` (or `none`) is the empty list.
 pub fn refetch_after(flag: Option<&str>, settings: &Settings) -> Result<Vec<Duration>, UsageError> {
-    let (text, source) = match (flag, settings.refetch.as_deref()) {
-        (Some(text), _) => (text, "--refetch"),
-        (None, Some(text)) => (text, "CER_REFETCH"),
-        (None, None) => return Ok(DEFAULT_REFETCH.to_vec()),
-    };
+    match flag {
+        Some(text) => refetch_points(text, "--refetch"),
+        None => Ok(settings
+            .refetch
+            .clone()?
+            .unwrap_or_else(|| DEFAULT_REFETCH.to_vec())),
+    }
+}
+
+/// The re-fetch points of `text`; an error names `source` (`--refetch` or `CER_REFETCH`), where
+/// the bad value came from.
+pub(super) fn refetch_points(text: &str, source: &str) -> Result<Vec<Duration>, UsageError> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
         return Ok(Vec::new());
     }
-    let give = if flag.is_some() {
-        "--refetch "
+    let give = if source.starts_with("--") {
+        format!("{source} ")
     } else {
-        "CER_REFETCH="
+        format!("{source}=")
     };
     let hint = || format!("e.g. {give}2m,15m,1h, or {give}off");
     let mut points = text

@@ -33,7 +33,7 @@ impl Settings {
         self.config_dir = scratch.join("config");
         self.state_dir = scratch.join("state");
         self.use_keyring = false;
-        self.store = None;
+        self.store = Ok(None);
     }
 }
 
@@ -68,7 +68,7 @@ mod tests {
         assert_eq!(settings.client_id.as_deref(), Some("sandbox-client"));
         assert_eq!(settings.account_key.as_deref(), Some("sandbox-key"));
         assert!(settings.token_override.is_none());
-        assert!(settings.store.is_none());
+        assert!(matches!(settings.store, Ok(None)));
         assert!(!settings.use_keyring);
         assert!(settings.config_dir.starts_with("/tmp/cer-sandbox-1"));
         assert!(settings.state_dir.starts_with("/tmp/cer-sandbox-1"));
