@@ -14,8 +14,8 @@ use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::secret::Secret;
-use crate::settings::Settings;
 use crate::settings::sandboxed::SandboxAccess;
+use crate::settings::{Settings, TimeScale};
 
 /// The environment of one command run.
 pub struct Context {
@@ -31,11 +31,11 @@ pub struct Context {
 
 /// The `--sandbox` simulator: GoTo's defaults, with the post-call analysis delay shrunk by
 /// `CER_TIME_SCALE` like `listen`'s timers, so scaled re-fetches still see analysis arrive.
-fn sandbox_config(time_scale: Option<f64>) -> SandboxConfig {
+fn sandbox_config(time_scale: Option<TimeScale>) -> SandboxConfig {
     let defaults = SandboxConfig::demo();
-    let factor = time_scale.unwrap_or(1.0).clamp(0.001, 1000.0);
+    let scale = |delay: Duration| time_scale.map_or(delay, |scale| scale.scale(delay));
     SandboxConfig {
-        analysis_delay: defaults.analysis_delay.map(|d| d.mul_f64(factor)),
+        analysis_delay: defaults.analysis_delay.map(scale),
         ..defaults
     }
 }
@@ -245,7 +245,7 @@ mod tests {
         let default = SandboxConfig::default().analysis_delay;
         assert_eq!(sandbox_config(None).analysis_delay, default);
         assert_eq!(
-            sandbox_config(Some(0.05)).analysis_delay,
+            sandbox_config(TimeScale::from_factor(0.05)).analysis_delay,
             Some(Duration::from_secs(3))
         );
     }

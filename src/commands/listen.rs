@@ -25,6 +25,7 @@ use crate::output::revision_line::revision_line;
 use crate::output::width::terminal_width;
 use crate::report::Report;
 use crate::service::{ServerTiming, Service, memory};
+use crate::settings::TimeScale;
 use crate::settings::listen::ListenSettings;
 use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
@@ -117,7 +118,7 @@ async fn start_workers(
     };
     serve_targets(store, &outbox.targets, settings.forward_for).await;
     let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
-    let scale = context.settings.time_scale.unwrap_or(1.0);
+    let scale = context.settings.time_scale.map_or(1.0, TimeScale::factor);
     let refetcher = Refetcher {
         api: api.clone(),
         store: store.clone(),
@@ -160,7 +161,7 @@ fn start_upkeep(
     archive: Option<Archive>,
     context: &Context,
 ) -> [tokio::task::JoinHandle<()>; 3] {
-    let scale = context.settings.time_scale.unwrap_or(1.0);
+    let scale = context.settings.time_scale.map_or(1.0, TimeScale::factor);
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
     let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin, archive));
     let watch_store = tokio::spawn(watch_store(
@@ -323,7 +324,7 @@ async fn start_service(
     stop_requested: &watch::Receiver<bool>,
     context: &Context,
 ) -> anyhow::Result<Service> {
-    let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or(1.0));
+    let timing = ServerTiming::scaled(context.settings.time_scale.map_or(1.0, TimeScale::factor));
     let manager = &context.settings.service_manager;
     let (service, address) =
         Service::start(settings.metrics, manager, timing, stop_requested.clone()).await?;

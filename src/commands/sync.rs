@@ -19,6 +19,7 @@ use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::exit_status::ExitStatus;
 use crate::listen::refetch::{RefetchTiming, Refetcher};
 use crate::listen::{Outbox, RefetchResult};
+use crate::settings::TimeScale;
 use crate::settings::sync::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
@@ -131,7 +132,7 @@ async fn refetch_due(
         store: store.clone(),
         outbox: Outbox::default(),
         timing: RefetchTiming::scaled(
-            context.settings.time_scale.unwrap_or(1.0),
+            context.settings.time_scale.map_or(1.0, TimeScale::factor),
             context.settings.rate,
         ),
         events,

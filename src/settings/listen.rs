@@ -52,7 +52,7 @@ impl ListenSettings {
         };
         let timing = settings
             .time_scale
-            .map_or_else(Timing::default, Timing::scaled);
+            .map_or_else(Timing::default, |scale| Timing::scaled(scale.factor()));
         Ok(Self {
             engine: ListenConfig {
                 account_keys,

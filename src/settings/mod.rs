@@ -17,6 +17,7 @@ pub mod show;
 mod sources;
 pub mod summaries;
 pub mod sync;
+mod time_scale;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -26,6 +27,7 @@ use url::Url;
 
 pub use duration::parse_duration;
 pub use sources::Sources;
+pub use time_scale::TimeScale;
 
 use crate::api::proxy::{BadProxyUrl, HttpsProxy};
 use crate::cli::{ColorWhen, GlobalArgs};
@@ -72,7 +74,8 @@ pub struct Settings {
     /// `CER_RETRY_BASE_MS`: the first backoff wait; tests shrink it to stay fast.
     pub retry_base_ms: Option<u64>,
     /// `CER_TIME_SCALE`: multiplies `listen`'s timers; tests run them 20 times faster.
-    pub time_scale: Option<f64>,
+    /// `None`: real time.
+    pub time_scale: Option<TimeScale>,
     /// `CER_STORE`: where the store is, unless `--store` says otherwise.
     pub store: Checked<Option<StoreLocation>>,
     /// `CER_REFETCH`: when `listen` and `sync` fetch stored reports again, unless `--refetch`
@@ -148,10 +151,7 @@ impl Settings {
             retry_base_ms: sources
                 .get("CER_RETRY_BASE_MS")
                 .and_then(|v| v.parse().ok()),
-            time_scale: sources
-                .get("CER_TIME_SCALE")
-                .and_then(|v| v.parse().ok())
-                .filter(|f: &f64| f.is_finite() && *f > 0.0),
+            time_scale: sources.get("CER_TIME_SCALE").and_then(TimeScale::parse),
             store: sources
                 .get("CER_STORE")
                 .map(persistence::parse_store)
