@@ -98,10 +98,11 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
         Ok(cli) => cli,
         Err(err) => return clap_error(&err, world),
     };
-    let settings = (world.sources)(cli.global.env_file.as_deref())
-        .and_then(|sources| Settings::resolve(&cli.global, &sources));
-    let settings = match settings {
-        Ok(settings) => settings,
+    let resolved = (world.sources)(cli.global.env_file.as_deref()).and_then(|sources| {
+        Settings::resolve(&cli.global, &sources).map(|settings| (sources, settings))
+    });
+    let (sources, settings) = match resolved {
+        Ok(resolved) => resolved,
         Err(err) => {
             // A log collector should get even a configuration error as JSON.
             let json = cli
@@ -143,11 +144,12 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
         color: output.stderr_palette().enabled(),
         format: settings.log_format,
     });
-    execute(cli.command, settings, &output)
+    execute(cli, sources, settings, &output)
 }
 
 /// Runs the command on a runtime of its own and maps its result to the exit status.
-fn execute(command: cli::Command, settings: Settings, output: &Output) -> ExitStatus {
+/// The sources come along for `--sandbox`, whose layer the settings are resolved again under.
+fn execute(cli: cli::Cli, sources: Sources, settings: Settings, output: &Output) -> ExitStatus {
     // One thread runs every task: cer waits on GoTo, the store and the terminal, never on
     // its own CPU, and each extra worker cost a malloc arena that kept what a burst of
     // reports left in it (`cargo bench --bench cer`: RSS and latency, see the README).
@@ -158,7 +160,8 @@ fn execute(command: cli::Command, settings: Settings, output: &Output) -> ExitSt
         Ok(runtime) => runtime,
         Err(err) => return errors::report(&err.into(), output),
     };
-    let result = runtime.block_on(commands::run(command, settings, output.clone()));
+    let run = commands::run(cli.command, &cli.global, sources, settings, output.clone());
+    let result = runtime.block_on(run);
     // Detached tasks (a hung keyring call, a socket) must not hold the exit back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {

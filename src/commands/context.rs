@@ -11,11 +11,12 @@ use crate::api::http::{client_reaching, needs_tls};
 use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Stores, TokenStore};
 use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
+use crate::cli::GlobalArgs;
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::secret::Secret;
 use crate::settings::sandboxed::SandboxAccess;
-use crate::settings::{Settings, TimeScale};
+use crate::settings::{Settings, Sources, TimeScale};
 
 /// The environment of one command run.
 pub struct Context {
@@ -70,9 +71,14 @@ impl Drop for Scratch {
 
 impl Context {
     /// The one place `--sandbox` is resolved, before any command reads its own settings: starts
-    /// the simulator, points the settings at it and at a scratch folder, and logs in to it. Then
-    /// sets up the HTTP client.
-    pub async fn new(mut settings: Settings, output: Output) -> anyhow::Result<Self> {
+    /// the simulator, resolves the settings again under the layer of sources that points them
+    /// at it and at a scratch folder, and logs in to it. Then sets up the HTTP client.
+    pub async fn new(
+        global: &GlobalArgs,
+        sources: Sources,
+        mut settings: Settings,
+        output: Output,
+    ) -> anyhow::Result<Self> {
         let mut sandbox = None;
         let mut scratch = None;
         if settings.sandbox {
@@ -80,7 +86,8 @@ impl Context {
                 .await
                 .context("cannot start the sandbox")?;
             let folder = Scratch::create(&settings.temp_dir)?;
-            settings.use_sandbox(sandbox_access(&started)?, &folder.0);
+            let layer = sandbox_access(&started)?.layer(&folder.0);
+            settings = Settings::resolve(global, &sources.with_sandbox(layer))?;
             sandbox = Some(started);
             scratch = Some(folder);
         }

@@ -120,12 +120,12 @@ impl Settings {
             force_tty: Terminals::forced(sources.get("CER_FORCE_TTY")),
             api_base: base_url(
                 "--api-base / CER_API_BASE",
-                args.api_base.clone().or_else(|| get("CER_API_BASE")),
+                flag_or_variable(&args.api_base, "CER_API_BASE", sources),
                 DEFAULT_API_BASE,
             )?,
             auth_base: base_url(
                 "--auth-base / CER_AUTH_BASE",
-                args.auth_base.clone().or_else(|| get("CER_AUTH_BASE")),
+                flag_or_variable(&args.auth_base, "CER_AUTH_BASE", sources),
                 DEFAULT_AUTH_BASE,
             )?,
             client_id: get("OAUTH_CLIENT_ID"),
@@ -186,6 +186,14 @@ impl Settings {
         } else {
             Verbosity::Errors
         }
+    }
+}
+
+/// The flag, else the variable; a variable the `--sandbox` layer sets wins over the flag too.
+fn flag_or_variable(flag: &Option<String>, name: &str, sources: &Sources) -> Option<String> {
+    match flag {
+        Some(flag) if !sources.set_by_sandbox(name) => Some(flag.clone()),
+        _ => sources.get(name).map(str::to_string),
     }
 }
 

@@ -17,7 +17,7 @@ const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);
 pub const DEFAULT_FORWARD_FOR: Duration = Duration::from_secs(24 * 3600);
 
 /// Where the store is: `--store`, else `CER_STORE`, else `sqlite:STATE_DIR/cer.db` (with
-/// `--sandbox`, `Settings::use_sandbox` has cleared `CER_STORE` and moved the state folder).
+/// `--sandbox`, its layer of the sources hides `CER_STORE` and moves the state folder).
 pub fn store_location(args: &StoreArgs, settings: &Settings) -> Result<StoreLocation, UsageError> {
     match args.store.as_deref() {
         Some(text) => parse_store(text),
