@@ -85,7 +85,7 @@ pub struct Settings {
     pub forward_secret: Option<Secret>,
     /// `CER_ARCHIVE`: where recordings, transcripts and reports are archived, unless
     /// `--archive` says otherwise.
-    pub archive: Option<String>,
+    pub archive: Checked<Option<crate::archive::ArchiveLocation>>,
     /// `AWS_*`: the credentials, region and endpoint of an `s3://` archive.
     pub s3: crate::archive::S3Settings,
     /// `COLUMNS`: how wide the terminal is, when the terminal cannot say (or a test fakes one).
@@ -164,7 +164,10 @@ impl Settings {
             forward_secret: get("CER_FORWARD_SECRET")
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
-            archive: get("CER_ARCHIVE").filter(|s| !s.trim().is_empty()),
+            archive: sources
+                .get("CER_ARCHIVE")
+                .map(archive::parse_archive)
+                .transpose(),
             s3: archive::s3_settings(sources)?,
             columns: sources
                 .get("COLUMNS")
