@@ -11,7 +11,7 @@ use crate::net::AuthError;
 use crate::output::Output;
 
 /// A usage or configuration error, found before any network call: exit 2.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{message}")]
 pub struct UsageError {
     message: String,

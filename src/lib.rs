@@ -29,6 +29,7 @@ mod settings;
 pub mod store;
 mod summary_view;
 pub mod target;
+pub mod time_scale;
 mod workers;
 
 use std::ffi::OsString;
@@ -62,7 +63,7 @@ type LoadSources = Box<dyn FnOnce(Option<&std::path::Path>) -> Result<Sources, U
 struct World {
     sinks: Sinks,
     /// Which streams are terminals, given `CER_FORCE_TTY`.
-    terminals: fn(Option<&str>) -> Terminals,
+    terminals: fn(Option<Terminals>) -> Terminals,
     /// The variables, given `--env-file`.
     sources: LoadSources,
     /// Where `tracing`'s lines go.
@@ -98,10 +99,11 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
         Ok(cli) => cli,
         Err(err) => return clap_error(&err, world),
     };
-    let settings = (world.sources)(cli.global.env_file.as_deref())
-        .and_then(|sources| Settings::resolve(&cli.global, &sources));
-    let settings = match settings {
-        Ok(settings) => settings,
+    let resolved = (world.sources)(cli.global.env_file.as_deref()).and_then(|sources| {
+        Settings::resolve(&cli.global, &sources).map(|settings| (sources, settings))
+    });
+    let (sources, settings) = match resolved {
+        Ok(resolved) => resolved,
         Err(err) => {
             // A log collector should get even a configuration error as JSON.
             let json = cli
@@ -132,7 +134,7 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
         }
     };
     let style = Style {
-        terminals: (world.terminals)(settings.force_tty.as_deref()),
+        terminals: (world.terminals)(settings.force_tty),
         color: settings.color,
         verbosity: settings.verbosity(),
         stderr: settings.log_format,
@@ -143,11 +145,12 @@ fn run(args: impl IntoIterator<Item = OsString>, world: World) -> ExitStatus {
         color: output.stderr_palette().enabled(),
         format: settings.log_format,
     });
-    execute(cli.command, settings, &output)
+    execute(cli, sources, settings, &output)
 }
 
 /// Runs the command on a runtime of its own and maps its result to the exit status.
-fn execute(command: cli::Command, settings: Settings, output: &Output) -> ExitStatus {
+/// The sources come along for `--sandbox`, whose layer the settings are resolved again under.
+fn execute(cli: cli::Cli, sources: Sources, settings: Settings, output: &Output) -> ExitStatus {
     // One thread runs every task: cer waits on GoTo, the store and the terminal, never on
     // its own CPU, and each extra worker cost a malloc arena that kept what a burst of
     // reports left in it (`cargo bench --bench cer`: RSS and latency, see the README).
@@ -158,7 +161,8 @@ fn execute(command: cli::Command, settings: Settings, output: &Output) -> ExitSt
         Ok(runtime) => runtime,
         Err(err) => return errors::report(&err.into(), output),
     };
-    let result = runtime.block_on(commands::run(command, settings, output.clone()));
+    let run = commands::run(cli.command, &cli.global, sources, settings, output.clone());
+    let result = runtime.block_on(run);
     // Detached tasks (a hung keyring call, a socket) must not hold the exit back.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
@@ -212,7 +216,7 @@ pub fn run_captured(args: &[&str], env: &[(&str, &str)]) -> Captured {
         .collect();
     let world = World {
         sinks: Sinks::new(Box::new(stdout.clone()), Box::new(stderr.clone())),
-        terminals: |forced| Terminals::forced(forced).unwrap_or(Terminals::NONE),
+        terminals: |forced| forced.unwrap_or(Terminals::NONE),
         sources: Box::new(move |env_file| Sources::with_process(variables, env_file, false)),
         logs: Logs::Captured(stderr.clone()),
     };

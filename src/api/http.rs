@@ -3,10 +3,8 @@
 
 use std::time::Duration;
 
+use super::proxy::HttpsProxy;
 use anyhow::Context;
-use url::Url;
-
-use super::proxy::{NoProxy, proxy_url};
 
 /// How long opening a connection (TCP and TLS) may take, REST or WebSocket.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -22,15 +20,13 @@ pub fn needs_tls(urls: &[&str]) -> bool {
     urls.iter().any(|url| !url.starts_with("http://"))
 }
 
-/// Builds a client fit for `urls`. `proxy` is `HTTPS_PROXY` as given and `no_proxy` the hosts
-/// that bypass it (`NO_PROXY`): plain values, so this layer knows nothing of where settings come
-/// from. The platform's root certificates are read only when one of `urls` needs TLS: loading
-/// them was over half of a `cer fetch` against a local http base (callgrind). The client
-/// follows no redirects and its proxy serves `https` URLs only, so a plain-http client never
-/// makes a TLS handshake.
+/// Builds a client fit for `urls`, through `proxy` (`HTTPS_PROXY` and `NO_PROXY`, parsed by the
+/// settings, so this layer knows nothing of where they come from). The platform's root
+/// certificates are read only when one of `urls` needs TLS: loading them was over half of a
+/// `cer fetch` against a local http base (callgrind). The client follows no redirects and its
+/// proxy serves `https` URLs only, so a plain-http client never makes a TLS handshake.
 pub fn client_reaching(
-    proxy: Option<&str>,
-    no_proxy: Option<&str>,
+    proxy: Option<&HttpsProxy>,
     urls: &[&str],
 ) -> anyhow::Result<reqwest::Client> {
     // ring is the one provider in the graph (aws-lc-rs would add a C build of over half a minute
@@ -47,32 +43,18 @@ pub fn client_reaching(
     if !needs_tls(urls) {
         builder = builder.tls_certs_only(std::iter::empty());
     }
-    if let Some(given) = proxy {
-        // Neither the URL nor the error may show the proxy password.
-        let target = proxy_url(given).map_err(|err| {
-            anyhow::anyhow!(
-                "HTTPS_PROXY {:?} is not a usable proxy URL ({err})",
-                crate::secret::redact_url_password(given)
-            )
-        })?;
-        let no_proxy = NoProxy::parse(no_proxy.unwrap_or(""));
+    if let Some(proxy) = proxy.cloned() {
         // cer's matcher, not reqwest's own NO_PROXY rules: the WebSocket tunnel asks the same
         // one, so REST and WebSocket never disagree about a host.
-        builder = builder.proxy(reqwest::Proxy::custom(move |url| {
-            rest_proxy(&target, &no_proxy, url)
-        }));
+        builder = builder.proxy(reqwest::Proxy::custom(move |url| proxy.for_rest(url)));
     }
     builder.build().context("cannot set up the HTTP client")
 }
 
-/// The proxy for one REST request: `HTTPS_PROXY` serves `https` URLs only (curl's rule), and
-/// not those `NO_PROXY` exempts.
-fn rest_proxy(target: &Url, no_proxy: &NoProxy, url: &Url) -> Option<Url> {
-    (url.scheme() == "https" && !no_proxy.bypasses_url(url)).then(|| target.clone())
-}
-
 #[cfg(test)]
 mod tests {
+    use url::Url;
+
     use super::*;
 
     fn url(text: &str) -> Url {
@@ -82,8 +64,11 @@ mod tests {
     #[test]
     fn rest_uses_the_proxy_for_https_unless_no_proxy_exempts_the_host() {
         let target = url("http://proxy:3128");
-        let no_proxy = NoProxy::parse("internal.test, 10.0.0.0/8");
-        let via = |u: &str| rest_proxy(&target, &no_proxy, &url(u));
+        let proxy =
+            HttpsProxy::from_variables(Some(target.as_str()), Some("internal.test, 10.0.0.0/8"))
+                .unwrap()
+                .unwrap();
+        let via = |u: &str| proxy.for_rest(&url(u));
         assert_eq!(via("https://api.goto.com/x"), Some(target.clone()));
         assert_eq!(via("http://api.goto.com/x"), None);
         assert_eq!(via("https://api.internal.test/x"), None);
@@ -92,7 +77,7 @@ mod tests {
 
     #[test]
     fn a_bad_proxy_url_is_refused_without_its_password() {
-        let err = client_reaching(Some("http://bob:hunter2@[::1"), None, &["http://x/"])
+        let err = HttpsProxy::from_variables(Some("http://bob:hunter2@[::1"), None)
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("HTTPS_PROXY "), "{err}");

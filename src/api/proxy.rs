@@ -18,6 +18,54 @@ use url::{Host, Url};
 
 use crate::net::ApiError;
 
+/// `HTTPS_PROXY` and `NO_PROXY`, parsed once when the settings are resolved: the proxy the
+/// REST calls take and, when it speaks plain http, the one the WebSocket tunnels through.
+#[derive(Debug, Clone)]
+pub struct HttpsProxy {
+    url: Url,
+    no_proxy: NoProxy,
+}
+
+/// An `HTTPS_PROXY` that is no URL; it is shown without its password.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("HTTPS_PROXY {shown:?} is not a usable proxy URL ({why})")]
+pub struct BadProxyUrl {
+    shown: String,
+    why: url::ParseError,
+}
+
+impl HttpsProxy {
+    /// From `HTTPS_PROXY` and `NO_PROXY`; `None` without a proxy. A URL without a scheme is
+    /// `http://`.
+    pub fn from_variables(
+        proxy: Option<&str>,
+        no_proxy: Option<&str>,
+    ) -> Result<Option<Self>, BadProxyUrl> {
+        let Some(given) = proxy else { return Ok(None) };
+        let url = proxy_url(given).map_err(|why| BadProxyUrl {
+            shown: crate::secret::redact_url_password(given),
+            why,
+        })?;
+        let no_proxy = NoProxy::parse(no_proxy.unwrap_or(""));
+        Ok(Some(Self { url, no_proxy }))
+    }
+
+    /// The proxy for one REST request: `HTTPS_PROXY` serves `https` URLs only (curl's rule),
+    /// and not those `NO_PROXY` exempts.
+    pub fn for_rest(&self, url: &Url) -> Option<Url> {
+        (url.scheme() == "https" && !self.no_proxy.bypasses_url(url)).then(|| self.url.clone())
+    }
+
+    /// The WebSocket's tunnel; `None` unless the proxy is an `http://` URL with a host (a
+    /// tunnel is opened with a plain CONNECT).
+    pub fn tunnel(&self) -> Option<ProxyConfig> {
+        (self.url.scheme() == "http" && self.url.host_str().is_some()).then(|| ProxyConfig {
+            proxy: self.url.clone(),
+            no_proxy: self.no_proxy.clone(),
+        })
+    }
+}
+
 /// The proxy for the WebSocket tunnel and the hosts that bypass it.
 #[derive(Debug, Clone)]
 pub struct ProxyConfig {
@@ -26,14 +74,12 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// From `HTTPS_PROXY` and `NO_PROXY`; `None` without a usable `http://` proxy URL (a
-    /// tunnel is opened with a plain CONNECT). A URL without a scheme is `http://`, as for REST.
+    /// From `HTTPS_PROXY` and `NO_PROXY`, as [`HttpsProxy::tunnel`] reads them.
     pub fn new(proxy: Option<&str>, no_proxy: Option<&str>) -> Option<Self> {
-        let proxy = proxy_url(proxy?)
+        HttpsProxy::from_variables(proxy, no_proxy)
             .ok()
-            .filter(|u| u.scheme() == "http" && u.host_str().is_some())?;
-        let no_proxy = NoProxy::parse(no_proxy.unwrap_or(""));
-        Some(Self { proxy, no_proxy })
+            .flatten()?
+            .tunnel()
     }
 
     /// Whether traffic to `url` goes through the proxy: unless `NO_PROXY` exempts its host.

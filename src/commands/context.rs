@@ -11,11 +11,12 @@ use crate::api::http::{client_reaching, needs_tls};
 use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Stores, TokenStore};
 use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
+use crate::cli::GlobalArgs;
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::secret::Secret;
-use crate::settings::Settings;
-use crate::settings::sandbox::SandboxAccess;
+use crate::settings::sandboxed::SandboxAccess;
+use crate::settings::{Settings, Sources, TimeScale};
 
 /// The environment of one command run.
 pub struct Context {
@@ -31,11 +32,11 @@ pub struct Context {
 
 /// The `--sandbox` simulator: GoTo's defaults, with the post-call analysis delay shrunk by
 /// `CER_TIME_SCALE` like `listen`'s timers, so scaled re-fetches still see analysis arrive.
-fn sandbox_config(time_scale: Option<f64>) -> SandboxConfig {
+fn sandbox_config(time_scale: Option<TimeScale>) -> SandboxConfig {
     let defaults = SandboxConfig::demo();
-    let factor = time_scale.unwrap_or(1.0).clamp(0.001, 1000.0);
+    let scale = |delay: Duration| time_scale.map_or(delay, |scale| scale.scale(delay));
     SandboxConfig {
-        analysis_delay: defaults.analysis_delay.map(|d| d.mul_f64(factor)),
+        analysis_delay: defaults.analysis_delay.map(scale),
         ..defaults
     }
 }
@@ -70,9 +71,14 @@ impl Drop for Scratch {
 
 impl Context {
     /// The one place `--sandbox` is resolved, before any command reads its own settings: starts
-    /// the simulator, points the settings at it and at a scratch folder, and logs in to it. Then
-    /// sets up the HTTP client.
-    pub async fn new(mut settings: Settings, output: Output) -> anyhow::Result<Self> {
+    /// the simulator, resolves the settings again under the layer of sources that points them
+    /// at it and at a scratch folder, and logs in to it. Then sets up the HTTP client.
+    pub async fn new(
+        global: &GlobalArgs,
+        sources: Sources,
+        mut settings: Settings,
+        output: Output,
+    ) -> anyhow::Result<Self> {
         let mut sandbox = None;
         let mut scratch = None;
         if settings.sandbox {
@@ -80,13 +86,14 @@ impl Context {
                 .await
                 .context("cannot start the sandbox")?;
             let folder = Scratch::create(&settings.temp_dir)?;
-            settings.use_sandbox(sandbox_access(&started)?, &folder.0);
+            let layer = sandbox_access(&started)?.layer(&folder.0);
+            settings = Settings::resolve(global, &sources.with_sandbox(layer))?;
             sandbox = Some(started);
             scratch = Some(folder);
         }
         let bases = [settings.api_base.as_str(), settings.auth_base.as_str()];
-        let (proxy, no_proxy) = (settings.proxy.as_deref(), settings.no_proxy.as_deref());
-        let http = client_reaching(proxy, no_proxy, &bases)?;
+        let proxy = settings.proxy.clone()?;
+        let http = client_reaching(proxy.as_ref(), &bases)?;
         let retry = retry_policy(&settings);
         let mut context = Self {
             settings,
@@ -117,12 +124,7 @@ impl Context {
         if needs_tls(&bases) || !needs_tls(&urls) {
             return Ok(self.http.clone());
         }
-        let settings = &self.settings;
-        client_reaching(
-            settings.proxy.as_deref(),
-            settings.no_proxy.as_deref(),
-            &urls,
-        )
+        client_reaching(self.settings.proxy.clone()?.as_ref(), &urls)
     }
 
     /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.
@@ -210,7 +212,11 @@ fn sandbox_access(sandbox: &Sandbox) -> anyhow::Result<SandboxAccess> {
 /// follow the authorize URL by hand, take the code from the redirect, exchange it.
 async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
     let oauth = context.oauth()?;
-    let redirect_uri = &context.settings.redirect_uri;
+    // The simulator takes any redirect: a bad `OAUTH_REDIRECT_URI` is `login`'s error, not this.
+    let redirect_uri = match &context.settings.redirect_uri {
+        Ok(url) => url.as_str(),
+        Err(_) => crate::settings::DEFAULT_REDIRECT_URI,
+    };
     // Every scope, the Recording API's too: the sandbox can archive what it simulates.
     let request = oauth.authorize(redirect_uri, true)?;
     let answer = context
@@ -246,7 +252,7 @@ mod tests {
         let default = SandboxConfig::default().analysis_delay;
         assert_eq!(sandbox_config(None).analysis_delay, default);
         assert_eq!(
-            sandbox_config(Some(0.05)).analysis_delay,
+            sandbox_config(TimeScale::from_factor(0.05)).analysis_delay,
             Some(Duration::from_secs(3))
         );
     }

@@ -15,7 +15,7 @@ use crate::exit_status::ExitStatus;
 use crate::net::ApiError;
 use crate::output::{Palette, json};
 use crate::report::Report;
-use crate::settings::commands::{FetchSettings, JsonLayout};
+use crate::settings::fetch::{FetchSettings, JsonLayout};
 
 /// How many reports may be in flight at once; the rate limiter sets the actual pace.
 const CONCURRENCY: usize = 8;

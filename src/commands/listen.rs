@@ -27,7 +27,7 @@ use crate::report::Report;
 use crate::service::retention::keep_only;
 use crate::service::store_watch::{serve_targets, watch_store};
 use crate::service::{ServerTiming, Service, memory};
-use crate::settings::commands::ListenSettings;
+use crate::settings::listen::ListenSettings;
 use crate::store::Store;
 use crate::target::ForwardTarget;
 use crate::workers::archive::{Announced, ArchiveTiming, ArchiveWorker};
@@ -120,7 +120,7 @@ async fn start_workers(
     };
     serve_targets(store, &outbox.targets, settings.forward_for).await;
     let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
-    let scale = context.settings.time_scale.unwrap_or(1.0);
+    let scale = context.settings.time_scale.unwrap_or_default();
     let refetcher = Refetcher {
         api: api.clone(),
         store: store.clone(),
@@ -165,14 +165,14 @@ fn start_upkeep(
     archive: Option<Archive>,
     context: &Context,
 ) -> [tokio::task::JoinHandle<()>; 3] {
-    let scale = context.settings.time_scale.unwrap_or(1.0);
+    let scale = context.settings.time_scale.unwrap_or_default();
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
     let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin, archive));
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
         (settings.forward_to.clone(), settings.forward_for),
-        STORE_CHECK_EVERY.mul_f64(scale),
+        scale.scale(STORE_CHECK_EVERY),
     ));
     let give_back = tokio::spawn(memory::give_back_freed_memory());
     [retention, watch_store, give_back]
@@ -328,7 +328,7 @@ async fn start_service(
     stop: &CancellationToken,
     context: &Context,
 ) -> anyhow::Result<Service> {
-    let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or(1.0));
+    let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or_default());
     let manager = &context.settings.service_manager;
     let (service, address) =
         Service::start(settings.metrics, manager, timing, stop.clone()).await?;

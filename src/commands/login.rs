@@ -15,7 +15,7 @@ use crate::auth::store::TokenStore;
 use crate::exit_status::ExitStatus;
 use crate::output::Output;
 use crate::secret::Secret;
-use crate::settings::commands::LoginSettings;
+use crate::settings::login::LoginSettings;
 
 pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let output = &context.output;

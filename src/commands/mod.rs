@@ -24,21 +24,26 @@ pub mod token;
 
 pub use context::Context;
 
-use crate::cli::Command;
+use crate::cli::{Command, GlobalArgs};
 use crate::exit_status::ExitStatus;
 use crate::output::Output;
-use crate::settings::Settings;
-use crate::settings::commands::{
-    FetchSettings, ListenSettings, LoginSettings, SandboxSettings, SummariesSettings,
-};
-use crate::settings::persistence::{DeliveriesSettings, SyncSettings};
+use crate::settings::deliveries::DeliveriesSettings;
+use crate::settings::fetch::FetchSettings;
+use crate::settings::listen::ListenSettings;
+use crate::settings::login::LoginSettings;
 use crate::settings::recording::RecordingSettings;
+use crate::settings::sandbox::SandboxSettings;
 use crate::settings::show::ShowSettings;
+use crate::settings::summaries::SummariesSettings;
+use crate::settings::sync::SyncSettings;
+use crate::settings::{Settings, Sources};
 
 /// Runs one command to completion. The context, and with it `--sandbox`, is set up before any
 /// command resolves its own settings, so every command sees the same sandbox settings.
 pub async fn run(
     command: Command,
+    global: &GlobalArgs,
+    sources: Sources,
     settings: Settings,
     output: Output,
 ) -> anyhow::Result<ExitStatus> {
@@ -49,7 +54,7 @@ pub async fn run(
         }
         command => command,
     };
-    let context = Context::new(settings, output).await?;
+    let context = Context::new(global, sources, settings, output).await?;
     let settings = &context.settings;
     let local = || settings.time_zone.clone();
     match command {

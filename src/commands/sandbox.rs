@@ -10,7 +10,7 @@ use super::signals::StopSignals;
 use crate::errors::UsageError;
 use crate::exit_status::ExitStatus;
 use crate::output::Output;
-use crate::settings::commands::{FaultSpec, SandboxSettings};
+use crate::settings::sandbox::{FaultSpec, SandboxSettings};
 
 /// CER_TOKEN must outlive any session: a century is "while it runs".
 const EXPORTED_TOKEN_LIFETIME: Duration = Duration::from_secs(100 * 365 * 86_400);

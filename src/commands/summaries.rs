@@ -14,7 +14,7 @@ use crate::output::progress::Progress;
 use crate::output::summaries::{PrintOptions, SummaryFormat, SummaryPrinter};
 use crate::output::time::in_seconds;
 use crate::output::width::terminal_width;
-use crate::settings::commands::SummariesSettings;
+use crate::settings::summaries::SummariesSettings;
 
 /// Rows a terminal shows unless `--limit` or `--all` says otherwise.
 const TERMINAL_LIMIT: u64 = 50;

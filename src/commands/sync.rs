@@ -20,7 +20,7 @@ use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::events::RefetchResult;
 use crate::exit_status::ExitStatus;
 use crate::listen::{Outbox, SystemClock};
-use crate::settings::persistence::SyncSettings;
+use crate::settings::sync::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
 use crate::summary_view::SummaryView;
@@ -133,7 +133,7 @@ async fn refetch_due(
         store: store.clone(),
         outbox: Outbox::default(),
         timing: RefetchTiming::scaled(
-            context.settings.time_scale.unwrap_or(1.0),
+            context.settings.time_scale.unwrap_or_default(),
             context.settings.rate,
         ),
         events,

@@ -12,7 +12,7 @@ use super::Context;
 use crate::api::ApiClient;
 use crate::archive::Archive;
 use crate::settings::archive::ArchiveSettings;
-use crate::settings::persistence::SyncSettings;
+use crate::settings::sync::SyncSettings;
 use crate::store::media::{ClaimedMedia, MediaItem, MediaOutcome};
 use crate::store::{Backend, Store};
 use crate::workers::media::{ArchiveStop, Archiver};

@@ -10,7 +10,7 @@ use super::Context;
 use super::sync_archive_check::{ArchiveCheck, check};
 use crate::archive::Archive;
 use crate::exit_status::ExitStatus;
-use crate::settings::persistence::SyncSettings;
+use crate::settings::sync::SyncSettings;
 use crate::store::Store;
 use crate::store::outbox::DeliveryCounts;
 

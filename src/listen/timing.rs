@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use crate::net::retry::jittered_backoff;
+use crate::time_scale::TimeScale;
 
 /// Timer settings of the listen engine.
 #[derive(Debug, Clone, Copy)]
@@ -55,10 +56,10 @@ impl Default for Timing {
 }
 
 impl Timing {
-    /// Every timer multiplied by `factor` (e.g. 0.05 for tests); the shutdown limit stays.
-    pub fn scaled(factor: f64) -> Self {
+    /// Every timer scaled (e.g. by 0.05 for tests); the shutdown limit stays.
+    pub fn scaled(scale: TimeScale) -> Self {
         let base = Self::default();
-        let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
+        let scale = |d: Duration| scale.scale(d);
         Self {
             ping_every: scale(base.ping_every),
             report_patience: scale(base.report_patience),

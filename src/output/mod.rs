@@ -47,9 +47,9 @@ impl Terminals {
         stderr: false,
     };
 
-    /// Asks the OS, unless `forced` (the value of `CER_FORCE_TTY`) says otherwise.
-    pub fn detect(forced: Option<&str>) -> Self {
-        Self::forced(forced).unwrap_or_else(|| Self {
+    /// Asks the OS, unless `forced` (`CER_FORCE_TTY`) says otherwise.
+    pub fn detect(forced: Option<Self>) -> Self {
+        forced.unwrap_or_else(|| Self {
             stdout: std::io::stdout().is_terminal(),
             stderr: std::io::stderr().is_terminal(),
         })

@@ -4,6 +4,7 @@
 //! idle clients can neither keep `/healthz` from answering nor use up the file descriptors
 //! the store needs (`axum::serve` sets no timer and no limit).
 
+use crate::time_scale::TimeScale;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -34,9 +35,9 @@ pub struct ServerTiming {
 
 impl ServerTiming {
     /// The defaults, multiplied by `scale`.
-    pub fn scaled(scale: f64) -> Self {
+    pub fn scaled(scale: TimeScale) -> Self {
         Self {
-            header_read: HEADER_READ.mul_f64(scale),
+            header_read: scale.scale(HEADER_READ),
         }
     }
 }

@@ -55,13 +55,13 @@ pub fn archive_settings(
     flag: Option<&str>,
     settings: &Settings,
 ) -> Result<Option<ArchiveSettings>, UsageError> {
-    let Some(text) = flag.or(settings.archive.as_deref()) else {
-        return Ok(None);
+    let location = match flag {
+        Some(text) => parse_archive(text)?,
+        None => match settings.archive.clone()? {
+            Some(location) => location,
+            None => return Ok(None),
+        },
     };
-    let location = ArchiveLocation::parse(text).map_err(|why| {
-        UsageError::new(format!("--archive / CER_ARCHIVE: {why}"))
-            .with_hint("e.g. --archive /srv/cer-archive or --archive s3://my-bucket/calls")
-    })?;
     let s3 = settings.s3.clone();
     if matches!(location, ArchiveLocation::S3 { .. })
         && (s3.access_key_id.is_none() || s3.secret_access_key.is_none())
@@ -72,6 +72,14 @@ pub fn archive_settings(
         .with_hint("set them (and AWS_ENDPOINT_URL for MinIO, SeaweedFS or Ceph) in the environment or ./.env"));
     }
     Ok(Some(ArchiveSettings { location, s3 }))
+}
+
+/// A `--archive` or `CER_ARCHIVE` value.
+pub(super) fn parse_archive(text: &str) -> Result<ArchiveLocation, UsageError> {
+    ArchiveLocation::parse(text).map_err(|why| {
+        UsageError::new(format!("--archive / CER_ARCHIVE: {why}"))
+            .with_hint("e.g. --archive /srv/cer-archive or --archive s3://my-bucket/calls")
+    })
 }
 
 #[cfg(test)]

@@ -2,14 +2,21 @@
 //! (precedence: flag > environment > `.env` > default), so no other module reads the environment.
 
 pub mod archive;
-pub mod commands;
+pub mod deliveries;
 mod duration;
+pub mod fetch;
+mod forward;
+pub mod listen;
+pub mod login;
 pub mod persistence;
 mod range;
 pub mod recording;
 pub mod sandbox;
+pub mod sandboxed;
 pub mod show;
 mod sources;
+pub mod summaries;
+pub mod sync;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -17,14 +24,21 @@ use std::time::Duration;
 use tracing::level_filters::LevelFilter;
 use url::Url;
 
+pub use crate::time_scale::TimeScale;
 pub use duration::parse_duration;
 pub use sources::Sources;
 
+use crate::api::proxy::{BadProxyUrl, HttpsProxy};
 use crate::cli::{ColorWhen, GlobalArgs};
 use crate::errors::UsageError;
 use crate::logging::LogFormat;
-use crate::output::{ColorPolicy, Verbosity};
+use crate::output::{ColorPolicy, Terminals, Verbosity};
 use crate::secret::Secret;
+use crate::store::StoreLocation;
+
+/// A variable's value, parsed when the settings are resolved; its error reaches only the
+/// commands that read it (a bad `CER_STORE` does not stop `cer token`).
+pub type Checked<T> = Result<T, UsageError>;
 
 pub const DEFAULT_API_BASE: &str = "https://api.goto.com";
 pub const DEFAULT_AUTH_BASE: &str = "https://authentication.logmeininc.com";
@@ -37,13 +51,16 @@ pub struct Settings {
     pub log_level: LevelFilter,
     pub log_format: LogFormat,
     pub color: ColorPolicy,
-    pub force_tty: Option<String>,
+    /// `CER_FORCE_TTY=stdout|stderr|both`: the streams taken for terminals; `None`: ask the OS.
+    pub force_tty: Option<Terminals>,
     pub api_base: Url,
     pub auth_base: Url,
     pub client_id: Option<String>,
     pub client_secret: Option<Secret>,
     pub account_key: Option<String>,
-    pub redirect_uri: String,
+    /// `OAUTH_REDIRECT_URI`, else the default; an error is `login`'s, unless `--redirect-uri`
+    /// replaces it.
+    pub redirect_uri: Checked<Url>,
     /// `CER_TOKEN`: used as is, with no store and no refresh.
     pub token_override: Option<Secret>,
     pub config_dir: PathBuf,
@@ -51,21 +68,23 @@ pub struct Settings {
     pub use_keyring: bool,
     pub rate: u32,
     pub sandbox: bool,
-    pub proxy: Option<String>,
-    pub no_proxy: Option<String>,
+    /// `HTTPS_PROXY` and `NO_PROXY`; an error is that of any command that reaches a server.
+    pub proxy: Result<Option<HttpsProxy>, BadProxyUrl>,
     /// `CER_RETRY_BASE_MS`: the first backoff wait; tests shrink it to stay fast.
     pub retry_base_ms: Option<u64>,
     /// `CER_TIME_SCALE`: multiplies `listen`'s timers; tests run them 20 times faster.
-    pub time_scale: Option<f64>,
+    /// `None`: real time.
+    pub time_scale: Option<TimeScale>,
     /// `CER_STORE`: where the store is, unless `--store` says otherwise.
-    pub store: Option<String>,
-    /// `CER_REFETCH`: when `listen` fetches stored reports again, unless `--refetch` says.
-    pub refetch: Option<String>,
+    pub store: Checked<Option<StoreLocation>>,
+    /// `CER_REFETCH`: when `listen` and `sync` fetch stored reports again, unless `--refetch`
+    /// says.
+    pub refetch: Checked<Option<Vec<Duration>>>,
     /// `CER_FORWARD_SECRET`: signs forwarded reports.
     pub forward_secret: Option<Secret>,
     /// `CER_ARCHIVE`: where recordings, transcripts and reports are archived, unless
     /// `--archive` says otherwise.
-    pub archive: Option<String>,
+    pub archive: Checked<Option<crate::archive::ArchiveLocation>>,
     /// `AWS_*`: the credentials, region and endpoint of an `s3://` archive.
     pub s3: crate::archive::S3Settings,
     /// `COLUMNS`: how wide the terminal is, when the terminal cannot say (or a test fakes one).
@@ -97,43 +116,57 @@ impl Settings {
             log_level: log_level(args, sources.get("LOG_LEVEL"))?,
             log_format: log_format(args.log_format.as_deref(), sources.get("LOG_FORMAT"))?,
             color: color_policy(args.color, sources),
-            force_tty: get("CER_FORCE_TTY"),
+            force_tty: Terminals::forced(sources.get("CER_FORCE_TTY")),
             api_base: base_url(
                 "--api-base / CER_API_BASE",
-                args.api_base.clone().or_else(|| get("CER_API_BASE")),
+                flag_or_variable(&args.api_base, "CER_API_BASE", sources),
                 DEFAULT_API_BASE,
             )?,
             auth_base: base_url(
                 "--auth-base / CER_AUTH_BASE",
-                args.auth_base.clone().or_else(|| get("CER_AUTH_BASE")),
+                flag_or_variable(&args.auth_base, "CER_AUTH_BASE", sources),
                 DEFAULT_AUTH_BASE,
             )?,
             client_id: get("OAUTH_CLIENT_ID"),
             client_secret: get("OAUTH_CLIENT_SECRET").map(Secret::new),
             account_key: get("ACCOUNT_KEY"),
-            redirect_uri: get("OAUTH_REDIRECT_URI")
-                .unwrap_or_else(|| DEFAULT_REDIRECT_URI.to_string()),
+            redirect_uri: login::loopback_redirect(
+                sources
+                    .get("OAUTH_REDIRECT_URI")
+                    .unwrap_or(DEFAULT_REDIRECT_URI),
+            ),
             token_override: get("CER_TOKEN").map(Secret::new),
             config_dir: dir_setting(sources, "CER_CONFIG_DIR", "XDG_CONFIG_HOME", ".config")?,
             state_dir: dir_setting(sources, "CER_STATE_DIR", "XDG_STATE_HOME", ".local/state")?,
             use_keyring: sources.get("CER_KEYRING") != Some("0"),
             rate: rate(args.rate, sources.get("CER_RATE"))?,
             sandbox: args.sandbox,
-            proxy: get("HTTPS_PROXY").or_else(|| get("https_proxy")),
-            no_proxy: get("NO_PROXY").or_else(|| get("no_proxy")),
+            proxy: HttpsProxy::from_variables(
+                sources
+                    .get("HTTPS_PROXY")
+                    .or_else(|| sources.get("https_proxy")),
+                sources.get("NO_PROXY").or_else(|| sources.get("no_proxy")),
+            ),
             retry_base_ms: sources
                 .get("CER_RETRY_BASE_MS")
                 .and_then(|v| v.parse().ok()),
-            time_scale: sources
-                .get("CER_TIME_SCALE")
-                .and_then(|v| v.parse().ok())
-                .filter(|f: &f64| f.is_finite() && *f > 0.0),
-            store: get("CER_STORE").filter(|s| !s.is_empty()),
-            refetch: get("CER_REFETCH").filter(|s| !s.trim().is_empty()),
+            time_scale: sources.get("CER_TIME_SCALE").and_then(TimeScale::parse),
+            store: sources
+                .get("CER_STORE")
+                .map(persistence::parse_store)
+                .transpose(),
+            refetch: sources
+                .get("CER_REFETCH")
+                .filter(|s| !s.trim().is_empty())
+                .map(|text| persistence::refetch_points(text, "CER_REFETCH"))
+                .transpose(),
             forward_secret: get("CER_FORWARD_SECRET")
                 .filter(|s| !s.is_empty())
                 .map(Secret::new),
-            archive: get("CER_ARCHIVE").filter(|s| !s.trim().is_empty()),
+            archive: sources
+                .get("CER_ARCHIVE")
+                .map(archive::parse_archive)
+                .transpose(),
             s3: archive::s3_settings(sources)?,
             columns: sources
                 .get("COLUMNS")
@@ -155,6 +188,14 @@ impl Settings {
         } else {
             Verbosity::Errors
         }
+    }
+}
+
+/// The flag, else the variable; a variable the `--sandbox` layer sets wins over the flag too.
+fn flag_or_variable(flag: &Option<String>, name: &str, sources: &Sources) -> Option<String> {
+    match flag {
+        Some(flag) if !sources.set_by_sandbox(name) => Some(flag.clone()),
+        _ => sources.get(name).map(str::to_string),
     }
 }
 

@@ -1,19 +1,15 @@
-//! The store and delivery settings of `listen`, `sync` and `deliveries`: `--store` /
-//! `CER_STORE`, `--keep`, `--forward-for` and the signing secret.
+//! The store and delivery settings several commands share (`listen`, `sync`, `deliveries`,
+//! `show`, `recording`): `--store` / `CER_STORE`, `--keep`, `--refetch`, `--forward-for` and the
+//! signing secret, parsed in one place so each reads the same way everywhere.
 
 use std::time::Duration;
 
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
-
-use crate::cli::{DeliveriesArgs, StoreArgs, SyncArgs};
+use crate::cli::StoreArgs;
 use crate::errors::UsageError;
 use crate::store::StoreLocation;
 use crate::target::Signer;
 
 use super::Settings;
-use super::missing_account_key;
-use super::range::resolve_range;
 
 /// How long reports are kept by default: 90 days.
 const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);
@@ -21,16 +17,23 @@ const DEFAULT_KEEP: Duration = Duration::from_secs(90 * 86_400);
 pub const DEFAULT_FORWARD_FOR: Duration = Duration::from_secs(24 * 3600);
 
 /// Where the store is: `--store`, else `CER_STORE`, else `sqlite:STATE_DIR/cer.db` (with
-/// `--sandbox`, `Settings::use_sandbox` has cleared `CER_STORE` and moved the state folder).
+/// `--sandbox`, its layer of the sources hides `CER_STORE` and moves the state folder).
 pub fn store_location(args: &StoreArgs, settings: &Settings) -> Result<StoreLocation, UsageError> {
-    match args.store.as_deref().or(settings.store.as_deref()) {
-        Some(text) => StoreLocation::parse(text).map_err(|err| {
-            UsageError::new(err.to_string()).with_hint(
-                "e.g. --store sqlite:/var/lib/cer/cer.db or --store postgres://cer@db/cer",
-            )
-        }),
-        None => Ok(StoreLocation::default_in(&settings.state_dir)),
+    match args.store.as_deref() {
+        Some(text) => parse_store(text),
+        None => Ok(settings
+            .store
+            .clone()?
+            .unwrap_or_else(|| StoreLocation::default_in(&settings.state_dir))),
     }
+}
+
+/// A `--store` or `CER_STORE` value.
+pub(super) fn parse_store(text: &str) -> Result<StoreLocation, UsageError> {
+    StoreLocation::parse(text).map_err(|err| {
+        UsageError::new(err.to_string())
+            .with_hint("e.g. --store sqlite:/var/lib/cer/cer.db or --store postgres://cer@db/cer")
+    })
 }
 
 /// `--keep`: `None` keeps reports forever.
@@ -54,21 +57,28 @@ const DEFAULT_REFETCH: [Duration; 3] = [
 pub const MAX_REFETCH: Duration = Duration::from_secs(365 * 86_400);
 
 /// `--refetch`, else `CER_REFETCH`, else the default: durations after `callEnded`, in order;
-/// `off` (or `none`) is the empty list. An error names where the bad value came from.
+/// `off` (or `none`) is the empty list.
 pub fn refetch_after(flag: Option<&str>, settings: &Settings) -> Result<Vec<Duration>, UsageError> {
-    let (text, source) = match (flag, settings.refetch.as_deref()) {
-        (Some(text), _) => (text, "--refetch"),
-        (None, Some(text)) => (text, "CER_REFETCH"),
-        (None, None) => return Ok(DEFAULT_REFETCH.to_vec()),
-    };
+    match flag {
+        Some(text) => refetch_points(text, "--refetch"),
+        None => Ok(settings
+            .refetch
+            .clone()?
+            .unwrap_or_else(|| DEFAULT_REFETCH.to_vec())),
+    }
+}
+
+/// The re-fetch points of `text`; an error names `source` (`--refetch` or `CER_REFETCH`), where
+/// the bad value came from.
+pub(super) fn refetch_points(text: &str, source: &str) -> Result<Vec<Duration>, UsageError> {
     let text = text.trim();
     if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
         return Ok(Vec::new());
     }
-    let give = if flag.is_some() {
-        "--refetch "
+    let give = if source.starts_with("--") {
+        format!("{source} ")
     } else {
-        "CER_REFETCH="
+        format!("{source}=")
     };
     let hint = || format!("e.g. {give}2m,15m,1h, or {give}off");
     let mut points = text
@@ -171,89 +181,5 @@ mod tests {
         assert!(err.to_string().contains("CER_REFETCH"), "{err}");
         let year = refetch_after(Some("365d,1h"), &with_variable(None)).unwrap();
         assert_eq!(year, [Duration::from_secs(3600), MAX_REFETCH]);
-    }
-}
-
-/// `cer sync`, resolved: the range, the account and the store.
-#[derive(Debug, Clone)]
-pub struct SyncSettings {
-    pub start: Timestamp,
-    pub end: Timestamp,
-    pub account_key: String,
-    pub store: StoreLocation,
-    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored,
-    /// and the due ones of the range's calls are done; empty (`off`): neither.
-    pub refetch_after: Vec<Duration>,
-    /// `--check`: compare, fetch nothing.
-    pub check: bool,
-    /// `--json` (with `--check`).
-    pub json: bool,
-    /// `--archive` / `CER_ARCHIVE`: also archive (or with `--check`, check) the calls' media.
-    pub archive: Option<super::archive::ArchiveSettings>,
-    /// `--verify` (with `--check --archive`): re-hash what the archive holds.
-    pub verify: bool,
-}
-
-impl SyncSettings {
-    /// Reads the range as `summaries` does, from the same flags, as of `now`.
-    pub fn resolve(
-        args: &SyncArgs,
-        settings: &Settings,
-        now: Timestamp,
-        local: TimeZone,
-    ) -> Result<Self, UsageError> {
-        let zone = if args.range.utc { TimeZone::UTC } else { local };
-        let (start, end) = resolve_range(&args.range, now, &zone)?;
-        let account_key = args
-            .account_key
-            .clone()
-            .or_else(|| settings.account_key.clone())
-            .filter(|key| !key.trim().is_empty())
-            .ok_or_else(missing_account_key)?;
-        let archive = super::archive::archive_settings(args.archive.as_deref(), settings)?;
-        if args.verify && archive.is_none() {
-            return Err(
-                UsageError::new("--verify checks an archive: give --archive DEST").with_hint(
-                    "e.g. cer sync --check --archive /srv/cer-archive --verify --day yesterday",
-                ),
-            );
-        }
-        Ok(Self {
-            start,
-            end,
-            account_key,
-            store: store_location(&args.store, settings)?,
-            refetch_after: refetch_after(None, settings)?,
-            check: args.check,
-            json: args.json,
-            archive,
-            verify: args.verify,
-        })
-    }
-}
-
-/// `cer deliveries`, resolved.
-#[derive(Debug, Clone)]
-pub struct DeliveriesSettings {
-    pub store: StoreLocation,
-    /// Only the deliveries that failed for good.
-    pub failed: bool,
-    /// One JSON object per delivery, also on a terminal.
-    pub json: bool,
-    /// Queue the failed deliveries again instead of listing.
-    pub retry: bool,
-    /// `--forget TARGET`: unregister the target (a tag or a URL) and drop its queue.
-    pub forget: Option<String>,
-}
-
-impl DeliveriesSettings {
-    pub fn resolve(args: &DeliveriesArgs, settings: &Settings) -> Result<Self, UsageError> {
-        Ok(Self {
-            store: store_location(&args.store, settings)?,
-            failed: args.failed,
-            json: args.json,
-            retry: args.retry,
-            forget: args.forget.clone(),
-        })
     }
 }

@@ -1,4 +1,5 @@
-//! Where variables come from: the process environment first, then the `.env` file.
+//! Where variables come from: the `--sandbox` layer first, then the process environment, then
+//! the `.env` file.
 //!
 //! Reading both into one value once, instead of calling `std::env::var` all over the code, keeps
 //! the precedence rule in one place and lets tests resolve settings from plain maps.
@@ -8,9 +9,12 @@ use std::path::{Path, PathBuf};
 
 use crate::errors::UsageError;
 
-/// Variables from the environment and from a `.env` file, looked up in that order.
+/// Variables from the `--sandbox` layer, the environment and a `.env` file, looked up in that
+/// order.
 #[derive(Debug, Default, Clone)]
 pub struct Sources {
+    /// What `--sandbox` sets (`Some`) or hides (`None`); it wins over every other source.
+    sandbox: HashMap<&'static str, Option<String>>,
     process: HashMap<String, String>,
     dotenv: HashMap<String, String>,
 }
@@ -43,7 +47,11 @@ impl Sources {
                 }
             }
         };
-        Ok(Self { process, dotenv })
+        Ok(Self {
+            sandbox: HashMap::new(),
+            process,
+            dotenv,
+        })
     }
 
     /// Sources made of the given pairs, for tests.
@@ -56,13 +64,33 @@ impl Sources {
                 .collect()
         };
         Self {
+            sandbox: HashMap::new(),
             process: own(process),
             dotenv: own(dotenv),
         }
     }
 
-    /// The value of a variable: the environment wins over `.env`; empty values count as unset.
+    /// These sources under the `--sandbox` layer: each variable of `layer` set to its value, or
+    /// unset for `None`, whatever the environment and `.env` say.
+    pub fn with_sandbox(
+        mut self,
+        layer: impl IntoIterator<Item = (&'static str, Option<String>)>,
+    ) -> Self {
+        self.sandbox.extend(layer);
+        self
+    }
+
+    /// Whether the `--sandbox` layer sets `name`: it then wins over the flag of that name too.
+    pub fn set_by_sandbox(&self, name: &str) -> bool {
+        self.sandbox.get(name).is_some_and(Option::is_some)
+    }
+
+    /// The value of a variable: the `--sandbox` layer wins over the environment, which wins
+    /// over `.env`; empty values count as unset.
     pub fn get(&self, name: &str) -> Option<&str> {
+        if let Some(value) = self.sandbox.get(name) {
+            return value.as_deref();
+        }
         [&self.process, &self.dotenv]
             .into_iter()
             .filter_map(|map| map.get(name))

@@ -165,3 +165,72 @@ fn a_watchdog_for_another_process_and_a_bad_width_are_ignored() {
         Some(Duration::from_millis(1))
     );
 }
+
+// A value only some commands read is parsed here, but its error is kept for those commands:
+// a bad CER_STORE must not stop `cer token`, nor a bad HTTPS_PROXY `cer completions`.
+#[test]
+fn a_bad_value_some_commands_read_is_kept_as_their_error() {
+    let settings = resolve(
+        &[],
+        &[
+            ("CER_STORE", "mysql://db"),
+            ("CER_REFETCH", "soon"),
+            ("CER_ARCHIVE", "s3://"),
+            ("HTTPS_PROXY", "http://bob:hunter2@[::1"),
+            ("OAUTH_REDIRECT_URI", "http://localhost:1/x"),
+        ],
+        &[],
+    )
+    .unwrap();
+    let store = settings.store.unwrap_err().to_string();
+    assert!(store.starts_with("--store "), "{store}");
+    let refetch = settings.refetch.unwrap_err().to_string();
+    assert!(refetch.starts_with("CER_REFETCH \"soon\""), "{refetch}");
+    let archive = settings.archive.unwrap_err().to_string();
+    assert!(archive.starts_with("--archive / CER_ARCHIVE"), "{archive}");
+    let proxy = settings.proxy.unwrap_err().to_string();
+    assert!(
+        proxy.starts_with("HTTPS_PROXY ") && !proxy.contains("hunter2"),
+        "{proxy}"
+    );
+    let redirect = settings.redirect_uri.unwrap_err().to_string();
+    assert!(
+        redirect.contains("must start with http://127.0.0.1:"),
+        "{redirect}"
+    );
+}
+
+#[test]
+fn typed_values_come_parsed_from_their_variables() {
+    let settings = resolve(
+        &[],
+        &[
+            ("CER_STORE", "sqlite:/srv/cer.db"),
+            ("CER_REFETCH", "15m,2m"),
+            ("CER_FORCE_TTY", "both"),
+            ("CER_TIME_SCALE", "0.05"),
+            ("https_proxy", "proxy.test:3128"),
+        ],
+        &[],
+    )
+    .unwrap();
+    let store = StoreLocation::Sqlite("/srv/cer.db".into());
+    assert_eq!(settings.store.unwrap(), Some(store));
+    let points = [Duration::from_secs(120), Duration::from_secs(900)];
+    assert_eq!(settings.refetch.unwrap(), Some(points.to_vec()));
+    let both = Terminals {
+        stdout: true,
+        stderr: true,
+    };
+    assert_eq!(settings.force_tty, Some(both));
+    assert_eq!(settings.time_scale, TimeScale::from_factor(0.05));
+    let proxy = settings.proxy.unwrap().unwrap();
+    assert!(proxy.tunnel().is_some(), "{proxy:?}");
+    let defaults = resolve(&[], &[], &[]).unwrap();
+    assert!(matches!(defaults.store, Ok(None)) && matches!(defaults.refetch, Ok(None)));
+    assert!(matches!(defaults.proxy, Ok(None)));
+    assert_eq!(
+        defaults.redirect_uri.unwrap().as_str(),
+        DEFAULT_REDIRECT_URI
+    );
+}

@@ -24,6 +24,7 @@ use crate::events::RefetchResult;
 use crate::service::Service;
 use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
 use crate::store::{Store, StoreError};
+use crate::time_scale::TimeScale;
 
 /// Objects claimed per trip to the store.
 const BATCH: i64 = 4;
@@ -62,9 +63,8 @@ pub struct ArchiveTiming {
 impl ArchiveTiming {
     /// Polls every 5 s, ten-minute leases, a minute's pause, retries for `forward_for`;
     /// times `factor`.
-    pub fn scaled(factor: f64, forward_for: Duration) -> Self {
-        let factor = factor.clamp(0.001, 1000.0);
-        let scale = |d: Duration| d.mul_f64(factor);
+    pub fn scaled(scale: TimeScale, forward_for: Duration) -> Self {
+        let scale = |d: Duration| scale.scale(d);
         let first = SignedDuration::try_from(scale(Duration::from_secs(60)))
             .unwrap_or(SignedDuration::from_secs(60));
         let within = SignedDuration::try_from(scale(forward_for)).unwrap_or(SignedDuration::MAX);

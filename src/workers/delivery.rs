@@ -21,6 +21,7 @@ use crate::net::retry::jittered_backoff;
 use crate::store::outbox::{Claimed, Settled};
 use crate::store::{Store, StoreError};
 use crate::target::{ForwardTarget, Signer};
+use crate::time_scale::TimeScale;
 
 /// Deliveries attempted at once per target.
 const CONCURRENCY: usize = 4;
@@ -42,8 +43,8 @@ pub struct DeliveryTiming {
 
 impl DeliveryTiming {
     /// SPEC section 8's timers, times `factor`.
-    pub fn scaled(factor: f64) -> Self {
-        let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
+    pub fn scaled(scale: TimeScale) -> Self {
+        let scale = |d: Duration| scale.scale(d);
         Self {
             first_wait: scale(Duration::from_secs(1)),
             max_wait: scale(Duration::from_secs(300)),
@@ -324,7 +325,7 @@ mod tests {
 
     #[test]
     fn retry_waits_start_at_a_second_and_stop_at_five_minutes() {
-        let timing = DeliveryTiming::scaled(1.0);
+        let timing = DeliveryTiming::scaled(TimeScale::default());
         assert!(timing.retry_wait(1) <= Duration::from_secs(1));
         assert!(timing.retry_wait(1) >= Duration::from_millis(500));
         for attempts in 1..60 {

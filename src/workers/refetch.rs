@@ -21,6 +21,7 @@ use crate::listen::{Clock, LiveWork, Outbox};
 use crate::report::Report;
 use crate::store::refetch::{DueRefetch, RefetchDone};
 use crate::store::{Revised, Store, StoreError};
+use crate::time_scale::TimeScale;
 
 /// Points claimed per trip to the store.
 const BATCH: i64 = 8;
@@ -42,8 +43,8 @@ pub struct RefetchTiming {
 impl RefetchTiming {
     /// One second between looks, a minute's lease, two minutes before a retry, times
     /// `factor`; re-fetches at most `rate / 2` a second (`--rate`, GoTo's requests a second).
-    pub fn scaled(factor: f64, rate: u32) -> Self {
-        let scale = |d: Duration| d.mul_f64(factor.clamp(0.001, 1000.0));
+    pub fn scaled(scale: TimeScale, rate: u32) -> Self {
+        let scale = |d: Duration| scale.scale(d);
         Self {
             poll: scale(Duration::from_secs(1)),
             lease: scale(Duration::from_secs(60)),
@@ -300,7 +301,7 @@ mod tests {
             .unwrap();
         let base = url::Url::parse("http://127.0.0.1:9/").unwrap();
         let tokens = Tokens::fixed(Secret::new("unused"));
-        let http = crate::api::http::client_reaching(None, None, &[base.as_str()]).unwrap();
+        let http = crate::api::http::client_reaching(None, &[base.as_str()]).unwrap();
         let api = ApiClient::new(http, base, tokens, 10, RetryPolicy::default());
         let at = |now: &str| -> Arc<dyn Clock> { Arc::new(FixedClock(now.parse().unwrap())) };
         let mut worker = Scheduled {
@@ -308,7 +309,7 @@ mod tests {
                 api,
                 store,
                 outbox: Outbox::default(),
-                timing: RefetchTiming::scaled(1.0, 10),
+                timing: RefetchTiming::scaled(TimeScale::default(), 10),
                 events: mpsc::channel(1).0.downgrade(),
                 clock: at("2026-01-01T10:06:00Z"),
             },
@@ -328,7 +329,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_live_call_that_came_and_went_starts_the_quiet_window_over() {
         let live = LiveWork::default();
-        let timing = RefetchTiming::scaled(1.0, 10);
+        let timing = RefetchTiming::scaled(TimeScale::default(), 10);
         assert_eq!(timing.pace, Duration::from_millis(200));
         let stopped = CancellationToken::new();
         let started = tokio::time::Instant::now();
@@ -353,7 +354,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_end_of_live_work_starts_the_pace_at_once() {
         let live = LiveWork::default();
-        let timing = RefetchTiming::scaled(1.0, 10);
+        let timing = RefetchTiming::scaled(TimeScale::default(), 10);
         let stop = CancellationToken::new();
         live.set(3);
         let started = tokio::time::Instant::now();
@@ -373,7 +374,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn no_live_work_waits_one_pace_and_a_stop_ends_the_wait() {
         let live = LiveWork::default();
-        let timing = RefetchTiming::scaled(1.0, 10);
+        let timing = RefetchTiming::scaled(TimeScale::default(), 10);
         let stop = CancellationToken::new();
         let started = tokio::time::Instant::now();
         assert!(wait_until_quiet(&live, &timing, &stop).await);

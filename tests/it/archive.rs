@@ -28,7 +28,7 @@ fn s3_archive(server: &s3::S3Server, bucket: &str, prefix: &str) -> Archive {
         bucket: bucket.to_string(),
         prefix: prefix.to_string(),
     };
-    let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+    let http = cer::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
     Archive::open(&location, &settings, http).unwrap()
 }
 
@@ -269,7 +269,7 @@ mod end_to_end {
     fn served(env: &TestEnv, call: &str) -> Served {
         let token = env.sandbox.issue_token(None);
         let base = env.sandbox.base_url();
-        let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+        let http = cer::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
         env.block_on(async {
             let get = |url: String, bearer: bool| {
                 let request = http.get(url);

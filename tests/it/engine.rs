@@ -30,7 +30,7 @@ fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {
         max_call_duration: Duration::from_secs(4 * 3600),
         state_dir: env.state_dir(),
         channel_nickname: "test".into(),
-        timing: Timing::scaled(0.05),
+        timing: Timing::scaled(cer::time_scale::TimeScale::from_factor(0.05).unwrap()),
         proxy: None,
         remember_at_most: cer::listen::REMEMBER_AT_MOST,
         recording_notifications: false,

@@ -49,7 +49,7 @@ async fn follow(http: &reqwest::Client, token: &str, url: String) -> Vec<u8> {
 fn served(env: &TestEnv, call: &str) -> Vec<(String, String)> {
     let token = env.sandbox.issue_token(None);
     let base = env.sandbox.base_url();
-    let http = cer::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+    let http = cer::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
     env.block_on(async {
         let report = follow(
             &http,

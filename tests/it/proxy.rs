@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use cer::api::notifications::connect;
-use cer::api::proxy::ProxyConfig;
+use cer::api::proxy::{HttpsProxy, ProxyConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::harness::TestEnv;
@@ -137,12 +137,11 @@ fn no_proxy_decides_alike_for_rest_and_the_websocket() {
     ];
     for (no_proxy, proxied) in cases {
         let before = seen.load(Ordering::SeqCst);
-        let client = cer::api::http::client_reaching(
-            Some(&proxy),
-            no_proxy.as_deref(),
-            &[rest_url.as_str()],
-        )
-        .unwrap();
+        let https_proxy = HttpsProxy::from_variables(Some(&proxy), no_proxy.as_deref())
+            .unwrap()
+            .unwrap();
+        let client =
+            cer::api::http::client_reaching(Some(&https_proxy), &[rest_url.as_str()]).unwrap();
         let request = client
             .get(&rest_url)
             .timeout(std::time::Duration::from_secs(5));

@@ -128,7 +128,7 @@ async fn servers() -> (ApiClient, Seen) {
     let storage_port = serve(storage).await;
     *seen.storage.lock().unwrap() = format!("http://localhost:{storage_port}");
     let base = Url::parse(&format!("http://127.0.0.1:{api_port}")).unwrap();
-    let http = crate::api::http::client_reaching(None, None, &["http://127.0.0.1/"]).unwrap();
+    let http = crate::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
     let retry = RetryPolicy::default().with_base(Duration::from_millis(1));
     let client = ApiClient::new(
         http,

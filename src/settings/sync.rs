@@ -1,0 +1,72 @@
+//! `cer sync`'s settings: the range (read as `summaries` reads it), the account, the store,
+//! the re-fetch points and the archive.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+
+use super::persistence::{refetch_after, store_location};
+use super::range::resolve_range;
+use super::{Settings, missing_account_key};
+use crate::cli::SyncArgs;
+use crate::errors::UsageError;
+use crate::store::StoreLocation;
+
+/// `cer sync`, resolved: the range, the account and the store.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub account_key: String,
+    pub store: StoreLocation,
+    /// `CER_REFETCH`: the re-fetch points still ahead are planned for each report stored,
+    /// and the due ones of the range's calls are done; empty (`off`): neither.
+    pub refetch_after: Vec<Duration>,
+    /// `--check`: compare, fetch nothing.
+    pub check: bool,
+    /// `--json` (with `--check`).
+    pub json: bool,
+    /// `--archive` / `CER_ARCHIVE`: also archive (or with `--check`, check) the calls' media.
+    pub archive: Option<super::archive::ArchiveSettings>,
+    /// `--verify` (with `--check --archive`): re-hash what the archive holds.
+    pub verify: bool,
+}
+
+impl SyncSettings {
+    /// Reads the range as `summaries` does, from the same flags, as of `now`.
+    pub fn resolve(
+        args: &SyncArgs,
+        settings: &Settings,
+        now: Timestamp,
+        local: TimeZone,
+    ) -> Result<Self, UsageError> {
+        let zone = if args.range.utc { TimeZone::UTC } else { local };
+        let (start, end) = resolve_range(&args.range, now, &zone)?;
+        let account_key = args
+            .account_key
+            .clone()
+            .or_else(|| settings.account_key.clone())
+            .filter(|key| !key.trim().is_empty())
+            .ok_or_else(missing_account_key)?;
+        let archive = super::archive::archive_settings(args.archive.as_deref(), settings)?;
+        if args.verify && archive.is_none() {
+            return Err(
+                UsageError::new("--verify checks an archive: give --archive DEST").with_hint(
+                    "e.g. cer sync --check --archive /srv/cer-archive --verify --day yesterday",
+                ),
+            );
+        }
+        Ok(Self {
+            start,
+            end,
+            account_key,
+            store: store_location(&args.store, settings)?,
+            refetch_after: refetch_after(None, settings)?,
+            check: args.check,
+            json: args.json,
+            archive,
+            verify: args.verify,
+        })
+    }
+}
