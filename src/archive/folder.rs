@@ -8,6 +8,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::{ArchiveError, Archived, Chunks, Tally};
 
+/// How much of a file is written before it is flushed: the disk takes a long recording in
+/// steps, so a live report's own flush to the store never waits behind a hundred megabytes of
+/// it (it was flushed only once whole, before its rename).
+const FLUSH_EVERY: usize = 8 * 1024 * 1024;
+
 /// A local folder holding the archive.
 #[derive(Debug, Clone)]
 pub struct FolderArchive {
@@ -76,12 +81,20 @@ impl FolderArchive {
             .await
             .map_err(|err| self.failed("create", temp, &err))?;
         let mut tally = Tally::default();
+        let mut unflushed = 0;
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(ArchiveError::Source)?;
             tally.add(&chunk);
             file.write_all(&chunk)
                 .await
                 .map_err(|err| self.failed("write", temp, &err))?;
+            unflushed += chunk.len();
+            if unflushed >= FLUSH_EVERY {
+                unflushed = 0;
+                file.sync_data()
+                    .await
+                    .map_err(|err| self.failed("flush", temp, &err))?;
+            }
         }
         file.sync_all()
             .await
