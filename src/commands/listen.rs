@@ -18,7 +18,7 @@ use crate::auth::recordings::RecordingAccess;
 use crate::events::ListenEvent;
 use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
-use crate::listen::{Clock, Engine, ListenError, LiveWork, OVERLAP, Outbox, SystemClock};
+use crate::listen::{Clock, Engine, Handoff, ListenError, LiveWork, OVERLAP, SystemClock};
 use crate::output::delivery_line::{delivery_line, fit_delivery_line};
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
@@ -59,7 +59,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     let workers = start_workers(&settings, context, beside, archive.clone()).await?;
     let upkeep = start_upkeep(&settings, &store, &service, archive, context);
     let mut engine = Engine::new(api, settings.engine.clone(), events, clock)
-        .with_store(store.clone(), workers.outbox);
+        .with_store(store.clone(), workers.handoff);
     engine.load().await?;
     let engine = tokio::spawn(engine.run(stop.clone()));
     tokio::spawn(watch_signals(signals, stop.clone(), context.output.clone()));
@@ -89,7 +89,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
 /// The workers beside the engine, each on its own leased loop over the store: delivery to
 /// each target, the re-fetcher, the archive.
 struct Workers {
-    outbox: Outbox,
+    handoff: Handoff,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Where the engine's stored reports are announced to the archive, when there is one.
     announce: Option<mpsc::UnboundedSender<Announced>>,
@@ -112,19 +112,23 @@ async fn start_workers(
     (api, store, service, events, stop, clock): Beside<'_>,
     archive: Option<Archive>,
 ) -> anyhow::Result<Workers> {
-    let outbox = Outbox {
+    let handoff = Handoff {
         targets: settings.forward_to.clone(),
         refetch_after: settings.refetch_after.clone(),
         wake: Arc::default(),
         live: LiveWork::default(),
     };
-    serve_targets(store, &outbox.targets, settings.forward_for).await;
-    let urls: Vec<String> = outbox.targets.iter().map(|t| t.url().to_string()).collect();
+    serve_targets(store, &handoff.targets, settings.forward_for).await;
+    let urls: Vec<String> = handoff
+        .targets
+        .iter()
+        .map(|t| t.url().to_string())
+        .collect();
     let scale = context.settings.time_scale.unwrap_or_default();
     let refetcher = Refetcher {
         api: api.clone(),
         store: store.clone(),
-        outbox: outbox.clone(),
+        handoff: handoff.clone(),
         timing: RefetchTiming::scaled(scale, context.settings.rate),
         events: events.downgrade(),
         clock: clock.clone(),
@@ -135,12 +139,12 @@ async fn start_workers(
         headers: settings.forward_headers.clone(),
         signer: settings.signer.clone(),
         timing: DeliveryTiming::scaled(scale),
-        wake: outbox.wake.clone(),
+        wake: handoff.wake.clone(),
         events: events.downgrade(),
         clock: clock.clone(),
     };
-    let mut tasks = delivery.spawn(&outbox.targets, stop);
-    if !outbox.refetch_after.is_empty() {
+    let mut tasks = delivery.spawn(&handoff.targets, stop);
+    if !handoff.refetch_after.is_empty() {
         tasks.push(refetcher.clone().spawn(stop.clone()));
     }
     let announce = archive.map(|archive| {
@@ -150,7 +154,7 @@ async fn start_workers(
         announce
     });
     Ok(Workers {
-        outbox,
+        handoff,
         tasks,
         announce,
     })

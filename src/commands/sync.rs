@@ -19,7 +19,7 @@ use crate::api::pager::Pager;
 use crate::api::reports::{SummaryQuery, fetch_report, split_range};
 use crate::events::RefetchResult;
 use crate::exit_status::ExitStatus;
-use crate::listen::{Outbox, SystemClock};
+use crate::listen::{Handoff, SystemClock};
 use crate::settings::sync::SyncSettings;
 use crate::store::outbox::Queue;
 use crate::store::{Store, Stored};
@@ -131,7 +131,7 @@ async fn refetch_due(
     let refetcher = Refetcher {
         api: api.clone(),
         store: store.clone(),
-        outbox: Outbox::default(),
+        handoff: Handoff::default(),
         timing: RefetchTiming::scaled(
             context.settings.time_scale.unwrap_or_default(),
             context.settings.rate,

@@ -9,10 +9,10 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::error::{ListenError, NeedsStart, is_fatal};
+use super::handoff::Handoff;
 use super::ledger::{
     Ledgers, backfill_start, minus_overlap, save_cursor_moves, save_in_background,
 };
-use super::outbox::Outbox;
 use super::pump::{End, EngineParts, Pump};
 use super::session::{Session, discard, tear_down};
 use super::{Clock, ListenConfig, StartFrom};
@@ -30,7 +30,7 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     /// Where reports, cursors and deliveries are kept; opened in `run` when not given.
     store: Option<Store>,
-    outbox: Outbox,
+    handoff: Handoff,
     /// A fresh listen (no `--since`, no cursor) never reaches behind its own start, even
     /// with the overlap that catches late notifications.
     floor: Option<Timestamp>,
@@ -58,7 +58,7 @@ impl Engine {
             ledgers,
             clock,
             store: None,
-            outbox: Outbox::default(),
+            handoff: Handoff::default(),
             floor: None,
             catch_up_at_start: true,
             loaded: false,
@@ -66,9 +66,9 @@ impl Engine {
     }
 
     /// Uses this (open) store, and queues each new report's deliveries in its outbox.
-    pub fn with_store(mut self, store: Store, outbox: Outbox) -> Self {
+    pub fn with_store(mut self, store: Store, handoff: Handoff) -> Self {
         self.store = Some(store);
-        self.outbox = outbox;
+        self.handoff = handoff;
         self
     }
 
@@ -103,7 +103,7 @@ impl Engine {
             events: &self.events,
             clock: &*self.clock,
             store: self.store.as_ref(),
-            outbox: &self.outbox,
+            handoff: &self.handoff,
             ledgers: &mut self.ledgers,
             floor: self.floor,
         }

@@ -9,8 +9,8 @@ mod error;
 pub mod first_connection;
 mod flood;
 mod gap;
+mod handoff;
 mod ledger;
-mod outbox;
 mod pump;
 mod session;
 mod timing;
@@ -22,8 +22,8 @@ use jiff::Timestamp;
 
 pub use engine::Engine;
 pub use error::{ListenError, NeedsStart};
+pub use handoff::{Handoff, LiveWork};
 pub use ledger::{OVERLAP, REMEMBER_AT_MOST};
-pub use outbox::{LiveWork, Outbox};
 pub use timing::Timing;
 
 /// Everything the engine needs to know, resolved from flags and settings.

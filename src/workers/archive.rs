@@ -289,7 +289,7 @@ impl ArchiveWorker {
             store: &self.store,
             api: &self.api,
             archive: &self.archive,
-            live: Some(&self.refetcher.outbox.live),
+            live: Some(&self.refetcher.handoff.live),
         }
     }
 

@@ -17,7 +17,7 @@ use super::lease_loop::{self, Leased, Rest};
 use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
 use crate::events::{ListenEvent, RefetchResult};
-use crate::listen::{Clock, LiveWork, Outbox};
+use crate::listen::{Clock, Handoff, LiveWork};
 use crate::report::Report;
 use crate::store::refetch::{DueRefetch, RefetchDone};
 use crate::store::{Revised, Store, StoreError};
@@ -62,7 +62,7 @@ pub struct Refetcher {
     /// Where the schedule and the revisions are.
     pub store: Store,
     /// The targets each new revision is queued for, and the session's live work.
-    pub outbox: Outbox,
+    pub handoff: Handoff,
     /// Its timers.
     pub timing: RefetchTiming,
     /// Revisions and results go to the renderer while `listen` runs.
@@ -117,7 +117,7 @@ impl Refetcher {
     /// changed report is stored, queued and told like a re-fetch's. `None` when asked to stop
     /// or the store failed.
     pub async fn fetch_now(&self, id: &str, stop: &CancellationToken) -> Option<RefetchResult> {
-        if !wait_until_quiet(&self.outbox.live, &self.timing, stop).await {
+        if !wait_until_quiet(&self.handoff.live, &self.timing, stop).await {
             return None;
         }
         match fetch_report(&self.api, id).await {
@@ -131,15 +131,15 @@ impl Refetcher {
 
     /// Stores a re-fetched report as a revision if it changed; `None` when the store failed.
     async fn keep(&self, id: &str, report: Report) -> Option<RefetchResult> {
-        let queue = self.outbox.queue();
+        let queue = self.handoff.queue();
         match self
             .store
             .store_revision(id, &report, &queue, self.clock.now())
             .await
         {
             Ok(Revised::New { revision, previous }) => {
-                if !self.outbox.targets.is_empty() {
-                    self.outbox.wake.notify_waiters();
+                if !self.handoff.targets.is_empty() {
+                    self.handoff.wake.notify_waiters();
                 }
                 let event = ListenEvent::Revision {
                     report,
@@ -184,7 +184,7 @@ impl Leased for Scheduled {
         // Nothing is claimed while live work runs: a point this listener holds but cannot do
         // is a point no other listener may do either.
         let refetcher = &self.refetcher;
-        wait_until_quiet(&refetcher.outbox.live, &refetcher.timing, stop).await
+        wait_until_quiet(&refetcher.handoff.live, &refetcher.timing, stop).await
     }
 
     async fn claim(&mut self) -> Result<Vec<DueRefetch>, StoreError> {
@@ -199,7 +199,7 @@ impl Leased for Scheduled {
 
     async fn work(&mut self, due: Vec<DueRefetch>, stop: &CancellationToken) -> bool {
         let refetcher = &self.refetcher;
-        let live = &refetcher.outbox.live;
+        let live = &refetcher.handoff.live;
         for (k, point) in due.into_iter().enumerate() {
             // The first point follows the quiet wait before the claim, unless live work
             // started meanwhile; each later one waits for quiet again. Asked to stop: the
@@ -308,7 +308,7 @@ mod tests {
             refetcher: Refetcher {
                 api,
                 store,
-                outbox: Outbox::default(),
+                handoff: Handoff::default(),
                 timing: RefetchTiming::scaled(TimeScale::default(), 10),
                 events: mpsc::channel(1).0.downgrade(),
                 clock: at("2026-01-01T10:06:00Z"),

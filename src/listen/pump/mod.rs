@@ -24,8 +24,8 @@ use super::flood::{
     LIVE_CONCURRENCY, MAX_WAITING_IDS, RepeatedWarning, WARNING_INTERVAL, WaitingIds,
 };
 use super::gap::GapTracker;
+use super::handoff::Handoff;
 use super::ledger::Ledgers;
-use super::outbox::Outbox;
 use super::session::Session;
 use super::{Clock, ListenConfig};
 use crate::api::ApiClient;
@@ -73,7 +73,7 @@ pub struct EngineParts<'a> {
     /// Where reports and cursors are kept (the engine opens one before any session; without
     /// one, every report counts as a failed store).
     pub store: Option<&'a Store>,
-    pub outbox: &'a Outbox,
+    pub handoff: &'a Handoff,
     pub ledgers: &'a mut Ledgers,
     /// A fresh listen (no `--since`, no cursor) never backfills behind its own start.
     pub floor: Option<Timestamp>,
@@ -211,7 +211,7 @@ impl<'e> Pump<'e> {
             + self.held.len()
             + self.backfill.queue.len()
             + usize::from(self.catching_up());
-        self.engine.outbox.live.set(work);
+        self.engine.handoff.live.set(work);
     }
 
     /// Whether a backfill is searching or emitting: live reports wait meanwhile.

@@ -48,13 +48,13 @@ impl Pump<'_> {
         let longest = self.engine.config.max_call_duration;
         let until = self.engine.clock.now();
         let store = self.engine.store.cloned();
-        let outbox = self.engine.outbox.clone();
+        let handoff = self.engine.handoff.clone();
         self.backfill.search = Some(Box::pin(async move {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
                 (Ok(missed), Some(store)) => {
                     let missed = not_stored(&store, from, missed).await;
-                    outbox.wake_deliveries();
+                    handoff.wake_deliveries();
                     Ok(missed)
                 }
                 (found, _) => found,
@@ -230,7 +230,7 @@ impl Pump<'_> {
     }
 
     fn wake_deliveries(&self) {
-        self.engine.outbox.wake_deliveries();
+        self.engine.handoff.wake_deliveries();
     }
 
     /// What the store did with a report; a failure says so in a line. A report the store
@@ -246,7 +246,7 @@ impl Pump<'_> {
         let Some(store) = self.engine.store else {
             return StoreAttempt::Failed;
         };
-        let queue = self.engine.outbox.queue();
+        let queue = self.engine.handoff.queue();
         let cursor = cursor.as_ref().map(|(key, at)| (key.as_str(), *at));
         match store.store_report(report, cursor, &queue, now).await {
             Ok(stored) => {

@@ -13,7 +13,7 @@ use crate::target::ForwardTarget;
 /// fetched again (`--refetch`), and who to wake. The store queues every report for every
 /// registered target, whichever process stores it; this listener's targets say whom it wakes.
 #[derive(Debug, Clone, Default)]
-pub struct Outbox {
+pub struct Handoff {
     /// The `--forward-to` targets; none: no delivery task here to wake.
     pub targets: Vec<ForwardTarget>,
     /// `--refetch`: when after a call's end its report is fetched again.
@@ -25,7 +25,7 @@ pub struct Outbox {
     pub live: LiveWork,
 }
 
-impl Outbox {
+impl Handoff {
     /// What the store is to do with each newly stored report.
     pub fn queue(&self) -> Queue<'_> {
         Queue {
