@@ -39,8 +39,19 @@ pub fn run_measured(mut command: Command) -> Finished {
         std::thread::sleep(Duration::from_millis(2));
     }
     let elapsed = started.elapsed();
-    let _ = child.kill();
-    let _ = child.wait();
+    // A process too short for any sample still has its peak: the kernel's, read as it is
+    // reaped (else the row read 0 MB for a tiny `cer fetch`).
+    match reap(pid) {
+        Some((max_kib, times)) => {
+            peak = peak.max(max_kib);
+            cpu = cpu.max(times);
+        }
+        // Reaped above, the child is not killed: its PID may already be another process's.
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
     let lines = counter.join().expect("counted");
     Finished {
         lines,
@@ -168,4 +179,33 @@ pub fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
     }
     let index = ((sorted.len() - 1) as f64 * q).round() as usize;
     sorted[index].as_secs_f64() * 1000.0
+}
+
+/// Reaps an exited child with `wait4`: its own peak RSS in KiB and its user plus system CPU
+/// time; `None` when it is not a zombie child of this process (it is then left alone).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn reap(pid: u32) -> Option<(u64, Duration)> {
+    if stat(pid).map(|(state, _)| state) != Some('Z') {
+        return None;
+    }
+    let pid = i32::try_from(pid).ok()?;
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills in; `pid` is this process's own child,
+    // already exited, so the call returns at once.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+    if reaped != pid {
+        return None;
+    }
+    let time = |t: libc::timeval| {
+        Duration::from_secs(u64::try_from(t.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(t.tv_usec).unwrap_or(0))
+    };
+    let max_kib = u64::try_from(usage.ru_maxrss).unwrap_or(0);
+    Some((max_kib, time(usage.ru_utime) + time(usage.ru_stime)))
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn reap(_pid: u32) -> Option<(u64, Duration)> {
+    None
 }
