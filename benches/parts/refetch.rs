@@ -130,11 +130,11 @@ fn still_due(runtime: &tokio::runtime::Runtime, state: &std::path::Path) -> i64 
     let location = StoreLocation::Sqlite(state.join("cer.db"));
     runtime.block_on(async {
         let store = Store::open(&location).await.expect("the store opens");
-        let (due, _) = store
+        let counts = store
             .refetches_due(jiff::Timestamp::now())
             .await
             .expect("counted");
-        due
+        counts.due
     })
 }
 

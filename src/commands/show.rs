@@ -25,7 +25,7 @@ use crate::output::show::{
 use crate::output::width::terminal_width;
 use crate::settings::show::{CallRef, ShowSettings};
 use crate::store::media::MediaKind;
-use crate::store::{Store, StoreLocation};
+use crate::store::{Store, StoreLocation, StoredRevision};
 
 /// Candidates listed for an ambiguous prefix; one more is read to know there are more.
 const CANDIDATES: usize = 10;
@@ -33,7 +33,7 @@ const CANDIDATES: usize = 10;
 /// What looking a call up found.
 pub(super) enum Found {
     /// The report, and its stored revisions (oldest first; none when it came from GoTo).
-    Report(Value, Vec<(i64, String, String)>),
+    Report(Value, Vec<StoredRevision>),
     /// The candidates' IDs and stored reports.
     Ambiguous(Vec<(String, Option<Value>)>),
     Unknown,
@@ -117,14 +117,14 @@ pub(super) fn worse(a: ExitStatus, b: ExitStatus) -> ExitStatus {
 }
 
 /// The stored revisions as the page reads them; one that cannot be read is left out.
-fn revisions(stored: &[(i64, String, String)]) -> Vec<(u32, jiff::Timestamp, Value)> {
+fn revisions(stored: &[StoredRevision]) -> Vec<(u32, jiff::Timestamp, Value)> {
     stored
         .iter()
-        .filter_map(|(number, fetched_at, text)| {
+        .filter_map(|revision| {
             Some((
-                u32::try_from(*number).ok()?,
-                fetched_at.parse().ok()?,
-                serde_json::from_str(text).ok()?,
+                u32::try_from(revision.number).ok()?,
+                revision.fetched_at.parse().ok()?,
+                serde_json::from_str(&revision.text).ok()?,
             ))
         })
         .collect()

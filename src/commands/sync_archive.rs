@@ -14,7 +14,7 @@ use crate::archive::Archive;
 use crate::settings::archive::ArchiveSettings;
 use crate::settings::sync::SyncSettings;
 use crate::store::media::{ClaimedMedia, MediaItem, MediaOutcome};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, NewestRevision, Store};
 use crate::workers::media::{ArchiveStop, Archiver};
 pub(super) use crate::workers::media::{folder_of, sha256_hex};
 
@@ -103,7 +103,7 @@ pub(super) async fn run(
 
 impl Job<'_> {
     async fn archive_call(&self, id: &str, tally: &mut Tally) -> anyhow::Result<()> {
-        let Some((_, text)) = self.store.newest_revision(id).await? else {
+        let Some(NewestRevision { text, .. }) = self.store.newest_revision(id).await? else {
             return Ok(());
         };
         let Some(folder) = self.folder_of(id, &text) else {

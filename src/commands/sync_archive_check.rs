@@ -10,8 +10,8 @@ use crate::api::recordings::MediaId;
 use crate::archive::Archive;
 use crate::archive::layout::{recording_stem, report_key, transcript_key};
 use crate::archive::wanted::named_media;
-use crate::store::Store;
 use crate::store::media::{MediaItem, MediaKind, MediaRow};
+use crate::store::{NewestRevision, Store};
 
 /// What the archive holds of a range, against what it should.
 #[derive(Debug, Default)]
@@ -47,7 +47,7 @@ pub(super) async fn check(
         ..ArchiveCheck::default()
     };
     for id in ids {
-        let Some((_, text)) = store.newest_revision(id).await? else {
+        let Some(NewestRevision { text, .. }) = store.newest_revision(id).await? else {
             continue;
         };
         let Ok(folder) = folder_of(id, &text) else {

@@ -13,13 +13,14 @@ use crate::exit_status::ExitStatus;
 use crate::settings::sync::SyncSettings;
 use crate::store::Store;
 use crate::store::outbox::DeliveryCounts;
+use crate::store::refetch::RefetchCounts;
 
 /// What the check found for a range: the store's side of GoTo's summaries.
 struct Findings {
     calls: usize,
     missing: Vec<String>,
     unusable: u64,
-    refetches: (i64, i64),
+    refetches: RefetchCounts,
     deliveries: (i64, i64, i64),
     archived: Option<ArchiveCheck>,
 }
@@ -72,7 +73,8 @@ fn as_json(found: &Findings, settings: &SyncSettings) -> anyhow::Result<String> 
         unusable,
         ..
     } = found;
-    let ((due, later), (pending, failed, orphaned)) = (found.refetches, found.deliveries);
+    let (RefetchCounts { due, later }, (pending, failed, orphaned)) =
+        (found.refetches, found.deliveries);
     let mut check = json!({
         "from": settings.start.to_string(),
         "to": settings.end.to_string(),
@@ -101,7 +103,8 @@ fn as_lines(found: &Findings, settings: &SyncSettings, each: bool) -> String {
         unusable,
         ..
     } = found;
-    let ((due, later), (pending, failed, orphaned)) = (found.refetches, found.deliveries);
+    let (RefetchCounts { due, later }, (pending, failed, orphaned)) =
+        (found.refetches, found.deliveries);
     let (start, end) = (settings.start, settings.end);
     let mut lines = vec![format!(
         "{calls} calls from {start} to {end}: {} stored, {} missing",

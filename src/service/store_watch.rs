@@ -54,8 +54,8 @@ pub async fn watch_store(
                     .set_deliveries_pending(target.shown(), pending);
             }
         }
-        if let Ok((due, _)) = store.refetches_due(jiff::Timestamp::now()).await {
-            service.metrics().set_refetches_due(due);
+        if let Ok(counts) = store.refetches_due(jiff::Timestamp::now()).await {
+            service.metrics().set_refetches_due(counts.due);
         }
         if registered.elapsed() >= SERVED_WITHIN / 4 {
             registered = tokio::time::Instant::now();

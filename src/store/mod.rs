@@ -33,7 +33,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, Row, Transaction};
 
 pub use location::StoreLocation;
-pub use reports::Revised;
+pub use reports::{NewestRevision, Revised, StoredRevision};
 
 /// Why the store could not do something.
 #[derive(Debug, thiserror::Error)]

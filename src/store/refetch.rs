@@ -225,8 +225,8 @@ impl Store {
         query.execute(&self.pool).await.map(drop).in_store(self)
     }
 
-    /// How many re-fetches are due now (`cer_refetches_due`), and how many are planned at all.
-    pub async fn refetches_due(&self, now: Timestamp) -> Result<(i64, i64), StoreError> {
+    /// How many re-fetches are due now (`cer_refetches_due`), and how many later.
+    pub async fn refetches_due(&self, now: Timestamp) -> Result<RefetchCounts, StoreError> {
         let row = sqlx::query(
             "SELECT COALESCE(SUM(CASE WHEN due_ms <= $1 THEN 1 ELSE 0 END), 0), COUNT(*) \
              FROM cer_refetches",
@@ -237,7 +237,10 @@ impl Store {
         .in_store(self)?;
         let due: i64 = row.try_get(0).in_store(self)?;
         let planned: i64 = row.try_get(1).in_store(self)?;
-        Ok((due, planned))
+        Ok(RefetchCounts {
+            due,
+            later: planned - due,
+        })
     }
 
     /// Re-fetches of the calls created in `[from, to)` (`sync --check`): how many are due at
@@ -247,7 +250,7 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
         now: Timestamp,
-    ) -> Result<(i64, i64), StoreError> {
+    ) -> Result<RefetchCounts, StoreError> {
         let created = match self.backend {
             Backend::Sqlite => "r.call_created >= $1 AND r.call_created < $2",
             Backend::Postgres => {
@@ -268,8 +271,20 @@ impl Store {
             .in_store(self)?;
         let due: i64 = row.try_get(0).in_store(self)?;
         let planned: i64 = row.try_get(1).in_store(self)?;
-        Ok((due, planned - due))
+        Ok(RefetchCounts {
+            due,
+            later: planned - due,
+        })
     }
+}
+
+/// Planned re-fetches, counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefetchCounts {
+    /// Due now (a running listener, or a later `sync` of the range, does them).
+    pub due: i64,
+    /// Planned for later.
+    pub later: i64,
 }
 
 fn millis(duration: Duration) -> i64 {
@@ -383,14 +398,14 @@ mod tests {
                 .refetches_between(range().0, range().1, now)
                 .await
                 .unwrap(),
-            (1, 0)
+            RefetchCounts { due: 1, later: 0 }
         );
         assert_eq!(
             store
                 .refetches_between(range().0, range().1, early)
                 .await
                 .unwrap(),
-            (0, 1)
+            RefetchCounts { due: 0, later: 1 }
         );
     }
 

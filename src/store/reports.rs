@@ -26,6 +26,26 @@ pub enum Revised {
     NotStored,
 }
 
+/// A call's newest stored revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewestRevision {
+    /// 1 for the first fetch, one more for each changed re-fetch.
+    pub number: i64,
+    /// The report exactly as GoTo sent it.
+    pub text: String,
+}
+
+/// One stored revision of a call's report, as `show` lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRevision {
+    /// 1 for the first fetch, one more for each changed re-fetch.
+    pub number: i64,
+    /// When it was fetched, as the store writes times (RFC 3339, UTC).
+    pub fetched_at: String,
+    /// The report exactly as GoTo sent it.
+    pub text: String,
+}
+
 impl Store {
     /// Stores a report, moves its account's cursor, queues it for every registered target and
     /// plans its re-fetches, all in one transaction. Only a [`Stored::New`] report may be
@@ -142,15 +162,15 @@ impl Store {
     }
 
     /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.
-    pub async fn newest_revision(&self, id: &str) -> Result<Option<(i64, String)>, StoreError> {
+    pub async fn newest_revision(&self, id: &str) -> Result<Option<NewestRevision>, StoreError> {
         let mut tx = self.pool.begin().await.in_store(self)?;
         let newest = self.newest_in(&mut tx, id).await?;
         tx.commit().await.in_store(self)?;
-        Ok(newest)
+        Ok(newest.map(|(number, text)| NewestRevision { number, text }))
     }
 
-    /// Every revision of a call, oldest first: (number, when fetched, text as GoTo sent it).
-    pub async fn revisions(&self, id: &str) -> Result<Vec<(i64, String, String)>, StoreError> {
+    /// Every revision of a call, oldest first.
+    pub async fn revisions(&self, id: &str) -> Result<Vec<StoredRevision>, StoreError> {
         let sql = match self.backend {
             Backend::Sqlite => {
                 "SELECT revision, fetched_at, report FROM cer_report_revisions \
@@ -168,7 +188,13 @@ impl Store {
             .await
             .in_store(self)?;
         rows.iter()
-            .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+            .map(|row| {
+                Ok(StoredRevision {
+                    number: row.try_get(0)?,
+                    fetched_at: row.try_get(1)?,
+                    text: row.try_get(2)?,
+                })
+            })
             .collect::<Result<_, sqlx::Error>>()
             .in_store(self)
     }

@@ -298,7 +298,7 @@ impl ArchiveWorker {
     /// plans it again).
     async fn plan(&self, id: &str) -> bool {
         let newest = match self.store.newest_revision(id).await {
-            Ok(Some((_, text))) => text,
+            Ok(Some(newest)) => newest.text,
             Ok(None) => return true,
             Err(err) => {
                 tracing::info!("cannot plan the archiving of {id}: {err}");

@@ -48,10 +48,7 @@ fn wait_for_revisions(env: &TestEnv, store: &Store, id: &str, count: usize) -> V
     loop {
         let revisions = env.block_on(store.revisions(id)).unwrap();
         if revisions.len() >= count {
-            return revisions
-                .into_iter()
-                .map(|(n, _, text)| (n, text))
-                .collect();
+            return revisions.into_iter().map(|r| (r.number, r.text)).collect();
         }
         assert!(
             Instant::now() < deadline,
@@ -326,9 +323,10 @@ fn sync_plans_the_refetches_still_due_and_a_running_listen_does_them() {
 fn wait_for_no_points(env: &TestEnv, store: &Store) {
     let deadline = Instant::now() + LIMIT;
     loop {
-        let (_, planned) = env
+        let counts = env
             .block_on(store.refetches_due(jiff::Timestamp::now()))
             .unwrap();
+        let planned = counts.due + counts.later;
         if planned == 0 {
             return;
         }
@@ -382,7 +380,7 @@ fn a_refetch_answered_with_another_call_or_failing_keeps_the_stored_report() {
     for id in [&swapped, &failing] {
         let revisions = env.block_on(store.revisions(id)).unwrap();
         assert_eq!(revisions.len(), 1, "{id}: {revisions:?}");
-        let kept: Value = serde_json::from_str(&revisions[0].2).unwrap();
+        let kept: Value = serde_json::from_str(&revisions[0].text).unwrap();
         assert_eq!(kept["conversationSpaceId"], id.as_str());
         assert!(kept.get("callReason").is_none(), "{kept}");
         assert!(printed.contains(&kept), "revision 1 is what was printed");

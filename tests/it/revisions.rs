@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use cer::store::outbox::{Queue, Settled};
-use cer::store::refetch::RefetchDone;
+use cer::store::refetch::{RefetchCounts, RefetchDone};
 use cer::store::{Revised, Store, StoreLocation, Stored};
 use jiff::SignedDuration;
 use serde_json::{Value, json};
@@ -31,6 +31,11 @@ where
             suite(first, second).await;
         });
     }
+}
+
+/// Re-fetches due now and planned for later.
+fn counts(due: i64, later: i64) -> RefetchCounts {
+    RefetchCounts { due, later }
 }
 
 fn analysed(mut report: Value) -> Value {
@@ -87,13 +92,13 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
         let revisions = store.revisions("r1").await.unwrap();
         assert_eq!(revisions.len(), 2);
         assert_eq!(
-            revisions[0].2,
+            revisions[0].text,
             first.to_string(),
             "revision 1 stays as sent"
         );
-        assert_eq!(revisions[1].2, second.to_string(), "in GoTo's key order");
+        assert_eq!(revisions[1].text, second.to_string(), "in GoTo's key order");
         let newest = store.newest_revision("r1").await.unwrap().unwrap();
-        assert_eq!(newest, (2, second.to_string()));
+        assert_eq!((newest.number, newest.text), (2, second.to_string()));
         let unknown = store
             .store_revision(
                 cer::report::Report::of_value(&report("nobody", "2026-11-20T11:59:00Z"))
@@ -261,7 +266,7 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
         )
         .await
         .unwrap();
-        assert_eq!(one.refetches_due(now).await.unwrap(), (0, 3));
+        assert_eq!(one.refetches_due(now).await.unwrap(), counts(0, 3));
 
         let lease = Duration::from_secs(30);
         let due_at = ended + SignedDuration::from_secs(121);
@@ -289,7 +294,7 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
             .unwrap();
         assert_eq!(
             one.refetches_due(again_at).await.unwrap(),
-            (0, 2),
+            counts(0, 2),
             "given up"
         );
 
@@ -304,7 +309,7 @@ fn refetch_points_are_planned_ahead_claimed_once_and_retried_once() {
                 .await
                 .unwrap();
         }
-        assert_eq!(one.refetches_due(much_later).await.unwrap(), (0, 0));
+        assert_eq!(one.refetches_due(much_later).await.unwrap(), counts(0, 0));
     });
 }
 
@@ -333,7 +338,7 @@ fn a_report_with_a_nul_character_is_stored_and_given_back_exactly() {
             .await
             .unwrap();
         assert_eq!(stored, Stored::New);
-        let (_, text) = store.newest_revision("nul").await.unwrap().unwrap();
+        let text = store.newest_revision("nul").await.unwrap().unwrap().text;
         assert_eq!(text, nul.to_string(), "the NUL comes back as GoTo sent it");
         let claimed = store
             .claim_due(targets[0].key(), now, Duration::from_secs(30), 1)
@@ -475,7 +480,11 @@ fn a_refetch_answering_the_id_in_capitals_is_a_new_revision_of_the_stored_call()
             "{revised:?}"
         );
         let revisions = store.revisions(id).await.unwrap();
-        assert_eq!(revisions[1].2, capitals.to_string(), "GoTo's text, as sent");
+        assert_eq!(
+            revisions[1].text,
+            capitals.to_string(),
+            "GoTo's text, as sent"
+        );
         let again = store
             .store_revision(id, &typed(&capitals), &Queue::NONE, now)
             .await

@@ -46,10 +46,10 @@ fn a_call_with_a_due_refetch(env: &TestEnv, url: &str) -> String {
     let store = store(env, url);
     let deadline = Instant::now() + LIMIT;
     loop {
-        let (due, _) = env
+        let counts = env
             .block_on(store.refetches_due(jiff::Timestamp::now()))
             .unwrap();
-        if due == 1 {
+        if counts.due == 1 {
             return id;
         }
         assert!(Instant::now() < deadline, "the point never fell due");
@@ -97,7 +97,10 @@ fn later_sync_does_the_due_refetches(env: &TestEnv, url: &str) {
     assert_eq!(report_gets(env, &id), gets + 1, "fetched again, once");
     let revisions = env.block_on(store(env, url).revisions(&id)).unwrap();
     assert_eq!(revisions.len(), 2, "{revisions:?}");
-    assert!(revisions[1].2.contains("callReason"), "the analysis landed");
+    assert!(
+        revisions[1].text.contains("callReason"),
+        "the analysis landed"
+    );
 
     let after = check(env, url);
     assert_eq!(after["refetchesDue"], 0, "{after}");
