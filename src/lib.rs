@@ -11,6 +11,7 @@ pub mod api;
 pub mod archive;
 pub mod auth;
 pub mod cli;
+pub mod clock;
 mod commands;
 mod errors;
 mod escape;

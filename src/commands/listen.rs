@@ -57,7 +57,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let beside = (&api, &store, &service, &events, &stop, &clock);
     let workers = start_workers(&settings, context, beside, archive.clone()).await?;
-    let upkeep = start_upkeep(&settings, &store, &service, archive, context);
+    let upkeep = start_upkeep(&settings, (&store, &service, &clock), archive, context);
     let mut engine = Engine::new(api, settings.engine.clone(), events, clock)
         .with_store(store.clone(), workers.handoff);
     engine.load().await?;
@@ -118,7 +118,7 @@ async fn start_workers(
         wake: Arc::default(),
         live: LiveWork::default(),
     };
-    serve_targets(store, &handoff.targets, settings.forward_for).await;
+    serve_targets(store, &handoff.targets, settings.forward_for, clock.now()).await;
     let urls: Vec<String> = handoff
         .targets
         .iter()
@@ -164,19 +164,25 @@ async fn start_workers(
 /// service view, and handing freed memory back.
 fn start_upkeep(
     settings: &ListenSettings,
-    store: &Store,
-    service: &Service,
+    (store, service, clock): (&Store, &Service, &Arc<dyn Clock>),
     archive: Option<Archive>,
     context: &Context,
 ) -> [tokio::task::JoinHandle<()>; 3] {
     let scale = context.settings.time_scale.unwrap_or_default();
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
-    let retention = tokio::spawn(keep_only(store.clone(), settings.keep, margin, archive));
+    let retention = tokio::spawn(keep_only(
+        store.clone(),
+        settings.keep,
+        margin,
+        archive,
+        clock.clone(),
+    ));
     let watch_store = tokio::spawn(watch_store(
         store.clone(),
         service.clone(),
         (settings.forward_to.clone(), settings.forward_for),
         scale.scale(STORE_CHECK_EVERY),
+        clock.clone(),
     ));
     let give_back = tokio::spawn(memory::give_back_freed_memory());
     [retention, watch_store, give_back]

@@ -70,10 +70,7 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<E
             path.display()
         ));
     }
-    store
-        .save(&credentials)
-        .await
-        .context("cannot store the tokens")?;
+    let store = save(store, &credentials, context).await?;
     let who = credentials.principal.as_deref().unwrap_or("your GoTo user");
     output.status(format!(
         "Logged in as {who}. Tokens stored in the {}.",
@@ -83,6 +80,31 @@ pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<E
         tell_recording_scopes(&credentials, output);
     }
     Ok(ExitStatus::Success)
+}
+
+/// Saves new tokens: a keyring that answered the probe but refuses the write (a Secret Service
+/// without its default collection yet, say) costs the login nothing: the file takes them.
+async fn save(
+    store: TokenStore,
+    credentials: &crate::auth::Credentials,
+    context: &Context,
+) -> anyhow::Result<TokenStore> {
+    let refused = match (&store, store.save(credentials).await) {
+        (_, Ok(())) => return Ok(store),
+        (TokenStore::Keyring, Err(err)) => err,
+        (_, Err(err)) => return Err(anyhow::Error::new(err).context("cannot store the tokens")),
+    };
+    let path = context.stores().file;
+    context.output.warn(format!(
+        "the OS keyring refused the tokens ({refused}); storing them in {} (mode 0600) instead",
+        path.display()
+    ));
+    crate::auth::store::check_writable(&path).context("cannot store the tokens")?;
+    let file = TokenStore::File(path);
+    file.save(credentials)
+        .await
+        .context("cannot store the tokens")?;
+    Ok(file)
 }
 
 /// GoTo grants only the scopes the OAuth client has: asked for the Recording API's and not

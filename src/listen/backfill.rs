@@ -49,7 +49,12 @@ pub async fn find_missed(
 /// the list as it is: storing a report it has is refused anyway, so nothing prints twice.
 /// The stored ones are queued for each registered target that never had them (stored before
 /// the target was registered).
-pub async fn not_stored(store: &Store, since: Timestamp, mut missed: Vec<Missed>) -> Vec<Missed> {
+pub async fn not_stored(
+    store: &Store,
+    since: Timestamp,
+    mut missed: Vec<Missed>,
+    now: Timestamp,
+) -> Vec<Missed> {
     if missed.is_empty() {
         return missed;
     }
@@ -59,7 +64,7 @@ pub async fn not_stored(store: &Store, since: Timestamp, mut missed: Vec<Missed>
             let (known, new): (Vec<Missed>, Vec<Missed>) =
                 missed.into_iter().partition(|m| stored.contains(&m.id));
             let known: Vec<&str> = known.iter().map(|m| m.id.as_str()).collect();
-            if let Err(err) = store.queue_stored(&known, Timestamp::now()).await {
+            if let Err(err) = store.queue_stored(&known, now).await {
                 tracing::debug!("cannot queue stored reports for delivery ({err})");
             }
             missed = new;

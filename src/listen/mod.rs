@@ -18,8 +18,7 @@ mod timing;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiff::Timestamp;
-
+pub use crate::clock::{Clock, SystemClock};
 pub use engine::Engine;
 pub use error::{ListenError, NeedsStart};
 pub use handoff::{Handoff, LiveWork};
@@ -65,20 +64,4 @@ pub enum StartFrom {
     Cursor,
     /// From this long ago (`--since`).
     Since(Duration),
-}
-
-/// The wall clock, injectable so tests can place "now" where they need it.
-pub trait Clock: Send + Sync + 'static {
-    /// The current time.
-    fn now(&self) -> Timestamp;
-}
-
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::now()
-    }
 }

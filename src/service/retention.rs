@@ -1,10 +1,12 @@
 //! Retention (`listen --keep`): a long-running listener deletes the reports of calls that
 //! ended too long ago, and their archive folders, now and every hour.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::archive::Archive;
 use crate::archive::layout::folder_at;
+use crate::clock::Clock;
 use crate::store::Store;
 
 /// Retention (`--keep`): now and every hour, deletes the reports of calls that ended too long
@@ -16,12 +18,13 @@ pub async fn keep_only(
     keep: Option<Duration>,
     margin: Duration,
     archive: Option<Archive>,
+    clock: Arc<dyn Clock>,
 ) {
     let Some(keep) = keep.and_then(|k| jiff::SignedDuration::try_from(k).ok()) else {
         return;
     };
     loop {
-        let now = jiff::Timestamp::now();
+        let now = clock.now();
         let before = now.saturating_sub(keep);
         match before.map(|before| store.forget_calls_before(before, margin, now)) {
             Ok(forget) => match forget.await {

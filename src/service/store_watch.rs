@@ -2,9 +2,11 @@
 //! worked (`/healthz`), what waits in it (`cer_deliveries_pending`, `cer_refetches_due`), and
 //! this listener's word that it still delivers to its targets, renewed before it runs out.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Service;
+use crate::clock::Clock;
 use crate::store::Store;
 use crate::store::targets::SERVED_WITHIN;
 use crate::target::ForwardTarget;
@@ -12,8 +14,12 @@ use crate::target::ForwardTarget;
 /// Registers this listener's targets in the store and says that it delivers to them (the
 /// deliveries to them that no listener sent are no longer orphaned); deliveries to targets no
 /// listener names that ran out of `--forward-for` are failed.
-pub async fn serve_targets(store: &Store, targets: &[ForwardTarget], forward_for: Duration) {
-    let now = jiff::Timestamp::now();
+pub async fn serve_targets(
+    store: &Store,
+    targets: &[ForwardTarget],
+    forward_for: Duration,
+    now: jiff::Timestamp,
+) {
     if let Err(err) = store.register_targets(targets, forward_for, now).await {
         tracing::info!("cannot register this listener's targets: {err}");
     }
@@ -36,6 +42,7 @@ pub async fn watch_store(
     service: Service,
     (targets, forward_for): (Vec<ForwardTarget>, Duration),
     every: Duration,
+    clock: Arc<dyn Clock>,
 ) {
     for target in &targets {
         service.metrics().delivery_target(target.shown());
@@ -54,12 +61,12 @@ pub async fn watch_store(
                     .set_deliveries_pending(target.shown(), pending);
             }
         }
-        if let Ok(counts) = store.refetches_due(jiff::Timestamp::now()).await {
+        if let Ok(counts) = store.refetches_due(clock.now()).await {
             service.metrics().set_refetches_due(counts.due);
         }
         if registered.elapsed() >= SERVED_WITHIN / 4 {
             registered = tokio::time::Instant::now();
-            serve_targets(&store, &targets, forward_for).await;
+            serve_targets(&store, &targets, forward_for, clock.now()).await;
         }
         tokio::time::sleep(every).await;
     }

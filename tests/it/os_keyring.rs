@@ -18,7 +18,16 @@ struct SecretService {
 }
 
 impl SecretService {
+    /// An unlocked service: its login keyring made from a password on stdin.
     fn start(home: &Path) -> Option<Self> {
+        let service = Self::start_with(home, true)?;
+        service.wait_until_it_answers();
+        Some(service)
+    }
+
+    /// `unlocked`: with its login keyring; else a service with no keyring to store into, which
+    /// answers a search and refuses a write (as one does while the login keyring is made).
+    fn start_with(home: &Path, unlocked: bool) -> Option<Self> {
         let found = ["dbus-daemon", "gnome-keyring-daemon", "secret-tool"]
             .iter()
             .all(|tool| which(tool));
@@ -40,8 +49,12 @@ impl SecretService {
             .read_line(&mut address)
             .unwrap();
         let address = address.trim().to_string();
+        let mut args = vec!["--foreground", "--components=secrets"];
+        if unlocked {
+            args.push("--unlock");
+        }
         let mut keyring = Command::new("gnome-keyring-daemon")
-            .args(["--foreground", "--unlock", "--components=secrets"])
+            .args(&args)
             .env("HOME", home)
             .env("DBUS_SESSION_BUS_ADDRESS", &address)
             .stdin(Stdio::piped())
@@ -49,17 +62,15 @@ impl SecretService {
             .stderr(Stdio::null())
             .spawn()
             .expect("gnome-keyring-daemon starts");
-        // The login keyring's password, read once from stdin.
+        // The login keyring's password, read once from stdin (with --unlock).
         let mut stdin = keyring.stdin.take().unwrap();
-        stdin.write_all(b"test-password").unwrap();
+        let _ = stdin.write_all(b"test-password");
         drop(stdin);
-        let service = Self {
+        Some(Self {
             bus,
             keyring,
             address,
-        };
-        service.wait_until_it_answers();
-        Some(service)
+        })
     }
 
     /// `secret-tool lookup service cer username default`: what libsecret finds.
@@ -72,16 +83,25 @@ impl SecretService {
         String::from_utf8_lossy(&output.stdout).into_owned()
     }
 
+    /// Until an item can be stored: the daemon answers before its login keyring (the default
+    /// collection, made from the password it read) exists, and a store then finds no collection.
     fn wait_until_it_answers(&self) {
-        let asked = |_| {
-            Command::new("secret-tool")
-                .args(["search", "service", "no-such-service"])
+        let stored = || {
+            let child = Command::new("secret-tool")
+                .args(["store", "--label=probe", "service", "cer-test-probe"])
                 .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-                .output()
-                .is_ok_and(|o| o.status.success())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn();
+            let Ok(mut child) = child else { return false };
+            if let Some(mut stdin) = child.stdin.take() {
+                let _ = stdin.write_all(b"probe");
+            }
+            child.wait().is_ok_and(|status| status.success())
         };
-        let answered = crate::probe::eventually(std::time::Duration::from_secs(10), || asked(()));
-        assert!(answered, "the Secret Service never answered");
+        let ready = crate::probe::eventually(std::time::Duration::from_secs(10), stored);
+        assert!(ready, "the Secret Service never took an item");
     }
 }
 
@@ -139,4 +159,44 @@ fn login_stores_the_tokens_in_the_secret_service_and_logout_deletes_them() {
     let logout = env.cer().envs(keyring).arg("logout").output().unwrap();
     assert!(logout.status.success());
     assert_eq!(service.lookup(), "", "the tokens are still in the keyring");
+}
+
+/// A login whose tokens the keyring refuses to store (it answered the probe) keeps them: the
+/// credentials file takes them, with a warning, instead of the login failing after the browser.
+#[test]
+fn a_keyring_that_refuses_the_write_leaves_the_tokens_in_the_file() {
+    let env = TestEnv::new();
+    let home = env.work_dir().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let Some(service) = SecretService::start_with(&home, false) else {
+        return;
+    };
+    let answers = || {
+        Command::new("secret-tool")
+            .args(["search", "service", "cer"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &service.address)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(crate::probe::eventually(
+        std::time::Duration::from_secs(10),
+        answers
+    ));
+    let redirect = format!("http://127.0.0.1:{}/app/redirect", free_port());
+    let login = env
+        .cer()
+        .env("CER_KEYRING", "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", &service.address)
+        .env("BROWSER", browser_script(&env.work_dir()))
+        .args(["login", "--timeout", "20", "--redirect-uri", &redirect])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&login.stderr).into_owned();
+    assert!(login.status.success(), "{said}");
+    assert!(said.contains("the OS keyring refused the tokens"), "{said}");
+    let file = env.config_dir().join("credentials.json");
+    let stored: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).expect(&said)).unwrap();
+    assert!(stored["access_token"].is_string());
+    assert_eq!(service.lookup(), "", "nothing in the keyring");
 }

@@ -53,7 +53,7 @@ impl Pump<'_> {
             let found = find_missed(&api, &keys, from, until, longest).await;
             let found = match (found, store) {
                 (Ok(missed), Some(store)) => {
-                    let missed = not_stored(&store, from, missed).await;
+                    let missed = not_stored(&store, from, missed, until).await;
                     handoff.wake_deliveries();
                     Ok(missed)
                 }
