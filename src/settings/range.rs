@@ -10,6 +10,17 @@ use jiff::{Timestamp, ToSpan};
 use crate::cli::RangeArgs;
 use crate::errors::UsageError;
 
+/// The zone the range's days are in (`--utc`, else `local`) and the range in it.
+pub fn zoned_range(
+    args: &RangeArgs,
+    now: Timestamp,
+    local: TimeZone,
+) -> Result<(TimeZone, Timestamp, Timestamp), UsageError> {
+    let zone = if args.utc { TimeZone::UTC } else { local };
+    let (start, end) = resolve_range(args, now, &zone)?;
+    Ok((zone, start, end))
+}
+
 /// The `[start, end)` range the flags ask for, with `end` clipped to now.
 pub fn resolve_range(
     args: &RangeArgs,

@@ -4,7 +4,7 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use super::range::{non_empty, resolve_range};
+use super::range::{non_empty, zoned_range};
 use super::{Settings, missing_account_key};
 use crate::api::reports::Selector;
 use crate::cli::SummariesArgs;
@@ -40,8 +40,7 @@ impl SummariesSettings {
         now: Timestamp,
         local: TimeZone,
     ) -> Result<Self, UsageError> {
-        let zone = if args.range.utc { TimeZone::UTC } else { local };
-        let (start, end) = resolve_range(&args.range, now, &zone)?;
+        let (zone, start, end) = zoned_range(&args.range, now, local)?;
         Ok(Self {
             selector: selector(args, settings)?,
             start,

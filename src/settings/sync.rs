@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::persistence::{refetch_after, store_location};
-use super::range::resolve_range;
+use super::range::zoned_range;
 use super::{Settings, missing_account_key};
 use crate::cli::SyncArgs;
 use crate::errors::UsageError;
@@ -41,8 +41,7 @@ impl SyncSettings {
         now: Timestamp,
         local: TimeZone,
     ) -> Result<Self, UsageError> {
-        let zone = if args.range.utc { TimeZone::UTC } else { local };
-        let (start, end) = resolve_range(&args.range, now, &zone)?;
+        let (_, start, end) = zoned_range(&args.range, now, local)?;
         let account_key = args
             .account_key
             .clone()

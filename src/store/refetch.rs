@@ -235,12 +235,7 @@ impl Store {
         .fetch_one(&self.pool)
         .await
         .in_store(self)?;
-        let due: i64 = row.try_get(0).in_store(self)?;
-        let planned: i64 = row.try_get(1).in_store(self)?;
-        Ok(RefetchCounts {
-            due,
-            later: planned - due,
-        })
+        RefetchCounts::of_row(&row).in_store(self)
     }
 
     /// Re-fetches of the calls created in `[from, to)` (`sync --check`): how many are due at
@@ -269,12 +264,7 @@ impl Store {
             .fetch_one(&self.pool)
             .await
             .in_store(self)?;
-        let due: i64 = row.try_get(0).in_store(self)?;
-        let planned: i64 = row.try_get(1).in_store(self)?;
-        Ok(RefetchCounts {
-            due,
-            later: planned - due,
-        })
+        RefetchCounts::of_row(&row).in_store(self)
     }
 }
 
@@ -285,6 +275,18 @@ pub struct RefetchCounts {
     pub due: i64,
     /// Planned for later.
     pub later: i64,
+}
+
+impl RefetchCounts {
+    /// From a row of two counts: those due, and all those planned.
+    fn of_row(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        let due: i64 = row.try_get(0)?;
+        let planned: i64 = row.try_get(1)?;
+        Ok(Self {
+            due,
+            later: planned - due,
+        })
+    }
 }
 
 fn millis(duration: Duration) -> i64 {
