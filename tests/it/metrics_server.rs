@@ -146,7 +146,9 @@ fn slow_clients_under_a_small_descriptor_limit_leave_the_store_its_descriptors()
         });
     }
     let mut running = Running::start(command);
-    running.wait_for_stderr("Serving metrics", READY);
+    // Listening first: the calls end while the slow clients hold the descriptors, as in the
+    // field; opened during the start, they raced the channel's own connections.
+    running.wait_for_stderr("Ready", READY);
     let address = served_address(&running);
     let slow: Vec<TcpStream> = (0..300)
         .filter_map(|_| {
