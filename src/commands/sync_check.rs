@@ -21,7 +21,9 @@ struct Findings {
     missing: Vec<String>,
     unusable: u64,
     refetches: RefetchCounts,
-    deliveries: (i64, i64, i64),
+    deliveries: DeliveryCounts,
+    /// Pending deliveries to targets no running listener delivers to.
+    orphaned: i64,
     archived: Option<ArchiveCheck>,
 }
 
@@ -42,14 +44,15 @@ pub async fn run(
     let refetches = store
         .refetches_between(start, end, jiff::Timestamp::now())
         .await?;
-    let DeliveryCounts { pending, failed } = store.deliveries_between(start, end).await?;
+    let deliveries = store.deliveries_between(start, end).await?;
     let orphaned = store.orphaned_between(start, end).await?;
     let found = Findings {
         calls,
         missing,
         unusable,
         refetches,
-        deliveries: (pending, failed, orphaned),
+        deliveries,
+        orphaned,
         archived,
     };
     let mut text = match settings.json {
@@ -71,10 +74,11 @@ fn as_json(found: &Findings, settings: &SyncSettings) -> anyhow::Result<String> 
         calls,
         missing,
         unusable,
+        refetches: RefetchCounts { due, later },
+        deliveries: DeliveryCounts { pending, failed },
+        orphaned,
         ..
     } = found;
-    let (RefetchCounts { due, later }, (pending, failed, orphaned)) =
-        (found.refetches, found.deliveries);
     let mut check = json!({
         "from": settings.start.to_string(),
         "to": settings.end.to_string(),
@@ -101,10 +105,11 @@ fn as_lines(found: &Findings, settings: &SyncSettings, each: bool) -> String {
         calls,
         missing,
         unusable,
+        refetches: RefetchCounts { due, later },
+        deliveries: DeliveryCounts { pending, failed },
+        orphaned,
         ..
     } = found;
-    let (RefetchCounts { due, later }, (pending, failed, orphaned)) =
-        (found.refetches, found.deliveries);
     let (start, end) = (settings.start, settings.end);
     let mut lines = vec![format!(
         "{calls} calls from {start} to {end}: {} stored, {} missing",

@@ -74,6 +74,10 @@ impl LiveWork {
     /// background holds its next chunk until the live call it would slow is done, but never
     /// long enough for the server sending it to give up on the connection.
     pub async fn until_idle(&self, limit: Duration) {
+        // Asked before every chunk of a download: no receiver or timer when nothing is live.
+        if !self.busy() {
+            return;
+        }
         let mut work = self.watch();
         let _ = tokio::time::timeout(limit, work.wait_for(|&work| work == 0)).await;
     }

@@ -3,7 +3,7 @@
 //! are downloaded, byte for byte what GoTo (the simulator) serves.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use cer_sandbox::SandboxConfig;
@@ -111,8 +111,9 @@ fn wait_for_files(folder: &Path, count: usize) -> Vec<(String, String)> {
     }
 }
 
-fn archives_a_recorded_call(refetch: &str) {
-    let env = env();
+/// `listen --json --refetch REFETCH --archive ROOT` once one recorded call is printed: the
+/// listener, the archive's root, the call and its printed line.
+fn one_recorded_call(env: &TestEnv, refetch: &str) -> (Running, PathBuf, String, String) {
     let root = env.work_dir().join("archive");
     let archive = root.display().to_string();
     let mut running = env.listen(&["--json", "--refetch", refetch, "--archive", &archive]);
@@ -120,13 +121,19 @@ fn archives_a_recorded_call(refetch: &str) {
         .sandbox
         .place_recorded_call(Duration::from_secs(30))
         .conversation_space_id;
-    let lines = running.stdout_lines(1, LIMIT);
+    let mut lines = running.stdout_lines(1, LIMIT);
     assert_eq!(
         lines.len(),
         1,
         "stderr:\n{}",
         running.stderr_seen.join("\n")
     );
+    (running, root, call, lines.remove(0))
+}
+
+fn archives_a_recorded_call(refetch: &str) {
+    let env = env();
+    let (running, root, call, _) = one_recorded_call(&env, refetch);
     let files = wait_for_files(&call_folder(&root, &call), 3);
     let (_, stderr) = running.stop();
     assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
@@ -383,21 +390,8 @@ fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_la
         analysis_delay: Some(Duration::from_secs(1)),
         ..SandboxConfig::default()
     });
-    let root = env.work_dir().join("archive");
-    let archive = root.display().to_string();
-    let mut running = env.listen(&["--json", "--refetch", "off", "--archive", &archive]);
-    let call = env
-        .sandbox
-        .place_recorded_call(Duration::from_secs(30))
-        .conversation_space_id;
-    let lines = running.stdout_lines(1, LIMIT);
-    assert_eq!(
-        lines.len(),
-        1,
-        "stderr:\n{}",
-        running.stderr_seen.join("\n")
-    );
-    let first: Value = serde_json::from_str(&lines[0]).unwrap();
+    let (running, root, call, line) = one_recorded_call(&env, "off");
+    let first: Value = serde_json::from_str(&line).unwrap();
     let named = first["participants"]
         .as_array()
         .unwrap()
