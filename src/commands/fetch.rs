@@ -41,10 +41,7 @@ pub async fn run(settings: FetchSettings, context: &Context) -> anyhow::Result<E
         match result {
             Ok(report) => {
                 let text = render(&report, pretty, output.stdout_palette());
-                spinner.suspend(|| {
-                    output.data(text.as_bytes())?;
-                    output.data(b"\n")
-                })?;
+                spinner.suspend(|| output.data_line(&text))?;
             }
             Err(ApiError::NotFound { .. }) => missing.push(id.as_str()),
             Err(err) => {

@@ -3,6 +3,7 @@
 //! results under their call lines on a terminal, status and warnings to stderr; on Ctrl-C or
 //! SIGTERM it asks the engine to clean up, and a second Ctrl-C exits 130 at once.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,10 +21,10 @@ use crate::exit_status::ExitStatus;
 use crate::listen::first_connection::FirstConnectionFailed;
 use crate::listen::{Clock, Engine, Handoff, ListenError, LiveWork, OVERLAP, SystemClock};
 use crate::output::delivery_line::{delivery_line, fit_delivery_line};
+use crate::output::json;
 use crate::output::report_line::report_line;
 use crate::output::revision_line::revision_line;
 use crate::output::width::terminal_width;
-use crate::report::Report;
 use crate::service::retention::keep_only;
 use crate::service::store_watch::{serve_targets, watch_store};
 use crate::service::{ServerTiming, Service, memory};
@@ -416,18 +417,17 @@ fn print_data(
         ListenEvent::Report {
             report, printed, ..
         } => {
-            let mut line = if settings.json {
-                json_line(&report)
+            let line = if settings.json {
+                json::compact(report.text())
             } else {
-                report_line(
+                Cow::Owned(report_line(
                     &report,
                     &context.settings.time_zone,
                     output.stdout_palette(),
                     terminal_width(context.settings.columns),
-                )
+                ))
             };
-            line.push('\n');
-            output.data(line.as_bytes())?;
+            output.data_line(&line)?;
             let _ = printed.send(());
         }
         ListenEvent::Revision {
@@ -435,14 +435,16 @@ fn print_data(
             revision,
             previous,
         } if settings.updates => {
-            let mut line = if settings.json {
-                json_line(&report)
+            let line = if settings.json {
+                json::compact(report.text())
             } else {
                 let line = revision_line(&report, revision, &previous, output.stdout_palette());
-                fit_delivery_line(&line, terminal_width(context.settings.columns))
+                Cow::Owned(fit_delivery_line(
+                    &line,
+                    terminal_width(context.settings.columns),
+                ))
             };
-            line.push('\n');
-            output.data(line.as_bytes())?;
+            output.data_line(&line)?;
         }
         ListenEvent::Delivery {
             conversation_space_id,
@@ -459,13 +461,6 @@ fn print_data(
         _ => {}
     }
     Ok(())
-}
-
-/// A report on one line, GoTo's text with only the whitespace between tokens dropped.
-fn json_line(report: &Report) -> String {
-    let mut line = String::with_capacity(report.text().len() + 1);
-    crate::output::json::push_compact(report.text(), &mut line);
-    line
 }
 
 /// The status line before a catch-up's reports.

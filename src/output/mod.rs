@@ -206,6 +206,15 @@ impl Output {
         stdout.flush()
     }
 
+    /// Writes one line of data to stdout, its end added here rather than to a copy of it
+    /// (a report's line can be 32 MiB), and flushes.
+    pub fn data_line(&self, line: &str) -> std::io::Result<()> {
+        let mut stdout = self.inner.sinks.stdout();
+        stdout.write_all(line.as_bytes())?;
+        stdout.write_all(b"\n")?;
+        stdout.flush()
+    }
+
     /// Whether status lines are shown at this verbosity.
     pub fn shows_status(&self) -> bool {
         self.inner.show_status

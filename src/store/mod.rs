@@ -11,6 +11,7 @@
 mod connect;
 pub mod cursor_file;
 pub mod cursor_rules;
+mod handed_text;
 mod last_write;
 mod location;
 pub mod media;
@@ -147,6 +148,9 @@ impl Store {
         };
         location.prepare().map_err(|err| failed(err.to_string()))?;
         let backend = location.backend();
+        if backend == Backend::Sqlite {
+            handed_text::install();
+        }
         let pool = match AnyPoolOptions::new()
             .after_connect(move |connection, _| {
                 Box::pin(async move {

@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use sqlx::{Any, Connection, Row, Transaction};
 
+use super::handed_text::HandedText;
 use super::outbox::{self, Queue};
 use super::row::{ReportRow, jsonb_text};
 use super::{Backend, InStore, Store, StoreError, Stored, refetch};
@@ -67,14 +68,8 @@ impl Store {
                 self.save_cursor_in(&mut tx, account, at, now).await?;
             }
             if inserted {
-                self.insert_revision(
-                    &mut tx,
-                    &row.conversation_space_id,
-                    1,
-                    row.report.text(),
-                    now,
-                )
-                .await?;
+                self.insert_revision(&mut tx, &row.conversation_space_id, 1, &row.report, now)
+                    .await?;
                 refetch::plan(self, &mut tx, &row, deliveries.refetch_after, now).await?;
             }
             outbox::enqueue_missing(self, &mut tx, &row.conversation_space_id, now).await?;
@@ -150,7 +145,7 @@ impl Store {
             return Ok(Revised::Unchanged);
         }
         let revision = revision + 1;
-        self.insert_revision(&mut tx, id, revision, row.report.text(), now)
+        self.insert_revision(&mut tx, id, revision, &row.report, now)
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
@@ -238,7 +233,7 @@ impl Store {
                 "INSERT INTO cer_reports (conversation_space_id, account_key, call_created, \
                  call_answered, call_ended, direction, outcome, caller_name, caller_number, \
                  duration_seconds, report, stored_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, cer_report_text($11), $12) \
                  ON CONFLICT (conversation_space_id) DO NOTHING"
             }
             Backend::Postgres => {
@@ -250,8 +245,9 @@ impl Store {
                  ON CONFLICT (conversation_space_id) DO NOTHING"
             }
         };
+        let handed = self.handed(&row.report);
         let done = self
-            .bind_columns(sqlx::query(sql), row)
+            .bind_columns(sqlx::query(sql), row, handed.as_ref())
             .bind(&row.stored_at)
             .execute(&mut **tx)
             .await
@@ -271,8 +267,8 @@ impl Store {
             Backend::Sqlite => {
                 "UPDATE cer_reports SET account_key = $2, call_created = $3, call_answered = $4, \
                  call_ended = $5, direction = $6, outcome = $7, caller_name = $8, \
-                 caller_number = $9, duration_seconds = $10, report = $11, revision = $12, \
-                 updated_at = $13 WHERE conversation_space_id = $1"
+                 caller_number = $9, duration_seconds = $10, report = cer_report_text($11), \
+                 revision = $12, updated_at = $13 WHERE conversation_space_id = $1"
             }
             Backend::Postgres => {
                 "UPDATE cer_reports SET account_key = $2, call_created = $3::timestamptz, \
@@ -282,7 +278,8 @@ impl Store {
                  WHERE conversation_space_id = $1"
             }
         };
-        self.bind_columns(sqlx::query(sql), row)
+        let handed = self.handed(&row.report);
+        self.bind_columns(sqlx::query(sql), row, handed.as_ref())
             .bind(revision)
             .bind(super::row::utc_text(now))
             .execute(&mut **tx)
@@ -291,12 +288,14 @@ impl Store {
             .in_store(self)
     }
 
-    /// Binds `$1` to `$11`: the row's key, its columns and its queryable payload, in the
-    /// order both the insert and the update name them.
+    /// Binds `$1` to `$11`: the row's key, its columns and its queryable payload (on SQLite
+    /// the key `cer_report_text` reads it by), in the order both the insert and the update name
+    /// them.
     fn bind_columns<'q>(
         &self,
         query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
         row: &'q ReportRow,
+        handed: Option<&HandedText>,
     ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
         let query = query
             .bind(&row.conversation_space_id)
@@ -309,11 +308,20 @@ impl Store {
             .bind(&row.caller_name)
             .bind(&row.caller_number)
             .bind(row.duration_seconds);
-        // Borrowed when it can be: a report is bound without a copy of its text.
-        match self.queryable(row.report.text()) {
+        if let Some(handed) = handed {
+            return query.bind(handed.key());
+        }
+        // PostgreSQL's jsonb holds no NUL character: the queryable column reads U+FFFD there.
+        match jsonb_text(row.report.text()) {
             std::borrow::Cow::Borrowed(text) => query.bind(text),
             std::borrow::Cow::Owned(text) => query.bind(text),
         }
+    }
+
+    /// On SQLite, the report handed to the statement about to run (see [`HandedText`]);
+    /// PostgreSQL takes its text as a bound value.
+    fn handed(&self, report: &Report) -> Option<HandedText> {
+        (self.backend == Backend::Sqlite).then(|| HandedText::new(report))
     }
 
     async fn insert_revision(
@@ -321,39 +329,37 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         id: &str,
         revision: i64,
-        text: &str,
+        report: &Report,
         now: Timestamp,
     ) -> Result<(), StoreError> {
         let fetched_at = super::row::utc_text(now);
-        let query = match self.backend {
-            Backend::Sqlite => sqlx::query(
+        let handed = self.handed(report);
+        let text = report.text();
+        let query = match &handed {
+            Some(handed) => sqlx::query(
                 "INSERT INTO cer_report_revisions (conversation_space_id, revision, report, \
-                 fetched_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                 fetched_at) VALUES ($1, $2, cer_report_text($3), $4) ON CONFLICT DO NOTHING",
             )
             .bind(id)
             .bind(revision)
-            .bind(text)
+            .bind(handed.key())
             .bind(fetched_at),
-            Backend::Postgres => sqlx::query(
+            // The exact text is sent once and serves both columns, unless jsonb needs a NUL
+            // replaced: then `$3` carries jsonb's version.
+            None => sqlx::query(
                 "INSERT INTO cer_report_revisions (conversation_space_id, revision, report, \
-                 exact, fetched_at) VALUES ($1, $2, $3::jsonb, $4, $5::timestamptz) \
-                 ON CONFLICT DO NOTHING",
+                 exact, fetched_at) VALUES ($1, $2, COALESCE($3, $4)::jsonb, $4, \
+                 $5::timestamptz) ON CONFLICT DO NOTHING",
             )
             .bind(id)
             .bind(revision)
-            .bind(jsonb_text(text).into_owned())
+            .bind(match jsonb_text(text) {
+                std::borrow::Cow::Borrowed(_) => None,
+                std::borrow::Cow::Owned(replaced) => Some(replaced),
+            })
             .bind(text)
             .bind(fetched_at),
         };
         query.execute(&mut **tx).await.map(drop).in_store(self)
-    }
-
-    /// The payload for the `report` column people query: PostgreSQL's jsonb holds no NUL
-    /// character, so there it reads U+FFFD instead (the revision's `exact` keeps the NUL).
-    fn queryable<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
-        match self.backend {
-            Backend::Sqlite => std::borrow::Cow::Borrowed(text),
-            Backend::Postgres => jsonb_text(text),
-        }
     }
 }
