@@ -183,11 +183,6 @@ impl Context {
             self.retry,
         )
     }
-
-    /// The account keys `listen` and `summaries` work on.
-    pub fn account_key(&self) -> Option<&str> {
-        self.settings.account_key.as_deref()
-    }
 }
 
 /// `CER_RETRY_BASE_MS` shrinks backoff waits; the test suite uses it to stay fast.

@@ -31,9 +31,11 @@ use crate::settings::deliveries::DeliveriesSettings;
 use crate::settings::fetch::FetchSettings;
 use crate::settings::listen::ListenSettings;
 use crate::settings::login::LoginSettings;
+use crate::settings::logout::LogoutSettings;
 use crate::settings::recording::RecordingSettings;
 use crate::settings::sandbox::SandboxSettings;
 use crate::settings::show::ShowSettings;
+use crate::settings::status::StatusSettings;
 use crate::settings::summaries::SummariesSettings;
 use crate::settings::sync::SyncSettings;
 use crate::settings::{Settings, Sources};
@@ -66,9 +68,11 @@ pub async fn run(
             let summaries = SummariesSettings::resolve(&args, settings, now, local())?;
             summaries::run(summaries, &context).await
         }
-        Command::Status(args) => status::run(args.check, &context).await,
+        Command::Status(args) => {
+            status::run(StatusSettings::resolve(&args, settings), &context).await
+        }
         Command::Token => token::run(&context).await,
-        Command::Logout => logout::run(&context).await,
+        Command::Logout => logout::run(LogoutSettings::resolve(settings), &context).await,
         Command::Login(args) => {
             login::run(LoginSettings::resolve(&args, settings)?, &context).await
         }

@@ -8,6 +8,7 @@ pub mod fetch;
 mod forward;
 pub mod listen;
 pub mod login;
+pub mod logout;
 pub mod persistence;
 mod range;
 pub mod recording;
@@ -15,6 +16,7 @@ pub mod sandbox;
 pub mod sandboxed;
 pub mod show;
 mod sources;
+pub mod status;
 pub mod summaries;
 pub mod sync;
 
