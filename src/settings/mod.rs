@@ -2,6 +2,7 @@
 //! (precedence: flag > environment > `.env` > default), so no other module reads the environment.
 
 pub mod archive;
+pub mod context;
 pub mod deliveries;
 mod duration;
 pub mod fetch;
