@@ -21,8 +21,11 @@ use crate::store::media::MediaKind;
 /// anything starts, rather than a failure on every download. A token of unknown scopes
 /// (`CER_TOKEN`, a login whose answer named none, the simulator) may go on: GoTo's 403 then
 /// says so. What the login allows.
-pub(super) async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
-    let access = match context.settings.sandbox {
+pub(super) async fn require_recording_read(
+    sandbox: bool,
+    context: &Context,
+) -> anyhow::Result<RecordingAccess> {
+    let access = match sandbox {
         true => RecordingAccess::of_scope(None),
         false => recording_access(&context.tokens()).await?,
     };

@@ -1,5 +1,7 @@
-//! What commands that talk to GoTo share: the settings, the output, one HTTP client, the token
-//! source and, with `--sandbox`, the in-process simulator they talk to instead.
+//! What commands that talk to GoTo share at run time: the output, one HTTP client, the retry
+//! policy, the token source and, with `--sandbox`, the in-process simulator they talk to
+//! instead. It keeps no settings: it is built from [`GotoAccess`], and each command reads its
+//! own settings beside it.
 
 use std::time::Duration;
 
@@ -11,23 +13,48 @@ use crate::api::http::{client_reaching, needs_tls};
 use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Stores, TokenStore};
 use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
-use crate::cli::GlobalArgs;
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
 use crate::output::Output;
 use crate::secret::Secret;
+use crate::settings::context::GotoAccess;
 use crate::settings::sandboxed::SandboxAccess;
-use crate::settings::{Settings, Sources, TimeScale};
+use crate::settings::{Settings, TimeScale};
 
 /// The environment of one command run.
 pub struct Context {
-    pub settings: Settings,
     pub output: Output,
     pub http: reqwest::Client,
     pub retry: RetryPolicy,
+    /// How GoTo's clients are built; the context's own, read by no command.
+    access: GotoAccess,
     tokens: Option<Tokens>,
     /// Kept alive for as long as the command runs.
-    _sandbox: Option<Sandbox>,
-    _scratch: Option<Scratch>,
+    simulator: Option<Simulator>,
+}
+
+/// The `--sandbox` simulator and its scratch folder, kept alive for as long as the command
+/// runs.
+pub struct Simulator {
+    sandbox: Sandbox,
+    scratch: Scratch,
+}
+
+impl Simulator {
+    /// Starts the simulator, with its analysis delay scaled like `listen`'s timers, and its
+    /// scratch folder in `TMPDIR`.
+    pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
+        let sandbox = Sandbox::start(sandbox_config(settings.time_scale))
+            .await
+            .context("cannot start the sandbox")?;
+        let scratch = Scratch::create(&settings.temp_dir)?;
+        Ok(Self { sandbox, scratch })
+    }
+
+    /// The layer of the sources that points the settings at the simulator and every folder
+    /// cer keeps files in at the scratch folder.
+    pub fn layer(&self) -> anyhow::Result<[(&'static str, Option<String>); 10]> {
+        Ok(sandbox_access(&self.sandbox)?.layer(&self.scratch.0))
+    }
 }
 
 /// The `--sandbox` simulator: GoTo's defaults, with the post-call analysis delay shrunk by
@@ -70,41 +97,24 @@ impl Drop for Scratch {
 }
 
 impl Context {
-    /// The one place `--sandbox` is resolved, before any command reads its own settings: starts
-    /// the simulator, resolves the settings again under the layer of sources that points them
-    /// at it and at a scratch folder, and logs in to it. Then sets up the HTTP client.
+    /// Sets up the HTTP client and, with the `--sandbox` simulator, logs in to it. `access`
+    /// is read from settings already resolved under the simulator's layer.
     pub async fn new(
-        global: &GlobalArgs,
-        sources: Sources,
-        mut settings: Settings,
+        access: GotoAccess,
         output: Output,
+        simulator: Option<Simulator>,
     ) -> anyhow::Result<Self> {
-        let mut sandbox = None;
-        let mut scratch = None;
-        if settings.sandbox {
-            let started = Sandbox::start(sandbox_config(settings.time_scale))
-                .await
-                .context("cannot start the sandbox")?;
-            let folder = Scratch::create(&settings.temp_dir)?;
-            let layer = sandbox_access(&started)?.layer(&folder.0);
-            settings = Settings::resolve(global, &sources.with_sandbox(layer))?;
-            sandbox = Some(started);
-            scratch = Some(folder);
-        }
-        let bases = [settings.api_base.as_str(), settings.auth_base.as_str()];
-        let proxy = settings.proxy.clone()?;
-        let http = client_reaching(proxy.as_ref(), &bases)?;
-        let retry = retry_policy(&settings);
+        let bases = [access.api_base.as_str(), access.auth_base.as_str()];
+        let http = client_reaching(access.proxy.as_ref(), &bases)?;
         let mut context = Self {
-            settings,
             output,
             http,
-            retry,
+            retry: access.retry,
+            access,
             tokens: None,
-            _sandbox: sandbox,
-            _scratch: scratch,
+            simulator,
         };
-        if context._sandbox.is_some() {
+        if context.simulator.is_some() {
             let credentials = log_in_to_sandbox(&context).await?;
             let store = TokenStore::Memory(Default::default());
             store.save(&credentials).await?;
@@ -117,45 +127,39 @@ impl Context {
     /// (plain-http bases) and one of `urls` (a `--forward-to` target) needs TLS.
     pub fn http_reaching(&self, urls: &[String]) -> anyhow::Result<reqwest::Client> {
         let bases = [
-            self.settings.api_base.as_str(),
-            self.settings.auth_base.as_str(),
+            self.access.api_base.as_str(),
+            self.access.auth_base.as_str(),
         ];
         let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
         if needs_tls(&bases) || !needs_tls(&urls) {
             return Ok(self.http.clone());
         }
-        client_reaching(self.settings.proxy.clone()?.as_ref(), &urls)
+        client_reaching(self.access.proxy.as_ref(), &urls)
     }
 
     /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.
     pub fn oauth(&self) -> Result<OAuthClient, UsageError> {
+        let access = &self.access;
         let missing: Vec<&str> = [
-            ("OAUTH_CLIENT_ID", self.settings.client_id.is_none()),
-            ("OAUTH_CLIENT_SECRET", self.settings.client_secret.is_none()),
+            ("OAUTH_CLIENT_ID", access.client_id.is_none()),
+            ("OAUTH_CLIENT_SECRET", access.client_secret.is_none()),
         ]
         .into_iter()
         .filter_map(|(name, missing)| missing.then_some(name))
         .collect();
-        let (Some(id), Some(secret)) = (&self.settings.client_id, &self.settings.client_secret)
-        else {
+        let (Some(id), Some(secret)) = (&access.client_id, &access.client_secret) else {
             return Err(
                 UsageError::new(format!("{} not set", missing.join(" and ")))
                     .with_hint(OAUTH_CLIENT_HINT),
             );
         };
-        OAuthClient::new(
-            self.http.clone(),
-            &self.settings.auth_base,
-            id,
-            secret,
-            self.retry,
-        )
-        .map_err(|e| UsageError::new(format!("cannot build the OAuth endpoints: {e}")))
+        OAuthClient::new(self.http.clone(), &access.auth_base, id, secret, self.retry)
+            .map_err(|e| UsageError::new(format!("cannot build the OAuth endpoints: {e}")))
     }
 
     /// Where stored credentials are looked for.
     pub fn stores(&self) -> Stores {
-        Stores::new(&self.settings.config_dir, self.settings.use_keyring)
+        Stores::new(&self.access.config_dir, self.access.use_keyring)
     }
 
     /// The token source: `CER_TOKEN`, the sandbox login, or the stored credentials.
@@ -163,10 +167,10 @@ impl Context {
         if let Some(tokens) = &self.tokens {
             return tokens.clone();
         }
-        if let Some(token) = &self.settings.token_override {
+        if let Some(token) = &self.access.token_override {
             return Tokens::fixed(token.clone());
         }
-        let lock = self.settings.config_dir.join("credentials.lock");
+        let lock = self.access.config_dir.join("credentials.lock");
         let oauth = self
             .oauth()
             .map_err(|missing| OAuthClientError::NeededForRefresh(missing.to_string()));
@@ -177,24 +181,11 @@ impl Context {
     pub fn api(&self) -> ApiClient {
         ApiClient::new(
             self.http.clone(),
-            self.settings.api_base.clone(),
+            self.access.api_base.clone(),
             self.tokens(),
-            self.settings.rate,
+            self.access.rate,
             self.retry,
         )
-    }
-
-    /// The account keys `listen` and `summaries` work on.
-    pub fn account_key(&self) -> Option<&str> {
-        self.settings.account_key.as_deref()
-    }
-}
-
-/// `CER_RETRY_BASE_MS` shrinks backoff waits; the test suite uses it to stay fast.
-fn retry_policy(settings: &Settings) -> RetryPolicy {
-    match settings.retry_base_ms {
-        Some(ms) => RetryPolicy::default().with_base(Duration::from_millis(ms)),
-        None => RetryPolicy::default(),
     }
 }
 
@@ -212,11 +203,7 @@ fn sandbox_access(sandbox: &Sandbox) -> anyhow::Result<SandboxAccess> {
 /// follow the authorize URL by hand, take the code from the redirect, exchange it.
 async fn log_in_to_sandbox(context: &Context) -> anyhow::Result<Credentials> {
     let oauth = context.oauth()?;
-    // The simulator takes any redirect: a bad `OAUTH_REDIRECT_URI` is `login`'s error, not this.
-    let redirect_uri = match &context.settings.redirect_uri {
-        Ok(url) => url.as_str(),
-        Err(_) => crate::settings::DEFAULT_REDIRECT_URI,
-    };
+    let redirect_uri = context.access.sandbox_redirect_uri.as_str();
     // Every scope, the Recording API's too: the sandbox can archive what it simulates.
     let request = oauth.authorize(redirect_uri, true)?;
     let answer = context

@@ -56,7 +56,7 @@ pub async fn run(args: DeliveriesSettings, context: &Context) -> anyhow::Result<
         } else if json {
             text.push_str(&tab_separated(row));
         } else {
-            text.push_str(&human(row, &context.settings.time_zone));
+            text.push_str(&human(row, &args.zone));
         }
         text.push('\n');
     }

@@ -41,7 +41,7 @@ const STORE_CHECK_EVERY: Duration = Duration::from_secs(2);
 pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let signals = StopSignals::register()?;
     let access = match settings.archive {
-        Some(_) => Some(require_recording_read(context).await?),
+        Some(_) => Some(require_recording_read(settings.sandbox, context).await?),
         None => None,
     };
     settings.engine.recording_notifications = access.is_some_and(|a| a.notifications);
@@ -58,7 +58,7 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let beside = (&api, &store, &service, &events, &stop, &clock);
     let workers = start_workers(&settings, context, beside, archive.clone()).await?;
-    let upkeep = start_upkeep(&settings, (&store, &service, &clock), archive, context);
+    let upkeep = start_upkeep(&settings, (&store, &service, &clock), archive);
     let mut engine = Engine::new(api, settings.engine.clone(), events, clock)
         .with_store(store.clone(), workers.handoff);
     engine.load().await?;
@@ -125,12 +125,12 @@ async fn start_workers(
         .iter()
         .map(|t| t.url().to_string())
         .collect();
-    let scale = context.settings.time_scale.unwrap_or_default();
+    let scale = settings.time_scale;
     let refetcher = Refetcher {
         api: api.clone(),
         store: store.clone(),
         handoff: handoff.clone(),
-        timing: RefetchTiming::scaled(scale, context.settings.rate),
+        timing: RefetchTiming::scaled(scale, settings.rate),
         events: events.downgrade(),
         clock: clock.clone(),
     };
@@ -167,9 +167,8 @@ fn start_upkeep(
     settings: &ListenSettings,
     (store, service, clock): (&Store, &Service, &Arc<dyn Clock>),
     archive: Option<Archive>,
-    context: &Context,
 ) -> [tokio::task::JoinHandle<()>; 3] {
-    let scale = context.settings.time_scale.unwrap_or_default();
+    let scale = settings.time_scale;
     let margin = settings.engine.max_call_duration + OVERLAP.unsigned_abs();
     let retention = tokio::spawn(keep_only(
         store.clone(),
@@ -279,8 +278,11 @@ fn start_archiving(
 
 /// What the login allows for `--archive` (exit 4 without `recording.v1.read`); lacking only
 /// the notifications scope is said once.
-async fn require_recording_read(context: &Context) -> anyhow::Result<RecordingAccess> {
-    let access = super::archived::require_recording_read(context).await?;
+async fn require_recording_read(
+    sandbox: bool,
+    context: &Context,
+) -> anyhow::Result<RecordingAccess> {
+    let access = super::archived::require_recording_read(sandbox, context).await?;
     if !access.notifications {
         context.output.status(
             "The login lacks recording.v1.notifications.manage: recordings are archived as the \
@@ -339,8 +341,8 @@ async fn start_service(
     stop: &CancellationToken,
     context: &Context,
 ) -> anyhow::Result<Service> {
-    let timing = ServerTiming::scaled(context.settings.time_scale.unwrap_or_default());
-    let manager = &context.settings.service_manager;
+    let timing = ServerTiming::scaled(settings.time_scale);
+    let manager = &settings.service_manager;
     let (service, address) =
         Service::start(settings.metrics, manager, timing, stop.clone()).await?;
     if let Some(address) = address {
@@ -422,9 +424,9 @@ fn print_data(
             } else {
                 Cow::Owned(report_line(
                     &report,
-                    &context.settings.time_zone,
+                    &settings.zone,
                     output.stdout_palette(),
-                    terminal_width(context.settings.columns),
+                    terminal_width(settings.columns),
                 ))
             };
             output.data_line(&line)?;
@@ -439,10 +441,7 @@ fn print_data(
                 json::compact(report.text())
             } else {
                 let line = revision_line(&report, revision, &previous, output.stdout_palette());
-                Cow::Owned(fit_delivery_line(
-                    &line,
-                    terminal_width(context.settings.columns),
-                ))
+                Cow::Owned(fit_delivery_line(&line, terminal_width(settings.columns)))
             };
             output.data_line(&line)?;
         }
@@ -454,7 +453,7 @@ fn print_data(
         } if !settings.json => {
             let about = Some((conversation_space_id.as_str(), revision));
             let line = delivery_line(&target, &result, about, output.stdout_palette());
-            let mut line = fit_delivery_line(&line, terminal_width(context.settings.columns));
+            let mut line = fit_delivery_line(&line, terminal_width(settings.columns));
             line.push('\n');
             output.data(line.as_bytes())?;
         }

@@ -19,7 +19,7 @@ use crate::settings::login::LoginSettings;
 
 pub async fn run(settings: LoginSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let output = &context.output;
-    if context.settings.sandbox {
+    if settings.sandbox {
         output.status("The sandbox logs cer in by itself; there is nothing to do.");
         return Ok(ExitStatus::Success);
     }

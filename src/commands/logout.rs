@@ -3,16 +3,17 @@
 use super::Context;
 use crate::auth::store::TokenStore;
 use crate::exit_status::ExitStatus;
+use crate::settings::logout::LogoutSettings;
 
-pub async fn run(context: &Context) -> anyhow::Result<ExitStatus> {
-    if context.settings.sandbox {
+pub async fn run(settings: LogoutSettings, context: &Context) -> anyhow::Result<ExitStatus> {
+    if settings.sandbox {
         // The sandbox session's tokens live in memory; the real stores are not its to touch.
         context
             .output
             .status("The sandbox keeps its tokens in memory only; nothing to delete.");
         return Ok(ExitStatus::Success);
     }
-    if context.settings.token_override.is_some() {
+    if settings.fixed_token {
         context
             .output
             .warn("CER_TOKEN is set; it is not stored by cer, so unset it yourself");

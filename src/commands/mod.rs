@@ -23,23 +23,28 @@ mod sync_check;
 pub mod token;
 
 pub use context::Context;
+use context::Simulator;
 
 use crate::cli::{Command, GlobalArgs};
 use crate::exit_status::ExitStatus;
 use crate::output::Output;
+use crate::settings::context::GotoAccess;
 use crate::settings::deliveries::DeliveriesSettings;
 use crate::settings::fetch::FetchSettings;
 use crate::settings::listen::ListenSettings;
 use crate::settings::login::LoginSettings;
+use crate::settings::logout::LogoutSettings;
 use crate::settings::recording::RecordingSettings;
 use crate::settings::sandbox::SandboxSettings;
 use crate::settings::show::ShowSettings;
+use crate::settings::status::StatusSettings;
 use crate::settings::summaries::SummariesSettings;
 use crate::settings::sync::SyncSettings;
 use crate::settings::{Settings, Sources};
 
-/// Runs one command to completion. The context, and with it `--sandbox`, is set up before any
-/// command resolves its own settings, so every command sees the same sandbox settings.
+/// Runs one command to completion. With `--sandbox`, the simulator starts first and the
+/// settings are resolved again under the layer of sources that points them at it, before the
+/// context or any command's settings read them, so every command sees the same sandbox.
 pub async fn run(
     command: Command,
     global: &GlobalArgs,
@@ -54,44 +59,59 @@ pub async fn run(
         }
         command => command,
     };
-    let context = Context::new(global, sources, settings, output).await?;
-    let settings = &context.settings;
+    let simulator = match settings.sandbox {
+        true => Some(Simulator::start(&settings).await?),
+        false => None,
+    };
+    let settings = match &simulator {
+        Some(simulator) => Settings::resolve(global, &sources.with_sandbox(simulator.layer()?))?,
+        None => settings,
+    };
+    let context = Context::new(GotoAccess::resolve(&settings)?, output, simulator).await?;
+    dispatch(command, &settings, &context).await
+}
+
+/// Resolves the command's own settings from the global ones and runs it with the context.
+async fn dispatch(
+    command: Command,
+    settings: &Settings,
+    context: &Context,
+) -> anyhow::Result<ExitStatus> {
     let local = || settings.time_zone.clone();
+    let terminal = context.output.stdout_is_terminal();
     match command {
-        // Both ran above, without a context.
+        // Both ran before the context was made, without one.
         Command::Completions(_) | Command::Sandbox(_) => Ok(ExitStatus::Success),
-        Command::Fetch(args) => fetch::run(FetchSettings::resolve(&args)?, &context).await,
+        Command::Fetch(args) => fetch::run(FetchSettings::resolve(&args)?, context).await,
         Command::Summaries(args) => {
             let now = jiff::Timestamp::now();
             let summaries = SummariesSettings::resolve(&args, settings, now, local())?;
-            summaries::run(summaries, &context).await
+            summaries::run(summaries, context).await
         }
-        Command::Status(args) => status::run(args.check, &context).await,
-        Command::Token => token::run(&context).await,
-        Command::Logout => logout::run(&context).await,
-        Command::Login(args) => {
-            login::run(LoginSettings::resolve(&args, settings)?, &context).await
+        Command::Status(args) => {
+            status::run(StatusSettings::resolve(&args, settings), context).await
         }
+        Command::Token => token::run(context).await,
+        Command::Logout => logout::run(LogoutSettings::resolve(settings), context).await,
+        Command::Login(args) => login::run(LoginSettings::resolve(&args, settings)?, context).await,
         Command::Listen(args) => {
-            let terminal = context.output.stdout_is_terminal();
             let listen = ListenSettings::resolve(&args, settings, terminal)?;
-            listen::run(listen, &context).await
+            listen::run(listen, context).await
         }
         Command::Show(args) => {
-            show::run(ShowSettings::resolve(&args, settings, local())?, &context).await
+            show::run(ShowSettings::resolve(&args, settings, local())?, context).await
         }
         Command::Recording(args) => {
-            let terminal = context.output.stdout_is_terminal();
             let recording = RecordingSettings::resolve(&args, settings, terminal)?;
-            recording::run(recording, &context).await
+            recording::run(recording, context).await
         }
         Command::Sync(args) => {
             let now = jiff::Timestamp::now();
             let sync = SyncSettings::resolve(&args, settings, now, local())?;
-            sync::run(sync, &context).await
+            sync::run(sync, context).await
         }
         Command::Deliveries(args) => {
-            deliveries::run(DeliveriesSettings::resolve(&args, settings)?, &context).await
+            deliveries::run(DeliveriesSettings::resolve(&args, settings)?, context).await
         }
     }
 }

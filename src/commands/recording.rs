@@ -107,7 +107,7 @@ async fn wanted(
                 ExitStatus::NotFound
             }
             Found::Ambiguous(candidates) => {
-                ambiguous(call, &candidates, &context.settings.time_zone, context);
+                ambiguous(call, &candidates, &settings.zone, context);
                 ExitStatus::Usage
             }
             Found::Unknown => {

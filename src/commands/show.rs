@@ -48,7 +48,7 @@ pub async fn run(settings: ShowSettings, context: &Context) -> anyhow::Result<Ex
     };
     let view = View {
         zone: settings.zone.clone(),
-        columns: terminal_width(context.settings.columns),
+        columns: terminal_width(settings.columns),
         palette: output.stdout_palette(),
     };
     let (mut printed, mut failure) = (0, None::<ExitStatus>);

@@ -11,19 +11,20 @@ use crate::auth::recordings::RecordingAccess;
 use crate::exit_status::ExitStatus;
 use crate::net::ApiError;
 use crate::net::AuthError;
+use crate::settings::status::StatusSettings;
 
 /// A conversationSpaceId no call has: asking for its report costs one request, and GoTo
 /// answers 404 to an accepted token, 401 or 403 to a refused one.
 const NO_CALL: &str = "00000000-0000-3000-8000-000000000000";
 
-pub async fn run(check: bool, context: &Context) -> anyhow::Result<ExitStatus> {
-    if context.settings.token_override.is_some() {
+pub async fn run(settings: StatusSettings, context: &Context) -> anyhow::Result<ExitStatus> {
+    if settings.fixed_token {
         context.output.data(
             b"Using the access token in CER_TOKEN as is (no store, no refresh).\n\
               Its scopes are not known to cer: --archive tries, and GoTo refuses (403) what it \
               does not allow.\n",
         )?;
-        return match check {
+        return match settings.check {
             true => check_with_goto(context).await,
             false => Ok(ExitStatus::Success),
         };
@@ -35,11 +36,11 @@ pub async fn run(check: bool, context: &Context) -> anyhow::Result<ExitStatus> {
     let report = describe(
         &credentials,
         &store.describe(),
-        context.account_key(),
+        settings.account_key.as_deref(),
         Timestamp::now(),
     );
     context.output.data(report.as_bytes())?;
-    match check {
+    match settings.check {
         true => check_with_goto(context).await,
         false => Ok(ExitStatus::Success),
     }

@@ -21,8 +21,7 @@ const TERMINAL_LIMIT: u64 = 50;
 
 pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Result<ExitStatus> {
     let output = &context.output;
-    let mut printer =
-        SummaryPrinter::new(print_options(&settings, output, context.settings.columns));
+    let mut printer = SummaryPrinter::new(print_options(&settings, output));
     let progress = Progress::start(output, "Fetching report summaries…");
     let mut pages = 0;
     let mut text = String::new();
@@ -53,11 +52,7 @@ pub async fn run(settings: SummariesSettings, context: &Context) -> anyhow::Resu
 }
 
 /// Chooses the shape and the limit from the flags and whether stdout is a terminal.
-fn print_options(
-    settings: &SummariesSettings,
-    output: &Output,
-    columns: Option<usize>,
-) -> PrintOptions {
+fn print_options(settings: &SummariesSettings, output: &Output) -> PrintOptions {
     let terminal = output.stdout_is_terminal();
     let format = match (settings.stats, settings.json, terminal) {
         (true, true, _) => SummaryFormat::StatsJson,
@@ -76,7 +71,7 @@ fn print_options(
         limit,
         zone: settings.zone.clone(),
         palette: output.stdout_palette(),
-        columns: terminal_width(columns),
+        columns: terminal_width(settings.columns),
         from: settings.start,
         to: settings.end,
     }

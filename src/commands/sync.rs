@@ -107,7 +107,7 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<Ex
     }
     bar.finish_and_clear();
     if !settings.refetch_after.is_empty() {
-        refetch_due(&store, &api, (start, end), context, &mut tally).await?;
+        refetch_due(&store, &api, &settings, &mut tally).await?;
     }
     let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
     finish(context, &tally, start, end)?;
@@ -121,10 +121,10 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<Ex
 async fn refetch_due(
     store: &Store,
     api: &ApiClient,
-    range: (Timestamp, Timestamp),
-    context: &Context,
+    settings: &SyncSettings,
     tally: &mut Tally,
 ) -> anyhow::Result<()> {
+    let range = (settings.start, settings.end);
     // No renderer: nothing is printed of a revision (sync prints no report), so the only
     // sender is dropped at once and the re-fetcher tells no one.
     let events = tokio::sync::mpsc::channel(1).0.downgrade();
@@ -132,10 +132,7 @@ async fn refetch_due(
         api: api.clone(),
         store: store.clone(),
         handoff: Handoff::default(),
-        timing: RefetchTiming::scaled(
-            context.settings.time_scale.unwrap_or_default(),
-            context.settings.rate,
-        ),
+        timing: RefetchTiming::scaled(settings.time_scale, settings.rate),
         events,
         clock: Arc::new(SystemClock),
     };

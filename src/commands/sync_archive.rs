@@ -35,7 +35,7 @@ pub(super) async fn prepare(
         return Ok(None);
     };
     if !settings.check {
-        super::archived::require_recording_read(context).await?;
+        super::archived::require_recording_read(settings.sandbox, context).await?;
     }
     open(archive, store, context).map(Some)
 }

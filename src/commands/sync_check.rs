@@ -4,7 +4,6 @@
 
 use anyhow::Context as _;
 use serde_json::json;
-use tracing::level_filters::LevelFilter;
 
 use super::Context;
 use super::sync_archive_check::{ArchiveCheck, check};
@@ -57,11 +56,7 @@ pub async fn run(
     };
     let mut text = match settings.json {
         true => as_json(&found, settings)?,
-        false => as_lines(
-            &found,
-            settings,
-            context.settings.log_level >= LevelFilter::DEBUG,
-        ),
+        false => as_lines(&found, settings, settings.each_missing),
     };
     text.push('\n');
     context.output.data(text.as_bytes())?;

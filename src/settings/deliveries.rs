@@ -18,6 +18,8 @@ pub struct DeliveriesSettings {
     pub retry: bool,
     /// `--forget TARGET`: unregister the target (a tag or a URL) and drop its queue.
     pub forget: Option<String>,
+    /// `TZ`: the zone of the times a person reads.
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl DeliveriesSettings {
@@ -28,6 +30,7 @@ impl DeliveriesSettings {
             json: args.json,
             retry: args.retry,
             forget: args.forget.clone(),
+            zone: settings.time_zone.clone(),
         })
     }
 }

@@ -3,9 +3,11 @@
 
 use std::time::Duration;
 
+use jiff::tz::TimeZone;
+
 use super::forward::{forward_headers, webhook_url};
 use super::range::{lookback, non_empty};
-use super::{Settings, missing_account_key};
+use super::{ServiceManager, Settings, TimeScale, missing_account_key};
 use crate::cli::ListenArgs;
 use crate::errors::UsageError;
 use crate::listen::{ListenConfig, StartFrom, Timing};
@@ -32,6 +34,18 @@ pub struct ListenSettings {
     pub signer: Option<crate::target::Signer>,
     /// `--archive` / `CER_ARCHIVE`: also archive each call's media as it comes.
     pub archive: Option<super::archive::ArchiveSettings>,
+    /// `--sandbox`: the simulator's login may archive, whatever scopes it names.
+    pub sandbox: bool,
+    /// `CER_TIME_SCALE`: the workers' and the service's timers, scaled as the engine's.
+    pub time_scale: TimeScale,
+    /// `--rate` / `CER_RATE`: the re-fetcher keeps to the API client's pace.
+    pub rate: u32,
+    /// systemd's notify protocol, for a listener run as a `Type=notify` service.
+    pub service_manager: ServiceManager,
+    /// `TZ`: the zone of the human lines.
+    pub zone: TimeZone,
+    /// `COLUMNS`: how wide the human lines may be when the terminal cannot say.
+    pub columns: Option<usize>,
 }
 
 impl ListenSettings {
@@ -90,6 +104,12 @@ impl ListenSettings {
             forward_for: super::persistence::forward_for(args.forward_for.as_deref())?,
             signer: super::persistence::signer(args.forward_secret_file.as_deref(), settings)?,
             archive: super::archive::archive_settings(args.archive.as_deref(), settings)?,
+            sandbox: settings.sandbox,
+            time_scale: settings.time_scale.unwrap_or_default(),
+            rate: settings.rate,
+            service_manager: settings.service_manager.clone(),
+            zone: settings.time_zone.clone(),
+            columns: settings.columns,
         })
     }
 }

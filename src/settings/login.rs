@@ -19,6 +19,8 @@ pub struct LoginSettings {
     pub force: bool,
     /// `--recordings`: also ask for the Recording API's scopes.
     pub recordings: bool,
+    /// `--sandbox`: the simulator logged cer in already.
+    pub sandbox: bool,
 }
 
 impl LoginSettings {
@@ -37,6 +39,7 @@ impl LoginSettings {
             browser: settings.browser.clone(),
             force: args.force,
             recordings: args.recordings,
+            sandbox: settings.sandbox,
         })
     }
 }

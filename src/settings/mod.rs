@@ -2,12 +2,14 @@
 //! (precedence: flag > environment > `.env` > default), so no other module reads the environment.
 
 pub mod archive;
+pub mod context;
 pub mod deliveries;
 mod duration;
 pub mod fetch;
 mod forward;
 pub mod listen;
 pub mod login;
+pub mod logout;
 pub mod persistence;
 mod range;
 pub mod recording;
@@ -15,6 +17,7 @@ pub mod sandbox;
 pub mod sandboxed;
 pub mod show;
 mod sources;
+pub mod status;
 pub mod summaries;
 pub mod sync;
 

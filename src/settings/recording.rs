@@ -19,6 +19,8 @@ pub struct RecordingSettings {
     pub output: Option<PathBuf>,
     pub archive: Option<ArchiveSettings>,
     pub store: StoreLocation,
+    /// `TZ`: the zone of the calls listed when a short ID names several.
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl RecordingSettings {
@@ -41,6 +43,7 @@ impl RecordingSettings {
             output: args.output.clone(),
             archive: archive_settings(args.archive.as_deref(), settings)?,
             store: store_location(&args.store, settings)?,
+            zone: settings.time_zone.clone(),
         })
     }
 }

@@ -33,6 +33,8 @@ pub struct ShowSettings {
     pub archive: Option<ArchiveSettings>,
     /// `--transcript`: fetch a transcript the archive lacks from GoTo.
     pub transcript: bool,
+    /// `COLUMNS`: how wide the page may be when the terminal cannot say.
+    pub columns: Option<usize>,
 }
 
 impl ShowSettings {
@@ -48,6 +50,7 @@ impl ShowSettings {
             store: store_location(&args.store, settings)?,
             archive: archive_settings(args.archive.as_deref(), settings)?,
             transcript: args.transcript,
+            columns: settings.columns,
         })
     }
 }

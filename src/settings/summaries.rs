@@ -31,6 +31,8 @@ pub struct SummariesSettings {
     /// `--stats`: the glance alone.
     pub stats: bool,
     pub json: bool,
+    /// `COLUMNS`: how wide the table may be when the terminal cannot say.
+    pub columns: Option<usize>,
 }
 
 impl SummariesSettings {
@@ -60,6 +62,7 @@ impl SummariesSettings {
             all: args.all,
             stats: args.stats,
             json: args.json,
+            columns: settings.columns,
         })
     }
 }

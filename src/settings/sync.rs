@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use tracing::level_filters::LevelFilter;
 
 use super::persistence::{refetch_after, store_location};
 use super::range::zoned_range;
-use super::{Settings, missing_account_key};
+use super::{Settings, TimeScale, missing_account_key};
 use crate::cli::SyncArgs;
 use crate::errors::UsageError;
 use crate::store::StoreLocation;
@@ -31,6 +32,14 @@ pub struct SyncSettings {
     pub archive: Option<super::archive::ArchiveSettings>,
     /// `--verify` (with `--check --archive`): re-hash what the archive holds.
     pub verify: bool,
+    /// `--sandbox`: the simulator's login may archive, whatever scopes it names.
+    pub sandbox: bool,
+    /// `CER_TIME_SCALE`: the re-fetcher's timers, scaled as a listener's.
+    pub time_scale: TimeScale,
+    /// `--rate` / `CER_RATE`: the re-fetcher keeps to the API client's pace.
+    pub rate: u32,
+    /// `-v` or `LOG_LEVEL=debug`: `--check` lists each missing call too.
+    pub each_missing: bool,
 }
 
 impl SyncSettings {
@@ -66,6 +75,10 @@ impl SyncSettings {
             json: args.json,
             archive,
             verify: args.verify,
+            sandbox: settings.sandbox,
+            time_scale: settings.time_scale.unwrap_or_default(),
+            rate: settings.rate,
+            each_missing: settings.log_level >= LevelFilter::DEBUG,
         })
     }
 }
