@@ -47,6 +47,32 @@ pub struct StoredRevision {
     pub text: String,
 }
 
+/// Texts up to this size are compared on the runtime's thread; bigger ones on a blocking
+/// thread, so that a 30 MB comparison stalls nothing else.
+const COMPARE_INLINE_UP_TO: usize = 256 * 1024;
+
+/// Whether `report` says the same as the stored text, and that text back.
+async fn compared(stored: String, report: &Report) -> (String, bool) {
+    if stored.len().max(report.text().len()) <= COMPARE_INLINE_UP_TO {
+        let same = same_json(&stored, report.text());
+        return (stored, same);
+    }
+    let stored = std::sync::Arc::new(stored);
+    let (theirs, new) = (std::sync::Arc::clone(&stored), report.clone());
+    let comparing = tokio::task::spawn_blocking(move || same_json(&theirs, new.text()));
+    let same = comparing.await;
+    // The blocking task has dropped its share by the time it answers.
+    let stored = std::sync::Arc::try_unwrap(stored).unwrap_or_else(|shared| (*shared).clone());
+    match same {
+        Ok(same) => (stored, same),
+        // Cancelled as the runtime shuts down: compare here rather than guess.
+        Err(_) => {
+            let same = same_json(&stored, report.text());
+            (stored, same)
+        }
+    }
+}
+
 impl Store {
     /// Stores a report, moves its account's cursor, queues it for every registered target and
     /// plans its re-fetches, all in one transaction. Only a [`Stored::New`] report may be
@@ -117,43 +143,70 @@ impl Store {
         report: &Report,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
+        // Compared before the write lock is taken: comparing a 30 MB report takes a while, and
+        // every live call's write waits for that lock.
+        let Some(newest) = self.newest_revision(id).await? else {
+            return Ok(Revised::NotStored);
+        };
+        let (previous, same) = compared(newest.text, report).await;
+        if same {
+            return Ok(Revised::Unchanged);
+        }
         let mut row = ReportRow::of(report, now);
         // The row is the stored call's: an answer in capitals must not miss it.
         row.conversation_space_id = id.to_string();
         let mut tx = self.pool.begin().await.in_store(self)?;
         // A write first: it takes the row's lock on PostgreSQL and the write lock on SQLite,
-        // so the read below cannot go stale before this transaction ends.
-        let locked = sqlx::query(
-            "UPDATE cer_reports SET revision = revision WHERE conversation_space_id = $1",
-        )
-        .bind(id)
-        .execute(&mut *tx)
-        .await
-        .in_store(self)?;
-        // Nothing to write: end the transaction here rather than leave its rollback to the
-        // pool when the transaction is dropped.
-        if locked.rows_affected() == 0 {
-            tx.rollback().await.in_store(self)?;
-            return Ok(Revised::NotStored);
-        }
-        let Some((revision, text)) = self.newest_in(&mut tx, id).await? else {
+        // so the revision read below cannot go stale before this transaction ends.
+        let Some(revision) = self.lock_revision(&mut tx, id).await? else {
             tx.rollback().await.in_store(self)?;
             return Ok(Revised::NotStored);
         };
-        if same_json(&text, report.text()) {
-            tx.rollback().await.in_store(self)?;
-            return Ok(Revised::Unchanged);
-        }
+        let previous = if revision == newest.number {
+            previous
+        } else {
+            // Another listener stored a revision meanwhile: compare with that one (rare).
+            let Some((_, text)) = self.newest_in(&mut tx, id).await? else {
+                tx.rollback().await.in_store(self)?;
+                return Ok(Revised::NotStored);
+            };
+            if same_json(&text, report.text()) {
+                tx.rollback().await.in_store(self)?;
+                return Ok(Revised::Unchanged);
+            }
+            text
+        };
         let revision = revision + 1;
         self.insert_revision(&mut tx, id, revision, &row.report, now)
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
         tx.commit().await.in_store(self)?;
-        Ok(Revised::New {
-            revision,
-            previous: text,
-        })
+        Ok(Revised::New { revision, previous })
+    }
+
+    /// Takes the call's row lock (the write lock on SQLite) and reads its revision number;
+    /// `None` when the call is no longer stored.
+    async fn lock_revision(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+    ) -> Result<Option<i64>, StoreError> {
+        let locked = sqlx::query(
+            "UPDATE cer_reports SET revision = revision WHERE conversation_space_id = $1",
+        )
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .in_store(self)?;
+        if locked.rows_affected() == 0 {
+            return Ok(None);
+        }
+        sqlx::query_scalar("SELECT revision FROM cer_reports WHERE conversation_space_id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .in_store(self)
     }
 
     /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.
