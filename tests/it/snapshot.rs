@@ -10,15 +10,22 @@ use regex::Regex;
 use crate::harness::TestEnv;
 
 /// Replacements applied in order: a pattern and the name that stands for what it matched.
+#[derive(Default)]
 pub struct Filters(Vec<(Regex, String)>);
 
 impl Filters {
+    /// The test world's filters ([`Filters::world`]) alone.
+    pub fn of(env: &TestEnv) -> Self {
+        Self::default().world(env)
+    }
+
     /// What differs in every test's world: its folder, the simulator's address, an ephemeral
     /// port on 127.0.0.1 (five digits, as Linux gives `:0` binds; a fixed 3000 or 9 stays) and
-    /// cer's version.
-    pub fn of(env: &TestEnv) -> Self {
+    /// cer's version. A test's own filters come first (`Filters::default().literal(…)
+    /// .world(env)`) where what they name holds what the world's name (a store's URL, a port).
+    pub fn world(self, env: &TestEnv) -> Self {
         let folder = env.dir.path();
-        let mut filters = Self(Vec::new());
+        let mut filters = self;
         // The canonical path first: it is the longer one where the temporary folder is a link.
         if let Ok(real) = folder.canonicalize() {
             filters = filters.path(&real, "[TMP]");
@@ -50,6 +57,11 @@ impl Filters {
         let pattern = Regex::new(pattern).unwrap_or_else(|e| panic!("{pattern}: {e}"));
         self.0.push((pattern, name.to_string()));
         self
+    }
+
+    /// The minute a stored report was fetched (`show`'s revisions), taken from the clock.
+    pub fn fetched(self) -> Self {
+        self.pattern(r"fetched \d{4}-\d\d-\d\d \d\d:\d\d", "fetched [WHEN]")
     }
 
     /// `text` with every filter applied, in order.
@@ -91,11 +103,16 @@ pub fn of_output(args: &[&str], output: &std::process::Output) -> String {
     transcript(args, code, &stdout, &stderr)
 }
 
-/// `text` through `filters`, compared with the snapshot named after the calling test.
+/// `text` through `filters`, compared with the snapshot named after the calling test (or
+/// `name`, for a helper that several tests share).
 macro_rules! assert_filtered {
     ($filters:expr, $text:expr) => {{
         let snapshot = $filters.apply(&$text);
         insta::assert_snapshot!(snapshot);
+    }};
+    ($filters:expr, name = $name:expr, $text:expr) => {{
+        let snapshot = $filters.apply(&$text);
+        insta::assert_snapshot!($name, snapshot);
     }};
 }
 pub(crate) use assert_filtered;
