@@ -34,6 +34,7 @@ impl Filters {
             .path(folder, "[TMP]")
             .literal(&env.sandbox.base_url(), "[GOTO]")
             .pattern(r"127\.0\.0\.1:\d{5}\b", "127.0.0.1:[PORT]")
+            .pattern(r"127\.0\.0\.1%3A\d{5}\b", "127.0.0.1%3A[PORT]")
             .literal(
                 &format!("cer {}", env!("CARGO_PKG_VERSION")),
                 "cer [VERSION]",
