@@ -559,8 +559,13 @@ fn to_be_closed_moves_to_a_new_channel_before_leaving_the_old() {
         expected.insert(env.sandbox.place_call().conversation_space_id);
         std::thread::sleep(Duration::from_millis(400));
     }
-    // Past the grace: the old channel is retired, the new one carries on.
-    std::thread::sleep(Duration::from_secs(2));
+    // Past the grace: the old channel is retired (waited for, not slept), the new one
+    // carries on.
+    let retired = crate::probe::eventually(Duration::from_secs(10), || {
+        let now = env.sandbox.channels();
+        now.len() == 1 && now[0].channel_id != old[0]
+    });
+    assert!(retired, "{:?}", env.sandbox.channels());
     expected.insert(env.sandbox.place_call().conversation_space_id);
     let lines = running.stdout_until(ARRIVE, |lines| expected.is_subset(&ids_of(lines)));
     assert_eq!(

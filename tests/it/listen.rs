@@ -229,7 +229,17 @@ fn a_channel_that_lives_briefly_is_kept_alive_by_refreshes() {
         ..SandboxConfig::default()
     });
     let mut running = env.listen(&[]);
-    std::thread::sleep(Duration::from_secs(3));
+    let first = env.sandbox.channels();
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Waited for, not slept: the same channel still there after the end of its first lifetime
+    // (an unrefreshed one is gone then; one made anew has another ID).
+    let outlived = crate::probe::eventually(Duration::from_secs(10), || {
+        let now = env.sandbox.channels();
+        jiff::Timestamp::now() > first[0].expires_at
+            && now.len() == 1
+            && now[0].channel_id == first[0].channel_id
+    });
+    assert!(outlived, "{first:?} then {:?}", env.sandbox.channels());
     let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     assert!(env.sandbox.requests().iter().any(|r| r.method == "PUT"));
