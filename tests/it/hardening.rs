@@ -595,23 +595,31 @@ fn to_be_closed_moves_to_a_new_channel_before_leaving_the_old() {
 #[test]
 fn a_late_answer_is_announced_while_cer_waits() {
     let env = TestEnv::new();
+    // The answer is held until cer has said it waits for it (no fixed delay to outlast).
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let held = release.clone();
     let router = axum::Router::new().route(
         "/call-events-report/v1/reports/{id}",
         axum::routing::get(
-            |axum::extract::Path(id): axum::extract::Path<String>| async move {
-                tokio::time::sleep(Duration::from_secs(6)).await;
+            move |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                held.notified().await;
                 axum::Json(serde_json::json!({"conversationSpaceId": id}))
             },
         ),
     );
     let hostile = Hostile::serve(&env, router);
-    hostile
-        .cer(&env)
-        .args(["fetch", "29a1c77a-e52a-3764-8606-8b02b1277be8"])
-        .timeout(Duration::from_secs(20))
-        .assert()
-        .success()
-        .stderr(predicates::str::contains("GoTo has not answered GET"));
+    let mut command = env.cer_process();
+    command
+        .env("CER_TOKEN", env.sandbox.issue_token(None))
+        .env("CER_API_BASE", &hostile.base)
+        .env("CER_AUTH_BASE", &hostile.base)
+        .args(FETCH);
+    let mut running = crate::harness::Running::start(command);
+    running.wait_for_stderr("GoTo has not answered GET", Duration::from_secs(20));
+    release.notify_one();
+    let (code, stdout, stderr) = running.wait(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{}", stderr.join("\n"));
+    assert_eq!(stdout.len(), 1, "the report, once it came: {stdout:?}");
 }
 
 // Before: an unwritable config folder was found only after the browser round-trip.
