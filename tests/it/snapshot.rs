@@ -60,6 +60,15 @@ impl Filters {
         self
     }
 
+    /// Instants in RFC 3339 (`2026-12-06T07:25:07.123Z`) named `[TIME]`: for the ones read from
+    /// the clock (a range that ends now).
+    pub fn instants(self) -> Self {
+        self.pattern(
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)",
+            "[TIME]",
+        )
+    }
+
     /// The minute a stored report was fetched (`show`'s revisions), taken from the clock.
     pub fn fetched(self) -> Self {
         self.pattern(r"fetched \d{4}-\d\d-\d\d \d\d:\d\d", "fetched [WHEN]")
