@@ -8,6 +8,7 @@ use cer_sandbox::SandboxConfig;
 
 use crate::harness::READY;
 use crate::harness::{Running, TestEnv, json_lines};
+use crate::snapshot::{self, Filters, assert_filtered, cer_snapshot};
 
 const ARRIVE: Duration = Duration::from_secs(20);
 
@@ -820,14 +821,9 @@ fn a_listen_that_never_connects_says_what_failed_and_what_to_check() {
         .timeout(Duration::from_secs(30))
         .output()
         .unwrap();
-    let stderr = crate::harness::stderr_of(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("no connection to GoTo within 1 s (the connection was refused)"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("hint: check CER_API_BASE"), "{stderr}");
-    assert!(!stderr.contains("Connection lost"), "{stderr}");
+    // How many tries fit in the second, and their jittered waits, differ from run to run.
+    let filters = Filters::of(&env).pattern(r"(?m)^Cannot connect yet .*\n", "");
+    assert_filtered!(filters, snapshot::of_output(&["listen"], &output));
 }
 
 /// Receiver credentials can stay out of the process list: `--forward-header-file` lines reach
@@ -868,8 +864,6 @@ fn headers_from_a_file_reach_the_receiver_and_a_bad_line_is_never_quoted() {
         "--forward-header-file",
         &path,
     ];
-    let run = env.run(&args, &[("CER_TOKEN", "t")]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains(&path), "{}", run.stderr);
+    let run = cer_snapshot!(env, &args, &[("CER_TOKEN", "t")]);
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
 }
