@@ -16,6 +16,14 @@ fn help(env: &TestEnv, command: &[&str]) -> String {
     run.stdout
 }
 
+/// `cer COMMAND --help` as a spawned process prints it: to a pipe, so at clap's width of 100
+/// columns whatever terminal the tests run in (in-process, clap would measure the test's own).
+fn help_text(env: &TestEnv, command: &[&str]) -> String {
+    let output = env.cer().args(command).arg("--help").output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    stdout_of(&output)
+}
+
 /// The lines of one `Heading:` section of a help text.
 fn section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
     help.lines()
@@ -28,7 +36,7 @@ fn section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
 #[test]
 fn global_flags_have_their_own_heading() {
     let env = TestEnv::new();
-    let text = help(&env, &["fetch"]);
+    let text = help_text(&env, &["fetch"]);
     let global = section(&text, "Global options:").join("\n");
     for flag in ["--sandbox", "--env-file", "--color", "--rate"] {
         assert!(
@@ -42,7 +50,7 @@ fn global_flags_have_their_own_heading() {
 #[test]
 fn sandbox_help_has_one_default_and_no_flags_that_mean_nothing_there() {
     let env = TestEnv::new();
-    let text = help(&env, &["sandbox"]);
+    let text = help_text(&env, &["sandbox"]);
     assert_filtered!(Filters::of(&env), text);
     assert!(!text.contains("--sandbox"), "{text}");
     assert!(!text.contains("--rate"), "{text}");
