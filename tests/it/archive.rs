@@ -247,6 +247,7 @@ mod end_to_end {
     use super::super::harness::TestEnv;
     use super::s3;
     use crate::probe::call_folder;
+    use crate::snapshot::{self, Filters, assert_filtered, cer_snapshot};
 
     /// No scheduled calls; recordings and transcripts uploaded as each call ends.
     fn env() -> TestEnv {
@@ -548,18 +549,8 @@ mod end_to_end {
         ];
         let scopes = "cr.v1.read call-events.v1.notifications.manage";
         let narrow = env.sandbox.issue_token_with_scopes(scopes, None).unwrap();
-        let refused = env.run(&args, &[("CER_TOKEN", &narrow)]);
-        assert_eq!(refused.code, 4, "{refused:?}");
-        assert!(
-            refused.stderr.contains("recording.v1.read"),
-            "{}",
-            refused.stderr
-        );
-        assert!(
-            refused.stderr.contains("cer login --recordings"),
-            "{}",
-            refused.stderr
-        );
+        let filters = Filters::of(&env).instants();
+        cer_snapshot!(env, &args, &[("CER_TOKEN", &narrow)], filters);
         // A token with the scope, at once: nothing is still held by the run that stopped.
         let run = env.run_with_token(&args, &[]);
         assert_eq!(run.code, 0, "{run:?}");
@@ -611,12 +602,13 @@ mod end_to_end {
     #[test]
     fn verify_without_an_archive_and_s3_without_credentials_are_usage_errors() {
         let env = env();
-        let verify = env.run_with_token(&["sync", "--since", "1h", "--check", "--verify"], &[]);
-        assert_eq!(verify.code, 2, "{verify:?}");
-        assert!(verify.stderr.contains("--archive"), "{}", verify.stderr);
-        let s3 = env.run_with_token(&["sync", "--since", "1h", "--archive", "s3://calls"], &[]);
-        assert_eq!(s3.code, 2, "{s3:?}");
-        assert!(s3.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", s3.stderr);
+        let verify = ["sync", "--since", "1h", "--check", "--verify"];
+        let s3 = ["sync", "--since", "1h", "--archive", "s3://calls"];
+        let mut seen = String::new();
+        for args in [&verify[..], &s3] {
+            seen.push_str(&snapshot::of_run(args, &env.run_with_token(args, &[])));
+        }
+        assert_filtered!(Filters::of(&env), seen);
         assert!(
             env.sandbox.requests().is_empty(),
             "a usage error made a request"
@@ -710,13 +702,7 @@ mod end_to_end {
         env.login();
         let requests = env.sandbox.requests().len();
         let archive = env.work_dir().join("archive").display().to_string();
-        let run = env.run(&["sync", "--since", "1h", "--archive", &archive], &[]);
-        assert_eq!(run.code, 4, "{run:?}");
-        assert!(
-            run.stderr.contains("cer login --recordings"),
-            "{}",
-            run.stderr
-        );
+        cer_snapshot!(env, &["sync", "--since", "1h", "--archive", &archive]);
         assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
         assert!(!env.work_dir().join("archive").exists());
     }

@@ -8,6 +8,7 @@ use cer_sandbox::SandboxConfig;
 
 use crate::harness::READY;
 use crate::harness::{Running, TestEnv, json_lines};
+use crate::snapshot::{self, Filters, assert_filtered, cer_snapshot};
 
 const ARRIVE: Duration = Duration::from_secs(20);
 
@@ -229,7 +230,17 @@ fn a_channel_that_lives_briefly_is_kept_alive_by_refreshes() {
         ..SandboxConfig::default()
     });
     let mut running = env.listen(&[]);
-    std::thread::sleep(Duration::from_secs(3));
+    let first = env.sandbox.channels();
+    assert_eq!(first.len(), 1, "{first:?}");
+    // Waited for, not slept: the same channel still there after the end of its first lifetime
+    // (an unrefreshed one is gone then; one made anew has another ID).
+    let outlived = crate::probe::eventually(Duration::from_secs(10), || {
+        let now = env.sandbox.channels();
+        jiff::Timestamp::now() > first[0].expires_at
+            && now.len() == 1
+            && now[0].channel_id == first[0].channel_id
+    });
+    assert!(outlived, "{first:?} then {:?}", env.sandbox.channels());
     let calls = env.place_calls(2);
     expect_reports(&mut running, &calls);
     assert!(env.sandbox.requests().iter().any(|r| r.method == "PUT"));
@@ -810,14 +821,9 @@ fn a_listen_that_never_connects_says_what_failed_and_what_to_check() {
         .timeout(Duration::from_secs(30))
         .output()
         .unwrap();
-    let stderr = crate::harness::stderr_of(&output);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("no connection to GoTo within 1 s (the connection was refused)"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("hint: check CER_API_BASE"), "{stderr}");
-    assert!(!stderr.contains("Connection lost"), "{stderr}");
+    // How many tries fit in the second, and their jittered waits, differ from run to run.
+    let filters = Filters::of(&env).pattern(r"(?m)^Cannot connect yet .*\n", "");
+    assert_filtered!(filters, snapshot::of_output(&["listen"], &output));
 }
 
 /// Receiver credentials can stay out of the process list: `--forward-header-file` lines reach
@@ -858,8 +864,6 @@ fn headers_from_a_file_reach_the_receiver_and_a_bad_line_is_never_quoted() {
         "--forward-header-file",
         &path,
     ];
-    let run = env.run(&args, &[("CER_TOKEN", "t")]);
-    assert_eq!(run.code, 2, "{run:?}");
-    assert!(run.stderr.contains(&path), "{}", run.stderr);
+    let run = cer_snapshot!(env, &args, &[("CER_TOKEN", "t")]);
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
 }

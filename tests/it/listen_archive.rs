@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::harness::{Running, TestEnv};
 use crate::probe::{call_folder, eventually, healthz, report_gets, served_address, sha256_hex};
+use crate::snapshot::cer_snapshot;
 
 /// How long anything asynchronous may take before a test fails.
 const LIMIT: Duration = Duration::from_secs(30);
@@ -215,14 +216,7 @@ fn listen_archive_with_a_login_lacking_recording_read_is_exit_4_before_anything_
     env.login();
     let archive = env.work_dir().join("archive").display().to_string();
     let before = env.sandbox.requests().len();
-    let run = env.run(&["listen", "--archive", &archive], &[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(run.stderr.contains("recording.v1.read"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains("cer login --recordings"),
-        "{}",
-        run.stderr
-    );
+    cer_snapshot!(env, &["listen", "--archive", &archive]);
     assert_eq!(
         env.sandbox.requests().len(),
         before,

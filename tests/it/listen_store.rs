@@ -238,7 +238,14 @@ fn a_postgres_store_stopped_and_restarted_while_calls_end_loses_nothing() {
     let mut lines = running.stdout_lines(2, Duration::from_secs(20));
     server.stop();
     let during = env.place_calls(3);
-    std::thread::sleep(Duration::from_millis(1500));
+    // Waited for, not slept: the listener is at work on them while the store is down (it
+    // takes one at a time, so one fetched report is the sign).
+    let at_work = crate::probe::eventually(Duration::from_secs(20), || {
+        during
+            .iter()
+            .any(|id| crate::probe::report_gets(&env, id) >= 1)
+    });
+    assert!(at_work, "no call taken while the store was down");
     lines.extend(running.more_stdout(Duration::from_millis(100)));
     server.resume();
     let after = env.place_calls(1);

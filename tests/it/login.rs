@@ -9,6 +9,19 @@ use predicates::prelude::*;
 use crate::harness::{
     Running, TestEnv, browser_script, free_port, stderr_of, stdout_of, write_script,
 };
+use crate::snapshot::{self, Filters, assert_filtered};
+
+/// The test world's filters, and what a login draws at random or reads from the clock.
+fn login_filters(env: &TestEnv) -> Filters {
+    Filters::of(env)
+        .pattern(r"(state|code_challenge)=[A-Za-z0-9_~.-]+", "$1=[RANDOM]")
+        .pattern(r"expires .*", "expires [WHEN]")
+}
+
+/// The transcript of `cer login` by [`login_with`], through [`login_filters`].
+fn login_transcript(env: &TestEnv, output: &std::process::Output) -> String {
+    login_filters(env).apply(&snapshot::of_output(&["login"], output))
+}
 
 fn redirect(port: u16) -> String {
     format!("http://127.0.0.1:{port}/app/redirect")
@@ -48,22 +61,20 @@ fn logs_in_stores_0600_and_reports_status() {
     let file = env.config_dir().join("credentials.json");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    env.cer().arg("status").assert().success().stdout(
-        predicate::str::contains(file.display().to_string())
-            .and(predicate::str::contains("cr.v1.read"))
-            .and(predicate::str::contains("expires")),
-    );
+    let logged_in = env.cer().arg("status").output().unwrap();
     let token = stdout_of(&env.cer().arg("token").output().unwrap());
     assert_eq!(token.lines().count(), 1);
     let stored = std::fs::read_to_string(&file).unwrap();
     assert!(stored.contains(token.trim()));
-    env.cer().arg("logout").assert().success();
+    let logout = env.cer().arg("logout").output().unwrap();
     assert!(!file.exists());
-    env.cer()
-        .arg("status")
-        .assert()
-        .code(4)
-        .stderr(predicate::str::contains("cer login"));
+    let logged_out = env.cer().arg("status").output().unwrap();
+    assert_filtered!(
+        login_filters(&env),
+        snapshot::of_output(&["status"], &logged_in)
+            + &snapshot::of_output(&["logout"], &logout)
+            + &snapshot::of_output(&["status"], &logged_out)
+    );
 }
 
 #[test]
@@ -119,12 +130,7 @@ fn a_wrong_state_is_rejected_without_a_token_request() {
     let env = TestEnv::new();
     let script = "#!/bin/sh\nloc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\ncurl -s -o /dev/null \"$(echo \"$loc\" | sed 's/state=[^&]*/state=forged/')\"\n";
     let output = login_with(&env, script, &[]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        stderr_of(&output).contains("state"),
-        "{}",
-        stderr_of(&output)
-    );
+    insta::assert_snapshot!(login_transcript(&env, &output));
     assert_eq!(token_requests(&env), 0);
 }
 
@@ -133,8 +139,7 @@ fn a_redirect_without_code_is_rejected() {
     let env = TestEnv::new();
     let script = "#!/bin/sh\nloc=$(curl -s -o /dev/null -w '%{redirect_url}' \"$1\")\ncurl -s -o /dev/null \"$(echo \"$loc\" | sed 's/code=[^&]*//')\"\n";
     let output = login_with(&env, script, &[]);
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("no authorization code"));
+    insta::assert_snapshot!(login_transcript(&env, &output));
     assert_eq!(token_requests(&env), 0);
 }
 
@@ -147,8 +152,7 @@ fn access_denied_is_reported() {
         "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n",
         &[],
     );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("access_denied"));
+    insta::assert_snapshot!(login_transcript(&env, &output));
 }
 
 #[test]
@@ -165,15 +169,16 @@ fn a_busy_port_names_the_port_and_no_browser() {
     let env = TestEnv::new();
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = busy.local_addr().unwrap().port();
-    env.cer()
+    let output = env
+        .cer()
         .args(["login", "--redirect-uri", &redirect(port)])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains(port.to_string())
-                .and(predicate::str::contains("--no-browser")),
-        )
-        .stderr(predicate::str::contains("/oauth/authorize").not());
+        .output()
+        .unwrap();
+    // The port, named: the snapshot shows where it stands.
+    let filters = Filters::default()
+        .literal(&port.to_string(), "[BUSY]")
+        .world(&env);
+    assert_filtered!(filters, snapshot::of_output(&["login"], &output));
 }
 
 #[test]
@@ -211,28 +216,20 @@ fn no_browser_reads_the_pasted_address() {
 #[test]
 fn garbage_pasted_with_no_browser_is_a_clear_error() {
     let env = TestEnv::new();
-    env.cer()
-        .args(["login", "--no-browser", "--timeout", "5"])
-        .write_stdin("hello there\n")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("not the address"));
-    env.cer()
-        .args(["login", "--no-browser", "--timeout", "5"])
-        .write_stdin("")
-        .assert()
-        .code(1)
-        .stderr(predicate::str::contains("nothing was pasted"));
+    let args = ["login", "--no-browser", "--timeout", "5"];
+    let mut seen = String::new();
+    for pasted in ["hello there\n", ""] {
+        let output = env.cer().args(args).write_stdin(pasted).output().unwrap();
+        seen.push_str(&format!("pasted: {pasted:?}\n"));
+        seen.push_str(&snapshot::of_output(&args, &output));
+    }
+    assert_filtered!(login_filters(&env), seen);
 }
 
 #[test]
 fn token_endpoint_failures_are_clear() {
-    for (fault, expect) in [
-        ("400", "400"),
-        ("401", "401"),
-        ("500", "500"),
-        ("garbage", "not a token"),
-    ] {
+    let mut seen = String::new();
+    for fault in ["400", "401", "500", "garbage"] {
         let env = TestEnv::new();
         let faults = env.sandbox.faults();
         match fault {
@@ -244,16 +241,12 @@ fn token_endpoint_failures_are_clear() {
             "#!/bin/sh\nexec curl -s -L -o /dev/null \"$1\"\n",
             &[],
         );
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{fault}: {}",
-            stderr_of(&output)
-        );
-        let stderr = stderr_of(&output);
-        assert!(stderr.contains(expect), "{fault}: {stderr}");
-        assert!(!stderr.contains("panicked"));
+        seen.push_str(&format!(
+            "fault: {fault}\n{}",
+            login_transcript(&env, &output)
+        ));
     }
+    insta::assert_snapshot!(seen);
 }
 
 #[test]
@@ -274,10 +267,10 @@ fn an_unwritable_config_folder_is_a_clear_error() {
         .env("BROWSER", browser_script(env.dir.path()))
         .output()
         .unwrap();
-    // Issue 9: found before the browser round-trip, as a usage error.
-    assert_eq!(output.status.code(), Some(2));
-    let stderr = stderr_of(&output);
-    assert!(stderr.contains("a-file/cer"), "{stderr}");
+    // Issue 9: found before the browser round-trip, as a usage error. The file that probes
+    // the folder is named after the process.
+    let filters = Filters::of(&env).pattern(r"\.probe\d+", ".probe[PID]");
+    assert_filtered!(filters, snapshot::of_output(&["login"], &output));
     assert!(env.sandbox.requests().is_empty(), "no browser round-trip");
 }
 
@@ -287,11 +280,11 @@ fn a_loose_credentials_file_is_tightened_with_a_warning() {
     env.login();
     let file = env.config_dir().join("credentials.json");
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    env.cer()
-        .arg("status")
-        .assert()
-        .success()
-        .stderr(predicate::str::contains("0644"));
+    let output = env.cer().arg("status").output().unwrap();
+    assert_filtered!(
+        login_filters(&env),
+        snapshot::of_output(&["status"], &output)
+    );
     assert_eq!(
         std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
         0o600
@@ -303,36 +296,28 @@ fn a_corrupt_credentials_file_is_a_clear_error() {
     let env = TestEnv::new();
     std::fs::create_dir_all(env.config_dir()).unwrap();
     std::fs::write(env.config_dir().join("credentials.json"), "{ not json").unwrap();
-    env.cer().arg("status").assert().code(1).stderr(
-        predicate::str::contains("credentials.json").and(predicate::str::contains("cer logout")),
-    );
+    let output = env.cer().arg("status").output().unwrap();
+    assert_filtered!(Filters::of(&env), snapshot::of_output(&["status"], &output));
 }
 
 #[test]
 fn missing_client_variables_are_named() {
     let env = TestEnv::new();
-    env.cer()
+    let output = env
+        .cer()
         .env_remove("OAUTH_CLIENT_SECRET")
         .arg("login")
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("OAUTH_CLIENT_SECRET")
-                .and(predicate::str::contains(
-                    "hint: set OAUTH_CLIENT_ID and OAUTH_CLIENT_SECRET",
-                ))
-                .and(predicate::str::contains(".env.example").not()),
-        );
+        .output()
+        .unwrap();
+    assert_filtered!(Filters::of(&env), snapshot::of_output(&["login"], &output));
 }
 
 #[test]
 fn sandbox_status_and_token_need_no_login() {
     let env = TestEnv::new();
-    env.cer()
-        .args(["--sandbox", "status"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("memory"));
+    let args = ["--sandbox", "status"];
+    let output = env.cer().args(args).output().unwrap();
+    assert_filtered!(login_filters(&env), snapshot::of_output(&args, &output));
     let token = stdout_of(&env.cer().args(["--sandbox", "token"]).output().unwrap());
     assert_eq!(token.lines().count(), 1);
     assert!(!token.trim().is_empty());
@@ -357,12 +342,13 @@ fn cer_token_bypasses_the_store() {
         .assert()
         .success()
         .stdout("given\n");
-    env.cer()
+    let output = env
+        .cer()
         .env("CER_TOKEN", "given")
         .arg("status")
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("CER_TOKEN"));
+        .output()
+        .unwrap();
+    assert_filtered!(Filters::of(&env), snapshot::of_output(&["status"], &output));
 }
 
 #[test]

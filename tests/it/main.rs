@@ -36,6 +36,7 @@ mod sandbox_everywhere;
 mod secrets_store;
 mod service;
 mod show;
+mod snapshot;
 mod store;
 mod store_health;
 mod summaries;

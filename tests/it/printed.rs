@@ -10,21 +10,12 @@ use cer::store::{Store, StoreLocation};
 use jiff::SignedDuration;
 
 use crate::harness::TestEnv;
+use crate::snapshot::{self, Filters};
 use crate::store::{at, report, runtime, targets};
 
-/// `$ cer ARGS`, the exit code, then stdout and stderr as a person sees them, with the test's
-/// own folder and the simulator's address (which change with every run) named instead.
+/// The transcript of a run, through the test world's filters.
 fn transcript(env: &TestEnv, args: &[&str], run: &Captured) -> String {
-    let folder = env.dir.path().display().to_string();
-    let goto = env.sandbox.base_url();
-    let neutral = |text: &str| text.replace(&folder, "[TMP]").replace(&goto, "[GOTO]");
-    let mut text = format!("$ cer {}\nexit {}\n", args.join(" "), run.code);
-    for (name, said) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
-        if !said.is_empty() {
-            text.push_str(&format!("--- {name}\n{}", neutral(said)));
-        }
-    }
-    text
+    Filters::of(env).apply(&snapshot::of_run(args, run))
 }
 
 /// A command line and the variables it runs with beyond the harness's.
@@ -91,7 +82,6 @@ fn error_and_hint_texts() {
         );
         assert!(!run.stderr.contains("s3cret"), "{args:?}: {}", run.stderr);
         all.push_str(&transcript(&env, args, &run));
-        all.push('\n');
     }
     insta::assert_snapshot!(all);
 }
@@ -115,7 +105,7 @@ fn status_as_a_person_reads_it() {
         })
         .collect();
     insta::assert_snapshot!(format!(
-        "{}\n{}\n",
+        "{}{}",
         transcript(&env, &["status"], &given),
         lines.join("\n")
     ));
@@ -230,8 +220,7 @@ fn deliveries_as_a_person_and_a_script_read_them() {
             !run.stdout.contains("s3cret") && !run.stdout.contains("pw@"),
             "{run:?}"
         );
-        all.push_str(&transcript(&env, &args, &run).replace(&store, "sqlite:[DB]"));
-        all.push('\n');
+        all.push_str(&transcript(&env, &args, &run));
     }
     insta::assert_snapshot!(all);
 }

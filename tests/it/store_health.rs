@@ -130,11 +130,22 @@ fn a_refetch_due_while_the_store_refuses_writes_is_done_once_it_writes_again() {
     });
     let mut running = env.listen(&["--json", "--store", &url, "--refetch", "2s"]);
     let id = env.place_calls(1).remove(0);
-    assert_eq!(running.stdout_lines(1, Duration::from_secs(20)).len(), 1);
+    let printed = running.stdout_lines(1, Duration::from_secs(20));
+    assert_eq!(printed.len(), 1);
+    let ended: jiff::Timestamp = json_lines(&printed)[0]["callEnded"]
+        .as_str()
+        .and_then(|t| t.parse().ok())
+        .expect("the report says when the call ended");
     env.sandbox.add_analysis(&id, None).expect("a known call");
     read_only(&env, &url, true);
-    // The point falls due two seconds after the call's end, while every write fails.
-    std::thread::sleep(Duration::from_secs(4));
+    // The point falls due two seconds after the call's end, while every write fails: waited
+    // for until then (from the call's end, not a fixed sleep), and a second more, some twenty
+    // of the re-fetcher's looks at the schedule (50 ms each at the tests' scale), each a claim
+    // the store refuses.
+    let refused_for = ended + jiff::SignedDuration::from_secs(3);
+    while jiff::Timestamp::now() < refused_for {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     read_only(&env, &url, false);
 
     let store = env

@@ -7,6 +7,7 @@ use std::time::Duration;
 use cer_sandbox::SandboxConfig;
 
 use crate::harness::{TestEnv, json_lines, stderr_of, stdout_of};
+use crate::snapshot::{Filters, cer_snapshot};
 
 fn lines(output: &std::process::Output) -> Vec<String> {
     stdout_of(output).lines().map(str::to_string).collect()
@@ -100,10 +101,15 @@ fn a_terminal_gets_a_table_with_a_header() {
 #[test]
 fn no_calls_is_a_note_and_success() {
     let env = TestEnv::new();
-    let run = env.run_with_token(&["summaries", "--since", "1h"], &[]);
-    assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(run.stdout, "");
-    assert!(run.stderr.contains("No calls"), "{}", run.stderr);
+    let token = env.sandbox.issue_token(None);
+    // The hour before now, in the minutes a person reads.
+    let filters = Filters::of(&env).pattern(r"\d{4}-\d\d-\d\d \d\d:\d\d", "[TIME]");
+    cer_snapshot!(
+        env,
+        &["summaries", "--since", "1h"],
+        &[("CER_TOKEN", &token)],
+        filters
+    );
 }
 
 #[test]

@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::Row;
 
 use crate::harness::{Running, TestEnv, stderr_of};
+use crate::snapshot::{self, Filters, assert_filtered};
 
 const FROM: &str = "2026-01-01T00:00:00Z";
 const TO: &str = "2026-01-01T02:00:00Z";
@@ -154,12 +155,9 @@ fn sync_interrupted_and_resumed_stores_each_report_once_on_postgres() {
 #[test]
 fn sync_needs_a_range_it_can_read() {
     let env = env();
-    let output = env
-        .cer_with_token()
-        .args(["sync", "--from", "2026-11-10", "--to", "2026-11-01"])
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2), "{}", stderr_of(&output));
+    let args = ["sync", "--from", "2026-11-10", "--to", "2026-11-01"];
+    let output = env.cer_with_token().args(args).output().unwrap();
+    assert_filtered!(Filters::of(&env), snapshot::of_output(&args, &output));
 }
 
 #[test]

@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::harness::{TestEnv, stderr_of, stdout_of};
+use crate::snapshot::{self, Filters, assert_filtered, cer_snapshot};
 
 /// No scheduled calls; a recorded call's recording and transcript exist as it ends.
 fn env() -> TestEnv {
@@ -297,16 +298,15 @@ fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
     );
 
     let before = env.sandbox.requests().len();
+    let args = ["recording", id.as_str()];
     let refused = env
         .cer_with_token()
         .env("CER_FORCE_TTY", "stdout")
-        .args(["recording", &id])
+        .args(args)
         .output()
         .unwrap();
-    assert_eq!(refused.status.code(), Some(2), "{}", stderr_of(&refused));
-    assert!(refused.stdout.is_empty());
-    let said = stderr_of(&refused);
-    assert!(said.contains("-o") && said.contains("pipe"), "{said}");
+    let filters = Filters::default().literal(&id, "[CALL]").world(&env);
+    assert_filtered!(filters, snapshot::of_output(&args, &refused));
     assert_eq!(env.sandbox.requests().len(), before, "a request was made");
 }
 
@@ -333,13 +333,15 @@ fn a_recording_gone_from_goto_is_exit_3_naming_it_and_writes_nothing() {
         .args(["recording", &id])
         .output()
         .unwrap();
-    for output in [&to_file, &to_pipe] {
-        assert_eq!(output.status.code(), Some(3), "{}", stderr_of(output));
-        let said = stderr_of(output);
-        let gone = format!("GoTo no longer has recording {} (404)", recordings[0]);
-        assert!(said.contains(&gone), "{said}");
-        assert_eq!(said.matches("error:").count(), 1, "said once: {said}");
-    }
+    let filters = Filters::default()
+        .literal(&id, "[CALL]")
+        .literal(&recordings[0], "[RECORDING]")
+        .world(&env);
+    assert_filtered!(
+        filters,
+        snapshot::of_output(&["recording", &id, "-o", "[TMP]/gone.wav"], &to_file)
+            + &snapshot::of_output(&["recording", &id], &to_pipe)
+    );
     assert!(to_pipe.stdout.is_empty());
     assert!(!out.exists());
 }
@@ -366,12 +368,9 @@ fn recording_of_a_call_without_one_is_exit_3_and_a_bad_id_exit_2() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(3), "{}", stderr_of(&output));
-    assert!(
-        stderr_of(&output).contains("no recording"),
-        "{}",
-        stderr_of(&output)
-    );
+    let filters = Filters::default().literal(&id, "[CALL]").world(&env);
+    let args = ["recording", &id, "-o", "[TMP]/none.wav"];
+    assert_filtered!(filters, snapshot::of_output(&args, &output));
     assert!(!out.exists());
 
     let bad = env
@@ -454,12 +453,12 @@ fn recording_from_goto_without_the_recording_scope_is_exit_4_before_any_download
     env.login();
     let before = env.sandbox.requests().len();
     let out = env.dir.path().join("call.wav");
-    let run = env.run(&["recording", &id, "-o", out.to_str().unwrap()], &[]);
-    assert_eq!(run.code, 4, "{run:?}");
-    assert!(
-        run.stderr.contains("cer login --recordings"),
-        "{}",
-        run.stderr
+    let filters = Filters::default().literal(&id, "[CALL]").world(&env);
+    cer_snapshot!(
+        env,
+        &["recording", &id, "-o", out.to_str().unwrap()],
+        &[],
+        filters
     );
     let asked: Vec<String> = env.sandbox.requests()[before..]
         .iter()
