@@ -106,14 +106,20 @@ fn as_lines(found: &Findings, settings: &SyncSettings, each: bool) -> String {
         ..
     } = found;
     let (start, end) = (settings.start, settings.end);
+    let noun = if *calls == 1 { "call" } else { "calls" };
     let mut lines = vec![format!(
-        "{calls} calls from {start} to {end}: {} stored, {} missing",
+        "{calls} {noun} from {start} to {end}: {} stored, {} missing",
         calls - missing.len(),
         missing.len()
     )];
     if *unusable > 0 {
+        let (noun, verb) = if *unusable == 1 {
+            ("summary", "names")
+        } else {
+            ("summaries", "name")
+        };
         lines.push(format!(
-            "{unusable} summaries name no conversationSpaceId: unusable, not stored"
+            "{unusable} {noun} {verb} no conversationSpaceId: unusable, not stored"
         ));
     }
     lines.push(format!(
