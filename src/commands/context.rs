@@ -23,8 +23,8 @@ use crate::settings::{Settings, TimeScale};
 /// The environment of one command run.
 pub struct Context {
     pub output: Output,
-    pub http: reqwest::Client,
-    pub retry: RetryPolicy,
+    http: reqwest::Client,
+    retry: RetryPolicy,
     /// How GoTo's clients are built; the context's own, read by no command.
     access: GotoAccess,
     tokens: Option<Tokens>,
