@@ -14,7 +14,7 @@ use super::Tally;
 
 /// Chunks waiting for the writer, at most: when the disk is behind, the download waits, so
 /// memory stays flat in the file's size.
-const QUEUED: usize = 16;
+const QUEUED: usize = 4;
 
 /// How much is written before the kernel is asked to start writing it out to disk (it does so
 /// in the background, while the download goes on).
