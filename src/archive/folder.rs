@@ -4,14 +4,10 @@
 use std::path::{Path, PathBuf};
 
 use futures_util::StreamExt;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
+use super::disk::DiskWriter;
 use super::{ArchiveError, Archived, Chunks, Tally};
-
-/// How much of a file is written before it is flushed: the disk takes a long recording in
-/// steps, so a live report's own flush to the store never waits behind a hundred megabytes of
-/// it (it was flushed only once whole, before its rename).
-const FLUSH_EVERY: usize = 8 * 1024 * 1024;
 
 /// A local folder holding the archive.
 #[derive(Debug, Clone)]
@@ -76,30 +72,28 @@ impl FolderArchive {
         options.write(true).create_new(true);
         #[cfg(unix)]
         options.mode(0o600);
-        let mut file = options
+        let file = options
             .open(temp)
             .await
             .map_err(|err| self.failed("create", temp, &err))?;
-        let mut tally = Tally::default();
-        let mut unflushed = 0;
+        let writer = DiskWriter::start(file.into_std().await);
         while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(ArchiveError::Source)?;
-            tally.add(&chunk);
-            file.write_all(&chunk)
-                .await
-                .map_err(|err| self.failed("write", temp, &err))?;
-            unflushed += chunk.len();
-            if unflushed >= FLUSH_EVERY {
-                unflushed = 0;
-                file.sync_data()
-                    .await
-                    .map_err(|err| self.failed("flush", temp, &err))?;
+            let chunk = match chunk {
+                Ok(chunk) => chunk,
+                Err(err) => {
+                    writer.abandon().await;
+                    return Err(ArchiveError::Source(err));
+                }
+            };
+            if !writer.write(chunk).await {
+                // The writer failed: `finish` says how.
+                break;
             }
         }
-        file.sync_all()
-            .await
-            .map_err(|err| self.failed("flush", temp, &err))?;
-        Ok(tally.finish(key))
+        match writer.finish().await {
+            Ok(tally) => Ok(tally.finish(key)),
+            Err(failed) => Err(self.failed(failed.what, temp, &failed.err)),
+        }
     }
 
     pub(super) async fn rehash(&self, key: &str) -> Result<Option<Archived>, ArchiveError> {

@@ -4,6 +4,7 @@
 //! only once whole: a folder writes a temporary file and renames it; S3 sends one PUT for a
 //! small object and completes a multipart upload only when every part is in.
 
+mod disk;
 mod folder;
 pub mod layout;
 pub mod location;

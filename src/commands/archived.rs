@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use super::Context;
 use crate::api::recordings::MediaId;
-use crate::archive::Archive;
 use crate::archive::layout::{recording_stem, transcript_key};
+use crate::archive::{Archive, ArchiveLocation};
 use crate::auth::recordings::{RecordingAccess, recording_access};
 use crate::errors::NeedsRecordingScope;
 use crate::settings::archive::ArchiveSettings;
@@ -38,11 +38,18 @@ pub(super) async fn require_recording_read(
 
 /// Opens the archive the settings name (reading only: nothing is checked of the login).
 pub(super) fn open(settings: &ArchiveSettings, context: &Context) -> anyhow::Result<Archive> {
-    let endpoint = match &settings.s3.endpoint {
-        Some(endpoint) => endpoint.to_string(),
-        None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
+    // A folder needs no client: building one for an https endpoint reads and parses every
+    // root certificate of the platform (over a hundred files), for nothing.
+    let http = match &settings.location {
+        ArchiveLocation::Folder(_) => context.http.clone(),
+        ArchiveLocation::S3 { .. } => {
+            let endpoint = match &settings.s3.endpoint {
+                Some(endpoint) => endpoint.to_string(),
+                None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
+            };
+            context.http_reaching(&[endpoint])?
+        }
     };
-    let http = context.http_reaching(&[endpoint])?;
     Ok(Archive::open(&settings.location, &settings.s3, http)?)
 }
 
