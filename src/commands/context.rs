@@ -23,7 +23,7 @@ use crate::settings::{Settings, TimeScale};
 /// The environment of one command run.
 pub struct Context {
     pub output: Output,
-    http: reqwest::Client,
+    pub(super) http: reqwest::Client,
     retry: RetryPolicy,
     /// How GoTo's clients are built; the context's own, read by no command.
     access: GotoAccess,
