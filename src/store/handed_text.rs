@@ -181,14 +181,15 @@ mod tests {
 
     use super::*;
     use crate::store::outbox::Queue;
-    use crate::store::reports::Revised;
-    use crate::store::{Store, StoreLocation, Stored};
+    use crate::store::{Revised, Store, StoreLocation, Stored};
 
     const ID: &str = "29a1c77a-e52a-3764-8606-8b02b1277be8";
 
     fn report(tail: &str) -> Report {
+        let head =
+            format!(r#"{{"conversationSpaceId":"{ID}", "callCreated":"2026-01-01T10:00:00Z","#);
         Report::parse(format!(
-            r#"{{"conversationSpaceId":"{ID}", "callCreated":"2026-01-01T10:00:00Z","callEnded":"2026-01-01T10:05:00Z","callStates":[]{tail}}}"#
+            r#"{head}"callEnded":"2026-01-01T10:05:00Z","callStates":[]{tail}}}"#
         ))
         .unwrap()
     }
