@@ -11,6 +11,8 @@ pub(crate) mod pager;
 pub mod proxy;
 pub mod recordings;
 pub(crate) mod reports;
+#[cfg(test)]
+pub(crate) mod simulated;
 pub(crate) mod subscriptions;
 
 pub use crate::net::{body, error_message, retry};

@@ -6,7 +6,6 @@ mod browser;
 mod cli;
 mod delivery;
 mod docs;
-mod engine;
 mod fetch;
 mod hardening;
 mod harness;
