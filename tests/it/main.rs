@@ -25,7 +25,6 @@ mod os_keyring;
 mod postgres;
 mod printed;
 mod probe;
-mod proxy;
 mod refetch;
 mod revisions;
 mod s3;
