@@ -1,15 +1,16 @@
 //! cer: a command-line client for GoTo Connect Call Events Reports, and its GoTo simulator.
 //!
 //! Layers, from the outside in: [`cli`] (flags), `settings` (resolved values), `commands`
-//! (one file per command), then [`api`] (GoTo HTTP and WebSocket), [`auth`] (tokens),
+//! (one file per command), then `api` (GoTo HTTP and WebSocket), `auth` (tokens),
 //! [`output`] (what reaches the terminal). The simulator is the `cer-sandbox` crate of this
 //! workspace, which cannot import any of this.
 
 // The public modules are what the binary, the integration tests and the benchmarks reach
-// through `cer::`; the rest are the binary's own internals, visible to the crate only.
-pub mod api;
+// through `cer::`; the rest are the binary's own internals, visible to the crate only, and
+// tested beside their code (the listen engine and the API client against the simulator too).
+mod api;
 pub mod archive;
-pub mod auth;
+mod auth;
 pub mod cli;
 pub mod clock;
 mod commands;
@@ -18,7 +19,7 @@ mod escape;
 pub mod events;
 mod exit_status;
 mod glance;
-pub mod listen;
+mod listen;
 mod logging;
 mod net;
 pub mod outcome;

@@ -167,6 +167,9 @@ pub async fn connect(url: &str, proxy: Option<&ProxyConfig>) -> Result<Socket, A
 }
 
 #[cfg(test)]
+mod through_a_proxy;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

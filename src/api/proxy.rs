@@ -74,7 +74,9 @@ pub struct ProxyConfig {
 }
 
 impl ProxyConfig {
-    /// From `HTTPS_PROXY` and `NO_PROXY`, as [`HttpsProxy::tunnel`] reads them.
+    /// From `HTTPS_PROXY` and `NO_PROXY`, as [`HttpsProxy::tunnel`] reads them: the tests'
+    /// shorthand; cer itself has the settings' [`HttpsProxy`] and asks it for its tunnel.
+    #[cfg(test)]
     pub fn new(proxy: Option<&str>, no_proxy: Option<&str>) -> Option<Self> {
         HttpsProxy::from_variables(proxy, no_proxy)
             .ok()

@@ -103,19 +103,11 @@ impl std::fmt::Display for MediaId {
     }
 }
 
-/// A download token: a secret, valid until `expires`.
-#[derive(Debug, Clone)]
-pub struct ContentToken {
-    /// The token itself.
-    pub token: Secret,
-    /// When GoTo said it expires, as GoTo wrote it.
-    pub expires: Option<String>,
-}
-
-/// Reads a content token in either shape GoTo has used: the documented
-/// `{"token": "…", "expires": "…"}` and the one seen live,
-/// `{"token": {"token": "…", "expires": "…"}, "status": "UPLOADED"}`.
-pub fn parse_content_token(body: &[u8]) -> Result<ContentToken, ApiError> {
+/// Reads a content token (a download token, a secret) in either shape GoTo has used: the
+/// documented `{"token": "…", "expires": "…"}` and the one seen live,
+/// `{"token": {"token": "…", "expires": "…"}, "status": "UPLOADED"}`. Its expiry is not read:
+/// cer uses a token at once, and asks for a new one when the storage host refuses it.
+pub fn parse_content_token(body: &[u8]) -> Result<Secret, ApiError> {
     let unreadable = || {
         ApiError::InvalidBody(
             "the content token answer has no token (neither {\"token\": \"…\"} nor \
@@ -134,17 +126,11 @@ pub fn parse_content_token(body: &[u8]) -> Result<ContentToken, ApiError> {
         .and_then(Value::as_str)
         .filter(|token| !token.is_empty())
         .ok_or_else(unreadable)?;
-    Ok(ContentToken {
-        token: Secret::new(token),
-        expires: holder
-            .get("expires")
-            .and_then(Value::as_str)
-            .map(str::to_string),
-    })
+    Ok(Secret::new(token))
 }
 
 /// Asks GoTo for a download token of recording `id`.
-pub async fn content_token(api: &ApiClient, id: &MediaId) -> Result<ContentToken, RecordingError> {
+pub async fn content_token(api: &ApiClient, id: &MediaId) -> Result<Secret, RecordingError> {
     let request = ApiRequest::get(format!("/recording/v1/recordings/{id}/content"));
     let response = api.send(&request).await.map_err(answer_error)?;
     parse_content_token(&response.body).map_err(RecordingError::Api)
@@ -227,7 +213,7 @@ pub async fn download_recording(
     let mut refused = false;
     loop {
         let token = content_token(api, id).await?;
-        match open_content(api, id, &token.token, limit).await {
+        match open_content(api, id, &token, limit).await {
             Err(RecordingError::TokenRefused) if !refused => {
                 tracing::debug!(recording = %id, "download token refused; asking for a new one");
                 refused = true;

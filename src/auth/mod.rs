@@ -1,12 +1,12 @@
 //! Tokens: getting them (OAuth login), keeping them (keyring or file) and keeping them fresh.
 
-pub mod credentials;
+mod credentials;
 mod local_error;
-pub mod oauth;
+pub(crate) mod oauth;
 mod os_keyring;
-pub mod recordings;
+pub(crate) mod recordings;
 pub(crate) mod redirect;
-pub mod store;
+pub(crate) mod store;
 mod tokens;
 
 pub use credentials::Credentials;

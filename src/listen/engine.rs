@@ -289,3 +289,6 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -6,7 +6,7 @@
 mod backfill;
 mod engine;
 mod error;
-pub mod first_connection;
+pub(crate) mod first_connection;
 mod flood;
 mod gap;
 mod handoff;

@@ -7,7 +7,7 @@ use cer::archive::{Archive, ArchiveError, ArchiveLocation, Chunks, S3Settings};
 use cer::secret::Secret;
 
 use super::s3;
-use crate::probe::sha256_hex;
+use crate::probe::{http_client, sha256_hex};
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
@@ -28,7 +28,7 @@ fn s3_archive(server: &s3::S3Server, bucket: &str, prefix: &str) -> Archive {
         bucket: bucket.to_string(),
         prefix: prefix.to_string(),
     };
-    let http = cer::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
+    let http = http_client();
     Archive::open(&location, &settings, http).unwrap()
 }
 
@@ -270,7 +270,7 @@ mod end_to_end {
     fn served(env: &TestEnv, call: &str) -> Served {
         let token = env.sandbox.issue_token(None);
         let base = env.sandbox.base_url();
-        let http = cer::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
+        let http = crate::probe::http_client();
         env.block_on(async {
             let get = |url: String, bearer: bool| {
                 let request = http.get(url);

@@ -10,7 +10,9 @@ use cer_sandbox::SandboxConfig;
 use serde_json::Value;
 
 use crate::harness::{Running, TestEnv};
-use crate::probe::{call_folder, eventually, healthz, report_gets, served_address, sha256_hex};
+use crate::probe::{
+    call_folder, eventually, healthz, http_client, report_gets, served_address, sha256_hex,
+};
 use crate::snapshot::cer_snapshot;
 
 /// How long anything asynchronous may take before a test fails.
@@ -50,7 +52,7 @@ async fn follow(http: &reqwest::Client, token: &str, url: String) -> Vec<u8> {
 fn served(env: &TestEnv, call: &str) -> Vec<(String, String)> {
     let token = env.sandbox.issue_token(None);
     let base = env.sandbox.base_url();
-    let http = cer::api::http::client_reaching(None, &["http://127.0.0.1/"]).unwrap();
+    let http = http_client();
     env.block_on(async {
         let report = follow(
             &http,

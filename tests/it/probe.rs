@@ -19,6 +19,18 @@ pub fn eventually(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
+/// An HTTP client of the tests' own, not cer's: no proxy from the environment, and redirects
+/// left to the test to follow (the bearer token must not follow GoTo to a storage host).
+pub fn http_client() -> reqwest::Client {
+    // cer's one rustls provider, which reqwest needs installed even for plain http.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client")
+}
+
 /// `GET url`: the status and the body.
 pub fn get(env: &TestEnv, url: String) -> (u16, String) {
     env.block_on(async {

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use cer::api::notifications::connect;
-use cer::api::proxy::{HttpsProxy, ProxyConfig};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use crate::harness::TestEnv;
+use super::connect;
+use crate::api::http::client_reaching;
+use crate::api::proxy::{HttpsProxy, ProxyConfig};
+use crate::api::simulated::TestEnv;
 
 /// A CONNECT proxy that tunnels (or, with `refuse`, answers 403) and counts the requests.
 fn connect_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>) {
@@ -140,8 +141,7 @@ fn no_proxy_decides_alike_for_rest_and_the_websocket() {
         let https_proxy = HttpsProxy::from_variables(Some(&proxy), no_proxy.as_deref())
             .unwrap()
             .unwrap();
-        let client =
-            cer::api::http::client_reaching(Some(&https_proxy), &[rest_url.as_str()]).unwrap();
+        let client = client_reaching(Some(&https_proxy), &[rest_url.as_str()]).unwrap();
         let request = client
             .get(&rest_url)
             .timeout(std::time::Duration::from_secs(5));

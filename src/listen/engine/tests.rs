@@ -4,21 +4,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use cer::api::ApiClient;
-use cer::api::retry::RetryPolicy;
-use cer::auth::Tokens;
-use cer::events::{ListenEvent, Origin};
-use cer::listen::{Clock, Engine, ListenConfig, StartFrom, SystemClock, Timing};
-use cer::secret::Secret;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::harness::TestEnv;
+use super::Engine;
+use crate::api::ApiClient;
+use crate::api::simulated::TestEnv;
+use crate::auth::Tokens;
+use crate::events::{ListenEvent, Origin};
+use crate::listen::{
+    Clock, ListenConfig, ListenError, REMEMBER_AT_MOST, StartFrom, SystemClock, Timing,
+};
+use crate::net::retry::RetryPolicy;
+use crate::secret::Secret;
 
 struct Harness {
     events: mpsc::Receiver<ListenEvent>,
     stop: CancellationToken,
-    engine: tokio::task::JoinHandle<Result<(), cer::listen::ListenError>>,
+    engine: tokio::task::JoinHandle<Result<(), ListenError>>,
 }
 
 fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {
@@ -30,9 +33,9 @@ fn config(env: &TestEnv, start: StartFrom) -> ListenConfig {
         max_call_duration: Duration::from_secs(4 * 3600),
         state_dir: env.state_dir(),
         channel_nickname: "test".into(),
-        timing: Timing::scaled(cer::time_scale::TimeScale::from_factor(0.05).unwrap()),
+        timing: Timing::scaled(crate::time_scale::TimeScale::from_factor(0.05).unwrap()),
         proxy: None,
-        remember_at_most: cer::listen::REMEMBER_AT_MOST,
+        remember_at_most: REMEMBER_AT_MOST,
         recording_notifications: false,
     }
 }
@@ -210,9 +213,9 @@ fn a_first_run_starts_its_cursor_at_the_clocks_now() {
         Some(ListenEvent::Ready { .. })
     ));
     finish(&env, harness);
-    let location = cer::store::StoreLocation::default_in(&env.state_dir());
+    let location = crate::store::StoreLocation::default_in(&env.state_dir());
     let cursors = env.block_on(async {
-        let store = cer::store::Store::open(&location).await.unwrap();
+        let store = crate::store::Store::open(&location).await.unwrap();
         store.cursors().await.unwrap()
     });
     assert_eq!(cursors[env.sandbox.account_key()], at);
@@ -346,7 +349,11 @@ fn live_reports_wait_until_the_catch_up_is_printed() {
 #[test]
 fn a_listen_that_never_connects_gives_up_with_the_cause() {
     let env = TestEnv::new();
-    let closed = crate::harness::free_port();
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
     let tokens = Tokens::fixed(Secret::new(env.sandbox.issue_token(None)));
     let base = url::Url::parse(&format!("http://127.0.0.1:{closed}/")).unwrap();
     let retry = RetryPolicy::default().with_base(Duration::from_millis(5));
