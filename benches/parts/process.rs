@@ -40,10 +40,17 @@ pub fn run_measured(mut command: Command) -> Finished {
     }
     let elapsed = started.elapsed();
     // A process too short for any sample still has its peak: the kernel's, read as it is
-    // reaped (else the row read 0 MB for a tiny `cer fetch`).
+    // reaped (else the row read 0 MB for a tiny `cer fetch`). But std spawns with
+    // `posix_spawn` (the child shares this process's memory until its exec), and the kernel
+    // counts this process's own peak into the child's: a figure no higher than that says
+    // nothing of the child (every row read 572.9 MB once the bench itself had grown), so the
+    // samples stand alone then, unless there are none.
     match reap(pid) {
         Some((max_kib, times)) => {
-            peak = peak.max(max_kib);
+            let own_peak = status_kib(std::process::id(), "VmHWM:").unwrap_or(u64::MAX);
+            if max_kib < own_peak || peak == 0 {
+                peak = peak.max(max_kib);
+            }
             cpu = cpu.max(times);
         }
         // Reaped above, the child is not killed: its PID may already be another process's.
