@@ -59,9 +59,10 @@ pub async fn run(
         }
         command => command,
     };
-    let simulator = match settings.sandbox {
-        true => Some(Simulator::start(&settings).await?),
-        false => None,
+    let simulator = if settings.sandbox {
+        Some(Simulator::start(&settings).await?)
+    } else {
+        None
     };
     let settings = match &simulator {
         Some(simulator) => Settings::resolve(global, &sources.with_sandbox(simulator.layer()?))?,
