@@ -143,6 +143,14 @@ impl Store {
         report: &Report,
         now: Timestamp,
     ) -> Result<Revised, StoreError> {
+        // GoTo's usual answer to a re-fetch is the stored report byte for byte: the store
+        // finds that where the text lies, since reading a big revision out through sqlx costs
+        // several copies of it.
+        match self.newest_is(id, report).await? {
+            None => return Ok(Revised::NotStored),
+            Some(true) => return Ok(Revised::Unchanged),
+            Some(false) => {}
+        }
         // Compared before the write lock is taken: comparing a 30 MB report takes a while, and
         // every live call's write waits for that lock.
         let Some(newest) = self.newest_revision(id).await? else {
@@ -183,6 +191,33 @@ impl Store {
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
         tx.commit().await.in_store(self)?;
         Ok(Revised::New { revision, previous })
+    }
+
+    /// Whether the call's newest revision is `report`'s text byte for byte; `None` when the
+    /// call is not stored. On SQLite the text is handed, not bound (see [`HandedText`]).
+    async fn newest_is(&self, id: &str, report: &Report) -> Result<Option<bool>, StoreError> {
+        let handed = self.handed(report);
+        let (revision, report_text, given) = match self.backend {
+            Backend::Sqlite => ("v.report", "r.report", "cer_report_text($2)"),
+            Backend::Postgres => ("v.exact", "r.report::text", "$2"),
+        };
+        // A report stored before revisions were kept has no revision row: its own text. Each
+        // text is compared where it lies (a COALESCE of them would copy the one it takes), and
+        // only one branch reads the handed text.
+        let sql = format!(
+            "SELECT CASE WHEN v.conversation_space_id IS NULL \
+             THEN CASE WHEN {report_text} = {given} THEN 1 ELSE 0 END \
+             ELSE CASE WHEN {revision} = {given} THEN 1 ELSE 0 END END FROM cer_reports r \
+             LEFT JOIN cer_report_revisions v ON v.conversation_space_id = r.conversation_space_id \
+             AND v.revision = r.revision WHERE r.conversation_space_id = $1"
+        );
+        let query = sqlx::query_scalar::<_, i32>(&sql).bind(id);
+        let query = match &handed {
+            Some(handed) => query.bind(handed.key()),
+            None => query.bind(report.text()),
+        };
+        let same = query.fetch_optional(&self.pool).await.in_store(self)?;
+        Ok(same.map(|same| same == 1))
     }
 
     /// Takes the call's row lock (the write lock on SQLite) and reads its revision number;
