@@ -167,7 +167,7 @@ pub async fn connect(url: &str, proxy: Option<&ProxyConfig>) -> Result<Socket, A
 }
 
 #[cfg(test)]
-mod through_a_proxy;
+mod proxy_tests;
 
 #[cfg(test)]
 mod tests {

@@ -25,9 +25,10 @@ pub(super) async fn require_recording_read(
     sandbox: bool,
     context: &Context,
 ) -> anyhow::Result<RecordingAccess> {
-    let access = match sandbox {
-        true => RecordingAccess::of_scope(None),
-        false => recording_access(&context.tokens()).await?,
+    let access = if sandbox {
+        RecordingAccess::of_scope(None)
+    } else {
+        recording_access(&context.tokens()).await?
     };
     if !access.read {
         let why = "--archive needs the scope recording.v1.read, which the stored login lacks";

@@ -10,7 +10,6 @@ use cer_sandbox::{Sandbox, SandboxConfig};
 
 use crate::api::ApiClient;
 use crate::api::http::{client_reaching, needs_tls};
-use crate::api::retry::RetryPolicy;
 use crate::auth::store::{Stores, TokenStore};
 use crate::auth::{Credentials, OAuthClient, OAuthClientError, Tokens};
 use crate::errors::{OAUTH_CLIENT_HINT, UsageError};
@@ -24,7 +23,6 @@ use crate::settings::{Settings, TimeScale};
 pub struct Context {
     pub output: Output,
     pub(super) http: reqwest::Client,
-    retry: RetryPolicy,
     /// How GoTo's clients are built; the context's own, read by no command.
     access: GotoAccess,
     tokens: Option<Tokens>,
@@ -109,7 +107,6 @@ impl Context {
         let mut context = Self {
             output,
             http,
-            retry: access.retry,
             access,
             tokens: None,
             simulator,
@@ -153,8 +150,14 @@ impl Context {
                     .with_hint(OAUTH_CLIENT_HINT),
             );
         };
-        OAuthClient::new(self.http.clone(), &access.auth_base, id, secret, self.retry)
-            .map_err(|e| UsageError::new(format!("cannot build the OAuth endpoints: {e}")))
+        OAuthClient::new(
+            self.http.clone(),
+            &access.auth_base,
+            id,
+            secret,
+            access.retry,
+        )
+        .map_err(|e| UsageError::new(format!("cannot build the OAuth endpoints: {e}")))
     }
 
     /// Where stored credentials are looked for.
@@ -184,7 +187,7 @@ impl Context {
             self.access.api_base.clone(),
             self.tokens(),
             self.access.rate,
-            self.retry,
+            self.access.retry,
         )
     }
 }

@@ -227,21 +227,14 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         id: &str,
     ) -> Result<Option<i64>, StoreError> {
-        let locked = sqlx::query(
-            "UPDATE cer_reports SET revision = revision WHERE conversation_space_id = $1",
+        sqlx::query_scalar(
+            "UPDATE cer_reports SET revision = revision WHERE conversation_space_id = $1 \
+             RETURNING revision",
         )
         .bind(id)
-        .execute(&mut **tx)
+        .fetch_optional(&mut **tx)
         .await
-        .in_store(self)?;
-        if locked.rows_affected() == 0 {
-            return Ok(None);
-        }
-        sqlx::query_scalar("SELECT revision FROM cer_reports WHERE conversation_space_id = $1")
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await
-            .in_store(self)
+        .in_store(self)
     }
 
     /// The newest stored revision of a call: its number and its text exactly as GoTo sent it.

@@ -144,6 +144,27 @@ fn peak_rss(pid: u32) -> u64 {
     kib * 1024
 }
 
+/// A simulator that places calls only when asked and adds analysis only when told.
+fn quiet_simulator() -> TestEnv {
+    TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: None,
+        ..SandboxConfig::default()
+    })
+}
+
+/// Adds a 30 MB field to the call's report (1.5 million 19-digit numbers); its new size.
+fn grow_to_30_mb(env: &TestEnv, id: &str) -> u64 {
+    let mut fields = serde_json::Map::new();
+    let element = serde_json::Value::from(1_234_567_890_123_456_789_u64);
+    fields.insert(
+        "z".into(),
+        serde_json::Value::Array(vec![element; 1_500_000]),
+    );
+    let served = env.sandbox.add_analysis(id, Some(fields)).unwrap();
+    serde_json::to_vec(&served).unwrap().len() as u64
+}
+
 /// A listener re-fetching a call whose report grew to 30 MB meanwhile stores and prints
 /// revision 2 for under three times its size over its peak before the re-fetch. The field is
 /// an array of 1.5 million 19-digit numbers, not of zeros: the simulator keeps its reports as
@@ -156,23 +177,11 @@ fn peak_rss(pid: u32) -> u64 {
 /// NDJSON line built as a copy of the report all lived at once with SQLite's record.
 #[test]
 fn a_listener_refetching_a_30_mb_report_costs_at_most_three_times_its_size() {
-    let env = TestEnv::with(SandboxConfig {
-        call_every: None,
-        analysis_delay: None,
-        ..SandboxConfig::default()
-    });
+    let env = quiet_simulator();
     let mut running = env.listen(&["--json", "--updates", "--refetch", "2s"]);
     let id = env.place_calls(1).remove(0);
     assert_eq!(running.stdout_lines(1, LIMIT).len(), 1, "the call printed");
-    let mut fields = serde_json::Map::new();
-    let element = serde_json::Value::from(1_234_567_890_123_456_789_u64);
-    fields.insert(
-        "z".into(),
-        serde_json::Value::Array(vec![element; 1_500_000]),
-    );
-    let served = env.sandbox.add_analysis(&id, Some(fields)).unwrap();
-    let size = serde_json::to_vec(&served).unwrap().len() as u64;
-    drop(served);
+    let size = grow_to_30_mb(&env, &id);
     let pid = running.child.id();
     let before = peak_rss(pid);
     let lines = running.stdout_until(LIMIT, |lines| !lines.is_empty());
@@ -209,11 +218,7 @@ fn a_listener_refetching_a_30_mb_report_costs_at_most_three_times_its_size() {
 /// more: the stored revision was read out through sqlx, copied on the way, then compared).
 #[test]
 fn an_unchanged_refetch_of_a_30_mb_report_reads_no_copy_of_the_stored_one() {
-    let env = TestEnv::with(SandboxConfig {
-        call_every: None,
-        analysis_delay: None,
-        ..SandboxConfig::default()
-    });
+    let env = quiet_simulator();
     let args = [
         "--json",
         "--updates",
@@ -226,15 +231,7 @@ fn an_unchanged_refetch_of_a_30_mb_report_reads_no_copy_of_the_stored_one() {
     let metrics = crate::probe::served_address(&running);
     let id = env.place_calls(1).remove(0);
     assert_eq!(running.stdout_lines(1, LIMIT).len(), 1, "the call printed");
-    let mut fields = serde_json::Map::new();
-    let element = serde_json::Value::from(1_234_567_890_123_456_789_u64);
-    fields.insert(
-        "z".into(),
-        serde_json::Value::Array(vec![element; 1_500_000]),
-    );
-    let served = env.sandbox.add_analysis(&id, Some(fields)).unwrap();
-    let size = serde_json::to_vec(&served).unwrap().len() as u64;
-    drop(served);
+    let size = grow_to_30_mb(&env, &id);
     let pid = running.child.id();
     let lines = running.stdout_until(LIMIT, |lines| !lines.is_empty());
     assert_eq!(lines.len(), 1, "revision 2 printed");
