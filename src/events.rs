@@ -69,8 +69,9 @@ pub enum ListenEvent {
         report: Report,
         /// Its revision number (2 for the first change).
         revision: i64,
-        /// The revision before it.
-        previous: String,
+        /// The revision before it, read back only for a renderer that describes the change
+        /// (`listen --updates` on a terminal): a big one costs several copies of it.
+        previous: Option<String>,
     },
     /// GoTo's Recording API says a recording (or a transcript) was uploaded (`listen
     /// --archive` with the notifications scope); the id is checked plain.

@@ -48,6 +48,7 @@ use crate::settings::{Settings, Sources};
 
 /// Runs cer with the process's arguments, environment and streams; returns the exit code.
 pub fn main() -> ExitCode {
+    service::memory::big_allocations_from_the_os();
     let world = World {
         sinks: Sinks::process(),
         terminals: Terminals::detect,

@@ -133,6 +133,7 @@ async fn start_workers(
         timing: RefetchTiming::scaled(scale, settings.rate),
         events: events.downgrade(),
         clock: clock.clone(),
+        describe_changes: settings.updates && !settings.json,
     };
     let delivery = Delivery {
         http: context.http_reaching(&urls)?,
@@ -440,7 +441,8 @@ fn print_data(
             let line = if settings.json {
                 json::compact(report.text())
             } else {
-                let line = revision_line(&report, revision, &previous, output.stdout_palette());
+                let previous = previous.as_deref();
+                let line = revision_line(&report, revision, previous, output.stdout_palette());
                 Cow::Owned(fit_delivery_line(&line, terminal_width(settings.columns)))
             };
             output.data_line(&line)?;

@@ -135,6 +135,7 @@ async fn refetch_due(
         timing: RefetchTiming::scaled(settings.time_scale, settings.rate),
         events,
         clock: Arc::new(SystemClock),
+        describe_changes: false,
     };
     loop {
         let now = Timestamp::now();

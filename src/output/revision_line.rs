@@ -9,19 +9,28 @@ use serde_json::value::RawValue;
 
 use crate::report::{Report, same_json, top_level_fields};
 
-/// One line for a new revision of a call already printed.
-pub fn revision_line(report: &Report, revision: i64, previous: &str, palette: Palette) -> String {
+/// One line for a new revision of a call already printed; without the revision before it
+/// (the store could not give it back), the line names no fields.
+pub fn revision_line(
+    report: &Report,
+    revision: i64,
+    previous: Option<&str>,
+    palette: Palette,
+) -> String {
     let short: String = terminal_safe(report.id()).chars().take(8).collect();
     let short = if short.is_empty() {
         "?".to_string()
     } else {
         short
     };
-    let changes = changes(previous, report.text()).describe();
-    format!(
-        "  {} {short} revision {revision}: {changes}",
-        palette.yellow("↻")
-    )
+    let arrow = palette.yellow("↻");
+    match previous {
+        Some(previous) => {
+            let changes = changes(previous, report.text()).describe();
+            format!("  {arrow} {short} revision {revision}: {changes}")
+        }
+        None => format!("  {arrow} {short} revision {revision}"),
+    }
 }
 
 /// The top-level fields `newer` added, changed and removed, from the two texts: each field
@@ -65,15 +74,29 @@ mod tests {
         let after = json!({"conversationSpaceId": "b6ad7073-be3a", "a": 2,
             "callReason": "billing", "aiAnalysis": {"sentiment": "POSITIVE"}});
         assert_eq!(
-            revision_line(&report(&after), 2, &before.to_string(), Palette::new(false)),
+            revision_line(
+                &report(&after),
+                2,
+                Some(&before.to_string()),
+                Palette::new(false)
+            ),
             "  ↻ b6ad7073 revision 2: added callReason, aiAnalysis; changed a; removed gone"
+        );
+    }
+
+    #[test]
+    fn without_the_revision_before_it_names_no_fields() {
+        let after = json!({"conversationSpaceId": "b6ad7073-be3a", "callReason": "billing"});
+        assert_eq!(
+            revision_line(&report(&after), 4, None, Palette::new(false)),
+            "  ↻ b6ad7073 revision 4"
         );
     }
 
     #[test]
     fn a_hostile_field_name_is_escaped() {
         let after = json!({"x\u{1b}[2J": 1});
-        let line = revision_line(&report(&after), 3, "{}", Palette::new(false));
+        let line = revision_line(&report(&after), 3, Some("{}"), Palette::new(false));
         assert!(!line.contains('\u{1b}'), "{line:?}");
     }
 }

@@ -6,7 +6,8 @@
 //! gives SQLite the report's own buffer and keeps the report alive until SQLite lets it go.
 //!
 //! Only cer's own connections know the function, and only directly in a statement (not in a
-//! trigger or a view), so a store file cannot make it run.
+//! trigger or a view), so a store file cannot make it run. The same registration adds
+//! `cer_json_digest` ([`super::stored_digest`]).
 
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void};
@@ -15,6 +16,7 @@ use std::sync::{Mutex, MutexGuard, Once, PoisonError};
 
 use libsqlite3_sys as ffi;
 
+use super::stored_digest;
 use crate::report::Report;
 
 /// The function's name as the SQL spells it.
@@ -45,7 +47,7 @@ pub(super) fn install() {
         if status != ffi::SQLITE_OK {
             // Every statement that names the function then fails with "no such function",
             // which the store reports like any other write error.
-            tracing::error!("cannot register cer_report_text with SQLite (code {status})");
+            tracing::error!("cannot register cer's SQL functions with SQLite (code {status})");
         }
     });
 }
@@ -85,22 +87,40 @@ unsafe extern "C" fn register(
     _error: *mut *mut c_char,
     _api: *const ffi::sqlite3_api_routines,
 ) -> c_int {
-    // SAFETY: SQLite passes the connection being opened; the name is a NUL-terminated constant;
-    // `read_text` has the signature of a scalar function and uses no application data.
-    unsafe {
-        ffi::sqlite3_create_function_v2(
-            db,
-            NAME.as_ptr(),
-            1,
-            ffi::SQLITE_UTF8 | ffi::SQLITE_DIRECTONLY,
-            std::ptr::null_mut(),
-            Some(read_text),
-            None,
-            None,
-            None,
-        )
+    let functions = [
+        (NAME, read_text as ScalarFunction, 0),
+        (
+            stored_digest::NAME,
+            stored_digest::digest_text,
+            ffi::SQLITE_DETERMINISTIC,
+        ),
+    ];
+    for (name, function, flags) in functions {
+        // SAFETY: SQLite passes the connection being opened; the name is a NUL-terminated
+        // constant; each function has the signature of a scalar one and uses no application data.
+        let status = unsafe {
+            ffi::sqlite3_create_function_v2(
+                db,
+                name.as_ptr(),
+                1,
+                ffi::SQLITE_UTF8 | ffi::SQLITE_DIRECTONLY | flags,
+                std::ptr::null_mut(),
+                Some(function),
+                None,
+                None,
+                None,
+            )
+        };
+        if status != ffi::SQLITE_OK {
+            return status;
+        }
     }
+    ffi::SQLITE_OK
 }
+
+/// What SQLite calls a scalar function with.
+type ScalarFunction =
+    unsafe extern "C" fn(*mut ffi::sqlite3_context, c_int, *mut *mut ffi::sqlite3_value);
 
 /// `cer_report_text(KEY)`: the text of the report handed under KEY, in the report's own buffer.
 /// SQLite calls `let_go` with the buffer's address when it no longer needs it.

@@ -24,6 +24,7 @@ mod retention;
 mod row;
 pub mod set_aside;
 mod steps;
+mod stored_digest;
 pub mod targets;
 
 use std::collections::HashMap;

@@ -9,7 +9,7 @@ use super::handed_text::HandedText;
 use super::outbox::{self, Queue};
 use super::row::{ReportRow, jsonb_text};
 use super::{Backend, InStore, Store, StoreError, Stored, refetch};
-use crate::report::{Report, same_json};
+use crate::report::{Report, json_digest, same_json};
 
 /// What storing a re-fetched report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +18,10 @@ pub enum Revised {
     Unchanged,
     /// A new revision was stored (and queued for delivery): print and deliver it.
     New {
-        /// Its number: 2 for the first change.
+        /// Its number: 2 for the first change. The one it replaces is not read out (a big one
+        /// costs several copies of it): [`Store::revision_text`] gives it when a person is
+        /// shown what changed.
         revision: i64,
-        /// The revision it replaces, as GoTo sent it.
-        previous: String,
     },
     /// The report is no longer stored (retention took it meanwhile): nothing to revise.
     NotStored,
@@ -51,25 +51,30 @@ pub struct StoredRevision {
 /// thread, so that a 30 MB comparison stalls nothing else.
 const COMPARE_INLINE_UP_TO: usize = 256 * 1024;
 
-/// Whether `report` says the same as the stored text, and that text back.
-async fn compared(stored: String, report: &Report) -> (String, bool) {
+/// `report`'s [`json_digest`], taken on a blocking thread when it is big.
+async fn digest_of(report: &Report) -> Option<i64> {
+    if report.text().len() <= COMPARE_INLINE_UP_TO {
+        return json_digest(report.text());
+    }
+    let theirs = report.clone();
+    match tokio::task::spawn_blocking(move || json_digest(theirs.text())).await {
+        Ok(digest) => digest,
+        // Cancelled as the runtime shuts down: digest here rather than guess.
+        Err(_) => json_digest(report.text()),
+    }
+}
+
+/// Whether `report` says the same as the stored text (PostgreSQL's, read out).
+async fn compared(stored: String, report: &Report) -> bool {
     if stored.len().max(report.text().len()) <= COMPARE_INLINE_UP_TO {
-        let same = same_json(&stored, report.text());
-        return (stored, same);
+        return same_json(&stored, report.text());
     }
     let stored = std::sync::Arc::new(stored);
-    let (theirs, new) = (std::sync::Arc::clone(&stored), report.clone());
-    let comparing = tokio::task::spawn_blocking(move || same_json(&theirs, new.text()));
-    let same = comparing.await;
-    // The blocking task has dropped its share by the time it answers.
-    let stored = std::sync::Arc::try_unwrap(stored).unwrap_or_else(|shared| (*shared).clone());
-    match same {
-        Ok(same) => (stored, same),
+    let (ours, theirs) = (std::sync::Arc::clone(&stored), report.clone());
+    match tokio::task::spawn_blocking(move || same_json(&ours, theirs.text())).await {
+        Ok(same) => same,
         // Cancelled as the runtime shuts down: compare here rather than guess.
-        Err(_) => {
-            let same = same_json(&stored, report.text());
-            (stored, same)
-        }
+        Err(_) => same_json(&stored, report.text()),
     }
 }
 
@@ -153,10 +158,13 @@ impl Store {
         }
         // Compared before the write lock is taken: comparing a 30 MB report takes a while, and
         // every live call's write waits for that lock.
-        let Some(newest) = self.newest_revision(id).await? else {
+        let digest = digest_of(report).await;
+        let mut tx = self.pool.begin().await.in_store(self)?;
+        let newest = self.newest_compared_in(&mut tx, id, report, digest).await?;
+        tx.commit().await.in_store(self)?;
+        let Some((number, same)) = newest else {
             return Ok(Revised::NotStored);
         };
-        let (previous, same) = compared(newest.text, report).await;
         if same {
             return Ok(Revised::Unchanged);
         }
@@ -170,27 +178,50 @@ impl Store {
             tx.rollback().await.in_store(self)?;
             return Ok(Revised::NotStored);
         };
-        let previous = if revision == newest.number {
-            previous
-        } else {
+        if revision != number {
             // Another listener stored a revision meanwhile: compare with that one (rare).
-            let Some((_, text)) = self.newest_in(&mut tx, id).await? else {
+            let newest = self.newest_compared_in(&mut tx, id, report, digest).await?;
+            if newest.is_none_or(|(_, same)| same) {
                 tx.rollback().await.in_store(self)?;
-                return Ok(Revised::NotStored);
-            };
-            if same_json(&text, report.text()) {
-                tx.rollback().await.in_store(self)?;
-                return Ok(Revised::Unchanged);
+                return Ok(newest.map_or(Revised::NotStored, |_| Revised::Unchanged));
             }
-            text
-        };
+        }
         let revision = revision + 1;
         self.insert_revision(&mut tx, id, revision, &row.report, now)
             .await?;
         self.update_row(&mut tx, &row, revision, now).await?;
         outbox::supersede_and_enqueue(self, &mut tx, id, revision, now).await?;
         tx.commit().await.in_store(self)?;
-        Ok(Revised::New { revision, previous })
+        Ok(Revised::New { revision })
+    }
+
+    /// The call's newest revision number and whether `report` (whose [`json_digest`] is
+    /// `digest`) says the same as that revision; `None` when the call is not stored. SQLite
+    /// digests the stored text where it lies (`cer_json_digest`); PostgreSQL's is read out.
+    async fn newest_compared_in(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        id: &str,
+        report: &Report,
+        digest: Option<i64>,
+    ) -> Result<Option<(i64, bool)>, StoreError> {
+        if self.backend == Backend::Postgres {
+            let Some((number, text)) = self.newest_in(tx, id).await? else {
+                return Ok(None);
+            };
+            return Ok(Some((number, compared(text, report).await)));
+        }
+        // A report stored before revisions were kept has no revision row: its own text.
+        let newest: Option<(i64, Option<i64>)> = sqlx::query_as(
+            "SELECT r.revision, cer_json_digest(COALESCE(v.report, r.report)) FROM cer_reports r \
+             LEFT JOIN cer_report_revisions v ON v.conversation_space_id = r.conversation_space_id \
+             AND v.revision = r.revision WHERE r.conversation_space_id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+        .in_store(self)?;
+        Ok(newest.map(|(number, stored)| (number, stored.is_some() && stored == digest)))
     }
 
     /// Whether the call's newest revision is `report`'s text byte for byte; `None` when the
@@ -227,6 +258,22 @@ impl Store {
         tx: &mut Transaction<'_, Any>,
         id: &str,
     ) -> Result<Option<i64>, StoreError> {
+        if self.backend == Backend::Sqlite {
+            // Any write statement takes SQLite's write lock, one that changes no row too.
+            // Rewriting the call's row would read its report back whole (30 MB of a 30 MB
+            // report) only to write it again.
+            sqlx::query("UPDATE cer_reports SET revision = revision WHERE 0")
+                .execute(&mut **tx)
+                .await
+                .in_store(self)?;
+            return sqlx::query_scalar(
+                "SELECT revision FROM cer_reports WHERE conversation_space_id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .in_store(self);
+        }
         sqlx::query_scalar(
             "UPDATE cer_reports SET revision = revision WHERE conversation_space_id = $1 \
              RETURNING revision",
@@ -243,6 +290,27 @@ impl Store {
         let newest = self.newest_in(&mut tx, id).await?;
         tx.commit().await.in_store(self)?;
         Ok(newest.map(|(number, text)| NewestRevision { number, text }))
+    }
+
+    /// One revision's text exactly as GoTo sent it; `None` when the call or that revision is
+    /// not stored (any more).
+    pub async fn revision_text(&self, id: &str, number: i64) -> Result<Option<String>, StoreError> {
+        let sql = match self.backend {
+            Backend::Sqlite => {
+                "SELECT report FROM cer_report_revisions \
+                 WHERE conversation_space_id = $1 AND revision = $2"
+            }
+            Backend::Postgres => {
+                "SELECT exact FROM cer_report_revisions \
+                 WHERE conversation_space_id = $1 AND revision = $2"
+            }
+        };
+        sqlx::query_scalar(sql)
+            .bind(id)
+            .bind(number)
+            .fetch_optional(&self.pool)
+            .await
+            .in_store(self)
     }
 
     /// Every revision of a call, oldest first.

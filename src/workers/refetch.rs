@@ -69,6 +69,9 @@ pub struct Refetcher {
     pub events: mpsc::WeakSender<ListenEvent>,
     /// What time it is for the schedule: the engine's clock, so tests can place "now".
     pub clock: Arc<dyn Clock>,
+    /// Whether the renderer describes what each revision changed: its event then carries
+    /// the revision before it, read back from the store.
+    pub describe_changes: bool,
 }
 
 impl Refetcher {
@@ -137,10 +140,11 @@ impl Refetcher {
             .store_revision(id, &report, &queue, self.clock.now())
             .await
         {
-            Ok(Revised::New { revision, previous }) => {
+            Ok(Revised::New { revision }) => {
                 if !self.handoff.targets.is_empty() {
                     self.handoff.wake.notify_waiters();
                 }
+                let previous = self.previous(id, revision).await;
                 let event = ListenEvent::Revision {
                     report,
                     revision,
@@ -158,6 +162,21 @@ impl Refetcher {
             }
             Err(err) => {
                 tracing::info!("cannot store a re-fetch of {}: {err}", id);
+                None
+            }
+        }
+    }
+
+    /// The revision before `revision`, when the renderer describes changes; a store that
+    /// fails to give it only makes the line shorter.
+    async fn previous(&self, id: &str, revision: i64) -> Option<String> {
+        if !self.describe_changes {
+            return None;
+        }
+        match self.store.revision_text(id, revision - 1).await {
+            Ok(previous) => previous,
+            Err(err) => {
+                tracing::info!("cannot read revision {} of {id} back: {err}", revision - 1);
                 None
             }
         }
@@ -312,6 +331,7 @@ mod tests {
                 timing: RefetchTiming::scaled(TimeScale::default(), 10),
                 events: mpsc::channel(1).0.downgrade(),
                 clock: at("2026-01-01T10:06:00Z"),
+                describe_changes: false,
             },
             claimed_at: tokio::time::Instant::now(),
         };

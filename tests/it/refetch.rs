@@ -93,6 +93,27 @@ fn first_line(running: &mut Running) -> String {
     lines[0].clone()
 }
 
+/// On a terminal, `--updates` names the fields a revision added: the revision before it is
+/// read back from the store for that line (only for it: with `--json` it is never read).
+#[test]
+fn updates_on_a_terminal_name_the_fields_the_revision_added() {
+    let env = env();
+    let args = ["--updates", "--color", "never", "--refetch", POINT];
+    let mut running = env.listen_with(&args, |command| {
+        command.env("CER_FORCE_TTY", "stdout");
+    });
+    let id = env.place_calls(1).remove(0);
+    first_line(&mut running);
+    add_analysis(&env, &id);
+    let line = first_line(&mut running);
+    running.stop();
+    let short = &id[..8];
+    assert_eq!(
+        line,
+        format!("  ↻ {short} revision 2: added callReason, aiAnalysis")
+    );
+}
+
 #[test]
 fn a_report_enriched_after_its_first_fetch_becomes_revision_2_and_updates_prints_it() {
     let env = env();

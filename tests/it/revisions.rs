@@ -82,13 +82,13 @@ fn a_changed_refetch_is_revision_2_with_revision_1_kept_exactly() {
             )
             .await
             .unwrap();
+        assert_eq!(revised, Revised::New { revision: 2 });
         assert_eq!(
-            revised,
-            Revised::New {
-                revision: 2,
-                previous: first.to_string()
-            }
+            store.revision_text("r1", 1).await.unwrap(),
+            Some(first.to_string()),
+            "the revision it replaced, read back"
         );
+        assert_eq!(store.revision_text("r1", 3).await.unwrap(), None);
         let revisions = store.revisions("r1").await.unwrap();
         assert_eq!(revisions.len(), 2);
         assert_eq!(
