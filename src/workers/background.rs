@@ -1,9 +1,9 @@
 //! A thread for work nobody waits on (a listener's recordings being downloaded, hashed and
 //! written), with a runtime of its own, that asks the OS to run it only when nothing else
 //! wants the CPU: on Linux `SCHED_IDLE` and the idle I/O class, as `nice` and `ionice` would,
-//! so that the kernel runs a live report's threads the moment they wake, ahead of it. Tasks
-//! and blocking threads it starts inherit both; so do the connections its requests open,
-//! which is why work sent here must use clients of its own, never the live path's.
+//! so that the kernel runs a live report's threads the moment they wake, ahead of it. The
+//! blocking threads it starts inherit both. A connection its requests open is driven by its
+//! runtime from then on, so work sent here uses clients of its own, never the live path's.
 
 use std::future::Future;
 use std::pin::Pin;

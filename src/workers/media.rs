@@ -213,6 +213,7 @@ impl Archiver<'_> {
         }
     }
 
+    /// The bytes at `address` into the archive: on the background thread when there is one.
     async fn store_recording(
         &self,
         address: Url,
@@ -222,12 +223,12 @@ impl Archiver<'_> {
         let live = self.live.cloned();
         let Some(apart) = self.apart else {
             let http = self.api.http();
-            return store_recording(http, self.archive, address, (id, folder), live).await;
+            return stream_recording(http, self.archive, address, (id, folder), live).await;
         };
         let (http, archive) = (apart.storage.clone(), apart.archive.clone());
         let (id, folder) = (id.clone(), folder.to_string());
         let work =
-            async move { store_recording(&http, &archive, address, (&id, &folder), live).await };
+            async move { stream_recording(&http, &archive, address, (&id, &folder), live).await };
         let stopped = || ArchiveError::Failed {
             archive: apart.archive.shown(),
             reason: "its thread stopped".to_string(),
@@ -261,7 +262,7 @@ impl Archiver<'_> {
 
 /// A recording's bytes from the storage host at `address` into the archive, hashed on the
 /// way, as recording `id` of `folder`; between two chunks it gives way to `live` work.
-async fn store_recording(
+async fn stream_recording(
     http: &reqwest::Client,
     archive: &Archive,
     address: Url,
