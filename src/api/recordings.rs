@@ -212,8 +212,11 @@ pub async fn download_recording(
 ) -> Result<Download, RecordingError> {
     let mut refused = false;
     loop {
-        let token = content_token(api, id).await?;
-        match open_content(api, id, &token, limit).await {
+        let opened = match recording_address(api, id).await {
+            Ok(address) => open_recording(api.http(), address, limit).await,
+            Err(err) => Err(err),
+        };
+        match opened {
             Err(RecordingError::TokenRefused) if !refused => {
                 tracing::debug!(recording = %id, "download token refused; asking for a new one");
                 refused = true;
@@ -223,12 +226,10 @@ pub async fn download_recording(
     }
 }
 
-async fn open_content(
-    api: &ApiClient,
-    id: &MediaId,
-    token: &Secret,
-    limit: u64,
-) -> Result<Download, RecordingError> {
+/// Where the audio of recording `id` is now: a new download token, and the address GoTo
+/// redirects it to (a secret: it may carry a signature). Only this part talks to GoTo.
+pub async fn recording_address(api: &ApiClient, id: &MediaId) -> Result<Url, RecordingError> {
+    let token = content_token(api, id).await?;
     let path = format!(
         "/recording/v1/recordings/{id}/content/{}",
         percent_encoding::utf8_percent_encode(token.expose(), PATH_SEGMENT)
@@ -245,8 +246,17 @@ async fn open_content(
         } => RecordingError::TokenRefused,
         other => RecordingError::Api(other),
     })?;
-    let location = redirect_target(api, response.location.as_ref())?;
-    let answer = follow(api.http(), location).await?;
+    redirect_target(api, response.location.as_ref())
+}
+
+/// Opens the audio at `address` (from [`recording_address`]) with `http`, which sends no
+/// `Authorization` header: the storage host never sees GoTo's bearer token.
+pub async fn open_recording(
+    http: &reqwest::Client,
+    address: Url,
+    limit: u64,
+) -> Result<Download, RecordingError> {
+    let answer = follow(http, address).await?;
     Download::new(answer, limit)
 }
 

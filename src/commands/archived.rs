@@ -16,6 +16,8 @@ use crate::errors::NeedsRecordingScope;
 use crate::settings::archive::ArchiveSettings;
 use crate::store::Store;
 use crate::store::media::MediaKind;
+use crate::workers::background::Background;
+use crate::workers::media::Apart;
 
 /// `--archive` needs `recording.v1.read`: exit 4 naming `cer login --recordings` before
 /// anything starts, rather than a failure on every download. A token of unknown scopes
@@ -39,6 +41,35 @@ pub(super) async fn require_recording_read(
 
 /// Opens the archive the settings name (reading only: nothing is checked of the login).
 pub(super) fn open(settings: &ArchiveSettings, context: &Context) -> anyhow::Result<Archive> {
+    open_with(settings, context, |urls| context.http_reaching(urls))
+}
+
+/// A listener's thread for its recordings (`workers::background`), with clients whose
+/// connections are its own; none when it cannot start (the recordings are then archived
+/// beside the live work, as `sync` does).
+pub(super) fn apart(settings: &ArchiveSettings, context: &Context) -> Option<Apart> {
+    match start_apart(settings, context) {
+        Ok(apart) => Some(apart),
+        Err(err) => {
+            tracing::debug!("recordings are archived on the listener's threads: {err:#}");
+            None
+        }
+    }
+}
+
+fn start_apart(settings: &ArchiveSettings, context: &Context) -> anyhow::Result<Apart> {
+    Ok(Apart {
+        storage: context.http_apart(&[])?,
+        archive: open_with(settings, context, |urls| context.http_apart(urls))?,
+        thread: Background::start()?,
+    })
+}
+
+fn open_with(
+    settings: &ArchiveSettings,
+    context: &Context,
+    reaching: impl FnOnce(&[String]) -> anyhow::Result<reqwest::Client>,
+) -> anyhow::Result<Archive> {
     // A folder needs no client: building one for an https endpoint reads and parses every
     // root certificate of the platform (over a hundred files), for nothing.
     let http = match &settings.location {
@@ -48,7 +79,7 @@ pub(super) fn open(settings: &ArchiveSettings, context: &Context) -> anyhow::Res
                 Some(endpoint) => endpoint.to_string(),
                 None => format!("https://s3.{}.amazonaws.com", settings.s3.region),
             };
-            context.http_reaching(&[endpoint])?
+            reaching(&[endpoint])?
         }
     };
     Ok(Archive::open(&settings.location, &settings.s3, http)?)

@@ -134,6 +134,23 @@ impl Context {
         client_reaching(self.access.proxy.as_ref(), &urls)
     }
 
+    /// A client like [`Context::http_reaching`]'s with connections of its own, for work on
+    /// another runtime: a connection is driven by the runtime that opened it, so one opened
+    /// there must never serve this runtime's requests from a shared pool.
+    pub fn http_apart(&self, urls: &[String]) -> anyhow::Result<reqwest::Client> {
+        let bases = [
+            self.access.api_base.as_str(),
+            self.access.auth_base.as_str(),
+        ];
+        let urls: Vec<&str> = urls.iter().map(String::as_str).collect();
+        let reaching = if needs_tls(&bases) || !needs_tls(&urls) {
+            &bases[..]
+        } else {
+            &urls[..]
+        };
+        client_reaching(self.access.proxy.as_ref(), reaching)
+    }
+
     /// The OAuth client; needs `OAUTH_CLIENT_ID` and `OAUTH_CLIENT_SECRET`.
     pub fn oauth(&self) -> Result<OAuthClient, UsageError> {
         let access = &self.access;

@@ -33,6 +33,7 @@ use crate::store::Store;
 use crate::target::ForwardTarget;
 use crate::workers::archive::{Announced, ArchiveTiming, ArchiveWorker};
 use crate::workers::delivery::{Delivery, DeliveryTiming};
+use crate::workers::media::Apart;
 use crate::workers::refetch::{RefetchTiming, Refetcher};
 
 /// How often the store's health and the outbox's size are looked at for the service view.
@@ -151,7 +152,8 @@ async fn start_workers(
     }
     let announce = archive.map(|archive| {
         let timing = ArchiveTiming::scaled(scale, settings.forward_for);
-        let (worker, announce) = start_archiving(archive, &refetcher, service, timing);
+        let apart = (settings.archive.as_ref()).and_then(|a| super::archived::apart(a, context));
+        let (worker, announce) = start_archiving((archive, apart), &refetcher, service, timing);
         tasks.push(worker.spawn(stop.clone()));
         announce
     });
@@ -256,10 +258,11 @@ fn announced(event: &ListenEvent) -> Option<Announced> {
     }
 }
 
-/// The archive worker (`--archive`), sharing the re-fetcher's API client, store and pace,
-/// and the sender the renderer announces stored reports and notifications with.
+/// The archive worker (`--archive`), sharing the re-fetcher's API client, store and pace
+/// (its recordings' bytes moved `apart`), and the sender the renderer announces stored
+/// reports and notifications with.
 fn start_archiving(
-    archive: Archive,
+    (archive, apart): (Archive, Option<Apart>),
     refetcher: &Refetcher,
     service: &Service,
     timing: ArchiveTiming,
@@ -273,6 +276,7 @@ fn start_archiving(
         service: service.clone(),
         announced,
         refetcher: refetcher.clone(),
+        apart,
     };
     (worker, announce)
 }

@@ -194,6 +194,7 @@ impl Job<'_> {
             api: self.api,
             archive: self.archive,
             live: None,
+            apart: None,
         }
     }
 

@@ -15,7 +15,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::lease_loop::{self, Leased, Rest};
-use super::media::{ArchiveStop, Archiver, Attempt, Backoff, folder_of};
+use super::media::{Apart, ArchiveStop, Archiver, Attempt, Backoff, folder_of};
 use super::refetch::Refetcher;
 use crate::api::ApiClient;
 use crate::archive::Archive;
@@ -93,6 +93,8 @@ pub struct ArchiveWorker {
     pub announced: mpsc::UnboundedReceiver<Announced>,
     /// Fetches a notified recording's call once, within the session's pace.
     pub refetcher: Refetcher,
+    /// Where recordings are downloaded and written; none: beside the live work.
+    pub apart: Option<Apart>,
 }
 
 /// What the worker remembers between rounds.
@@ -290,6 +292,7 @@ impl ArchiveWorker {
             api: &self.api,
             archive: &self.archive,
             live: Some(&self.refetcher.handoff.live),
+            apart: self.apart.as_ref(),
         }
     }
 

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use jiff::{SignedDuration, Timestamp};
+use url::Url;
 
+use super::background::Background;
 use crate::api::ApiClient;
 use crate::api::recordings::{
-    MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording, fetch_transcript,
+    MAX_RECORDING_BYTES, MediaId, RecordingError, fetch_transcript, open_recording,
+    recording_address,
 };
 use crate::archive::layout::{folder_at, recording_key, report_key, transcript_key};
 use crate::archive::wanted::named_media;
@@ -111,6 +114,22 @@ pub struct Archiver<'a> {
     /// The listener's live report work, which a recording's download gives way to between
     /// chunks (none for `sync`: nothing live waits there).
     pub live: Option<&'a LiveWork>,
+    /// Where a listener's recordings are downloaded and written (none for `sync`: here).
+    pub apart: Option<&'a Apart>,
+}
+
+/// A listener's recordings downloaded, hashed and written on the background thread, with an
+/// HTTP client and an archive whose connections are that thread's alone: a connection is
+/// driven by the runtime that opened it, and the live path's must never wait on this one.
+#[derive(Debug, Clone)]
+pub struct Apart {
+    /// The thread.
+    pub thread: Background,
+    /// Reaches the storage hosts GoTo redirects to. GoTo's own API (the download token and
+    /// the redirect) is asked on the caller's runtime, with the caller's client and tokens.
+    pub storage: reqwest::Client,
+    /// The archive, with connections (an S3 endpoint's) of its own.
+    pub archive: Archive,
 }
 
 /// The longest a download holds its next chunk for live work.
@@ -178,31 +197,47 @@ impl Archiver<'_> {
         }
     }
 
+    /// The address from GoTo here, the bytes apart; a token the storage host refused is
+    /// replaced by a new one, once.
     async fn archive_recording(&self, id: &MediaId, folder: &str) -> Result<MediaOutcome, Failure> {
-        let download = download_recording(self.api, id, MAX_RECORDING_BYTES).await?;
-        let content_type = download.content_type.clone();
-        let key = recording_key(folder, id, &content_type);
+        let mut refused = false;
+        loop {
+            let address = recording_address(self.api, id).await?;
+            match self.store_recording(address, id, folder).await {
+                Err(Failure::Recording(RecordingError::TokenRefused)) if !refused => {
+                    tracing::debug!(recording = %id, "download token refused; asking for a new one");
+                    refused = true;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The bytes at `address` into the archive: on the background thread when there is one.
+    async fn store_recording(
+        &self,
+        address: Url,
+        id: &MediaId,
+        folder: &str,
+    ) -> Result<MediaOutcome, Failure> {
         let live = self.live.cloned();
-        let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
-            (download, live),
-            |(mut download, live)| async move {
-                if let Some(live) = &live {
-                    live.until_idle(GIVE_WAY_AT_MOST).await;
-                }
-                match download.chunk().await {
-                    Ok(Some(chunk)) => Ok(Some((chunk, (download, live)))),
-                    Ok(None) => Ok(None),
-                    Err(err) => Err(std::io::Error::other(err)),
-                }
-            },
-        ));
-        let archived = self.archive.put(&key, &content_type, chunks).await?;
-        Ok(MediaOutcome::Archived {
-            object_key: archived.key,
-            bytes: archived.bytes,
-            sha256: archived.sha256,
-            content_type,
-        })
+        let Some(apart) = self.apart else {
+            let http = self.api.http();
+            return stream_recording(http, self.archive, address, (id, folder), live).await;
+        };
+        let (http, archive) = (apart.storage.clone(), apart.archive.clone());
+        let (id, folder) = (id.clone(), folder.to_string());
+        let work =
+            async move { stream_recording(&http, &archive, address, (&id, &folder), live).await };
+        let stopped = || ArchiveError::Failed {
+            archive: apart.archive.shown(),
+            reason: "its thread stopped".to_string(),
+        };
+        apart
+            .thread
+            .run(work)
+            .await
+            .unwrap_or_else(|| Err(stopped().into()))
     }
 
     async fn archive_transcript(
@@ -223,6 +258,40 @@ impl Archiver<'_> {
             content_type: content_type.to_string(),
         })
     }
+}
+
+/// A recording's bytes from the storage host at `address` into the archive, hashed on the
+/// way, as recording `id` of `folder`; between two chunks it gives way to `live` work.
+async fn stream_recording(
+    http: &reqwest::Client,
+    archive: &Archive,
+    address: Url,
+    (id, folder): (&MediaId, &str),
+    live: Option<LiveWork>,
+) -> Result<MediaOutcome, Failure> {
+    let download = open_recording(http, address, MAX_RECORDING_BYTES).await?;
+    let content_type = download.content_type.clone();
+    let key = recording_key(folder, id, &content_type);
+    let chunks: Chunks<'static> = Box::pin(futures_util::stream::try_unfold(
+        (download, live),
+        |(mut download, live)| async move {
+            if let Some(live) = &live {
+                live.until_idle(GIVE_WAY_AT_MOST).await;
+            }
+            match download.chunk().await {
+                Ok(Some(chunk)) => Ok(Some((chunk, (download, live)))),
+                Ok(None) => Ok(None),
+                Err(err) => Err(std::io::Error::other(err)),
+            }
+        },
+    ));
+    let archived = archive.put(&key, &content_type, chunks).await?;
+    Ok(MediaOutcome::Archived {
+        object_key: archived.key,
+        bytes: archived.bytes,
+        sha256: archived.sha256,
+        content_type,
+    })
 }
 
 /// Why archiving stops altogether: the same answer would come for every object.

@@ -161,6 +161,47 @@ fn listen_archive_with_refetch_off_archives_what_the_first_revision_names() {
 
 /// A stored login whose token GoTo granted `recording.v1.read` but not the recording
 /// notifications (an OAuth client without that scope): written as `cer login` leaves it.
+/// Each of process `pid`'s threads: its name and scheduling policy (`/proc`, field 41).
+#[cfg(target_os = "linux")]
+fn thread_policies(pid: u32) -> Vec<(String, String)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("/proc");
+    let mut threads = Vec::new();
+    for task in tasks {
+        let path = task.expect("a task").path();
+        let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // Fields after the `(comm)` start at the third.
+        let after = stat.rsplit_once(')').map_or("", |(_, after)| after);
+        let policy = after.split_whitespace().nth(38).unwrap_or("").to_string();
+        threads.push((name.trim_end().to_string(), policy));
+    }
+    threads
+}
+
+/// The recording is archived on the thread that asks to run only when nothing else wants the
+/// CPU (SCHED_IDLE, policy 5); every other thread, the live path's, keeps the usual policy.
+#[cfg(target_os = "linux")]
+#[test]
+fn listen_archive_archives_on_an_idle_priority_thread_and_nothing_else_is_lowered() {
+    let env = env();
+    let (running, root, call, _) = one_recorded_call(&env, "off");
+    wait_for_files(&call_folder(&root, &call), 3);
+    let threads = thread_policies(running.child.id());
+    let (_, stderr) = running.stop();
+    let archive: Vec<_> = threads.iter().filter(|(n, _)| n == "cer-archive").collect();
+    assert!(
+        !archive.is_empty() && archive.iter().all(|(_, policy)| policy == "5"),
+        "{threads:?}\nstderr:\n{}",
+        stderr.join("\n")
+    );
+    let others = threads.iter().filter(|(n, _)| n != "cer-archive");
+    assert!(others.clone().count() > 2, "{threads:?}");
+    assert!(
+        others.clone().all(|(_, policy)| policy == "0"),
+        "{threads:?}"
+    );
+}
+
 fn log_in_with_recording_read_only(env: &TestEnv) {
     env.login();
     let scopes = "cr.v1.read call-events.v1.notifications.manage recording.v1.read";

@@ -1,0 +1,171 @@
+//! A thread for work nobody waits on (a listener's recordings being downloaded, hashed and
+//! written), with a runtime of its own, that asks the OS to run it only when nothing else
+//! wants the CPU: on Linux `SCHED_IDLE` and the idle I/O class, as `nice` and `ionice` would,
+//! so that the kernel runs a live report's threads the moment they wake, ahead of it. The
+//! blocking threads it starts inherit both. A connection its requests open is driven by its
+//! runtime from then on, so work sent here uses clients of its own, never the live path's.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::sync::{mpsc, oneshot};
+
+/// The name the thread carries (in `top -H`, `/proc/PID/task/*/comm`).
+pub const THREAD_NAME: &str = "cer-archive";
+
+type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The handle to the background thread: it runs what it is given until the last handle
+/// goes.
+#[derive(Debug, Clone)]
+pub struct Background {
+    jobs: mpsc::UnboundedSender<Job>,
+}
+
+impl Background {
+    /// Starts the thread, which lowers its own priority before it runs anything.
+    pub fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name(THREAD_NAME)
+            .build()?;
+        let (jobs, mut received) = mpsc::unbounded_channel::<Job>();
+        std::thread::Builder::new()
+            .name(THREAD_NAME.to_string())
+            .spawn(move || {
+                lower_own_priority();
+                runtime.block_on(async move {
+                    while let Some(job) = received.recv().await {
+                        tokio::spawn(job);
+                    }
+                });
+            })?;
+        Ok(Self { jobs })
+    }
+
+    /// Runs `work` on the thread and hands back what it came to; `None` when the thread is
+    /// gone. Dropping the future this returns drops `work` too, as if it ran here.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> Option<T> {
+        let (done, result) = oneshot::channel();
+        let job = async move {
+            let mut done = done;
+            tokio::select! {
+                out = work => { let _ = done.send(out); }
+                () = done.closed() => {}
+            }
+        };
+        self.jobs.send(Box::pin(job)).ok()?;
+        result.await.ok()
+    }
+}
+
+/// `SCHED_IDLE` for the CPU, the idle class for I/O; a refusal is not worth stopping for:
+/// the work then runs as any other thread does.
+#[cfg(target_os = "linux")]
+fn lower_own_priority() {
+    // SAFETY: both calls take plain integers (and a pointer to a parameter struct that lives
+    // across the call) and change only the calling thread's scheduling.
+    let param = libc::sched_param { sched_priority: 0 };
+    if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &raw const param) } != 0 {
+        let err = std::io::Error::last_os_error();
+        tracing::debug!("cannot give the archive thread SCHED_IDLE ({err}); nice 19 instead");
+        // SAFETY: as above; 0 is the calling thread.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 19) } != 0 {
+            let err = std::io::Error::last_os_error();
+            tracing::debug!("cannot lower the archive thread's priority: {err}");
+        }
+    }
+    // SAFETY: as above; 0 is the calling thread.
+    if unsafe { libc::syscall(libc::SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_IDLE) } != 0 {
+        let err = std::io::Error::last_os_error();
+        tracing::debug!("cannot give the archive thread the idle I/O class: {err}");
+    }
+}
+
+/// Elsewhere the thread runs at the usual priority: the same layout, no promise.
+#[cfg(not(target_os = "linux"))]
+fn lower_own_priority() {}
+
+/// `ioprio_set`'s "which": a thread (linux/ioprio.h).
+#[cfg(target_os = "linux")]
+const IOPRIO_WHO_PROCESS: libc::c_int = 1;
+/// The idle class (3) in the class bits (13 and up), level 0.
+#[cfg(target_os = "linux")]
+const IOPRIO_IDLE: libc::c_int = 3 << 13;
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    /// The calling thread's CPU policy and I/O priority.
+    fn own_priority() -> (libc::c_int, libc::c_long) {
+        // SAFETY: plain integers; 0 is the calling thread.
+        let policy = unsafe { libc::sched_getscheduler(0) };
+        let io = unsafe { libc::syscall(libc::SYS_ioprio_get, IOPRIO_WHO_PROCESS, 0) };
+        (policy, io)
+    }
+
+    /// The policy of each of this process's threads named `name`, from `/proc`.
+    fn policies_of_threads_named(name: &str) -> Vec<String> {
+        let tasks = std::fs::read_dir("/proc/self/task").unwrap();
+        let mut policies = Vec::new();
+        for task in tasks {
+            let path = task.unwrap().path();
+            let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if comm.trim_end() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+            // After the `(comm)`: field 3 is the state, field 41 the policy.
+            let after = stat.rsplit_once(')').map_or("", |(_, after)| after);
+            policies.push(after.split_whitespace().nth(38).unwrap_or("").to_string());
+        }
+        policies
+    }
+
+    #[tokio::test]
+    async fn the_thread_and_its_blocking_work_run_at_idle_priority() {
+        let idle_io = libc::c_long::from(IOPRIO_IDLE);
+        let background = Background::start().unwrap();
+        let (there, blocking) = background
+            .run(async {
+                let blocking = tokio::task::spawn_blocking(own_priority).await.unwrap();
+                (own_priority(), blocking)
+            })
+            .await
+            .unwrap();
+        assert_eq!(there, (libc::SCHED_IDLE, idle_io));
+        assert_eq!(blocking, (libc::SCHED_IDLE, idle_io));
+        let idle = libc::SCHED_IDLE.to_string();
+        let named = policies_of_threads_named(THREAD_NAME);
+        assert!(
+            !named.is_empty() && named.iter().all(|p| *p == idle),
+            "{named:?}"
+        );
+        // The test's own thread, like the live path's, is untouched.
+        assert_eq!(own_priority().0, libc::SCHED_OTHER);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_wait_drops_the_work() {
+        let background = Background::start().unwrap();
+        let (started, running) = oneshot::channel::<()>();
+        let (mut kept, gone) = oneshot::channel::<()>();
+        // The work waits on `gone` for ever: only dropping it closes `kept`.
+        let waiting = tokio::spawn(async move {
+            background
+                .run(async move {
+                    let _ = started.send(());
+                    let _ = gone.await;
+                })
+                .await
+        });
+        running.await.unwrap();
+        waiting.abort();
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(5), kept.closed());
+        closed.await.unwrap();
+    }
+}
