@@ -18,7 +18,9 @@ pub fn same_json(a: &str, b: &str) -> bool {
 
 /// A digest of what a JSON document says (as [`same_json`] compares: field order and whitespace
 /// aside), as the signed integer SQLite returns; `None` for a text that is not JSON. The store
-/// digests a stored revision where it lies instead of reading it out.
+/// digests a stored revision where it lies instead of reading it out. Digests are compared
+/// within one process and never stored: `DefaultHasher`'s algorithm may change between Rust
+/// releases.
 pub fn json_digest(text: &str) -> Option<i64> {
     digest(text).map(|digest| i64::from_ne_bytes(digest.to_ne_bytes()))
 }

@@ -15,7 +15,9 @@ pub(crate) async fn give_back_freed_memory() {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        release_free_heap_pages();
+        // On a blocking thread: malloc_trim locks every arena in turn, the archive thread's
+        // too, which at idle priority may hold its lock while it waits for a core.
+        let _ = tokio::task::spawn_blocking(release_free_heap_pages).await;
     }
 }
 

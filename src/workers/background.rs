@@ -108,43 +108,34 @@ mod tests {
         (policy, io)
     }
 
-    /// The policy of each of this process's threads named `name`, from `/proc`.
-    fn policies_of_threads_named(name: &str) -> Vec<String> {
-        let tasks = std::fs::read_dir("/proc/self/task").unwrap();
-        let mut policies = Vec::new();
-        for task in tasks {
-            let path = task.unwrap().path();
-            let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
-            if comm.trim_end() != name {
-                continue;
-            }
-            let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
-            // After the `(comm)`: field 3 is the state, field 41 the policy.
-            let after = stat.rsplit_once(')').map_or("", |(_, after)| after);
-            policies.push(after.split_whitespace().nth(38).unwrap_or("").to_string());
-        }
-        policies
+    /// Thread `tid`'s name and scheduling policy, from `/proc` (as `top -H` reads them).
+    fn name_and_policy_of(tid: libc::pid_t) -> (String, String) {
+        let path = std::path::PathBuf::from(format!("/proc/self/task/{tid}"));
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        let stat = std::fs::read_to_string(path.join("stat")).unwrap_or_default();
+        // After the `(comm)`: field 3 is the state, field 41 the policy.
+        let after = stat.rsplit_once(')').map_or("", |(_, after)| after);
+        let policy = after.split_whitespace().nth(38).unwrap_or("").to_string();
+        (comm.trim_end().to_string(), policy)
     }
 
     #[tokio::test]
     async fn the_thread_and_its_blocking_work_run_at_idle_priority() {
         let idle_io = libc::c_long::from(IOPRIO_IDLE);
         let background = Background::start().unwrap();
-        let (there, blocking) = background
+        let (there, blocking, tid) = background
             .run(async {
                 let blocking = tokio::task::spawn_blocking(own_priority).await.unwrap();
-                (own_priority(), blocking)
+                // SAFETY: no arguments; the calling thread's id.
+                (own_priority(), blocking, unsafe { libc::gettid() })
             })
             .await
             .unwrap();
         assert_eq!(there, (libc::SCHED_IDLE, idle_io));
         assert_eq!(blocking, (libc::SCHED_IDLE, idle_io));
+        // This thread only: other tests' threads of the same name may be starting meanwhile.
         let idle = libc::SCHED_IDLE.to_string();
-        let named = policies_of_threads_named(THREAD_NAME);
-        assert!(
-            !named.is_empty() && named.iter().all(|p| *p == idle),
-            "{named:?}"
-        );
+        assert_eq!(name_and_policy_of(tid), (THREAD_NAME.to_string(), idle));
         // The test's own thread, like the live path's, is untouched.
         assert_eq!(own_priority().0, libc::SCHED_OTHER);
     }

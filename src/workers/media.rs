@@ -207,13 +207,16 @@ impl Archiver<'_> {
         }
     }
 
-    /// The address from GoTo here, the bytes apart; a token the storage host refused is
-    /// replaced by a new one, once.
+    /// The address from GoTo here, the bytes apart; a token GoTo or the storage host refused
+    /// is replaced by a new one, once.
     async fn archive_recording(&self, id: &MediaId, folder: &str) -> Result<MediaOutcome, Failure> {
         let mut refused = false;
         loop {
-            let address = recording_address(self.api, id).await?;
-            match self.store_recording(address, id, folder).await {
+            let stored = match recording_address(self.api, id).await {
+                Ok(address) => self.store_recording(address, id, folder).await,
+                Err(err) => Err(err.into()),
+            };
+            match stored {
                 Err(Failure::Recording(RecordingError::TokenRefused)) if !refused => {
                     tracing::debug!(recording = %id, "download token refused; asking for a new one");
                     refused = true;

@@ -2,7 +2,8 @@
 //! re-fetches, the recordings archive. All three run on the one lease loop over the store
 //! ([`lease_loop`]), so several listeners on one store share the work without doing anything
 //! twice. The archive's downloads and writes run on a low-priority thread of their own
-//! ([`background`]), at a pace ([`pace`]), so that they never hold up a live report.
+//! ([`background`]), at a pace ([`pace`]), so that they hold up live reports as little as the
+//! machine allows.
 
 pub mod archive;
 pub mod background;

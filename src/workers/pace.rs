@@ -6,6 +6,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// The most a download may be behind its pace and then catch up at full speed: time it spent
+/// waiting (for live work to pass, for a CPU) is not saved up for a burst later.
+const CREDIT_AT_MOST: Duration = Duration::from_millis(100);
+
 /// How far a download has come since it started, against its rate.
 #[derive(Debug)]
 pub(crate) struct Pace {
@@ -29,9 +33,14 @@ impl Pace {
         self.bytes = self.bytes.saturating_add(bytes as u64);
     }
 
-    /// Waits until what came so far is within the pace.
-    pub(crate) async fn wait(&self) {
-        tokio::time::sleep_until(self.started + self.due()).await;
+    /// Waits until what came so far is within the pace; a download further behind than
+    /// [`CREDIT_AT_MOST`] is taken to have started later, so it catches up by that at most.
+    pub(crate) async fn wait(&mut self) {
+        let due = self.due();
+        if let Some(latest) = Instant::now().checked_sub(due + CREDIT_AT_MOST) {
+            self.started = self.started.max(latest);
+        }
+        tokio::time::sleep_until(self.started + due).await;
     }
 
     /// When the bytes so far are due at the pace, from the start.
@@ -47,8 +56,9 @@ impl Pace {
 mod tests {
     use super::*;
 
-    /// A download ahead of its pace waits for it to catch up, one behind does not wait, and
-    /// the pace is kept over the whole download, not per chunk.
+    /// A download ahead of its pace waits for it to catch up, over the whole download, not
+    /// per chunk; one that fell behind (it waited for live work) catches up by at most
+    /// [`CREDIT_AT_MOST`] at full speed, not by all the time it waited.
     #[tokio::test(start_paused = true)]
     async fn a_download_ahead_of_its_pace_waits_until_it_is_due() {
         let mut pace = Pace::new(1000);
@@ -58,13 +68,24 @@ mod tests {
         pace.took(2500);
         pace.wait().await;
         assert_eq!(start.elapsed(), Duration::from_millis(2500));
+        pace.took(500);
+        pace.wait().await;
+        assert_eq!(start.elapsed(), Duration::from_millis(3000));
         tokio::time::sleep(Duration::from_secs(10)).await;
-        pace.took(4000);
+        pace.took(50);
         let behind = Instant::now();
         pace.wait().await;
-        assert_eq!(behind.elapsed(), Duration::ZERO, "6.5 s due, 12.5 s gone");
-        pace.took(10_000);
+        assert_eq!(
+            behind.elapsed(),
+            Duration::ZERO,
+            "within its credit: no wait"
+        );
+        pace.took(1000);
         pace.wait().await;
-        assert_eq!(start.elapsed(), Duration::from_millis(16_500));
+        assert_eq!(
+            behind.elapsed(),
+            Duration::from_millis(900),
+            "1 s of bytes less its 100 ms of credit: the 10 s it waited bought no more"
+        );
     }
 }

@@ -159,8 +159,6 @@ fn listen_archive_with_refetch_off_archives_what_the_first_revision_names() {
     archives_a_recorded_call("off");
 }
 
-/// A stored login whose token GoTo granted `recording.v1.read` but not the recording
-/// notifications (an OAuth client without that scope): written as `cer login` leaves it.
 /// Each of process `pid`'s threads: its name and scheduling policy (`/proc`, field 41).
 #[cfg(target_os = "linux")]
 fn thread_policies(pid: u32) -> Vec<(String, String)> {
@@ -202,6 +200,37 @@ fn listen_archive_archives_on_an_idle_priority_thread_and_nothing_else_is_lowere
     );
 }
 
+/// A download token GoTo itself refuses as expired (`…/content/{token}` answers 403) is
+/// replaced by a new one at once, as one the storage host refuses: the recording is archived
+/// with one more token asked, not left for a retry a minute later. Regression: the worker
+/// asked GoTo for the address outside its retry, so only the storage host's refusal got one.
+#[test]
+fn an_expired_download_token_at_gotos_step_is_replaced_at_once() {
+    let env = env();
+    env.sandbox.faults().expire_next_download_tokens(1);
+    let (running, root, call, _) = one_recorded_call(&env, "off");
+    let files = wait_for_files(&call_folder(&root, &call), 3);
+    let (_, stderr) = running.stop();
+    assert_eq!(files, served(&env, &call), "stderr:\n{}", stderr.join("\n"));
+    let path = env.state_dir().join("cer.db");
+    let (attempts, error): (i64, Option<String>) = env.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        sqlx::query_as("SELECT attempts, last_error FROM cer_media WHERE kind = 'recording'")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        (attempts, error),
+        (1, None),
+        "archived at its first attempt"
+    );
+}
+
+/// A stored login whose token GoTo granted `recording.v1.read` but not the recording
+/// notifications (an OAuth client without that scope): written as `cer login` leaves it.
 fn log_in_with_recording_read_only(env: &TestEnv) {
     env.login();
     let scopes = "cr.v1.read call-events.v1.notifications.manage recording.v1.read";
