@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
-use crate::report::Report;
+use crate::report::{FieldDigests, Report};
 
 /// How a report reached cer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,9 +69,9 @@ pub enum ListenEvent {
         report: Report,
         /// Its revision number (2 for the first change).
         revision: i64,
-        /// The revision before it, read back only for a renderer that describes the change
-        /// (`listen --updates` on a terminal): a big one costs several copies of it.
-        previous: Option<String>,
+        /// The fields of the revision before it, read only for a renderer that describes the
+        /// change (`listen --updates` on a terminal).
+        previous: Option<FieldDigests>,
     },
     /// GoTo's Recording API says a recording (or a transcript) was uploaded (`listen
     /// --archive` with the notifications scope); the id is checked plain.

@@ -445,7 +445,7 @@ fn print_data(
             let line = if settings.json {
                 json::compact(report.text())
             } else {
-                let previous = previous.as_deref();
+                let previous = previous.as_ref();
                 let line = revision_line(&report, revision, previous, output.stdout_palette());
                 Cow::Owned(fit_delivery_line(&line, terminal_width(settings.columns)))
             };

@@ -350,7 +350,12 @@ mod screen {
             lines.push(fit_delivery_line(&line, columns));
         }
         let analysed = Report::of_value(&analysed).unwrap();
-        let revised = revision_line(&analysed, 2, Some(text), plain);
+        let revised = revision_line(
+            &analysed,
+            2,
+            Some(&crate::report::FieldDigests::of(text)),
+            plain,
+        );
         lines.push(fit_delivery_line(&revised, columns));
         format!("{columns} columns\n{}\n", lines.join("\n"))
     }

@@ -5,16 +5,14 @@
 use super::Palette;
 use super::escape::terminal_safe;
 use super::show::revisions::FieldChanges;
-use serde_json::value::RawValue;
+use crate::report::{FieldDigests, Report};
 
-use crate::report::{Report, same_json, top_level_fields};
-
-/// One line for a new revision of a call already printed; without the revision before it
-/// (the store could not give it back), the line names no fields.
+/// One line for a new revision of a call already printed, from the fields of the revision
+/// before it; without them (the store could not give them), the line names no fields.
 pub fn revision_line(
     report: &Report,
     revision: i64,
-    previous: Option<&str>,
+    previous: Option<&FieldDigests>,
     palette: Palette,
 ) -> String {
     let short: String = terminal_safe(report.id()).chars().take(8).collect();
@@ -26,34 +24,37 @@ pub fn revision_line(
     let arrow = palette.yellow("↻");
     match previous {
         Some(previous) => {
-            let changes = changes(previous, report.text()).describe();
+            let changes = changes(previous, &FieldDigests::of(report.text())).describe();
             format!("  {arrow} {short} revision {revision}: {changes}")
         }
         None => format!("  {arrow} {short} revision {revision}"),
     }
 }
 
-/// The top-level fields `newer` added, changed and removed, from the two texts: each field
-/// compared where it lies, without a tree of either report.
-fn changes(older: &str, newer: &str) -> FieldChanges {
-    let (old, new) = (top_level_fields(older), top_level_fields(newer));
-    fn find<'a>(fields: &[(String, &'a RawValue)], name: &str) -> Option<&'a str> {
+/// The top-level fields `newer` added, changed and removed, by name and digest of value.
+fn changes(older: &FieldDigests, newer: &FieldDigests) -> FieldChanges {
+    let find = |fields: &FieldDigests, name: &str| {
         fields
+            .0
             .iter()
             .find(|(n, _)| n == name)
-            .map(|(_, raw)| raw.get())
-    }
+            .map(|(_, digest)| *digest)
+    };
     let mut changes = FieldChanges::default();
-    for (name, value) in &new {
-        match find(&old, name) {
+    for (name, digest) in &newer.0 {
+        match find(older, name) {
             None => changes.added.push(name.clone()),
-            Some(before) if !same_json(before, value.get()) => changes.changed.push(name.clone()),
+            // A value that is not JSON has no digest: taken as changed.
+            Some(before) if before.is_none() || before != *digest => {
+                changes.changed.push(name.clone());
+            }
             Some(_) => {}
         }
     }
-    changes.removed = old
+    changes.removed = older
+        .0
         .iter()
-        .filter(|(name, _)| find(&new, name).is_none())
+        .filter(|(name, _)| find(newer, name).is_none())
         .map(|(name, _)| name.clone())
         .collect();
     changes
@@ -77,7 +78,7 @@ mod tests {
             revision_line(
                 &report(&after),
                 2,
-                Some(&before.to_string()),
+                Some(&FieldDigests::of(&before.to_string())),
                 Palette::new(false)
             ),
             "  ↻ b6ad7073 revision 2: added callReason, aiAnalysis; changed a; removed gone"
@@ -96,7 +97,12 @@ mod tests {
     #[test]
     fn a_hostile_field_name_is_escaped() {
         let after = json!({"x\u{1b}[2J": 1});
-        let line = revision_line(&report(&after), 3, Some("{}"), Palette::new(false));
+        let line = revision_line(
+            &report(&after),
+            3,
+            Some(&FieldDigests::of("{}")),
+            Palette::new(false),
+        );
         assert!(!line.contains('\u{1b}'), "{line:?}");
     }
 }

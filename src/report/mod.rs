@@ -14,7 +14,7 @@ use jiff::Timestamp;
 use serde_json::value::RawValue;
 
 pub use id::ConversationId;
-pub use same::{json_digest, same_json};
+pub use same::{FieldDigests, json_digest, same_json};
 pub use view::top_level_fields;
 use view::{EntryShape, KindShape, NamedShape, ParticipantShape, Shape, each, object, text};
 

@@ -25,6 +25,35 @@ pub fn json_digest(text: &str) -> Option<i64> {
     digest(text).map(|digest| i64::from_ne_bytes(digest.to_ne_bytes()))
 }
 
+/// Each top-level field's name and the digest of its value, in the text's order: enough to say
+/// which fields a newer revision added, changed or removed without holding the older one (a
+/// 30 MB revision read out of the store costs several copies of it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldDigests(pub Vec<(String, Option<i64>)>);
+
+impl FieldDigests {
+    /// The fields of `text`; none when it is not a JSON object.
+    pub fn of(text: &str) -> Self {
+        let fields = super::view::top_level_fields(text);
+        Self(
+            fields
+                .into_iter()
+                .map(|(name, value)| (name, json_digest(value.get())))
+                .collect(),
+        )
+    }
+
+    /// As JSON (`[["name", digest], …]`), the form SQLite hands them over in.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".to_string())
+    }
+
+    /// Back from [`FieldDigests::to_json`]; `None` for anything else.
+    pub fn from_json(text: &str) -> Option<Self> {
+        serde_json::from_str(text).ok().map(Self)
+    }
+}
+
 fn digest(text: &str) -> Option<u64> {
     let mut reader = serde_json::Deserializer::from_str(text);
     let digest = Digest::deserialize(&mut reader).ok()?;

@@ -94,6 +94,11 @@ unsafe extern "C" fn register(
             stored_digest::digest_text,
             ffi::SQLITE_DETERMINISTIC,
         ),
+        (
+            stored_digest::FIELDS_NAME,
+            stored_digest::field_digests,
+            ffi::SQLITE_DETERMINISTIC,
+        ),
     ];
     for (name, function, flags) in functions {
         // SAFETY: SQLite passes the connection being opened; the name is a NUL-terminated

@@ -9,7 +9,7 @@ use super::handed_text::HandedText;
 use super::outbox::{self, Queue};
 use super::row::{ReportRow, jsonb_text};
 use super::{Backend, InStore, Store, StoreError, Stored, refetch};
-use crate::report::{Report, json_digest, same_json};
+use crate::report::{FieldDigests, Report, json_digest, same_json};
 
 /// What storing a re-fetched report did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,8 +19,8 @@ pub enum Revised {
     /// A new revision was stored (and queued for delivery): print and deliver it.
     New {
         /// Its number: 2 for the first change. The one it replaces is not read out (a big one
-        /// costs several copies of it): [`Store::revision_text`] gives it when a person is
-        /// shown what changed.
+        /// costs several copies of it): [`Store::revision_fields`] says what its fields were
+        /// when a person is shown what changed.
         revision: i64,
     },
     /// The report is no longer stored (retention took it meanwhile): nothing to revise.
@@ -298,12 +298,18 @@ impl Store {
         Ok(newest.map(|(number, text)| NewestRevision { number, text }))
     }
 
-    /// One revision's text exactly as GoTo sent it; `None` when the call or that revision is
-    /// not stored (any more).
-    pub async fn revision_text(&self, id: &str, number: i64) -> Result<Option<String>, StoreError> {
+    /// What one revision's top-level fields are, name and digest of value: enough to name the
+    /// fields a later one changed. On SQLite they are taken where the text lies
+    /// (`cer_field_digests`), not read out (a 30 MB revision costs several copies of it);
+    /// `None` when the call or that revision is not stored (any more).
+    pub async fn revision_fields(
+        &self,
+        id: &str,
+        number: i64,
+    ) -> Result<Option<FieldDigests>, StoreError> {
         let sql = match self.backend {
             Backend::Sqlite => {
-                "SELECT report FROM cer_report_revisions \
+                "SELECT cer_field_digests(report) FROM cer_report_revisions \
                  WHERE conversation_space_id = $1 AND revision = $2"
             }
             Backend::Postgres => {
@@ -311,12 +317,16 @@ impl Store {
                  WHERE conversation_space_id = $1 AND revision = $2"
             }
         };
-        sqlx::query_scalar(sql)
+        let read: Option<String> = sqlx::query_scalar(sql)
             .bind(id)
             .bind(number)
             .fetch_optional(&self.pool)
             .await
-            .in_store(self)
+            .in_store(self)?;
+        Ok(read.map(|read| match self.backend {
+            Backend::Sqlite => FieldDigests::from_json(&read).unwrap_or_default(),
+            Backend::Postgres => FieldDigests::of(&read),
+        }))
     }
 
     /// Every revision of a call, oldest first.

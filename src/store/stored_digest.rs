@@ -9,10 +9,61 @@ use std::ffi::c_int;
 
 use libsqlite3_sys as ffi;
 
-use crate::report::json_digest;
+use crate::report::{FieldDigests, json_digest};
 
 /// The function's name as the SQL spells it.
 pub(super) const NAME: &std::ffi::CStr = c"cer_json_digest";
+/// `cer_field_digests(TEXT)`: the text's [`FieldDigests`] as JSON, what `listen --updates`
+/// names the changed fields from.
+pub(super) const FIELDS_NAME: &std::ffi::CStr = c"cer_field_digests";
+
+/// The text of SQLite's one argument, borrowed from SQLite's own buffer; `None` for NULL or
+/// a text that is not UTF-8.
+///
+/// # Safety
+/// `values` must be what SQLite passed a scalar function with `count` arguments, and the text
+/// must not outlive the call.
+unsafe fn argument_text<'a>(count: c_int, values: *mut *mut ffi::sqlite3_value) -> Option<&'a str> {
+    if count != 1 {
+        return None;
+    }
+    // SAFETY: as the caller promises; the length is read after the text, as SQLite documents.
+    unsafe {
+        let value = *values;
+        let text = ffi::sqlite3_value_text(value);
+        let length = usize::try_from(ffi::sqlite3_value_bytes(value)).unwrap_or(0);
+        if text.is_null() {
+            return None;
+        }
+        std::str::from_utf8(std::slice::from_raw_parts(text, length)).ok()
+    }
+}
+
+/// `cer_field_digests(TEXT)`: [`FieldDigests`] of the text as JSON (`[]` for one that is not a
+/// JSON object), NULL for NULL.
+pub(super) unsafe extern "C" fn field_digests(
+    context: *mut ffi::sqlite3_context,
+    count: c_int,
+    values: *mut *mut ffi::sqlite3_value,
+) {
+    // SAFETY: SQLite passes `count` valid values for this call.
+    let fields =
+        unsafe { argument_text(count, values) }.map(|text| FieldDigests::of(text).to_json());
+    // SAFETY: `context` is the one SQLite passed; SQLite copies the text (SQLITE_TRANSIENT)
+    // before `fields` is dropped.
+    unsafe {
+        match fields {
+            Some(fields) => ffi::sqlite3_result_text64(
+                context,
+                fields.as_ptr().cast(),
+                fields.len() as u64,
+                ffi::SQLITE_TRANSIENT(),
+                ffi::SQLITE_UTF8 as u8,
+            ),
+            None => ffi::sqlite3_result_null(context),
+        }
+    }
+}
 
 /// `cer_json_digest(TEXT)`: [`json_digest`] of the text, NULL for NULL or a text that is not
 /// JSON (or not UTF-8).
@@ -21,24 +72,9 @@ pub(super) unsafe extern "C" fn digest_text(
     count: c_int,
     values: *mut *mut ffi::sqlite3_value,
 ) {
-    // SAFETY: SQLite passes `count` (1, as registered) valid values. The text pointer stays
-    // valid until the value is changed or freed, which nothing here does before the digest is
-    // taken; `sqlite3_value_bytes` is read after `sqlite3_value_text`, as SQLite documents.
-    let digest = unsafe {
-        if count != 1 {
-            None
-        } else {
-            let value = *values;
-            let text = ffi::sqlite3_value_text(value);
-            let length = usize::try_from(ffi::sqlite3_value_bytes(value)).unwrap_or(0);
-            if text.is_null() {
-                None
-            } else {
-                let bytes = std::slice::from_raw_parts(text, length);
-                std::str::from_utf8(bytes).ok().and_then(json_digest)
-            }
-        }
-    };
+    // SAFETY: SQLite passes `count` (1, as registered) valid values; the text is used only
+    // within this call, before the value could change or be freed.
+    let digest = unsafe { argument_text(count, values) }.and_then(json_digest);
     // SAFETY: `context` is the one SQLite passed for this call.
     unsafe {
         match digest {
@@ -86,5 +122,36 @@ mod tests {
             digest("SELECT cer_json_digest(x'ff7b7d')".into()).await,
             None
         );
+    }
+
+    /// SQLite hands the fields of a stored text over as cer takes them from the text itself:
+    /// each name in order with its value's digest; `[]` for a text that is not an object.
+    #[tokio::test]
+    async fn sqlite_names_a_texts_fields_with_their_digests_as_cer_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&StoreLocation::Sqlite(dir.path().join("cer.db")))
+            .await
+            .unwrap();
+        let fields = |text: &str| {
+            let sql = format!("SELECT cer_field_digests('{}')", text.replace('\'', "''"));
+            let pool = store.pool.clone();
+            async move {
+                sqlx::query_scalar::<_, Option<String>>(&sql)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap()
+            }
+        };
+        let text = r#"{"b": [1, {"x": "é"}], "a": null, "c": "it's"}"#;
+        let taken = fields(text).await.unwrap();
+        let ours = crate::report::FieldDigests::of(text);
+        assert_eq!(
+            crate::report::FieldDigests::from_json(&taken),
+            Some(ours.clone())
+        );
+        let names: Vec<&str> = ours.0.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["b", "a", "c"]);
+        assert_eq!(fields("[1, 2]").await.as_deref(), Some("[]"));
+        assert_eq!(fields("{not json").await.as_deref(), Some("[]"));
     }
 }

@@ -18,7 +18,7 @@ use crate::api::ApiClient;
 use crate::api::reports::fetch_report;
 use crate::events::{ListenEvent, RefetchResult};
 use crate::listen::{Clock, Handoff, LiveWork};
-use crate::report::Report;
+use crate::report::{FieldDigests, Report};
 use crate::store::refetch::{DueRefetch, RefetchDone};
 use crate::store::{Revised, Store, StoreError};
 use crate::time_scale::TimeScale;
@@ -167,13 +167,13 @@ impl Refetcher {
         }
     }
 
-    /// The revision before `revision`, when the renderer describes changes; a store that
-    /// fails to give it only makes the line shorter.
-    async fn previous(&self, id: &str, revision: i64) -> Option<String> {
+    /// The fields of the revision before `revision`, when the renderer describes changes; a
+    /// store that fails to give them only makes the line shorter.
+    async fn previous(&self, id: &str, revision: i64) -> Option<FieldDigests> {
         if !self.describe_changes {
             return None;
         }
-        match self.store.revision_text(id, revision - 1).await {
+        match self.store.revision_fields(id, revision - 1).await {
             Ok(previous) => previous,
             Err(err) => {
                 tracing::info!("cannot read revision {} of {id} back: {err}", revision - 1);
