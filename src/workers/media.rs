@@ -133,14 +133,15 @@ pub struct Apart {
     pub archive: Archive,
 }
 
-/// How fast a listener downloads a recording at most: 16 MiB a second, an hour of a call's
+/// How fast a listener downloads a recording at most: 8 MiB a second, an hour of a call's
 /// audio (tens of megabytes) in seconds, far below what a loopback or a LAN can carry.
 /// Unpaced, a 100 MB download kept the kernel and a core busy for its few hundred
 /// milliseconds, and live calls meanwhile took 1.1 to 2.6 x their usual p99 however low the
 /// archive thread's priority (copying received bytes is the kernel's work, done at no
-/// thread's priority); at 64 MiB/s 1.03 to 1.20 x; at 16 MiB/s 0.98 to 1.06 x (`cargo bench`,
-/// three runs each). `sync` is not paced: nothing live waits there.
-const LISTENER_DOWNLOADS_PER_SECOND: u64 = 16 * 1024 * 1024;
+/// thread's priority); at 64 MiB/s 1.03 to 1.20 x; at 16 MiB/s 1.09 to 1.10 x the same
+/// listener's p99 between downloads in two runs of three; at 8 MiB/s 0.86 to 1.05 x
+/// (`cargo bench`). `sync` is not paced: nothing live waits there.
+const LISTENER_DOWNLOADS_PER_SECOND: u64 = 8 * 1024 * 1024;
 
 /// The longest a download holds its next chunk for live work.
 const GIVE_WAY_AT_MOST: Duration = Duration::from_secs(2);

@@ -174,11 +174,16 @@ pub(crate) fn recorded_participant(call: &CallFacts) -> usize {
 pub(crate) fn recording_upload_ms(
     call: &CallFacts,
     delay_ms: Option<i64>,
-    force: bool,
+    recorded: Recorded,
 ) -> Option<i64> {
     let delay = delay_ms.filter(|_| call.connected)?;
     let d = draws(call);
-    (d.recorded || force).then(|| {
+    let on = match recorded {
+        Recorded::Drawn => d.recorded,
+        Recorded::Always => true,
+        Recorded::Never => false,
+    };
+    on.then(|| {
         let later = delay.saturating_mul(TRANSCRIPT_FACTOR);
         call.ended_ms
             .saturating_add(spread(later, d.transcript_frac))
@@ -191,10 +196,25 @@ pub(crate) fn recorded_span(call: &CallFacts) -> (i64, i64) {
     (times.connect, times.disconnect.max(times.connect))
 }
 
+/// Whether an answered call is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Recorded {
+    /// As its draws say (one call in a few).
+    Drawn,
+    /// Placed as a recorded call (`place_recorded_call`).
+    Always,
+    /// Not placed as one while drawn recordings are off (`set_drawn_recordings(false)`).
+    Never,
+}
+
 /// What a call gains after it ended, oldest first. Only answered calls gain anything;
-/// `delay_ms` is the analysis delay (`None`: no post-call analysis at all); `force` records the
-/// call whatever its draws say.
-pub(crate) fn scheduled(call: &CallFacts, delay_ms: Option<i64>, force: bool) -> Vec<Addition> {
+/// `delay_ms` is the analysis delay (`None`: no post-call analysis at all); `recorded` says
+/// whether the call gains a recording.
+pub(crate) fn scheduled(
+    call: &CallFacts,
+    delay_ms: Option<i64>,
+    recorded: Recorded,
+) -> Vec<Addition> {
     let Some(delay) = delay_ms.filter(|_| call.connected) else {
         return Vec::new();
     };
@@ -210,7 +230,7 @@ pub(crate) fn scheduled(call: &CallFacts, delay_ms: Option<i64>, force: bool) ->
         at: call.ended_ms.saturating_add(spread(delay, d.analysis_frac)),
         changes: first,
     }];
-    if let Some(at) = recording_upload_ms(call, delay_ms, force) {
+    if let Some(at) = recording_upload_ms(call, delay_ms, recorded) {
         let participant = recorded_participant(call);
         let recording = media_id_string(call.id, MediaKind::Recording);
         let transcript = media_id_string(call.id, MediaKind::Transcript);
@@ -272,7 +292,7 @@ pub(crate) fn apply(report: &mut Value, mut additions: Vec<Addition>, now: i64) 
 pub(crate) fn served(
     mut report: Value,
     call: &CallFacts,
-    (delay_ms, record): (Option<i64>, bool),
+    (delay_ms, record): (Option<i64>, Recorded),
     forced: &[Forced],
     now: i64,
 ) -> Value {

@@ -27,7 +27,13 @@ fn keys(v: &Value) -> Vec<String> {
 }
 
 fn at(dir: &Directory, call: &CallFacts, now: i64, forced: &[Forced]) -> Value {
-    served(report(dir, call), call, (Some(DELAY), false), forced, now)
+    served(
+        report(dir, call),
+        call,
+        (Some(DELAY), Recorded::Drawn),
+        forced,
+        now,
+    )
 }
 
 /// An answered call that was recorded and has actions, and its two instants.
@@ -35,13 +41,34 @@ fn rich_call(dir: &Directory, all: &[CallFacts]) -> (CallFacts, i64, i64) {
     let call = all
         .iter()
         .find(|c| {
-            scheduled(c, Some(DELAY), false).len() == 2
+            scheduled(c, Some(DELAY), Recorded::Drawn).len() == 2
                 && at(dir, c, i64::MAX, &[])["actions"].is_array()
         })
         .expect("a recorded call with actions")
         .clone();
-    let adds = scheduled(&call, Some(DELAY), false);
+    let adds = scheduled(&call, Some(DELAY), Recorded::Drawn);
     (call, adds[0].at, adds[1].at)
+}
+
+/// A call its draws record has no recording while drawn recordings are off, and any answered
+/// call has one when placed as recorded: a benchmark then knows every download that runs.
+#[test]
+fn only_calls_placed_as_recorded_are_recorded_while_drawn_recordings_are_off() {
+    let (dir, all) = calls(4, 400);
+    let (drawn, _, _) = rich_call(&dir, &all);
+    assert_eq!(
+        scheduled(&drawn, Some(DELAY), Recorded::Never).len(),
+        1,
+        "analysis only"
+    );
+    let unrecorded = all
+        .iter()
+        .find(|c| c.connected && scheduled(c, Some(DELAY), Recorded::Drawn).len() == 1)
+        .expect("an answered call its draws do not record");
+    assert_eq!(
+        scheduled(unrecorded, Some(DELAY), Recorded::Always).len(),
+        2
+    );
 }
 
 #[test]
@@ -94,20 +121,23 @@ fn the_report_gains_fields_only_from_their_instant_on() {
 fn analysis_comes_one_to_two_delays_after_the_end_transcripts_five_to_ten() {
     let (_, all) = calls(5, 2_000);
     for call in &all {
-        let adds = scheduled(call, Some(DELAY), false);
+        let adds = scheduled(call, Some(DELAY), Recorded::Drawn);
         if let Some(a) = adds.first() {
             assert!((call.ended_ms + DELAY..call.ended_ms + 2 * DELAY).contains(&a.at));
         }
         if let Some(t) = adds.get(1) {
             assert!((call.ended_ms + 5 * DELAY..call.ended_ms + 10 * DELAY).contains(&t.at));
         }
-        let at_once = scheduled(call, Some(0), false);
+        let at_once = scheduled(call, Some(0), Recorded::Drawn);
         assert_eq!(at_once.len(), adds.len());
         assert!(
             at_once.iter().all(|a| a.at == call.ended_ms),
             "a zero delay"
         );
-        assert!(scheduled(call, None, false).is_empty(), "no analysis");
+        assert!(
+            scheduled(call, None, Recorded::Drawn).is_empty(),
+            "no analysis"
+        );
     }
 }
 
@@ -116,7 +146,7 @@ fn only_answered_calls_gain_analysis_and_a_share_of_them_recordings() {
     let (_, all) = calls(6, 4_000);
     let (mut answered, mut recorded, mut with_actions) = (0, 0, 0);
     for call in &all {
-        let adds = scheduled(call, Some(DELAY), false);
+        let adds = scheduled(call, Some(DELAY), Recorded::Drawn);
         if !call.connected {
             assert!(adds.is_empty(), "{:?} gained analysis", call.outcome);
             continue;
@@ -150,8 +180,8 @@ fn the_same_seed_gives_the_same_analysis_and_calls_differ() {
     let mut reasons = std::collections::BTreeSet::new();
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(
-            scheduled(x, Some(DELAY), false),
-            scheduled(y, Some(DELAY), false)
+            scheduled(x, Some(DELAY), Recorded::Drawn),
+            scheduled(y, Some(DELAY), Recorded::Drawn)
         );
         assert_eq!(at(&dir, x, i64::MAX, &[]), at(&dir, y, i64::MAX, &[]));
         if let Some(r) = at(&dir, x, i64::MAX, &[])["callReason"].as_str() {

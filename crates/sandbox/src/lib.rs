@@ -245,6 +245,13 @@ impl Sandbox {
         control::add_analysis(&self.shared, id, fields).ok()
     }
 
+    /// Whether calls not placed with [`Sandbox::place_recorded_call`] are recorded as their
+    /// draws say (on, the default: one answered call in a few) or never: a benchmark that must
+    /// know which downloads run turns it off.
+    pub fn set_drawn_recordings(&self, on: bool) {
+        self.shared.lock().media.drawn_recordings = on;
+    }
+
     /// The fault switches.
     pub fn faults(&self) -> Faults {
         Faults {

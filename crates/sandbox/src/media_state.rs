@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde_json::{Value, json};
 
+use super::analysis::Recorded;
 use super::config::SandboxConfig;
 use super::views::StorageRequest;
 
@@ -84,6 +85,8 @@ pub(crate) struct MediaState {
     pub placed: Vec<u128>,
     /// Calls placed with a recording whatever their draws say.
     pub recorded: HashSet<u128>,
+    /// Whether other calls are recorded as their draws say (else never).
+    pub drawn_recordings: bool,
     /// `None`: each recording's own deterministic choice.
     pub token_shape: Option<TokenShape>,
     /// `None`: each recording's own deterministic choice.
@@ -96,6 +99,17 @@ pub(crate) struct MediaState {
 }
 
 impl MediaState {
+    /// Whether call `id` is recorded: placed as recorded, else as drawn unless that is off.
+    pub(crate) fn recorded(&self, id: u128) -> Recorded {
+        if self.recorded.contains(&id) {
+            Recorded::Always
+        } else if self.drawn_recordings {
+            Recorded::Drawn
+        } else {
+            Recorded::Never
+        }
+    }
+
     pub(crate) fn new(config: &SandboxConfig) -> Self {
         MediaState {
             subscriptions: Vec::new(),
@@ -103,6 +117,7 @@ impl MediaState {
             token_order: VecDeque::new(),
             placed: Vec::new(),
             recorded: HashSet::new(),
+            drawn_recordings: true,
             token_shape: None,
             id_spelling: None,
             recording_bytes: None,

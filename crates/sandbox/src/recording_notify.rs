@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::analysis::recording_upload_ms;
+use super::analysis::{Recorded, recording_upload_ms};
 use super::calls::MAX_CALL_MS;
 use super::history::find;
 use super::media_ids::MediaKind;
@@ -108,11 +108,15 @@ pub(crate) async fn run_recording_notifier(shared: Arc<Shared>) {
     loop {
         let now = now_ms();
         if let Some(s) = &schedule {
+            // Only calls placed by hand are recorded by force: a slot's call is as drawn.
+            let recorded = match shared.lock().media.drawn_recordings {
+                true => Recorded::Drawn,
+                false => Recorded::Never,
+            };
             while next_slot.saturating_mul(s.every_ms()) <= now {
-                // Only calls placed by hand are recorded by force: a slot's call needs no lock.
                 let due = s
                     .call(&shared.dir, next_slot as u64)
-                    .and_then(|c| Some((recording_upload_ms(&c, Some(delay), false)?, c.id)));
+                    .and_then(|c| Some((recording_upload_ms(&c, Some(delay), recorded)?, c.id)));
                 if let Some((at, id)) = due.filter(|(at, _)| *at > start) {
                     pending.push(Reverse((at, id)));
                 }

@@ -79,8 +79,8 @@ pub(crate) fn has_duplicate(call: &CallFacts) -> bool {
 
 /// When the call's recording is uploaded, if it is recorded.
 pub(crate) fn upload_ms(shared: &Shared, call: &CallFacts) -> Option<i64> {
-    let force = shared.lock().media.recorded.contains(&call.id);
-    recording_upload_ms(call, shared.config.analysis_delay_ms(), force)
+    let recorded = shared.lock().media.recorded(call.id);
+    recording_upload_ms(call, shared.config.analysis_delay_ms(), recorded)
 }
 
 /// The media of a call of this kind, if the call was recorded (and has a second recording, for

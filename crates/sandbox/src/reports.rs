@@ -50,7 +50,7 @@ pub(crate) fn current(shared: &Shared, call: &CallFacts, now: i64) -> Value {
     let (forced, record) = {
         let inner = shared.lock();
         let forced = inner.analysis.get(&call.id).cloned().unwrap_or_default();
-        (forced, inner.media.recorded.contains(&call.id))
+        (forced, inner.media.recorded(call.id))
     };
     let delay = shared.config.analysis_delay_ms();
     served(
