@@ -26,8 +26,10 @@ use crate::store::media::{ClaimedMedia, MediaKind, MediaOutcome};
 use crate::store::{Store, StoreError};
 use crate::time_scale::TimeScale;
 
-/// Objects claimed per trip to the store.
-const BATCH: i64 = 4;
+/// Objects claimed per trip to the store: one, each under a lease of its own. A listener's
+/// downloads are paced (8 MiB/s), so a claim of several big recordings could outlast its lease
+/// and another listener would download one of them again.
+const BATCH: i64 = 1;
 /// Notifications kept for recordings no stored call names yet, at most.
 const HELD_AT_MOST: usize = 10_000;
 /// How far back a notification's call is looked for (the longest upload delay seen is hours).
