@@ -10,9 +10,9 @@ pub(crate) mod pager;
 pub(crate) mod proxy;
 pub(crate) mod recordings;
 pub(crate) mod reports;
-#[cfg(test)]
-pub(crate) mod simulated;
 pub(crate) mod subscriptions;
+#[cfg(test)]
+pub(crate) mod tests;
 
 pub use crate::net::{body, retry};
 pub use client::ApiClient;

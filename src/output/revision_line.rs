@@ -33,31 +33,15 @@ pub fn revision_line(
 
 /// The top-level fields `newer` added, changed and removed, by name and digest of value.
 fn changes(older: &FieldDigests, newer: &FieldDigests) -> FieldChanges {
-    let find = |fields: &FieldDigests, name: &str| {
-        fields
-            .0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, digest)| *digest)
-    };
-    let mut changes = FieldChanges::default();
-    for (name, digest) in &newer.0 {
-        match find(older, name) {
-            None => changes.added.push(name.clone()),
-            // A value that is not JSON has no digest: taken as changed.
-            Some(before) if before.is_none() || before != *digest => {
-                changes.changed.push(name.clone());
-            }
-            Some(_) => {}
-        }
-    }
-    changes.removed = older
+    FieldChanges::between(&named(older), &named(newer))
+}
+
+fn named(fields: &FieldDigests) -> Vec<(&str, Option<i64>)> {
+    fields
         .0
         .iter()
-        .filter(|(name, _)| find(newer, name).is_none())
-        .map(|(name, _)| name.clone())
-        .collect();
-    changes
+        .map(|(name, digest)| (name.as_str(), *digest))
+        .collect()
 }
 
 #[cfg(test)]

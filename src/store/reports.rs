@@ -51,31 +51,33 @@ pub struct StoredRevision {
 /// thread, so that a 30 MB comparison stalls nothing else.
 const COMPARE_INLINE_UP_TO: usize = 256 * 1024;
 
-/// `report`'s [`json_digest`], taken on a blocking thread when it is big.
+/// `work` over `size` bytes, on a blocking thread when that is more than
+/// [`COMPARE_INLINE_UP_TO`]; here after all if the runtime shuts down meanwhile, rather than
+/// guess.
+async fn off_the_runtime_if_big<T: Send + 'static>(
+    size: usize,
+    work: impl Fn() -> T + Clone + Send + 'static,
+) -> T {
+    if size <= COMPARE_INLINE_UP_TO {
+        return work();
+    }
+    let theirs = work.clone();
+    tokio::task::spawn_blocking(theirs)
+        .await
+        .unwrap_or_else(|_| work())
+}
+
+/// `report`'s [`json_digest`].
 async fn digest_of(report: &Report) -> Option<i64> {
-    if report.text().len() <= COMPARE_INLINE_UP_TO {
-        return json_digest(report.text());
-    }
-    let theirs = report.clone();
-    match tokio::task::spawn_blocking(move || json_digest(theirs.text())).await {
-        Ok(digest) => digest,
-        // Cancelled as the runtime shuts down: digest here rather than guess.
-        Err(_) => json_digest(report.text()),
-    }
+    let report = report.clone();
+    off_the_runtime_if_big(report.text().len(), move || json_digest(report.text())).await
 }
 
 /// Whether `report` says the same as the stored text (PostgreSQL's, read out).
 async fn compared(stored: String, report: &Report) -> bool {
-    if stored.len().max(report.text().len()) <= COMPARE_INLINE_UP_TO {
-        return same_json(&stored, report.text());
-    }
-    let stored = std::sync::Arc::new(stored);
-    let (ours, theirs) = (std::sync::Arc::clone(&stored), report.clone());
-    match tokio::task::spawn_blocking(move || same_json(&ours, theirs.text())).await {
-        Ok(same) => same,
-        // Cancelled as the runtime shuts down: compare here rather than guess.
-        Err(_) => same_json(&stored, report.text()),
-    }
+    let size = stored.len().max(report.text().len());
+    let (stored, report) = (std::sync::Arc::new(stored), report.clone());
+    off_the_runtime_if_big(size, move || same_json(&stored, report.text())).await
 }
 
 impl Store {

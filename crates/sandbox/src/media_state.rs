@@ -99,11 +99,18 @@ pub(crate) struct MediaState {
 }
 
 impl MediaState {
-    /// Whether call `id` is recorded: placed as recorded, else as drawn unless that is off.
+    /// Whether call `id` is recorded: placed as recorded, else as any other call is.
     pub(crate) fn recorded(&self, id: u128) -> Recorded {
         if self.recorded.contains(&id) {
             Recorded::Always
-        } else if self.drawn_recordings {
+        } else {
+            self.unplaced()
+        }
+    }
+
+    /// Whether a call not placed as recorded is: as drawn, unless drawn recordings are off.
+    pub(crate) fn unplaced(&self) -> Recorded {
+        if self.drawn_recordings {
             Recorded::Drawn
         } else {
             Recorded::Never

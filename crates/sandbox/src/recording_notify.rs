@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::analysis::{Recorded, recording_upload_ms};
+use super::analysis::recording_upload_ms;
 use super::calls::MAX_CALL_MS;
 use super::history::find;
 use super::media_ids::MediaKind;
@@ -109,10 +109,7 @@ pub(crate) async fn run_recording_notifier(shared: Arc<Shared>) {
         let now = now_ms();
         if let Some(s) = &schedule {
             // Only calls placed by hand are recorded by force: a slot's call is as drawn.
-            let recorded = match shared.lock().media.drawn_recordings {
-                true => Recorded::Drawn,
-                false => Recorded::Never,
-            };
+            let recorded = shared.lock().media.unplaced();
             while next_slot.saturating_mul(s.every_ms()) <= now {
                 let due = s
                     .call(&shared.dir, next_slot as u64)

@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use super::connect;
 use crate::api::http::client_reaching;
 use crate::api::proxy::{HttpsProxy, ProxyConfig};
-use crate::api::simulated::TestEnv;
+use crate::api::tests::TestEnv;
 
 /// A CONNECT proxy that tunnels (or, with `refuse`, answers 403) and counts the requests.
 fn connect_proxy(env: &TestEnv, refuse: bool) -> (String, Arc<AtomicUsize>) {

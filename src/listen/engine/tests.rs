@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Engine;
 use crate::api::ApiClient;
-use crate::api::simulated::TestEnv;
+use crate::api::tests::TestEnv;
 use crate::auth::Tokens;
 use crate::events::{ListenEvent, Origin};
 use crate::listen::{

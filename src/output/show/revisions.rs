@@ -32,6 +32,27 @@ impl FieldChanges {
         self.added.is_empty() && self.changed.is_empty() && self.removed.is_empty()
     }
 
+    /// What `newer`'s fields (name and value, in order) added, changed and removed against
+    /// `older`'s: the one comparison for `show`'s parsed revisions and for `listen --updates`'
+    /// field digests.
+    pub(crate) fn between<V: PartialEq>(older: &[(&str, V)], newer: &[(&str, V)]) -> Self {
+        let find = |fields: &[(&str, V)], name: &str| fields.iter().position(|(n, _)| *n == name);
+        let mut changes = FieldChanges::default();
+        for (name, value) in newer {
+            match find(older, name) {
+                None => changes.added.push((*name).to_string()),
+                Some(at) if older[at].1 != *value => changes.changed.push((*name).to_string()),
+                Some(_) => {}
+            }
+        }
+        changes.removed = older
+            .iter()
+            .filter(|(name, _)| find(newer, name).is_none())
+            .map(|(name, _)| (*name).to_string())
+            .collect();
+        changes
+    }
+
     /// `added callReason, aiAnalysis; changed participants`.
     pub(crate) fn describe(&self) -> String {
         if self.is_empty() {
@@ -59,23 +80,17 @@ impl FieldChanges {
 /// Compares the top-level fields of two reports (a field that is not an object counts as
 /// having none).
 pub(crate) fn top_level_changes(older: &Value, newer: &Value) -> FieldChanges {
-    let empty = serde_json::Map::new();
-    let old = older.as_object().unwrap_or(&empty);
-    let new = newer.as_object().unwrap_or(&empty);
-    let mut changes = FieldChanges::default();
-    for (name, value) in new {
-        match old.get(name) {
-            None => changes.added.push(name.clone()),
-            Some(before) if before != value => changes.changed.push(name.clone()),
-            Some(_) => {}
-        }
-    }
-    changes.removed = old
-        .keys()
-        .filter(|name| !new.contains_key(*name))
-        .cloned()
-        .collect();
-    changes
+    FieldChanges::between(&fields_of(older), &fields_of(newer))
+}
+
+/// A report's top-level fields, name and value, in its order; none when it is not an object.
+fn fields_of(report: &Value) -> Vec<(&str, &Value)> {
+    report.as_object().map_or_else(Vec::new, |fields| {
+        fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value))
+            .collect()
+    })
 }
 
 /// One line per revision: `revision 2 (fetched 15:57:00) added callReason, aiAnalysis`.

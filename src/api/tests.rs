@@ -1,5 +1,5 @@
-//! A simulated GoTo for the unit tests that drive the API client or the listen engine over real
-//! sockets: the simulator on a runtime of its own, and a state folder of the test's.
+//! A simulated GoTo for the unit tests that drive the API client or the listen engine over
+//! real sockets: the simulator on a runtime of its own, and a state folder of the test's.
 
 use std::path::PathBuf;
 
