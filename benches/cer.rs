@@ -5,7 +5,8 @@
 //!
 //! Run with `cargo bench --bench cer` (about three minutes on 2 cores); progress and details go
 //! to stderr, the table to stdout. It asserts nothing: a missed target says **missed**.
-//! `CER_BENCH_ONLY=drain,memory` runs only the parts named (see `main` for the names);
+//! `CER_BENCH_ONLY=drain,memory` runs only the parts named (see `main` for the names; a family
+//! such as `archive` names `archive-folder`, `archive-s3` and `archive-live`);
 //! `CER_BENCH_BIN=target/dist/cer` measures another build of cer.
 
 use std::time::Duration;
@@ -54,13 +55,11 @@ fn main() {
             "big-report",
             Box::new(|rt| vec![big_report::fetch_peak(), big_refetch::listen_peak(rt)]),
         ),
+        ("archive-folder", Box::new(archive::to_folder)),
+        ("archive-s3", Box::new(|rt| vec![archive::to_s3(rt)])),
         (
-            "archive",
-            Box::new(|rt| {
-                let mut rows = archive::to_folder(rt);
-                rows.extend([archive::to_s3(rt), archive::listen_latency(rt)]);
-                rows
-            }),
+            "archive-live",
+            Box::new(|rt| vec![archive::listen_latency(rt)]),
         ),
         ("version", Box::new(|_| vec![startup::version_vs_true()])),
         ("summaries", Box::new(summaries::rows)),
@@ -94,7 +93,16 @@ fn main() {
     ];
     // `CER_BENCH_ONLY=memory,drain` runs some parts only, to look at one figure again.
     let only = std::env::var("CER_BENCH_ONLY").unwrap_or_default();
-    let wanted = |name: &str| only.is_empty() || only.split(',').any(|n| n.trim() == name);
+    // A part's family names it too: `archive` runs `archive-folder`, `archive-s3` and `archive-live`.
+    let wanted = |name: &str| {
+        only.is_empty()
+            || only.split(',').map(str::trim).any(|n| {
+                n == name
+                    || name
+                        .strip_prefix(n)
+                        .is_some_and(|rest| rest.starts_with('-'))
+            })
+    };
     let mut rows = Vec::new();
     for (name, part) in parts {
         if wanted(name) {

@@ -17,7 +17,7 @@ use super::table::{Row, Verdict, mb};
 /// The recording's audio samples (the simulator adds a 44-byte WAV header).
 const BYTES: u64 = 100_000_000;
 /// Runs of each command; the medians are compared.
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 /// 100 MB recordings `listen --archive` downloads one after the other, live calls meanwhile.
 const ARCHIVES: usize = 5;
 /// Bounds of every wait.
@@ -208,7 +208,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
     let recording_ratio = recording_median.as_secs_f64() / curl_median.as_secs_f64();
     let sync_row = Row::new(
         "`cer sync --since 10m --store sqlite:… --archive DIR`, one call with a 100 MB recording, \
-         median of 5 (the whole sync on an existing store: report, transcript, recording)",
+         median of 9 (the whole sync on an existing store: report, transcript, recording)",
         format!(
             "{:.0} ms = {ratio:.2} x curl; peak RSS {:.1} MB",
             super::ms(cer_median),
@@ -229,7 +229,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
         Verdict::of(size > BYTES && ratio <= 1.25 && mb(peak) < 32.0),
     );
     let recording_row = Row::new(
-        "`cer recording ID -o FILE` of the same call's 100 MB recording, median of 5",
+        "`cer recording ID -o FILE` of the same call's 100 MB recording, median of 9",
         format!(
             "{:.0} ms = {recording_ratio:.2} x curl; peak RSS {:.1} MB",
             super::ms(recording_median),
@@ -248,7 +248,7 @@ pub fn to_folder(runtime: &tokio::runtime::Runtime) -> Vec<Row> {
 /// Row 2: the same sync to SeaweedFS (`weed`), when it is installed.
 pub fn to_s3(runtime: &tokio::runtime::Runtime) -> Row {
     const FIGURE: &str = "`cer sync … --archive s3://BUCKET` (SeaweedFS on loopback), one call with a \
-                          100 MB recording, median of 5";
+                          100 MB recording, median of 9";
     const TARGET: &str = "reported; peak RSS under 32 MB";
     let Some(mut server) = seaweed::Server::start() else {
         return Row::new(

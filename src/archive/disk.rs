@@ -54,10 +54,10 @@ impl WriteFailed {
 }
 
 impl DiskWriter {
-    /// Starts writing `file` (new and empty).
-    pub(super) fn start(file: File) -> Self {
+    /// Starts writing `file` (new and empty), each chunk added to `tally` on the way.
+    pub(super) fn start(file: File, tally: Tally) -> Self {
         let (pieces, received) = mpsc::channel(QUEUED);
-        let task = tokio::task::spawn_blocking(move || write_pieces(file, received));
+        let task = tokio::task::spawn_blocking(move || write_pieces(file, received, tally));
         Self { pieces, task }
     }
 
@@ -67,7 +67,7 @@ impl DiskWriter {
         self.pieces.send(Piece::Chunk(chunk)).await.is_ok()
     }
 
-    /// Flushes the file to disk once all is written: its size and SHA-256.
+    /// Flushes the file to disk once all is written: the tally of what was.
     pub(super) async fn finish(self) -> Result<Tally, WriteFailed> {
         // A writer that failed has dropped its end; its error is what the task returns.
         let _ = self.pieces.send(Piece::End).await;
@@ -94,8 +94,8 @@ impl DiskWriter {
 fn write_pieces(
     mut file: File,
     mut pieces: mpsc::Receiver<Piece>,
+    mut tally: Tally,
 ) -> Result<Option<Tally>, WriteFailed> {
-    let mut tally = Tally::default();
     let mut out = WriteOut::default();
     while let Some(piece) = pieces.blocking_recv() {
         match piece {
@@ -186,7 +186,7 @@ mod tests {
     async fn a_file_written_in_many_chunks_is_whole_and_hashed() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
-        let writer = DiskWriter::start(File::create(&path).unwrap());
+        let writer = DiskWriter::start(File::create(&path).unwrap(), Tally::default());
         let chunk = Bytes::from(vec![7u8; 1024 * 1024]);
         let mut whole = Vec::new();
         for _ in 0..=(2 * WRITE_OUT_EVERY / (1024 * 1024)) {

@@ -3,10 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use futures_util::StreamExt;
 use tokio::io::AsyncReadExt;
 
-use super::disk::DiskWriter;
+use super::whole_file::{WholeFileError, write_archived};
 use super::{ArchiveError, Archived, Chunks, Tally};
 
 /// A local folder holding the archive.
@@ -42,57 +41,10 @@ impl FolderArchive {
         let folder = path.parent().unwrap_or(&self.root).to_path_buf();
         let made = create_private_dirs(folder.clone()).await;
         made.map_err(|err| self.failed("create", &folder, &err))?;
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-        let temp = folder.join(format!(
-            ".{}.partial-{:08x}",
-            name.unwrap_or_default(),
-            fastrand::u32(..)
-        ));
-        let written = self.write_new(&temp, chunks, key).await;
-        let renamed = match written {
-            Ok(archived) => tokio::fs::rename(&temp, &path)
-                .await
-                .map(|()| archived)
-                .map_err(|err| self.failed("rename into", &path, &err)),
-            Err(err) => Err(err),
-        };
-        if renamed.is_err() {
-            let _ = tokio::fs::remove_file(&temp).await;
-        }
-        renamed
-    }
-
-    async fn write_new(
-        &self,
-        temp: &Path,
-        mut chunks: Chunks<'_>,
-        key: &str,
-    ) -> Result<Archived, ArchiveError> {
-        let mut options = tokio::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        options.mode(0o600);
-        let file = options
-            .open(temp)
-            .await
-            .map_err(|err| self.failed("create", temp, &err))?;
-        let writer = DiskWriter::start(file.into_std().await);
-        while let Some(chunk) = chunks.next().await {
-            let chunk = match chunk {
-                Ok(chunk) => chunk,
-                Err(err) => {
-                    writer.abandon().await;
-                    return Err(ArchiveError::Source(err));
-                }
-            };
-            if !writer.write(chunk).await {
-                // The writer failed: `finish` says how.
-                break;
-            }
-        }
-        match writer.finish().await {
+        match write_archived(&path, chunks).await {
             Ok(tally) => Ok(tally.finish(key)),
-            Err(failed) => Err(self.failed(failed.what, temp, &failed.err)),
+            Err(WholeFileError::Source(err)) => Err(ArchiveError::Source(err)),
+            Err(WholeFileError::Disk { what, path, err }) => Err(self.failed(what, &path, &err)),
         }
     }
 
@@ -202,6 +154,7 @@ async fn create_private_dirs(folder: PathBuf) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use bytes::Bytes;
+    use futures_util::StreamExt;
 
     use super::*;
 

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 use super::Context;
 use super::archived::{self, CallArchive};
@@ -17,6 +16,7 @@ use super::signals::StopSignals;
 use crate::api::recordings::{MAX_RECORDING_BYTES, MediaId, RecordingError, download_recording};
 use crate::archive::layout::{extension, recording_stem};
 use crate::archive::wanted::named_media;
+use crate::archive::whole_file::{WholeFileError, write_asked};
 use crate::archive::{Archive, Chunks};
 use crate::auth::recordings::recording_access;
 use crate::errors::{NeedsRecordingScope, UsageError};
@@ -276,53 +276,14 @@ fn download_error(err: RecordingError, id: &MediaId) -> anyhow::Error {
     }
 }
 
-/// Writes `chunks` to `target` under a temporary name in its folder, renamed once whole;
-/// nothing is left under either name when it breaks off or is interrupted (the temporary
-/// file goes when this future is dropped). The number of bytes written.
-async fn write_file(target: &Path, mut chunks: Chunks<'static>) -> anyhow::Result<u64> {
-    let folder = target
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let name = target
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let temp = folder.join(format!(".{name}.partial-{:08x}", fastrand::u32(..)));
-    let mut partial = Partial(Some(temp.clone()));
-    let written = async {
-        let mut file = tokio::fs::File::create(&temp)
-            .await
-            .with_context(|| format!("cannot create {}", temp.display()))?;
-        let mut bytes = 0u64;
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.context("the download broke off")?;
-            bytes += chunk.len() as u64;
-            file.write_all(&chunk)
-                .await
-                .with_context(|| format!("cannot write {}", temp.display()))?;
+/// Writes `chunks` to `target`, renamed into place only once whole and on disk; nothing is
+/// left under either name when it breaks off or is interrupted. The number of bytes written.
+async fn write_file(target: &Path, chunks: Chunks<'static>) -> anyhow::Result<u64> {
+    match write_asked(target, chunks).await {
+        Ok(bytes) => Ok(bytes),
+        Err(WholeFileError::Source(err)) => {
+            Err(anyhow::Error::new(err).context("the download broke off"))
         }
-        file.sync_all()
-            .await
-            .with_context(|| format!("cannot write {}", temp.display()))?;
-        tokio::fs::rename(&temp, target)
-            .await
-            .with_context(|| format!("cannot write {}", target.display()))?;
-        anyhow::Ok(bytes)
-    }
-    .await;
-    if written.is_ok() {
-        partial.0 = None;
-    }
-    written
-}
-
-/// A temporary file removed when dropped, unless it became the target.
-struct Partial(Option<PathBuf>);
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
-        }
+        Err(err @ WholeFileError::Disk { .. }) => Err(err.into()),
     }
 }
