@@ -142,6 +142,52 @@ fn two_listeners_storing_the_same_revision_make_one_row() {
 }
 
 #[test]
+fn two_listeners_storing_different_revisions_at_once_keep_both_in_order() {
+    on_both(|one, two| async move {
+        let now = at("2026-11-20T12:00:00Z");
+        let first = report("race2", "2026-11-20T11:59:00Z");
+        let stored = cer::report::Report::of_value(&first).unwrap();
+        one.store_report(&stored, None, &Queue::NONE, now)
+            .await
+            .unwrap();
+        // Each listener re-fetched at its own moment and GoTo had changed the report between.
+        let analysed_only = analysed(first.clone());
+        let mut transcribed = analysed(first);
+        transcribed["transcriptEnabled"] = json!(true);
+        let (a, b) = (
+            cer::report::Report::of_value(&analysed_only).unwrap(),
+            cer::report::Report::of_value(&transcribed).unwrap(),
+        );
+        let (from_one, from_two) = tokio::join!(
+            one.store_revision(a.id(), &a, &Queue::NONE, now),
+            two.store_revision(b.id(), &b, &Queue::NONE, now)
+        );
+        let (from_one, from_two) = (from_one.unwrap(), from_two.unwrap());
+        let mut numbers = [from_one.clone(), from_two.clone()].map(|revised| match revised {
+            Revised::New { revision } => revision,
+            other => panic!("each is a new revision: {other:?}"),
+        });
+        numbers.sort_unstable();
+        assert_eq!(numbers, [2, 3], "one number each, none twice");
+        let revisions = one.revisions("race2").await.unwrap();
+        let listed: Vec<i64> = revisions.iter().map(|r| r.number).collect();
+        assert_eq!(listed, [1, 2, 3]);
+        // Whichever came second is the newest, and each revision is the text its listener sent.
+        let text_of = |revised: Revised| match revised {
+            Revised::New { revision } => revisions[usize::try_from(revision - 1).unwrap()]
+                .text
+                .clone(),
+            _ => unreachable!(),
+        };
+        assert_eq!(text_of(from_one), analysed_only.to_string());
+        assert_eq!(text_of(from_two), transcribed.to_string());
+        let newest = two.newest_revision("race2").await.unwrap().unwrap();
+        assert_eq!(newest.number, 3);
+        assert_eq!(newest.text, revisions[2].text);
+    });
+}
+
+#[test]
 fn a_newer_revision_supersedes_the_pending_older_one_and_carries_its_number() {
     on_both(|store, _| async move {
         let targets = targets(&["http://127.0.0.1:9/hook"]);
