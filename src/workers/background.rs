@@ -43,12 +43,12 @@ impl Background {
         Ok(Self { jobs })
     }
 
-    /// Runs `work` on the thread and hands back what it came to; `None` when the thread is
-    /// gone. Dropping the future this returns drops `work` too, as if it ran here.
+    /// Runs `work` on the thread and hands back what it came to. Dropping the future this
+    /// returns drops `work` too, as if it ran here.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl Future<Output = T> + Send + 'static,
-    ) -> Option<T> {
+    ) -> Result<T, Unfinished> {
         let (done, result) = oneshot::channel();
         let job = async move {
             let mut done = done;
@@ -57,9 +57,43 @@ impl Background {
                 () = done.closed() => {}
             }
         };
-        self.jobs.send(Box::pin(job)).ok()?;
-        result.await.ok()
+        self.jobs
+            .send(Box::pin(job))
+            .map_err(|_| Unfinished::Gone)?;
+        result.await.map_err(|_| {
+            // The job went without an answer: with the thread, or alone (it panicked).
+            if self.jobs.is_closed() {
+                Unfinished::Gone
+            } else {
+                Unfinished::Panicked
+            }
+        })
     }
+
+    /// A handle whose thread is gone, as if its runtime had ended.
+    #[cfg(test)]
+    pub(crate) fn gone() -> Self {
+        let (jobs, received) = mpsc::unbounded_channel::<Job>();
+        drop(received);
+        Self { jobs }
+    }
+
+    /// Whether the thread still takes work: it goes only with its runtime, and then work is
+    /// better done on the caller's threads than not at all.
+    pub fn is_running(&self) -> bool {
+        !self.jobs.is_closed()
+    }
+}
+
+/// Why work sent to the thread came to nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unfinished {
+    /// The thread is gone: nothing runs there any more.
+    #[error("the archive thread is gone")]
+    Gone,
+    /// The work ended without an answer: it panicked (the panic is on stderr).
+    #[error("the download stopped without an answer (it panicked: see stderr)")]
+    Panicked,
 }
 
 /// `SCHED_IDLE` for the CPU, the idle class for I/O; a refusal is not worth stopping for:

@@ -227,7 +227,8 @@ impl Archiver<'_> {
         }
     }
 
-    /// The bytes at `address` into the archive: on the background thread when there is one.
+    /// The bytes at `address` into the archive: on the background thread when there is one
+    /// (and it still runs: else here, rather than not at all).
     async fn store_recording(
         &self,
         address: Url,
@@ -235,7 +236,14 @@ impl Archiver<'_> {
         folder: &str,
     ) -> Result<MediaOutcome, Failure> {
         let live = self.live.cloned();
-        let Some(apart) = self.apart else {
+        let apart = self.apart.filter(|apart| {
+            let running = apart.thread.is_running();
+            if !running {
+                tracing::warn!("the archive thread is gone: recordings download here instead");
+            }
+            running
+        });
+        let Some(apart) = apart else {
             let http = self.api.http();
             return stream_recording(http, self.archive, address, (id, folder), live).await;
         };
@@ -243,15 +251,13 @@ impl Archiver<'_> {
         let (id, folder) = (id.clone(), folder.to_string());
         let work =
             async move { stream_recording(&http, &archive, address, (&id, &folder), live).await };
-        let stopped = || ArchiveError::Failed {
-            archive: apart.archive.shown(),
-            reason: "its thread stopped".to_string(),
-        };
-        apart
-            .thread
-            .run(work)
-            .await
-            .unwrap_or_else(|| Err(stopped().into()))
+        apart.thread.run(work).await.unwrap_or_else(|unfinished| {
+            Err(ArchiveError::Failed {
+                archive: apart.archive.shown(),
+                reason: unfinished.to_string(),
+            }
+            .into())
+        })
     }
 
     async fn archive_transcript(
@@ -406,45 +412,4 @@ fn is_auth(err: &ApiError) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn not_ready_is_retried_with_backoff_and_gone_stays_gone() {
-        let now: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let backoff = Backoff::default();
-        let retry = Failure::Recording(RecordingError::NotReady).outcome(0, now, backoff);
-        let next = now.checked_add(FIRST_RETRY).unwrap();
-        assert_eq!(
-            retry,
-            MediaOutcome::Retry {
-                error: "GoTo has not finished uploading it yet".into(),
-                next
-            }
-        );
-        let late =
-            Failure::Recording(RecordingError::NotReady).outcome(MAX_ATTEMPTS - 1, now, backoff);
-        assert!(matches!(late, MediaOutcome::Failed { .. }), "{late:?}");
-        assert_eq!(
-            Failure::Recording(RecordingError::Gone).outcome(0, now, backoff),
-            MediaOutcome::Gone
-        );
-    }
-
-    #[test]
-    fn a_listener_retries_not_ready_for_as_long_as_forward_for() {
-        let minute = SignedDuration::from_mins(1);
-        // 1 + 2 + 4 + 8 + 16 = 31 minutes of waits fit in 40 minutes; the next (32) does not.
-        assert_eq!(
-            Backoff::within(minute, SignedDuration::from_mins(40)).max_attempts,
-            6
-        );
-        // A day: 63 minutes of doubling, then hourly.
-        let day = Backoff::within(minute, SignedDuration::from_hours(24));
-        assert_eq!(day.max_attempts, 6 + 1 + 22);
-        assert_eq!(
-            Backoff::within(minute, SignedDuration::ZERO).max_attempts,
-            1
-        );
-    }
-}
+mod tests;

@@ -61,3 +61,30 @@ async fn dropping_the_wait_drops_the_work() {
     let closed = tokio::time::timeout(std::time::Duration::from_secs(5), kept.closed());
     closed.await.unwrap();
 }
+
+#[tokio::test]
+async fn work_that_panics_is_said_so_and_the_thread_goes_on() {
+    let background = Background::start().unwrap();
+    let panicked = background
+        .run(async {
+            if background_panics() {
+                panic!("a bug in the work");
+            }
+        })
+        .await;
+    assert_eq!(panicked, Err(Unfinished::Panicked));
+    assert!(background.is_running());
+    assert_eq!(background.run(async { 7 }).await, Ok(7));
+}
+
+/// Hides the panic from the compiler's view of the work's type.
+fn background_panics() -> bool {
+    std::hint::black_box(true)
+}
+
+#[tokio::test]
+async fn a_thread_that_is_gone_takes_no_work_and_says_so() {
+    let background = Background::gone();
+    assert!(!background.is_running());
+    assert_eq!(background.run(async { 7 }).await, Err(Unfinished::Gone));
+}
