@@ -468,11 +468,13 @@ mod seaweed {
             drop(listeners);
             // The shell SIGKILLs weed when its stdin closes, so no server outlives the bench.
             // Iceberg and Lance are off: their fixed default ports clash with any other weed.
+            // Each run's fresh bucket is a collection that takes several volumes at once: 50
+            // ran out after seven runs of 100 MB.
             let script = format!(
                 "weed server -ip=127.0.0.1 -ip.bind=127.0.0.1 -dir='{dir}/data' \
                  -master.port={} -master.port.grpc={} -volume.port={} -volume.port.grpc={} \
                  -filer -filer.port={} -filer.port.grpc={} -s3 -s3.port={} -s3.port.grpc={} \
-                 -s3.port.iceberg=0 -s3.port.lance=0 -volume.max=50 -master.volumeSizeLimitMB=64 \
+                 -s3.port.iceberg=0 -s3.port.lance=0 -volume.max=300 -master.volumeSizeLimitMB=64 \
                  -s3.config='{dir}/s3.json' \
                  >'{dir}/log' 2>&1 & pid=$!; read line; kill -9 $pid; wait $pid",
                 p[0],
