@@ -2,6 +2,7 @@
 //! which delivery tasks are woken for it. Shared by the session loop and the re-fetcher.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
@@ -45,41 +46,58 @@ impl Handoff {
 /// and watched by the re-fetcher: a change wakes it, and a change it did not see (a live call
 /// that came and went while it waited) still shows, so it never needs to poll.
 #[derive(Debug, Clone)]
-pub struct LiveWork(Arc<watch::Sender<usize>>);
+pub struct LiveWork {
+    watched: Arc<watch::Sender<usize>>,
+    /// The same count, read without a lock. The archive's thread runs at idle priority and
+    /// asks before every chunk: had it held the watch's lock when the kernel preempted it, the
+    /// session loop's next `set` would wait for it, and an idle thread on a busy machine may
+    /// not run again for a long while.
+    now: Arc<AtomicUsize>,
+}
+
+/// How often a download held for live work looks again whether it is done.
+const GIVE_WAY_POLL: Duration = Duration::from_millis(5);
 
 impl Default for LiveWork {
     fn default() -> Self {
-        Self(Arc::new(watch::Sender::new(0)))
+        Self {
+            watched: Arc::new(watch::Sender::new(0)),
+            now: Arc::new(AtomicUsize::new(0)),
+        }
     }
 }
 
 impl LiveWork {
     /// Publishes the work now under way or waiting; watchers hear only of a change.
     pub fn set(&self, work: usize) {
-        self.0
+        self.now.store(work, Ordering::Release);
+        self.watched
             .send_if_modified(|now| std::mem::replace(now, work) != work);
     }
 
     /// Whether there is report work now.
     pub fn busy(&self) -> bool {
-        *self.0.borrow() > 0
+        self.now.load(Ordering::Acquire) > 0
     }
 
     /// A view of the work that tells each change after it was made.
     pub fn watch(&self) -> watch::Receiver<usize> {
-        self.0.subscribe()
+        self.watched.subscribe()
     }
 
     /// Waits while there is report work, for `limit` at the most: a download in the
     /// background holds its next chunk until the live call it would slow is done, but never
-    /// long enough for the server sending it to give up on the connection.
+    /// long enough for the server sending it to give up on the connection. It looks every
+    /// few milliseconds rather than wait on the watch, whose lock it must not hold (above).
     pub async fn until_idle(&self, limit: Duration) {
-        // Asked before every chunk of a download: no receiver or timer when nothing is live.
-        if !self.busy() {
-            return;
+        let started = tokio::time::Instant::now();
+        while self.busy() {
+            let left = limit.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(left.min(GIVE_WAY_POLL)).await;
         }
-        let mut work = self.watch();
-        let _ = tokio::time::timeout(limit, work.wait_for(|&work| work == 0)).await;
     }
 }
 
@@ -108,7 +126,12 @@ mod tests {
         );
         live.set(0);
         waiting.await.unwrap();
-        assert_eq!(started.elapsed(), Duration::from_millis(300));
+        let went_on = started.elapsed();
+        assert!(
+            went_on >= Duration::from_millis(300)
+                && went_on <= Duration::from_millis(300) + GIVE_WAY_POLL,
+            "went on {went_on:?} after the start"
+        );
 
         live.set(2);
         live.until_idle(Duration::from_secs(2)).await;
@@ -117,5 +140,35 @@ mod tests {
             Duration::from_millis(2300),
             "held past its limit"
         );
+    }
+
+    /// The archive's thread, at idle priority, asks before every chunk: the answer must not
+    /// wait on the lock the session loop's `set` takes (nor hold it).
+    #[test]
+    fn asking_whether_there_is_live_work_never_waits_on_the_watchs_lock() {
+        let live = LiveWork::default();
+        live.set(1);
+        let (held, holding) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let writer = std::thread::spawn({
+            let live = live.clone();
+            move || {
+                live.watched.send_modify(|_| {
+                    let _ = held.send(());
+                    let _ = released.recv();
+                });
+            }
+        });
+        holding.recv().unwrap();
+        let (answer, answered) = std::sync::mpsc::channel();
+        let asker = std::thread::spawn({
+            let live = live.clone();
+            move || answer.send(live.busy())
+        });
+        let busy = answered.recv_timeout(Duration::from_secs(5));
+        release.send(()).unwrap();
+        writer.join().unwrap();
+        asker.join().unwrap().unwrap_or(());
+        assert_eq!(busy, Ok(true), "busy() waited for the watch's lock");
     }
 }
