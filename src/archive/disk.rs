@@ -1,7 +1,8 @@
-//! Writing one archived file off the async threads: a blocking task takes the chunks as they
-//! arrive, hashes and writes them, and has the kernel start writing them out to disk as it goes,
-//! so the flush before the rename waits only for the tail, and neither the hashing nor the
-//! writing holds a thread that live report work runs on.
+//! Writing one file off the async threads (an archived object, or a recording asked for with
+//! `-o`): a blocking task takes the chunks as they arrive, counts (and for the archive hashes)
+//! and writes them, and has the kernel start writing them out to disk as it goes, so the flush
+//! before the rename waits only for the tail, and neither the hashing nor the writing holds a
+//! thread that live report work runs on.
 
 use std::fs::File;
 use std::io::{self, Write};

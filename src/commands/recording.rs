@@ -276,8 +276,8 @@ fn download_error(err: RecordingError, id: &MediaId) -> anyhow::Error {
     }
 }
 
-/// Writes `chunks` to `target`, renamed into place only once whole and on disk; nothing is
-/// left under either name when it breaks off or is interrupted. The number of bytes written.
+/// Writes `chunks` to `target` whole or not at all (`whole_file::write_asked`: a file there
+/// keeps what it had when the download breaks off or is interrupted). The bytes written.
 async fn write_file(target: &Path, chunks: Chunks<'static>) -> anyhow::Result<u64> {
     match write_asked(target, chunks).await {
         Ok(bytes) => Ok(bytes),

@@ -70,9 +70,11 @@ impl Default for LiveWork {
 impl LiveWork {
     /// Publishes the work now under way or waiting; watchers hear only of a change.
     pub fn set(&self, work: usize) {
-        self.now.store(work, Ordering::Release);
-        self.watched
-            .send_if_modified(|now| std::mem::replace(now, work) != work);
+        // Under the watch's lock, so that the two never disagree whoever sets them.
+        self.watched.send_if_modified(|now| {
+            self.now.store(work, Ordering::Release);
+            std::mem::replace(now, work) != work
+        });
     }
 
     /// Whether there is report work now.
@@ -134,10 +136,11 @@ mod tests {
         );
 
         live.set(2);
+        let held = tokio::time::Instant::now();
         live.until_idle(Duration::from_secs(2)).await;
         assert_eq!(
-            started.elapsed(),
-            Duration::from_millis(2300),
+            held.elapsed(),
+            Duration::from_secs(2),
             "held past its limit"
         );
     }

@@ -3,6 +3,7 @@
 //! the store; one claimed object downloaded from GoTo and written to the archive, and what the
 //! attempt came to (archived, not ready yet, gone, failed), so both commands settle it alike.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -143,6 +144,9 @@ pub struct Apart {
 /// (`cargo bench`). `sync` is not paced: nothing live waits there.
 const LISTENER_DOWNLOADS_PER_SECOND: u64 = 8 * 1024 * 1024;
 
+/// Whether the listener has said that its archive thread is gone: once is enough.
+static THREAD_GONE_SAID: AtomicBool = AtomicBool::new(false);
+
 /// The longest a download holds its next chunk for live work.
 const GIVE_WAY_AT_MOST: Duration = Duration::from_secs(2);
 
@@ -238,7 +242,7 @@ impl Archiver<'_> {
         let live = self.live.cloned();
         let apart = self.apart.filter(|apart| {
             let running = apart.thread.is_running();
-            if !running {
+            if !running && !THREAD_GONE_SAID.swap(true, Ordering::Relaxed) {
                 tracing::warn!("the archive thread is gone: recordings download here instead");
             }
             running

@@ -280,6 +280,40 @@ fn recording_to_a_folder_is_the_simulators_audio_from_goto_and_from_the_archive(
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn recording_over_an_existing_file_keeps_its_permissions_and_dev_null_takes_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = env();
+    let (id, report) = recorded_call(&env);
+    let recordings = recording_ids(&report);
+    assert_eq!(recordings.len(), 1, "{report}");
+    let target = env.dir.path().join("call.wav");
+    std::fs::write(&target, b"an older download").unwrap();
+    std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let output = env
+        .cer_with_token()
+        .args(["recording", &id, "-o"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    assert_eq!(
+        sha256(&std::fs::read(&target).unwrap()),
+        sha256(&simulator_audio(&env, &recordings[0]))
+    );
+    let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a private recording stays private");
+
+    // A device is written as the bytes come, as curl writes it.
+    let output = env
+        .cer_with_token()
+        .args(["recording", &id, "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+}
+
 #[test]
 fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
     let env = env();
