@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncReadExt;
 
-use super::whole_file::{WholeFileError, write_archived};
+use super::whole_file::{LEFT_BEHIND_AFTER, WholeFileError, remove_left_behind, write_archived};
 use super::{ArchiveError, Archived, Chunks, Tally};
 
 /// A local folder holding the archive.
@@ -41,6 +41,7 @@ impl FolderArchive {
         let folder = path.parent().unwrap_or(&self.root).to_path_buf();
         let made = create_private_dirs(folder.clone()).await;
         made.map_err(|err| self.failed("create", &folder, &err))?;
+        remove_left_behind(&folder, LEFT_BEHIND_AFTER).await;
         match write_archived(&path, chunks).await {
             Ok(tally) => Ok(tally.finish(key)),
             Err(WholeFileError::Source(err)) => Err(ArchiveError::Source(err)),
@@ -203,6 +204,27 @@ mod tests {
             archive.list("2026/01/02/c1").await.unwrap(),
             vec!["2026/01/02/c1/recording-r.mp3"]
         );
+    }
+
+    #[tokio::test]
+    async fn a_write_into_a_folder_removes_what_a_crash_left_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = FolderArchive::new(dir.path());
+        let folder = dir.path().join("d/c");
+        std::fs::create_dir_all(&folder).unwrap();
+        let left = folder.join(".recording-r.wav.partial-0badf00d");
+        let file = std::fs::File::create(&left).unwrap();
+        let yesterday = std::time::SystemTime::now() - std::time::Duration::from_secs(86_400);
+        file.set_modified(yesterday).unwrap();
+        archive
+            .put("d/c/report.json", chunks(vec![Ok(b"{}")]))
+            .await
+            .unwrap();
+        let names: Vec<_> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["report.json"]);
     }
 
     #[tokio::test]

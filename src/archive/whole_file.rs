@@ -3,13 +3,15 @@
 //! the kernel write it out to disk as it comes, so the flush before the rename waits only for
 //! the tail), then renamed; the temporary file goes when anything breaks off or the write is
 //! dropped half-way (Ctrl-C, a listener stopping). A crash or a power cut can still leave one
-//! behind: it is hidden (`.NAME.partial-…`) and never takes the final name.
+//! behind: it is hidden (`.NAME.partial-…`), never takes the final name, and the archive
+//! removes it the next time it writes into that folder ([`remove_left_behind`]).
 
 use std::fs::{OpenOptions, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
@@ -146,6 +148,39 @@ async fn write_through(target: &Path, mut chunks: Chunks<'_>) -> Result<Tally, W
     }
     file.flush().await.map_err(disk_failed("write", target))?;
     Ok(tally)
+}
+
+/// How old a temporary file must be before it is taken for a crash's leftover: far longer
+/// than any download takes (a gigabyte at a listener's 8 MiB/s is two minutes).
+pub(crate) const LEFT_BEHIND_AFTER: Duration = Duration::from_secs(3600);
+
+/// Removes the temporary files in `folder` that a crash or a power cut left behind, those
+/// last written more than `older_than` ago; a write under way is younger. Best effort: what
+/// cannot be read or removed stays for the next time.
+pub(crate) async fn remove_left_behind(folder: &Path, older_than: Duration) {
+    let folder = folder.to_path_buf();
+    let swept = tokio::task::spawn_blocking(move || {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if !(name.starts_with('.') && name.contains(".partial-")) {
+                continue;
+            }
+            let age = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|modified| modified.elapsed().ok());
+            if age.is_some_and(|age| age > older_than) {
+                tracing::debug!(file = %entry.path().display(), "removing a write left behind");
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    });
+    let _ = swept.await;
 }
 
 fn disk_failed(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> WholeFileError {

@@ -184,3 +184,34 @@ fn a_create_that_finishes_after_the_write_was_given_up_removes_its_file() {
     assert!(create_unless_given_up(&path, &Readers::Umask, &going_on).is_ok());
     assert_eq!(names_in(dir.path()), [".call.wav.partial-1"]);
 }
+
+/// A file last written `ago`.
+fn file_written(path: &Path, ago: Duration) {
+    let file = std::fs::File::create(path).unwrap();
+    let then = std::time::SystemTime::now() - ago;
+    file.set_modified(then).unwrap();
+}
+
+#[tokio::test]
+async fn only_temporary_files_older_than_any_write_are_taken_for_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let hours = Duration::from_secs(2 * 3600);
+    file_written(&dir.path().join(".recording-r.wav.partial-0badf00d"), hours);
+    file_written(
+        &dir.path().join(".transcript-t.json.partial-00c0ffee"),
+        Duration::ZERO,
+    );
+    file_written(&dir.path().join("recording-r.wav"), hours);
+    file_written(&dir.path().join(".hidden-by-someone"), hours);
+    remove_left_behind(dir.path(), LEFT_BEHIND_AFTER).await;
+    assert_eq!(
+        names_in(dir.path()),
+        [
+            ".hidden-by-someone",
+            ".transcript-t.json.partial-00c0ffee",
+            "recording-r.wav"
+        ]
+    );
+    // A folder that is not there is no error.
+    remove_left_behind(&dir.path().join("none"), LEFT_BEHIND_AFTER).await;
+}
