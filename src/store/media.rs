@@ -323,22 +323,29 @@ impl Store {
         Ok(known > 0)
     }
 
-    /// The calls that ended since `since` whose reports name nothing of `kind` yet, newest
-    /// first (at most 20): where a notification's recording most likely belongs.
+    /// The calls that ended since `since` whose reports name nothing of `kind` yet (at most
+    /// 20): where a notification's recording most likely belongs. Those naming a recording come
+    /// first (a transcript's call names its recording), then the newest; each with whether it
+    /// names a recording.
     pub async fn calls_lacking_media(
         &self,
         kind: MediaKind,
         since: Timestamp,
-    ) -> Result<Vec<String>, StoreError> {
+    ) -> Result<Vec<(String, bool)>, StoreError> {
         let ended = match self.backend {
             Backend::Sqlite => "r.call_ended >= $1",
             Backend::Postgres => "r.call_ended >= $1::timestamptz",
         };
+        // An integer on both: SQLite's EXISTS is one, PostgreSQL's a boolean.
+        let recorded = "CAST(CASE WHEN EXISTS (SELECT 1 FROM cer_media m WHERE \
+                        m.conversation_space_id = r.conversation_space_id \
+                        AND m.kind = 'recording') THEN 1 ELSE 0 END AS BIGINT)";
         let sql = format!(
-            "SELECT r.conversation_space_id FROM cer_reports r WHERE {ended} AND NOT EXISTS \
+            "SELECT r.conversation_space_id, {recorded} AS recorded FROM cer_reports r \
+             WHERE {ended} AND NOT EXISTS \
              (SELECT 1 FROM cer_media m WHERE m.conversation_space_id = r.conversation_space_id \
              AND m.kind = $2) \
-             ORDER BY r.call_ended DESC, r.conversation_space_id LIMIT 20"
+             ORDER BY recorded DESC, r.call_ended DESC, r.conversation_space_id LIMIT 20"
         );
         let rows = sqlx::query(&sql)
             .bind(utc_text(since))
@@ -347,7 +354,7 @@ impl Store {
             .await
             .in_store(self)?;
         rows.iter()
-            .map(|row| row.try_get(0))
+            .map(|row| Ok((row.try_get(0)?, row.try_get::<i64, _>(1)? > 0)))
             .collect::<Result<_, sqlx::Error>>()
             .in_store(self)
     }

@@ -106,8 +106,59 @@ struct Memory {
     stored: BTreeSet<String>,
     /// Notifications not looked at yet.
     uploaded: Vec<(MediaKind, String)>,
-    /// Notifications no stored call names yet, with the calls already fetched for each.
+    /// What the notifications looked at so far led to.
+    notified: Notified,
+}
+
+/// The notifications no stored call names yet, and the calls fetched for them.
+#[derive(Default)]
+struct Notified {
+    /// Each held notification, with the calls already fetched for it.
     held: BTreeMap<(MediaKind, String), Vec<String>>,
+    /// Calls fetched for any notification: when, and the count of fetches then (the order).
+    /// A burst of notifications each guesses another call, instead of all the newest one.
+    fetched: BTreeMap<String, (Timestamp, u64)>,
+    /// Fetches for notifications so far.
+    fetches: u64,
+}
+
+impl Notified {
+    /// The call to fetch for notification `id`, among `calls` (likeliest first, each with
+    /// whether it names a recording): one not yet fetched for it; rather one naming a
+    /// recording (a transcript's call does), then one no notification fetched, then the one
+    /// fetched longest ago (its recording may have come since).
+    fn next_call(&self, kind: MediaKind, id: &str, calls: &[(String, bool)]) -> Option<String> {
+        let tried = self.held.get(&(kind, id.to_string()));
+        let last_fetch = |call: &String| self.fetched.get(call).map(|(_, order)| *order);
+        calls
+            .iter()
+            .filter(|(call, _)| tried.is_none_or(|tried| !tried.contains(call)))
+            // The first of the least, so the store's order decides among equals.
+            .min_by_key(|(call, recorded)| (!recorded, last_fetch(call)))
+            .map(|(call, _)| call.clone())
+    }
+
+    /// `call` is fetched for notification `id` at `now`; what is older than any call a
+    /// notification looks for is forgotten.
+    fn fetching(&mut self, kind: MediaKind, id: &str, call: &str, now: Timestamp) {
+        self.keep(kind, id).push(call.to_string());
+        let since = now.checked_sub(NOTIFIED_CALLS_WITHIN).unwrap_or(now);
+        self.fetched.retain(|_, (at, _)| *at >= since);
+        self.fetches += 1;
+        self.fetched.insert(call.to_string(), (now, self.fetches));
+    }
+
+    /// Holds notification `id` (at most [`HELD_AT_MOST`]): the calls fetched for it.
+    fn keep(&mut self, kind: MediaKind, id: &str) -> &mut Vec<String> {
+        let key = (kind, id.to_string());
+        if !self.held.contains_key(&key)
+            && self.held.len() >= HELD_AT_MOST
+            && let Some(dropped) = self.held.keys().next().cloned()
+        {
+            self.held.remove(&dropped);
+        }
+        self.held.entry(key).or_default()
+    }
 }
 
 impl Memory {
@@ -167,8 +218,8 @@ impl Leased for Archiving {
             }
         }
         for (kind, id) in std::mem::take(&mut self.memory.uploaded) {
-            let held = &mut self.memory.held;
-            self.worker.uploaded(kind, id, held, stop).await;
+            let notified = &mut self.memory.notified;
+            self.worker.uploaded(kind, id, notified, stop).await;
         }
         true
     }
@@ -242,20 +293,20 @@ impl ArchiveWorker {
     }
 
     /// A recording notification: an object a stored report names is due at once; else the
-    /// likeliest call not yet fetched for it (the newest whose report names nothing of its
-    /// kind) is fetched once, and a new revision is planned at once; else it is kept, and
-    /// archived once a revision names it.
+    /// likeliest call not yet fetched for it (one whose report names nothing of its kind:
+    /// [`Notified::next_call`]) is fetched once, and a new revision is planned at once; else
+    /// it is kept, and archived once a revision names it.
     async fn uploaded(
         &self,
         kind: MediaKind,
         id: String,
-        held: &mut BTreeMap<(MediaKind, String), Vec<String>>,
+        notified: &mut Notified,
         stop: &CancellationToken,
     ) {
         let now = self.now();
         match self.store.media_uploaded(kind, &id, now).await {
             Ok(true) => {
-                held.remove(&(kind, id));
+                notified.held.remove(&(kind, id));
                 return;
             }
             Ok(false) => {}
@@ -265,26 +316,22 @@ impl ArchiveWorker {
             }
         }
         let since = now.checked_sub(NOTIFIED_CALLS_WITHIN).unwrap_or(now);
-        let calls = self.store.calls_lacking_media(kind, since).await;
-        let tried = held.entry((kind, id.clone())).or_default();
-        let next = calls
-            .ok()
-            .into_iter()
-            .flatten()
-            .find(|c| !tried.contains(c));
-        let Some(call) = next else {
+        let calls = match self.store.calls_lacking_media(kind, since).await {
+            Ok(calls) => calls,
+            Err(err) => {
+                tracing::info!("cannot look for the call of {} {id}: {err}", kind.as_str());
+                Vec::new()
+            }
+        };
+        let Some(call) = notified.next_call(kind, &id, &calls) else {
             tracing::debug!("{} {id}: no stored call names it yet; kept", kind.as_str());
+            notified.keep(kind, &id);
             return;
         };
-        tried.push(call.clone());
+        notified.fetching(kind, &id, &call, now);
         // Planned here at once, so the next notification (its transcript) finds it.
         if self.refetcher.fetch_now(&call, stop).await == Some(RefetchResult::Changed) {
             self.plan(&call).await;
-        }
-        if held.len() > HELD_AT_MOST
-            && let Some(oldest) = held.keys().next().cloned()
-        {
-            held.remove(&oldest);
         }
     }
 
@@ -343,7 +390,16 @@ impl ArchiveWorker {
         stop: &CancellationToken,
     ) -> Result<bool, String> {
         for (n, claim) in claimed.iter().enumerate() {
-            let attempt = match self.attempt(claim).await {
+            let attempt = tokio::select! {
+                attempt = self.attempt(claim) => attempt,
+                () = stop.cancelled() => {
+                    // Stopping mid-download (its temporary file goes with it): the object is
+                    // free for the next listener at once, not when its lease runs out.
+                    let _ = self.store.release_media(&claimed[n..]).await;
+                    return Ok(false);
+                }
+            };
+            let attempt = match attempt {
                 Ok(attempt) => attempt,
                 Err(stopped) => {
                     let _ = self.store.release_media(&claimed[n..]).await;
@@ -434,3 +490,6 @@ impl ArchiveWorker {
         self.service.health().resolved("archive");
     }
 }
+
+#[cfg(test)]
+mod tests;

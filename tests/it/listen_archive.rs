@@ -483,6 +483,52 @@ fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_la
     assert!(env.sandbox.recording_subscriptions().is_empty());
 }
 
+#[test]
+fn with_refetch_off_a_notification_guesses_another_call_than_the_one_already_tried() {
+    // A recorded call, then a second later one not recorded: a notification names only its
+    // recording, and the newest call is the first guess. The recording's notification finds
+    // the newer call lacks it; the transcript's (sent with it) must try the other call, where
+    // every notification used to fetch the newest call again and nothing was archived.
+    let env = TestEnv::with(SandboxConfig {
+        call_every: None,
+        analysis_delay: Some(Duration::from_secs(1)),
+        ..SandboxConfig::default()
+    });
+    env.sandbox.set_drawn_recordings(false);
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let mut running = env.listen(&["--json", "--refetch", "off", "--archive", &archive]);
+    let recorded = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    // A second apart, so the store holds the unrecorded call as the newer one.
+    std::thread::sleep(Duration::from_millis(1100));
+    let unrecorded = env.sandbox.place_call().conversation_space_id;
+    let printed = running.stdout_lines(2, LIMIT);
+    assert_eq!(
+        printed.len(),
+        2,
+        "stderr:\n{}",
+        running.stderr_seen.join("\n")
+    );
+    let files = wait_for_files(&call_folder(&root, &recorded), 3);
+    let (_, stderr) = running.stop();
+    assert_eq!(
+        files,
+        served(&env, &recorded),
+        "stderr:\n{}",
+        stderr.join("\n")
+    );
+    // One report request per notification at most (a recording, perhaps a duplicate of it,
+    // a transcript), over both calls.
+    let gets = report_gets(&env, &recorded) + report_gets(&env, &unrecorded) - 2;
+    assert!(
+        (1..=3).contains(&gets),
+        "{gets} report requests for 3 notifications"
+    );
+}
+
 /// Two listeners on one PostgreSQL store (`url`) archiving to `archive`, with `vars` in
 /// their environment, while three recorded calls are placed; each object is downloaded from
 /// GoTo's storage once between them, and `read(call)` gives what the archive holds of it.
@@ -675,4 +721,56 @@ fn a_cut_download_leaves_no_partial_file_and_is_archived_whole_later() {
         audio.len() >= 2,
         "the cut download was not tried again: {audio:?}"
     );
+}
+
+/// A listener stopped in the middle of a download hands the object back at once: the next
+/// listener archives it without waiting for the stopped one's lease to run out.
+#[test]
+fn a_listener_stopped_mid_download_leaves_the_recording_to_the_next_at_once() {
+    let env = env();
+    // 2,000 bytes a second: the recording of a 30 s call takes about two minutes.
+    env.sandbox.faults().slow_downloads(Some(2_000));
+    let root = env.work_dir().join("archive");
+    let archive = root.display().to_string();
+    let args = ["--json", "--refetch", "off", "--archive", &archive];
+    let mut first = env.listen(&args);
+    let call = env
+        .sandbox
+        .place_recorded_call(Duration::from_secs(30))
+        .conversation_space_id;
+    assert_eq!(first.stdout_lines(1, LIMIT).len(), 1);
+    let folder = call_folder(&root, &call);
+    let downloading = eventually(LIMIT, || {
+        std::fs::read_dir(&folder).is_ok_and(|entries| {
+            entries
+                .flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(".recording-"))
+        })
+    });
+    assert!(downloading, "the recording's download did not start");
+    let (_, stderr) = first.stop();
+    env.sandbox.faults().slow_downloads(None);
+    // Well inside the stopped listener's lease (30 s at this time scale).
+    let started = Instant::now();
+    let second = env.listen(&args);
+    let files = wait_for_files(&folder, 3);
+    let took = started.elapsed();
+    let (_, more) = second.stop();
+    assert_eq!(
+        files,
+        served(&env, &call),
+        "stderr:\n{}\n{}",
+        stderr.join("\n"),
+        more.join("\n")
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "archived {took:?} after the restart"
+    );
+    let hidden: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect();
+    assert!(hidden.is_empty(), "left behind: {hidden:?}");
 }
