@@ -48,8 +48,10 @@ struct Tally {
 const REFETCH_BATCH: i64 = 8;
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<ExitStatus> {
+    // Before the store is opened (and made, the first time): exit 4 leaves nothing behind.
+    super::sync_archive::require_access(&settings, context).await?;
     let store = Store::open(&settings.store).await?;
-    let archive = super::sync_archive::prepare(&settings, &store, context).await?;
+    let archive = super::sync_archive::prepare(&settings, &store, context)?;
     let api = context.api();
     let (start, end) = (settings.start, settings.end);
     let ListedIds { ids, unusable } = list_ids(&api, &settings.account_key, start, end).await?;

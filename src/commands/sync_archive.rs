@@ -24,9 +24,20 @@ const LEASE: Duration = Duration::from_secs(10 * 60);
 /// Objects claimed at once for one call.
 const CLAIM_BATCH: i64 = 16;
 
-/// The archive of `--archive` / `CER_ARCHIVE`, if any: the login checked (archiving only:
-/// a check downloads nothing) and the archive opened, before any request to GoTo.
-pub(super) async fn prepare(
+/// Exit 4 when `--archive` is to download (a check downloads nothing) and the login cannot
+/// read recordings: before the store is opened and before any request to GoTo.
+pub(super) async fn require_access(
+    settings: &SyncSettings,
+    context: &Context,
+) -> anyhow::Result<()> {
+    if settings.archive.is_some() && !settings.check {
+        super::archived::require_recording_read(settings.sandbox, context).await?;
+    }
+    Ok(())
+}
+
+/// The archive of `--archive` / `CER_ARCHIVE`, if any, opened ([`require_access`] first).
+pub(super) fn prepare(
     settings: &SyncSettings,
     store: &Store,
     context: &Context,
@@ -34,9 +45,6 @@ pub(super) async fn prepare(
     let Some(archive) = &settings.archive else {
         return Ok(None);
     };
-    if !settings.check {
-        super::archived::require_recording_read(settings.sandbox, context).await?;
-    }
     open(archive, store, context).map(Some)
 }
 

@@ -145,6 +145,22 @@ impl ArchiveCheck {
         self.missing.is_empty() && self.differs.is_empty()
     }
 
+    /// What puts it right: a sync archives what is missing, but an altered object only once
+    /// it is removed, since a sync trusts what it archived and re-reads nothing.
+    pub(super) fn remedy(&self) -> String {
+        let mut steps = Vec::new();
+        if !self.missing.is_empty() {
+            steps.push("`cer sync --archive` with the same range archives what is missing");
+        }
+        if !self.differs.is_empty() {
+            steps.push(
+                "an altered object is archived again once it is gone: delete each one that \
+                 differs, then run `cer sync --archive` with the same range",
+            );
+        }
+        steps.join("; ")
+    }
+
     /// Lines for a person; `each` lists what is missing or differs.
     pub(super) fn lines(&self, each: bool) -> Vec<String> {
         let mut lines = vec![format!(

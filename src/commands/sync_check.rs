@@ -150,11 +150,12 @@ fn verdict(found: &Findings) -> anyhow::Result<()> {
         "{unusable} of GoTo's summaries of the range name no conversationSpaceId: the store \
          cannot hold their calls, so the range is not complete (GoTo's data, not the store)"
     );
-    anyhow::ensure!(
-        found.archived.as_ref().is_none_or(ArchiveCheck::complete),
-        "the archive lacks objects of the range, or holds altered ones; `cer sync --archive` \
-         with the same range archives what is missing"
-    );
+    if let Some(archived) = found.archived.as_ref().filter(|a| !a.complete()) {
+        anyhow::bail!(
+            "the archive lacks objects of the range, or holds altered ones; {}",
+            archived.remedy()
+        );
+    }
     Ok(())
 }
 

@@ -496,6 +496,15 @@ mod end_to_end {
         let verified = check(&["--verify"]);
         assert_eq!(verified.code, 1, "{verified:?}");
         assert!(verified.stdout.contains("1 differ"), "{}", verified.stdout);
+        // The way out the check names works: the altered file removed, a sync archives it again.
+        assert!(
+            verified.stderr.contains("delete each one that differs"),
+            "{}",
+            verified.stderr
+        );
+        std::fs::remove_file(&recording).unwrap();
+        assert_eq!(sync(&env, &store, &["--archive", &archive]).code, 0);
+        assert_eq!(check(&["--verify"]).code, 0);
     }
 
     #[test]
@@ -705,6 +714,8 @@ mod end_to_end {
         cer_snapshot!(env, &["sync", "--since", "1h", "--archive", &archive]);
         assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
         assert!(!env.work_dir().join("archive").exists());
+        // Nor was the store made: exit 4 leaves nothing behind.
+        assert!(!env.state_dir().join("cer.db").exists());
     }
 
     #[test]
