@@ -1,6 +1,7 @@
 //! One listening session: a channel, its subscriptions and its WebSocket, set up in that order
 //! and torn down in reverse, so that nothing is left behind on GoTo's side.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use super::ListenConfig;
@@ -43,6 +44,9 @@ impl Session {
     }
 }
 
+/// Whether this listener said that GoTo refused its recording notifications.
+static NO_RECORDING_NOTIFICATIONS_SAID: AtomicBool = AtomicBool::new(false);
+
 /// Subscribes the channel to every account key.
 pub async fn subscribe(
     api: &ApiClient,
@@ -52,9 +56,15 @@ pub async fn subscribe(
     subscriptions::create(api, &channel.id, &config.account_keys, &config.event_types).await?;
     if config.recording_notifications {
         for key in &config.account_keys {
-            // Archiving goes on from the revisions alone: no reason to stop listening.
-            if let Err(err) = subscriptions::create_recording(api, &channel.id, key).await {
-                tracing::info!("no recording notifications for account {key}: {err}");
+            // Archiving goes on from the revisions alone: no reason to stop listening. Said
+            // once: every reconnect subscribes again, and the answer is the same.
+            if let Err(err) = subscriptions::create_recording(api, &channel.id, key).await
+                && !NO_RECORDING_NOTIFICATIONS_SAID.swap(true, Ordering::Relaxed)
+            {
+                tracing::warn!(
+                    "no recording notifications for account {key} ({err}): recordings are \
+                     archived as the reports' revisions name them (keep --refetch on)"
+                );
             }
         }
     }

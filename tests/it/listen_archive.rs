@@ -774,3 +774,35 @@ fn a_listener_stopped_mid_download_leaves_the_recording_to_the_next_at_once() {
         .collect();
     assert!(hidden.is_empty(), "left behind: {hidden:?}");
 }
+
+/// A token whose scopes cer cannot read (`CER_TOKEN`) and that lacks the recording
+/// notifications: GoTo refuses the recording subscription at every (re)subscription, and
+/// the listener says so once, naming what it does instead.
+#[test]
+fn a_token_goto_refuses_recording_notifications_is_said_once_across_new_channels() {
+    let env = env();
+    let scopes = "cr.v1.read call-events.v1.notifications.manage recording.v1.read";
+    let token = env.sandbox.issue_token_with_scopes(scopes, None).unwrap();
+    let archive = env.work_dir().join("archive").display().to_string();
+    let running = env.listen_with(&["--json", "--archive", &archive], |command| {
+        command.env("CER_TOKEN", &token);
+    });
+    let asked = || {
+        env.sandbox
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/recording/v1/subscriptions")
+            .count()
+    };
+    assert!(eventually(LIMIT, || asked() >= 1));
+    // A new channel subscribes again, and GoTo refuses again.
+    env.sandbox.faults().expire_channels();
+    assert!(eventually(LIMIT, || asked() >= 2), "no second subscription");
+    let (_, stderr) = running.stop();
+    let said: Vec<&String> = stderr
+        .iter()
+        .filter(|line| line.contains("no recording notifications"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once:\n{}", stderr.join("\n"));
+    assert!(said[0].contains("revisions name them"), "{}", said[0]);
+}
