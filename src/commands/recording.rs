@@ -153,11 +153,21 @@ impl Writer<'_> {
             return Ok(ExitStatus::Success);
         };
         let mut signals = StopSignals::register()?;
-        let folder = wanted.len() > 1 || path.is_dir();
+        // `-o calls/` names a folder too, made when missing; a file's folder must be there
+        // before anything is downloaded.
+        let folder = wanted.len() > 1 || path.is_dir() || names_a_folder(path);
         if folder {
             tokio::fs::create_dir_all(path)
                 .await
                 .with_context(|| format!("cannot create the folder {}", path.display()))?;
+        } else if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && !parent.is_dir()
+        {
+            anyhow::bail!(
+                "cannot write {}: the folder {} does not exist",
+                path.display(),
+                parent.display()
+            );
         }
         for one in wanted {
             // Ctrl-C or SIGTERM stop the download and leave nothing behind.
@@ -259,6 +269,12 @@ impl Writer<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether `path` ends with a separator (`calls/`): a folder, whether or not it exists.
+fn names_a_folder(path: &Path) -> bool {
+    let text = path.as_os_str().to_string_lossy();
+    text.ends_with(std::path::MAIN_SEPARATOR) || text.ends_with('/')
 }
 
 /// What a failed download means for the user: GoTo's 403 is the missing scope (exit 4).

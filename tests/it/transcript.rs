@@ -315,6 +315,45 @@ fn recording_over_an_existing_file_keeps_its_permissions_and_dev_null_takes_it()
 }
 
 #[test]
+fn recording_to_a_path_ending_in_a_slash_makes_the_folder_and_a_missing_folder_fails_first() {
+    let env = env();
+    let (id, report) = recorded_call(&env);
+    let recordings = recording_ids(&report);
+    assert_eq!(recordings.len(), 1, "{report}");
+    let made = env.dir.path().join("calls").join("new");
+    let output = env
+        .cer_with_token()
+        .args(["recording", &id, "-o"])
+        .arg(format!("{}/", made.display()))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let files = files_in(&made);
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(
+        sha256(&std::fs::read(&files[0]).unwrap()),
+        sha256(&simulator_audio(&env, &recordings[0]))
+    );
+
+    // A file in a folder that is not there: said before anything is downloaded.
+    let downloads = env.sandbox.storage_requests().len();
+    let target = env.dir.path().join("nowhere").join("call.wav");
+    let output = env
+        .cer_with_token()
+        .args(["recording", &id, "-o"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("does not exist"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(env.sandbox.storage_requests().len(), downloads);
+}
+
+#[test]
 fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
     let env = env();
     let (id, report) = recorded_call(&env);
