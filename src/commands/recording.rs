@@ -190,22 +190,42 @@ impl Writer<'_> {
 
     /// Writes one recording to `path`, or into it as `recording-ID.EXT` when it is a folder;
     /// none when GoTo no longer has it.
+    /// A download that breaks off is tried again from the start, with a new token, a few
+    /// times with backoff (section 5's rule for transport errors): a file is written whole
+    /// or not at all, so nothing is lost by starting over.
     async fn write_one(
         &self,
         one: &Wanted,
         path: &Path,
         folder: bool,
     ) -> anyhow::Result<Option<(PathBuf, u64)>> {
-        let Some((chunks, ext)) = self.open(one).await? else {
-            return Ok(None);
-        };
-        let target = if folder {
-            path.join(format!("{}{ext}", recording_stem(&one.id)))
-        } else {
-            path.to_path_buf()
-        };
-        let bytes = write_file(&target, chunks).await?;
-        Ok(Some((target, bytes)))
+        let policy = self.context.api().retry_policy();
+        let mut retry = 0;
+        loop {
+            let Some((chunks, ext)) = self.open(one).await? else {
+                return Ok(None);
+            };
+            let target = if folder {
+                path.join(format!("{}{ext}", recording_stem(&one.id)))
+            } else {
+                path.to_path_buf()
+            };
+            match write_asked(&target, chunks).await {
+                Ok(bytes) => return Ok(Some((target, bytes))),
+                Err(WholeFileError::Source(err)) if retry < policy.max_retries => {
+                    tracing::info!(
+                        "the download of recording {} broke off ({err}); again",
+                        one.id
+                    );
+                    tokio::time::sleep(policy.backoff(retry)).await;
+                    retry += 1;
+                }
+                Err(WholeFileError::Source(err)) => {
+                    return Err(anyhow::Error::new(err).context("the download broke off"));
+                }
+                Err(err @ WholeFileError::Disk { .. }) => return Err(err.into()),
+            }
+        }
     }
 
     /// The audio of one recording and its file extension: the archive's copy, else GoTo's;
@@ -289,17 +309,5 @@ fn download_error(err: RecordingError, id: &MediaId) -> anyhow::Error {
             anyhow::Error::new(err).context(format!("cannot download recording {id}"))
         }
         other => anyhow::Error::new(other).context(format!("cannot download recording {id}")),
-    }
-}
-
-/// Writes `chunks` to `target` whole or not at all (`whole_file::write_asked`: a file there
-/// keeps what it had when the download breaks off or is interrupted). The bytes written.
-async fn write_file(target: &Path, chunks: Chunks<'static>) -> anyhow::Result<u64> {
-    match write_asked(target, chunks).await {
-        Ok(bytes) => Ok(bytes),
-        Err(WholeFileError::Source(err)) => {
-            Err(anyhow::Error::new(err).context("the download broke off"))
-        }
-        Err(err @ WholeFileError::Disk { .. }) => Err(err.into()),
     }
 }

@@ -354,6 +354,43 @@ fn recording_to_a_path_ending_in_a_slash_makes_the_folder_and_a_missing_folder_f
 }
 
 #[test]
+fn recording_cut_mid_download_is_fetched_again_whole_and_a_file_there_kept_when_it_keeps_failing() {
+    let env = env();
+    let (id, report) = recorded_call(&env);
+    let recordings = recording_ids(&report);
+    assert_eq!(recordings.len(), 1, "{report}");
+    let target = env.dir.path().join("call.wav");
+    // Cut once: tried again from the start, and the file is whole.
+    env.sandbox.faults().cut_next_downloads(1000, 1);
+    let output = env
+        .cer_with_token()
+        .args(["recording", &id, "-o"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let audio = simulator_audio(&env, &recordings[0]);
+    assert_eq!(sha256(&std::fs::read(&target).unwrap()), sha256(&audio));
+
+    // Cut every time: a bounded number of tries, exit 1, and the file there untouched.
+    env.sandbox.faults().cut_next_downloads(1000, 100);
+    let output = env
+        .cer_with_token()
+        .args(["recording", &id, "-o"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("broke off"),
+        "{}",
+        stderr_of(&output)
+    );
+    assert_eq!(sha256(&std::fs::read(&target).unwrap()), sha256(&audio));
+    env.sandbox.faults().cut_next_downloads(1000, 0);
+}
+
+#[test]
 fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
     let env = env();
     let (id, report) = recorded_call(&env);
