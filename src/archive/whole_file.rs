@@ -6,11 +6,12 @@
 //! behind: it is hidden (`.NAME.partial-…`), never takes the final name, and the archive
 //! removes it the next time it writes into that folder ([`remove_left_behind`]).
 
+use std::collections::BTreeSet;
 use std::fs::{OpenOptions, Permissions};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -188,6 +189,24 @@ fn disk_failed(what: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Who
     move |err| WholeFileError::Disk { what, path, err }
 }
 
+/// The temporary files being written now. A listener's are written on its idle-priority
+/// thread, which on a busy machine may not run again before the process ends: whoever stops
+/// the process removes what is left here ([`remove_unfinished`]).
+static UNFINISHED: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
+
+fn unfinished() -> std::sync::MutexGuard<'static, BTreeSet<PathBuf>> {
+    // A panic while it was held leaves a set that is still right.
+    UNFINISHED.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Removes the temporary files of writes still under way or abandoned: for a process about
+/// to end, once its workers were told to stop.
+pub(crate) fn remove_unfinished() {
+    for path in std::mem::take(&mut *unfinished()) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 /// The temporary name, removed when dropped unless it became the file.
 struct TemporaryFile {
     path: PathBuf,
@@ -199,6 +218,7 @@ struct TemporaryFile {
 
 impl TemporaryFile {
     fn new(path: PathBuf) -> Self {
+        unfinished().insert(path.clone());
         Self {
             path,
             kept: false,
@@ -225,6 +245,7 @@ impl Drop for TemporaryFile {
             self.given_up.store(true, Ordering::SeqCst);
             let _ = std::fs::remove_file(&self.path);
         }
+        unfinished().remove(&self.path);
     }
 }
 

@@ -81,6 +81,8 @@ pub async fn run(mut settings: ListenSettings, context: &Context) -> anyhow::Res
     stop.cancel();
     upkeep.iter().for_each(tokio::task::JoinHandle::abort);
     finish_deliveries(workers.tasks, &store, &settings.forward_to, context).await;
+    // A download the archive thread had no time to drop leaves no temporary file behind.
+    crate::archive::whole_file::remove_unfinished();
     if let Some(err) = render_failure {
         return Err(err);
     }

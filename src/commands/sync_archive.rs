@@ -242,8 +242,18 @@ fn finish(context: &Context, archive: &Archive, tally: &Tally) -> anyhow::Result
             item.call
         ));
     }
+    let objects = if tally.objects == 1 {
+        "recording or transcript"
+    } else {
+        "recordings and transcripts"
+    };
+    let reports = if tally.reports == 1 {
+        "report"
+    } else {
+        "reports"
+    };
     output.status(format!(
-        "Archived {} recordings and transcripts ({} bytes) and {} reports to {}{}{}",
+        "Archived {} {objects} ({} bytes) and {} {reports} to {}{}{}",
         tally.objects,
         tally.bytes,
         tally.reports,
