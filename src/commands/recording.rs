@@ -190,6 +190,7 @@ impl Writer<'_> {
 
     /// Writes one recording to `path`, or into it as `recording-ID.EXT` when it is a folder;
     /// none when GoTo no longer has it.
+    ///
     /// A download that breaks off is tried again from the start, with a new token, a few
     /// times with backoff (section 5's rule for transport errors): a file is written whole
     /// or not at all, so nothing is lost by starting over.

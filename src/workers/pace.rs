@@ -45,10 +45,8 @@ impl Pace {
 
     /// When the bytes so far are due at the pace, from the start.
     fn due(&self) -> Duration {
-        let seconds = self.bytes / self.per_second;
-        let rest = self.bytes % self.per_second;
-        let nanos = u128::from(rest) * 1_000_000_000 / u128::from(self.per_second);
-        Duration::from_secs(seconds) + Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+        let nanos = u128::from(self.bytes) * 1_000_000_000 / u128::from(self.per_second);
+        Duration::from_nanos(u64::try_from(nanos).unwrap_or(u64::MAX))
     }
 }
 

@@ -20,11 +20,26 @@ const LIMIT: Duration = Duration::from_secs(30);
 
 /// No scheduled calls; recordings and transcripts uploaded as each call ends.
 fn env() -> TestEnv {
+    env_analysed_after(Duration::ZERO)
+}
+
+/// No scheduled calls; post-call analysis `delay` after each call (the recording and the
+/// transcript uploaded some seconds later with a delay of a second).
+fn env_analysed_after(delay: Duration) -> TestEnv {
     TestEnv::with(SandboxConfig {
         call_every: None,
-        analysis_delay: Some(Duration::ZERO),
+        analysis_delay: Some(delay),
         ..SandboxConfig::default()
     })
+}
+
+/// The hidden files in `folder`: temporary ones, under way or left behind.
+fn hidden_in(folder: &Path) -> Vec<String> {
+    std::fs::read_dir(folder)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with('.'))
+        .collect()
 }
 
 /// GETs `url`, with GoTo's bearer token until a redirect leaves for the storage host.
@@ -451,11 +466,7 @@ fn keep_removes_an_old_calls_archive_folder_and_rows_and_leaves_a_recent_one() {
 fn with_refetch_off_a_recording_notification_archives_what_the_first_revision_lacked() {
     // The analysis after 1 s, the recording and transcript 5 to 10 s after the call ended:
     // the report cer fetches at once names neither.
-    let env = TestEnv::with(SandboxConfig {
-        call_every: None,
-        analysis_delay: Some(Duration::from_secs(1)),
-        ..SandboxConfig::default()
-    });
+    let env = env_analysed_after(Duration::from_secs(1));
     let (running, root, call, line) = one_recorded_call(&env, "off");
     let first: Value = serde_json::from_str(&line).unwrap();
     let named = first["participants"]
@@ -489,11 +500,7 @@ fn with_refetch_off_a_notification_guesses_another_call_than_the_one_already_tri
     // recording, and the newest call is the first guess. The recording's notification finds
     // the newer call lacks it; the transcript's (sent with it) must try the other call, where
     // every notification used to fetch the newest call again and nothing was archived.
-    let env = TestEnv::with(SandboxConfig {
-        call_every: None,
-        analysis_delay: Some(Duration::from_secs(1)),
-        ..SandboxConfig::default()
-    });
+    let env = env_analysed_after(Duration::from_secs(1));
     env.sandbox.set_drawn_recordings(false);
     let root = env.work_dir().join("archive");
     let archive = root.display().to_string();
@@ -695,11 +702,7 @@ fn a_cut_download_leaves_no_partial_file_and_is_archived_whole_later() {
     let folder = call_folder(&root, &call);
     let files = wait_for_files(&folder, 3);
     // The three are there, so no download runs: a temporary file now would be one left behind.
-    let hidden: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with('.'))
-        .collect();
+    let hidden = hidden_in(&folder);
     let (_, stderr) = running.stop();
     assert!(hidden.is_empty(), "left behind: {hidden:?}");
     // Fetched by hand only now: the one cut the fault makes was cer's.
@@ -767,11 +770,7 @@ fn a_listener_stopped_mid_download_leaves_the_recording_to_the_next_at_once() {
         took < Duration::from_secs(15),
         "archived {took:?} after the restart"
     );
-    let hidden: Vec<String> = std::fs::read_dir(&folder)
-        .unwrap()
-        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|name| name.starts_with('.'))
-        .collect();
+    let hidden = hidden_in(&folder);
     assert!(hidden.is_empty(), "left behind: {hidden:?}");
 }
 

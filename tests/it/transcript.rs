@@ -5,6 +5,7 @@
 //! the bearer token to the storage host.
 
 use std::path::{Path, PathBuf};
+use std::process::Output;
 use std::time::Duration;
 
 use cer_sandbox::SandboxConfig;
@@ -42,6 +43,23 @@ fn recording_ids(report: &Value) -> Vec<String> {
         .flat_map(|p| p["recordings"].as_array().cloned().unwrap_or_default())
         .filter_map(|r| r["id"].as_str().map(str::to_string))
         .collect()
+}
+
+/// A recorded call with one recording: its id and that recording's id.
+fn call_with_one_recording(env: &TestEnv) -> (String, String) {
+    let (id, report) = recorded_call(env);
+    let recordings = recording_ids(&report);
+    assert_eq!(recordings.len(), 1, "{report}");
+    (id, recordings[0].clone())
+}
+
+/// `cer recording ID -o TARGET`, run to its end.
+fn recording_to(env: &TestEnv, id: &str, target: impl AsRef<std::ffi::OsStr>) -> Output {
+    env.cer_with_token()
+        .args(["recording", id, "-o"])
+        .arg(target)
+        .output()
+        .unwrap()
 }
 
 /// `cer sync --archive DIR` of the last few minutes, into the test's store.
@@ -285,65 +303,47 @@ fn recording_to_a_folder_is_the_simulators_audio_from_goto_and_from_the_archive(
 fn recording_over_an_existing_file_keeps_its_permissions_and_dev_null_takes_it() {
     use std::os::unix::fs::PermissionsExt;
     let env = env();
-    let (id, report) = recorded_call(&env);
-    let recordings = recording_ids(&report);
-    assert_eq!(recordings.len(), 1, "{report}");
+    let (id, recording) = call_with_one_recording(&env);
     let target = env.dir.path().join("call.wav");
     std::fs::write(&target, b"an older download").unwrap();
     std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let output = env
-        .cer_with_token()
-        .args(["recording", &id, "-o"])
-        .arg(&target)
-        .output()
-        .unwrap();
+    let output = recording_to(&env, &id, &target);
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(
         sha256(&std::fs::read(&target).unwrap()),
-        sha256(&simulator_audio(&env, &recordings[0]))
+        sha256(&simulator_audio(&env, &recording))
     );
     let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "a private recording stays private");
 
     // A device is written as the bytes come, as curl writes it.
-    let output = env
-        .cer_with_token()
-        .args(["recording", &id, "-o", "/dev/null"])
-        .output()
-        .unwrap();
+    let output = recording_to(&env, &id, "/dev/null");
     assert!(output.status.success(), "{}", stderr_of(&output));
+    let device = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(
+        std::os::unix::fs::FileTypeExt::is_char_device(&device),
+        "/dev/null was replaced"
+    );
 }
 
 #[test]
 fn recording_to_a_path_ending_in_a_slash_makes_the_folder_and_a_missing_folder_fails_first() {
     let env = env();
-    let (id, report) = recorded_call(&env);
-    let recordings = recording_ids(&report);
-    assert_eq!(recordings.len(), 1, "{report}");
+    let (id, recording) = call_with_one_recording(&env);
     let made = env.dir.path().join("calls").join("new");
-    let output = env
-        .cer_with_token()
-        .args(["recording", &id, "-o"])
-        .arg(format!("{}/", made.display()))
-        .output()
-        .unwrap();
+    let output = recording_to(&env, &id, format!("{}/", made.display()));
     assert!(output.status.success(), "{}", stderr_of(&output));
     let files = files_in(&made);
     assert_eq!(files.len(), 1, "{files:?}");
     assert_eq!(
         sha256(&std::fs::read(&files[0]).unwrap()),
-        sha256(&simulator_audio(&env, &recordings[0]))
+        sha256(&simulator_audio(&env, &recording))
     );
 
     // A file in a folder that is not there: said before anything is downloaded.
     let downloads = env.sandbox.storage_requests().len();
     let target = env.dir.path().join("nowhere").join("call.wav");
-    let output = env
-        .cer_with_token()
-        .args(["recording", &id, "-o"])
-        .arg(&target)
-        .output()
-        .unwrap();
+    let output = recording_to(&env, &id, &target);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     assert!(
         stderr_of(&output).contains("does not exist"),
@@ -356,30 +356,18 @@ fn recording_to_a_path_ending_in_a_slash_makes_the_folder_and_a_missing_folder_f
 #[test]
 fn recording_cut_mid_download_is_fetched_again_whole_and_a_file_there_kept_when_it_keeps_failing() {
     let env = env();
-    let (id, report) = recorded_call(&env);
-    let recordings = recording_ids(&report);
-    assert_eq!(recordings.len(), 1, "{report}");
+    let (id, recording) = call_with_one_recording(&env);
     let target = env.dir.path().join("call.wav");
     // Cut once: tried again from the start, and the file is whole.
     env.sandbox.faults().cut_next_downloads(1000, 1);
-    let output = env
-        .cer_with_token()
-        .args(["recording", &id, "-o"])
-        .arg(&target)
-        .output()
-        .unwrap();
+    let output = recording_to(&env, &id, &target);
     assert!(output.status.success(), "{}", stderr_of(&output));
-    let audio = simulator_audio(&env, &recordings[0]);
+    let audio = simulator_audio(&env, &recording);
     assert_eq!(sha256(&std::fs::read(&target).unwrap()), sha256(&audio));
 
     // Cut every time: a bounded number of tries, exit 1, and the file there untouched.
     env.sandbox.faults().cut_next_downloads(1000, 100);
-    let output = env
-        .cer_with_token()
-        .args(["recording", &id, "-o"])
-        .arg(&target)
-        .output()
-        .unwrap();
+    let output = recording_to(&env, &id, &target);
     assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
     assert!(
         stderr_of(&output).contains("broke off"),
@@ -387,15 +375,12 @@ fn recording_cut_mid_download_is_fetched_again_whole_and_a_file_there_kept_when_
         stderr_of(&output)
     );
     assert_eq!(sha256(&std::fs::read(&target).unwrap()), sha256(&audio));
-    env.sandbox.faults().cut_next_downloads(1000, 0);
 }
 
 #[test]
 fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
     let env = env();
-    let (id, report) = recorded_call(&env);
-    let recordings = recording_ids(&report);
-    assert_eq!(recordings.len(), 1, "{report}");
+    let (id, recording) = call_with_one_recording(&env);
     let output = env
         .cer_with_token()
         .args(["recording", &id])
@@ -404,7 +389,7 @@ fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
     assert!(output.status.success(), "{}", stderr_of(&output));
     assert_eq!(
         sha256(&output.stdout),
-        sha256(&simulator_audio(&env, &recordings[0]))
+        sha256(&simulator_audio(&env, &recording))
     );
 
     let before = env.sandbox.requests().len();
@@ -423,21 +408,14 @@ fn recording_to_a_pipe_is_the_audio_and_a_terminal_is_refused() {
 #[test]
 fn a_recording_gone_from_goto_is_exit_3_naming_it_and_writes_nothing() {
     let env = env();
-    let (id, report) = recorded_call(&env);
-    let recordings = recording_ids(&report);
-    assert_eq!(recordings.len(), 1, "{report}");
-    let params = [("id".to_string(), recordings[0].clone())];
+    let (id, recording) = call_with_one_recording(&env);
+    let params = [("id".to_string(), recording.clone())];
     env.sandbox
         .faults()
         .apply("recording-gone", &params)
         .expect("a known fault");
     let out = env.dir.path().join("gone.wav");
-    let to_file = env
-        .cer_with_token()
-        .args(["recording", &id, "-o"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let to_file = recording_to(&env, &id, &out);
     let to_pipe = env
         .cer_with_token()
         .args(["recording", &id])
@@ -445,7 +423,7 @@ fn a_recording_gone_from_goto_is_exit_3_naming_it_and_writes_nothing() {
         .unwrap();
     let filters = Filters::default()
         .literal(&id, "[CALL]")
-        .literal(&recordings[0], "[RECORDING]")
+        .literal(&recording, "[RECORDING]")
         .world(&env);
     assert_filtered!(
         filters,

@@ -160,10 +160,14 @@ async fn a_symbolic_link_is_written_through_and_stays_a_link() {
 #[cfg(unix)]
 #[tokio::test]
 async fn a_device_is_written_as_the_bytes_come() {
+    use std::os::unix::fs::FileTypeExt;
     let bytes = write_asked(Path::new("/dev/null"), chunks(vec![Ok(b"ab"), Ok(b"cd")]))
         .await
         .unwrap();
     assert_eq!(bytes, 4);
+    // Written through, not replaced by a file renamed over it (which root could do).
+    let device = std::fs::metadata("/dev/null").unwrap().file_type();
+    assert!(device.is_char_device(), "/dev/null is no longer a device");
 }
 
 #[test]
