@@ -3,6 +3,7 @@
 //! the call's salt, so two sandboxes with one seed serve the same bytes. The audio is produced
 //! in pieces from any offset, so a 100 MB recording is streamed, never held in memory.
 
+use bytes::BufMut;
 use serde_json::{Value, json};
 
 use super::rng::{SplitMix64, hash};
@@ -102,13 +103,21 @@ impl AudioReader {
     }
 
     /// Bytes `from..from + len` of the file (fewer at its end).
+    #[cfg(test)]
     pub(crate) fn read(&self, from: u64, len: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.read_into(from, len, &mut out);
+        out
+    }
+
+    /// Appends bytes `from..from + len` of the file (fewer at its end) to `out`: the caller
+    /// owns the buffer, so a download can reuse its buffers instead of allocating a piece.
+    pub(crate) fn read_into(&self, from: u64, len: usize, out: &mut impl BufMut) {
         let end = self.audio.total_len().min(from.saturating_add(len as u64));
-        let mut out = Vec::with_capacity(end.saturating_sub(from) as usize);
         let mut pos = from;
         if pos < WAV_HEADER_LEN {
             let upto = end.min(WAV_HEADER_LEN);
-            out.extend_from_slice(&self.header[pos as usize..upto as usize]);
+            out.put_slice(&self.header[pos as usize..upto as usize]);
             pos = upto;
         }
         while pos < end {
@@ -117,10 +126,9 @@ impl AudioReader {
             let sound = hash(&[self.audio.salt, D_PICK, segment]) % BANK;
             let take = (SEGMENT - offset).min(end - pos);
             let start = (sound * SEGMENT + offset) as usize;
-            out.extend_from_slice(&self.bank[start..start + take as usize]);
+            out.put_slice(&self.bank[start..start + take as usize]);
             pos += take;
         }
-        out
     }
 }
 
