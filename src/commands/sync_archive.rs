@@ -4,7 +4,11 @@
 //! listener or another sync on the same store never archives it twice, and is recorded with
 //! its size and SHA-256 once written whole.
 
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt};
 
 use jiff::Timestamp;
 
@@ -76,12 +80,22 @@ struct Tally {
     failed: Vec<(MediaItem, String)>,
 }
 
+/// Objects downloaded at once. Each waits mostly on GoTo and its storage host (three requests
+/// a recording, within the rate limit, then the bytes), so a range of many calls goes several
+/// times faster than one object at a time; four keeps memory bounded (each download holds a
+/// few chunks, an S3 upload a part or two) and leaves the rate limit room for the rest.
+const AT_ONCE: usize = 4;
+
 /// The pieces every call's archiving uses.
 struct Job<'a> {
     store: &'a Store,
     api: &'a ApiClient,
     archive: &'a Archive,
     context: &'a Context,
+    /// Reports written as `report.json`.
+    reports: Cell<u64>,
+    /// What this sync claimed and has not settled: released at once if it stops early.
+    unsettled: RefCell<Vec<ClaimedMedia>>,
 }
 
 /// Archives the stored calls among `ids` (with an archive), then says what it did; fails
@@ -101,24 +115,55 @@ pub(super) async fn run(
         api,
         archive,
         context,
+        reports: Cell::new(0),
+        unsettled: RefCell::default(),
     };
     let mut tally = Tally::default();
-    for id in ids {
-        job.archive_call(id, &mut tally).await?;
+    if let Err(err) = job.archive_all(ids, &mut tally).await {
+        // Stopping: what this sync claimed is free for the next one at once.
+        let unsettled = job.unsettled.take();
+        store.release_media(&unsettled).await?;
+        return Err(err);
     }
-    finish(context, archive, &tally)
+    tally.reports = job.reports.get();
+    finish(context, archive, &mut tally)
 }
 
 impl Job<'_> {
-    async fn archive_call(&self, id: &str, tally: &mut Tally) -> anyhow::Result<()> {
+    /// Archives every object the calls among `ids` name, [`AT_ONCE`] at a time; a call's
+    /// objects are claimed only when the downloads reach it, so no claim waits out its lease.
+    async fn archive_all(&self, ids: &[String], tally: &mut Tally) -> anyhow::Result<()> {
+        let claims = futures_util::stream::iter(ids)
+            .then(|id| self.claim_call(id))
+            .map_ok(|claimed| futures_util::stream::iter(claimed.into_iter().map(Ok)))
+            .try_flatten();
+        let mut attempts = std::pin::pin!(
+            claims
+                .map_ok(|(claim, folder)| self.attempt(claim, folder))
+                .try_buffer_unordered(AT_ONCE)
+        );
+        while let Some((claim, outcome)) = attempts.try_next().await? {
+            count(tally, &claim, &outcome);
+            self.store
+                .settle_media(&claim, &outcome, Timestamp::now())
+                .await?;
+            self.unsettled.borrow_mut().retain(|held| *held != claim);
+        }
+        Ok(())
+    }
+
+    /// Writes the call's `report.json`, plans what its newest revision names, and claims every
+    /// object of it still to archive, each with the call's folder.
+    async fn claim_call(&self, id: &str) -> anyhow::Result<Vec<(ClaimedMedia, Rc<str>)>> {
         let Some(NewestRevision { text, .. }) = self.store.newest_revision(id).await? else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let Some(folder) = self.folder_of(id, &text) else {
-            return Ok(());
+            return Ok(Vec::new());
         };
         let planned = self.archiver().plan(id, &folder, &text).await?;
-        tally.reports += u64::from(planned.report_written);
+        self.reports
+            .set(self.reports.get() + u64::from(planned.report_written));
         for refused in &planned.refused {
             self.context.output.warn(format!(
                 "call {id}: refused the ID {}: not a plain ID",
@@ -126,7 +171,20 @@ impl Job<'_> {
             ));
         }
         self.reopen_missing(id, &folder).await?;
-        self.archive_claimed(id, &folder, tally).await
+        let folder: Rc<str> = folder.into();
+        let mut claims = Vec::new();
+        loop {
+            // A claimed object is leased: the next claim skips it, and ends empty.
+            let claimed = self
+                .store
+                .claim_media(Some(id), Timestamp::now(), LEASE, CLAIM_BATCH)
+                .await?;
+            if claimed.is_empty() {
+                return Ok(claims);
+            }
+            self.unsettled.borrow_mut().extend(claimed.iter().cloned());
+            claims.extend(claimed.into_iter().map(|claim| (claim, Rc::clone(&folder))));
+        }
     }
 
     /// The call's folder, or `None` (said on stderr) when its ID or end cannot make one.
@@ -164,36 +222,14 @@ impl Job<'_> {
         Ok(())
     }
 
-    async fn archive_claimed(
+    /// One claimed object archived: the claim and what came of it.
+    async fn attempt(
         &self,
-        id: &str,
-        folder: &str,
-        tally: &mut Tally,
-    ) -> anyhow::Result<()> {
-        loop {
-            let now = Timestamp::now();
-            let claimed = self
-                .store
-                .claim_media(Some(id), now, LEASE, CLAIM_BATCH)
-                .await?;
-            if claimed.is_empty() {
-                return Ok(());
-            }
-            for (n, claim) in claimed.iter().enumerate() {
-                let outcome = match self.archive_one(claim, folder).await {
-                    Ok(outcome) => outcome,
-                    Err(err) => {
-                        // Stopping: what this sync claimed is free for the next one at once.
-                        self.store.release_media(&claimed[n..]).await?;
-                        return Err(err);
-                    }
-                };
-                count(tally, claim, &outcome);
-                self.store
-                    .settle_media(claim, &outcome, Timestamp::now())
-                    .await?;
-            }
-        }
+        claim: ClaimedMedia,
+        folder: Rc<str>,
+    ) -> anyhow::Result<(ClaimedMedia, MediaOutcome)> {
+        let outcome = self.archive_one(&claim, &folder).await?;
+        Ok((claim, outcome))
     }
 
     fn archiver(&self) -> Archiver<'_> {
@@ -232,8 +268,12 @@ fn count(tally: &mut Tally, claim: &ClaimedMedia, outcome: &MediaOutcome) {
     }
 }
 
-fn finish(context: &Context, archive: &Archive, tally: &Tally) -> anyhow::Result<()> {
+fn finish(context: &Context, archive: &Archive, tally: &mut Tally) -> anyhow::Result<()> {
     let output = &context.output;
+    // Downloads end in any order; what failed is said in the order of the calls and IDs.
+    tally.failed.sort_by(|(a, _), (b, _)| {
+        (&a.call, a.kind.as_str(), &a.media_id).cmp(&(&b.call, b.kind.as_str(), &b.media_id))
+    });
     for (item, why) in &tally.failed {
         output.warn(format!(
             "could not archive {} {} of call {}: {why}",

@@ -20,14 +20,43 @@ pub(super) struct ArchiveCheck {
     verify: bool,
     /// Objects (reports included) found.
     present: u64,
-    /// What is missing, one description each.
-    missing: Vec<String>,
+    /// What is missing.
+    missing: Vec<Missing>,
     /// Objects GoTo no longer has: missing, but nothing can bring them back.
     gone: u64,
     /// Objects re-read (with `--verify`).
     verified: u64,
     /// Objects whose SHA-256 differs from the recorded one.
     differs: Vec<String>,
+}
+
+/// One object the archive lacks: a call's report, or a recording or transcript it names.
+#[derive(Debug)]
+struct Missing {
+    call: String,
+    /// `report`, `recording` or `transcript`.
+    kind: &'static str,
+    /// The recording's or transcript's ID (a report has none).
+    media_id: Option<String>,
+}
+
+impl Missing {
+    fn json(&self) -> Value {
+        json!({
+            "conversationSpaceId": self.call,
+            "kind": self.kind,
+            "mediaId": self.media_id,
+        })
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.media_id {
+            Some(media_id) => write!(f, "{} {} {media_id}", self.call, self.kind),
+            None => write!(f, "{} report.json", self.call),
+        }
+    }
 }
 
 /// Compares the archive (when there is one) with the newest revisions of the stored calls
@@ -60,7 +89,11 @@ pub(super) async fn check(
                 .found(archive, &key, Some(&sha256_hex(text.as_bytes())))
                 .await?;
         } else {
-            check.missing.push(format!("{id} report.json"));
+            check.missing.push(Missing {
+                call: id.clone(),
+                kind: "report",
+                media_id: None,
+            });
         }
         let rows = store.media_of_call(id).await?;
         for item in named_media(id, &text).items {
@@ -108,12 +141,11 @@ impl ArchiveCheck {
                 Ok(())
             }
             None => {
-                self.missing.push(format!(
-                    "{} {} {}",
-                    item.call,
-                    item.kind.as_str(),
-                    item.media_id
-                ));
+                self.missing.push(Missing {
+                    call: item.call.clone(),
+                    kind: item.kind.as_str(),
+                    media_id: Some(item.media_id.clone()),
+                });
                 Ok(())
             }
         }
@@ -198,7 +230,7 @@ impl ArchiveCheck {
         json!({
             "destination": self.shown,
             "archived": self.present,
-            "missing": self.missing,
+            "missing": self.missing.iter().map(Missing::json).collect::<Vec<_>>(),
             "gone": self.gone,
             "verified": self.verified,
             "differs": self.differs,

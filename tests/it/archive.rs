@@ -347,6 +347,81 @@ mod end_to_end {
         env.run_with_token(&args, &[])
     }
 
+    /// A range of calls is archived several objects at a time, not one after another: with
+    /// slow downloads the storage host sends more than one at once, and every object of every
+    /// call arrives whole.
+    #[test]
+    fn sync_archive_downloads_several_objects_at_once() {
+        let env = env();
+        let calls: Vec<String> = (0..3)
+            .map(|_| {
+                env.sandbox
+                    .place_recorded_call(Duration::from_secs(40))
+                    .conversation_space_id
+            })
+            .collect();
+        // A recording of a 40 s call (about 300 KB) takes several 100 ms ticks at this rate.
+        env.sandbox.faults().slow_downloads(Some(1_000_000));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let run = sync(&env, &store, &["--archive", &root.display().to_string()]);
+        assert_eq!(run.code, 0, "{run:?}");
+        assert!(
+            run.stderr.contains("Archived 6 recordings and transcripts"),
+            "{}",
+            run.stderr
+        );
+        let at_once = env.sandbox.most_downloads_at_once();
+        assert!(at_once >= 2, "at most {at_once} download at once");
+        env.sandbox.faults().slow_downloads(None);
+        for call in &calls {
+            let want = served(&env, call);
+            let folder = call_folder(&root, call);
+            let recording = format!("recording-{}.wav", want.recording.0);
+            let transcript = format!("transcript-{}.json", want.transcript.0);
+            assert!(std::fs::read(folder.join(recording)).unwrap() == want.recording.1);
+            assert_eq!(
+                std::fs::read(folder.join(transcript)).unwrap(),
+                want.transcript.1
+            );
+        }
+    }
+
+    /// A sync that stops with downloads under way (GoTo refuses the recordings) releases what
+    /// it claimed: the next sync archives every object at once, not after a lease runs out.
+    #[test]
+    fn a_sync_stopped_mid_range_leaves_its_claims_to_the_next_at_once() {
+        let env = env();
+        let calls: Vec<String> = (0..3)
+            .map(|_| {
+                env.sandbox
+                    .place_recorded_call(Duration::from_secs(40))
+                    .conversation_space_id
+            })
+            .collect();
+        env.sandbox.faults().slow_downloads(Some(1_000_000));
+        env.sandbox
+            .faults()
+            .fail_next_on("/recording/v1/transcriptions", 1, 403);
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        let stopped = sync(&env, &store, &["--archive", &archive]);
+        assert_ne!(stopped.code, 0, "{stopped:?}");
+        assert!(stopped.stderr.contains("refused"), "{}", stopped.stderr);
+        env.sandbox.faults().slow_downloads(None);
+        let again = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(again.code, 0, "{again:?}");
+        for call in &calls {
+            let want = served(&env, call);
+            let folder = call_folder(&root, call);
+            let recording = format!("recording-{}.wav", want.recording.0);
+            let transcript = format!("transcript-{}.json", want.transcript.0);
+            assert!(folder.join(recording).exists(), "{}", again.stderr);
+            assert!(folder.join(transcript).exists(), "{}", again.stderr);
+        }
+    }
+
     #[test]
     fn sync_archive_writes_the_layout_byte_exact_with_private_modes() {
         let env = env();
@@ -452,9 +527,28 @@ mod end_to_end {
         let before = check(&["--json"]);
         assert_eq!(before.code, 1, "{before:?}");
         let json: Value = serde_json::from_str(before.stdout.trim()).unwrap();
+        // Each missing object as fields a script can read: the call, the kind, the media ID.
+        let mut missing: Vec<(String, String, bool)> = json["archive"]["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["conversationSpaceId"].as_str().unwrap().to_string(),
+                    m["kind"].as_str().unwrap().to_string(),
+                    m["mediaId"].is_string(),
+                )
+            })
+            .collect();
+        missing.sort();
+        let named = |kind: &str, media: bool| (call.clone(), kind.to_string(), media);
         assert_eq!(
-            json["archive"]["missing"].as_array().unwrap().len(),
-            3,
+            missing,
+            [
+                named("recording", true),
+                named("report", false),
+                named("transcript", true)
+            ],
             "{json}"
         );
         let archived = sync(&env, &store, &["--archive", &archive]);

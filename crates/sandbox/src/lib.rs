@@ -208,6 +208,12 @@ impl Sandbox {
             .collect()
     }
 
+    /// The most downloads the storage host has sent at once (a body counts from its answer
+    /// until its last byte is sent or its client goes away).
+    pub fn most_downloads_at_once(&self) -> u32 {
+        self.shared.lock().media.downloads.1
+    }
+
     /// Which shape `GET …/content` answers with (`None`: each recording's own choice, a pure
     /// function of its id, so both shapes occur).
     pub fn set_token_shape(&self, shape: Option<TokenShape>) {

@@ -96,6 +96,8 @@ pub(crate) struct MediaState {
     pub max_bytes: u64,
     pub faults: MediaFaults,
     pub storage_log: VecDeque<StorageRequest>,
+    /// Downloads the storage host is sending now, and the most it ever sent at once.
+    pub downloads: (u32, u32),
 }
 
 impl MediaState {
@@ -131,6 +133,7 @@ impl MediaState {
             max_bytes: config.recording_max_bytes,
             faults: MediaFaults::default(),
             storage_log: VecDeque::new(),
+            downloads: (0, 0),
         }
     }
 

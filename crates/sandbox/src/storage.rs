@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::BytesMut;
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
 use super::media::{AUDIO_CONTENT_TYPE, AudioReader};
@@ -174,7 +175,7 @@ async fn download(
         authorization,
     });
     match answer {
-        Ok((source, rate, cut)) => stream(source, rate, cut),
+        Ok((source, rate, cut)) => stream(source, Serving::new(shared), rate, cut),
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -262,9 +263,32 @@ fn plan(
     Ok((source, rate, cut))
 }
 
+/// One download being sent, counted from its answer until it is dropped (sent whole, cut, or
+/// its client gone), so tests can see how many a client downloads at once.
+struct Serving(Arc<Shared>);
+
+impl Serving {
+    fn new(shared: Arc<Shared>) -> Self {
+        {
+            let mut inner = shared.lock();
+            let (now, most) = &mut inner.media.downloads;
+            *now += 1;
+            *most = (*most).max(*now);
+        }
+        Self(shared)
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let now = &mut self.0.lock().media.downloads.0;
+        *now = now.saturating_sub(1);
+    }
+}
+
 /// The 200 with its body made piece by piece: at `rate` bytes a second when slowed, and the
 /// connection dropped after `cut` bytes when cut (the Content-Length promised more).
-fn stream(source: Source, rate: Option<u64>, cut: Option<u64>) -> Response {
+fn stream(source: Source, serving: Serving, rate: Option<u64>, cut: Option<u64>) -> Response {
     let total = source.len();
     let content_type = match source {
         Source::Audio(_) => AUDIO_CONTENT_TYPE,
@@ -276,10 +300,14 @@ fn stream(source: Source, rate: Option<u64>, cut: Option<u64>) -> Response {
         rate,
         piece: rate.map_or(PIECE, |r| ((r / 10).max(1) as usize).min(PIECE)),
     };
-    let pieces = futures_util::stream::unfold((0u64, Pieces::new(source)), move |(pos, pieces)| {
-        sending.next(pos, pieces)
-    });
-    let mut resp = Response::new(axum::body::Body::from_stream(pieces));
+    let pieces = (0u64, Pieces::new(source));
+    let body = futures_util::stream::unfold(pieces, move |(pos, pieces)| sending.next(pos, pieces))
+        // The body owns the count of this download: it ends when the body is dropped.
+        .map(move |piece| {
+            let _counted = &serving;
+            piece
+        });
+    let mut resp = Response::new(axum::body::Body::from_stream(body));
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(total));
