@@ -387,6 +387,33 @@ mod end_to_end {
         }
     }
 
+    /// Within a call, objects go one after another: a transcript's request never comes between
+    /// a recording's two, where the rate limit (10 a second, two at once) would hold the
+    /// recording's download back a tenth of a second.
+    #[test]
+    fn a_calls_recording_asks_its_two_requests_together() {
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(40));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let run = sync(&env, &store, &["--archive", &root.display().to_string()]);
+        assert_eq!(run.code, 0, "{run:?}");
+        // Each request to the Recording API, named by its shape.
+        let asked: Vec<&str> = env
+            .sandbox
+            .requests()
+            .iter()
+            .map(|r| match r.path.split('/').collect::<Vec<_>>()[..] {
+                [_, "recording", "v1", "recordings", _, "content"] => "content token",
+                [_, "recording", "v1", "recordings", _, "content", _] => "audio redirect",
+                [_, "recording", "v1", "transcriptions", _] => "transcript",
+                _ => "",
+            })
+            .filter(|asked| !asked.is_empty())
+            .collect();
+        assert_eq!(asked, ["content token", "audio redirect", "transcript"]);
+    }
+
     /// A sync that stops with downloads under way (GoTo refuses the recordings) releases what
     /// it claimed: the next sync archives every object at once, not after a lease runs out.
     #[test]
