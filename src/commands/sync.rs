@@ -113,8 +113,7 @@ pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<Ex
     }
     let archived = super::sync_archive::run(&store, &api, archive.as_ref(), &range, context).await;
     finish(context, &tally, start, end)?;
-    archived?;
-    Ok(ExitStatus::Success)
+    archived
 }
 
 /// Does the re-fetches due for the calls of the range with the listener's own re-fetcher:

@@ -4,16 +4,18 @@
 //! listener or another sync on the same store never archives it twice, and is recorded with
 //! its size and SHA-256 once written whole.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
-use futures_util::{StreamExt, TryStreamExt};
+use futures_util::StreamExt;
 
 use jiff::Timestamp;
 
 use super::Context;
+use super::signals::StopSignals;
 use crate::api::ApiClient;
 use crate::archive::Archive;
+use crate::exit_status::ExitStatus;
 use crate::settings::archive::ArchiveSettings;
 use crate::settings::sync::SyncSettings;
 use crate::store::media::{ClaimedMedia, MediaItem, MediaOutcome};
@@ -24,8 +26,6 @@ pub(super) use crate::workers::media::{folder_of, sha256_hex};
 /// How long a claim on one object lasts: a long download of a long call fits in it, and a
 /// sync that was killed holds up the next one no longer than this.
 const LEASE: Duration = Duration::from_secs(10 * 60);
-/// Objects claimed at once for one call.
-const CLAIM_BATCH: i64 = 16;
 
 /// Exit 4 when `--archive` is to download (a check downloads nothing) and the login cannot
 /// read recordings: before the store is opened and before any request to GoTo.
@@ -76,7 +76,8 @@ struct Tally {
     bytes: u64,
     not_ready: u64,
     gone: u64,
-    failed: Vec<(MediaItem, String)>,
+    /// What could not be archived, with the call's place in the range.
+    failed: Vec<(usize, MediaItem, String)>,
 }
 
 /// Calls archived at once, each call's objects one after another. An object waits mostly on
@@ -95,69 +96,109 @@ struct Job<'a> {
     context: &'a Context,
     /// What the sync did so far.
     tally: RefCell<Tally>,
-    /// What this sync claimed and has not settled: released at once if it stops early.
-    unsettled: RefCell<Vec<ClaimedMedia>>,
+    /// Set at the first error: no call or object starts after it.
+    stopping: Cell<bool>,
 }
 
 /// Archives the stored calls among `ids` (with an archive), then says what it did; fails
 /// (exit 1) when an object could not be archived, so a script knows to run it again later.
+/// Ctrl-C or SIGTERM stop it at once (exit 130), its claims given back.
 pub(super) async fn run(
     store: &Store,
     api: &ApiClient,
     archive: Option<&Archive>,
     ids: &[String],
     context: &Context,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<ExitStatus> {
     let Some(archive) = archive else {
-        return Ok(());
+        return Ok(ExitStatus::Success);
     };
+    // Only now: before the archive, Ctrl-C ends a sync the default way, as it always has.
+    let mut signals = StopSignals::register()?;
     let job = Job {
         store,
         api,
         archive,
         context,
         tally: RefCell::default(),
-        unsettled: RefCell::default(),
+        stopping: Cell::new(false),
     };
-    if let Err(err) = job.archive_all(ids).await {
-        // Stopping: what this sync claimed is free for the next one at once.
-        let unsettled = job.unsettled.take();
-        store.release_media(&unsettled).await?;
+    let archived = tokio::select! {
+        archived = job.archive_all(ids) => archived,
+        () = signals.either() => {
+            // The downloads under way are dropped with their temporary files; every claim
+            // this sync holds is free for the next one at once.
+            store.release_all_media().await?;
+            context.output.error(
+                "interrupted: what was being downloaded is not archived; the same `cer sync \
+                 --archive` again goes on from there",
+            );
+            return Ok(ExitStatus::Interrupted);
+        }
+    };
+    if let Err(err) = archived {
+        // Stopping: every claim this sync still holds is free for the next one at once.
+        store.release_all_media().await?;
         return Err(err);
     }
-    finish(context, archive, &mut job.tally.take())
+    finish(context, archive, &mut job.tally.take()).map(|()| ExitStatus::Success)
 }
 
 impl Job<'_> {
-    /// Archives the calls among `ids`, [`AT_ONCE`] at a time; a call's objects are claimed
-    /// only when the sync reaches the call, so no claim waits out its lease.
+    /// Archives the calls among `ids`, [`AT_ONCE`] at a time. After an error the calls under
+    /// way finish the object they are on (an S3 upload dropped half-way would leave its parts
+    /// behind) and nothing new starts; the first error is the answer.
     async fn archive_all(&self, ids: &[String]) -> anyhow::Result<()> {
-        futures_util::stream::iter(ids)
-            .map(|id| self.archive_call(id))
-            .buffer_unordered(AT_ONCE)
-            .try_collect()
-            .await
+        let calls = futures_util::stream::iter(ids.iter().enumerate())
+            .map(|(place, id)| self.archive_call(place, id))
+            .buffer_unordered(AT_ONCE);
+        let mut calls = std::pin::pin!(calls);
+        let mut first_error = None;
+        while let Some(done) = calls.next().await {
+            if let Err(err) = done {
+                self.stopping.set(true);
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
     }
 
-    /// Claims the call's objects and archives them one after another, each settled as it ends.
-    async fn archive_call(&self, id: &str) -> anyhow::Result<()> {
-        let Some((folder, claims)) = self.claim_call(id).await? else {
+    /// Archives the call's objects one after another, each claimed only as its turn comes
+    /// (so none waits out its lease behind the others) and settled as it ends.
+    async fn archive_call(&self, place: usize, id: &str) -> anyhow::Result<()> {
+        if self.stopping.get() {
+            return Ok(());
+        }
+        let Some(folder) = self.prepare_call(id).await? else {
             return Ok(());
         };
-        for claim in claims {
+        let mut tried = Vec::new();
+        while !self.stopping.get() {
+            let now = Timestamp::now();
+            let Some(claim) = self.store.claim_media(Some(id), now, LEASE, 1).await?.pop() else {
+                break;
+            };
+            if tried.contains(&claim.item) {
+                // Settled yet due again at once: not this sync's to try twice.
+                self.store.release_media(&[claim]).await?;
+                break;
+            }
             let outcome = self.archive_one(&claim, &folder).await?;
-            count(&mut self.tally.borrow_mut(), &claim, &outcome);
-            self.store
+            if self
+                .store
                 .settle_media(&claim, &outcome, Timestamp::now())
-                .await?;
-            self.unsettled.borrow_mut().retain(|held| *held != claim);
+                .await?
+            {
+                count(&mut self.tally.borrow_mut(), place, &claim, &outcome);
+            }
+            tried.push(claim.item);
         }
         Ok(())
     }
 
-    /// Writes the call's `report.json`, plans what its newest revision names, and claims every
-    /// object of it still to archive: the call's folder and the claims (`None`: not archived).
-    async fn claim_call(&self, id: &str) -> anyhow::Result<Option<(String, Vec<ClaimedMedia>)>> {
+    /// Writes the call's `report.json` and plans what its newest revision names: the call's
+    /// folder (`None`: not archived, said on stderr).
+    async fn prepare_call(&self, id: &str) -> anyhow::Result<Option<String>> {
         let Some(NewestRevision { text, .. }) = self.store.newest_revision(id).await? else {
             return Ok(None);
         };
@@ -173,19 +214,7 @@ impl Job<'_> {
             ));
         }
         self.reopen_missing(id, &folder).await?;
-        let mut claims = Vec::new();
-        loop {
-            // A claimed object is leased: the next claim skips it, and ends empty.
-            let claimed = self
-                .store
-                .claim_media(Some(id), Timestamp::now(), LEASE, CLAIM_BATCH)
-                .await?;
-            if claimed.is_empty() {
-                return Ok(Some((folder, claims)));
-            }
-            self.unsettled.borrow_mut().extend(claimed.iter().cloned());
-            claims.extend(claimed);
-        }
+        Ok(Some(folder))
     }
 
     /// The call's folder, or `None` (said on stderr) when its ID or end cannot make one.
@@ -247,7 +276,7 @@ impl Job<'_> {
     }
 }
 
-fn count(tally: &mut Tally, claim: &ClaimedMedia, outcome: &MediaOutcome) {
+fn count(tally: &mut Tally, place: usize, claim: &ClaimedMedia, outcome: &MediaOutcome) {
     match outcome {
         MediaOutcome::Archived { bytes, .. } => {
             tally.objects += 1;
@@ -255,17 +284,19 @@ fn count(tally: &mut Tally, claim: &ClaimedMedia, outcome: &MediaOutcome) {
         }
         MediaOutcome::Retry { .. } => tally.not_ready += 1,
         MediaOutcome::Gone => tally.gone += 1,
-        MediaOutcome::Failed { error } => tally.failed.push((claim.item.clone(), error.clone())),
+        MediaOutcome::Failed { error } => {
+            tally
+                .failed
+                .push((place, claim.item.clone(), error.clone()));
+        }
     }
 }
 
 fn finish(context: &Context, archive: &Archive, tally: &mut Tally) -> anyhow::Result<()> {
     let output = &context.output;
-    // Downloads end in any order; what failed is said in the order of the calls and IDs.
-    tally.failed.sort_by(|(a, _), (b, _)| {
-        (&a.call, a.kind.as_str(), &a.media_id).cmp(&(&b.call, b.kind.as_str(), &b.media_id))
-    });
-    for (item, why) in &tally.failed {
+    // Calls end in any order; what failed is said in the range's order, a call's in its own.
+    tally.failed.sort_by_key(|(place, ..)| *place);
+    for (_, item, why) in &tally.failed {
         output.warn(format!(
             "could not archive {} {} of call {}: {why}",
             item.kind.as_str(),

@@ -295,6 +295,21 @@ impl Store {
         Ok(())
     }
 
+    /// Gives back every claim this opening of the store holds (a sync stopping), including one
+    /// whose answer never reached it because the claim was dropped half-way: by its holder,
+    /// not by a list of what came back.
+    pub async fn release_all_media(&self) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE cer_media SET lease_ms = 0, holder = NULL \
+             WHERE holder = $1 AND state = 'pending'",
+        )
+        .bind(&self.holder)
+        .execute(&self.pool)
+        .await
+        .in_store(self)?;
+        Ok(())
+    }
+
     /// A notification says GoTo has `media_id` now: a pending row of it (waiting for its
     /// retry) is due at once. Whether any stored report names it.
     pub async fn media_uploaded(

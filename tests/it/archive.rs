@@ -221,6 +221,52 @@ mod media_rows {
         assert_eq!(a.claim_media(None, due, lease, 10).await.unwrap().len(), 1);
     }
 
+    /// A stopping sync gives back every claim it holds, by its holder, and none of another's.
+    async fn a_stopping_opening_releases_its_own_claims(location: StoreLocation) {
+        let (a, b) = (
+            Store::open(&location).await.unwrap(),
+            Store::open(&location).await.unwrap(),
+        );
+        let now: Timestamp = "2026-01-02T10:00:00Z".parse().unwrap();
+        let lease = Duration::from_secs(600);
+        let items = [
+            item("c1", MediaKind::Recording, "r1"),
+            item("c1", MediaKind::Transcript, "t1"),
+            item("c2", MediaKind::Recording, "r2"),
+        ];
+        a.plan_media(&items, now).await.unwrap();
+        assert_eq!(
+            a.claim_media(Some("c1"), now, lease, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(b.claim_media(None, now, lease, 10).await.unwrap().len(), 1);
+        a.release_all_media().await.unwrap();
+        // A's two are free at once, long before their lease ends; B's stays B's.
+        let freed = b.claim_media(None, now, lease, 10).await.unwrap();
+        let freed: Vec<_> = freed.iter().map(|c| c.item.media_id.as_str()).collect();
+        assert_eq!(freed, ["r1", "t1"]);
+        b.release_all_media().await.unwrap();
+        a.release_all_media().await.unwrap();
+        assert_eq!(a.claim_media(None, now, lease, 10).await.unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_stopping_sync_releases_what_it_claimed_and_nothing_else() {
+        let rt = super::runtime();
+        let dir = tempfile::tempdir().unwrap();
+        rt.block_on(a_stopping_opening_releases_its_own_claims(
+            StoreLocation::Sqlite(dir.path().join("cer.db")),
+        ));
+        if let Some(url) = postgres::fresh_database() {
+            rt.block_on(a_stopping_opening_releases_its_own_claims(
+                StoreLocation::parse(&url).unwrap(),
+            ));
+        }
+    }
+
     #[test]
     fn listeners_sharing_a_store_archive_each_object_once() {
         let rt = super::runtime();
@@ -244,7 +290,7 @@ mod end_to_end {
     use cer_sandbox::SandboxConfig;
     use serde_json::Value;
 
-    use super::super::harness::TestEnv;
+    use super::super::harness::{Running, TestEnv};
     use super::s3;
     use crate::probe::call_folder;
     use crate::snapshot::{self, Filters, assert_filtered, cer_snapshot};
@@ -360,8 +406,8 @@ mod end_to_end {
                     .conversation_space_id
             })
             .collect();
-        // A recording of a 40 s call (about 300 KB) takes several 100 ms ticks at this rate.
-        env.sandbox.faults().slow_downloads(Some(1_000_000));
+        // A recording of a 40 s call (about 300 KB) takes more than a second at this rate.
+        env.sandbox.faults().slow_downloads(Some(250_000));
         let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
         let root = env.work_dir().join("archive");
         let run = sync(&env, &store, &["--archive", &root.display().to_string()]);
@@ -426,7 +472,7 @@ mod end_to_end {
                     .conversation_space_id
             })
             .collect();
-        env.sandbox.faults().slow_downloads(Some(1_000_000));
+        env.sandbox.faults().slow_downloads(Some(250_000));
         env.sandbox
             .faults()
             .fail_next_on("/recording/v1/transcriptions", 1, 403);
@@ -837,6 +883,121 @@ mod end_to_end {
         assert!(!env.work_dir().join("archive").exists());
         // Nor was the store made: exit 4 leaves nothing behind.
         assert!(!env.state_dir().join("cer.db").exists());
+    }
+
+    /// Ctrl-C during `sync --archive` stops the downloads at once (exit 130), leaves no
+    /// temporary file behind, and gives back what it claimed: the next sync archives every
+    /// object at once instead of waiting ten minutes for the leases.
+    #[test]
+    fn ctrl_c_stops_a_sync_archive_and_the_next_one_finishes_at_once() {
+        let env = env();
+        let calls: Vec<String> = (0..3)
+            .map(|_| {
+                env.sandbox
+                    .place_recorded_call(Duration::from_secs(40))
+                    .conversation_space_id
+            })
+            .collect();
+        env.sandbox.faults().slow_downloads(Some(20_000));
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let mut command = env.cer_process();
+        command
+            .env("CER_TOKEN", env.sandbox.issue_token(None))
+            .args(args);
+        let running = Running::start(command);
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while env.sandbox.most_downloads_at_once() == 0 {
+            assert!(std::time::Instant::now() < deadline, "no download began");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        running.signal("INT");
+        let (code, _, stderr) = running.wait(Duration::from_secs(10));
+        assert_eq!(code, Some(130), "{}", stderr.join("\n"));
+        let left: Vec<_> = walk(&root)
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains(".partial-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        env.sandbox.faults().slow_downloads(None);
+        let again = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(again.code, 0, "{again:?}");
+        for call in &calls {
+            let names: Vec<_> = walk(&call_folder(&root, call))
+                .iter()
+                .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(names.len(), 3, "{names:?}\n{}", again.stderr);
+        }
+    }
+
+    /// Every file under `root`, hidden ones too.
+    fn walk(root: &Path) -> Vec<std::path::PathBuf> {
+        let mut files = Vec::new();
+        let mut folders = vec![root.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+
+    /// A sync to S3 that stops on an error (GoTo refuses a transcript) lets the uploads under
+    /// way finish instead of dropping them half-way: no multipart upload is left open in the
+    /// bucket, and the next sync archives the rest.
+    #[test]
+    fn a_sync_to_s3_stopping_on_an_error_leaves_no_upload_open() {
+        let Some(server) = s3::shared() else { return };
+        let env = env();
+        // Two parts (8 MiB and the rest), about a second a download: when the first call's
+        // transcript is refused, the other calls' uploads are past their first part.
+        env.sandbox.set_recording_bytes(Some(12_000_000));
+        for _ in 0..3 {
+            env.sandbox.place_recorded_call(Duration::from_secs(40));
+        }
+        env.sandbox.faults().slow_downloads(Some(12_000_000));
+        env.sandbox
+            .faults()
+            .fail_next_on("/recording/v1/transcriptions", 1, 403);
+        let bucket = server.fresh_bucket();
+        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let vars = server.env();
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let archive = format!("s3://{bucket}");
+        let args = [
+            "sync",
+            "--since",
+            "1h",
+            "--store",
+            &store,
+            "--archive",
+            &archive,
+        ];
+        let stopped = env.run_with_token(&args, &pairs);
+        assert_ne!(stopped.code, 0, "{stopped:?}");
+        assert_eq!(server.open_uploads(&bucket), 0, "{}", stopped.stderr);
+        env.sandbox.faults().slow_downloads(None);
+        let again = env.run_with_token(&args, &pairs);
+        assert_eq!(again.code, 0, "{again:?}");
+        // Each call: its report, its recording, its transcript.
+        assert_eq!(server.keys(&bucket).len(), 9, "{}", again.stderr);
+        assert_eq!(server.open_uploads(&bucket), 0);
     }
 
     #[test]

@@ -113,8 +113,9 @@ impl Source {
     }
 }
 
-/// Audio pieces sent before a buffer is used again: more than the server holds for the
-/// socket at once, so a buffer is back (its piece sent and dropped) by the time it is reused.
+/// Audio pieces made before a buffer is used again: more than the server holds for the socket
+/// at once, so a buffer's memory is usually free again when its turn comes. Correctness does
+/// not depend on it: a buffer whose piece is still held is given new memory instead.
 const BUFFERS: usize = 8;
 
 /// The buffers a download's audio pieces are made in, used in turn. A piece allocated afresh
