@@ -14,7 +14,8 @@ use jiff::Timestamp;
 use super::Context;
 use super::signals::StopSignals;
 use crate::api::ApiClient;
-use crate::archive::Archive;
+use crate::archive::{Archive, ArchiveLocation};
+use crate::errors::UsageError;
 use crate::exit_status::ExitStatus;
 use crate::settings::archive::ArchiveSettings;
 use crate::settings::sync::SyncSettings;
@@ -48,6 +49,16 @@ pub(super) fn prepare(
     let Some(archive) = &settings.archive else {
         return Ok(None);
     };
+    // Found now, not after a range's reports were fetched and stored. (A listener starts
+    // anyway: its reports flow while `/healthz` says the archive cannot be written.)
+    if let ArchiveLocation::Folder(path) = &archive.location
+        && path.exists()
+        && !path.is_dir()
+    {
+        let message = format!("the archive {} is a file, not a folder", path.display());
+        let hint = "--archive takes a folder (made when missing) or s3://BUCKET[/PREFIX]";
+        return Err(UsageError::new(message).with_hint(hint).into());
+    }
     open(archive, store, context).map(Some)
 }
 
@@ -75,6 +86,8 @@ struct Tally {
     objects: u64,
     bytes: u64,
     not_ready: u64,
+    /// Objects another sync or listener holds (it is archiving them).
+    elsewhere: u64,
     gone: u64,
     /// What could not be archived, with the call's place in the range.
     failed: Vec<(usize, MediaItem, String)>,
@@ -174,15 +187,9 @@ impl Job<'_> {
         };
         let mut tried = Vec::new();
         while !self.stopping.get() {
-            let now = Timestamp::now();
-            let Some(claim) = self.store.claim_media(Some(id), now, LEASE, 1).await?.pop() else {
+            let Some(claim) = self.claim_next(id, &tried).await? else {
                 break;
             };
-            if tried.contains(&claim.item) {
-                // Settled yet due again at once: not this sync's to try twice.
-                self.store.release_media(&[claim]).await?;
-                break;
-            }
             let outcome = self.archive_one(&claim, &folder).await?;
             if self
                 .store
@@ -193,7 +200,39 @@ impl Job<'_> {
             }
             tried.push(claim.item);
         }
+        // What is still pending and was not tried here is another process's under way.
+        let held = self
+            .store
+            .media_of_call(id)
+            .await?
+            .into_iter()
+            .filter(|row| row.state == "pending" && !tried.contains(&row.item));
+        self.tally.borrow_mut().elsewhere += held.count() as u64;
         Ok(())
+    }
+
+    /// Claims the call's next object this sync has not tried, due or not (a person asked for
+    /// the range now); `None` when none is left that another process does not hold.
+    async fn claim_next(
+        &self,
+        id: &str,
+        tried: &[MediaItem],
+    ) -> anyhow::Result<Option<ClaimedMedia>> {
+        // The ones tried come again (pending, due now): one more than their number is enough.
+        let limit = i64::try_from(tried.len()).unwrap_or(i64::MAX - 1) + 1;
+        let claimed = self
+            .store
+            .claim_media_now(id, Timestamp::now(), LEASE, limit)
+            .await?;
+        let (mut fresh, mut back): (Vec<_>, Vec<_>) = claimed
+            .into_iter()
+            .partition(|claim| !tried.contains(&claim.item));
+        let next = (!fresh.is_empty()).then(|| fresh.remove(0));
+        back.extend(fresh);
+        if !back.is_empty() {
+            self.store.release_media(&back).await?;
+        }
+        Ok(next)
     }
 
     /// Writes the call's `report.json` and plans what its newest revision names: the call's
@@ -315,15 +354,19 @@ fn finish(context: &Context, archive: &Archive, tally: &mut Tally) -> anyhow::Re
         "reports"
     };
     output.status(format!(
-        "Archived {} {objects} ({} bytes) and {} {reports} to {}{}{}",
+        "Archived {} {objects} ({} bytes) and {} {reports} to {}{}{}{}",
         tally.objects,
         tally.bytes,
         tally.reports,
         archive.shown(),
-        plural_note(tally.not_ready, "not ready yet"),
+        plural_note(tally.not_ready, "to try again later"),
+        plural_note(
+            tally.elsewhere,
+            "being archived by another sync or listener"
+        ),
         plural_note(tally.gone, "gone from GoTo"),
     ));
-    let left = tally.not_ready + tally.failed.len() as u64;
+    let left = tally.not_ready + tally.elsewhere + tally.failed.len() as u64;
     if left == 0 {
         return Ok(());
     }

@@ -179,6 +179,33 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ClaimedMedia>, StoreError> {
+        self.claim_media_due(call, now.as_millisecond(), now, lease, limit)
+            .await
+    }
+
+    /// Claims up to `limit` pending objects of `call` whether or not their next try is due:
+    /// a person running `sync --archive` wants them tried now, not when a listener's backoff
+    /// says. One another process holds stays its own.
+    pub async fn claim_media_now(
+        &self,
+        call: &str,
+        now: Timestamp,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMedia>, StoreError> {
+        self.claim_media_due(Some(call), i64::MAX, now, lease, limit)
+            .await
+    }
+
+    /// Claims pending objects whose next try is due by `due_ms` and that no lease holds.
+    async fn claim_media_due(
+        &self,
+        call: Option<&str>,
+        due_ms: i64,
+        now: Timestamp,
+        lease: Duration,
+        limit: i64,
+    ) -> Result<Vec<ClaimedMedia>, StoreError> {
         let lock = match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -201,7 +228,7 @@ impl Store {
         let mut query = sqlx::query(&sql)
             .bind(lease_ms)
             .bind(&self.holder)
-            .bind(now_ms)
+            .bind(due_ms)
             .bind(now_ms)
             .bind(limit);
         if let Some(call) = call {

@@ -885,6 +885,85 @@ mod end_to_end {
         assert!(!env.state_dir().join("cer.db").exists());
     }
 
+    /// `sync --archive` naming a file is a usage error found before GoTo is asked anything (a
+    /// listener starts anyway, `/healthz` saying why: `listen_archive::healthz_…`).
+    #[test]
+    fn an_archive_that_is_a_file_is_exit_2_before_any_request() {
+        let env = env();
+        env.sandbox.place_recorded_call(Duration::from_secs(40));
+        let file = env.work_dir().join("not-a-folder");
+        std::fs::write(&file, "x").unwrap();
+        let requests = env.sandbox.requests().len();
+        let run = sync(
+            &env,
+            "sqlite:cer.db",
+            &["--archive", &file.display().to_string()],
+        );
+        assert_eq!(run.code, 2, "{run:?}");
+        assert!(
+            run.stderr.contains("is a file, not a folder"),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
+    }
+
+    /// A sync never ends 0 with an object of its range still to archive: a recording GoTo has
+    /// not finished uploading is "to try again later" (exit 1), and the next sync tries it at
+    /// once, not when a listener's backoff would; one another process holds is said to be
+    /// archived elsewhere (exit 1) until it lets go.
+    #[test]
+    fn a_sync_leaves_no_object_of_its_range_unsaid() {
+        let env = env();
+        env.sandbox
+            .faults()
+            .recording_not_ready_for(Duration::from_millis(1500));
+        let call = env
+            .sandbox
+            .place_recorded_call(Duration::from_secs(40))
+            .conversation_space_id;
+        let db = env.state_dir().join("cer.db");
+        let store = format!("sqlite:{}", db.display());
+        let root = env.work_dir().join("archive");
+        let archive = root.display().to_string();
+        let early = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(early.code, 1, "{early:?}");
+        assert!(
+            early.stderr.contains("1 to try again later"),
+            "{}",
+            early.stderr
+        );
+        // Held by another process (a listener, say): said, exit 1, nothing downloaded.
+        let other = env
+            .block_on(cer::store::Store::open(&cer::store::StoreLocation::Sqlite(
+                db.clone(),
+            )))
+            .unwrap();
+        let now = jiff::Timestamp::now();
+        let lease = Duration::from_secs(600);
+        let held = env.block_on(other.claim_media_now(&call, now, lease, 10));
+        assert_eq!(held.unwrap().len(), 1, "the recording, still pending");
+        std::thread::sleep(Duration::from_millis(1600));
+        let elsewhere = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(elsewhere.code, 1, "{elsewhere:?}");
+        assert!(
+            elsewhere
+                .stderr
+                .contains("1 being archived by another sync or listener"),
+            "{}",
+            elsewhere.stderr
+        );
+        env.block_on(other.release_all_media()).unwrap();
+        // Ready now, long before the backoff of the first try runs out: archived at once.
+        let done = sync(&env, &store, &["--archive", &archive]);
+        assert_eq!(done.code, 0, "{done:?}");
+        let want = served(&env, &call);
+        let recording = format!("recording-{}.wav", want.recording.0);
+        assert!(
+            std::fs::read(call_folder(&root, &call).join(recording)).unwrap() == want.recording.1
+        );
+    }
+
     /// Ctrl-C during `sync --archive` stops the downloads at once (exit 130), leaves no
     /// temporary file behind, and gives back what it claimed: the next sync archives every
     /// object at once instead of waiting ten minutes for the leases.
