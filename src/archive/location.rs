@@ -33,6 +33,12 @@ impl ArchiveLocation {
             return s3(rest);
         }
         if text.starts_with("file:") {
+            // `file:rel` parses as `file:///rel`: a folder at the root, not the one meant.
+            if !text.starts_with("file://") {
+                return Err(format!(
+                    "{text:?} is not a file URL: write file:///ABSOLUTE/PATH, or the folder itself"
+                ));
+            }
             let url =
                 Url::parse(text).map_err(|err| format!("{text:?} is not a file URL ({err})"))?;
             let path = url
@@ -134,6 +140,8 @@ mod tests {
             "s3://ok-bucket/../x",
             "http://host/x",
             "file://host/x",
+            "file:rel",
+            "file:/abs",
         ] {
             assert!(ArchiveLocation::parse(bad).is_err(), "{bad:?} accepted");
         }

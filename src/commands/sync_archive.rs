@@ -5,6 +5,7 @@
 //! its size and SHA-256 once written whole.
 
 use std::cell::{Cell, RefCell};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -52,14 +53,34 @@ pub(super) fn prepare(
     // Found now, not after a range's reports were fetched and stored. (A listener starts
     // anyway: its reports flow while `/healthz` says the archive cannot be written.)
     if let ArchiveLocation::Folder(path) = &archive.location
-        && path.exists()
-        && !path.is_dir()
+        && let Some(file) = file_in_the_way(path)
     {
-        let message = format!("the archive {} is a file, not a folder", path.display());
+        let message = format!(
+            "the archive {} cannot be a folder: {} is a file",
+            path.display(),
+            file.display()
+        );
         let hint = "--archive takes a folder (made when missing) or s3://BUCKET[/PREFIX]";
         return Err(UsageError::new(message).with_hint(hint).into());
     }
     open(archive, store, context).map(Some)
+}
+
+/// The file that stops `path` from being a folder: `path` itself, or a folder it goes
+/// through (`notes.txt/calls`); none when the nearest part there is a folder.
+fn file_in_the_way(path: &Path) -> Option<PathBuf> {
+    // `file/` names `file` too: its trailing separator is not a folder of its own.
+    let text = path.to_string_lossy();
+    let trimmed = Path::new(text.trim_end_matches(std::path::MAIN_SEPARATOR));
+    for part in trimmed.ancestors().filter(|p| !p.as_os_str().is_empty()) {
+        match std::fs::metadata(part) {
+            Ok(there) if there.is_dir() => return None,
+            Ok(_) => return Some(part.to_path_buf()),
+            // Missing (made later), or under a file: the parts above say which.
+            Err(_) => continue,
+        }
+    }
+    None
 }
 
 /// Opens the archive, warning when a folder archive serves a shared PostgreSQL store.
@@ -362,7 +383,7 @@ fn finish(context: &Context, archive: &Archive, tally: &mut Tally) -> anyhow::Re
         plural_note(tally.not_ready, "to try again later"),
         plural_note(
             tally.elsewhere,
-            "being archived by another sync or listener"
+            "held by another sync or listener (one that was killed lets go within ten minutes)"
         ),
         plural_note(tally.gone, "gone from GoTo"),
     ));

@@ -56,19 +56,16 @@ impl Health {
         self.with(|state| state.not_listening = Some(reason));
     }
 
-    /// `part` (for example `"store"`) is down: unhealthy until [`Health::resolved`].
-    pub fn problem(&self, part: &'static str, reason: &str) {
+    /// `part` (for example `"store"`) is down: unhealthy until [`Health::resolved`]. Answers
+    /// whether `part` was healthy until now, so a caller can say so once, not at every try.
+    pub fn problem(&self, part: &'static str, reason: &str) -> bool {
         let reason = one_line(reason);
-        self.with(|state| {
-            state.problems.insert(part, reason);
-        });
+        self.with(|state| state.problems.insert(part, reason).is_none())
     }
 
-    /// `part` works again.
-    pub fn resolved(&self, part: &'static str) {
-        self.with(|state| {
-            state.problems.remove(part);
-        });
+    /// `part` works again; answers whether it had a problem until now.
+    pub fn resolved(&self, part: &'static str) -> bool {
+        self.with(|state| state.problems.remove(part).is_some())
     }
 
     /// `Ok` when healthy, else every reason.

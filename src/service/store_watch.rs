@@ -82,5 +82,5 @@ async fn check_store(store: &Store, service: &Service) {
     match problem {
         None => service.health().resolved("store"),
         Some(reason) => service.health().problem("store", &reason),
-    }
+    };
 }

@@ -480,14 +480,21 @@ impl ArchiveWorker {
         }
     }
 
+    /// `/healthz` says why at once; the log says it once a failing streak (a listener run
+    /// without `--metrics` would otherwise archive nothing without a word).
     fn archive_unreachable(&self, why: &str) {
-        self.service
-            .health()
-            .problem("archive", &format!("the archive fails: {why}"));
+        let reason = format!("the archive fails: {why}");
+        if self.service.health().problem("archive", &reason) {
+            tracing::warn!(
+                "{reason}; reports keep flowing, and what is not archived is tried again"
+            );
+        }
     }
 
     fn archive_reachable(&self) {
-        self.service.health().resolved("archive");
+        if self.service.health().resolved("archive") {
+            tracing::info!("the archive works again");
+        }
     }
 }
 

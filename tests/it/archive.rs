@@ -894,17 +894,14 @@ mod end_to_end {
         let file = env.work_dir().join("not-a-folder");
         std::fs::write(&file, "x").unwrap();
         let requests = env.sandbox.requests().len();
-        let run = sync(
-            &env,
-            "sqlite:cer.db",
-            &["--archive", &file.display().to_string()],
-        );
-        assert_eq!(run.code, 2, "{run:?}");
-        assert!(
-            run.stderr.contains("is a file, not a folder"),
-            "{}",
-            run.stderr
-        );
+        // The file itself, named as a folder, or a folder under it.
+        let path = file.display().to_string();
+        for archive in [path.clone(), format!("{path}/"), format!("{path}/calls")] {
+            let run = sync(&env, "sqlite:cer.db", &["--archive", &archive]);
+            assert_eq!(run.code, 2, "{archive}: {run:?}");
+            let said = format!("{path} is a file");
+            assert!(run.stderr.contains(&said), "{archive}: {}", run.stderr);
+        }
         assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
     }
 
@@ -949,7 +946,7 @@ mod end_to_end {
         assert!(
             elsewhere
                 .stderr
-                .contains("1 being archived by another sync or listener"),
+                .contains("1 held by another sync or listener"),
             "{}",
             elsewhere.stderr
         );

@@ -372,6 +372,8 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
         last.0 == 503 && last.1.contains("archive")
     });
     assert!(says_why, "no 503 naming the archive: {last:?}");
+    // Said on stderr too, for a listener run without `--metrics`.
+    running.wait_for_stderr("the archive fails", LIMIT);
 
     std::fs::remove_file(&root).unwrap();
     let files = wait_for_files(&call_folder(&root, &call), 3);
@@ -403,7 +405,16 @@ fn healthz_says_the_archive_fails_while_reports_flow_and_the_media_metrics_count
         size("transcript-")
     );
     assert_eq!(samples["cer_media_failed_total{recording}"], 0.0);
-    running.stop();
+    let (_, stderr) = running.stop();
+    let said = stderr
+        .iter()
+        .filter(|l| l.contains("the archive fails"))
+        .count();
+    assert_eq!(said, 1, "once a failing streak, not every try: {stderr:?}");
+    assert!(
+        stderr.iter().any(|l| l.contains("the archive works again")),
+        "{stderr:?}"
+    );
 }
 
 #[test]
