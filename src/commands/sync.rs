@@ -48,8 +48,8 @@ struct Tally {
 const REFETCH_BATCH: i64 = 8;
 
 pub async fn run(settings: SyncSettings, context: &Context) -> anyhow::Result<ExitStatus> {
-    // Before the store is opened (and made, the first time): exit 4 leaves nothing behind.
-    super::sync_archive::require_access(&settings, context).await?;
+    // Before the store is opened (and made, the first time): exit 2 or 4 leaves nothing behind.
+    super::sync_archive::check_before_start(&settings, context).await?;
     let store = Store::open(&settings.store).await?;
     let archive = super::sync_archive::prepare(&settings, &store, context)?;
     let api = context.api();

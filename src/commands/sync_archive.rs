@@ -29,30 +29,16 @@ pub(super) use crate::workers::media::{folder_of, sha256_hex};
 /// sync that was killed holds up the next one no longer than this.
 const LEASE: Duration = Duration::from_secs(10 * 60);
 
-/// Exit 4 when `--archive` is to download (a check downloads nothing) and the login cannot
-/// read recordings: before the store is opened and before any request to GoTo.
-pub(super) async fn require_access(
+/// Before the store is opened (and made) and before any request to GoTo: exit 2 for a folder
+/// archive a file stands in the way of, exit 4 when `--archive` is to download (a check
+/// downloads nothing) and the login cannot read recordings.
+pub(super) async fn check_before_start(
     settings: &SyncSettings,
     context: &Context,
 ) -> anyhow::Result<()> {
-    if settings.archive.is_some() && !settings.check {
-        super::archived::require_recording_read(settings.sandbox, context).await?;
-    }
-    Ok(())
-}
-
-/// The archive of `--archive` / `CER_ARCHIVE`, if any, opened ([`require_access`] first).
-pub(super) fn prepare(
-    settings: &SyncSettings,
-    store: &Store,
-    context: &Context,
-) -> anyhow::Result<Option<Archive>> {
-    let Some(archive) = &settings.archive else {
-        return Ok(None);
-    };
     // Found now, not after a range's reports were fetched and stored. (A listener starts
     // anyway: its reports flow while `/healthz` says the archive cannot be written.)
-    if let ArchiveLocation::Folder(path) = &archive.location
+    if let Some(ArchiveLocation::Folder(path)) = settings.archive.as_ref().map(|a| &a.location)
         && let Some(file) = file_in_the_way(path)
     {
         let message = format!(
@@ -63,6 +49,21 @@ pub(super) fn prepare(
         let hint = "--archive takes a folder (made when missing) or s3://BUCKET[/PREFIX]";
         return Err(UsageError::new(message).with_hint(hint).into());
     }
+    if settings.archive.is_some() && !settings.check {
+        super::archived::require_recording_read(settings.sandbox, context).await?;
+    }
+    Ok(())
+}
+
+/// The archive of `--archive` / `CER_ARCHIVE`, if any, opened ([`check_before_start`] first).
+pub(super) fn prepare(
+    settings: &SyncSettings,
+    store: &Store,
+    context: &Context,
+) -> anyhow::Result<Option<Archive>> {
+    let Some(archive) = &settings.archive else {
+        return Ok(None);
+    };
     open(archive, store, context).map(Some)
 }
 
@@ -106,7 +107,8 @@ struct Tally {
     reports: u64,
     objects: u64,
     bytes: u64,
-    not_ready: u64,
+    /// Tried and to be tried again later (not uploaded yet, a download that broke off).
+    again_later: u64,
     /// Objects another sync or listener holds (it is archiving them).
     elsewhere: u64,
     gone: u64,
@@ -197,8 +199,9 @@ impl Job<'_> {
         first_error.map_or(Ok(()), Err)
     }
 
-    /// Archives the call's objects one after another, each claimed only as its turn comes
-    /// (so none waits out its lease behind the others) and settled as it ends.
+    /// Archives the call's pending objects one after another, each claimed only as its turn
+    /// comes (so none waits out its lease behind the others) and settled as it ends; one
+    /// another process holds is counted as archived elsewhere.
     async fn archive_call(&self, place: usize, id: &str) -> anyhow::Result<()> {
         if self.stopping.get() {
             return Ok(());
@@ -206,10 +209,16 @@ impl Job<'_> {
         let Some(folder) = self.prepare_call(id).await? else {
             return Ok(());
         };
-        let mut tried = Vec::new();
-        while !self.stopping.get() {
-            let Some(claim) = self.claim_next(id, &tried).await? else {
+        let rows = self.store.media_of_call(id).await?;
+        let pending = rows.into_iter().filter(|row| row.state == "pending");
+        for row in pending {
+            if self.stopping.get() {
                 break;
+            }
+            let now = Timestamp::now();
+            let Some(claim) = self.store.claim_media_item(&row.item, now, LEASE).await? else {
+                self.tally.borrow_mut().elsewhere += 1;
+                continue;
             };
             let outcome = self.archive_one(&claim, &folder).await?;
             if self
@@ -219,41 +228,8 @@ impl Job<'_> {
             {
                 count(&mut self.tally.borrow_mut(), place, &claim, &outcome);
             }
-            tried.push(claim.item);
         }
-        // What is still pending and was not tried here is another process's under way.
-        let held = self
-            .store
-            .media_of_call(id)
-            .await?
-            .into_iter()
-            .filter(|row| row.state == "pending" && !tried.contains(&row.item));
-        self.tally.borrow_mut().elsewhere += held.count() as u64;
         Ok(())
-    }
-
-    /// Claims the call's next object this sync has not tried, due or not (a person asked for
-    /// the range now); `None` when none is left that another process does not hold.
-    async fn claim_next(
-        &self,
-        id: &str,
-        tried: &[MediaItem],
-    ) -> anyhow::Result<Option<ClaimedMedia>> {
-        // The ones tried come again (pending, due now): one more than their number is enough.
-        let limit = i64::try_from(tried.len()).unwrap_or(i64::MAX - 1) + 1;
-        let claimed = self
-            .store
-            .claim_media_now(id, Timestamp::now(), LEASE, limit)
-            .await?;
-        let (mut fresh, mut back): (Vec<_>, Vec<_>) = claimed
-            .into_iter()
-            .partition(|claim| !tried.contains(&claim.item));
-        let next = (!fresh.is_empty()).then(|| fresh.remove(0));
-        back.extend(fresh);
-        if !back.is_empty() {
-            self.store.release_media(&back).await?;
-        }
-        Ok(next)
     }
 
     /// Writes the call's `report.json` and plans what its newest revision names: the call's
@@ -342,7 +318,7 @@ fn count(tally: &mut Tally, place: usize, claim: &ClaimedMedia, outcome: &MediaO
             tally.objects += 1;
             tally.bytes += bytes;
         }
-        MediaOutcome::Retry { .. } => tally.not_ready += 1,
+        MediaOutcome::Retry { .. } => tally.again_later += 1,
         MediaOutcome::Gone => tally.gone += 1,
         MediaOutcome::Failed { error } => {
             tally
@@ -380,14 +356,14 @@ fn finish(context: &Context, archive: &Archive, tally: &mut Tally) -> anyhow::Re
         tally.bytes,
         tally.reports,
         archive.shown(),
-        plural_note(tally.not_ready, "to try again later"),
+        plural_note(tally.again_later, "to try again later"),
         plural_note(
             tally.elsewhere,
             "held by another sync or listener (one that was killed lets go within ten minutes)"
         ),
         plural_note(tally.gone, "gone from GoTo"),
     ));
-    let left = tally.not_ready + tally.elsewhere + tally.failed.len() as u64;
+    let left = tally.again_later + tally.elsewhere + tally.failed.len() as u64;
     if left == 0 {
         return Ok(());
     }

@@ -179,33 +179,6 @@ impl Store {
         lease: Duration,
         limit: i64,
     ) -> Result<Vec<ClaimedMedia>, StoreError> {
-        self.claim_media_due(call, now.as_millisecond(), now, lease, limit)
-            .await
-    }
-
-    /// Claims up to `limit` pending objects of `call` whether or not their next try is due:
-    /// a person running `sync --archive` wants them tried now, not when a listener's backoff
-    /// says. One another process holds stays its own.
-    pub async fn claim_media_now(
-        &self,
-        call: &str,
-        now: Timestamp,
-        lease: Duration,
-        limit: i64,
-    ) -> Result<Vec<ClaimedMedia>, StoreError> {
-        self.claim_media_due(Some(call), i64::MAX, now, lease, limit)
-            .await
-    }
-
-    /// Claims pending objects whose next try is due by `due_ms` and that no lease holds.
-    async fn claim_media_due(
-        &self,
-        call: Option<&str>,
-        due_ms: i64,
-        now: Timestamp,
-        lease: Duration,
-        limit: i64,
-    ) -> Result<Vec<ClaimedMedia>, StoreError> {
         let lock = match self.backend {
             Backend::Sqlite => "",
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -228,7 +201,7 @@ impl Store {
         let mut query = sqlx::query(&sql)
             .bind(lease_ms)
             .bind(&self.holder)
-            .bind(due_ms)
+            .bind(now_ms)
             .bind(now_ms)
             .bind(limit);
         if let Some(call) = call {
@@ -248,6 +221,43 @@ impl Store {
             .in_store(self)?;
         claimed.sort_by(|a, b| a.item.cmp(&b.item));
         Ok(claimed)
+    }
+
+    /// Claims `item` when it is pending and no lease holds it, due or not: a person running
+    /// `sync --archive` wants it tried now, not when a listener's backoff says. `None` when it
+    /// is not pending, or another process holds it.
+    pub async fn claim_media_item(
+        &self,
+        item: &MediaItem,
+        now: Timestamp,
+        lease: Duration,
+    ) -> Result<Option<ClaimedMedia>, StoreError> {
+        let now_ms = now.as_millisecond();
+        let lease_ms = now_ms.saturating_add(millis(lease));
+        let row = sqlx::query(
+            "UPDATE cer_media SET lease_ms = $1, holder = $2 \
+             WHERE conversation_space_id = $3 AND kind = $4 AND media_id = $5 \
+             AND state = 'pending' AND lease_ms <= $6 \
+             RETURNING conversation_space_id, kind, media_id, participant_id, attempts",
+        )
+        .bind(lease_ms)
+        .bind(&self.holder)
+        .bind(&item.call)
+        .bind(item.kind.as_str())
+        .bind(&item.media_id)
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await
+        .in_store(self)?;
+        row.map(|row| {
+            Ok(ClaimedMedia {
+                item: item_of(&row)?,
+                attempts: row.try_get(4)?,
+                lease_ms,
+            })
+        })
+        .transpose()
+        .in_store(self)
     }
 
     /// Records an attempt's outcome, if this process still holds the lease; `false` when

@@ -292,7 +292,7 @@ mod end_to_end {
 
     use super::super::harness::{Running, TestEnv};
     use super::s3;
-    use crate::probe::call_folder;
+    use crate::probe::{call_folder, files_under};
     use crate::snapshot::{self, Filters, assert_filtered, cer_snapshot};
 
     /// No scheduled calls; recordings and transcripts uploaded as each call ends.
@@ -393,22 +393,32 @@ mod end_to_end {
         env.run_with_token(&args, &[])
     }
 
-    /// A range of calls is archived several objects at a time, not one after another: with
-    /// slow downloads the storage host sends more than one at once, and every object of every
-    /// call arrives whole.
-    #[test]
-    fn sync_archive_downloads_several_objects_at_once() {
-        let env = env();
-        let calls: Vec<String> = (0..3)
+    /// The test's own SQLite store, in its state folder.
+    fn state_store(env: &TestEnv) -> String {
+        format!("sqlite:{}", env.state_dir().join("cer.db").display())
+    }
+
+    /// `n` calls of 40 s, each with a recording and a transcript: their IDs.
+    fn recorded_calls(env: &TestEnv, n: usize) -> Vec<String> {
+        (0..n)
             .map(|_| {
                 env.sandbox
                     .place_recorded_call(Duration::from_secs(40))
                     .conversation_space_id
             })
-            .collect();
+            .collect()
+    }
+
+    /// A range of calls is archived several calls at a time, not one object after another: with
+    /// slow downloads the storage host sends more than one at once, and every object of every
+    /// call arrives whole.
+    #[test]
+    fn sync_archive_downloads_several_objects_at_once() {
+        let env = env();
+        let calls = recorded_calls(&env, 3);
         // A recording of a 40 s call (about 300 KB) takes more than a second at this rate.
         env.sandbox.faults().slow_downloads(Some(250_000));
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let root = env.work_dir().join("archive");
         let run = sync(&env, &store, &["--archive", &root.display().to_string()]);
         assert_eq!(run.code, 0, "{run:?}");
@@ -434,13 +444,13 @@ mod end_to_end {
     }
 
     /// Within a call, objects go one after another: a transcript's request never comes between
-    /// a recording's two, where the rate limit (10 a second, two at once) would hold the
-    /// recording's download back a tenth of a second.
+    /// a recording's two, where the rate limit (10 a second; cer lets two go at once) would
+    /// hold the recording's download back a tenth of a second.
     #[test]
     fn a_calls_recording_asks_its_two_requests_together() {
         let env = env();
         env.sandbox.place_recorded_call(Duration::from_secs(40));
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let root = env.work_dir().join("archive");
         let run = sync(&env, &store, &["--archive", &root.display().to_string()]);
         assert_eq!(run.code, 0, "{run:?}");
@@ -465,18 +475,12 @@ mod end_to_end {
     #[test]
     fn a_sync_stopped_mid_range_leaves_its_claims_to_the_next_at_once() {
         let env = env();
-        let calls: Vec<String> = (0..3)
-            .map(|_| {
-                env.sandbox
-                    .place_recorded_call(Duration::from_secs(40))
-                    .conversation_space_id
-            })
-            .collect();
+        let calls = recorded_calls(&env, 3);
         env.sandbox.faults().slow_downloads(Some(250_000));
         env.sandbox
             .faults()
             .fail_next_on("/recording/v1/transcriptions", 1, 403);
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let root = env.work_dir().join("archive");
         let archive = root.display().to_string();
         let stopped = sync(&env, &store, &["--archive", &archive]);
@@ -502,7 +506,7 @@ mod end_to_end {
             .sandbox
             .place_recorded_call(Duration::from_secs(40))
             .conversation_space_id;
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let root = env.work_dir().join("archive");
         let archive = root.display().to_string();
         let run = sync(&env, &store, &["--archive", &archive]);
@@ -577,7 +581,7 @@ mod end_to_end {
             .sandbox
             .place_recorded_call(Duration::from_secs(20))
             .conversation_space_id;
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let root = env.work_dir().join("archive");
         let archive = root.display().to_string();
         assert_eq!(sync(&env, &store, &[]).code, 0);
@@ -678,7 +682,7 @@ mod end_to_end {
     fn the_download_token_and_the_storage_address_never_reach_a_log_line() {
         let env = env();
         env.sandbox.place_recorded_call(Duration::from_secs(10));
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let archive = env.work_dir().join("archive").display().to_string();
         let args = [
             "sync",
@@ -712,7 +716,7 @@ mod end_to_end {
     fn a_token_goto_refuses_for_recordings_is_exit_4_and_frees_what_it_claimed() {
         let env = env();
         env.sandbox.place_recorded_call(Duration::from_secs(10));
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let archive = env.work_dir().join("archive").display().to_string();
         let args = [
             "sync",
@@ -761,7 +765,7 @@ mod end_to_end {
             "{}",
             run.stderr
         );
-        let sqlite = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let sqlite = state_store(&env);
         let args = [
             "sync",
             "--since",
@@ -832,7 +836,7 @@ mod end_to_end {
         let env = env();
         env.sandbox.set_recording_bytes(Some(160 * MIB));
         env.sandbox.place_recorded_call(Duration::from_secs(10));
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let folder = env.work_dir().join("archive").display().to_string();
         let args = [
             "sync",
@@ -897,12 +901,16 @@ mod end_to_end {
         // The file itself, named as a folder, or a folder under it.
         let path = file.display().to_string();
         for archive in [path.clone(), format!("{path}/"), format!("{path}/calls")] {
-            let run = sync(&env, "sqlite:cer.db", &["--archive", &archive]);
+            let run = sync(&env, &state_store(&env), &["--archive", &archive]);
             assert_eq!(run.code, 2, "{archive}: {run:?}");
             let said = format!("{path} is a file");
             assert!(run.stderr.contains(&said), "{archive}: {}", run.stderr);
         }
         assert_eq!(env.sandbox.requests().len(), requests, "a request went out");
+        assert!(
+            !env.state_dir().join("cer.db").exists(),
+            "the store was made"
+        );
     }
 
     /// A sync never ends 0 with an object of its range still to archive: a recording GoTo has
@@ -938,8 +946,15 @@ mod end_to_end {
             .unwrap();
         let now = jiff::Timestamp::now();
         let lease = Duration::from_secs(600);
-        let held = env.block_on(other.claim_media_now(&call, now, lease, 10));
-        assert_eq!(held.unwrap().len(), 1, "the recording, still pending");
+        let held = env.block_on(async {
+            let mut held = Vec::new();
+            for row in other.media_of_call(&call).await.unwrap() {
+                let claimed = other.claim_media_item(&row.item, now, lease).await.unwrap();
+                held.extend(claimed);
+            }
+            held
+        });
+        assert_eq!(held.len(), 1, "the recording, still pending");
         std::thread::sleep(Duration::from_millis(1600));
         let elsewhere = sync(&env, &store, &["--archive", &archive]);
         assert_eq!(elsewhere.code, 1, "{elsewhere:?}");
@@ -967,15 +982,9 @@ mod end_to_end {
     #[test]
     fn ctrl_c_stops_a_sync_archive_and_the_next_one_finishes_at_once() {
         let env = env();
-        let calls: Vec<String> = (0..3)
-            .map(|_| {
-                env.sandbox
-                    .place_recorded_call(Duration::from_secs(40))
-                    .conversation_space_id
-            })
-            .collect();
+        let calls = recorded_calls(&env, 3);
         env.sandbox.faults().slow_downloads(Some(20_000));
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let root = env.work_dir().join("archive");
         let archive = root.display().to_string();
         let args = [
@@ -1000,7 +1009,7 @@ mod end_to_end {
         running.signal("INT");
         let (code, _, stderr) = running.wait(Duration::from_secs(10));
         assert_eq!(code, Some(130), "{}", stderr.join("\n"));
-        let left: Vec<_> = walk(&root)
+        let left: Vec<_> = files_under(&root)
             .into_iter()
             .filter(|p| p.to_string_lossy().contains(".partial-"))
             .collect();
@@ -1009,29 +1018,12 @@ mod end_to_end {
         let again = sync(&env, &store, &["--archive", &archive]);
         assert_eq!(again.code, 0, "{again:?}");
         for call in &calls {
-            let names: Vec<_> = walk(&call_folder(&root, call))
+            let names: Vec<_> = files_under(&call_folder(&root, call))
                 .iter()
                 .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
                 .collect();
             assert_eq!(names.len(), 3, "{names:?}\n{}", again.stderr);
         }
-    }
-
-    /// Every file under `root`, hidden ones too.
-    fn walk(root: &Path) -> Vec<std::path::PathBuf> {
-        let mut files = Vec::new();
-        let mut folders = vec![root.to_path_buf()];
-        while let Some(folder) = folders.pop() {
-            for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    folders.push(path);
-                } else {
-                    files.push(path);
-                }
-            }
-        }
-        files
     }
 
     /// A sync to S3 that stops on an error (GoTo refuses a transcript) lets the uploads under
@@ -1044,15 +1036,13 @@ mod end_to_end {
         // Two parts (8 MiB and the rest), about a second a download: when the first call's
         // transcript is refused, the other calls' uploads are past their first part.
         env.sandbox.set_recording_bytes(Some(12_000_000));
-        for _ in 0..3 {
-            env.sandbox.place_recorded_call(Duration::from_secs(40));
-        }
+        recorded_calls(&env, 3);
         env.sandbox.faults().slow_downloads(Some(12_000_000));
         env.sandbox
             .faults()
             .fail_next_on("/recording/v1/transcriptions", 1, 403);
         let bucket = server.fresh_bucket();
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let vars = server.env();
         let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let archive = format!("s3://{bucket}");
@@ -1085,7 +1075,7 @@ mod end_to_end {
             .place_recorded_call(Duration::from_secs(30))
             .conversation_space_id;
         let bucket = server.fresh_bucket();
-        let store = format!("sqlite:{}", env.state_dir().join("cer.db").display());
+        let store = state_store(&env);
         let vars = server.env();
         let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let archive = format!("s3://{bucket}/archive");

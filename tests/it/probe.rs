@@ -147,3 +147,20 @@ pub fn call_folder(root: &std::path::Path, call: &str) -> std::path::PathBuf {
         today.day()
     ))
 }
+
+/// Every file under `root`, hidden ones too, in no particular order; none when it is missing.
+pub fn files_under(root: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    let mut folders = vec![root.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                folders.push(path);
+            } else {
+                files.push(path);
+            }
+        }
+    }
+    files
+}
